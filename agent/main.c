@@ -1,0 +1,401 @@
+/*
+ * agent/main.c
+ *     pgferry-agent: registers with the coordinator, heartbeats, and runs
+ *     the units it is given, each on its own thread.
+ *
+ * The agent holds no state worth keeping: killed at any moment, it costs
+ * only the units it was running, which the coordinator places again. The
+ * main thread alone uses the DEALER socket; unit threads report through
+ * an inproc PULL socket that the main thread forwards.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/unit.h"
+#include "common/envelope.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+
+#define AGENT_DEFAULT_HEARTBEAT_MS 1000
+#define AGENT_MAX_UNITS 256
+
+typedef struct
+{
+    char *coordinator; /* DEALER endpoint */
+    char *name;
+    char *labels;
+    char *pg_bin;
+    int jobs;
+} agent_options_t;
+
+typedef struct
+{
+    agent_options_t opts;
+    zsock_t *dealer;                /* to the coordinator */
+    zsock_t *pull;                  /* from unit threads */
+    char results_endpoint[64];      /* inproc name of pull */
+    unit_t *units[AGENT_MAX_UNITS]; /* running, owned */
+    size_t nunits;
+    int heartbeat_ms;
+} agent_t;
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: pgferry-agent --coordinator tcp://HOST:PORT --name NAME\n"
+            "                     [--labels k=v,...] [--jobs N] "
+            "[--pg-bin DIR] [--log-level LEVEL]\n");
+}
+
+static int
+s_parse_options(int argc, char **argv, agent_options_t *opts)
+{
+    static const struct option long_opts[] = {
+        {"coordinator", required_argument, NULL, 'c'},
+        {"name", required_argument, NULL, 'n'},
+        {"labels", required_argument, NULL, 'l'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"pg-bin", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c = 0;
+
+    opts->jobs = 2;
+    while ((c = getopt_long(argc, argv, "c:n:l:j:b:L:h", long_opts, NULL)) !=
+           -1)
+    {
+        switch (c)
+        {
+            case 'c':
+                opts->coordinator = optarg;
+                break;
+            case 'n':
+                opts->name = optarg;
+                break;
+            case 'l':
+                opts->labels = optarg;
+                break;
+            case 'j':
+            {
+                char *end = NULL;
+                long jobs = strtol(optarg, &end, 10);
+                if (*end != '\0' || jobs < 1 || jobs > 64)
+                {
+                    fprintf(stderr,
+                            "pgferry-agent: error: --jobs: value "
+                            "\"%s\" is not an integer from 1 to 64\n",
+                            optarg);
+                    return -1;
+                }
+                opts->jobs = (int) jobs;
+                break;
+            }
+            case 'b':
+                opts->pg_bin = optarg;
+                break;
+            case 'L':
+            {
+                log_level_t level;
+                if (log_parse_level(optarg, &level) != 0)
+                {
+                    fprintf(stderr,
+                            "pgferry-agent: error: --log-level: "
+                            "value \"%s\" is not one of trace, "
+                            "debug, info, warn, error\n",
+                            optarg);
+                    return -1;
+                }
+                log_set_level(level);
+                break;
+            }
+            case 'h':
+                s_usage(stdout);
+                exit(0);
+            default:
+                s_usage(stderr);
+                return -1;
+        }
+    }
+    if (optind < argc || opts->coordinator == NULL || opts->name == NULL)
+    {
+        fprintf(stderr, "pgferry-agent: error: --coordinator and --name are "
+                        "required\n");
+        s_usage(stderr);
+        return -1;
+    }
+    if (opts->pg_bin == NULL)
+    {
+        opts->pg_bin = getenv("PGFERRY_PG_BIN");
+    }
+    if (opts->pg_bin == NULL)
+    {
+        /* Debian's PostgreSQL 15 tools, as the project is specified */
+        opts->pg_bin = access("/usr/lib/postgresql/15/bin/pg_dump", X_OK) == 0
+                           ? "/usr/lib/postgresql/15/bin"
+                           : "";
+    }
+    return 0;
+}
+
+static void
+s_send_hello(agent_t *self)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Hello hello = PGFERRY__HELLO__INIT;
+    uint64_t running[AGENT_MAX_UNITS];
+
+    for (size_t i = 0; i < self->nunits; i++)
+    {
+        running[i] = unit_id(self->units[i]);
+    }
+    hello.name = self->opts.name;
+    hello.labels = self->opts.labels ? self->opts.labels : "";
+    hello.jobs = (uint32_t) self->opts.jobs;
+    hello.n_running_units = self->nunits;
+    hello.running_units = running;
+    env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    (void) envelope_send(self->dealer, NULL, &env);
+}
+
+static void
+s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
+{
+    uint64_t id = (*env_p)->assign->unit_id;
+    unit_t *unit = NULL;
+
+    for (size_t i = 0; i < self->nunits; i++)
+    {
+        if (unit_id(self->units[i]) == id)
+        {
+            log_warn("unit=%" PRIu64 " is already running here, "
+                     "ignoring the second assignment",
+                     id);
+            envelope_free(env_p);
+            return;
+        }
+    }
+    if (self->nunits == AGENT_MAX_UNITS)
+    {
+        log_error("unit=%" PRIu64 " cannot start: %d units already run "
+                  "here",
+                  id, AGENT_MAX_UNITS);
+        envelope_free(env_p);
+        return;
+    }
+    unit = unit_new(env_p, self->results_endpoint, self->opts.name,
+                    self->opts.pg_bin);
+    if (unit_start(unit) != 0)
+    {
+        unit_destroy(&unit);
+        return;
+    }
+    log_debug("unit=%" PRIu64 " kind=%d started", id,
+              (int) unit_assign(unit)->kind);
+    self->units[self->nunits++] = unit;
+}
+
+static unit_t *
+s_find_unit(agent_t *self, uint64_t id, size_t *index)
+{
+    for (size_t i = 0; i < self->nunits; i++)
+    {
+        if (unit_id(self->units[i]) == id)
+        {
+            *index = i;
+            return self->units[i];
+        }
+    }
+    return NULL;
+}
+
+/* Returns -1 when the coordinator refused us: nothing more to do. */
+static int
+s_handle_coordinator(agent_t *self)
+{
+    Pgferry__Envelope *env = NULL;
+    uint32_t peer_version = 0;
+    envelope_status_t status =
+        envelope_recv(self->dealer, NULL, &env, &peer_version);
+    size_t index = 0;
+    int rc = 0;
+
+    if (status == ENVELOPE_VERSION)
+    {
+        log_error("coordinator speaks protocol version %u, this agent "
+                  "speaks %u: upgrade one of them",
+                  peer_version, PGFERRY_PROTOCOL_VERSION);
+        return -1;
+    }
+    if (status != ENVELOPE_OK)
+    {
+        if (status == ENVELOPE_MALFORMED)
+        {
+            log_warn("ignoring a malformed message from the coordinator");
+        }
+        return 0;
+    }
+    switch (env->body_case)
+    {
+        case PGFERRY__ENVELOPE__BODY_ASSIGN:
+            s_start_unit(self, &env);
+            break;
+        case PGFERRY__ENVELOPE__BODY_RELEASE:
+        {
+            unit_t *unit = s_find_unit(self, env->release->unit_id, &index);
+            if (unit != NULL)
+            {
+                unit_release(unit);
+            }
+            break;
+        }
+        case PGFERRY__ENVELOPE__BODY_WELCOME:
+            if (env->welcome->heartbeat_ms >= 100)
+            {
+                self->heartbeat_ms = (int) env->welcome->heartbeat_ms;
+            }
+            break;
+        case PGFERRY__ENVELOPE__BODY_REFUSED:
+            log_error("coordinator refused this agent: %s",
+                      env->refused->reason);
+            rc = -1;
+            break;
+        default:
+            log_warn("ignoring an unexpected message from the coordinator");
+            break;
+    }
+    envelope_free(&env);
+    return rc;
+}
+
+/* Forwards a unit's message; reaps the unit when it is its Result. */
+static void
+s_handle_unit(agent_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->pull);
+    zframe_t *frame = msg ? zmsg_first(msg) : NULL;
+    Pgferry__Envelope *env = NULL;
+    size_t index = 0;
+
+    if (frame == NULL)
+    {
+        zmsg_destroy(&msg);
+        return;
+    }
+    env =
+        pgferry__envelope__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    if (zmsg_send(&msg, self->dealer) != 0)
+    {
+        log_warn("could not forward a unit's message to the coordinator");
+        zmsg_destroy(&msg);
+    }
+    if (env != NULL && env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    {
+        unit_t *unit = s_find_unit(self, env->result->unit_id, &index);
+        if (unit != NULL)
+        {
+            log_info("unit=%" PRIu64 " finished ok=%d%s%s", unit_id(unit),
+                     env->result->ok, env->result->ok ? "" : " ",
+                     env->result->ok ? "" : env->result->error);
+            unit_join(unit);
+            unit_destroy(&unit);
+            self->units[index] = self->units[--self->nunits];
+        }
+    }
+    envelope_free(&env);
+}
+
+static int
+s_run(agent_t *self)
+{
+    zpoller_t *poller = zpoller_new(self->dealer, self->pull, NULL);
+    int64_t next_hello = 0;
+    int rc = 0;
+
+    while (!zsys_interrupted)
+    {
+        int64_t now = zclock_mono();
+        if (now >= next_hello)
+        {
+            s_send_hello(self);
+            next_hello = now + self->heartbeat_ms;
+        }
+        void *which = zpoller_wait(poller, (int) (next_hello - now));
+        if (which == self->dealer)
+        {
+            if (s_handle_coordinator(self) != 0)
+            {
+                rc = 2;
+                break;
+            }
+        }
+        else if (which == self->pull)
+        {
+            s_handle_unit(self);
+        }
+        else if (zpoller_terminated(poller))
+        {
+            break;
+        }
+    }
+    zpoller_destroy(&poller);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    agent_t self;
+    char context[160];
+    int rc = 2;
+
+    memset(&self, 0, sizeof self);
+    if (s_parse_options(argc, argv, &self.opts) != 0)
+    {
+        return 2;
+    }
+    snprintf(context, sizeof context, "agent=%s", self.opts.name);
+    log_set_context(context);
+    zsys_init();
+    self.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS;
+    snprintf(self.results_endpoint, sizeof self.results_endpoint,
+             "inproc://agent-results-%d", (int) getpid());
+    self.pull = zsock_new_pull(NULL);
+    self.dealer = zsock_new(ZMQ_DEALER);
+    if (self.pull == NULL || self.dealer == NULL ||
+        zsock_bind(self.pull, "%s", self.results_endpoint) != 0)
+    {
+        log_error("could not create the agent's sockets");
+        goto cleanup;
+    }
+    /* unsent messages wait for a restarted coordinator, within bounds */
+    zsock_set_sndhwm(self.dealer, 10000);
+    zsock_set_linger(self.dealer, 1000);
+    if (zsock_connect(self.dealer, "%s", self.opts.coordinator) != 0)
+    {
+        fprintf(stderr,
+                "pgferry-agent: error: --coordinator: value \"%s\" "
+                "is not a ZeroMQ endpoint, expected tcp://HOST:PORT\n",
+                self.opts.coordinator);
+        goto cleanup;
+    }
+    log_info("coordinator=%s jobs=%d agent started", self.opts.coordinator,
+             self.opts.jobs);
+    rc = s_run(&self);
+    log_info("agent stopping");
+
+cleanup:
+    /* running units die with the process; the coordinator re-places them */
+    zsock_destroy(&self.dealer);
+    zsock_destroy(&self.pull);
+    if (self.nunits > 0)
+    {
+        _exit(rc);
+    }
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * agent/pgtool.h
+ *     Runs pg_dump and pg_restore as child processes.
+ *
+ * Connection settings reach the child through PG* environment variables,
+ * never its argument list, so no password shows in ps.
+ */
+#ifndef PGFERRY_AGENT_PGTOOL_H
+#define PGFERRY_AGENT_PGTOOL_H
+
+#include "common/strbuf.h"
+#include "pgferry.pb-c.h"
+
+/*
+ * Runs pg_bin/tool with argv (NULL-ended, without the program name),
+ * connected to ep/dbname if ep is not NULL. Its standard output is
+ * appended to out (if not NULL). Returns 0 if it exited 0, else -1 with
+ * *error set to what it printed on standard error.
+ */
+int pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
+               const Pgferry__Endpoint *ep, const char *dbname, strbuf_t *out,
+               char **error);
+
+/* Removes psql meta-commands (\restrict, \unrestrict) from a script, which
+ * pg_dump emits in plain output but the server cannot run. */
+void pgtool_strip_meta(strbuf_t *script);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * agent/unit.c
+ *     The life of one unit: its thread, its reporting socket, dispatching
+ *     to the run function of its kind and sending the Result.
+ *
+ * The Result is the thread's last message; the main thread joins the
+ * thread only after receiving it, so a unit is never freed while running.
+ */
+#include "agent/unit.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#include "common/envelope.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+
+struct unit_t
+{
+    Pgferry__Envelope *env;        /* the Assign message, owned */
+    const Pgferry__Assign *assign; /* borrowed from env */
+    char *results_endpoint;        /* inproc endpoint of the main thread */
+    const char *agent_name;        /* borrowed from the agent */
+    const char *pg_bin;            /* borrowed: where pg_dump lives */
+    zsock_t *push;                 /* created and used by the thread only */
+    pthread_t thread;              /* valid once started */
+    bool started;                  /* thread was created */
+    atomic_bool released;          /* set by main thread, read by unit */
+};
+
+unit_t *
+unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
+         const char *agent_name, const char *pg_bin)
+{
+    unit_t *self = xcalloc(1, sizeof *self);
+
+    self->env = *env_p;
+    *env_p = NULL;
+    self->assign = self->env->assign;
+    self->results_endpoint = xstrdup(results_endpoint);
+    self->agent_name = agent_name;
+    self->pg_bin = pg_bin;
+    atomic_init(&self->released, false);
+    return self;
+}
+
+void
+unit_destroy(unit_t **self_p)
+{
+    assert(self_p != NULL);
+    if (*self_p == NULL)
+    {
+        return;
+    }
+    unit_t *self = *self_p;
+    envelope_free(&self->env);
+    free(self->results_endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t
+unit_id(const unit_t *self)
+{
+    return self->assign->unit_id;
+}
+
+const Pgferry__Assign *
+unit_assign(const unit_t *self)
+{
+    return self->assign;
+}
+
+const char *
+unit_agent_name(const unit_t *self)
+{
+    return self->agent_name;
+}
+
+const char *
+unit_pg_bin(const unit_t *self)
+{
+    return self->pg_bin;
+}
+
+void
+unit_release(unit_t *self)
+{
+    atomic_store(&self->released, true);
+}
+
+bool
+unit_is_released(const unit_t *self)
+{
+    return atomic_load(&self->released);
+}
+
+int
+unit_fail(Pgferry__Result *res, char *error, bool retryable)
+{
+    res->error = error ? error : xstrdup("unknown error");
+    res->retryable = retryable;
+    res->ok = false;
+    return -1;
+}
+
+/* Grows a protobuf repeated field by one, as unpack would allocate it. */
+static void *
+s_grow(void *array, size_t count, size_t elem_size)
+{
+    void *grown = realloc(array, (count + 1) * elem_size);
+    if (grown == NULL)
+    {
+        abort(); /* as xcalloc: no recovery from out of memory */
+    }
+    return grown;
+}
+
+void
+unit_add_problem(Pgferry__Result *res, char *problem)
+{
+    res->problems = s_grow(res->problems, res->n_problems, sizeof(char *));
+    res->problems[res->n_problems++] = problem;
+}
+
+void
+unit_add_table(Pgferry__Result *res, Pgferry__TableRef *table)
+{
+    res->tables = s_grow(res->tables, res->n_tables, sizeof table);
+    res->tables[res->n_tables++] = table;
+}
+
+void
+unit_add_item(Pgferry__Result *res, Pgferry__SchemaItem *item)
+{
+    res->items = s_grow(res->items, res->n_items, sizeof item);
+    res->items[res->n_items++] = item;
+}
+
+void
+unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
+                     const char *snapshot)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = unit_id(self);
+    progress.rows = rows;
+    progress.bytes = bytes;
+    if (snapshot != NULL)
+    {
+        progress.snapshot = (char *) snapshot;
+    }
+    env.body_case = PGFERRY__ENVELOPE__BODY_PROGRESS;
+    env.progress = &progress;
+    (void) envelope_send(self->push, NULL, &env);
+}
+
+static int
+s_dispatch(unit_t *self, Pgferry__Result *res)
+{
+    switch (self->assign->kind)
+    {
+        case PGFERRY__UNIT_KIND__UNIT_PREPARE:
+            return unit_prepare_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_SNAPSHOT:
+            return unit_snapshot_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_PRE:
+            return unit_schema_pre_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_COPY:
+            return unit_copy_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST:
+            return unit_schema_post_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_FINALIZE:
+            return unit_finalize_run(self, res);
+        default:
+            return unit_fail(res,
+                             xasprintf("cannot run unit of unknown kind %d",
+                                       (int) self->assign->kind),
+                             false);
+    }
+}
+
+static void *
+s_thread_main(void *arg)
+{
+    unit_t *self = arg;
+    Pgferry__Result *res = xcalloc(1, sizeof *res);
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+
+    pgferry__result__init(res);
+    res->unit_id = unit_id(self);
+    self->push = zsock_new_push(self->results_endpoint);
+    if (self->push == NULL)
+    {
+        /* the main thread will see no Result: it is gone anyway */
+        log_error("unit=%" PRIu64 " could not connect to %s", unit_id(self),
+                  self->results_endpoint);
+        pgferry__result__free_unpacked(res, NULL);
+        return NULL;
+    }
+    res->ok = s_dispatch(self, res) == 0;
+    env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+    env.result = res;
+    (void) envelope_send(self->push, NULL, &env);
+    /* the Result must be delivered before the socket goes */
+    zsock_set_linger(self->push, -1);
+    zsock_destroy(&self->push);
+    /* allocated with malloc field by field, as unpack would have done */
+    pgferry__result__free_unpacked(res, NULL);
+    return NULL;
+}
+
+int
+unit_start(unit_t *self)
+{
+    if (pthread_create(&self->thread, NULL, s_thread_main, self) != 0)
+    {
+        log_error("unit=%" PRIu64 " could not start a thread", unit_id(self));
+        return -1;
+    }
+    self->started = true;
+    return 0;
+}
+
+void
+unit_join(unit_t *self)
+{
+    if (self->started)
+    {
+        (void) pthread_join(self->thread, NULL);
+        self->started = false;
+    }
+}

@@ -1,0 +1,587 @@
+/*
+ * agent/unit_schema.c
+ *     The schema units: pre-data (types, tables, functions, sequences)
+ *     before the load; post-data items (indexes, constraints, triggers…)
+ *     after it; and the finalize unit (sequences, ANALYZE, clean-up).
+ *
+ * pg_dump decides what the schema is, so that pgferry restores what a
+ * DBA's pg_dump | pg_restore would. Each post-data item is one TOC entry
+ * of pg_dump's custom format, extracted with pg_restore -L, so that the
+ * coordinator can spread index builds over agents. Every step commits
+ * with its row in pgferry.step_done, so a step run twice is skipped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/pgtool.h"
+#include "agent/unit.h"
+#include "common/pgconn.h"
+#include "common/strbuf.h"
+
+static const char *const s_bookkeeping_sql =
+    "CREATE SCHEMA IF NOT EXISTS pgferry; "
+    "CREATE TABLE IF NOT EXISTS pgferry.partition_done ("
+    "  task_key text, schema_name text, table_name text, part int, "
+    "  rows bigint, bytes bigint, done_at timestamptz DEFAULT now(), "
+    "  PRIMARY KEY (task_key, schema_name, table_name, part)); "
+    "CREATE TABLE IF NOT EXISTS pgferry.step_done ("
+    "  task_key text, step text, done_at timestamptz DEFAULT now(), "
+    "  PRIMARY KEY (task_key, step))";
+
+/*
+ * The tables pg_dump must leave out when only some are selected: every
+ * table that is neither selected nor a partitioned ancestor of one.
+ */
+static const char *const s_excluded_sql =
+    "WITH keep AS (SELECT a.relid FROM unnest($1::regclass[]) AS l(oid), "
+    "              LATERAL pg_partition_ancestors(l.oid) AS a) "
+    "SELECT format('%I.%I', n.nspname, c.relname) "
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE c.relkind IN ('r', 'p', 'f') "
+    "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry') "
+    "   AND n.nspname NOT LIKE 'pg\\_%' "
+    "   AND c.oid NOT IN (SELECT relid FROM keep)";
+
+/* pg_dump's post-data TOC types, longest first where one prefixes another */
+static const char *const s_toc_types[] = {"FK CONSTRAINT",
+                                          "INDEX ATTACH",
+                                          "MATERIALIZED VIEW DATA",
+                                          "EVENT TRIGGER",
+                                          "PUBLICATION TABLES IN SCHEMA",
+                                          "PUBLICATION TABLE",
+                                          "PUBLICATION",
+                                          "SUBSCRIPTION",
+                                          "DEFAULT ACL",
+                                          "SECURITY LABEL",
+                                          "ROW SECURITY",
+                                          "STATISTICS",
+                                          "CONSTRAINT",
+                                          "TRIGGER",
+                                          "INDEX",
+                                          "RULE",
+                                          "POLICY",
+                                          "COMMENT",
+                                          "ACL",
+                                          NULL};
+
+/* Runs sql and its step_done row in one target transaction, unless the
+ * step is done already. */
+static int
+s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
+           char **error)
+{
+    const char *params[2] = {task_key, step};
+    PGresult *r =
+        pgconn_query(tgt,
+                     "SELECT 1 FROM pgferry.step_done WHERE task_key = $1 "
+                     "AND step = $2",
+                     2, params, error);
+    char *key = NULL;
+    char *name = NULL;
+    char *script = NULL;
+    int rc = -1;
+
+    if (r == NULL)
+    {
+        return -1;
+    }
+    if (PQntuples(r) > 0)
+    {
+        PQclear(r);
+        return 0;
+    }
+    PQclear(r);
+    key = PQescapeLiteral(tgt, task_key, strlen(task_key));
+    name = PQescapeLiteral(tgt, step, strlen(step));
+    /* large maintenance_work_mem: index builds are what this is for */
+    script = xasprintf("BEGIN;\nSET LOCAL maintenance_work_mem = '512MB';\n"
+                       "%s\n;\nINSERT INTO pgferry.step_done (task_key, step) "
+                       "VALUES (%s, %s);\nCOMMIT;",
+                       sql, key, name);
+    rc = pgconn_command(tgt, script, error);
+    if (rc != 0)
+    {
+        char *ignored = NULL;
+        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
+        free(ignored);
+    }
+    PQfreemem(key);
+    PQfreemem(name);
+    free(script);
+    return rc;
+}
+
+/* Appends --exclude-table=… for every table not selected. */
+static int
+s_exclude_args(PGconn *src, const Pgferry__Assign *a, const char ***argv,
+               size_t *argc, char ***owned, size_t *nowned, char **error)
+{
+    strbuf_t *list = strbuf_new();
+    PGresult *r = NULL;
+
+    strbuf_append(list, "{");
+    for (size_t i = 0; i < a->n_tables; i++)
+    {
+        char *q = pgconn_quote_qualified(src, a->tables[i]->schema,
+                                         a->tables[i]->name);
+        /* array element: quote it, doubling backslashes and quotes */
+        strbuf_append(list, i ? ",\"" : "\"");
+        for (const char *p = q; *p; p++)
+        {
+            if (*p == '"' || *p == '\\')
+            {
+                strbuf_append_len(list, "\\", 1);
+            }
+            strbuf_append_len(list, p, 1);
+        }
+        strbuf_append(list, "\"");
+        free(q);
+    }
+    strbuf_append(list, "}");
+    const char *params[1] = {strbuf_data(list)};
+    r = pgconn_query(src, s_excluded_sql, 1, params, error);
+    strbuf_destroy(&list);
+    if (r == NULL)
+    {
+        return -1;
+    }
+    *owned = xcalloc((size_t) PQntuples(r) + 1, sizeof(char *));
+    *argv =
+        realloc(*argv, (*argc + (size_t) PQntuples(r) + 1) * sizeof(char *));
+    for (int i = 0; i < PQntuples(r); i++)
+    {
+        char *arg = xasprintf("--exclude-table=%s", PQgetvalue(r, i, 0));
+        (*owned)[(*nowned)++] = arg;
+        (*argv)[(*argc)++] = arg;
+    }
+    (*argv)[*argc] = NULL;
+    PQclear(r);
+    return 0;
+}
+
+/* Runs pg_dump with the given extra arguments and the exclusions. */
+static int
+s_pg_dump(unit_t *self, PGconn *src, const char *const *extra, strbuf_t *out,
+          char **error)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+    size_t argc = 0;
+    const char **argv = xcalloc(16, sizeof(char *));
+    char **owned = NULL;
+    size_t nowned = 0;
+    int rc = -1;
+
+    argv[argc++] = "--schema-only";
+    argv[argc++] = "--no-owner";
+    argv[argc++] = "--no-privileges";
+    for (size_t i = 0; extra[i] != NULL; i++)
+    {
+        argv[argc++] = extra[i];
+    }
+    argv[argc] = NULL;
+    if (a->n_selected_tables > 0 &&
+        s_exclude_args(src, a, &argv, &argc, &owned, &nowned, error) != 0)
+    {
+        goto cleanup;
+    }
+    rc = pgtool_run(unit_pg_bin(self), "pg_dump", argv, a->source, NULL, out,
+                    error);
+
+cleanup:
+    for (size_t i = 0; i < nowned; i++)
+    {
+        free(owned[i]);
+    }
+    free(owned);
+    free(argv);
+    return rc;
+}
+
+static const char *
+s_toc_type(const char *rest, const char **tag)
+{
+    for (size_t i = 0; s_toc_types[i] != NULL; i++)
+    {
+        size_t len = strlen(s_toc_types[i]);
+        if (strncmp(rest, s_toc_types[i], len) == 0 && rest[len] == ' ')
+        {
+            *tag = rest + len + 1;
+            return s_toc_types[i];
+        }
+    }
+    *tag = rest;
+    return "OTHER";
+}
+
+/* Turns one "id; tableoid oid TYPE schema tag owner" line into an item. */
+static int
+s_extract_item(unit_t *self, const char *dir, const char *dump,
+               const char *line, Pgferry__Result *res, char **error)
+{
+    char *list_path = xasprintf("%s/one.list", dir);
+    FILE *list = fopen(list_path, "w");
+    strbuf_t *sql = strbuf_new();
+    const char *rest = strchr(line, ';');
+    const char *tag = NULL;
+    int rc = -1;
+
+    if (list == NULL)
+    {
+        *error = xasprintf("could not write %s", list_path);
+        goto cleanup;
+    }
+    fprintf(list, "%s\n", line);
+    fclose(list);
+    const char *argv[] = {"-L", list_path, "-f", "-", dump, NULL};
+    if (pgtool_run(unit_pg_bin(self), "pg_restore", argv, NULL, NULL, sql,
+                   error) != 0)
+    {
+        goto cleanup;
+    }
+    pgtool_strip_meta(sql);
+    /* skip "; " and the two OIDs to reach the type */
+    rest = rest ? rest + 1 : line;
+    for (int field = 0; field < 3 && rest; field++)
+    {
+        while (*rest == ' ')
+        {
+            rest++;
+        }
+        rest = field < 2 ? strchr(rest, ' ') : rest;
+    }
+    Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
+    pgferry__schema_item__init(item);
+    item->kind = xstrdup(s_toc_type(rest ? rest : "", &tag));
+    item->tag = xstrdup(tag);
+    item->phase = strcmp(item->kind, "INDEX") == 0 ||
+                          strcmp(item->kind, "CONSTRAINT") == 0
+                      ? 1
+                      : 2;
+    item->sql = strbuf_finish(&sql);
+    unit_add_item(res, item);
+    rc = 0;
+
+cleanup:
+    strbuf_destroy(&sql);
+    free(list_path);
+    return rc;
+}
+
+/* Dumps the post-data section and reports it as items, one per entry. */
+static int
+s_post_data_items(unit_t *self, PGconn *src, Pgferry__Result *res, char **error)
+{
+    char dir[] = "/tmp/pgferry-schema-XXXXXX";
+    char *dump = NULL;
+    strbuf_t *toc = strbuf_new();
+    int rc = -1;
+
+    if (mkdtemp(dir) == NULL)
+    {
+        *error = xstrdup("could not create a temporary directory in /tmp");
+        strbuf_destroy(&toc);
+        return -1;
+    }
+    dump = xasprintf("%s/post.dump", dir);
+    const char *extra[] = {"--section=post-data", "-Fc", "-f", dump, NULL};
+    const char *list_argv[] = {"-l", dump, NULL};
+    if (s_pg_dump(self, src, extra, NULL, error) != 0 ||
+        pgtool_run(unit_pg_bin(self), "pg_restore", list_argv, NULL, NULL, toc,
+                   error) != 0)
+    {
+        goto cleanup;
+    }
+    char *save = NULL;
+    char *lines = (char *) strbuf_data(toc); /* ours to cut up */
+    for (char *line = strtok_r(lines, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+    {
+        if (line[0] == ';' || line[0] == '\0')
+        {
+            continue;
+        }
+        if (s_extract_item(self, dir, dump, line, res, error) != 0)
+        {
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+{
+    char *one = xasprintf("%s/one.list", dir);
+    (void) unlink(one);
+    free(one);
+}
+    (void) unlink(dump);
+    (void) rmdir(dir);
+    free(dump);
+    strbuf_destroy(&toc);
+    return rc;
+}
+
+int
+unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+    char *error = NULL;
+    PGconn *src = NULL;
+    PGconn *tgt = NULL;
+    strbuf_t *script = strbuf_new();
+    int rc = -1;
+
+    src = pgconn_connect(a->source, NULL, "source", "schema", &error);
+    if (src == NULL || (tgt = pgconn_connect(a->target, NULL, "target",
+                                             "schema", &error)) == NULL)
+    {
+        rc = unit_fail(res, error, true);
+        error = NULL;
+        goto cleanup;
+    }
+    if (pgconn_command(tgt, s_bookkeeping_sql, &error) != 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("target database \"%s\": could not "
+                                 "create schema \"pgferry\": %s",
+                                 a->target->dbname, error),
+                       false);
+        goto cleanup;
+    }
+    if (!a->skip_schema)
+    {
+        const char *extra[] = {"--section=pre-data", NULL};
+        if (s_pg_dump(self, src, extra, script, &error) != 0)
+        {
+            rc = unit_fail(res,
+                           xasprintf("source database \"%s\": %s",
+                                     a->source->dbname, error),
+                           false);
+            goto cleanup;
+        }
+        pgtool_strip_meta(script);
+        if (s_run_step(tgt, a->task_key, "schema-pre", strbuf_data(script),
+                       &error) != 0)
+        {
+            rc = unit_fail(res,
+                           xasprintf("target database \"%s\": could "
+                                     "not create the schema: %s",
+                                     a->target->dbname, error),
+                           false);
+            goto cleanup;
+        }
+        if (s_post_data_items(self, src, res, &error) != 0)
+        {
+            rc = unit_fail(res,
+                           xasprintf("source database \"%s\": could "
+                                     "not read the post-data schema: %s",
+                                     a->source->dbname, error),
+                           false);
+            goto cleanup;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    free(error);
+    strbuf_destroy(&script);
+    PQfinish(src);
+    PQfinish(tgt);
+    return rc;
+}
+
+/* Runs items in order, each as its own step. */
+static int
+s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
+{
+    for (size_t i = 0; i < a->n_items; i++)
+    {
+        const Pgferry__SchemaItem *item = a->items[i];
+        char step[40];
+        char *error = NULL;
+
+        snprintf(step, sizeof step, "item:%" PRIu64, item->id);
+        if (s_run_step(tgt, a->task_key, step, item->sql, &error) != 0)
+        {
+            bool transient = pgconn_is_transient(tgt, NULL);
+            int rc = unit_fail(res,
+                               xasprintf("target database \"%s\": could not "
+                                         "create %s %s: %s",
+                                         a->target->dbname, item->kind,
+                                         item->tag, error),
+                               transient);
+            free(error);
+            return rc;
+        }
+        free(error);
+    }
+    return 0;
+}
+
+int
+unit_schema_post_run(unit_t *self, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+    char *error = NULL;
+    PGconn *tgt = pgconn_connect(a->target, NULL, "target", "schema", &error);
+    int rc = -1;
+
+    if (tgt == NULL)
+    {
+        return unit_fail(res, error, true);
+    }
+    rc = s_run_items(a, tgt, res);
+    PQfinish(tgt);
+    return rc;
+}
+
+/* Sets every target sequence to its source value. */
+static int
+s_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+                 Pgferry__Result *res)
+{
+    char *error = NULL;
+    PGresult *seqs = pgconn_query(
+        tgt,
+        "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
+        "WHERE schemaname <> 'pgferry'",
+        0, NULL, &error);
+    int rc = 0;
+
+    for (int i = 0; seqs != NULL && i < PQntuples(seqs) && rc == 0; i++)
+    {
+        const char *name = PQgetvalue(seqs, i, 0);
+        const char *exists_params[1] = {name};
+        PGresult *on_src =
+            pgconn_query(src, "SELECT to_regclass($1) IS NOT NULL", 1,
+                         exists_params, &error);
+        PGresult *value = NULL;
+
+        if (on_src != NULL && PQgetvalue(on_src, 0, 0)[0] == 't')
+        {
+            char *sql = xasprintf("SELECT last_value, is_called FROM %s", name);
+            value = pgconn_query(src, sql, 0, NULL, &error);
+            free(sql);
+            if (value != NULL)
+            {
+                const char *params[3] = {name, PQgetvalue(value, 0, 0),
+                                         PQgetvalue(value, 0, 1)};
+                PGresult *set =
+                    pgconn_query(tgt, "SELECT setval($1::regclass, $2, $3)", 3,
+                                 params, &error);
+                PQclear(set);
+                rc = set != NULL ? 0 : -1;
+            }
+        }
+        if (error != NULL)
+        {
+            rc = unit_fail(res,
+                           xasprintf("sequence \"%s\": could not copy "
+                                     "its value: %s",
+                                     name, error),
+                           true);
+            free(error);
+            error = NULL;
+        }
+        PQclear(value);
+        PQclear(on_src);
+    }
+    if (seqs == NULL)
+    {
+        rc = unit_fail(res,
+                       xasprintf("target database \"%s\": could not "
+                                 "list sequences: %s",
+                                 a->target->dbname, error),
+                       true);
+        free(error);
+    }
+    PQclear(seqs);
+    return rc;
+}
+
+static int
+s_analyze(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
+{
+    for (size_t i = 0; i < a->n_tables; i++)
+    {
+        char *q = pgconn_quote_qualified(tgt, a->tables[i]->schema,
+                                         a->tables[i]->name);
+        char *sql = xasprintf("ANALYZE %s", q);
+        char *error = NULL;
+        int rc = pgconn_command(tgt, sql, &error);
+
+        free(sql);
+        free(q);
+        if (rc != 0)
+        {
+            rc = unit_fail(res,
+                           xasprintf("table \"%s.%s\": could not "
+                                     "ANALYZE: %s",
+                                     a->tables[i]->schema, a->tables[i]->name,
+                                     error),
+                           true);
+            free(error);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int
+unit_finalize_run(unit_t *self, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+    char *error = NULL;
+    PGconn *src = NULL;
+    PGconn *tgt = NULL;
+    PGresult *r = NULL;
+    int rc = -1;
+
+    src = pgconn_connect(a->source, NULL, "source", "finalize", &error);
+    if (src == NULL || (tgt = pgconn_connect(a->target, NULL, "target",
+                                             "finalize", &error)) == NULL)
+    {
+        rc = unit_fail(res, error, true);
+        error = NULL;
+        goto cleanup;
+    }
+    /* no pgferry schema: an earlier attempt finished, up to its DROP */
+    r = pgconn_query(tgt, "SELECT to_regnamespace('pgferry') IS NULL", 0, NULL,
+                     &error);
+    if (r == NULL)
+    {
+        rc = unit_fail(res, error, true);
+        error = NULL;
+        goto cleanup;
+    }
+    if (PQgetvalue(r, 0, 0)[0] == 't')
+    {
+        res->skipped = true;
+        rc = 0;
+        goto cleanup;
+    }
+    if (s_run_items(a, tgt, res) != 0 ||
+        s_copy_sequences(a, src, tgt, res) != 0 || s_analyze(a, tgt, res) != 0)
+    {
+        goto cleanup;
+    }
+    if (a->last &&
+        pgconn_command(tgt, "DROP SCHEMA pgferry CASCADE", &error) != 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("target database \"%s\": could not "
+                                 "drop schema \"pgferry\": %s",
+                                 a->target->dbname, error),
+                       true);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    free(error);
+    PQclear(r);
+    PQfinish(src);
+    PQfinish(tgt);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * common/config.h
+ *     The seed's JSON inputs: a connection file (userName, password,
+ *     serverName, databaseName, port) and a database-options file (a list
+ *     of {name, target_database_name, selectedTables}).
+ *
+ * Every error names the file, the field and the value, and says what was
+ * expected, in one line fit for "pgferry: error: <line>".
+ */
+#ifndef PGFERRY_CONFIG_H
+#define PGFERRY_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct
+{
+    char *user;     /* owned */
+    char *password; /* owned; NULL: let libpq find it (PGPASSWORD, .pgpass) */
+    char *host;     /* owned */
+    char *dbname;   /* owned */
+    int port;
+} config_endpoint_t;
+
+typedef struct
+{
+    char *name;        /* source database, owned */
+    char *target_name; /* target database, owned */
+    char **tables;     /* "schema.table" as written, owned; may be empty */
+    size_t ntables;
+} config_database_t;
+
+typedef struct
+{
+    config_database_t *items; /* owned */
+    size_t count;
+} config_databases_t;
+
+/*
+ * Loads a connection file. Returns 0, or -1 with *error set to an
+ * allocated message (free() it). *out is cleared first.
+ */
+int config_load_endpoint(const char *path, config_endpoint_t *out,
+                         char **error);
+/* Same as config_load_endpoint(), from text already read; label names it. */
+int config_parse_endpoint(const char *label, const char *text,
+                          config_endpoint_t *out, char **error);
+int config_load_databases(const char *path, config_databases_t *out,
+                          char **error);
+int config_parse_databases(const char *label, const char *text,
+                           config_databases_t *out, char **error);
+
+/*
+ * Fills *out from a libpq URI or conninfo string ("postgresql://u@h:p/db").
+ * A password in it is kept in memory only.
+ */
+int config_parse_uri(const char *uri, config_endpoint_t *out, char **error);
+
+void config_endpoint_clear(config_endpoint_t *endpoint);
+void config_databases_clear(config_databases_t *databases);
+
+#endif

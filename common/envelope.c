@@ -1,0 +1,118 @@
+/*
+ * common/envelope.c
+ *     Packing, sending, receiving and version-checking Envelopes.
+ */
+#include "common/envelope.h"
+
+#include <assert.h>
+
+#include "common/log.h"
+
+int
+envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
+{
+    int rc = -1;
+    zmsg_t *msg = route ? zmsg_dup(route) : zmsg_new();
+    size_t size = 0;
+    zframe_t *payload = NULL;
+
+    env->protocol_version = PGFERRY_PROTOCOL_VERSION;
+    size = pgferry__envelope__get_packed_size(env);
+    payload = zframe_new(NULL, size);
+    if (msg == NULL || payload == NULL)
+    {
+        log_error("could not allocate a message of %zu bytes", size);
+        goto cleanup;
+    }
+    (void) pgferry__envelope__pack(env, zframe_data(payload));
+    if (zmsg_append(msg, &payload) != 0 || zmsg_send(&msg, sock) != 0)
+    {
+        log_error("could not send a message: %s", zmq_strerror(zmq_errno()));
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    zframe_destroy(&payload);
+    zmsg_destroy(&msg);
+    return rc;
+}
+
+envelope_status_t
+envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgferry__Envelope **env_p,
+              uint32_t *peer_version_p)
+{
+    envelope_status_t status = ENVELOPE_MALFORMED;
+    zmsg_t *msg = zmsg_recv(sock);
+    zframe_t *payload = NULL;
+    Pgferry__Envelope *env = NULL;
+
+    assert(env_p != NULL);
+    *env_p = NULL;
+    if (route_p != NULL)
+    {
+        *route_p = NULL;
+    }
+    if (msg == NULL)
+    {
+        return ENVELOPE_INTERRUPTED;
+    }
+    payload = zmsg_last(msg);
+    if (payload != NULL)
+    {
+        zmsg_remove(msg, payload);
+        env = pgferry__envelope__unpack(NULL, zframe_size(payload),
+                                        zframe_data(payload));
+    }
+    if (env != NULL)
+    {
+        if (peer_version_p != NULL)
+        {
+            *peer_version_p = env->protocol_version;
+        }
+        if (env->protocol_version != PGFERRY_PROTOCOL_VERSION)
+        {
+            status = ENVELOPE_VERSION;
+            pgferry__envelope__free_unpacked(env, NULL);
+            env = NULL;
+        }
+        else
+        {
+            status = ENVELOPE_OK;
+        }
+    }
+    *env_p = env;
+    if (route_p != NULL)
+    {
+        *route_p = msg;
+        msg = NULL;
+    }
+    zframe_destroy(&payload);
+    zmsg_destroy(&msg);
+    return status;
+}
+
+void
+envelope_free(Pgferry__Envelope **env_p)
+{
+    assert(env_p != NULL);
+    if (*env_p == NULL)
+    {
+        return;
+    }
+    pgferry__envelope__free_unpacked(*env_p, NULL);
+    *env_p = NULL;
+}
+
+int
+envelope_send_refused(zsock_t *sock, zmsg_t *route, const char *reason)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Refused refused = PGFERRY__REFUSED__INIT;
+
+    refused.expected_version = PGFERRY_PROTOCOL_VERSION;
+    refused.reason = (char *) reason;
+    env.body_case = PGFERRY__ENVELOPE__BODY_REFUSED;
+    env.refused = &refused;
+    return envelope_send(sock, route, &env);
+}

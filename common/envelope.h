@@ -1,0 +1,51 @@
+/*
+ * common/envelope.h
+ *     One protobuf Envelope per ZeroMQ message, with the protocol version
+ *     checked on every receive.
+ *
+ * A message is [routing frames…][payload]. On a ROUTER socket the routing
+ * frames (peer identity, and REQ's empty delimiter) are handed back to the
+ * caller as a zmsg_t so that a reply, even a deferred one, can be routed.
+ */
+#ifndef PGFERRY_ENVELOPE_H
+#define PGFERRY_ENVELOPE_H
+
+#include <czmq.h>
+#include <stdbool.h>
+
+#include "pgferry.pb-c.h"
+
+#define PGFERRY_PROTOCOL_VERSION 1
+
+typedef enum
+{
+    ENVELOPE_OK = 0,
+    ENVELOPE_INTERRUPTED, /* nothing received: signal or timeout */
+    ENVELOPE_MALFORMED,   /* not a protobuf Envelope */
+    ENVELOPE_VERSION,     /* an Envelope of another protocol version */
+} envelope_status_t;
+
+/*
+ * Packs env (its protocol_version is set here) and sends it on sock,
+ * preceded by a copy of the frames of route if route is not NULL (borrows
+ * both). Returns 0, or -1 when the socket would not take it.
+ */
+int envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env);
+
+/*
+ * Receives one message. On ENVELOPE_OK, *env_p holds the unpacked
+ * envelope (free with envelope_free). If route_p is not NULL it receives
+ * the routing frames (caller owns them) whatever the status, so that the
+ * caller can answer a peer of another version with a Refused message.
+ * *peer_version_p, if not NULL, receives the peer's version.
+ */
+envelope_status_t envelope_recv(zsock_t *sock, zmsg_t **route_p,
+                                Pgferry__Envelope **env_p,
+                                uint32_t *peer_version_p);
+
+void envelope_free(Pgferry__Envelope **env_p);
+
+/* Sends a Refused naming our version and the reason. */
+int envelope_send_refused(zsock_t *sock, zmsg_t *route, const char *reason);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * common/pgconn.h
+ *     libpq helpers written once: connecting from an Endpoint, running a
+ *     statement and turning its failure into one line, quoting.
+ *
+ * Failures come back as allocated strings (free() them) rather than log
+ * lines, because an agent reports them to the coordinator, which shows
+ * them to the user against the database, table or unit concerned.
+ */
+#ifndef PGFERRY_PGCONN_H
+#define PGFERRY_PGCONN_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "pgferry.pb-c.h"
+
+/*
+ * Connects to ep, to database dbname if not NULL (else ep->dbname), with
+ * application_name=pgferry-<role>. The password goes to libpq as a
+ * parameter, never through a conninfo string that could be logged.
+ * side ("source"/"target") names the server in the error.
+ */
+PGconn *pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
+                       const char *side, const char *role, char **error);
+
+/*
+ * Runs sql (simple protocol, may hold several statements) and checks it
+ * succeeded. Returns 0, or -1 with *error set.
+ */
+int pgconn_command(PGconn *conn, const char *sql, char **error);
+
+/*
+ * Runs sql with text parameters and returns its rows, or NULL with *error
+ * set. The caller PQclear()s the result.
+ */
+PGresult *pgconn_query(PGconn *conn, const char *sql, int nparams,
+                       const char *const *params, char **error);
+
+/* One line for res's error (or the connection's), without the newline. */
+char *pgconn_error_text(PGconn *conn, const PGresult *res);
+
+/* True if the failure is worth another try: lost connection (class 08),
+ * serialization failure, deadlock, admin shutdown. */
+bool pgconn_is_transient(PGconn *conn, const PGresult *res);
+
+/* Quoted identifier, allocated with malloc (free() it). */
+char *pgconn_quote_ident(PGconn *conn, const char *ident);
+/* "schema"."table", allocated. */
+char *pgconn_quote_qualified(PGconn *conn, const char *schema,
+                             const char *table);
+
+/* "host:port" for messages; no user, no password. */
+char *pgconn_describe(const Pgferry__Endpoint *ep);
+
+#endif

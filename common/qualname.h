@@ -1,0 +1,16 @@
+/*
+ * common/qualname.h
+ *     "schema.table" names as users write them, with SQL's double-quote
+ *     rules: unquoted parts fold to lower case, quoted parts are taken as
+ *     they are with "" standing for one quote.
+ */
+#ifndef PGFERRY_QUALNAME_H
+#define PGFERRY_QUALNAME_H
+
+/*
+ * Splits text into its two parts (allocated, free() them). Returns -1 and
+ * sets *error (allocated) when text is not of the form schema.table.
+ */
+int qualname_parse(const char *text, char **schema, char **table, char **error);
+
+#endif

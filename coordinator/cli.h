@@ -1,0 +1,53 @@
+/*
+ * coordinator/cli.h
+ *     The pgferry command line: the coordinator's client (cli_client.c),
+ *     how it shows status (cli_render.c) and the embedded mode that runs
+ *     a coordinator and agents itself (cli_migrate.c).
+ *
+ * Exit codes: 0 done, 1 the migration (or the coordinator) failed, 2 bad
+ * usage or bad input.
+ */
+#ifndef PGFERRY_COORDINATOR_CLI_H
+#define PGFERRY_COORDINATOR_CLI_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "pgferry.pb-c.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+
+/* Prints "pgferry: error: ..." on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Sends req to the coordinator at endpoint and waits up to timeout_ms for
+ * the reply. Returns the reply's code (0/1/2), with *reply_p set (free it
+ * with pgferry__reply__free_unpacked via cli_reply_free), or 1 with the
+ * reason printed when there is no usable reply.
+ */
+int cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
+             Pgferry__Envelope **reply_p);
+
+/* The task's status JSON (expanded), or NULL with the error printed and
+ * *code set. */
+json_object *cli_fetch_status(const char *endpoint, const char *project,
+                              const char *task, int *code);
+
+/* Prints a status as a person reads it. */
+void cli_render_table(json_object *status, FILE *out);
+/* One progress line: state, tables done, bytes, throughput. */
+void cli_render_progress(json_object *status, FILE *out);
+/* The task's state ("Running", "Succeeded", ...), borrowed. */
+const char *cli_task_state(json_object *status);
+bool cli_state_is_final(const char *state);
+
+/* pgferry migrate ... (embedded mode) */
+int cli_migrate(int argc, char **argv);
+/* pgferry task watch: redraws until the task ends. */
+int cli_watch(const char *endpoint, const char *project, const char *task,
+              bool quiet);
+
+#endif

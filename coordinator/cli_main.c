@@ -1,0 +1,473 @@
+/*
+ * coordinator/cli_main.c
+ *     pgferry: the seed's `az dms` nouns and verbs against a coordinator,
+ *     and `migrate`, the embedded mode.
+ *
+ * Input is checked here, before anything is sent: a bad file, field or
+ * value is named and the exit code is 2, with nothing written anywhere.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/strbuf.h"
+#include "coordinator/cli.h"
+
+#define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define CLI_CREATE_TIMEOUT_MS (600 * 1000) /* prepare checks every table */
+#define CLI_TIMEOUT_MS (30 * 1000)
+
+typedef struct
+{
+    const char *coordinator;
+    const char *project;
+    const char *name;
+    const char *source_platform;
+    const char *target_platform;
+    const char *task_type;
+    const char *source_json;
+    const char *target_json;
+    const char *options_json;
+    const char *object_name;
+    const char *output;
+    bool expand;
+    bool validate;
+} cli_args_t;
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: pgferry [--coordinator tcp://HOST:PORT] COMMAND ...\n"
+            "\n"
+            "  project create -n P --source-platform PostgreSQL "
+            "--target-platform PostgreSQL\n"
+            "  project delete -n P\n"
+            "  project list\n"
+            "  task create --project-name P -n T --task-type "
+            "OfflineMigration\n"
+            "              --source-connection-json s.json "
+            "--target-connection-json t.json\n"
+            "              --database-options-json o.json\n"
+            "  task show   --project-name P -n T [--expand output] "
+            "[-o json|table]\n"
+            "  task watch  --project-name P -n T\n"
+            "  task cutover --project-name P -n T --object-name DB "
+            "[--validate]\n"
+            "  task cancel --project-name P -n T\n"
+            "  task delete --project-name P -n T\n"
+            "  migrate --source URI --target URI [--tables s.t,...] "
+            "[--agents N] [--jobs N]\n"
+            "\n"
+            "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
+            "Exit codes: 0 done, 1 failed, 2 bad usage or bad input.\n",
+            CLI_DEFAULT_ENDPOINT);
+}
+
+static int
+s_parse(int argc, char **argv, cli_args_t *args)
+{
+    static const struct option long_opts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"project-name", required_argument, NULL, 'p'},
+        {"source-platform", required_argument, NULL, 'S'},
+        {"target-platform", required_argument, NULL, 'T'},
+        {"task-type", required_argument, NULL, 't'},
+        {"source-connection-json", required_argument, NULL, 's'},
+        {"target-connection-json", required_argument, NULL, 'g'},
+        {"database-options-json", required_argument, NULL, 'd'},
+        {"object-name", required_argument, NULL, 'b'},
+        {"expand", required_argument, NULL, 'e'},
+        {"output", required_argument, NULL, 'o'},
+        {"validate", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c = 0;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "n:o:h", long_opts, NULL)) != -1)
+    {
+        switch (c)
+        {
+            case 'n':
+                args->name = optarg;
+                break;
+            case 'p':
+                args->project = optarg;
+                break;
+            case 'S':
+                args->source_platform = optarg;
+                break;
+            case 'T':
+                args->target_platform = optarg;
+                break;
+            case 't':
+                args->task_type = optarg;
+                break;
+            case 's':
+                args->source_json = optarg;
+                break;
+            case 'g':
+                args->target_json = optarg;
+                break;
+            case 'd':
+                args->options_json = optarg;
+                break;
+            case 'b':
+                args->object_name = optarg;
+                break;
+            case 'e':
+                if (strcmp(optarg, "output") != 0)
+                {
+                    cli_error("--expand: value \"%s\" is not supported, "
+                              "expected output",
+                              optarg);
+                    return -1;
+                }
+                args->expand = true;
+                break;
+            case 'o':
+                if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
+                {
+                    cli_error("--output: value \"%s\" is not supported, "
+                              "expected json or table",
+                              optarg);
+                    return -1;
+                }
+                args->output = optarg;
+                break;
+            case 'v':
+                args->validate = true;
+                break;
+            case 'h':
+                s_usage(stdout);
+                exit(0);
+            default:
+                return -1;
+        }
+    }
+    if (optind < argc)
+    {
+        cli_error("unexpected argument \"%s\"", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Complains about the first required option missing. */
+static int
+s_require(const char *value, const char *option)
+{
+    if (value == NULL || value[0] == '\0')
+    {
+        cli_error("%s is required", option);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends req and prints the answer; returns the exit code. */
+static int
+s_simple_call(const cli_args_t *args, Pgferry__Request *req, int timeout_ms)
+{
+    Pgferry__Envelope *reply = NULL;
+    int code = cli_call(args->coordinator, req, timeout_ms, &reply);
+
+    if (reply != NULL)
+    {
+        const Pgferry__Reply *r = reply->reply;
+        if (code != CLI_EXIT_OK)
+        {
+            cli_error("%s", r->message);
+        }
+        else if (r->json[0] != '\0')
+        {
+            puts(r->json);
+        }
+        else if (r->message[0] != '\0')
+        {
+            puts(r->message);
+        }
+    }
+    envelope_free(&reply);
+    return code;
+}
+
+static void
+s_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
+{
+    ep->user = cfg->user;
+    ep->password = cfg->password ? cfg->password : "";
+    ep->host = cfg->host;
+    ep->dbname = cfg->dbname;
+    ep->port = (uint32_t) cfg->port;
+}
+
+/* The password from the file, else PGPASSWORD; else the agents' own
+ * PGPASSWORD or ~/.pgpass apply when they connect. */
+static void
+s_resolve_password(config_endpoint_t *cfg)
+{
+    if (cfg->password == NULL && getenv("PGPASSWORD") != NULL)
+    {
+        cfg->password = xstrdup(getenv("PGPASSWORD"));
+    }
+}
+
+static int
+s_task_create(const cli_args_t *args)
+{
+    config_endpoint_t src = {0};
+    config_endpoint_t tgt = {0};
+    config_databases_t dbs = {0};
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
+    Pgferry__Endpoint tgt_ep = PGFERRY__ENDPOINT__INIT;
+    Pgferry__DatabaseOption *opts = NULL;
+    Pgferry__DatabaseOption **opt_ptrs = NULL;
+    char *error = NULL;
+    int code = CLI_EXIT_USAGE;
+
+    if (s_require(args->project, "--project-name") != 0 ||
+        s_require(args->name, "--name") != 0 ||
+        s_require(args->task_type, "--task-type") != 0 ||
+        s_require(args->source_json, "--source-connection-json") != 0 ||
+        s_require(args->target_json, "--target-connection-json") != 0 ||
+        s_require(args->options_json, "--database-options-json") != 0)
+    {
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(args->task_type, "OfflineMigration") != 0 &&
+        strcmp(args->task_type, "OnlineMigration") != 0)
+    {
+        cli_error("--task-type: value \"%s\" is not a task type, expected "
+                  "OnlineMigration or OfflineMigration",
+                  args->task_type);
+        return CLI_EXIT_USAGE;
+    }
+    if (config_load_endpoint(args->source_json, &src, &error) != 0 ||
+        config_load_endpoint(args->target_json, &tgt, &error) != 0 ||
+        config_load_databases(args->options_json, &dbs, &error) != 0)
+    {
+        cli_error("%s", error);
+        goto cleanup;
+    }
+    s_resolve_password(&src);
+    s_resolve_password(&tgt);
+    s_fill_endpoint(&src_ep, &src);
+    s_fill_endpoint(&tgt_ep, &tgt);
+    opts = xcalloc(dbs.count, sizeof *opts);
+    opt_ptrs = xcalloc(dbs.count, sizeof *opt_ptrs);
+    for (size_t i = 0; i < dbs.count; i++)
+    {
+        pgferry__database_option__init(&opts[i]);
+        opts[i].name = dbs.items[i].name;
+        opts[i].target_name = dbs.items[i].target_name;
+        opts[i].n_selected_tables = dbs.items[i].ntables;
+        opts[i].selected_tables = dbs.items[i].tables;
+        opt_ptrs[i] = &opts[i];
+    }
+    req.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
+    req.project = (char *) args->project;
+    req.task = (char *) args->name;
+    req.task_type = (char *) args->task_type;
+    req.source = &src_ep;
+    req.target = &tgt_ep;
+    req.n_databases = dbs.count;
+    req.databases = opt_ptrs;
+    code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
+
+cleanup:
+    free(error);
+    free(opts);
+    free(opt_ptrs);
+    config_endpoint_clear(&src);
+    config_endpoint_clear(&tgt);
+    config_databases_clear(&dbs);
+    return code;
+}
+
+static int
+s_task_show(const cli_args_t *args)
+{
+    int code = CLI_EXIT_OK;
+    json_object *status = NULL;
+
+    if (args->output != NULL && strcmp(args->output, "table") == 0)
+    {
+        status = cli_fetch_status(args->coordinator, args->project, args->name,
+                                  &code);
+        if (status != NULL)
+        {
+            cli_render_table(status, stdout);
+            json_object_put(status);
+        }
+        return code;
+    }
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    req.verb = PGFERRY__REQUEST__VERB__TASK_SHOW;
+    req.project = (char *) args->project;
+    req.task = (char *) args->name;
+    req.expand = args->expand;
+    return s_simple_call(args, &req, CLI_TIMEOUT_MS);
+}
+
+static int
+s_project_command(const char *verb, const cli_args_t *args)
+{
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+
+    req.project = (char *) args->name;
+    if (strcmp(verb, "list") == 0)
+    {
+        req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
+        return s_simple_call(args, &req, CLI_TIMEOUT_MS);
+    }
+    if (s_require(args->name, "--name") != 0)
+    {
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(verb, "create") == 0)
+    {
+        if (s_require(args->source_platform, "--source-platform") != 0 ||
+            s_require(args->target_platform, "--target-platform") != 0)
+        {
+            return CLI_EXIT_USAGE;
+        }
+        req.verb = PGFERRY__REQUEST__VERB__PROJECT_CREATE;
+        req.source_platform = (char *) args->source_platform;
+        req.target_platform = (char *) args->target_platform;
+    }
+    else if (strcmp(verb, "delete") == 0)
+    {
+        req.verb = PGFERRY__REQUEST__VERB__PROJECT_DELETE;
+    }
+    else
+    {
+        cli_error("unknown command \"project %s\", expected create, delete "
+                  "or list",
+                  verb);
+        return CLI_EXIT_USAGE;
+    }
+    return s_simple_call(args, &req, CLI_TIMEOUT_MS);
+}
+
+static int
+s_task_command(const char *verb, const cli_args_t *args)
+{
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+
+    if (strcmp(verb, "create") == 0)
+    {
+        return s_task_create(args);
+    }
+    if (s_require(args->project, "--project-name") != 0 ||
+        s_require(args->name, "--name") != 0)
+    {
+        return CLI_EXIT_USAGE;
+    }
+    req.project = (char *) args->project;
+    req.task = (char *) args->name;
+    if (strcmp(verb, "show") == 0)
+    {
+        return s_task_show(args);
+    }
+    if (strcmp(verb, "watch") == 0)
+    {
+        return cli_watch(args->coordinator, args->project, args->name, false);
+    }
+    if (strcmp(verb, "cancel") == 0)
+    {
+        req.verb = PGFERRY__REQUEST__VERB__TASK_CANCEL;
+    }
+    else if (strcmp(verb, "delete") == 0)
+    {
+        req.verb = PGFERRY__REQUEST__VERB__TASK_DELETE;
+    }
+    else if (strcmp(verb, "cutover") == 0)
+    {
+        if (s_require(args->object_name, "--object-name") != 0)
+        {
+            return CLI_EXIT_USAGE;
+        }
+        req.verb = PGFERRY__REQUEST__VERB__TASK_CUTOVER;
+        req.object_name = (char *) args->object_name;
+        req.validate = args->validate;
+    }
+    else
+    {
+        cli_error("unknown command \"task %s\", expected create, show, "
+                  "watch, cutover, cancel or delete",
+                  verb);
+        return CLI_EXIT_USAGE;
+    }
+    return s_simple_call(args, &req, CLI_TIMEOUT_MS);
+}
+
+int
+main(int argc, char **argv)
+{
+    cli_args_t args = {0};
+    int first = 1;
+
+    args.coordinator = getenv("PGFERRY_COORDINATOR");
+    /* global options come before the command */
+    while (first < argc && strncmp(argv[first], "--", 2) == 0)
+    {
+        if (strcmp(argv[first], "--coordinator") == 0 && first + 1 < argc)
+        {
+            args.coordinator = argv[first + 1];
+            first += 2;
+        }
+        else if (strncmp(argv[first], "--coordinator=", 14) == 0)
+        {
+            args.coordinator = argv[first] + 14;
+            first++;
+        }
+        else if (strcmp(argv[first], "--help") == 0)
+        {
+            s_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        else
+        {
+            cli_error("unknown option \"%s\"", argv[first]);
+            s_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (args.coordinator == NULL)
+    {
+        args.coordinator = CLI_DEFAULT_ENDPOINT;
+    }
+    if (first >= argc)
+    {
+        s_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *noun = argv[first];
+    zsys_init();
+    zsys_set_logstream(NULL);
+    if (strcmp(noun, "migrate") == 0)
+    {
+        return cli_migrate(argc - first, argv + first);
+    }
+    if ((strcmp(noun, "project") != 0 && strcmp(noun, "task") != 0) ||
+        first + 1 >= argc)
+    {
+        cli_error("unknown command \"%s\", expected project, task or migrate",
+                  noun);
+        s_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *verb = argv[first + 1];
+    if (s_parse(argc - first - 1, argv + first + 1, &args) != 0)
+    {
+        return CLI_EXIT_USAGE;
+    }
+    return strcmp(noun, "project") == 0 ? s_project_command(verb, &args)
+                                        : s_task_command(verb, &args);
+}

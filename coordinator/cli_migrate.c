@@ -1,0 +1,484 @@
+/*
+ * coordinator/cli_migrate.c
+ *     `pgferry migrate`: one command that starts a coordinator and N local
+ *     agents on private ipc:// endpoints, runs one task through them and
+ *     prints its progress and final status.
+ *
+ * It drives the daemons through the same requests as the CLI, so embedded
+ * mode and daemon mode cannot drift apart. The children's logs go to the
+ * state directory, which is kept (and named) when the migration fails.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/envelope.h"
+#include "common/qualname.h"
+#include "common/strbuf.h"
+#include "coordinator/cli.h"
+
+#define MIGRATE_MAX_AGENTS 64
+#define MIGRATE_READY_TIMEOUT_MS 20000
+
+typedef struct
+{
+    const char *source;
+    const char *target;
+    const char *tables;
+    const char *state_dir;
+    int agents;
+    int jobs;
+    bool online;
+    bool cutover_when_ready;
+} migrate_options_t;
+
+typedef struct
+{
+    char *state_dir;       /* owned */
+    bool own_state_dir;    /* we made it, we remove it on success */
+    char *cli_endpoint;    /* owned */
+    char *agents_endpoint; /* owned */
+    pid_t children[MIGRATE_MAX_AGENTS + 1];
+    int nchildren;
+} migrate_t;
+
+static int
+s_parse_int(const char *option, const char *value, int min, int max, int *out)
+{
+    char *end = NULL;
+    long n = strtol(value, &end, 10);
+
+    if (*value == '\0' || *end != '\0' || n < min || n > max)
+    {
+        cli_error("%s: value \"%s\" is not an integer from %d to %d", option,
+                  value, min, max);
+        return -1;
+    }
+    *out = (int) n;
+    return 0;
+}
+
+static int
+s_parse_options(int argc, char **argv, migrate_options_t *opts)
+{
+    static const struct option long_opts[] = {
+        {"source", required_argument, NULL, 's'},
+        {"target", required_argument, NULL, 't'},
+        {"tables", required_argument, NULL, 'T'},
+        {"agents", required_argument, NULL, 'a'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"online", no_argument, NULL, 'o'},
+        {"cutover-when-ready", no_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0}};
+    int c = 0;
+
+    opts->agents = 2;
+    opts->jobs = 1;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
+    {
+        switch (c)
+        {
+            case 's':
+                opts->source = optarg;
+                break;
+            case 't':
+                opts->target = optarg;
+                break;
+            case 'T':
+                opts->tables = optarg;
+                break;
+            case 'a':
+                if (s_parse_int("--agents", optarg, 1, MIGRATE_MAX_AGENTS,
+                                &opts->agents) != 0)
+                {
+                    return -1;
+                }
+                break;
+            case 'j':
+                if (s_parse_int("--jobs", optarg, 1, 64, &opts->jobs) != 0)
+                {
+                    return -1;
+                }
+                break;
+            case 'd':
+                opts->state_dir = optarg;
+                break;
+            case 'o':
+                opts->online = true;
+                break;
+            case 'c':
+                opts->cutover_when_ready = true;
+                break;
+            default:
+                return -1;
+        }
+    }
+    if (optind < argc)
+    {
+        cli_error("unexpected argument \"%s\"", argv[optind]);
+        return -1;
+    }
+    if (opts->source == NULL || opts->target == NULL)
+    {
+        cli_error("--source and --target are required");
+        return -1;
+    }
+    if (opts->online || opts->cutover_when_ready)
+    {
+        cli_error("--online: online migration is not available in this "
+                  "version yet; run without --online for an offline "
+                  "migration");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Splits "a.b,\"x,y\".c" on the commas outside double quotes, checking
+ * each name. Returns the count, or -1 (printed).
+ */
+static int
+s_split_tables(const char *text, char ***out)
+{
+    strbuf_t *name = strbuf_new();
+    bool quoted = false;
+    int count = 0;
+
+    *out = NULL;
+    for (const char *p = text;; p++)
+    {
+        if (*p == '"')
+        {
+            quoted = !quoted;
+        }
+        if (*p == '\0' || (*p == ',' && !quoted))
+        {
+            char *schema = NULL;
+            char *table = NULL;
+            char *error = NULL;
+            if (qualname_parse(strbuf_data(name), &schema, &table, &error) != 0)
+            {
+                cli_error("--tables: %s", error);
+                free(error);
+                strbuf_destroy(&name);
+                return -1;
+            }
+            free(schema);
+            free(table);
+            *out = realloc(*out, (size_t) (count + 1) * sizeof(char *));
+            (*out)[count++] = xstrdup(strbuf_data(name));
+            strbuf_reset(name);
+            if (*p == '\0')
+            {
+                break;
+            }
+            continue;
+        }
+        strbuf_append_len(name, p, 1);
+    }
+    strbuf_destroy(&name);
+    return count;
+}
+
+/* Starts a sibling executable with its stderr in log_name. */
+static pid_t
+s_spawn(migrate_t *self, const char *exe, const char *log_name,
+        char *const argv[])
+{
+    char *self_path = realpath("/proc/self/exe", NULL);
+    char *dir = self_path ? dirname(self_path) : ".";
+    char *path = xasprintf("%s/%s", dir, exe);
+    char *log_path = xasprintf("%s/%s", self->state_dir, log_name);
+    pid_t pid = fork();
+
+    if (pid == 0)
+    {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0)
+        {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        execv(path, argv);
+        fprintf(stderr, "cannot run %s\n", path);
+        _exit(127);
+    }
+    if (pid < 0)
+    {
+        cli_error("could not start %s", path);
+    }
+    else
+    {
+        self->children[self->nchildren++] = pid;
+    }
+    free(log_path);
+    free(path);
+    free(self_path);
+    return pid;
+}
+
+static int
+s_start_daemons(migrate_t *self, const migrate_options_t *opts)
+{
+    char *coord_argv[] = {
+        "pgferry-coordinator", "--state-dir", self->state_dir,       "--listen",
+        self->cli_endpoint,    "--agents",    self->agents_endpoint, NULL};
+    char jobs[16];
+
+    if (s_spawn(self, "pgferry-coordinator", "coordinator.log", coord_argv) < 0)
+    {
+        return -1;
+    }
+    snprintf(jobs, sizeof jobs, "%d", opts->jobs);
+    for (int i = 1; i <= opts->agents; i++)
+    {
+        char name[32];
+        char log_name[48];
+        snprintf(name, sizeof name, "local-%d", i);
+        snprintf(log_name, sizeof log_name, "agent-%d.log", i);
+        char *agent_argv[] = {"pgferry-agent",
+                              "--coordinator",
+                              self->agents_endpoint,
+                              "--name",
+                              name,
+                              "--labels",
+                              "role=embedded",
+                              "--jobs",
+                              jobs,
+                              NULL};
+        if (s_spawn(self, "pgferry-agent", log_name, agent_argv) < 0)
+        {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Waits until the coordinator answers and every agent registered. */
+static int
+s_wait_ready(migrate_t *self, int agents)
+{
+    int64_t deadline = zclock_mono() + MIGRATE_READY_TIMEOUT_MS;
+
+    while (zclock_mono() < deadline)
+    {
+        Pgferry__Request req = PGFERRY__REQUEST__INIT;
+        Pgferry__Envelope *reply = NULL;
+        int alive = 0;
+
+        req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
+        if (cli_call(self->cli_endpoint, &req, 2000, &reply) == 0 &&
+            reply != NULL)
+        {
+            json_object *root = json_tokener_parse(reply->reply->json);
+            json_object *list = NULL;
+            if (root != NULL &&
+                json_object_object_get_ex(root, "agents", &list))
+            {
+                alive = (int) json_object_array_length(list);
+            }
+            json_object_put(root);
+        }
+        envelope_free(&reply);
+        if (alive >= agents)
+        {
+            return 0;
+        }
+        usleep(100000);
+    }
+    cli_error("the local coordinator and agents did not start within %d s; "
+              "their logs are in %s",
+              MIGRATE_READY_TIMEOUT_MS / 1000, self->state_dir);
+    return -1;
+}
+
+static int
+s_call(migrate_t *self, Pgferry__Request *req, int timeout_ms)
+{
+    Pgferry__Envelope *reply = NULL;
+    int code = cli_call(self->cli_endpoint, req, timeout_ms, &reply);
+
+    if (reply != NULL && code != CLI_EXIT_OK)
+    {
+        cli_error("%s", reply->reply->message);
+    }
+    envelope_free(&reply);
+    return code;
+}
+
+static void
+s_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
+{
+    ep->user = cfg->user;
+    ep->password = cfg->password ? cfg->password : "";
+    ep->host = cfg->host;
+    ep->dbname = cfg->dbname;
+    ep->port = (uint32_t) cfg->port;
+}
+
+static int
+s_run_task(migrate_t *self, const config_endpoint_t *src,
+           const config_endpoint_t *tgt, char **tables, int ntables)
+{
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
+    Pgferry__Endpoint tgt_ep = PGFERRY__ENDPOINT__INIT;
+    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
+    Pgferry__DatabaseOption *dbs[1] = {&db};
+    int code = 0;
+
+    req.verb = PGFERRY__REQUEST__VERB__PROJECT_CREATE;
+    req.project = "embedded";
+    req.source_platform = "PostgreSQL";
+    req.target_platform = "PostgreSQL";
+    if ((code = s_call(self, &req, 10000)) != CLI_EXIT_OK)
+    {
+        return code;
+    }
+    s_fill_endpoint(&src_ep, src);
+    s_fill_endpoint(&tgt_ep, tgt);
+    db.name = src->dbname;
+    db.target_name = tgt->dbname;
+    db.selected_tables = tables;
+    db.n_selected_tables = (size_t) ntables;
+    req.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
+    req.task = "migrate";
+    req.task_type = "OfflineMigration";
+    req.source = &src_ep;
+    req.target = &tgt_ep;
+    req.n_databases = 1;
+    req.databases = dbs;
+    printf("pgferry: migrating database \"%s\" from %s:%d to database "
+           "\"%s\" on %s:%d\n",
+           src->dbname, src->host, src->port, tgt->dbname, tgt->host,
+           tgt->port);
+    fflush(stdout);
+    if ((code = s_call(self, &req, 600000)) != CLI_EXIT_OK)
+    {
+        return code;
+    }
+    code = cli_watch(self->cli_endpoint, "embedded", "migrate", true);
+    int fetch_code = 0;
+    json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
+                                           "migrate", &fetch_code);
+    if (status != NULL)
+    {
+        printf("\n");
+        cli_render_table(status, stdout);
+        json_object_put(status);
+    }
+    return code;
+}
+
+static int
+s_remove_entry(const char *path, const struct stat *sb, int flag,
+               struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+static void
+s_stop_daemons(migrate_t *self)
+{
+    /* agents first, so none reports to a coordinator already gone */
+    for (int i = self->nchildren - 1; i >= 0; i--)
+    {
+        (void) kill(self->children[i], SIGTERM);
+        (void) waitpid(self->children[i], NULL, 0);
+    }
+    self->nchildren = 0;
+}
+
+int
+cli_migrate(int argc, char **argv)
+{
+    migrate_options_t opts = {0};
+    migrate_t self = {0};
+    config_endpoint_t src = {0};
+    config_endpoint_t tgt = {0};
+    char **tables = NULL;
+    int ntables = 0;
+    char *error = NULL;
+    int code = CLI_EXIT_USAGE;
+
+    if (s_parse_options(argc, argv, &opts) != 0)
+    {
+        return CLI_EXIT_USAGE;
+    }
+    if (config_parse_uri(opts.source, &src, &error) != 0 ||
+        config_parse_uri(opts.target, &tgt, &error) != 0)
+    {
+        cli_error("--%s: %s", src.host ? "target" : "source", error);
+        goto cleanup;
+    }
+    if (opts.tables != NULL &&
+        (ntables = s_split_tables(opts.tables, &tables)) < 0)
+    {
+        ntables = 0;
+        goto cleanup;
+    }
+    if (opts.state_dir != NULL)
+    {
+        self.state_dir = xstrdup(opts.state_dir);
+    }
+    else
+    {
+        self.state_dir = xstrdup("/tmp/pgferry-migrate-XXXXXX");
+        self.own_state_dir = true;
+        if (mkdtemp(self.state_dir) == NULL)
+        {
+            cli_error("could not create a state directory in /tmp");
+            code = CLI_EXIT_FAILED;
+            goto cleanup;
+        }
+    }
+    self.cli_endpoint = xasprintf("ipc://%s/cli.sock", self.state_dir);
+    self.agents_endpoint = xasprintf("ipc://%s/agents.sock", self.state_dir);
+    code = CLI_EXIT_FAILED;
+    if (s_start_daemons(&self, &opts) != 0 ||
+        s_wait_ready(&self, opts.agents) != 0)
+    {
+        goto cleanup;
+    }
+    code = s_run_task(&self, &src, &tgt, tables, ntables);
+
+cleanup:
+    s_stop_daemons(&self);
+    if (self.state_dir != NULL && code == CLI_EXIT_OK && self.own_state_dir)
+    {
+        (void) nftw(self.state_dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    else if (self.state_dir != NULL && code == CLI_EXIT_FAILED)
+    {
+        fprintf(stderr,
+                "pgferry: the catalog and the logs of this run are "
+                "in %s\n",
+                self.state_dir);
+    }
+    for (int i = 0; i < ntables; i++)
+    {
+        free(tables[i]);
+    }
+    free(tables);
+    free(error);
+    free(self.state_dir);
+    free(self.cli_endpoint);
+    free(self.agents_endpoint);
+    config_endpoint_clear(&src);
+    config_endpoint_clear(&tgt);
+    return code;
+}

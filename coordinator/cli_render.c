@@ -1,0 +1,302 @@
+/*
+ * coordinator/cli_render.c
+ *     Status for a person: `task show -o table`, the progress lines of
+ *     `migrate`, and `task watch`.
+ *
+ * Everything here reads the same JSON that `-o json` prints, so the two
+ * views can never disagree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/strbuf.h"
+#include "coordinator/cli.h"
+
+static const char *
+s_str(json_object *obj, const char *key)
+{
+    json_object *value = NULL;
+    if (!json_object_object_get_ex(obj, key, &value) || value == NULL)
+    {
+        return "-";
+    }
+    return json_object_get_string(value);
+}
+
+static int64_t
+s_int(json_object *obj, const char *key)
+{
+    json_object *value = NULL;
+    return json_object_object_get_ex(obj, key, &value)
+               ? json_object_get_int64(value)
+               : 0;
+}
+
+static json_object *
+s_output(json_object *status)
+{
+    json_object *props = NULL;
+    json_object *out = NULL;
+    if (json_object_object_get_ex(status, "properties", &props))
+    {
+        (void) json_object_object_get_ex(props, "output", &out);
+    }
+    return out;
+}
+
+static bool
+s_is(json_object *item, const char *type)
+{
+    return strcmp(s_str(item, "resultType"), type) == 0;
+}
+
+static void
+s_human_bytes(int64_t bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+    double value = (double) bytes;
+    int unit = 0;
+
+    while (value >= 1000 && unit < 4)
+    {
+        value /= 1000;
+        unit++;
+    }
+    snprintf(buf, size, unit ? "%.1f %s" : "%.0f %s", value, units[unit]);
+}
+
+const char *
+cli_task_state(json_object *status)
+{
+    json_object *props = NULL;
+    return json_object_object_get_ex(status, "properties", &props)
+               ? s_str(props, "state")
+               : "-";
+}
+
+bool
+cli_state_is_final(const char *state)
+{
+    return strcmp(state, "Succeeded") == 0 || strcmp(state, "Failed") == 0 ||
+           strcmp(state, "Canceled") == 0;
+}
+
+static void
+s_render_errors(json_object *status, FILE *out)
+{
+    json_object *props = NULL;
+    json_object *errors = NULL;
+
+    if (json_object_object_get_ex(status, "properties", &props) &&
+        json_object_object_get_ex(props, "errors", &errors) &&
+        json_object_array_length(errors) > 0)
+    {
+        fprintf(out, "\nerrors:\n");
+        for (size_t i = 0; i < json_object_array_length(errors); i++)
+        {
+            fprintf(
+                out, "  %s\n",
+                json_object_get_string(json_object_array_get_idx(errors, i)));
+        }
+    }
+}
+
+void
+cli_render_table(json_object *status, FILE *out)
+{
+    json_object *output = s_output(status);
+    size_t n = output ? json_object_array_length(output) : 0;
+    json_object *props = NULL;
+
+    (void) json_object_object_get_ex(status, "properties", &props);
+    fprintf(out, "task %s (%s): %s\n", s_str(status, "name"),
+            s_str(props, "taskType"), cli_task_state(status));
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *m = json_object_array_get_idx(output, i);
+        if (s_is(m, "MigrationLevelOutput"))
+        {
+            fprintf(out, "  source %s (%s) -> target %s (%s)\n",
+                    s_str(m, "sourceServer"), s_str(m, "sourceVersion"),
+                    s_str(m, "targetServer"), s_str(m, "targetVersion"));
+            fprintf(out, "  started %s, ended %s\n", s_str(m, "startedOn"),
+                    s_str(m, "endedOn"));
+        }
+    }
+    fprintf(out, "\n%-20s %-20s %-18s %9s %7s %6s %7s\n", "DATABASE", "TARGET",
+            "STATE", "COMPLETED", "LOADING", "QUEUED", "ERRORED");
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *d = json_object_array_get_idx(output, i);
+        if (s_is(d, "DatabaseLevelOutput"))
+        {
+            fprintf(out, "%-20s %-20s %-18s %9lld %7lld %6lld %7lld\n",
+                    s_str(d, "databaseName"), s_str(d, "targetDatabaseName"),
+                    s_str(d, "migrationState"),
+                    (long long) s_int(d, "fullLoadCompletedTables"),
+                    (long long) s_int(d, "fullLoadLoadingTables"),
+                    (long long) s_int(d, "fullLoadQueuedTables"),
+                    (long long) s_int(d, "fullLoadErroredTables"));
+        }
+    }
+    fprintf(out, "\n%-40s %-10s %12s %10s %10s  %s\n", "TABLE", "STATE", "ROWS",
+            "BYTES", "RATE/s", "AGENTS");
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *t = json_object_array_get_idx(output, i);
+        char bytes[32];
+        char rate[32];
+        char name[256];
+        strbuf_t *agents = strbuf_new();
+        json_object *list = NULL;
+
+        if (!s_is(t, "TableLevelOutput"))
+        {
+            strbuf_destroy(&agents);
+            continue;
+        }
+        if (json_object_object_get_ex(t, "agents", &list))
+        {
+            for (size_t j = 0; j < json_object_array_length(list); j++)
+            {
+                strbuf_appendf(
+                    agents, "%s%s", j ? "," : "",
+                    json_object_get_string(json_object_array_get_idx(list, j)));
+            }
+        }
+        s_human_bytes(s_int(t, "fullLoadTotalVolumeBytes"), bytes,
+                      sizeof bytes);
+        s_human_bytes(s_int(t, "bytesPerSecond"), rate, sizeof rate);
+        snprintf(name, sizeof name, "%s %s", s_str(t, "databaseName"),
+                 s_str(t, "tableName"));
+        fprintf(out, "%-40s %-10s %12lld %10s %10s  %s\n", name,
+                s_str(t, "state"), (long long) s_int(t, "fullLoadTotalRows"),
+                bytes, rate, strbuf_data(agents));
+        if (strcmp(s_str(t, "errorMessage"), "-") != 0)
+        {
+            fprintf(out, "    error: %s\n", s_str(t, "errorMessage"));
+        }
+        strbuf_destroy(&agents);
+    }
+    s_render_errors(status, out);
+}
+
+void
+cli_render_progress(json_object *status, FILE *out)
+{
+    json_object *output = s_output(status);
+    size_t n = output ? json_object_array_length(output) : 0;
+    char now[16];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    localtime_r(&t, &tm);
+    strftime(now, sizeof now, "%H:%M:%S", &tm);
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *d = json_object_array_get_idx(output, i);
+        int64_t rows = 0;
+        int64_t bytes = 0;
+        int64_t rate = 0;
+        char hbytes[32];
+        char hrate[32];
+
+        if (!s_is(d, "DatabaseLevelOutput"))
+        {
+            continue;
+        }
+        for (size_t j = 0; j < n; j++)
+        {
+            json_object *tb = json_object_array_get_idx(output, j);
+            if (s_is(tb, "TableLevelOutput") &&
+                strcmp(s_str(tb, "databaseName"), s_str(d, "databaseName")) ==
+                    0)
+            {
+                rows += s_int(tb, "fullLoadTotalRows");
+                bytes += s_int(tb, "fullLoadTotalVolumeBytes");
+                if (strcmp(s_str(tb, "state"), "LOADING") == 0)
+                {
+                    rate += s_int(tb, "bytesPerSecond");
+                }
+            }
+        }
+        s_human_bytes(bytes, hbytes, sizeof hbytes);
+        s_human_bytes(rate, hrate, sizeof hrate);
+        int64_t total = s_int(d, "fullLoadCompletedTables") +
+                        s_int(d, "fullLoadLoadingTables") +
+                        s_int(d, "fullLoadQueuedTables") +
+                        s_int(d, "fullLoadErroredTables");
+        fprintf(out,
+                "%s %s: %-12s tables %lld/%lld done, %lld loading, %lld "
+                "errored; %lld rows, %s copied, %s/s now\n",
+                now, s_str(d, "databaseName"), s_str(d, "migrationState"),
+                (long long) s_int(d, "fullLoadCompletedTables"),
+                (long long) total,
+                (long long) s_int(d, "fullLoadLoadingTables"),
+                (long long) s_int(d, "fullLoadErroredTables"), (long long) rows,
+                hbytes, hrate);
+    }
+    fflush(out);
+}
+
+int
+cli_watch(const char *endpoint, const char *project, const char *task,
+          bool quiet)
+{
+    bool tty = isatty(STDOUT_FILENO) && !quiet;
+    char *last = NULL;
+    int code = CLI_EXIT_OK;
+
+    for (;;)
+    {
+        json_object *status = cli_fetch_status(endpoint, project, task, &code);
+        if (status == NULL)
+        {
+            free(last);
+            return code;
+        }
+        const char *state = cli_task_state(status);
+        if (tty)
+        {
+            fputs("\033[H\033[2J", stdout); /* redraw in place */
+            cli_render_table(status, stdout);
+            fflush(stdout);
+        }
+        else
+        {
+            /* a log: one line per database only when something changed */
+            char *line = NULL;
+            size_t len = 0;
+            FILE *mem = open_memstream(&line, &len);
+            cli_render_progress(status, mem);
+            fclose(mem);
+            /* lines start with the time, "HH:MM:SS ": compare after it */
+            if (last == NULL || len < 9 || strlen(last) < 9 ||
+                strcmp(last + 9, line + 9) != 0)
+            {
+                fputs(line, stdout);
+                fflush(stdout);
+                free(last);
+                last = line;
+            }
+            else
+            {
+                free(line);
+            }
+        }
+        if (cli_state_is_final(state))
+        {
+            code =
+                strcmp(state, "Succeeded") == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+            json_object_put(status);
+            break;
+        }
+        json_object_put(status);
+        usleep(1000000);
+    }
+    free(last);
+    return code;
+}

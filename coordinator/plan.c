@@ -1,0 +1,1077 @@
+/*
+ * coordinator/plan.c
+ *     The state machine: what units a task needs, when, and on which
+ *     agent; what a unit's result changes.
+ *
+ * Per database: PREPARING (prepare) -> SCHEMA (snapshot + schema-pre)
+ * -> FULL_LOAD (one copy unit per table, under the snapshot) ->
+ * COMPLETING (post-data items in parallel, then finalize) -> COMPLETED.
+ * Every change is one catalog transaction. A unit is only ever "done"
+ * after its agent said so, and an agent says so only after the target
+ * committed, so the catalog never runs ahead of the target.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/envelope.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "coordinator/coord.h"
+
+#define K_PREPARE PGFERRY__UNIT_KIND__UNIT_PREPARE
+#define K_SNAPSHOT PGFERRY__UNIT_KIND__UNIT_SNAPSHOT
+#define K_SCHEMA_PRE PGFERRY__UNIT_KIND__UNIT_SCHEMA_PRE
+#define K_COPY PGFERRY__UNIT_KIND__UNIT_COPY
+#define K_SCHEMA_POST PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST
+#define K_FINALIZE PGFERRY__UNIT_KIND__UNIT_FINALIZE
+
+/* the most snapshots one database may need before we give up on it */
+#define PLAN_MAX_SNAPSHOTS 5
+
+static const char *const s_kind_names[] = {
+    "none", "prepare",     "snapshot", "schema-pre",
+    "copy", "schema-post", "finalize"};
+
+static const char *
+s_kind_name(int kind)
+{
+    return kind >= 0 && kind <= K_FINALIZE ? s_kind_names[kind] : "unknown";
+}
+
+static int
+s_priority(int kind)
+{
+    switch (kind)
+    {
+        case K_PREPARE:
+            return 100;
+        case K_SNAPSHOT:
+            return 90;
+        case K_SCHEMA_PRE:
+            return 80;
+        case K_FINALIZE:
+            return 70;
+        case K_SCHEMA_POST:
+            return 60;
+        default:
+            return 50;
+    }
+}
+
+static double
+s_wall_now(void)
+{
+    return (double) zclock_time() / 1000.0;
+}
+
+static int
+s_add_unit(coord_t *self, int64_t task_id, int64_t db_id, int kind,
+           int64_t table_id, int64_t item_id, int64_t weight)
+{
+    return store_exec(self->store,
+                      "INSERT INTO units (task_id, database_id, kind, "
+                      "table_id, item_id, priority, weight) "
+                      "VALUES (?, ?, ?, nullif(?, 0), nullif(?, 0), ?, ?)",
+                      "iiiiiii", task_id, db_id, (int64_t) kind, table_id,
+                      item_id, (int64_t) s_priority(kind), weight);
+}
+
+void
+coord_event(coord_t *self, int64_t task_id, const char *level, const char *fmt,
+            ...)
+{
+    char now[40];
+    char text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void) vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    store_now(now, sizeof now);
+    (void) store_exec(self->store,
+                      "INSERT INTO events (at, task_id, level, message) "
+                      "VALUES (?, ?, ?, ?)",
+                      "siss", now, task_id, level, text);
+    log_write(strcmp(level, "error") == 0  ? LOG_LEVEL_ERROR
+              : strcmp(level, "warn") == 0 ? LOG_LEVEL_WARN
+                                           : LOG_LEVEL_INFO,
+              "task=%" PRId64 " %s", task_id, text);
+}
+
+int
+plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
+                 char **error)
+{
+    char now[40];
+    zuuid_t *uuid = zuuid_new();
+    int64_t task_id = 0;
+
+    store_now(now, sizeof now);
+    if (store_begin(self->store) != 0)
+    {
+        *error = xstrdup("could not write to the catalog");
+        zuuid_destroy(&uuid);
+        return -1;
+    }
+    if (store_exec(self->store,
+                   "INSERT INTO tasks (project_id, name, task_type, state, "
+                   "task_key, src_host, src_port, src_user, src_db, "
+                   "tgt_host, tgt_port, tgt_user, tgt_db, started_at) "
+                   "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "issssisssisss", project_id, req->task, req->task_type,
+                   zuuid_str_canonical(uuid), req->source->host,
+                   (int64_t) req->source->port, req->source->user,
+                   req->source->dbname, req->target->host,
+                   (int64_t) req->target->port, req->target->user,
+                   req->target->dbname, now) != 0)
+    {
+        goto failed;
+    }
+    task_id = store_last_id(self->store);
+    for (size_t i = 0; i < req->n_databases; i++)
+    {
+        const Pgferry__DatabaseOption *db = req->databases[i];
+        strbuf_t *selected = strbuf_new();
+        for (size_t j = 0; j < db->n_selected_tables; j++)
+        {
+            strbuf_appendf(selected, "%s%s", j ? "\n" : "",
+                           db->selected_tables[j]);
+        }
+        int rc = store_exec(self->store,
+                            "INSERT INTO databases (task_id, name, "
+                            "target_name, selected, state, started_at) "
+                            "VALUES (?, ?, ?, ?, 'PREPARING', ?)",
+                            "issss", task_id, db->name, db->target_name,
+                            strbuf_data(selected), now);
+        strbuf_destroy(&selected);
+        if (rc != 0 || s_add_unit(self, task_id, store_last_id(self->store),
+                                  K_PREPARE, 0, 0, 0) != 0)
+        {
+            goto failed;
+        }
+    }
+    if (store_commit(self->store) != 0)
+    {
+        goto failed;
+    }
+    zuuid_destroy(&uuid);
+
+    coord_secret_t *grown =
+        realloc(self->secrets, (self->nsecrets + 1) * sizeof *grown);
+    if (grown == NULL)
+    {
+        abort();
+    }
+    self->secrets = grown;
+    self->secrets[self->nsecrets].task_id = task_id;
+    self->secrets[self->nsecrets].source_password =
+        req->source->password[0] ? xstrdup(req->source->password) : NULL;
+    self->secrets[self->nsecrets].target_password =
+        req->target->password[0] ? xstrdup(req->target->password) : NULL;
+    self->nsecrets++;
+    return (int) task_id;
+
+failed:
+    store_rollback(self->store);
+    zuuid_destroy(&uuid);
+    *error = xstrdup("could not write the task to the catalog");
+    return -1;
+}
+
+/* ----- building an Assign ----- */
+
+static Pgferry__Endpoint *
+s_endpoint(const char *host, int64_t port, const char *user, const char *dbname,
+           const char *password)
+{
+    Pgferry__Endpoint *ep = xcalloc(1, sizeof *ep);
+
+    pgferry__endpoint__init(ep);
+    ep->host = xstrdup(host);
+    ep->port = (uint32_t) port;
+    ep->user = xstrdup(user);
+    ep->dbname = xstrdup(dbname);
+    if (password != NULL)
+    {
+        ep->password = xstrdup(password);
+    }
+    return ep;
+}
+
+static Pgferry__TableRef *
+s_table_ref(sqlite3_stmt *stmt, int first)
+{
+    Pgferry__TableRef *t = xcalloc(1, sizeof *t);
+
+    pgferry__table_ref__init(t);
+    t->schema = xstrdup(store_text(stmt, first));
+    t->name = xstrdup(store_text(stmt, first + 1));
+    t->binary = sqlite3_column_int(stmt, first + 2) != 0;
+    t->columns = xstrdup(store_text(stmt, first + 3));
+    t->bytes = sqlite3_column_int64(stmt, first + 4);
+    t->rows = sqlite3_column_int64(stmt, first + 5);
+    return t;
+}
+
+#define TABLE_COLUMNS                                                          \
+    "schema_name, table_name, binary_ok, columns, "                            \
+    "bytes_est, rows_est"
+
+static void
+s_add_tables(coord_t *self, Pgferry__Assign *a, int64_t db_id)
+{
+    sqlite3_stmt *stmt = store_query(self->store,
+                                     "SELECT " TABLE_COLUMNS
+                                     " FROM tables_ WHERE database_id = ? "
+                                     "ORDER BY id",
+                                     "i", db_id);
+
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        a->tables = realloc(a->tables, (a->n_tables + 1) * sizeof *a->tables);
+        a->tables[a->n_tables++] = s_table_ref(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+}
+
+static void
+s_add_items(coord_t *self, Pgferry__Assign *a, const char *where, int64_t key)
+{
+    char *sql = xasprintf("SELECT id, kind, tag, sql, phase FROM "
+                          "schema_items WHERE %s ORDER BY id",
+                          where);
+    sqlite3_stmt *stmt = store_query(self->store, sql, "i", key);
+
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
+        pgferry__schema_item__init(item);
+        item->id = (uint64_t) sqlite3_column_int64(stmt, 0);
+        item->kind = xstrdup(store_text(stmt, 1));
+        item->tag = xstrdup(store_text(stmt, 2));
+        item->sql = xstrdup(store_text(stmt, 3));
+        item->phase = (uint32_t) sqlite3_column_int(stmt, 4);
+        a->items = realloc(a->items, (a->n_items + 1) * sizeof *a->items);
+        a->items[a->n_items++] = item;
+    }
+    sqlite3_finalize(stmt);
+    free(sql);
+}
+
+static void
+s_add_selected(Pgferry__Assign *a, const char *selected)
+{
+    char *copy = xstrdup(selected);
+    char *save = NULL;
+
+    for (char *name = strtok_r(copy, "\n", &save); name != NULL;
+         name = strtok_r(NULL, "\n", &save))
+    {
+        a->selected_tables = realloc(
+            a->selected_tables, (a->n_selected_tables + 1) * sizeof(char *));
+        a->selected_tables[a->n_selected_tables++] = xstrdup(name);
+    }
+    free(copy);
+}
+
+/* Builds the Assign of a unit from the catalog; NULL if it is gone. */
+static Pgferry__Assign *
+s_build_assign(coord_t *self, int64_t unit_id)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT u.kind, u.table_id, u.item_id, t.task_key, t.src_host, "
+        "       t.src_port, t.src_user, d.name, t.tgt_host, t.tgt_port, "
+        "       t.tgt_user, d.target_name, d.selected, d.snapshot, "
+        "       d.skip_schema, t.id, d.id "
+        "  FROM units u JOIN tasks t ON t.id = u.task_id "
+        "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
+        "i", unit_id);
+    Pgferry__Assign *a = NULL;
+
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    {
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    const coord_secret_t *secret =
+        server_find_secret(self, sqlite3_column_int64(stmt, 15));
+    int kind = sqlite3_column_int(stmt, 0);
+    int64_t db_id = sqlite3_column_int64(stmt, 16);
+
+    a = xcalloc(1, sizeof *a);
+    pgferry__assign__init(a);
+    a->unit_id = (uint64_t) unit_id;
+    a->kind = (Pgferry__UnitKind) kind;
+    a->task_key = xstrdup(store_text(stmt, 3));
+    a->source = s_endpoint(store_text(stmt, 4), sqlite3_column_int64(stmt, 5),
+                           store_text(stmt, 6), store_text(stmt, 7),
+                           secret ? secret->source_password : NULL);
+    a->target = s_endpoint(store_text(stmt, 8), sqlite3_column_int64(stmt, 9),
+                           store_text(stmt, 10), store_text(stmt, 11),
+                           secret ? secret->target_password : NULL);
+    if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
+    {
+        a->snapshot = xstrdup(store_text(stmt, 13));
+    }
+    a->skip_schema = sqlite3_column_int(stmt, 14) != 0;
+    if (kind == K_PREPARE || kind == K_SCHEMA_PRE)
+    {
+        s_add_selected(a, store_text(stmt, 12));
+    }
+    if (kind == K_SCHEMA_PRE || kind == K_FINALIZE)
+    {
+        s_add_tables(self, a, db_id);
+    }
+    if (kind == K_COPY)
+    {
+        sqlite3_stmt *t = store_query(
+            self->store, "SELECT " TABLE_COLUMNS " FROM tables_ WHERE id = ?",
+            "i", sqlite3_column_int64(stmt, 1));
+        if (t != NULL && sqlite3_step(t) == SQLITE_ROW)
+        {
+            a->table = s_table_ref(t, 0);
+        }
+        sqlite3_finalize(t);
+    }
+    if (kind == K_SCHEMA_POST)
+    {
+        s_add_items(self, a, "id = ?", sqlite3_column_int64(stmt, 2));
+    }
+    if (kind == K_FINALIZE)
+    {
+        s_add_items(self, a, "phase = 2 AND database_id = ?", db_id);
+        a->last = true;
+    }
+    sqlite3_finalize(stmt);
+    return a;
+}
+
+static int
+s_send_assign(coord_t *self, registry_agent_t *agent, int64_t unit_id)
+{
+    Pgferry__Assign *a = s_build_assign(self, unit_id);
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    char now[40];
+    int rc = -1;
+
+    if (a == NULL)
+    {
+        return -1;
+    }
+    store_now(now, sizeof now);
+    if (store_begin(self->store) != 0)
+    {
+        goto cleanup;
+    }
+    (void) store_exec(self->store,
+                      "UPDATE units SET state = 'running', agent = ?, "
+                      "attempts = attempts + 1, assigned_at = ?, error = NULL "
+                      "WHERE id = ?",
+                      "sdi", agent->name, s_wall_now(), unit_id);
+    if (a->kind == K_COPY)
+    {
+        /* remember every agent that worked on the table, for the status */
+        (void) store_exec(
+            self->store,
+            "UPDATE tables_ SET state = 'LOADING', "
+            "started_at = coalesce(started_at, ?), "
+            "agents = CASE WHEN instr(',' || agents || ',', ',' || ? || ',') "
+            "  > 0 THEN agents WHEN agents = '' THEN ? "
+            "  ELSE agents || ',' || ? END "
+            "WHERE id = (SELECT table_id FROM units WHERE id = ?)",
+            "ssssi", now, agent->name, agent->name, agent->name, unit_id);
+    }
+    if (store_commit(self->store) != 0)
+    {
+        store_rollback(self->store);
+        goto cleanup;
+    }
+    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+    env.assign = a;
+    rc = envelope_send(self->agents, agent->route, &env);
+    log_info("unit=%" PRId64 " kind=%s agent=%s assigned", unit_id,
+             s_kind_name(a->kind), agent->name);
+
+cleanup:
+    /* built with malloc field by field, as unpack would have */
+    pgferry__assign__free_unpacked(a, NULL);
+    return rc;
+}
+
+static int
+s_running_on(coord_t *self, const char *agent)
+{
+    return (int) store_int(self->store, 0,
+                           "SELECT count(*) FROM units WHERE state = "
+                           "'running' AND agent = ? AND kind <> ?",
+                           "si", agent, (int64_t) K_SNAPSHOT);
+}
+
+void
+plan_dispatch(coord_t *self)
+{
+    size_t n = registry_size(self->registry);
+    size_t next_holder = 0;
+
+    /* snapshot holders take no job slot: they only wait */
+    for (;;)
+    {
+        int64_t id = store_int(self->store, 0,
+                               "SELECT id FROM units WHERE state = 'queued' "
+                               "AND kind = ? ORDER BY id LIMIT 1",
+                               "i", (int64_t) K_SNAPSHOT);
+        registry_agent_t *agent = NULL;
+        for (size_t i = 0; id != 0 && agent == NULL && i < n; i++)
+        {
+            registry_agent_t *candidate =
+                registry_at(self->registry, (next_holder + i) % n);
+            agent = candidate->alive ? candidate : NULL;
+        }
+        if (agent == NULL || s_send_assign(self, agent, id) != 0)
+        {
+            break;
+        }
+        next_holder++;
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        registry_agent_t *agent = registry_at(self->registry, i);
+        int free_slots =
+            agent->alive ? agent->jobs - s_running_on(self, agent->name) : 0;
+        while (free_slots-- > 0)
+        {
+            int64_t id = store_int(
+                self->store, 0,
+                "SELECT u.id FROM units u "
+                "  JOIN databases d ON d.id = u.database_id "
+                " WHERE u.state = 'queued' AND u.kind <> ? "
+                "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
+                " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
+                "ii", (int64_t) K_SNAPSHOT, (int64_t) K_COPY);
+            if (id == 0 || s_send_assign(self, agent, id) != 0)
+            {
+                break;
+            }
+        }
+    }
+}
+
+/* ----- advancing a database ----- */
+
+static int64_t
+s_count_units(coord_t *self, int64_t db_id, int kind, const char *states)
+{
+    char *sql = xasprintf("SELECT count(*) FROM units WHERE database_id = ? "
+                          "AND kind = ? AND state IN (%s)",
+                          states);
+    int64_t n = store_int(self->store, 0, sql, "ii", db_id, (int64_t) kind);
+    free(sql);
+    return n;
+}
+
+static void
+s_release_snapshots(coord_t *self, int64_t db_id)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT id, agent FROM units WHERE database_id = ? AND kind = ? "
+        "AND state = 'running'",
+        "ii", db_id, (int64_t) K_SNAPSHOT);
+
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        registry_agent_t *agent =
+            registry_find(self->registry, store_text(stmt, 1));
+        Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+        Pgferry__Release release = PGFERRY__RELEASE__INIT;
+
+        release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
+        env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+        env.release = &release;
+        if (agent != NULL && agent->alive)
+        {
+            (void) envelope_send(self->agents, agent->route, &env);
+        }
+    }
+    sqlite3_finalize(stmt);
+    /* copies queued from now on need a new snapshot */
+    (void) store_exec(self->store,
+                      "UPDATE databases SET snapshot = NULL WHERE id = ?", "i",
+                      db_id);
+}
+
+static void
+s_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
+                const char *error)
+{
+    char now[40];
+
+    store_now(now, sizeof now);
+    (void) store_exec(self->store,
+                      "UPDATE databases SET state = 'FAILED', ended_at = ?, "
+                      "error = coalesce(error, ?) WHERE id = ? AND state NOT "
+                      "IN ('COMPLETED', 'FAILED', 'CANCELLED')",
+                      "ssi", now, error, db_id);
+    (void) store_exec(self->store,
+                      "UPDATE units SET state = 'cancelled' WHERE "
+                      "database_id = ? AND state = 'queued'",
+                      "i", db_id);
+    s_release_snapshots(self, db_id);
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT name FROM databases WHERE id = ?", "i", db_id);
+    coord_event(self, task_id, "error", "database=%s failed: %s",
+                stmt && sqlite3_step(stmt) == SQLITE_ROW ? store_text(stmt, 0)
+                                                         : "?",
+                error);
+    sqlite3_finalize(stmt);
+}
+
+static void
+s_update_task_state(coord_t *self, int64_t task_id)
+{
+    int64_t active = store_int(
+        self->store, 0,
+        "SELECT count(*) FROM databases WHERE task_id = ? AND state NOT IN "
+        "('COMPLETED', 'FAILED', 'CANCELLED')",
+        "i", task_id);
+    int64_t failed = store_int(
+        self->store, 0,
+        "SELECT count(*) FROM databases WHERE task_id = ? AND state = "
+        "'FAILED'",
+        "i", task_id);
+    char now[40];
+
+    store_now(now, sizeof now);
+    if (active == 0)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE tasks SET state = ?, ended_at = "
+                          "coalesce(ended_at, ?) WHERE id = ? AND state IN "
+                          "('Pending', 'Running')",
+                          "ssi", failed > 0 ? "Failed" : "Succeeded", now,
+                          task_id);
+    }
+}
+
+/* Moves one database forward as far as its units allow. */
+static void
+s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    char state[32] = "";
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        snprintf(state, sizeof state, "%s", store_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+
+    if (strcmp(state, "FULL_LOAD") == 0)
+    {
+        int64_t queued = s_count_units(self, db_id, K_COPY, "'queued'");
+        int64_t unfinished =
+            s_count_units(self, db_id, K_COPY, "'queued', 'running'");
+        int64_t holders =
+            s_count_units(self, db_id, K_SNAPSHOT, "'queued', 'running'");
+
+        if (queued > 0 && holders == 0)
+        {
+            if (s_count_units(self, db_id, K_SNAPSHOT, "'done', 'failed'") >=
+                PLAN_MAX_SNAPSHOTS)
+            {
+                s_fail_database(self, task_id, db_id,
+                                "could not hold a snapshot of the source: "
+                                "the agents holding it were lost too often");
+                return;
+            }
+            coord_event(self, task_id, "warn",
+                        "database_id=%" PRId64 " taking a new snapshot for "
+                        "the %" PRId64 " copies not started yet",
+                        db_id, queued);
+            (void) s_add_unit(self, task_id, db_id, K_SNAPSHOT, 0, 0, 0);
+        }
+        else if (queued == 0 && holders > 0)
+        {
+            /* every copy has started: they hold their own snapshots now */
+            s_release_snapshots(self, db_id);
+        }
+        if (unfinished == 0)
+        {
+            int64_t items = store_int(self->store, 0,
+                                      "SELECT count(*) FROM schema_items "
+                                      "WHERE database_id = ? AND phase = 1",
+                                      "i", db_id);
+            (void) store_exec(self->store,
+                              "INSERT INTO units (task_id, database_id, kind, "
+                              "item_id, priority) SELECT ?, ?, ?, id, ? FROM "
+                              "schema_items WHERE database_id = ? AND "
+                              "phase = 1 ORDER BY id",
+                              "iiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
+                              (int64_t) s_priority(K_SCHEMA_POST), db_id);
+            (void) store_exec(self->store,
+                              "UPDATE databases SET state = 'COMPLETING' "
+                              "WHERE id = ?",
+                              "i", db_id);
+            coord_event(self, task_id, "info",
+                        "database_id=%" PRId64 " full load done, building "
+                        "%" PRId64 " indexes and constraints",
+                        db_id, items);
+            snprintf(state, sizeof state, "COMPLETING");
+        }
+    }
+    if (strcmp(state, "COMPLETING") == 0 &&
+        s_count_units(self, db_id, K_SNAPSHOT, "'running'") > 0)
+    {
+        s_release_snapshots(self, db_id); /* in case a Release was lost */
+    }
+    if (strcmp(state, "COMPLETING") == 0 &&
+        s_count_units(self, db_id, K_SCHEMA_POST, "'queued', 'running'") == 0 &&
+        s_count_units(self, db_id, K_FINALIZE, "'queued', 'running', 'done'") ==
+            0)
+    {
+        (void) s_add_unit(self, task_id, db_id, K_FINALIZE, 0, 0, 0);
+    }
+    s_update_task_state(self, task_id);
+}
+
+/* ----- results ----- */
+
+static void
+s_insert_tables(coord_t *self, int64_t db_id, const Pgferry__Result *r)
+{
+    for (size_t i = 0; i < r->n_tables; i++)
+    {
+        const Pgferry__TableRef *t = r->tables[i];
+        (void) store_exec(self->store,
+                          "INSERT INTO tables_ (database_id, schema_name, "
+                          "table_name, bytes_est, rows_est, binary_ok, "
+                          "columns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          "issiiis", db_id, t->schema, t->name, t->bytes,
+                          t->rows, (int64_t) t->binary, t->columns);
+    }
+}
+
+static void
+s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
+             const Pgferry__Result *r)
+{
+    coord_pending_t *pending = server_find_pending(self, task_id);
+
+    if (r->ok)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE tasks SET source_version = ?, "
+                          "target_version = ? WHERE id = ?",
+                          "ssi", r->source_version, r->target_version, task_id);
+        (void) store_exec(self->store,
+                          "UPDATE databases SET skip_schema = ? WHERE id = ?",
+                          "ii", (int64_t) r->target_has_schema, db_id);
+        s_insert_tables(self, db_id, r);
+    }
+    else if (pending != NULL && !r->retryable)
+    {
+        for (size_t i = 0; i < r->n_problems; i++)
+        {
+            strbuf_appendf(pending->problems, "%s\n", r->problems[i]);
+        }
+        if (r->n_problems == 0)
+        {
+            strbuf_appendf(pending->problems, "%s\n", r->error);
+        }
+    }
+}
+
+/* All prepare units of a task answered: start it, or not. */
+static void
+s_prepare_verdict(coord_t *self, int64_t task_id)
+{
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
+                  "AND state IN ('queued', 'running')",
+                  "ii", task_id, (int64_t) K_PREPARE) > 0)
+    {
+        return;
+    }
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
+                  "AND state = 'failed'",
+                  "ii", task_id, (int64_t) K_PREPARE) == 0)
+    {
+        sqlite3_stmt *stmt = store_query(
+            self->store, "SELECT id FROM databases WHERE task_id = ?", "i",
+            task_id);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+        {
+            int64_t db_id = sqlite3_column_int64(stmt, 0);
+            (void) s_add_unit(self, task_id, db_id, K_SNAPSHOT, 0, 0, 0);
+            (void) s_add_unit(self, task_id, db_id, K_SCHEMA_PRE, 0, 0, 0);
+        }
+        sqlite3_finalize(stmt);
+        (void) store_exec(self->store,
+                          "UPDATE databases SET state = 'SCHEMA' WHERE "
+                          "task_id = ?",
+                          "i", task_id);
+        (void) store_exec(self->store,
+                          "UPDATE tasks SET state = 'Running' WHERE id = ?",
+                          "i", task_id);
+    }
+    server_finish_create(self, task_id);
+}
+
+static void
+s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
+                const Pgferry__Result *r)
+{
+    for (size_t i = 0; i < r->n_items; i++)
+    {
+        const Pgferry__SchemaItem *item = r->items[i];
+        (void) store_exec(self->store,
+                          "INSERT INTO schema_items (database_id, kind, tag, "
+                          "sql, phase) VALUES (?, ?, ?, ?, ?)",
+                          "isssi", db_id, item->kind, item->tag, item->sql,
+                          (int64_t) item->phase);
+    }
+    (void) store_exec(self->store,
+                      "INSERT INTO units (task_id, database_id, kind, "
+                      "table_id, priority, weight) SELECT ?, ?, ?, id, ?, "
+                      "bytes_est FROM tables_ WHERE database_id = ?",
+                      "iiiii", task_id, db_id, (int64_t) K_COPY,
+                      (int64_t) s_priority(K_COPY), db_id);
+    (void) store_exec(self->store,
+                      "UPDATE databases SET state = 'FULL_LOAD' WHERE id = ? "
+                      "AND state = 'SCHEMA'",
+                      "i", db_id);
+}
+
+/* A unit failed: try it again, or fail its database. */
+static void
+s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
+             int64_t db_id, int64_t table_id, int attempts,
+             const Pgferry__Result *r)
+{
+    if (kind == K_SNAPSHOT)
+    {
+        /* the snapshot is gone; FULL_LOAD takes another if copies wait */
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'failed', error = ? "
+                          "WHERE id = ?",
+                          "si", r->error, unit_id);
+        (void) store_exec(self->store,
+                          "UPDATE databases SET snapshot = NULL WHERE id = ?",
+                          "i", db_id);
+        return;
+    }
+    if (r->retryable && attempts < COORD_MAX_ATTEMPTS)
+    {
+        coord_event(self, task_id, "warn",
+                    "unit=%" PRId64 " kind=%s attempt %d failed, trying "
+                    "again: %s",
+                    unit_id, s_kind_name(kind), attempts, r->error);
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'queued', agent = NULL, "
+                          "error = ? WHERE id = ?",
+                          "si", r->error, unit_id);
+        if (table_id != 0)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE tables_ SET state = 'QUEUED' "
+                              "WHERE id = ?",
+                              "i", table_id);
+        }
+        return;
+    }
+    (void) store_exec(self->store,
+                      "UPDATE units SET state = 'failed', error = ? "
+                      "WHERE id = ?",
+                      "si", r->error, unit_id);
+    if (table_id != 0)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET state = 'ERROR', error = ? "
+                          "WHERE id = ?",
+                          "si", r->error, table_id);
+    }
+    if (kind != K_PREPARE)
+    {
+        s_fail_database(self, task_id, db_id, r->error);
+    }
+}
+
+void
+plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT kind, database_id, table_id FROM units WHERE id = ? AND "
+        "agent = ? AND state = 'running'",
+        "is", (int64_t) p->unit_id, agent);
+
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    {
+        sqlite3_finalize(stmt);
+        return; /* a unit we no longer expect from this agent */
+    }
+    int kind = sqlite3_column_int(stmt, 0);
+    int64_t db_id = sqlite3_column_int64(stmt, 1);
+    int64_t table_id = sqlite3_column_int64(stmt, 2);
+    sqlite3_finalize(stmt);
+    if (kind == K_SNAPSHOT && p->snapshot[0] != '\0')
+    {
+        (void) store_exec(self->store,
+                          "UPDATE databases SET snapshot = ? WHERE id = ?",
+                          "si", p->snapshot, db_id);
+        log_info("database_id=%" PRId64 " snapshot=%s agent=%s holds the "
+                 "snapshot",
+                 db_id, p->snapshot, agent);
+        plan_dispatch(self);
+    }
+    else if (kind == K_COPY)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET bytes = ? WHERE id = ?", "ii",
+                          p->bytes, table_id);
+    }
+}
+
+void
+plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
+{
+    char now[40];
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT kind, task_id, database_id, coalesce(table_id, 0), attempts "
+        "FROM units WHERE id = ? AND agent = ? AND state = 'running'",
+        "is", (int64_t) r->unit_id, agent);
+
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    {
+        /* placed elsewhere since, or cancelled: the target's own
+         * bookkeeping makes the other run skip or redo it */
+        log_info("unit=%" PRIu64 " agent=%s result ignored: the unit is no "
+                 "longer this agent's",
+                 r->unit_id, agent);
+        sqlite3_finalize(stmt);
+        return;
+    }
+    int kind = sqlite3_column_int(stmt, 0);
+    int64_t task_id = sqlite3_column_int64(stmt, 1);
+    int64_t db_id = sqlite3_column_int64(stmt, 2);
+    int64_t table_id = sqlite3_column_int64(stmt, 3);
+    int attempts = sqlite3_column_int(stmt, 4);
+    sqlite3_finalize(stmt);
+
+    store_now(now, sizeof now);
+    if (store_begin(self->store) != 0)
+    {
+        return;
+    }
+    if (r->ok)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'done' WHERE id = ?", "i",
+                          (int64_t) r->unit_id);
+        if (kind == K_SCHEMA_PRE)
+        {
+            s_on_schema_pre(self, task_id, db_id, r);
+        }
+        else if (kind == K_COPY)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE tables_ SET state = 'COMPLETED', "
+                              "rows = ?, bytes = ?, ended_at = ? WHERE id = ?",
+                              "iisi", r->rows, r->bytes, now, table_id);
+        }
+        else if (kind == K_FINALIZE)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE databases SET state = 'COMPLETED', "
+                              "ended_at = ? WHERE id = ?",
+                              "si", now, db_id);
+            coord_event(self, task_id, "info",
+                        "database_id=%" PRId64 " completed", db_id);
+        }
+    }
+    else
+    {
+        log_warn("unit=%" PRIu64 " kind=%s agent=%s failed: %s", r->unit_id,
+                 s_kind_name(kind), agent, r->error);
+        s_on_failure(self, (int64_t) r->unit_id, kind, task_id, db_id, table_id,
+                     attempts, r);
+    }
+    if (kind == K_PREPARE)
+    {
+        s_on_prepare(self, task_id, db_id, r);
+        if (!r->ok)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE databases SET state = 'FAILED', "
+                              "error = ? WHERE id = ?",
+                              "si", r->error, db_id);
+        }
+    }
+    else
+    {
+        s_advance_database(self, task_id, db_id);
+    }
+    (void) store_commit(self->store);
+    if (kind == K_PREPARE)
+    {
+        s_prepare_verdict(self, task_id);
+    }
+    plan_dispatch(self);
+}
+
+typedef struct
+{
+    uint64_t id;
+    int kind;
+    int64_t task_id;
+    int64_t db_id;
+    int64_t table_id;
+    int attempts;
+} plan_lost_t;
+
+/* Settles one unit whose agent no longer runs it, as a failure. */
+static void
+s_forget_unit(coord_t *self, const char *agent, const plan_lost_t *u)
+{
+    Pgferry__Result lost = PGFERRY__RESULT__INIT;
+    char *why = xasprintf("agent \"%s\" was lost while running this %s unit",
+                          agent, s_kind_name(u->kind));
+
+    lost.unit_id = u->id;
+    lost.error = why;
+    lost.retryable = u->attempts < COORD_MAX_PLACEMENTS;
+    coord_event(self, u->task_id, "warn", "unit=%" PRIu64 " %s", u->id, why);
+    if (store_begin(self->store) == 0)
+    {
+        /* COORD_MAX_PLACEMENTS, not COORD_MAX_ATTEMPTS, bounds this: a
+         * placement lost to a dead agent is no failure of the unit */
+        s_on_failure(self, (int64_t) u->id, u->kind, u->task_id, u->db_id,
+                     u->table_id, lost.retryable ? 0 : u->attempts, &lost);
+        if (u->kind == K_PREPARE)
+        {
+            s_on_prepare(self, u->task_id, u->db_id, &lost);
+        }
+        else
+        {
+            s_advance_database(self, u->task_id, u->db_id);
+        }
+        (void) store_commit(self->store);
+        if (u->kind == K_PREPARE)
+        {
+            s_prepare_verdict(self, u->task_id);
+        }
+    }
+    free(why);
+}
+
+void
+plan_forget_agent_units(coord_t *self, const char *agent,
+                        const uint64_t *still_running, size_t n,
+                        double older_than)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT id, kind, task_id, database_id, coalesce(table_id, 0), "
+        "attempts FROM units WHERE state = 'running' AND agent = ? AND "
+        "assigned_at < ?",
+        "sd", agent, older_than);
+    plan_lost_t *lost = NULL;
+    size_t nlost = 0;
+
+    /* collect first: settling a unit changes the rows being read */
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        plan_lost_t u = {(uint64_t) sqlite3_column_int64(stmt, 0),
+                         sqlite3_column_int(stmt, 1),
+                         sqlite3_column_int64(stmt, 2),
+                         sqlite3_column_int64(stmt, 3),
+                         sqlite3_column_int64(stmt, 4),
+                         sqlite3_column_int(stmt, 5)};
+        bool running = false;
+        for (size_t i = 0; i < n; i++)
+        {
+            running = running || still_running[i] == u.id;
+        }
+        if (!running)
+        {
+            lost = realloc(lost, (nlost + 1) * sizeof *lost);
+            if (lost == NULL)
+            {
+                abort();
+            }
+            lost[nlost++] = u;
+        }
+    }
+    sqlite3_finalize(stmt);
+    for (size_t i = 0; i < nlost; i++)
+    {
+        s_forget_unit(self, agent, &lost[i]);
+    }
+    free(lost);
+    if (nlost > 0)
+    {
+        plan_dispatch(self);
+    }
+}
+
+void
+plan_cancel_task(coord_t *self, int64_t task_id)
+{
+    char now[40];
+    sqlite3_stmt *stmt = NULL;
+
+    store_now(now, sizeof now);
+    if (store_begin(self->store) != 0)
+    {
+        return;
+    }
+    stmt =
+        store_query(self->store, "SELECT id FROM databases WHERE task_id = ?",
+                    "i", task_id);
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        s_release_snapshots(self, sqlite3_column_int64(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    (void) store_exec(self->store,
+                      "UPDATE units SET state = 'cancelled' WHERE task_id = ? "
+                      "AND state IN ('queued', 'running')",
+                      "i", task_id);
+    (void) store_exec(self->store,
+                      "UPDATE databases SET state = 'CANCELLED', ended_at = ? "
+                      "WHERE task_id = ? AND state NOT IN ('COMPLETED', "
+                      "'FAILED', 'CANCELLED')",
+                      "si", now, task_id);
+    (void) store_exec(self->store,
+                      "UPDATE tasks SET state = 'Canceled', ended_at = "
+                      "coalesce(ended_at, ?) WHERE id = ? AND state IN "
+                      "('Pending', 'Running')",
+                      "si", now, task_id);
+    (void) store_commit(self->store);
+    coord_event(self, task_id, "info", "task cancelled");
+}
+
+void
+plan_resume(coord_t *self)
+{
+    /* a task still waiting for its prepare verdict has no CLI waiting any
+     * more: nothing was written for it, so it goes */
+    int64_t dropped = store_int(self->store, 0,
+                                "SELECT count(*) FROM tasks WHERE state = "
+                                "'Pending'",
+                                NULL);
+    (void) store_exec(self->store, "DELETE FROM tasks WHERE state = 'Pending'",
+                      NULL);
+    if (dropped > 0)
+    {
+        log_warn("dropped %" PRId64 " task(s) that were still being "
+                 "prepared when the coordinator stopped",
+                 dropped);
+    }
+}

@@ -1,0 +1,49 @@
+/*
+ * coordinator/registry.h
+ *     The agents the coordinator knows: name, how to reach them, capacity
+ *     and when they were last heard from.
+ *
+ * The registry is memory only: after a restart agents re-register with
+ * their next heartbeat, which carries all the registry needs.
+ */
+#ifndef PGFERRY_COORDINATOR_REGISTRY_H
+#define PGFERRY_COORDINATOR_REGISTRY_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct registry_t registry_t;
+
+typedef struct
+{
+    char *name;        /* owned */
+    char *labels;      /* owned */
+    zmsg_t *route;     /* routing frames to reach the agent, owned */
+    int jobs;          /* units it runs at once (snapshot holders aside) */
+    int64_t last_seen; /* zclock_mono() of the last heartbeat */
+    bool alive;        /* false once it missed its heartbeats */
+} registry_agent_t;
+
+registry_t *registry_new(void);
+void registry_destroy(registry_t **self_p);
+
+/*
+ * Records a heartbeat. Returns the agent; *is_new tells whether it was
+ * unknown or dead before (worth an info line). Takes route.
+ */
+registry_agent_t *registry_heard(registry_t *self, const char *name,
+                                 const char *labels, int jobs, zmsg_t **route_p,
+                                 bool *is_new);
+
+/* Borrowed; NULL if unknown. */
+registry_agent_t *registry_find(registry_t *self, const char *name);
+/* Finds the agent whose route's first frame matches route's. */
+registry_agent_t *registry_find_route(registry_t *self, zmsg_t *route);
+
+size_t registry_size(const registry_t *self);
+registry_agent_t *registry_at(registry_t *self, size_t index);
+size_t registry_alive_count(const registry_t *self);
+
+#endif

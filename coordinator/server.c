@@ -1,0 +1,653 @@
+/*
+ * coordinator/server.c
+ *     Sockets and handlers: CLI requests on one ROUTER, agent heartbeats,
+ *     progress and results on the other, and the timer that notices
+ *     silent agents.
+ *
+ * A task creation is answered only once its prepare units have judged
+ * it: the CLI's route is kept (ROUTER allows a deferred reply) and
+ * server_finish_create() answers it.
+ */
+#include "coordinator/server.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/envelope.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+
+#define SERVER_TICK_MS 500
+/* how long an agent may take to list a unit it was just sent */
+#define SERVER_ASSIGN_GRACE_S 3.0
+
+static int64_t s_started_at; /* zclock_mono() at start */
+
+coord_t *
+server_new(const char *state_dir, const char *cli_endpoint,
+           const char *agents_endpoint)
+{
+    coord_t *self = xcalloc(1, sizeof *self);
+
+    self->store = store_new(state_dir);
+    if (self->store == NULL)
+    {
+        goto failed;
+    }
+    self->cli = zsock_new(ZMQ_ROUTER);
+    self->agents = zsock_new(ZMQ_ROUTER);
+    if (self->cli == NULL || self->agents == NULL)
+    {
+        log_error("could not create sockets");
+        goto failed;
+    }
+    if (zsock_bind(self->cli, "%s", cli_endpoint) < 0)
+    {
+        log_error("listen=%s could not bind: %s", cli_endpoint,
+                  zmq_strerror(zmq_errno()));
+        goto failed;
+    }
+    if (zsock_bind(self->agents, "%s", agents_endpoint) < 0)
+    {
+        log_error("agents=%s could not bind: %s", agents_endpoint,
+                  zmq_strerror(zmq_errno()));
+        goto failed;
+    }
+    self->registry = registry_new();
+    plan_resume(self);
+    s_started_at = zclock_mono();
+    return self;
+
+failed:
+    server_destroy(&self);
+    return NULL;
+}
+
+void
+server_destroy(coord_t **self_p)
+{
+    assert(self_p != NULL);
+    if (*self_p == NULL)
+    {
+        return;
+    }
+    coord_t *self = *self_p;
+    while (self->nsecrets > 0)
+    {
+        server_forget_secret(self, self->secrets[0].task_id);
+    }
+    free(self->secrets);
+    for (size_t i = 0; i < self->npending; i++)
+    {
+        zmsg_destroy(&self->pending[i].route);
+        strbuf_destroy(&self->pending[i].problems);
+    }
+    free(self->pending);
+    registry_destroy(&self->registry);
+    zsock_destroy(&self->cli);
+    zsock_destroy(&self->agents);
+    store_destroy(&self->store);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ----- secrets and pending creations ----- */
+
+const coord_secret_t *
+server_find_secret(coord_t *self, int64_t task_id)
+{
+    for (size_t i = 0; i < self->nsecrets; i++)
+    {
+        if (self->secrets[i].task_id == task_id)
+        {
+            return &self->secrets[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+s_wipe(char **secret)
+{
+    if (*secret != NULL)
+    {
+        memset(*secret, 0, strlen(*secret));
+        free(*secret);
+        *secret = NULL;
+    }
+}
+
+void
+server_forget_secret(coord_t *self, int64_t task_id)
+{
+    for (size_t i = 0; i < self->nsecrets; i++)
+    {
+        if (self->secrets[i].task_id == task_id)
+        {
+            s_wipe(&self->secrets[i].source_password);
+            s_wipe(&self->secrets[i].target_password);
+            self->secrets[i] = self->secrets[--self->nsecrets];
+            return;
+        }
+    }
+}
+
+coord_pending_t *
+server_find_pending(coord_t *self, int64_t task_id)
+{
+    for (size_t i = 0; i < self->npending; i++)
+    {
+        if (self->pending[i].task_id == task_id)
+        {
+            return &self->pending[i];
+        }
+    }
+    return NULL;
+}
+
+static void
+s_reply(coord_t *self, zmsg_t *route, int code, const char *message,
+        const char *json)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Reply reply = PGFERRY__REPLY__INIT;
+
+    reply.code = code;
+    reply.message = (char *) (message ? message : "");
+    reply.json = (char *) (json ? json : "");
+    env.body_case = PGFERRY__ENVELOPE__BODY_REPLY;
+    env.reply = &reply;
+    (void) envelope_send(self->cli, route, &env);
+}
+
+void
+server_finish_create(coord_t *self, int64_t task_id)
+{
+    coord_pending_t *pending = server_find_pending(self, task_id);
+    char *name = NULL;
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT name FROM tasks WHERE id = ?", "i", task_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        name = xstrdup(store_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    if (pending != NULL && strbuf_len(pending->problems) > 0)
+    {
+        /* refused: nothing was written on the target; keep nothing here */
+        char *message =
+            xasprintf("task \"%s\" was not created, the checks "
+                      "found:\n%s",
+                      name ? name : "?", strbuf_data(pending->problems));
+        (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
+                          task_id);
+        server_forget_secret(self, task_id);
+        s_reply(self, pending->route, 2, message, NULL);
+        log_info("task=%s refused by its checks", name ? name : "?");
+        free(message);
+    }
+    else if (pending != NULL)
+    {
+        char *message = xasprintf("task \"%s\" created", name ? name : "?");
+        s_reply(self, pending->route, 0, message, NULL);
+        coord_event(self, task_id, "info", "task \"%s\" started",
+                    name ? name : "?");
+        free(message);
+    }
+    if (pending != NULL)
+    {
+        zmsg_destroy(&pending->route);
+        strbuf_destroy(&pending->problems);
+        *pending = self->pending[--self->npending];
+    }
+    free(name);
+}
+
+/* ----- CLI requests ----- */
+
+static int64_t
+s_project_id(coord_t *self, const char *name)
+{
+    return store_int(self->store, 0, "SELECT id FROM projects WHERE name = ?",
+                     "s", name);
+}
+
+static int64_t
+s_task_id(coord_t *self, int64_t project_id, const char *name)
+{
+    return store_int(self->store, 0,
+                     "SELECT id FROM tasks WHERE project_id = ? AND name = ?",
+                     "is", project_id, name);
+}
+
+static bool
+s_platform_ok(const char *platform)
+{
+    return strcasecmp(platform, "PostgreSQL") == 0 ||
+           strcasecmp(platform, "AzureDbForPostgreSQL") == 0;
+}
+
+static void
+s_project_create(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
+{
+    char now[40];
+
+    if (!s_platform_ok(req->source_platform) ||
+        !s_platform_ok(req->target_platform))
+    {
+        char *msg = xasprintf(
+            "--%s-platform: value \"%s\" is not supported, expected "
+            "PostgreSQL",
+            s_platform_ok(req->source_platform) ? "target" : "source",
+            s_platform_ok(req->source_platform) ? req->target_platform
+                                                : req->source_platform);
+        s_reply(self, route, 2, msg, NULL);
+        free(msg);
+        return;
+    }
+    if (s_project_id(self, req->project) != 0)
+    {
+        char *msg = xasprintf("project \"%s\" already exists", req->project);
+        s_reply(self, route, 2, msg, NULL);
+        free(msg);
+        return;
+    }
+    store_now(now, sizeof now);
+    if (store_exec(self->store,
+                   "INSERT INTO projects (name, source_platform, "
+                   "target_platform, created_at) VALUES (?, ?, ?, ?)",
+                   "ssss", req->project, req->source_platform,
+                   req->target_platform, now) != 0)
+    {
+        s_reply(self, route, 1, "could not write to the catalog", NULL);
+        return;
+    }
+    char *msg = xasprintf("project \"%s\" created", req->project);
+    s_reply(self, route, 0, msg, NULL);
+    free(msg);
+}
+
+/* Finds the project and the task named in req, or answers with code 2. */
+static int64_t
+s_lookup_task(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
+{
+    int64_t project_id = s_project_id(self, req->project);
+    int64_t task_id = project_id ? s_task_id(self, project_id, req->task) : 0;
+    char *msg = NULL;
+
+    if (project_id == 0)
+    {
+        msg = xasprintf("--project-name: project \"%s\" does not exist",
+                        req->project);
+    }
+    else if (task_id == 0)
+    {
+        msg = xasprintf("--name: task \"%s\" does not exist in project "
+                        "\"%s\"",
+                        req->task, req->project);
+    }
+    if (msg != NULL)
+    {
+        s_reply(self, route, 2, msg, NULL);
+        free(msg);
+    }
+    return task_id;
+}
+
+static void
+s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
+{
+    int64_t project_id = s_project_id(self, req->project);
+    char *msg = NULL;
+    char *error = NULL;
+    int code = 2;
+
+    if (project_id == 0)
+    {
+        msg = xasprintf("--project-name: project \"%s\" does not exist",
+                        req->project);
+    }
+    else if (s_task_id(self, project_id, req->task) != 0)
+    {
+        msg = xasprintf("--name: task \"%s\" already exists in project "
+                        "\"%s\"",
+                        req->task, req->project);
+    }
+    else if (strcmp(req->task_type, "OfflineMigration") != 0)
+    {
+        msg = xasprintf("--task-type: value \"%s\" is not supported by this "
+                        "coordinator yet, expected OfflineMigration",
+                        req->task_type);
+    }
+    else if (registry_alive_count(self->registry) == 0)
+    {
+        msg = xstrdup("no agent is connected to the coordinator: start "
+                      "pgferry-agent first");
+        code = 1;
+    }
+    if (msg != NULL)
+    {
+        s_reply(self, *route_p, code, msg, NULL);
+        free(msg);
+        return;
+    }
+    int task_id = plan_create_task(self, req, project_id, &error);
+    if (task_id < 0)
+    {
+        s_reply(self, *route_p, 1, error, NULL);
+        free(error);
+        return;
+    }
+    coord_pending_t *grown =
+        realloc(self->pending, (self->npending + 1) * sizeof *grown);
+    assert(grown != NULL);
+    self->pending = grown;
+    self->pending[self->npending].task_id = task_id;
+    self->pending[self->npending].route = *route_p;
+    self->pending[self->npending].problems = strbuf_new();
+    self->npending++;
+    *route_p = NULL;
+    log_info("task=%s project=%s created, preparing", req->task, req->project);
+    plan_dispatch(self);
+}
+
+static void
+s_task_delete(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
+{
+    plan_cancel_task(self, task_id);
+    server_forget_secret(self, task_id);
+    (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
+                      task_id);
+    char *msg = xasprintf("task \"%s\" deleted", name);
+    s_reply(self, route, 0, msg, NULL);
+    free(msg);
+}
+
+static void
+s_project_delete(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
+{
+    int64_t project_id = s_project_id(self, req->project);
+    int64_t tasks = store_int(self->store, 0,
+                              "SELECT count(*) FROM tasks WHERE project_id = ?",
+                              "i", project_id);
+    char *msg = NULL;
+    int code = 2;
+
+    if (project_id == 0)
+    {
+        msg = xasprintf("-n: project \"%s\" does not exist", req->project);
+    }
+    else if (tasks > 0)
+    {
+        msg = xasprintf("project \"%s\" still has %" PRId64 " task(s): "
+                        "cancel and delete them first",
+                        req->project, tasks);
+    }
+    else
+    {
+        (void) store_exec(self->store, "DELETE FROM projects WHERE id = ?", "i",
+                          project_id);
+        msg = xasprintf("project \"%s\" deleted", req->project);
+        code = 0;
+    }
+    s_reply(self, route, code, msg, NULL);
+    free(msg);
+}
+
+static void
+s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
+{
+    zmsg_t *route = *route_p;
+    int64_t task_id = 0;
+
+    switch (req->verb)
+    {
+        case PGFERRY__REQUEST__VERB__PROJECT_CREATE:
+            s_project_create(self, route, req);
+            break;
+        case PGFERRY__REQUEST__VERB__PROJECT_DELETE:
+            s_project_delete(self, route, req);
+            break;
+        case PGFERRY__REQUEST__VERB__PROJECT_LIST:
+        {
+            char *json = status_projects_json(self);
+            s_reply(self, route, 0, "", json);
+            free(json);
+            break;
+        }
+        case PGFERRY__REQUEST__VERB__TASK_CREATE:
+            s_task_create(self, route_p, req);
+            break;
+        case PGFERRY__REQUEST__VERB__TASK_SHOW:
+            if ((task_id = s_lookup_task(self, route, req)) != 0)
+            {
+                char *json = status_task_json(self, task_id, req->expand);
+                s_reply(self, route, 0, "", json);
+                free(json);
+            }
+            break;
+        case PGFERRY__REQUEST__VERB__TASK_CANCEL:
+            if ((task_id = s_lookup_task(self, route, req)) != 0)
+            {
+                plan_cancel_task(self, task_id);
+                s_reply(self, route, 0, "task cancelled", NULL);
+            }
+            break;
+        case PGFERRY__REQUEST__VERB__TASK_DELETE:
+            if ((task_id = s_lookup_task(self, route, req)) != 0)
+            {
+                s_task_delete(self, route, task_id, req->task);
+            }
+            break;
+        case PGFERRY__REQUEST__VERB__TASK_CUTOVER:
+            if ((task_id = s_lookup_task(self, route, req)) != 0)
+            {
+                s_reply(self, route, 2,
+                        "cutover applies to OnlineMigration tasks; this "
+                        "coordinator runs offline migrations only",
+                        NULL);
+            }
+            break;
+        default:
+            s_reply(self, route, 2, "unknown request", NULL);
+            break;
+    }
+}
+
+static void
+s_handle_cli(coord_t *self)
+{
+    zmsg_t *route = NULL;
+    Pgferry__Envelope *env = NULL;
+    uint32_t version = 0;
+    envelope_status_t status = envelope_recv(self->cli, &route, &env, &version);
+
+    if (status == ENVELOPE_VERSION)
+    {
+        char *why = xasprintf("the coordinator speaks protocol version %u, "
+                              "the client %u",
+                              PGFERRY_PROTOCOL_VERSION, version);
+        (void) envelope_send_refused(self->cli, route, why);
+        free(why);
+    }
+    else if (status == ENVELOPE_OK &&
+             env->body_case == PGFERRY__ENVELOPE__BODY_REQUEST)
+    {
+        s_handle_request(self, &route, env->request);
+    }
+    else if (route != NULL)
+    {
+        s_reply(self, route, 2, "malformed request", NULL);
+    }
+    envelope_free(&env);
+    zmsg_destroy(&route);
+}
+
+/* ----- agents ----- */
+
+static void
+s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
+{
+    bool is_new = false;
+    registry_agent_t *agent =
+        registry_heard(self->registry, hello->name, hello->labels,
+                       (int) hello->jobs, route_p, &is_new);
+    char now[40];
+
+    if (is_new)
+    {
+        Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+        Pgferry__Welcome welcome = PGFERRY__WELCOME__INIT;
+
+        welcome.heartbeat_ms = COORD_HEARTBEAT_MS;
+        env.body_case = PGFERRY__ENVELOPE__BODY_WELCOME;
+        env.welcome = &welcome;
+        (void) envelope_send(self->agents, agent->route, &env);
+        store_now(now, sizeof now);
+        (void) store_exec(
+            self->store,
+            "INSERT INTO agents (name, labels, jobs, first_seen, "
+            "last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+            "(name) DO UPDATE SET labels = excluded.labels, "
+            "jobs = excluded.jobs, last_seen = excluded.last_seen",
+            "ssiss", agent->name, agent->labels, (int64_t) agent->jobs, now,
+            now);
+        log_info("agent=%s labels=%s jobs=%d registered", agent->name,
+                 agent->labels, agent->jobs);
+    }
+    /* units it should run but does not (it restarted) are placed again;
+     * a unit just sent may not be listed yet, hence the grace */
+    plan_forget_agent_units(
+        self, agent->name, hello->running_units, hello->n_running_units,
+        (double) zclock_time() / 1000.0 - SERVER_ASSIGN_GRACE_S);
+    plan_dispatch(self);
+}
+
+static void
+s_handle_agent(coord_t *self)
+{
+    zmsg_t *route = NULL;
+    Pgferry__Envelope *env = NULL;
+    uint32_t version = 0;
+    envelope_status_t status =
+        envelope_recv(self->agents, &route, &env, &version);
+    registry_agent_t *agent = NULL;
+
+    if (status == ENVELOPE_VERSION)
+    {
+        char *why = xasprintf("the coordinator speaks protocol version %u, "
+                              "the agent %u",
+                              PGFERRY_PROTOCOL_VERSION, version);
+        log_warn("refused an agent speaking protocol version %u", version);
+        (void) envelope_send_refused(self->agents, route, why);
+        free(why);
+        goto cleanup;
+    }
+    if (status != ENVELOPE_OK)
+    {
+        goto cleanup;
+    }
+    if (env->body_case == PGFERRY__ENVELOPE__BODY_HELLO)
+    {
+        s_handle_hello(self, &route, env->hello);
+        goto cleanup;
+    }
+    agent = registry_find_route(self->registry, route);
+    if (agent == NULL)
+    {
+        /* a message queued before we (re)started: its unit will be
+         * settled by the agent's next heartbeat */
+        goto cleanup;
+    }
+    if (env->body_case == PGFERRY__ENVELOPE__BODY_PROGRESS)
+    {
+        plan_on_progress(self, agent->name, env->progress);
+    }
+    else if (env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    {
+        plan_on_result(self, agent->name, env->result);
+    }
+
+cleanup:
+    envelope_free(&env);
+    zmsg_destroy(&route);
+}
+
+/* Agents silent too long are dead: their units go elsewhere. Units left
+ * running by agents that never came back after our restart too. */
+static void
+s_tick(coord_t *self)
+{
+    int64_t now = zclock_mono();
+
+    for (size_t i = 0; i < registry_size(self->registry); i++)
+    {
+        registry_agent_t *agent = registry_at(self->registry, i);
+        if (agent->alive && now - agent->last_seen > COORD_AGENT_TIMEOUT_MS)
+        {
+            agent->alive = false;
+            log_warn("agent=%s lost: no heartbeat for %d ms", agent->name,
+                     COORD_AGENT_TIMEOUT_MS);
+            plan_forget_agent_units(self, agent->name, NULL, 0, 1e18);
+        }
+    }
+    if (now - s_started_at > COORD_AGENT_TIMEOUT_MS)
+    {
+        /* collect first: forgetting changes the rows being read */
+        sqlite3_stmt *stmt = store_query(
+            self->store,
+            "SELECT DISTINCT agent FROM units WHERE state = 'running'", NULL);
+        zlist_t *orphans = zlist_new();
+        zlist_autofree(orphans);
+        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+        {
+            if (registry_find(self->registry, store_text(stmt, 0)) == NULL)
+            {
+                zlist_append(orphans, (void *) store_text(stmt, 0));
+            }
+        }
+        sqlite3_finalize(stmt);
+        for (char *name = zlist_first(orphans); name != NULL;
+             name = zlist_next(orphans))
+        {
+            plan_forget_agent_units(self, name, NULL, 0, 1e18);
+        }
+        zlist_destroy(&orphans);
+    }
+    plan_dispatch(self);
+}
+
+int
+server_run(coord_t *self)
+{
+    zpoller_t *poller = zpoller_new(self->cli, self->agents, NULL);
+    int64_t next_tick = zclock_mono() + SERVER_TICK_MS;
+
+    while (!zsys_interrupted)
+    {
+        int64_t wait = next_tick - zclock_mono();
+        void *which = zpoller_wait(poller, wait > 0 ? (int) wait : 0);
+        if (which == self->cli)
+        {
+            s_handle_cli(self);
+        }
+        else if (which == self->agents)
+        {
+            s_handle_agent(self);
+        }
+        else if (zpoller_terminated(poller))
+        {
+            break;
+        }
+        if (zclock_mono() >= next_tick)
+        {
+            s_tick(self);
+            next_tick = zclock_mono() + SERVER_TICK_MS;
+        }
+    }
+    zpoller_destroy(&poller);
+    return 0;
+}

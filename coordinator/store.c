@@ -1,0 +1,286 @@
+/*
+ * coordinator/store.c
+ *     SQLite plumbing for the catalog.
+ */
+#include "coordinator/store.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+
+struct store_t
+{
+    sqlite3 *db; /* owned; used by the coordinator's one thread only */
+};
+
+/* The catalog. tables_ avoids the keyword. Passwords are never stored. */
+static const char *const s_schema =
+    "CREATE TABLE IF NOT EXISTS projects ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  source_platform TEXT NOT NULL, target_platform TEXT NOT NULL,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS tasks ("
+    "  id INTEGER PRIMARY KEY,"
+    "  project_id INTEGER NOT NULL REFERENCES projects ON DELETE CASCADE,"
+    "  name TEXT NOT NULL, task_type TEXT NOT NULL, state TEXT NOT NULL,"
+    "  task_key TEXT NOT NULL,"
+    "  src_host TEXT, src_port INTEGER, src_user TEXT, src_db TEXT,"
+    "  tgt_host TEXT, tgt_port INTEGER, tgt_user TEXT, tgt_db TEXT,"
+    "  source_version TEXT, target_version TEXT,"
+    "  started_at TEXT, ended_at TEXT, error TEXT,"
+    "  UNIQUE (project_id, name));"
+    "CREATE TABLE IF NOT EXISTS databases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  task_id INTEGER NOT NULL REFERENCES tasks ON DELETE CASCADE,"
+    "  name TEXT NOT NULL, target_name TEXT NOT NULL,"
+    "  selected TEXT NOT NULL DEFAULT '',"
+    "  state TEXT NOT NULL, skip_schema INTEGER NOT NULL DEFAULT 0,"
+    "  snapshot TEXT, started_at TEXT, ended_at TEXT, error TEXT);"
+    "CREATE TABLE IF NOT EXISTS tables_ ("
+    "  id INTEGER PRIMARY KEY,"
+    "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
+    "  schema_name TEXT NOT NULL, table_name TEXT NOT NULL,"
+    "  bytes_est INTEGER NOT NULL DEFAULT 0,"
+    "  rows_est INTEGER NOT NULL DEFAULT 0,"
+    "  binary_ok INTEGER NOT NULL DEFAULT 0, columns TEXT NOT NULL,"
+    "  state TEXT NOT NULL DEFAULT 'QUEUED',"
+    "  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+    "  started_at TEXT, ended_at TEXT, error TEXT,"
+    "  agents TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS schema_items ("
+    "  id INTEGER PRIMARY KEY,"
+    "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL, tag TEXT NOT NULL, sql TEXT NOT NULL,"
+    "  phase INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS units ("
+    "  id INTEGER PRIMARY KEY,"
+    "  task_id INTEGER NOT NULL REFERENCES tasks ON DELETE CASCADE,"
+    "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL,"
+    "  table_id INTEGER REFERENCES tables_ ON DELETE CASCADE,"
+    "  item_id INTEGER REFERENCES schema_items ON DELETE CASCADE,"
+    "  state TEXT NOT NULL DEFAULT 'queued',"
+    "  priority INTEGER NOT NULL, weight INTEGER NOT NULL DEFAULT 0,"
+    "  agent TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  assigned_at REAL, error TEXT);"
+    "CREATE INDEX IF NOT EXISTS units_queue ON units (state, priority, weight);"
+    "CREATE TABLE IF NOT EXISTS agents ("
+    "  name TEXT PRIMARY KEY, labels TEXT NOT NULL, jobs INTEGER NOT NULL,"
+    "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS events ("
+    "  id INTEGER PRIMARY KEY, at TEXT NOT NULL, task_id INTEGER,"
+    "  level TEXT NOT NULL, message TEXT NOT NULL);";
+
+void
+store_now(char *buf, size_t size)
+{
+    struct timespec now;
+    struct tm tm;
+    char base[32];
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%06ld+00:00", base, now.tv_nsec / 1000);
+}
+
+store_t *
+store_new(const char *state_dir)
+{
+    store_t *self = NULL;
+    char *path = NULL;
+    char *errmsg = NULL;
+    sqlite3 *db = NULL;
+
+    if (mkdir(state_dir, 0700) != 0 && access(state_dir, W_OK) != 0)
+    {
+        log_error("state_dir=%s cannot use the state directory", state_dir);
+        return NULL;
+    }
+    path = xasprintf("%s/pgferry.db", state_dir);
+    if (sqlite3_open(path, &db) != SQLITE_OK)
+    {
+        log_error("file=%s could not open the catalog: %s", path,
+                  db ? sqlite3_errmsg(db) : "out of memory");
+        goto failed;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    /* WAL: a crash mid-write never corrupts; NORMAL is durable in WAL
+     * except for the last transactions on power loss, which agents'
+     * re-registration and exactly-once on the target cover */
+    if (sqlite3_exec(db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA foreign_keys = ON;",
+                     NULL, NULL, &errmsg) != SQLITE_OK ||
+        sqlite3_exec(db, s_schema, NULL, NULL, &errmsg) != SQLITE_OK)
+    {
+        log_error("file=%s could not set up the catalog: %s", path,
+                  errmsg ? errmsg : sqlite3_errmsg(db));
+        sqlite3_free(errmsg);
+        goto failed;
+    }
+    self = xcalloc(1, sizeof *self);
+    self->db = db;
+    free(path);
+    return self;
+
+failed:
+    sqlite3_close(db);
+    free(path);
+    return NULL;
+}
+
+void
+store_destroy(store_t **self_p)
+{
+    assert(self_p != NULL);
+    if (*self_p == NULL)
+    {
+        return;
+    }
+    sqlite3_close((*self_p)->db);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static sqlite3_stmt *
+s_prepare(store_t *self, const char *sql, const char *types, va_list ap)
+{
+    sqlite3_stmt *stmt = NULL;
+
+    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+        log_error("could not prepare catalog statement: %s: %s",
+                  sqlite3_errmsg(self->db), sql);
+        return NULL;
+    }
+    for (int i = 0; types != NULL && types[i] != '\0'; i++)
+    {
+        int rc = SQLITE_OK;
+        switch (types[i])
+        {
+            case 's':
+            {
+                const char *text = va_arg(ap, const char *);
+                rc = text ? sqlite3_bind_text(stmt, i + 1, text, -1,
+                                              SQLITE_TRANSIENT)
+                          : sqlite3_bind_null(stmt, i + 1);
+                break;
+            }
+            case 'i':
+                rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+                break;
+            case 'd':
+                rc = sqlite3_bind_double(stmt, i + 1, va_arg(ap, double));
+                break;
+            default:
+                assert(!"unknown binding type");
+        }
+        if (rc != SQLITE_OK)
+        {
+            log_error("could not bind parameter %d: %s", i + 1,
+                      sqlite3_errmsg(self->db));
+            sqlite3_finalize(stmt);
+            return NULL;
+        }
+    }
+    return stmt;
+}
+
+int
+store_exec(store_t *self, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    int rc = -1;
+
+    va_start(ap, types);
+    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    va_end(ap);
+    if (stmt == NULL)
+    {
+        return -1;
+    }
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_DONE || step == SQLITE_ROW)
+    {
+        rc = 0;
+    }
+    else
+    {
+        log_error("catalog statement failed: %s: %s", sqlite3_errmsg(self->db),
+                  sql);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+sqlite3_stmt *
+store_query(store_t *self, const char *sql, const char *types, ...)
+{
+    va_list ap;
+
+    va_start(ap, types);
+    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    va_end(ap);
+    return stmt;
+}
+
+int64_t
+store_int(store_t *self, int64_t dflt, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    int64_t value = dflt;
+
+    va_start(ap, types);
+    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    va_end(ap);
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
+        sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+    {
+        value = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+int64_t
+store_last_id(store_t *self)
+{
+    return sqlite3_last_insert_rowid(self->db);
+}
+
+const char *
+store_text(sqlite3_stmt *stmt, int column)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, column);
+    return text ? (const char *) text : "";
+}
+
+int
+store_begin(store_t *self)
+{
+    return store_exec(self, "BEGIN IMMEDIATE", NULL);
+}
+
+int
+store_commit(store_t *self)
+{
+    return store_exec(self, "COMMIT", NULL);
+}
+
+void
+store_rollback(store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+    {
+        (void) store_exec(self, "ROLLBACK", NULL);
+    }
+}

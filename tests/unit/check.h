@@ -1,0 +1,36 @@
+/*
+ * tests/unit/check.h
+ *     CHECK(): never compiled out, may call functions.
+ */
+#ifndef PGFERRY_TEST_CHECK_H
+#define PGFERRY_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(expr)                                                            \
+    do                                                                         \
+    {                                                                          \
+        if (!(expr))                                                           \
+        {                                                                      \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,   \
+                    #expr);                                                    \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+/* CHECK that haystack contains needle, printing both when not. */
+#define CHECK_CONTAINS(haystack, needle)                                       \
+    do                                                                         \
+    {                                                                          \
+        const char *h_ = (haystack);                                           \
+        if (h_ == NULL || strstr(h_, (needle)) == NULL)                        \
+        {                                                                      \
+            fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n",         \
+                    __FILE__, __LINE__, h_ ? h_ : "(null)", (needle));         \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+#endif
