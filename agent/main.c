@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/unit.h"
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/strbuf.h"
@@ -28,6 +29,8 @@ typedef struct
     char *name;
     char *labels;
     char *pg_bin;
+    char *curve_secret; /* the agent's key pair, NAME_secret file */
+    char *curve_server; /* the coordinator's public certificate */
     int jobs;
 } agent_options_t;
 
@@ -48,7 +51,9 @@ s_usage(FILE *out)
     fprintf(out,
             "usage: pgferry-agent --coordinator tcp://HOST:PORT --name NAME\n"
             "                     [--labels k=v,...] [--jobs N] "
-            "[--pg-bin DIR] [--log-level LEVEL]\n");
+            "[--pg-bin DIR] [--log-level LEVEL]\n"
+            "                     [--curve-secret FILE --curve-server "
+            "FILE]\n");
 }
 
 static int
@@ -61,13 +66,15 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
         {"jobs", required_argument, NULL, 'j'},
         {"pg-bin", required_argument, NULL, 'b'},
         {"log-level", required_argument, NULL, 'L'},
+        {"curve-secret", required_argument, NULL, 'k'},
+        {"curve-server", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c = 0;
 
     opts->jobs = 2;
-    while ((c = getopt_long(argc, argv, "c:n:l:j:b:L:h", long_opts, NULL)) !=
-           -1)
+    while ((c = getopt_long(argc, argv, "c:n:l:j:b:L:k:K:h", long_opts,
+                            NULL)) != -1)
     {
         switch (c)
         {
@@ -98,6 +105,12 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
             case 'b':
                 opts->pg_bin = optarg;
                 break;
+            case 'k':
+                opts->curve_secret = optarg;
+                break;
+            case 'K':
+                opts->curve_server = optarg;
+                break;
             case 'L':
             {
                 log_level_t level;
@@ -126,6 +139,12 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
         fprintf(stderr, "pgferry-agent: error: --coordinator and --name are "
                         "required\n");
         s_usage(stderr);
+        return -1;
+    }
+    if ((opts->curve_secret == NULL) != (opts->curve_server == NULL))
+    {
+        fprintf(stderr, "pgferry-agent: error: --curve-secret and "
+                        "--curve-server go together\n");
         return -1;
     }
     if (opts->pg_bin == NULL)
@@ -376,6 +395,12 @@ main(int argc, char **argv)
     /* unsent messages wait for a restarted coordinator, within bounds */
     zsock_set_sndhwm(self.dealer, 10000);
     zsock_set_linger(self.dealer, 1000);
+    if (self.opts.curve_secret != NULL &&
+        curve_setup_client(self.dealer, self.opts.curve_secret,
+                           self.opts.curve_server) != 0)
+    {
+        goto cleanup;
+    }
     if (zsock_connect(self.dealer, "%s", self.opts.coordinator) != 0)
     {
         fprintf(stderr,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
 #include "coordinator/cli.h"
@@ -61,6 +62,7 @@ s_usage(FILE *out)
             "  task delete --project-name P -n T\n"
             "  migrate --source URI --target URI [--tables s.t,...] "
             "[--agents N] [--jobs N]\n"
+            "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
             "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
             "Exit codes: 0 done, 1 failed, 2 bad usage or bad input.\n",
@@ -451,6 +453,17 @@ main(int argc, char **argv)
     const char *noun = argv[first];
     zsys_init();
     zsys_set_logstream(NULL);
+    if (strcmp(noun, "keygen") == 0)
+    {
+        if (first + 2 != argc)
+        {
+            cli_error("keygen takes one argument: the path of the key pair "
+                      "to write (PATH and PATH_secret)");
+            return CLI_EXIT_USAGE;
+        }
+        return curve_generate(argv[first + 1]) == 0 ? CLI_EXIT_OK
+                                                    : CLI_EXIT_FAILED;
+    }
     if (strcmp(noun, "migrate") == 0)
     {
         return cli_migrate(argc - first, argv + first);

@@ -46,6 +46,7 @@ typedef struct
     store_t *store;          /* owned */
     zsock_t *cli;            /* ROUTER, CLI requests */
     zsock_t *agents;         /* ROUTER, agents */
+    zactor_t *auth;          /* CURVE allow-list, when enabled */
     registry_t *registry;    /* owned */
     coord_secret_t *secrets; /* owned, one per task created here */
     size_t nsecrets;

@@ -15,7 +15,9 @@ s_usage(FILE *out)
 {
     fprintf(out, "usage: pgferry-coordinator --state-dir DIR "
                  "[--listen tcp://*:5555] [--agents tcp://*:5556] "
-                 "[--log-level LEVEL]\n");
+                 "[--log-level LEVEL]\n"
+                 "                           [--curve-secret FILE "
+                 "--curve-clients DIR]\n");
 }
 
 int
@@ -26,14 +28,19 @@ main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"agents", required_argument, NULL, 'a'},
         {"log-level", required_argument, NULL, 'L'},
+        {"curve-secret", required_argument, NULL, 'k'},
+        {"curve-clients", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *state_dir = NULL;
     const char *listen = "tcp://*:5555";
     const char *agents = "tcp://*:5556";
+    const char *curve_secret = NULL;
+    const char *curve_clients = NULL;
     int c = 0;
 
-    while ((c = getopt_long(argc, argv, "s:l:a:L:h", long_opts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:h", long_opts, NULL)) !=
+           -1)
     {
         switch (c)
         {
@@ -45,6 +52,12 @@ main(int argc, char **argv)
                 break;
             case 'a':
                 agents = optarg;
+                break;
+            case 'k':
+                curve_secret = optarg;
+                break;
+            case 'K':
+                curve_clients = optarg;
                 break;
             case 'L':
             {
@@ -69,6 +82,12 @@ main(int argc, char **argv)
                 return 2;
         }
     }
+    if ((curve_secret == NULL) != (curve_clients == NULL))
+    {
+        fprintf(stderr, "pgferry-coordinator: error: --curve-secret and "
+                        "--curve-clients go together\n");
+        return 2;
+    }
     if (state_dir == NULL || optind < argc)
     {
         fprintf(stderr, "pgferry-coordinator: error: --state-dir is "
@@ -78,7 +97,8 @@ main(int argc, char **argv)
     }
     log_set_context("coordinator");
     zsys_init();
-    coord_t *coord = server_new(state_dir, listen, agents);
+    coord_t *coord =
+        server_new(state_dir, listen, agents, curve_secret, curve_clients);
     if (coord == NULL)
     {
         return 1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/strbuf.h"
@@ -27,7 +28,8 @@ static int64_t s_started_at; /* zclock_mono() at start */
 
 coord_t *
 server_new(const char *state_dir, const char *cli_endpoint,
-           const char *agents_endpoint)
+           const char *agents_endpoint, const char *curve_secret,
+           const char *curve_clients)
 {
     coord_t *self = xcalloc(1, sizeof *self);
 
@@ -47,6 +49,12 @@ server_new(const char *state_dir, const char *cli_endpoint,
     {
         log_error("listen=%s could not bind: %s", cli_endpoint,
                   zmq_strerror(zmq_errno()));
+        goto failed;
+    }
+    if (curve_secret != NULL &&
+        curve_setup_server(self->agents, curve_secret, curve_clients,
+                           &self->auth) != 0)
+    {
         goto failed;
     }
     if (zsock_bind(self->agents, "%s", agents_endpoint) < 0)
@@ -88,6 +96,7 @@ server_destroy(coord_t **self_p)
     registry_destroy(&self->registry);
     zsock_destroy(&self->cli);
     zsock_destroy(&self->agents);
+    zactor_destroy(&self->auth);
     store_destroy(&self->store);
     free(self);
     *self_p = NULL;
