@@ -137,11 +137,20 @@ unit_add_item(Pgferry__Result *res, Pgferry__SchemaItem *item)
     res->items[res->n_items++] = item;
 }
 
+static void
+s_send_progress(unit_t *self, const Pgferry__Progress *progress)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+
+    env.body_case = PGFERRY__ENVELOPE__BODY_PROGRESS;
+    env.progress = (Pgferry__Progress *) progress;
+    (void) envelope_send(self->push, NULL, &env);
+}
+
 void
 unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
                      const char *snapshot)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
     Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
@@ -151,9 +160,17 @@ unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
     {
         progress.snapshot = (char *) snapshot;
     }
-    env.body_case = PGFERRY__ENVELOPE__BODY_PROGRESS;
-    env.progress = &progress;
-    (void) envelope_send(self->push, NULL, &env);
+    s_send_progress(self, &progress);
+}
+
+void
+unit_report_started(unit_t *self)
+{
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = unit_id(self);
+    progress.started = true;
+    s_send_progress(self, &progress);
 }
 
 static int

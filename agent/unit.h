@@ -43,6 +43,9 @@ bool unit_is_released(const unit_t *self);
 /* From the unit's thread: counters so far, or the exported snapshot. */
 void unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
                           const char *snapshot);
+/* From a copy unit's thread: it has imported the snapshot, whose holder
+ * may now let go once every copy said so. */
+void unit_report_started(unit_t *self);
 
 /*
  * The run functions, one per kind. Each fills res (allocated fields,

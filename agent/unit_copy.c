@@ -88,7 +88,7 @@ s_already_done(copy_t *c, Pgferry__Result *res)
 }
 
 static int
-s_begin(copy_t *c, Pgferry__Result *res)
+s_begin(unit_t *self, copy_t *c, Pgferry__Result *res)
 {
     const Pgferry__Assign *a = c->assign;
     const Pgferry__TableRef *t = a->table;
@@ -113,10 +113,14 @@ s_begin(copy_t *c, Pgferry__Result *res)
         PQfreemem(literal);
         if (pgconn_command(c->src, sql, &error) != 0)
         {
+            /* its holder is gone: the coordinator takes another */
+            res->snapshot_lost = true;
             goto failed;
         }
         free(sql);
+        sql = NULL;
     }
+    unit_report_started(self);
     sql = xasprintf("BEGIN; TRUNCATE ONLY %s", c->qualified);
     if (pgconn_command(c->tgt, sql, &error) != 0)
     {
@@ -295,7 +299,7 @@ unit_copy_run(unit_t *self, Pgferry__Result *res)
             unit_fail(res, xasprintf("table \"%s\": %s", c.label, error), true);
         goto cleanup;
     }
-    if (s_begin(&c, res) != 0 || s_stream(self, &c, res) != 0 ||
+    if (s_begin(self, &c, res) != 0 || s_stream(self, &c, res) != 0 ||
         s_commit(&c, res) != 0)
     {
         goto cleanup;

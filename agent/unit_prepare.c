@@ -44,13 +44,14 @@ static const char *const s_tables_sql =
     "   AND ($1::oid[] IS NULL OR c.oid = ANY ($1::oid[])) "
     " ORDER BY pg_table_size(c.oid) DESC, n.nspname, c.relname";
 
-/* A selected name's table, or its leaf partitions when partitioned. */
+/* A selected name's table, or its leaf partitions when partitioned
+ * (pg_partition_tree() lists nothing for a table outside any tree). */
 static const char *const s_lookup_sql =
-    "SELECT t.relid FROM pg_class c "
+    "SELECT coalesce(t.relid::oid, c.oid) FROM pg_class c "
     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "  CROSS JOIN LATERAL pg_partition_tree(c.oid) t "
+    "  LEFT JOIN LATERAL pg_partition_tree(c.oid) t ON true "
     " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
-    "   AND t.isleaf";
+    "   AND (t.relid IS NULL OR t.isleaf)";
 
 typedef struct
 {
@@ -101,7 +102,7 @@ s_selected_oids(prepare_t *p, PGconn *src)
         {
             unit_add_problem(p->res,
                              xasprintf("source database \"%s\": selected "
-                                       "table \"%s\" does not exist",
+                                       "table %s does not exist",
                                        p->source_db, a->selected_tables[i]));
         }
         for (int r = 0; res != NULL && r < PQntuples(res); r++)

@@ -31,18 +31,150 @@ static const char *const s_bookkeeping_sql =
     "  PRIMARY KEY (task_key, step))";
 
 /*
- * The tables pg_dump must leave out when only some are selected: every
- * table that is neither selected nor a partitioned ancestor of one.
+ * What pg_dump must leave out when only some tables are selected: every
+ * table that is neither selected nor a partitioned ancestor of one, and
+ * every view built on such a table, transitively (kind 'x'); and the
+ * foreign keys of kept tables that point at a left-out table (kind 'f',
+ * as pg_restore -l tags them: "schema table constraint").
  */
-static const char *const s_excluded_sql =
-    "WITH keep AS (SELECT a.relid FROM unnest($1::regclass[]) AS l(oid), "
-    "              LATERAL pg_partition_ancestors(l.oid) AS a) "
-    "SELECT format('%I.%I', n.nspname, c.relname) "
-    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    " WHERE c.relkind IN ('r', 'p', 'f') "
-    "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry') "
-    "   AND n.nspname NOT LIKE 'pg\\_%' "
-    "   AND c.oid NOT IN (SELECT relid FROM keep)";
+static const char *const s_filter_sql =
+    "WITH RECURSIVE selected AS (SELECT unnest($1::regclass[]) AS oid), "
+    /* pg_partition_ancestors() lists nothing outside a partition tree */
+    "keep AS (SELECT oid AS relid FROM selected UNION "
+    "         SELECT a.relid FROM selected l, "
+    "                LATERAL pg_partition_ancestors(l.oid) AS a), "
+    "excluded AS ("
+    "  SELECT c.oid FROM pg_class c "
+    "    JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "   WHERE c.relkind IN ('r', 'p', 'f') "
+    "     AND n.nspname NOT IN ('pg_catalog', 'information_schema', "
+    "                           'pgferry') "
+    "     AND n.nspname NOT LIKE 'pg\\_%' "
+    "     AND c.oid NOT IN (SELECT relid FROM keep) "
+    "  UNION "
+    "  SELECT r.ev_class FROM pg_rewrite r "
+    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
+    "     AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass "
+    "    JOIN excluded e ON e.oid = d.refobjid "
+    "   WHERE r.ev_class <> d.refobjid) "
+    "SELECT 'x', format('%I.%I', n.nspname, c.relname) "
+    "  FROM excluded e JOIN pg_class c ON c.oid = e.oid "
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "UNION ALL "
+    "SELECT 'f', n.nspname || ' ' || c.relname || ' ' || k.conname "
+    "  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE k.contype = 'f' AND k.confrelid IN (SELECT oid FROM excluded) "
+    "   AND k.conrelid NOT IN (SELECT oid FROM excluded)";
+
+typedef struct
+{
+    char **args; /* "--exclude-table=…", owned */
+    size_t nargs;
+    char **skip_fks; /* "schema table constraint", owned */
+    size_t nskip_fks;
+} filter_t;
+
+static void
+s_filter_clear(filter_t *f)
+{
+    for (size_t i = 0; i < f->nargs; i++)
+    {
+        free(f->args[i]);
+    }
+    for (size_t i = 0; i < f->nskip_fks; i++)
+    {
+        free(f->skip_fks[i]);
+    }
+    free(f->args);
+    free(f->skip_fks);
+    memset(f, 0, sizeof *f);
+}
+
+/* Fills f for the selected tables; leaves it empty when all are. */
+static int
+s_filter_load(PGconn *src, const Pgferry__Assign *a, filter_t *f, char **error)
+{
+    strbuf_t *list = NULL;
+    PGresult *r = NULL;
+
+    memset(f, 0, sizeof *f);
+    if (a->n_selected_tables == 0)
+    {
+        return 0;
+    }
+    list = strbuf_new();
+    strbuf_append(list, "{");
+    for (size_t i = 0; i < a->n_tables; i++)
+    {
+        char *q = pgconn_quote_qualified(src, a->tables[i]->schema,
+                                         a->tables[i]->name);
+        /* array element: quote it, escaping backslashes and quotes */
+        strbuf_append(list, i ? ",\"" : "\"");
+        for (const char *p = q; *p; p++)
+        {
+            if (*p == '"' || *p == '\\')
+            {
+                strbuf_append_len(list, "\\", 1);
+            }
+            strbuf_append_len(list, p, 1);
+        }
+        strbuf_append(list, "\"");
+        free(q);
+    }
+    strbuf_append(list, "}");
+    const char *params[1] = {strbuf_data(list)};
+    r = pgconn_query(src, s_filter_sql, 1, params, error);
+    strbuf_destroy(&list);
+    if (r == NULL)
+    {
+        return -1;
+    }
+    f->args = xcalloc((size_t) PQntuples(r), sizeof(char *));
+    f->skip_fks = xcalloc((size_t) PQntuples(r), sizeof(char *));
+    for (int i = 0; i < PQntuples(r); i++)
+    {
+        if (PQgetvalue(r, i, 0)[0] == 'x')
+        {
+            f->args[f->nargs++] =
+                xasprintf("--exclude-table=%s", PQgetvalue(r, i, 1));
+        }
+        else
+        {
+            f->skip_fks[f->nskip_fks++] = xstrdup(PQgetvalue(r, i, 1));
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* Runs pg_dump with the given extra arguments and the filter's. */
+static int
+s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
+          strbuf_t *out, char **error)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+    size_t argc = 0;
+    const char **argv = xcalloc(16 + f->nargs, sizeof(char *));
+    int rc = -1;
+
+    argv[argc++] = "--schema-only";
+    argv[argc++] = "--no-owner";
+    argv[argc++] = "--no-privileges";
+    for (size_t i = 0; extra[i] != NULL; i++)
+    {
+        argv[argc++] = extra[i];
+    }
+    for (size_t i = 0; i < f->nargs; i++)
+    {
+        argv[argc++] = f->args[i];
+    }
+    argv[argc] = NULL;
+    rc = pgtool_run(unit_pg_bin(self), "pg_dump", argv, a->source, NULL, out,
+                    error);
+    free(argv);
+    return rc;
+}
 
 /* pg_dump's post-data TOC types, longest first where one prefixes another */
 static const char *const s_toc_types[] = {"FK CONSTRAINT",
@@ -113,92 +245,6 @@ s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
     return rc;
 }
 
-/* Appends --exclude-table=… for every table not selected. */
-static int
-s_exclude_args(PGconn *src, const Pgferry__Assign *a, const char ***argv,
-               size_t *argc, char ***owned, size_t *nowned, char **error)
-{
-    strbuf_t *list = strbuf_new();
-    PGresult *r = NULL;
-
-    strbuf_append(list, "{");
-    for (size_t i = 0; i < a->n_tables; i++)
-    {
-        char *q = pgconn_quote_qualified(src, a->tables[i]->schema,
-                                         a->tables[i]->name);
-        /* array element: quote it, doubling backslashes and quotes */
-        strbuf_append(list, i ? ",\"" : "\"");
-        for (const char *p = q; *p; p++)
-        {
-            if (*p == '"' || *p == '\\')
-            {
-                strbuf_append_len(list, "\\", 1);
-            }
-            strbuf_append_len(list, p, 1);
-        }
-        strbuf_append(list, "\"");
-        free(q);
-    }
-    strbuf_append(list, "}");
-    const char *params[1] = {strbuf_data(list)};
-    r = pgconn_query(src, s_excluded_sql, 1, params, error);
-    strbuf_destroy(&list);
-    if (r == NULL)
-    {
-        return -1;
-    }
-    *owned = xcalloc((size_t) PQntuples(r) + 1, sizeof(char *));
-    *argv =
-        realloc(*argv, (*argc + (size_t) PQntuples(r) + 1) * sizeof(char *));
-    for (int i = 0; i < PQntuples(r); i++)
-    {
-        char *arg = xasprintf("--exclude-table=%s", PQgetvalue(r, i, 0));
-        (*owned)[(*nowned)++] = arg;
-        (*argv)[(*argc)++] = arg;
-    }
-    (*argv)[*argc] = NULL;
-    PQclear(r);
-    return 0;
-}
-
-/* Runs pg_dump with the given extra arguments and the exclusions. */
-static int
-s_pg_dump(unit_t *self, PGconn *src, const char *const *extra, strbuf_t *out,
-          char **error)
-{
-    const Pgferry__Assign *a = unit_assign(self);
-    size_t argc = 0;
-    const char **argv = xcalloc(16, sizeof(char *));
-    char **owned = NULL;
-    size_t nowned = 0;
-    int rc = -1;
-
-    argv[argc++] = "--schema-only";
-    argv[argc++] = "--no-owner";
-    argv[argc++] = "--no-privileges";
-    for (size_t i = 0; extra[i] != NULL; i++)
-    {
-        argv[argc++] = extra[i];
-    }
-    argv[argc] = NULL;
-    if (a->n_selected_tables > 0 &&
-        s_exclude_args(src, a, &argv, &argc, &owned, &nowned, error) != 0)
-    {
-        goto cleanup;
-    }
-    rc = pgtool_run(unit_pg_bin(self), "pg_dump", argv, a->source, NULL, out,
-                    error);
-
-cleanup:
-    for (size_t i = 0; i < nowned; i++)
-    {
-        free(owned[i]);
-    }
-    free(owned);
-    free(argv);
-    return rc;
-}
-
 static const char *
 s_toc_type(const char *rest, const char **tag)
 {
@@ -215,18 +261,54 @@ s_toc_type(const char *rest, const char **tag)
     return "OTHER";
 }
 
+/* True if the filter drops this foreign key (its target is left out). */
+static bool
+s_skipped_fk(const filter_t *f, const char *kind, const char *tag)
+{
+    for (size_t i = 0; strcmp(kind, "FK CONSTRAINT") == 0 && i < f->nskip_fks;
+         i++)
+    {
+        size_t len = strlen(f->skip_fks[i]);
+        if (strncmp(tag, f->skip_fks[i], len) == 0 && tag[len] == ' ')
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Turns one "id; tableoid oid TYPE schema tag owner" line into an item. */
 static int
-s_extract_item(unit_t *self, const char *dir, const char *dump,
-               const char *line, Pgferry__Result *res, char **error)
+s_extract_item(unit_t *self, const filter_t *f, const char *dir,
+               const char *dump, const char *line, Pgferry__Result *res,
+               char **error)
 {
-    char *list_path = xasprintf("%s/one.list", dir);
-    FILE *list = fopen(list_path, "w");
-    strbuf_t *sql = strbuf_new();
+    char *list_path = NULL;
+    FILE *list = NULL;
+    strbuf_t *sql = NULL;
     const char *rest = strchr(line, ';');
     const char *tag = NULL;
+    const char *kind = NULL;
     int rc = -1;
 
+    /* skip "; " and the two OIDs to reach the type */
+    rest = rest ? rest + 1 : line;
+    for (int field = 0; field < 3 && rest; field++)
+    {
+        while (*rest == ' ')
+        {
+            rest++;
+        }
+        rest = field < 2 ? strchr(rest, ' ') : rest;
+    }
+    kind = s_toc_type(rest ? rest : "", &tag);
+    if (s_skipped_fk(f, kind, tag))
+    {
+        return 0;
+    }
+    list_path = xasprintf("%s/one.list", dir);
+    list = fopen(list_path, "w");
+    sql = strbuf_new();
     if (list == NULL)
     {
         *error = xasprintf("could not write %s", list_path);
@@ -241,24 +323,12 @@ s_extract_item(unit_t *self, const char *dir, const char *dump,
         goto cleanup;
     }
     pgtool_strip_meta(sql);
-    /* skip "; " and the two OIDs to reach the type */
-    rest = rest ? rest + 1 : line;
-    for (int field = 0; field < 3 && rest; field++)
-    {
-        while (*rest == ' ')
-        {
-            rest++;
-        }
-        rest = field < 2 ? strchr(rest, ' ') : rest;
-    }
     Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
     pgferry__schema_item__init(item);
-    item->kind = xstrdup(s_toc_type(rest ? rest : "", &tag));
+    item->kind = xstrdup(kind);
     item->tag = xstrdup(tag);
-    item->phase = strcmp(item->kind, "INDEX") == 0 ||
-                          strcmp(item->kind, "CONSTRAINT") == 0
-                      ? 1
-                      : 2;
+    item->phase =
+        strcmp(kind, "INDEX") == 0 || strcmp(kind, "CONSTRAINT") == 0 ? 1 : 2;
     item->sql = strbuf_finish(&sql);
     unit_add_item(res, item);
     rc = 0;
@@ -271,7 +341,8 @@ cleanup:
 
 /* Dumps the post-data section and reports it as items, one per entry. */
 static int
-s_post_data_items(unit_t *self, PGconn *src, Pgferry__Result *res, char **error)
+s_post_data_items(unit_t *self, const filter_t *f, Pgferry__Result *res,
+                  char **error)
 {
     char dir[] = "/tmp/pgferry-schema-XXXXXX";
     char *dump = NULL;
@@ -287,7 +358,7 @@ s_post_data_items(unit_t *self, PGconn *src, Pgferry__Result *res, char **error)
     dump = xasprintf("%s/post.dump", dir);
     const char *extra[] = {"--section=post-data", "-Fc", "-f", dump, NULL};
     const char *list_argv[] = {"-l", dump, NULL};
-    if (s_pg_dump(self, src, extra, NULL, error) != 0 ||
+    if (s_pg_dump(self, f, extra, NULL, error) != 0 ||
         pgtool_run(unit_pg_bin(self), "pg_restore", list_argv, NULL, NULL, toc,
                    error) != 0)
     {
@@ -302,7 +373,7 @@ s_post_data_items(unit_t *self, PGconn *src, Pgferry__Result *res, char **error)
         {
             continue;
         }
-        if (s_extract_item(self, dir, dump, line, res, error) != 0)
+        if (s_extract_item(self, f, dir, dump, line, res, error) != 0)
         {
             goto cleanup;
         }
@@ -330,6 +401,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
     PGconn *src = NULL;
     PGconn *tgt = NULL;
     strbuf_t *script = strbuf_new();
+    filter_t filter = {0};
     int rc = -1;
 
     src = pgconn_connect(a->source, NULL, "source", "schema", &error);
@@ -349,10 +421,19 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                        false);
         goto cleanup;
     }
+    if (!a->skip_schema && s_filter_load(src, a, &filter, &error) != 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("source database \"%s\": could not list "
+                                 "the objects to leave out: %s",
+                                 a->source->dbname, error),
+                       true);
+        goto cleanup;
+    }
     if (!a->skip_schema)
     {
         const char *extra[] = {"--section=pre-data", NULL};
-        if (s_pg_dump(self, src, extra, script, &error) != 0)
+        if (s_pg_dump(self, &filter, extra, script, &error) != 0)
         {
             rc = unit_fail(res,
                            xasprintf("source database \"%s\": %s",
@@ -371,7 +452,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                            false);
             goto cleanup;
         }
-        if (s_post_data_items(self, src, res, &error) != 0)
+        if (s_post_data_items(self, &filter, res, &error) != 0)
         {
             rc = unit_fail(res,
                            xasprintf("source database \"%s\": could "
@@ -385,6 +466,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
 
 cleanup:
     free(error);
+    s_filter_clear(&filter);
     strbuf_destroy(&script);
     PQfinish(src);
     PQfinish(tgt);

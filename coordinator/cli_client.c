@@ -54,6 +54,13 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
         case ENVELOPE_OK:
             break;
         case ENVELOPE_INTERRUPTED:
+            if (zsys_interrupted)
+            {
+                cli_error("interrupted while waiting for the coordinator "
+                          "at %s; the request may still complete there",
+                          endpoint);
+                goto cleanup;
+            }
             cli_error("no answer from the coordinator at %s within %d s: is "
                       "pgferry-coordinator running there?",
                       endpoint, timeout_ms / 1000);

@@ -8,6 +8,7 @@
  * mode and daemon mode cannot drift apart. The children's logs go to the
  * state directory, which is kept (and named) when the migration fails.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -434,6 +436,12 @@ cli_migrate(int argc, char **argv)
     if (opts.state_dir != NULL)
     {
         self.state_dir = xstrdup(opts.state_dir);
+        if (mkdir(self.state_dir, 0700) != 0 && errno != EEXIST)
+        {
+            cli_error("--state-dir: cannot create \"%s\": %s", self.state_dir,
+                      strerror(errno));
+            goto cleanup;
+        }
     }
     else
     {

@@ -368,7 +368,8 @@ s_send_assign(coord_t *self, registry_agent_t *agent, int64_t unit_id)
     }
     (void) store_exec(self->store,
                       "UPDATE units SET state = 'running', agent = ?, "
-                      "attempts = attempts + 1, assigned_at = ?, error = NULL "
+                      "attempts = attempts + 1, assigned_at = ?, error = NULL, "
+                      "started = 0 "
                       "WHERE id = ?",
                       "sdi", agent->name, s_wall_now(), unit_id);
     if (a->kind == K_COPY)
@@ -573,6 +574,14 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
     if (strcmp(state, "FULL_LOAD") == 0)
     {
         int64_t queued = s_count_units(self, db_id, K_COPY, "'queued'");
+        /* assigned is not started: the holder waits for every copy to
+         * have imported the snapshot */
+        int64_t unstarted = queued + store_int(self->store, 0,
+                                               "SELECT count(*) FROM units "
+                                               "WHERE database_id = ? AND "
+                                               "kind = ? AND state = "
+                                               "'running' AND started = 0",
+                                               "ii", db_id, (int64_t) K_COPY);
         int64_t unfinished =
             s_count_units(self, db_id, K_COPY, "'queued', 'running'");
         int64_t holders =
@@ -594,7 +603,7 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
                         db_id, queued);
             (void) s_add_unit(self, task_id, db_id, K_SNAPSHOT, 0, 0, 0);
         }
-        else if (queued == 0 && holders > 0)
+        else if (unstarted == 0 && holders > 0)
         {
             /* every copy has started: they hold their own snapshots now */
             s_release_snapshots(self, db_id);
@@ -765,6 +774,24 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                           "i", db_id);
         return;
     }
+    if (kind == K_COPY && r->snapshot_lost)
+    {
+        /* not the copy's fault: it runs again, under a new snapshot,
+         * without using up an attempt; PLAN_MAX_SNAPSHOTS bounds this */
+        coord_event(self, task_id, "warn",
+                    "unit=%" PRId64 " could not import the snapshot, "
+                    "taking a new one: %s",
+                    unit_id, r->error);
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'queued', agent = NULL, "
+                          "attempts = attempts - 1 WHERE id = ?",
+                          "i", unit_id);
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET state = 'QUEUED' WHERE id = ?",
+                          "i", table_id);
+        s_release_snapshots(self, db_id);
+        return;
+    }
     if (r->retryable && attempts < COORD_MAX_ATTEMPTS)
     {
         coord_event(self, task_id, "warn",
@@ -828,6 +855,20 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
                  "snapshot",
                  db_id, p->snapshot, agent);
         plan_dispatch(self);
+    }
+    else if (kind == K_COPY && p->started)
+    {
+        int64_t task_id =
+            store_int(self->store, 0, "SELECT task_id FROM units WHERE id = ?",
+                      "i", (int64_t) p->unit_id);
+        if (store_begin(self->store) == 0)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE units SET started = 1 WHERE id = ?", "i",
+                              (int64_t) p->unit_id);
+            s_advance_database(self, task_id, db_id);
+            (void) store_commit(self->store);
+        }
     }
     else if (kind == K_COPY)
     {
