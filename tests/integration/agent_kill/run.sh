@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/agent_kill/run.sh
+#     An agent dies (SIGKILL, as a machine would) in the middle of the full
+#     load. The coordinator must place its unit again, on the replacement
+#     agent or the survivor, and the target must end up exactly like the
+#     source: no row lost, none doubled, counters not inflated by the re-run.
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+DB=agent_kill_big
+PROJECT=agent_kill_project
+TASK=agent_kill_task
+
+new_db "$DB"
+# Two big tables, so that with two one-job agents each agent is loading one
+# when we strike, whichever agent we pick.
+psql_src "$DB" <<'SQL'
+CREATE TABLE public.big_a
+(
+    id       bigint PRIMARY KEY,
+    n        integer NOT NULL,
+    label    text,
+    amount   numeric(12, 2),
+    created  timestamptz,
+    ratio    double precision,
+    flag     boolean
+);
+INSERT INTO public.big_a
+SELECT i, i % 1000, md5(i::text), (i % 100000) / 100.0,
+       timestamptz '2020-01-01 00:00:00+00' + i * interval '1 second', i / 7.0, i % 2 = 0
+FROM generate_series(1, 2000000) AS i;
+
+CREATE TABLE public.big_b (LIKE public.big_a INCLUDING ALL);
+INSERT INTO public.big_b
+SELECT i, i % 77, md5((i * 3)::text), (i % 5000) / 3.0,
+       timestamptz '2021-06-01 00:00:00+00' + i * interval '7 seconds', sqrt(i), i % 3 = 0
+FROM generate_series(1, 1000000) AS i;
+
+CREATE TABLE public.small (id integer PRIMARY KEY, v text);
+INSERT INTO public.small SELECT i, 'v' || i FROM generate_series(1, 1000) AS i;
+ANALYZE;
+SQL
+pass "3M rows loaded into $DB"
+
+start_coordinator
+start_agent a1 --jobs 1
+start_agent a2 --jobs 1
+
+cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
+write_conn_json s.json postgres "$SRC_PORT"
+write_conn_json t.json postgres "$TGT_PORT"
+jq -n --arg db "$DB" '[{name: $db, target_database_name: $db, selectedTables: []}]' >o.json
+
+pgf project create -n "$PROJECT" --source-platform PostgreSQL --target-platform PostgreSQL ||
+    fail "project create exited $?"
+pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
+    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
+    fail "task create exited $?"
+
+# Wait for the full load to be under way: two tables LOADING (each agent busy),
+# or one for 3 s if the second never shows (then the agent we kill may have
+# been idle, and the test proves less, so say so).
+loading_count()
+{
+    jq '[.properties.output[] | select(.resultType == "TableLevelOutput" and .state == "LOADING")] | length' "$TASK_JSON"
+}
+deadline=$((SECONDS + 180))
+first_seen=""
+while :; do
+    ((SECONDS < deadline)) || fail "no table reached LOADING within 180 s"
+    task_show "$PROJECT" "$TASK" || fail "task show failed: $(cat "$TEST_TMP/task-$TASK.err")"
+    case $(migration_state) in
+        Succeeded | Failed | Canceled) fail "task ended ($(migration_state)) before we saw a table LOADING" ;;
+    esac
+    n=$(loading_count)
+    if ((n >= 2)); then
+        break
+    fi
+    if ((n == 1)); then
+        first_seen=${first_seen:-$SECONDS}
+        if ((SECONDS - first_seen >= 3)); then
+            note "only one table LOADING: the agent we kill may be idle"
+            break
+        fi
+    fi
+    sleep 0.2
+done
+jq -r '.properties.output[] | select(.resultType == "TableLevelOutput") | "# \(.tableName): \(.state)"' "$TASK_JSON"
+
+# Strike an agent that holds a LOADING table, if the status names agents
+# (whatever the field is called); a1 otherwise.
+victim=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput" and .state == "LOADING")
+                 | .. | strings | select(. == "a1" or . == "a2")][0] // "a1"' "$TASK_JSON")
+kill_agent "$victim"
+sleep 2
+start_agent a3 --jobs 1
+
+wait_task "$PROJECT" "$TASK" 600 || fail "task $TASK did not succeed after the agent was killed"
+pass "task Succeeded after agent $victim was killed"
+
+check_task_output "$DB" "$DB"
+compare_db "$DB" "$DB" || fail "the target differs from the source"
+pass "target identical to source"
+assert_no_leftovers "$DB"
+
+scenario_pass

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+#
+# tests/integration/clusters.sh
+#     Starts and stops the throw-away source and target PostgreSQL clusters
+#     that the integration tests, the benchmark and the demo run against.
+#
+#   clusters.sh setup DIR      initdb + start "src" and "tgt", write DIR/env
+#   clusters.sh teardown DIR   stop both (immediate) and remove DIR
+#
+# DIR/env is a shell fragment (SRC_PORT, TGT_PORT, PGBIN, ...) that lib.sh
+# sources. Both clusters listen on 127.0.0.1 only, on ports picked at random
+# among the free ones below the kernel's ephemeral range, so two setups can run
+# side by side and neither touches a Debian default cluster on 5432.
+#
+# When sourced (as lib.sh does) this file only defines pgferry_free_port and
+# pgferry_release_port and changes no shell option.
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+# Port reservations are directories here: mkdir is atomic, so two runs that
+# pick the same free port at the same moment cannot both get it.
+PGFERRY_PORT_LOCKS=${PGFERRY_PORT_LOCKS:-/tmp/pgferry-ports}
+
+# Prints a free loopback TCP port and reserves it until pgferry_release_port.
+pgferry_free_port()
+{
+    local used port attempt
+    mkdir -p "$PGFERRY_PORT_LOCKS"
+    # reservations of runs that died without cleaning up expire after a day
+    find "$PGFERRY_PORT_LOCKS" -mindepth 1 -maxdepth 1 -mmin +1440 \
+        -exec rm -rf {} + 2>/dev/null || true
+    # every local port in any state (LISTEN, ESTABLISHED, TIME_WAIT, ...)
+    used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)
+    for attempt in $(seq 1 500); do
+        # 20000-32767: above most well-known services, below the ephemeral
+        # range (32768-60999) that outgoing connections take ports from
+        port=$((20000 + SRANDOM % 12768))
+        if grep -qx "$port" <<<"$used"; then
+            continue
+        fi
+        if mkdir "$PGFERRY_PORT_LOCKS/$port" 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    echo "clusters.sh: could not find a free TCP port after $attempt attempts" >&2
+    return 1
+}
+
+pgferry_release_port()
+{
+    local port
+    for port in "$@"; do
+        if [[ -n $port ]]; then
+            rmdir "$PGFERRY_PORT_LOCKS/$port" 2>/dev/null || true
+        fi
+    done
+    return 0
+}
+
+# ---------------------------------------------------------------------------
+# Everything below runs only when the file is executed, not sourced.
+
+s_die()
+{
+    echo "clusters.sh: error: $*" >&2
+    exit 1
+}
+
+s_as_postgres()
+{
+    runuser -u postgres -- "$@"
+}
+
+# Appends our settings to DATA/postgresql.conf (later lines win) and replaces
+# pg_hba.conf with trust for loopback, including replication connections.
+s_configure()
+{
+    local data=$1 port=$2 sockdir=$3
+    cat >>"$data/postgresql.conf" <<EOF
+
+# --- pgferry test cluster (tests/integration/clusters.sh) ---
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$sockdir'
+wal_level = logical
+max_wal_senders = 20
+max_replication_slots = 20
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 256MB
+max_connections = 200
+max_wal_size = 4GB
+timezone = 'UTC'
+log_timezone = 'UTC'
+log_line_prefix = '%m [%p] %q%a '
+EOF
+    cat >"$data/pg_hba.conf" <<EOF
+# pgferry test cluster: trust on loopback only
+local   all             all                     trust
+host    all             all     127.0.0.1/32    trust
+local   replication     all                     trust
+host    replication     all     127.0.0.1/32    trust
+EOF
+    chown postgres:postgres "$data/postgresql.conf" "$data/pg_hba.conf"
+}
+
+# Starts the cluster in DATA on a free port, retrying with another port if the
+# one we picked was taken in the meantime. Prints the port.
+s_start()
+{
+    local data=$1 log=$2 sockdir=$3 attempt port
+    for attempt in 1 2 3; do
+        port=$(pgferry_free_port) || return 1
+        s_configure "$data" "$port" "$sockdir"
+        if s_as_postgres "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 30 start >/dev/null 2>&1; then
+            echo "$port"
+            return 0
+        fi
+        pgferry_release_port "$port"
+        if grep -q 'could not bind\|could not create listen socket' "$log" 2>/dev/null; then
+            echo "clusters.sh: port $port was taken, retrying" >&2
+            continue
+        fi
+        break
+    done
+    echo "clusters.sh: error: could not start the cluster in $data; its log ($log):" >&2
+    cat "$log" >&2 2>/dev/null || true
+    return 1
+}
+
+# Stops the cluster in DATA if it runs. Immediate mode: the data is thrown away.
+s_stop()
+{
+    local data=$1 pid
+    [[ -f $data/postmaster.pid ]] || return 0
+    if ! s_as_postgres "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 20 stop >/dev/null 2>&1; then
+        # pg_ctl gave up: kill the postmaster we started, by its own pid file
+        pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+        if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+            echo "clusters.sh: pg_ctl stop failed for $data, killing postmaster $pid" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            sleep 0.5
+        fi
+    fi
+}
+
+cmd_setup()
+{
+    local dir=$1 run side sockdir
+    local -A port=()
+
+    [[ -x $PGBIN/initdb ]] || s_die "no PostgreSQL binaries in $PGBIN (set PGBIN)"
+    id postgres >/dev/null 2>&1 || s_die "there is no 'postgres' user to run the servers as"
+    [[ $(id -u) -eq 0 ]] || s_die "must run as root (the servers run as user postgres via runuser)"
+
+    if [[ -e $dir/env || -e $dir/.pgferry-clusters ]]; then
+        echo "clusters.sh: $dir holds clusters of an earlier run; tearing them down first" >&2
+        cmd_teardown "$dir"
+    fi
+    if [[ -e $dir ]] && [[ -n $(ls -A "$dir" 2>/dev/null) ]]; then
+        s_die "$dir exists and is not empty; refusing to use it"
+    fi
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    dir=$(cd "$dir" && pwd)
+    touch "$dir/.pgferry-clusters" # marks DIR as ours, so teardown may rm -rf it
+    chown -R postgres:postgres "$dir"
+
+    # The servers run as postgres, which needs to reach DIR, and a socket path
+    # must stay under 108 bytes. Otherwise put the clusters in a short /tmp
+    # directory and remember it in DIR/env.
+    run=$dir
+    if ! s_as_postgres test -w "$dir" || ((${#dir} > 80)); then
+        run=$(mktemp -d /tmp/pgferry-pg.XXXXXX)
+        chown postgres:postgres "$run"
+        chmod 700 "$run"
+        echo "$run" >"$dir/.pgferry-run-dir"
+    fi
+    sockdir=$run
+
+    # Whatever fails from here on (set -e), the EXIT trap removes what was
+    # made so far. (An EXIT trap, unlike ERR, does not run in subshells.)
+    S_SETUP_DIR=$dir
+    trap 's_setup_failed' EXIT
+
+    # Both initdbs at once: each is mostly single-threaded.
+    local -A initdb_pid=()
+    for side in src tgt; do
+        s_as_postgres "$PGBIN/initdb" -D "$run/$side" -U postgres -A trust \
+            -E UTF8 --locale=C.UTF-8 --no-sync --no-instructions \
+            >"$run/$side.initdb.log" 2>&1 &
+        initdb_pid[$side]=$!
+    done
+    for side in src tgt; do
+        if ! wait "${initdb_pid[$side]}"; then
+            echo "clusters.sh: error: initdb of the $side cluster failed:" >&2
+            cat "$run/$side.initdb.log" >&2
+            exit 1
+        fi
+    done
+
+    for side in src tgt; do
+        port[$side]=$(s_start "$run/$side" "$run/$side.log" "$sockdir")
+    done
+
+    # Written last: its presence means setup completed.
+    {
+        printf 'SRC_PORT=%q\n' "${port[src]}"
+        printf 'TGT_PORT=%q\n' "${port[tgt]}"
+        printf 'PGBIN=%q\n' "$PGBIN"
+        printf 'PG_RUN_DIR=%q\n' "$run"
+        printf 'SRC_DATA=%q\n' "$run/src"
+        printf 'TGT_DATA=%q\n' "$run/tgt"
+        printf 'SRC_LOG=%q\n' "$run/src.log"
+        printf 'TGT_LOG=%q\n' "$run/tgt.log"
+    } >"$dir/env.tmp"
+    mv "$dir/env.tmp" "$dir/env"
+    trap - EXIT
+    echo "clusters.sh: source on 127.0.0.1:${port[src]}, target on 127.0.0.1:${port[tgt]} ($run)"
+}
+
+s_setup_failed()
+{
+    local rc=$?
+    echo "clusters.sh: setup failed; removing $S_SETUP_DIR" >&2
+    cmd_teardown "$S_SETUP_DIR"
+    exit "$rc"
+}
+
+cmd_teardown()
+{
+    local dir=$1 run side port
+    if [[ ! -d $dir ]]; then
+        return 0
+    fi
+    if [[ ! -e $dir/.pgferry-clusters && ! -e $dir/env ]]; then
+        s_die "$dir was not made by 'clusters.sh setup'; refusing to remove it"
+    fi
+    run=$dir
+    if [[ -f $dir/.pgferry-run-dir ]]; then
+        run=$(cat "$dir/.pgferry-run-dir")
+    fi
+    for side in src tgt; do
+        if [[ -d $run/$side ]]; then
+            port=$(sed -n "s/^port = \([0-9]*\)$/\1/p" "$run/$side/postgresql.conf" 2>/dev/null | tail -n 1)
+            s_stop "$run/$side"
+            pgferry_release_port "$port"
+        fi
+    done
+    if [[ $run != "$dir" && $run == /tmp/pgferry-pg.* ]]; then
+        rm -rf "$run"
+    fi
+    rm -rf "$dir"
+}
+
+s_main()
+{
+    set -euo pipefail
+    local cmd=${1:-} dir=${2:-}
+    if [[ -z $cmd || -z $dir || $# -ne 2 ]]; then
+        echo "usage: clusters.sh setup|teardown DIR" >&2
+        exit 2
+    fi
+    case $cmd in
+        setup) cmd_setup "$dir" ;;
+        teardown) cmd_teardown "$dir" ;;
+        *)
+            echo "usage: clusters.sh setup|teardown DIR" >&2
+            exit 2
+            ;;
+    esac
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    s_main "$@"
+fi
