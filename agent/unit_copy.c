@@ -45,11 +45,10 @@ s_fail(copy_t *c, Pgferry__Result *res, PGconn *conn, PGresult *r,
        const char *what)
 {
     char *why = pgconn_error_text(conn, r);
-    int rc =
-        unit_fail(res,
-                  xasprintf("table \"%s\": %s on the %s: %s", c->label, what,
-                            conn == c->src ? "source" : "target", why),
-                  pgconn_is_transient(conn, r));
+    int rc = unit_fail(res,
+                       xasprintf("table %s: %s on the %s: %s", c->label, what,
+                                 conn == c->src ? "source" : "target", why),
+                       pgconn_is_transient(conn, r));
     free(why);
     return rc;
 }
@@ -59,13 +58,16 @@ static int
 s_already_done(copy_t *c, Pgferry__Result *res)
 {
     const Pgferry__TableRef *t = c->assign->table;
-    const char *params[3] = {c->assign->task_key, t->schema, t->name};
+    char part[16];
+    const char *params[4] = {c->assign->task_key, t->schema, t->name, part};
+
+    snprintf(part, sizeof part, "%u", t->part);
     PGresult *r = PQexecParams(
         c->tgt,
         "SELECT rows, bytes FROM pgferry.partition_done "
         "WHERE task_key = $1 AND schema_name = $2 AND table_name = $3 "
-        "AND part = 0",
-        3, NULL, params, NULL, NULL, 0);
+        "AND part = $4",
+        4, NULL, params, NULL, NULL, 0);
     int done = -1;
 
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -85,6 +87,36 @@ s_already_done(copy_t *c, Pgferry__Result *res)
     }
     PQclear(r);
     return done;
+}
+
+/*
+ * The source side: the whole table, or one block range of it read with a
+ * TID range scan (PostgreSQL 14 and later); the last range is open-ended
+ * so that no row past the size measured at prepare time is missed.
+ */
+static char *
+s_source_sql(const copy_t *c)
+{
+    const Pgferry__TableRef *t = c->assign->table;
+    const char *format = t->binary ? "binary" : "text";
+
+    if (t->parts <= 1)
+    {
+        const char *cols = t->columns[0] ? t->columns : NULL;
+        return xasprintf("COPY %s %s%s%s TO STDOUT WITH (FORMAT %s)",
+                         c->qualified, cols ? "(" : "", cols ? cols : "",
+                         cols ? ")" : "", format);
+    }
+    char upper[64] = "";
+    if (t->last_page > 0)
+    {
+        snprintf(upper, sizeof upper, " AND ctid < '(%lld,0)'::tid",
+                 (long long) t->last_page);
+    }
+    return xasprintf("COPY (SELECT %s FROM ONLY %s WHERE ctid >= "
+                     "'(%lld,0)'::tid%s) TO STDOUT WITH (FORMAT %s)",
+                     t->columns, c->qualified, (long long) t->first_page, upper,
+                     format);
 }
 
 static int
@@ -121,15 +153,18 @@ s_begin(unit_t *self, copy_t *c, Pgferry__Result *res)
         sql = NULL;
     }
     unit_report_started(self);
-    sql = xasprintf("BEGIN; TRUNCATE ONLY %s", c->qualified);
+    /* a whole table is emptied and loaded frozen in this transaction; a
+     * range shares its table with other writers, so neither */
+    sql = t->parts > 1 ? xstrdup("BEGIN")
+                       : xasprintf("BEGIN; TRUNCATE ONLY %s", c->qualified);
     if (pgconn_command(c->tgt, sql, &error) != 0)
     {
         goto failed;
     }
     free(sql);
-    sql = xasprintf("COPY %s %s%s%s FROM STDIN WITH (FORMAT %s, FREEZE)",
+    sql = xasprintf("COPY %s %s%s%s FROM STDIN WITH (FORMAT %s%s)",
                     c->qualified, cols ? "(" : "", cols ? cols : "",
-                    cols ? ")" : "", format);
+                    cols ? ")" : "", format, t->parts > 1 ? "" : ", FREEZE");
     r = PQexec(c->tgt, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN)
     {
@@ -138,8 +173,7 @@ s_begin(unit_t *self, copy_t *c, Pgferry__Result *res)
     }
     PQclear(r);
     free(sql);
-    sql = xasprintf("COPY %s %s%s%s TO STDOUT WITH (FORMAT %s)", c->qualified,
-                    cols ? "(" : "", cols ? cols : "", cols ? ")" : "", format);
+    sql = s_source_sql(c);
     r = PQexec(c->src, sql);
     if (PQresultStatus(r) != PGRES_COPY_OUT)
     {
@@ -151,8 +185,7 @@ s_begin(unit_t *self, copy_t *c, Pgferry__Result *res)
 
 failed:
     rc = unit_fail(
-        res, xasprintf("table \"%s\": could not start: %s", c->label, error),
-        true);
+        res, xasprintf("table %s: could not start: %s", c->label, error), true);
 cleanup:
     free(error);
     free(sql);
@@ -223,17 +256,19 @@ s_commit(copy_t *c, Pgferry__Result *res)
     const Pgferry__TableRef *t = c->assign->table;
     char rows[32];
     char bytes[32];
-    const char *params[5] = {c->assign->task_key, t->schema, t->name, rows,
-                             bytes};
+    char part[16];
+    const char *params[6] = {
+        c->assign->task_key, t->schema, t->name, rows, bytes, part};
     PGresult *r = NULL;
 
+    snprintf(part, sizeof part, "%u", t->part);
     snprintf(rows, sizeof rows, "%lld", (long long) c->rows);
     snprintf(bytes, sizeof bytes, "%lld", (long long) c->bytes);
     r = PQexecParams(c->tgt,
                      "INSERT INTO pgferry.partition_done "
                      "(task_key, schema_name, table_name, part, rows, bytes) "
-                     "VALUES ($1, $2, $3, 0, $4, $5)",
-                     5, NULL, params, NULL, NULL, 0);
+                     "VALUES ($1, $2, $3, $6, $4, $5)",
+                     6, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
     {
         int rc = s_fail(c, res, c->tgt, r, "could not record the copy");
@@ -261,12 +296,15 @@ unit_copy_run(unit_t *self, Pgferry__Result *res)
     int rc = -1;
     int done = 0;
 
-    c.label = xasprintf("%s.%s", a->table->schema, a->table->name);
+    c.label =
+        a->table->parts > 1
+            ? xasprintf("\"%s.%s\" part %u/%u", a->table->schema,
+                        a->table->name, a->table->part + 1, a->table->parts)
+            : xasprintf("\"%s.%s\"", a->table->schema, a->table->name);
     c.tgt = pgconn_connect(a->target, NULL, "target", "copy", &error);
     if (c.tgt == NULL)
     {
-        rc =
-            unit_fail(res, xasprintf("table \"%s\": %s", c.label, error), true);
+        rc = unit_fail(res, xasprintf("table %s: %s", c.label, error), true);
         goto cleanup;
     }
     /* safe: we report done only after a real commit */
@@ -295,8 +333,7 @@ unit_copy_run(unit_t *self, Pgferry__Result *res)
     c.src = pgconn_connect(a->source, NULL, "source", "copy", &error);
     if (c.src == NULL)
     {
-        rc =
-            unit_fail(res, xasprintf("table \"%s\": %s", c.label, error), true);
+        rc = unit_fail(res, xasprintf("table %s: %s", c.label, error), true);
         goto cleanup;
     }
     if (s_begin(self, &c, res) != 0 || s_stream(self, &c, res) != 0 ||

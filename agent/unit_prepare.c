@@ -33,7 +33,8 @@ static const char *const s_tables_sql =
     "          FROM pg_attribute a "
     "         WHERE a.attrelid = c.oid AND a.attnum > 0 "
     "           AND NOT a.attisdropped AND a.attgenerated = ''), "
-    "       has_table_privilege(c.oid, 'SELECT') "
+    "       has_table_privilege(c.oid, 'SELECT'), "
+    "       pg_relation_size(c.oid) / current_setting('block_size')::int "
     "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     " WHERE c.relkind = 'r' "
     "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry') "
@@ -162,6 +163,7 @@ s_list_tables(prepare_t *p, PGconn *src)
         t->rows = strtoll(PQgetvalue(res, r, 3), NULL, 10);
         t->binary = PQgetvalue(res, r, 4)[0] == 't';
         t->columns = xstrdup(PQgetvalue(res, r, 5));
+        t->pages = strtoll(PQgetvalue(res, r, 7), NULL, 10);
         if (PQgetvalue(res, r, 6)[0] != 't')
         {
             unit_add_problem(p->res,

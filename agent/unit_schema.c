@@ -261,6 +261,47 @@ s_toc_type(const char *rest, const char **tag)
     return "OTHER";
 }
 
+/*
+ * The table an index or constraint belongs to, so that its build can
+ * start as soon as that table is loaded. pg_restore -l prints the entry
+ * as "schema name owner" (an index) or "schema table name owner" (a
+ * constraint), unquoted: compare whole strings built the same way rather
+ * than split on spaces, which names may contain.
+ */
+static const char *const s_item_table_sql =
+    "SELECT n.nspname, c.relname FROM pg_class c "
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE c.oid = (SELECT i.indrelid FROM pg_index i "
+    "                  JOIN pg_class ic ON ic.oid = i.indexrelid "
+    "                  JOIN pg_namespace s ON s.oid = ic.relnamespace "
+    "                 WHERE $1 = 'INDEX' AND s.nspname || ' ' || ic.relname "
+    "                       || ' ' || pg_get_userbyid(ic.relowner) = $2 "
+    "                UNION ALL "
+    "                SELECT k.conrelid FROM pg_constraint k "
+    "                  JOIN pg_class kc ON kc.oid = k.conrelid "
+    "                  JOIN pg_namespace s ON s.oid = kc.relnamespace "
+    "                 WHERE $1 = 'CONSTRAINT' AND s.nspname || ' ' || "
+    "                       kc.relname || ' ' || k.conname || ' ' || "
+    "                       pg_get_userbyid(kc.relowner) = $2 "
+    "                LIMIT 1)";
+
+static void
+s_find_item_table(PGconn *src, Pgferry__SchemaItem *item)
+{
+    const char *params[2] = {item->kind, item->tag};
+    char *error = NULL;
+    PGresult *r = pgconn_query(src, s_item_table_sql, 2, params, &error);
+
+    /* not found: the build waits for the whole load, which is still right */
+    if (r != NULL && PQntuples(r) == 1)
+    {
+        item->table_schema = xstrdup(PQgetvalue(r, 0, 0));
+        item->table_name = xstrdup(PQgetvalue(r, 0, 1));
+    }
+    free(error);
+    PQclear(r);
+}
+
 /* True if the filter drops this foreign key (its target is left out). */
 static bool
 s_skipped_fk(const filter_t *f, const char *kind, const char *tag)
@@ -279,7 +320,7 @@ s_skipped_fk(const filter_t *f, const char *kind, const char *tag)
 
 /* Turns one "id; tableoid oid TYPE schema tag owner" line into an item. */
 static int
-s_extract_item(unit_t *self, const filter_t *f, const char *dir,
+s_extract_item(unit_t *self, PGconn *src, const filter_t *f, const char *dir,
                const char *dump, const char *line, Pgferry__Result *res,
                char **error)
 {
@@ -330,6 +371,10 @@ s_extract_item(unit_t *self, const filter_t *f, const char *dir,
     item->phase =
         strcmp(kind, "INDEX") == 0 || strcmp(kind, "CONSTRAINT") == 0 ? 1 : 2;
     item->sql = strbuf_finish(&sql);
+    if (item->phase == 1)
+    {
+        s_find_item_table(src, item);
+    }
     unit_add_item(res, item);
     rc = 0;
 
@@ -341,8 +386,8 @@ cleanup:
 
 /* Dumps the post-data section and reports it as items, one per entry. */
 static int
-s_post_data_items(unit_t *self, const filter_t *f, Pgferry__Result *res,
-                  char **error)
+s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
+                  Pgferry__Result *res, char **error)
 {
     char dir[] = "/tmp/pgferry-schema-XXXXXX";
     char *dump = NULL;
@@ -373,7 +418,7 @@ s_post_data_items(unit_t *self, const filter_t *f, Pgferry__Result *res,
         {
             continue;
         }
-        if (s_extract_item(self, f, dir, dump, line, res, error) != 0)
+        if (s_extract_item(self, src, f, dir, dump, line, res, error) != 0)
         {
             goto cleanup;
         }
@@ -452,7 +497,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                            false);
             goto cleanup;
         }
-        if (s_post_data_items(self, &filter, res, &error) != 0)
+        if (s_post_data_items(self, src, &filter, res, &error) != 0)
         {
             rc = unit_fail(res,
                            xasprintf("source database \"%s\": could "

@@ -516,6 +516,42 @@ config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
     return 0;
 }
 
+int
+config_parse_size(const char *text, int64_t *bytes, char **error)
+{
+    static const struct
+    {
+        const char *unit;
+        int shift;
+    } units[] = {{"", 0},    {"B", 0},   {"kB", 10},
+                 {"MB", 20}, {"GB", 30}, {"TB", 40}};
+    char *end = NULL;
+    long long value = 0;
+
+    errno = 0;
+    value = strtoll(text, &end, 10);
+    if (end != text && errno == 0 && value >= 0)
+    {
+        while (*end == ' ')
+        {
+            end++;
+        }
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        {
+            if (strcmp(end, units[i].unit) == 0 &&
+                value <= (INT64_MAX >> units[i].shift))
+            {
+                *bytes = (int64_t) value << units[i].shift;
+                return 0;
+            }
+        }
+    }
+    *error = xasprintf("value \"%s\" is not a size, expected a number "
+                       "with an optional unit kB, MB, GB or TB (as 256MB)",
+                       text);
+    return -1;
+}
+
 void
 config_endpoint_clear(config_endpoint_t *endpoint)
 {

@@ -11,6 +11,7 @@
 #define PGFERRY_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct
 {
@@ -54,6 +55,13 @@ int config_parse_databases(const char *label, const char *text,
  * A password in it is kept in memory only.
  */
 int config_parse_uri(const char *uri, config_endpoint_t *out, char **error);
+
+/*
+ * Parses a size as PostgreSQL writes them: an integer with an optional
+ * unit B, kB, MB, GB or TB (powers of 1024). Returns 0, or -1 with *error
+ * set to what was expected.
+ */
+int config_parse_size(const char *text, int64_t *bytes, char **error);
 
 void config_endpoint_clear(config_endpoint_t *endpoint);
 void config_databases_clear(config_databases_t *databases);

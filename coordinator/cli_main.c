@@ -36,6 +36,7 @@ typedef struct
     const char *output;
     bool expand;
     bool validate;
+    int64_t split_bytes; /* 0: the coordinator's default */
 } cli_args_t;
 
 static void
@@ -52,7 +53,8 @@ s_usage(FILE *out)
             "OfflineMigration\n"
             "              --source-connection-json s.json "
             "--target-connection-json t.json\n"
-            "              --database-options-json o.json\n"
+            "              --database-options-json o.json "
+            "[--split-tables-larger-than 256MB]\n"
             "  task show   --project-name P -n T [--expand output] "
             "[-o json|table]\n"
             "  task watch  --project-name P -n T\n"
@@ -62,6 +64,7 @@ s_usage(FILE *out)
             "  task delete --project-name P -n T\n"
             "  migrate --source URI --target URI [--tables s.t,...] "
             "[--agents N] [--jobs N]\n"
+            "          [--split-tables-larger-than 256MB]\n"
             "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
             "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
@@ -85,6 +88,7 @@ s_parse(int argc, char **argv, cli_args_t *args)
         {"expand", required_argument, NULL, 'e'},
         {"output", required_argument, NULL, 'o'},
         {"validate", no_argument, NULL, 'v'},
+        {"split-tables-larger-than", required_argument, NULL, 'z'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c = 0;
@@ -144,6 +148,17 @@ s_parse(int argc, char **argv, cli_args_t *args)
             case 'v':
                 args->validate = true;
                 break;
+            case 'z':
+            {
+                char *error = NULL;
+                if (config_parse_size(optarg, &args->split_bytes, &error) != 0)
+                {
+                    cli_error("--split-tables-larger-than: %s", error);
+                    free(error);
+                    return -1;
+                }
+                break;
+            }
             case 'h':
                 s_usage(stdout);
                 exit(0);
@@ -280,6 +295,7 @@ s_task_create(const cli_args_t *args)
     req.target = &tgt_ep;
     req.n_databases = dbs.count;
     req.databases = opt_ptrs;
+    req.split_bytes = args->split_bytes;
     code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
 
 cleanup:

@@ -38,6 +38,7 @@ typedef struct
     const char *state_dir;
     int agents;
     int jobs;
+    int64_t split_bytes; /* 0: the coordinator's default */
     bool online;
     bool cutover_when_ready;
 } migrate_options_t;
@@ -80,6 +81,7 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
         {"state-dir", required_argument, NULL, 'd'},
         {"online", no_argument, NULL, 'o'},
         {"cutover-when-ready", no_argument, NULL, 'c'},
+        {"split-tables-larger-than", required_argument, NULL, 'z'},
         {NULL, 0, NULL, 0}};
     int c = 0;
 
@@ -121,6 +123,17 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
             case 'c':
                 opts->cutover_when_ready = true;
                 break;
+            case 'z':
+            {
+                char *error = NULL;
+                if (config_parse_size(optarg, &opts->split_bytes, &error) != 0)
+                {
+                    cli_error("--split-tables-larger-than: %s", error);
+                    free(error);
+                    return -1;
+                }
+                break;
+            }
             default:
                 return -1;
         }
@@ -330,8 +343,9 @@ s_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
 }
 
 static int
-s_run_task(migrate_t *self, const config_endpoint_t *src,
-           const config_endpoint_t *tgt, char **tables, int ntables)
+s_run_task(migrate_t *self, const migrate_options_t *opts,
+           const config_endpoint_t *src, const config_endpoint_t *tgt,
+           char **tables, int ntables)
 {
     Pgferry__Request req = PGFERRY__REQUEST__INIT;
     Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
@@ -361,6 +375,7 @@ s_run_task(migrate_t *self, const config_endpoint_t *src,
     req.target = &tgt_ep;
     req.n_databases = 1;
     req.databases = dbs;
+    req.split_bytes = opts->split_bytes;
     printf("pgferry: migrating database \"%s\" from %s:%d to database "
            "\"%s\" on %s:%d\n",
            src->dbname, src->host, src->port, tgt->dbname, tgt->host,
@@ -462,7 +477,7 @@ cli_migrate(int argc, char **argv)
     {
         goto cleanup;
     }
-    code = s_run_task(&self, &src, &tgt, tables, ntables);
+    code = s_run_task(&self, &opts, &src, &tgt, tables, ntables);
 
 cleanup:
     s_stop_daemons(&self);

@@ -27,6 +27,13 @@
 #define K_SCHEMA_POST PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST
 #define K_FINALIZE PGFERRY__UNIT_KIND__UNIT_FINALIZE
 
+/* tables larger than this are copied as several block ranges at once */
+#define PLAN_DEFAULT_SPLIT_BYTES (256LL * 1024 * 1024)
+/* the most ranges one table is cut into */
+#define PLAN_MAX_PARTS 256
+/* PostgreSQL's default block size, to turn pages into bytes */
+#define PLAN_BLOCK_SIZE 8192
+
 /* the most snapshots one database may need before we give up on it */
 #define PLAN_MAX_SNAPSHOTS 5
 
@@ -118,14 +125,18 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
     if (store_exec(self->store,
                    "INSERT INTO tasks (project_id, name, task_type, state, "
                    "task_key, src_host, src_port, src_user, src_db, "
-                   "tgt_host, tgt_port, tgt_user, tgt_db, started_at) "
-                   "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   "issssisssisss", project_id, req->task, req->task_type,
+                   "tgt_host, tgt_port, tgt_user, tgt_db, started_at, "
+                   "split_bytes) "
+                   "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                   "?)",
+                   "issssisssisssi", project_id, req->task, req->task_type,
                    zuuid_str_canonical(uuid), req->source->host,
                    (int64_t) req->source->port, req->source->user,
                    req->source->dbname, req->target->host,
                    (int64_t) req->target->port, req->target->user,
-                   req->target->dbname, now) != 0)
+                   req->target->dbname, now,
+                   req->split_bytes > 0 ? req->split_bytes
+                                        : PLAN_DEFAULT_SPLIT_BYTES) != 0)
     {
         goto failed;
     }
@@ -328,11 +339,19 @@ s_build_assign(coord_t *self, int64_t unit_id)
     if (kind == K_COPY)
     {
         sqlite3_stmt *t = store_query(
-            self->store, "SELECT " TABLE_COLUMNS " FROM tables_ WHERE id = ?",
-            "i", sqlite3_column_int64(stmt, 1));
+            self->store,
+            "SELECT " TABLE_COLUMNS ", t.parts, u.part, u.first_page, "
+            "       u.last_page "
+            "  FROM units u JOIN tables_ t ON t.id = u.table_id "
+            " WHERE u.id = ?",
+            "i", unit_id);
         if (t != NULL && sqlite3_step(t) == SQLITE_ROW)
         {
             a->table = s_table_ref(t, 0);
+            a->table->parts = (uint32_t) sqlite3_column_int(t, 6);
+            a->table->part = (uint32_t) sqlite3_column_int(t, 7);
+            a->table->first_page = sqlite3_column_int64(t, 8);
+            a->table->last_page = sqlite3_column_int64(t, 9);
         }
         sqlite3_finalize(t);
     }
@@ -461,6 +480,9 @@ plan_dispatch(coord_t *self)
 }
 
 /* ----- advancing a database ----- */
+
+static int64_t s_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
+                             int64_t table_id);
 
 static int64_t
 s_count_units(coord_t *self, int64_t db_id, int kind, const char *states)
@@ -610,24 +632,14 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
         }
         if (unfinished == 0)
         {
-            int64_t items = store_int(self->store, 0,
-                                      "SELECT count(*) FROM schema_items "
-                                      "WHERE database_id = ? AND phase = 1",
-                                      "i", db_id);
-            (void) store_exec(self->store,
-                              "INSERT INTO units (task_id, database_id, kind, "
-                              "item_id, priority) SELECT ?, ?, ?, id, ? FROM "
-                              "schema_items WHERE database_id = ? AND "
-                              "phase = 1 ORDER BY id",
-                              "iiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
-                              (int64_t) s_priority(K_SCHEMA_POST), db_id);
+            int64_t items = s_queue_items(self, task_id, db_id, 0);
             (void) store_exec(self->store,
                               "UPDATE databases SET state = 'COMPLETING' "
                               "WHERE id = ?",
                               "i", db_id);
             coord_event(self, task_id, "info",
                         "database_id=%" PRId64 " full load done, building "
-                        "%" PRId64 " indexes and constraints",
+                        "the %" PRId64 " indexes and constraints left",
                         db_id, items);
             snprintf(state, sizeof state, "COMPLETING");
         }
@@ -658,9 +670,9 @@ s_insert_tables(coord_t *self, int64_t db_id, const Pgferry__Result *r)
         (void) store_exec(self->store,
                           "INSERT INTO tables_ (database_id, schema_name, "
                           "table_name, bytes_est, rows_est, binary_ok, "
-                          "columns) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          "issiiis", db_id, t->schema, t->name, t->bytes,
-                          t->rows, (int64_t) t->binary, t->columns);
+                          "columns, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          "issiiisi", db_id, t->schema, t->name, t->bytes,
+                          t->rows, (int64_t) t->binary, t->columns, t->pages);
     }
 }
 
@@ -731,29 +743,135 @@ s_prepare_verdict(coord_t *self, int64_t task_id)
     server_finish_create(self, task_id);
 }
 
+/* Queues one copy unit per block range of the table. */
+static void
+s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,
+                 int64_t table_id, int64_t pages, int64_t bytes_est,
+                 int64_t split_bytes)
+{
+    int64_t size = pages * PLAN_BLOCK_SIZE;
+    int64_t parts = 1;
+
+    if (split_bytes > 0 && size > split_bytes)
+    {
+        parts = (size + split_bytes - 1) / split_bytes;
+        parts = parts < PLAN_MAX_PARTS ? parts : PLAN_MAX_PARTS;
+    }
+    (void) store_exec(self->store, "UPDATE tables_ SET parts = ? WHERE id = ?",
+                      "ii", parts, table_id);
+    for (int64_t i = 0; i < parts; i++)
+    {
+        /* the last range is open-ended: the table may have grown */
+        int64_t last = i == parts - 1 ? 0 : pages * (i + 1) / parts;
+        (void) store_exec(self->store,
+                          "INSERT INTO units (task_id, database_id, kind, "
+                          "table_id, priority, weight, part, first_page, "
+                          "last_page) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "iiiiiiiii", task_id, db_id, (int64_t) K_COPY,
+                          table_id, (int64_t) s_priority(K_COPY),
+                          bytes_est / parts, i, pages * i / parts, last);
+    }
+}
+
 static void
 s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                 const Pgferry__Result *r)
 {
+    int64_t split_bytes = store_int(self->store, 0,
+                                    "SELECT split_bytes FROM tasks "
+                                    "WHERE id = ?",
+                                    "i", task_id);
+    sqlite3_stmt *stmt = NULL;
+
     for (size_t i = 0; i < r->n_items; i++)
     {
         const Pgferry__SchemaItem *item = r->items[i];
         (void) store_exec(self->store,
                           "INSERT INTO schema_items (database_id, kind, tag, "
-                          "sql, phase) VALUES (?, ?, ?, ?, ?)",
-                          "isssi", db_id, item->kind, item->tag, item->sql,
-                          (int64_t) item->phase);
+                          "sql, phase, table_schema, table_name) VALUES "
+                          "(?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))",
+                          "isssiss", db_id, item->kind, item->tag, item->sql,
+                          (int64_t) item->phase, item->table_schema,
+                          item->table_name);
     }
-    (void) store_exec(self->store,
-                      "INSERT INTO units (task_id, database_id, kind, "
-                      "table_id, priority, weight) SELECT ?, ?, ?, id, ?, "
-                      "bytes_est FROM tables_ WHERE database_id = ?",
-                      "iiiii", task_id, db_id, (int64_t) K_COPY,
-                      (int64_t) s_priority(K_COPY), db_id);
+    stmt = store_query(self->store,
+                       "SELECT id, pages, bytes_est FROM tables_ "
+                       "WHERE database_id = ? ORDER BY id",
+                       "i", db_id);
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        s_add_copy_units(self, task_id, db_id, sqlite3_column_int64(stmt, 0),
+                         sqlite3_column_int64(stmt, 1),
+                         sqlite3_column_int64(stmt, 2), split_bytes);
+    }
+    sqlite3_finalize(stmt);
     (void) store_exec(self->store,
                       "UPDATE databases SET state = 'FULL_LOAD' WHERE id = ? "
                       "AND state = 'SCHEMA'",
                       "i", db_id);
+}
+
+/*
+ * Queues the phase-1 items (indexes, constraints) not queued yet: of one
+ * table once it is loaded (table_id), or all that are left (0).
+ */
+static int64_t
+s_queue_items(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
+{
+    int64_t before = store_int(self->store, 0,
+                               "SELECT count(*) FROM units WHERE "
+                               "database_id = ? AND kind = ?",
+                               "ii", db_id, (int64_t) K_SCHEMA_POST);
+    (void) store_exec(
+        self->store,
+        "INSERT INTO units (task_id, database_id, kind, item_id, priority) "
+        "SELECT ?, ?, ?, si.id, ? FROM schema_items si "
+        " WHERE si.database_id = ? AND si.phase = 1 "
+        "   AND (? = 0 OR (si.table_schema, si.table_name) = "
+        "        (SELECT schema_name, table_name FROM tables_ WHERE id = ?)) "
+        "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.item_id = si.id) "
+        " ORDER BY si.id",
+        "iiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
+        (int64_t) s_priority(K_SCHEMA_POST), db_id, table_id, table_id);
+    return store_int(self->store, 0,
+                     "SELECT count(*) FROM units WHERE database_id = ? AND "
+                     "kind = ?",
+                     "ii", db_id, (int64_t) K_SCHEMA_POST) -
+           before;
+}
+
+/* One range of a table is in; the last one completes the table. */
+static void
+s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
+               const Pgferry__Result *r, const char *now)
+{
+    (void) store_exec(self->store,
+                      "UPDATE units SET rows = ?, bytes = ? WHERE id = ?",
+                      "iii", r->rows, r->bytes, (int64_t) r->unit_id);
+    if (store_int(self->store, 1,
+                  "SELECT count(*) FROM units WHERE table_id = ? AND "
+                  "kind = ? AND state <> 'done'",
+                  "ii", table_id, (int64_t) K_COPY) > 0)
+    {
+        return;
+    }
+    (void) store_exec(self->store,
+                      "UPDATE tables_ SET state = 'COMPLETED', ended_at = ?, "
+                      "rows = (SELECT sum(rows) FROM units WHERE "
+                      "        table_id = tables_.id AND kind = ?), "
+                      "bytes = (SELECT sum(bytes) FROM units WHERE "
+                      "         table_id = tables_.id AND kind = ?) "
+                      "WHERE id = ?",
+                      "siii", now, (int64_t) K_COPY, (int64_t) K_COPY,
+                      table_id);
+    /* its indexes need not wait for the other tables */
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM databases WHERE id = ? AND state = "
+                  "'FULL_LOAD'",
+                  "i", db_id) > 0)
+    {
+        (void) s_queue_items(self, task_id, db_id, table_id);
+    }
 }
 
 /* A unit failed: try it again, or fail its database. */
@@ -833,7 +951,7 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
 {
     sqlite3_stmt *stmt = store_query(
         self->store,
-        "SELECT kind, database_id, table_id FROM units WHERE id = ? AND "
+        "SELECT kind, database_id, task_id FROM units WHERE id = ? AND "
         "agent = ? AND state = 'running'",
         "is", (int64_t) p->unit_id, agent);
 
@@ -844,7 +962,7 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
     }
     int kind = sqlite3_column_int(stmt, 0);
     int64_t db_id = sqlite3_column_int64(stmt, 1);
-    int64_t table_id = sqlite3_column_int64(stmt, 2);
+    int64_t task_id = sqlite3_column_int64(stmt, 2);
     sqlite3_finalize(stmt);
     if (kind == K_SNAPSHOT && p->snapshot[0] != '\0')
     {
@@ -858,9 +976,6 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
     }
     else if (kind == K_COPY && p->started)
     {
-        int64_t task_id =
-            store_int(self->store, 0, "SELECT task_id FROM units WHERE id = ?",
-                      "i", (int64_t) p->unit_id);
         if (store_begin(self->store) == 0)
         {
             (void) store_exec(self->store,
@@ -873,8 +988,8 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
     else if (kind == K_COPY)
     {
         (void) store_exec(self->store,
-                          "UPDATE tables_ SET bytes = ? WHERE id = ?", "ii",
-                          p->bytes, table_id);
+                          "UPDATE units SET bytes = ? WHERE id = ?", "ii",
+                          p->bytes, (int64_t) p->unit_id);
     }
 }
 
@@ -921,10 +1036,7 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
         }
         else if (kind == K_COPY)
         {
-            (void) store_exec(self->store,
-                              "UPDATE tables_ SET state = 'COMPLETED', "
-                              "rows = ?, bytes = ?, ended_at = ? WHERE id = ?",
-                              "iisi", r->rows, r->bytes, now, table_id);
+            s_on_copy_done(self, task_id, db_id, table_id, r, now);
         }
         else if (kind == K_FINALIZE)
         {

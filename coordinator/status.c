@@ -167,10 +167,15 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         self->store,
         "SELECT d.name, t.schema_name, t.table_name, t.state, t.rows, "
         "       t.bytes, t.started_at, t.ended_at, t.error, t.agents, "
-        "       t.bytes_est, t.rows_est "
+        "       t.bytes_est, t.rows_est, t.parts, "
+        "       (SELECT count(*) FROM units u WHERE u.table_id = t.id "
+        "          AND u.kind = ? AND u.state = 'done'), "
+        "       (SELECT coalesce(sum(u.bytes), 0) FROM units u "
+        "         WHERE u.table_id = t.id AND u.kind = ?) "
         "  FROM tables_ t JOIN databases d ON d.id = t.database_id "
         " WHERE d.task_id = ? ORDER BY d.id, t.schema_name, t.table_name",
-        "i", task_id);
+        "iii", (int64_t) PGFERRY__UNIT_KIND__UNIT_COPY,
+        (int64_t) PGFERRY__UNIT_KIND__UNIT_COPY, task_id);
     double now = (double) zclock_time() / 1000.0;
 
     while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
@@ -180,7 +185,9 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         bool completed = strcmp(state, "COMPLETED") == 0;
         bool loading = strcmp(state, "LOADING") == 0;
         int64_t rows = sqlite3_column_int64(stmt, 4);
-        int64_t bytes = sqlite3_column_int64(stmt, 5);
+        /* while loading, the ranges' bytes so far */
+        int64_t bytes = completed ? sqlite3_column_int64(stmt, 5)
+                                  : sqlite3_column_int64(stmt, 14);
         int64_t bytes_est = sqlite3_column_int64(stmt, 10);
         int64_t rows_est = sqlite3_column_int64(stmt, 11);
         double started = s_parse_time(store_text(stmt, 6));
@@ -228,9 +235,12 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         json_object_object_add(
             t, "dataErrorsCount",
             json_object_new_int64(strcmp(state, "ERROR") == 0 ? 1 : 0));
-        json_object_object_add(t, "partitionsDone",
-                               json_object_new_int64(completed ? 1 : 0));
-        json_object_object_add(t, "partitionsTotal", json_object_new_int64(1));
+        json_object_object_add(
+            t, "partitionsDone",
+            json_object_new_int64(sqlite3_column_int64(stmt, 13)));
+        json_object_object_add(
+            t, "partitionsTotal",
+            json_object_new_int64(sqlite3_column_int64(stmt, 12)));
         json_object_object_add(
             t, "bytesPerSecond",
             json_object_new_int64(

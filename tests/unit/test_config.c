@@ -198,9 +198,37 @@ s_test_uri(void)
     free(error);
 }
 
+static void
+s_test_size(void)
+{
+    int64_t bytes = 0;
+    char *error = NULL;
+
+    CHECK(config_parse_size("256MB", &bytes, &error) == 0);
+    CHECK(bytes == 256LL * 1024 * 1024);
+    CHECK(config_parse_size("1 GB", &bytes, &error) == 0);
+    CHECK(bytes == 1024LL * 1024 * 1024);
+    CHECK(config_parse_size("12345", &bytes, &error) == 0 && bytes == 12345);
+    CHECK(config_parse_size("0", &bytes, &error) == 0 && bytes == 0);
+    CHECK(config_parse_size("2kB", &bytes, &error) == 0 && bytes == 2048);
+    CHECK(config_parse_size("10mb", &bytes, &error) == -1);
+    CHECK_CONTAINS(error, "\"10mb\" is not a size");
+    free(error);
+    error = NULL;
+    CHECK(config_parse_size("-1MB", &bytes, &error) == -1);
+    free(error);
+    error = NULL;
+    CHECK(config_parse_size("MB", &bytes, &error) == -1);
+    free(error);
+    error = NULL;
+    CHECK(config_parse_size("99999999TB", &bytes, &error) == -1);
+    free(error);
+}
+
 int
 main(void)
 {
+    s_test_size();
     s_test_endpoint_seed();
     s_test_endpoint_errors();
     s_test_options();

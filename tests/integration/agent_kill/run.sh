@@ -56,8 +56,11 @@ jq -n --arg db "$DB" '[{name: $db, target_database_name: $db, selectedTables: []
 
 pgf project create -n "$PROJECT" --source-platform PostgreSQL --target-platform PostgreSQL ||
     fail "project create exited $?"
+# 16MB ranges: big_a and big_b are copied as many block ranges, so the kill
+# lands while ranges are committed and others are in flight.
 pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
+    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json \
+    --split-tables-larger-than 16MB ||
     fail "task create exited $?"
 
 # Wait for the full load to be under way: two tables LOADING (each agent busy),
@@ -102,6 +105,13 @@ wait_task "$PROJECT" "$TASK" 600 || fail "task $TASK did not succeed after the a
 pass "task Succeeded after agent $victim was killed"
 
 check_task_output "$DB" "$DB"
+jq -e '[.properties.output[] | select(.resultType == "TableLevelOutput"
+          and .tableName == "public.big_a")][0]
+       | .partitionsTotal > 1 and .partitionsDone == .partitionsTotal' "$TASK_JSON" >/dev/null ||
+    fail "expected public.big_a split into ranges, all done; got $(jq -c '.properties.output[]
+        | select(.tableName == "public.big_a") | {partitionsDone, partitionsTotal}' "$TASK_JSON")"
+pass "public.big_a was copied as $(jq '.properties.output[] | select(.tableName == "public.big_a")
+    | .partitionsTotal' "$TASK_JSON") block ranges"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
 pass "target identical to source"
 assert_no_leftovers "$DB"
