@@ -10,6 +10,7 @@
  * coordinator can spread index builds over agents. Every step commits
  * with its row in pgferry.step_done, so a step run twice is skipped.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,32 +628,103 @@ s_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     return rc;
 }
 
+/* ANALYZE sessions at once: sampling mostly waits on reads, and nothing
+ * else uses the target database yet */
+#define ANALYZE_SESSIONS 4
+
+/* Collects a finished ANALYZE; returns 0 or -1 with *error set. */
+static int
+s_analyze_result(PGconn *conn, char **error)
+{
+    PGresult *r = NULL;
+    int rc = 0;
+
+    while ((r = PQgetResult(conn)) != NULL)
+    {
+        if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
+        {
+            *error = pgconn_error_text(conn, r);
+            rc = -1;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* ANALYZEs every table, several at a time, so that the application's
+ * first queries after the switch have statistics. */
 static int
 s_analyze(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
 {
-    for (size_t i = 0; i < a->n_tables; i++)
-    {
-        char *q = pgconn_quote_qualified(tgt, a->tables[i]->schema,
-                                         a->tables[i]->name);
-        char *sql = xasprintf("ANALYZE %s", q);
-        char *error = NULL;
-        int rc = pgconn_command(tgt, sql, &error);
+    PGconn *conns[ANALYZE_SESSIONS] = {tgt};
+    size_t table_of[ANALYZE_SESSIONS] = {0};
+    bool busy[ANALYZE_SESSIONS] = {false};
+    size_t nconns = 1;
+    size_t next = 0;
+    char *error = NULL;
+    int rc = 0;
 
-        free(sql);
-        free(q);
-        if (rc != 0)
+    while (nconns < ANALYZE_SESSIONS && nconns < a->n_tables &&
+           (conns[nconns] = pgconn_connect(a->target, NULL, "target",
+                                           "finalize", &error)) != NULL)
+    {
+        nconns++;
+    }
+    free(error); /* fewer sessions is only slower */
+    error = NULL;
+    for (;;)
+    {
+        struct pollfd fds[ANALYZE_SESSIONS];
+        size_t nbusy = 0;
+
+        for (size_t i = 0; i < nconns; i++)
         {
-            rc = unit_fail(res,
-                           xasprintf("table \"%s.%s\": could not "
-                                     "ANALYZE: %s",
-                                     a->tables[i]->schema, a->tables[i]->name,
-                                     error),
-                           true);
+            if (!busy[i] && next < a->n_tables && rc == 0)
+            {
+                char *q = pgconn_quote_qualified(
+                    conns[i], a->tables[next]->schema, a->tables[next]->name);
+                char *sql = xasprintf("ANALYZE %s", q);
+                busy[i] = PQsendQuery(conns[i], sql) == 1;
+                table_of[i] = next++;
+                free(sql);
+                free(q);
+            }
+            fds[i].fd = PQsocket(conns[i]);
+            fds[i].events = busy[i] ? POLLIN : 0;
+            nbusy += busy[i];
+        }
+        if (nbusy == 0)
+        {
+            break;
+        }
+        (void) poll(fds, nconns, -1);
+        for (size_t i = 0; i < nconns; i++)
+        {
+            if (!busy[i] ||
+                (PQconsumeInput(conns[i]) == 1 && PQisBusy(conns[i])))
+            {
+                continue;
+            }
+            /* done, or the connection is lost: its result says which */
+            busy[i] = false;
+            if (s_analyze_result(conns[i], &error) != 0 && rc == 0)
+            {
+                const Pgferry__TableRef *t = a->tables[table_of[i]];
+                rc = unit_fail(res,
+                               xasprintf("table \"%s.%s\": could not "
+                                         "ANALYZE: %s",
+                                         t->schema, t->name, error),
+                               true);
+            }
             free(error);
-            return rc;
+            error = NULL;
         }
     }
-    return 0;
+    for (size_t i = 1; i < nconns; i++)
+    {
+        PQfinish(conns[i]);
+    }
+    return rc;
 }
 
 int

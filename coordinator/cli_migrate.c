@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -218,6 +219,8 @@ s_spawn(migrate_t *self, const char *exe, const char *log_name,
 
     if (pid == 0)
     {
+        /* the daemons live and die with this command, even on kill -9 */
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0)
         {
@@ -342,10 +345,45 @@ s_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
     ep->port = (uint32_t) cfg->port;
 }
 
+/* True if the state directory holds the task of an interrupted run. */
+static bool
+s_task_exists(migrate_t *self)
+{
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgferry__Envelope *reply = NULL;
+    bool exists = false;
+
+    req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
+    if (cli_call(self->cli_endpoint, &req, 10000, &reply) == CLI_EXIT_OK)
+    {
+        json_object *root = json_tokener_parse(reply->reply->json);
+        json_object *projects = NULL;
+        if (root != NULL &&
+            json_object_object_get_ex(root, "projects", &projects))
+        {
+            for (size_t i = 0; i < json_object_array_length(projects); i++)
+            {
+                json_object *p = json_object_array_get_idx(projects, i);
+                json_object *name = NULL;
+                json_object *tasks = NULL;
+                exists =
+                    exists ||
+                    (json_object_object_get_ex(p, "name", &name) &&
+                     strcmp(json_object_get_string(name), "embedded") == 0 &&
+                     json_object_object_get_ex(p, "tasks", &tasks) &&
+                     tasks != NULL);
+            }
+        }
+        json_object_put(root);
+    }
+    envelope_free(&reply);
+    return exists;
+}
+
 static int
-s_run_task(migrate_t *self, const migrate_options_t *opts,
-           const config_endpoint_t *src, const config_endpoint_t *tgt,
-           char **tables, int ntables)
+s_create_task(migrate_t *self, const migrate_options_t *opts,
+              const config_endpoint_t *src, const config_endpoint_t *tgt,
+              char **tables, int ntables)
 {
     Pgferry__Request req = PGFERRY__REQUEST__INIT;
     Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
@@ -376,15 +414,33 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
     req.n_databases = 1;
     req.databases = dbs;
     req.split_bytes = opts->split_bytes;
+    return s_call(self, &req, 600000);
+}
+
+static int
+s_run_task(migrate_t *self, const migrate_options_t *opts,
+           const config_endpoint_t *src, const config_endpoint_t *tgt,
+           char **tables, int ntables)
+{
+    int code = 0;
+
     printf("pgferry: migrating database \"%s\" from %s:%d to database "
            "\"%s\" on %s:%d\n",
            src->dbname, src->host, src->port, tgt->dbname, tgt->host,
            tgt->port);
-    fflush(stdout);
-    if ((code = s_call(self, &req, 600000)) != CLI_EXIT_OK)
+    if (s_task_exists(self))
+    {
+        /* an earlier run in this state directory was interrupted: its
+         * catalog knows what is done, the target's bookkeeping too */
+        printf("pgferry: resuming the migration recorded in %s\n",
+               self->state_dir);
+    }
+    else if ((code = s_create_task(self, opts, src, tgt, tables, ntables)) !=
+             CLI_EXIT_OK)
     {
         return code;
     }
+    fflush(stdout);
     code = cli_watch(self->cli_endpoint, "embedded", "migrate", true);
     int fetch_code = 0;
     json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
