@@ -1,0 +1,106 @@
+/*
+ * tests/unit/test_envelope.c
+ *     Envelopes over real ZeroMQ sockets (inproc): a round trip keeps the
+ *     message, a peer of another protocol version is told apart from a
+ *     malformed message, and the routing frames of a ROUTER come back.
+ */
+#include "check.h"
+#include "common/envelope.h"
+
+static void
+s_test_round_trip(zsock_t *dealer, zsock_t *router)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Hello hello = PGFERRY__HELLO__INIT;
+    uint64_t running[2] = {7, 42};
+    Pgferry__Envelope *got = NULL;
+    zmsg_t *route = NULL;
+    uint32_t version = 0;
+
+    hello.name = "a1";
+    hello.labels = "region=eastus2";
+    hello.jobs = 3;
+    hello.n_running_units = 2;
+    hello.running_units = running;
+    env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    CHECK(envelope_send(dealer, NULL, &env) == 0);
+    CHECK(envelope_recv(router, &route, &got, &version) == ENVELOPE_OK);
+    CHECK(version == PGFERRY_PROTOCOL_VERSION);
+    CHECK(got->body_case == PGFERRY__ENVELOPE__BODY_HELLO);
+    CHECK(strcmp(got->hello->name, "a1") == 0);
+    CHECK(strcmp(got->hello->labels, "region=eastus2") == 0);
+    CHECK(got->hello->jobs == 3 && got->hello->n_running_units == 2);
+    CHECK(got->hello->running_units[1] == 42);
+    CHECK(route != NULL && zmsg_size(route) == 1); /* the dealer's id */
+    envelope_free(&got);
+    CHECK(got == NULL);
+
+    /* the reply goes back through the route */
+    CHECK(envelope_send_refused(router, route, "go away") == 0);
+    CHECK(envelope_recv(dealer, NULL, &got, &version) == ENVELOPE_OK);
+    CHECK(got->body_case == PGFERRY__ENVELOPE__BODY_REFUSED);
+    CHECK(strcmp(got->refused->reason, "go away") == 0);
+    CHECK(got->refused->expected_version == PGFERRY_PROTOCOL_VERSION);
+    envelope_free(&got);
+    zmsg_destroy(&route);
+}
+
+/* Sends raw bytes, as an old or foreign peer would. */
+static void
+s_send_raw(zsock_t *sock, const void *data, size_t size)
+{
+    zframe_t *frame = zframe_new(data, size);
+    CHECK(zframe_send(&frame, sock, 0) == 0);
+}
+
+static void
+s_test_version_and_garbage(zsock_t *dealer, zsock_t *router)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Envelope *got = NULL;
+    zmsg_t *route = NULL;
+    uint32_t version = 0;
+    uint8_t buf[64];
+
+    env.protocol_version = PGFERRY_PROTOCOL_VERSION + 1;
+    env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+    Pgferry__Release release = PGFERRY__RELEASE__INIT;
+    release.unit_id = 9;
+    env.release = &release;
+    size_t size = pgferry__envelope__pack(&env, buf);
+    s_send_raw(dealer, buf, size);
+    CHECK(envelope_recv(router, &route, &got, &version) == ENVELOPE_VERSION);
+    CHECK(got == NULL);
+    CHECK(version == PGFERRY_PROTOCOL_VERSION + 1);
+    CHECK(route != NULL); /* so that the peer can be answered */
+    zmsg_destroy(&route);
+
+    s_send_raw(dealer, "\xff\xff\xff\xff not protobuf", 17);
+    CHECK(envelope_recv(router, &route, &got, &version) == ENVELOPE_MALFORMED);
+    CHECK(got == NULL);
+    zmsg_destroy(&route);
+}
+
+int
+main(void)
+{
+    zsock_t *router = zsock_new_router("inproc://test-envelope");
+    zsock_t *dealer = zsock_new_dealer("inproc://test-envelope");
+
+    CHECK(router != NULL && dealer != NULL);
+    zsock_set_rcvtimeo(router, 2000);
+    zsock_set_rcvtimeo(dealer, 2000);
+    s_test_round_trip(dealer, router);
+    s_test_version_and_garbage(dealer, router);
+
+    /* nothing to receive: a timeout, not an error */
+    Pgferry__Envelope *got = NULL;
+    zsock_set_rcvtimeo(router, 50);
+    CHECK(envelope_recv(router, NULL, &got, NULL) == ENVELOPE_INTERRUPTED);
+
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+    puts("test_envelope: ok");
+    return 0;
+}

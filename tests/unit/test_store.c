@@ -1,0 +1,103 @@
+/*
+ * tests/unit/test_store.c
+ *     The catalog: created on first open, kept across a reopen (as after a
+ *     coordinator restart), bindings of every type, rollback undoing a
+ *     change, foreign keys enforced.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/strbuf.h"
+#include "coordinator/store.h"
+
+int
+main(void)
+{
+    char dir[] = "/tmp/pgferry-test-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *state = xasprintf("%s/state", dir);
+    char now[40];
+
+    store_t *store = store_new(state);
+    CHECK(store != NULL);
+    store_now(now, sizeof now);
+    CHECK(strlen(now) == 32 &&
+          now[10] == 'T'); /* 2026-11-24T10:02:11.123456+00:00 */
+    CHECK(store_exec(store,
+                     "INSERT INTO projects (name, source_platform, "
+                     "target_platform, created_at) VALUES (?, ?, ?, ?)",
+                     "ssss", "P", "PostgreSQL", "PostgreSQL", now) == 0);
+    int64_t project = store_last_id(store);
+    CHECK(project > 0);
+    /* a duplicate name is refused, and the catalog says why in the log */
+    CHECK(store_exec(store,
+                     "INSERT INTO projects (name, source_platform, "
+                     "target_platform, created_at) VALUES (?, ?, ?, ?)",
+                     "ssss", "P", "x", "y", now) == -1);
+
+    /* a rolled back change is gone */
+    CHECK(store_begin(store) == 0);
+    CHECK(store_exec(store, "UPDATE projects SET name = ? WHERE id = ?", "si",
+                     "renamed", project) == 0);
+    store_rollback(store);
+    CHECK(store_int(store, 0, "SELECT count(*) FROM projects WHERE name = ?",
+                    "s", "P") == 1);
+
+    /* foreign keys hold: no task without its project */
+    CHECK(store_exec(store,
+                     "INSERT INTO tasks (project_id, name, task_type, state, "
+                     "task_key, split_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                     "issssi", (int64_t) 999, "T", "OfflineMigration",
+                     "Pending", "k", (int64_t) 1) == -1);
+    CHECK(store_exec(store,
+                     "INSERT INTO tasks (project_id, name, task_type, state, "
+                     "task_key, split_bytes, src_port) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "issssid", project, "T", "OfflineMigration", "Pending",
+                     "k", (int64_t) 1 << 40, 5432.0) == 0);
+    CHECK(store_int(store, 0, "SELECT split_bytes FROM tasks WHERE name = ?",
+                    "s", "T") == (int64_t) 1 << 40);
+    CHECK(store_int(store, -7, "SELECT id FROM tasks WHERE name = ?", "s",
+                    "none") == -7);
+    store_destroy(&store);
+    CHECK(store == NULL);
+
+    /* reopened, as by a restarted coordinator: everything is there */
+    store = store_new(state);
+    CHECK(store != NULL);
+    sqlite3_stmt *stmt =
+        store_query(store,
+                    "SELECT p.name, t.name, t.state FROM tasks t "
+                    "JOIN projects p ON p.id = t.project_id",
+                    NULL);
+    CHECK(stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK(strcmp(store_text(stmt, 0), "P") == 0);
+    CHECK(strcmp(store_text(stmt, 1), "T") == 0);
+    CHECK(strcmp(store_text(stmt, 2), "Pending") == 0);
+    CHECK(sqlite3_step(stmt) == SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    /* deleting the project takes its tasks along */
+    CHECK(store_exec(store, "DELETE FROM projects WHERE id = ?", "i",
+                     project) == 0);
+    CHECK(store_int(store, -1, "SELECT count(*) FROM tasks", NULL) == 0);
+    store_destroy(&store);
+
+    /* a state directory that cannot be made is refused */
+    CHECK(store_new("/proc/pgferry-cannot-be-here") == NULL);
+
+    char *db = xasprintf("%s/pgferry.db", state);
+    char *wal = xasprintf("%s/pgferry.db-wal", state);
+    char *shm = xasprintf("%s/pgferry.db-shm", state);
+    (void) unlink(db);
+    (void) unlink(wal);
+    (void) unlink(shm);
+    (void) rmdir(state);
+    (void) rmdir(dir);
+    free(db);
+    free(wal);
+    free(shm);
+    free(state);
+    puts("test_store: ok");
+    return 0;
+}
