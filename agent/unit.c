@@ -190,6 +190,8 @@ s_dispatch(unit_t *self, Pgferry__Result *res)
             return unit_schema_post_run(self, res);
         case PGFERRY__UNIT_KIND__UNIT_FINALIZE:
             return unit_finalize_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
+            return unit_analyze_run(self, res);
         default:
             return unit_fail(res,
                              xasprintf("cannot run unit of unknown kind %d",

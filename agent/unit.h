@@ -57,6 +57,7 @@ int unit_snapshot_run(unit_t *self, Pgferry__Result *res);
 int unit_schema_pre_run(unit_t *self, Pgferry__Result *res);
 int unit_schema_post_run(unit_t *self, Pgferry__Result *res);
 int unit_finalize_run(unit_t *self, Pgferry__Result *res);
+int unit_analyze_run(unit_t *self, Pgferry__Result *res);
 int unit_copy_run(unit_t *self, Pgferry__Result *res);
 
 /* Sets res->error (taking ownership of error) and res->retryable. */

@@ -2,7 +2,8 @@
  * agent/unit_schema.c
  *     The schema units: pre-data (types, tables, functions, sequences)
  *     before the load; post-data items (indexes, constraints, triggers…)
- *     after it; and the finalize unit (sequences, ANALYZE, clean-up).
+ *     after it; ANALYZE of each table; and the finalize unit (triggers,
+ *     foreign keys, sequences, clean-up).
  *
  * pg_dump decides what the schema is, so that pgferry restores what a
  * DBA's pg_dump | pg_restore would. Each post-data item is one TOC entry
@@ -10,7 +11,6 @@
  * coordinator can spread index builds over agents. Every step commits
  * with its row in pgferry.step_done, so a step run twice is skipped.
  */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,102 +628,38 @@ s_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     return rc;
 }
 
-/* ANALYZE sessions at once: sampling mostly waits on reads, and nothing
- * else uses the target database yet */
-#define ANALYZE_SESSIONS 4
-
-/* Collects a finished ANALYZE; returns 0 or -1 with *error set. */
-static int
-s_analyze_result(PGconn *conn, char **error)
+/*
+ * The analyze unit: statistics for one table, run once its indexes are
+ * built (so that expression indexes get theirs too) while other tables
+ * still load, so that the application's first queries after the switch
+ * are planned well.
+ */
+int
+unit_analyze_run(unit_t *self, Pgferry__Result *res)
 {
-    PGresult *r = NULL;
-    int rc = 0;
-
-    while ((r = PQgetResult(conn)) != NULL)
-    {
-        if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
-        {
-            *error = pgconn_error_text(conn, r);
-            rc = -1;
-        }
-        PQclear(r);
-    }
-    return rc;
-}
-
-/* ANALYZEs every table, several at a time, so that the application's
- * first queries after the switch have statistics. */
-static int
-s_analyze(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
-{
-    PGconn *conns[ANALYZE_SESSIONS] = {tgt};
-    size_t table_of[ANALYZE_SESSIONS] = {0};
-    bool busy[ANALYZE_SESSIONS] = {false};
-    size_t nconns = 1;
-    size_t next = 0;
+    const Pgferry__Assign *a = unit_assign(self);
     char *error = NULL;
-    int rc = 0;
+    PGconn *tgt = pgconn_connect(a->target, NULL, "target", "analyze", &error);
+    int rc = -1;
 
-    while (nconns < ANALYZE_SESSIONS && nconns < a->n_tables &&
-           (conns[nconns] = pgconn_connect(a->target, NULL, "target",
-                                           "finalize", &error)) != NULL)
+    if (tgt == NULL)
     {
-        nconns++;
+        return unit_fail(res, error, true);
     }
-    free(error); /* fewer sessions is only slower */
-    error = NULL;
-    for (;;)
+    char *q = pgconn_quote_qualified(tgt, a->table->schema, a->table->name);
+    char *sql = xasprintf("ANALYZE %s", q);
+    rc = pgconn_command(tgt, sql, &error);
+    if (rc != 0)
     {
-        struct pollfd fds[ANALYZE_SESSIONS];
-        size_t nbusy = 0;
-
-        for (size_t i = 0; i < nconns; i++)
-        {
-            if (!busy[i] && next < a->n_tables && rc == 0)
-            {
-                char *q = pgconn_quote_qualified(
-                    conns[i], a->tables[next]->schema, a->tables[next]->name);
-                char *sql = xasprintf("ANALYZE %s", q);
-                busy[i] = PQsendQuery(conns[i], sql) == 1;
-                table_of[i] = next++;
-                free(sql);
-                free(q);
-            }
-            fds[i].fd = PQsocket(conns[i]);
-            fds[i].events = busy[i] ? POLLIN : 0;
-            nbusy += busy[i];
-        }
-        if (nbusy == 0)
-        {
-            break;
-        }
-        (void) poll(fds, nconns, -1);
-        for (size_t i = 0; i < nconns; i++)
-        {
-            if (!busy[i] ||
-                (PQconsumeInput(conns[i]) == 1 && PQisBusy(conns[i])))
-            {
-                continue;
-            }
-            /* done, or the connection is lost: its result says which */
-            busy[i] = false;
-            if (s_analyze_result(conns[i], &error) != 0 && rc == 0)
-            {
-                const Pgferry__TableRef *t = a->tables[table_of[i]];
-                rc = unit_fail(res,
-                               xasprintf("table \"%s.%s\": could not "
-                                         "ANALYZE: %s",
-                                         t->schema, t->name, error),
-                               true);
-            }
-            free(error);
-            error = NULL;
-        }
+        rc = unit_fail(res,
+                       xasprintf("table \"%s.%s\": could not ANALYZE: %s",
+                                 a->table->schema, a->table->name, error),
+                       pgconn_is_transient(tgt, NULL));
+        free(error);
     }
-    for (size_t i = 1; i < nconns; i++)
-    {
-        PQfinish(conns[i]);
-    }
+    free(sql);
+    free(q);
+    PQfinish(tgt);
     return rc;
 }
 
@@ -761,7 +697,7 @@ unit_finalize_run(unit_t *self, Pgferry__Result *res)
         goto cleanup;
     }
     if (s_run_items(a, tgt, res) != 0 ||
-        s_copy_sequences(a, src, tgt, res) != 0 || s_analyze(a, tgt, res) != 0)
+        s_copy_sequences(a, src, tgt, res) != 0)
     {
         goto cleanup;
     }

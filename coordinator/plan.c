@@ -26,6 +26,7 @@
 #define K_COPY PGFERRY__UNIT_KIND__UNIT_COPY
 #define K_SCHEMA_POST PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST
 #define K_FINALIZE PGFERRY__UNIT_KIND__UNIT_FINALIZE
+#define K_ANALYZE PGFERRY__UNIT_KIND__UNIT_ANALYZE
 
 /* tables larger than this are copied as several block ranges at once */
 #define PLAN_DEFAULT_SPLIT_BYTES (256LL * 1024 * 1024)
@@ -39,12 +40,12 @@
 
 static const char *const s_kind_names[] = {
     "none", "prepare",     "snapshot", "schema-pre",
-    "copy", "schema-post", "finalize"};
+    "copy", "schema-post", "finalize", "analyze"};
 
 static const char *
 s_kind_name(int kind)
 {
-    return kind >= 0 && kind <= K_FINALIZE ? s_kind_names[kind] : "unknown";
+    return kind >= 0 && kind <= K_ANALYZE ? s_kind_names[kind] : "unknown";
 }
 
 static int
@@ -62,6 +63,8 @@ s_priority(int kind)
             return 70;
         case K_SCHEMA_POST:
             return 60;
+        case K_ANALYZE:
+            return 55;
         default:
             return 50;
     }
@@ -336,7 +339,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
     {
         s_add_tables(self, a, db_id);
     }
-    if (kind == K_COPY)
+    if (kind == K_COPY || kind == K_ANALYZE)
     {
         sqlite3_stmt *t = store_query(
             self->store,
@@ -483,6 +486,8 @@ plan_dispatch(coord_t *self)
 
 static int64_t s_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                              int64_t table_id);
+static void s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
+                            int64_t table_id);
 
 static int64_t
 s_count_units(coord_t *self, int64_t db_id, int kind, const char *states)
@@ -650,11 +655,16 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
         s_release_snapshots(self, db_id); /* in case a Release was lost */
     }
     if (strcmp(state, "COMPLETING") == 0 &&
-        s_count_units(self, db_id, K_SCHEMA_POST, "'queued', 'running'") == 0 &&
-        s_count_units(self, db_id, K_FINALIZE, "'queued', 'running', 'done'") ==
-            0)
+        s_count_units(self, db_id, K_SCHEMA_POST, "'queued', 'running'") == 0)
     {
-        (void) s_add_unit(self, task_id, db_id, K_FINALIZE, 0, 0, 0);
+        /* every index is built: whatever table is not analyzed yet is now */
+        s_queue_analyze(self, task_id, db_id, 0);
+        if (s_count_units(self, db_id, K_ANALYZE, "'queued', 'running'") == 0 &&
+            s_count_units(self, db_id, K_FINALIZE,
+                          "'queued', 'running', 'done'") == 0)
+        {
+            (void) s_add_unit(self, task_id, db_id, K_FINALIZE, 0, 0, 0);
+        }
     }
     s_update_task_state(self, task_id);
 }
@@ -840,6 +850,36 @@ s_queue_items(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
            before;
 }
 
+/*
+ * Queues the ANALYZE of the database's loaded tables (or of one, if
+ * table_id is not 0) whose indexes and constraints are all built: after
+ * them, so that expression indexes get statistics too; not after the
+ * whole load, so that it overlaps with the other tables' copies.
+ */
+static void
+s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
+{
+    (void) store_exec(
+        self->store,
+        "INSERT INTO units (task_id, database_id, kind, table_id, priority) "
+        "SELECT ?, t.database_id, ?, t.id, ? FROM tables_ t "
+        " WHERE t.database_id = ? AND (? = 0 OR t.id = ?) "
+        "   AND t.state = 'COMPLETED' "
+        "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "
+        "                     AND u.kind = ?) "
+        "   AND NOT EXISTS (SELECT 1 FROM schema_items si "
+        "                    WHERE si.database_id = t.database_id "
+        "                      AND si.phase = 1 "
+        "                      AND (si.table_schema, si.table_name) = "
+        "                          (t.schema_name, t.table_name) "
+        "                      AND NOT EXISTS (SELECT 1 FROM units u "
+        "                                       WHERE u.item_id = si.id "
+        "                                         AND u.state = 'done'))",
+        "iiiiiii", task_id, (int64_t) K_ANALYZE,
+        (int64_t) s_priority(K_ANALYZE), db_id, table_id, table_id,
+        (int64_t) K_ANALYZE);
+}
+
 /* One range of a table is in; the last one completes the table. */
 static void
 s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
@@ -872,6 +912,7 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
     {
         (void) s_queue_items(self, task_id, db_id, table_id);
     }
+    s_queue_analyze(self, task_id, db_id, table_id);
 }
 
 /* A unit failed: try it again, or fail its database. */
@@ -1037,6 +1078,23 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
         else if (kind == K_COPY)
         {
             s_on_copy_done(self, task_id, db_id, table_id, r, now);
+        }
+        else if (kind == K_SCHEMA_POST)
+        {
+            /* the table's last index may be in: its ANALYZE can go */
+            int64_t item_table =
+                store_int(self->store, 0,
+                          "SELECT t.id FROM units u "
+                          "  JOIN schema_items si ON si.id = u.item_id "
+                          "  JOIN tables_ t ON t.database_id = si.database_id "
+                          "   AND (t.schema_name, t.table_name) = "
+                          "       (si.table_schema, si.table_name) "
+                          " WHERE u.id = ?",
+                          "i", (int64_t) r->unit_id);
+            if (item_table != 0)
+            {
+                s_queue_analyze(self, task_id, db_id, item_table);
+            }
         }
         else if (kind == K_FINALIZE)
         {
