@@ -19,44 +19,118 @@
 
 #include "common/strbuf.h"
 
-/* In the child: sets the connection environment and execs. */
+extern char **environ;
+
+/* the variables we set for the child; any of ours of the same name go */
+static const char *const s_pg_vars[] = {
+    "PGHOST=",    "PGPORT=",     "PGUSER=",    "PGDATABASE=",
+    "PGAPPNAME=", "PGPASSWORD=", "PGSERVICE=", NULL};
+
+/*
+ * The child's environment: ours, with the connection's PG* settings in
+ * place of any we had. Built before fork(): a threaded process may only
+ * call async-signal-safe functions between fork() and exec().
+ */
+static char **
+s_child_env(const Pgferry__Endpoint *ep, const char *dbname)
+{
+    size_t n = 0;
+    size_t count = 0;
+    char **envp = NULL;
+
+    while (environ[count] != NULL)
+    {
+        count++;
+    }
+    envp = xcalloc(count + 8, sizeof *envp);
+    for (size_t i = 0; i < count; i++)
+    {
+        bool ours = false;
+        for (size_t v = 0; ep != NULL && s_pg_vars[v] != NULL; v++)
+        {
+            ours = ours ||
+                   strncmp(environ[i], s_pg_vars[v], strlen(s_pg_vars[v])) == 0;
+        }
+        if (!ours)
+        {
+            envp[n++] = xstrdup(environ[i]);
+        }
+    }
+    if (ep != NULL)
+    {
+        envp[n++] = xasprintf("PGHOST=%s", ep->host);
+        envp[n++] = xasprintf("PGPORT=%u", ep->port);
+        envp[n++] = xasprintf("PGUSER=%s", ep->user);
+        envp[n++] = xasprintf("PGDATABASE=%s", dbname ? dbname : ep->dbname);
+        envp[n++] = xstrdup("PGAPPNAME=pgferry-agent");
+        if (ep->password != NULL && ep->password[0] != '\0')
+        {
+            envp[n++] = xasprintf("PGPASSWORD=%s", ep->password);
+        }
+    }
+    return envp;
+}
+
 static void
-s_exec_child(const char *path, const char *tool, const char *const *argv,
-             const Pgferry__Endpoint *ep, const char *dbname)
+s_free_vector(char **vector)
+{
+    for (size_t i = 0; vector != NULL && vector[i] != NULL; i++)
+    {
+        if (strncmp(vector[i], "PGPASSWORD=", 11) == 0)
+        {
+            memset(vector[i], 0, strlen(vector[i]));
+        }
+        free(vector[i]);
+    }
+    free(vector);
+}
+
+/* pg_bin/tool, or tool found in PATH when pg_bin is empty. */
+static char *
+s_tool_path(const char *pg_bin, const char *tool)
+{
+    if (pg_bin != NULL && pg_bin[0] != '\0')
+    {
+        return xasprintf("%s/%s", pg_bin, tool);
+    }
+    char *path = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    char *save = NULL;
+    char *found = NULL;
+    for (char *dir = strtok_r(path, ":", &save); dir != NULL && !found;
+         dir = strtok_r(NULL, ":", &save))
+    {
+        char *candidate = xasprintf("%s/%s", dir, tool);
+        if (access(candidate, X_OK) == 0)
+        {
+            found = candidate;
+        }
+        else
+        {
+            free(candidate);
+        }
+    }
+    free(path);
+    return found ? found : xstrdup(tool);
+}
+
+/* argv as execve wants it: the program name first. */
+static char **
+s_child_args(const char *tool, const char *const *argv)
 {
     size_t count = 0;
-    const char **args = NULL;
-    size_t n = 0;
-    char port[16];
+    char **args = NULL;
 
     while (argv[count] != NULL)
     {
         count++;
     }
     args = xcalloc(count + 2, sizeof *args);
-    args[n++] = tool;
+    args[0] = xstrdup(tool);
     for (size_t i = 0; i < count; i++)
     {
-        args[n++] = argv[i];
+        args[i + 1] = xstrdup(argv[i]);
     }
-    args[n] = NULL;
-    if (ep != NULL)
-    {
-        snprintf(port, sizeof port, "%u", ep->port);
-        setenv("PGHOST", ep->host, 1);
-        setenv("PGPORT", port, 1);
-        setenv("PGUSER", ep->user, 1);
-        setenv("PGDATABASE", dbname ? dbname : ep->dbname, 1);
-        setenv("PGAPPNAME", "pgferry-agent", 1);
-        if (ep->password != NULL && ep->password[0] != '\0')
-        {
-            setenv("PGPASSWORD", ep->password, 1);
-        }
-        unsetenv("PGSERVICE");
-    }
-    execv(path, (char *const *) args);
-    fprintf(stderr, "cannot run %s: %s\n", path, strerror(errno));
-    _exit(127);
+    return args;
 }
 
 int
@@ -66,8 +140,9 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
 {
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
-    char *path =
-        pg_bin && pg_bin[0] ? xasprintf("%s/%s", pg_bin, tool) : xstrdup(tool);
+    char *path = s_tool_path(pg_bin, tool);
+    char **args = s_child_args(tool, argv);
+    char **envp = s_child_env(ep, dbname);
     strbuf_t *err = strbuf_new();
     pid_t pid = -1;
     int status = 0;
@@ -93,7 +168,11 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
         close(err_pipe[0]);
         close(out_pipe[1]);
         close(err_pipe[1]);
-        s_exec_child(path, tool, argv, ep, dbname);
+        execve(path, args, envp);
+        /* async-signal-safe only, here */
+        static const char msg[] = "cannot run the PostgreSQL tool\n";
+        (void) !write(STDERR_FILENO, msg, sizeof msg - 1);
+        _exit(127);
     }
     close(out_pipe[1]);
     close(err_pipe[1]);
@@ -178,6 +257,8 @@ cleanup:
         }
     }
     strbuf_destroy(&err);
+    s_free_vector(args);
+    s_free_vector(envp);
     free(path);
     return rc;
 }

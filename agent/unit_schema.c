@@ -11,6 +11,7 @@
  * coordinator can spread index builds over agents. Every step commits
  * with its row in pgferry.step_done, so a step run twice is skipped.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -390,15 +391,18 @@ static int
 s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
                   Pgferry__Result *res, char **error)
 {
-    char dir[] = "/tmp/pgferry-schema-XXXXXX";
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *dir = xasprintf("%s/pgferry-schema-XXXXXX", tmp);
     char *dump = NULL;
     strbuf_t *toc = strbuf_new();
     int rc = -1;
 
     if (mkdtemp(dir) == NULL)
     {
-        *error = xstrdup("could not create a temporary directory in /tmp");
+        *error = xasprintf("could not create a temporary directory in %s: %s",
+                           tmp, strerror(errno));
         strbuf_destroy(&toc);
+        free(dir);
         return -1;
     }
     dump = xasprintf("%s/post.dump", dir);
@@ -434,6 +438,7 @@ cleanup:
 }
     (void) unlink(dump);
     (void) rmdir(dir);
+    free(dir);
     free(dump);
     strbuf_destroy(&toc);
     return rc;

@@ -120,11 +120,10 @@ store_new(const char *state_dir)
         goto failed;
     }
     sqlite3_busy_timeout(db, 5000);
-    /* WAL: a crash mid-write never corrupts; NORMAL is durable in WAL
-     * except for the last transactions on power loss, which agents'
-     * re-registration and exactly-once on the target cover */
+    /* WAL: a crash mid-write never corrupts; FULL: a change the CLI or an
+     * agent was told about survives a power loss too */
     if (sqlite3_exec(db,
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                      "PRAGMA foreign_keys = ON;",
                      NULL, NULL, &errmsg) != SQLITE_OK ||
         sqlite3_exec(db, s_schema, NULL, NULL, &errmsg) != SQLITE_OK)
