@@ -709,6 +709,25 @@ write_conn_json()
         '{userName: "postgres", password: null, serverName: "127.0.0.1", databaseName: $db, port: $port}' >"$file"
 }
 
+# write_seed_files DB: the seed's three files for 'task create', in the
+# current directory: s.json and t.json (the test clusters, database postgres)
+# and o.json migrating every table of DB to a database of the same name on the
+# target.
+write_seed_files()
+{
+    local db=$1
+    write_conn_json s.json postgres "$SRC_PORT"
+    write_conn_json t.json postgres "$TGT_PORT"
+    jq -n --arg db "$db" '[{name: $db, target_database_name: $db, selectedTables: []}]' >o.json
+}
+
+# create_project PROJECT: 'project create' as in the seed, or fail.
+create_project()
+{
+    pgf project create -n "$1" --source-platform PostgreSQL --target-platform PostgreSQL ||
+        fail "project create exited $?"
+}
+
 # ---------------------------------------------------------------------------
 # Task status
 

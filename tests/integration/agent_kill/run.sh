@@ -50,12 +50,9 @@ start_agent a1 --jobs 1
 start_agent a2 --jobs 1
 
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
-write_conn_json s.json postgres "$SRC_PORT"
-write_conn_json t.json postgres "$TGT_PORT"
-jq -n --arg db "$DB" '[{name: $db, target_database_name: $db, selectedTables: []}]' >o.json
+write_seed_files "$DB"
 
-pgf project create -n "$PROJECT" --source-platform PostgreSQL --target-platform PostgreSQL ||
-    fail "project create exited $?"
+create_project "$PROJECT"
 # 16MB ranges: big_a and big_b are copied as many block ranges, so the kill
 # lands while ranges are committed and others are in flight.
 pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \

@@ -24,12 +24,9 @@ start_coordinator
 start_agent a1
 
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
-write_conn_json s.json postgres "$SRC_PORT"
-write_conn_json t.json postgres "$TGT_PORT"
-jq -n --arg db "$DB" '[{name: $db, target_database_name: $db, selectedTables: []}]' >o.json
+write_seed_files "$DB"
 
-pgf project create -n "$PROJECT" --source-platform PostgreSQL --target-platform PostgreSQL ||
-    fail "project create exited $?"
+create_project "$PROJECT"
 
 # A connection JSON with one field changed: mutate_json IN OUT JQ-FILTER
 mutate_json()

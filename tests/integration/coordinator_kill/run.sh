@@ -41,11 +41,8 @@ start_agent a1 --jobs 1
 start_agent a2 --jobs 1
 
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
-write_conn_json s.json postgres "$SRC_PORT"
-write_conn_json t.json postgres "$TGT_PORT"
-jq -n --arg db "$DB" '[{name: $db, target_database_name: $db, selectedTables: []}]' >o.json
-pgf project create -n "$PROJECT" --source-platform PostgreSQL --target-platform PostgreSQL ||
-    fail "project create exited $?"
+write_seed_files "$DB"
+create_project "$PROJECT"
 # 8MB ranges: many units, so that some are done and some in flight when
 # the coordinator goes
 pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \

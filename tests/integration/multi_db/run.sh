@@ -36,8 +36,7 @@ jq -n --arg shop "$SHOP" --arg shop_tgt "$SHOP_TGT" --arg zoo "$ZOO" '[
      selectedTables: ["public.scalars", "\"Sales Dept\".customers"]}
 ]' >o.json
 
-pgf project create -n "$PROJECT" --source-platform PostgreSQL --target-platform PostgreSQL ||
-    fail "project create exited $?"
+create_project "$PROJECT"
 pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
     --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
     fail "task create exited $?"
