@@ -587,8 +587,9 @@ start_coordinator()
     AGENTS_EP=tcp://127.0.0.1:$agents_port
     export COORD AGENTS_EP
     mkdir -p "$TEST_TMP/coordinator-state"
+    # extra arguments (e.g. CURVE options) go to the coordinator
     s_background coordinator "$bin" --state-dir "$TEST_TMP/coordinator-state" \
-        --listen "$COORD" --agents "$AGENTS_EP"
+        --listen "$COORD" --agents "$AGENTS_EP" "$@"
     for _ in $(seq 1 100); do
         if ! kill -0 "${PGFERRY_PIDS[coordinator]}" 2>/dev/null; then
             fail "pgferry-coordinator exited at start; its log:
