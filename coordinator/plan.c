@@ -28,8 +28,15 @@
 #define K_FINALIZE PGFERRY__UNIT_KIND__UNIT_FINALIZE
 #define K_ANALYZE PGFERRY__UNIT_KIND__UNIT_ANALYZE
 
-/* tables larger than this are copied as several block ranges at once */
-#define PLAN_DEFAULT_SPLIT_BYTES (256LL * 1024 * 1024)
+/*
+ * Tables larger than this are copied as several block ranges at once.
+ * DESIGN.md suggested 256MB; measured on the benchmark (pgbench scale 30
+ * plus a 191MB table, 2 agents), splitting the 384MB table cost 1.2 s of
+ * 9: ranges lose COPY FREEZE, and the index builds that follow then pay
+ * for visibility checks and hint bits on every row. Ranges pay off for
+ * tables that dwarf the rest, hence 1GB.
+ */
+#define PLAN_DEFAULT_SPLIT_BYTES (1024LL * 1024 * 1024)
 /* the most ranges one table is cut into */
 #define PLAN_MAX_PARTS 256
 /* PostgreSQL's default block size, to turn pages into bytes */
