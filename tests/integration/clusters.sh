@@ -22,6 +22,10 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGFERRY_PORT_LOCKS=${PGFERRY_PORT_LOCKS:-/tmp/pgferry-ports}
 
 # Prints a free loopback TCP port and reserves it until pgferry_release_port.
+# A role that logs in with a password (scram-sha-256) on both clusters.
+PASSWORD_ROLE=pgferry_pw
+PASSWORD_SECRET=pgferry-Secret-4711
+
 pgferry_free_port()
 {
     local used port attempt
@@ -97,7 +101,9 @@ log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%a '
 EOF
     cat >"$data/pg_hba.conf" <<EOF
-# pgferry test cluster: trust on loopback only
+# pgferry test cluster: trust on loopback only, but for one role that
+# needs its password, so that tests can check how passwords travel
+host    all             $PASSWORD_ROLE     127.0.0.1/32    scram-sha-256
 local   all             all                     trust
 host    all             all     127.0.0.1/32    trust
 local   replication     all                     trust
@@ -203,6 +209,10 @@ cmd_setup()
 
     for side in src tgt; do
         port[$side]=$(s_start "$run/$side" "$run/$side.log" "$sockdir")
+        s_as_postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockdir" \
+            -p "${port[$side]}" -U postgres -d postgres \
+            -c "CREATE ROLE $PASSWORD_ROLE LOGIN SUPERUSER PASSWORD '$PASSWORD_SECRET'" \
+            >/dev/null
     done
 
     # Written last: its presence means setup completed.
@@ -215,6 +225,8 @@ cmd_setup()
         printf 'TGT_DATA=%q\n' "$run/tgt"
         printf 'SRC_LOG=%q\n' "$run/src.log"
         printf 'TGT_LOG=%q\n' "$run/tgt.log"
+        printf 'PASSWORD_ROLE=%q\n' "$PASSWORD_ROLE"
+        printf 'PASSWORD_SECRET=%q\n' "$PASSWORD_SECRET"
     } >"$dir/env.tmp"
     mv "$dir/env.tmp" "$dir/env"
     trap - EXIT

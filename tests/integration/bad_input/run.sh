@@ -89,6 +89,10 @@ PGFERRY_PORTS+=("$CLOSED")
 mutate_json s.json s_closed.json ".port = $CLOSED"
 task_create_fails bad_unreachable "$CLOSED" --source-connection-json s_closed.json
 
+mutate_json s.json s_badpw.json ".userName = \"$PASSWORD_ROLE\" | .password = \"not-$PASSWORD_SECRET\""
+task_create_fails bad_password "password authentication failed for user \"$PASSWORD_ROLE\"" \
+    --source-connection-json s_badpw.json
+
 jq -n '[{name: "bad_input_nosuchdb", target_database_name: "bad_input_shop", selectedTables: []}]' >o_nodb.json
 task_create_fails bad_nodb 'bad_input_nosuchdb' --database-options-json o_nodb.json
 

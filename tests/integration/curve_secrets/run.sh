@@ -14,9 +14,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 DB=curve_secrets_db
 PROJECT=curve_secrets_project
 TASK=curve_secrets_task
-# the test clusters trust every local connection: the password is carried
-# everywhere pgferry would carry it, and looked for where it must not be
-SECRET=pgferry-Secret-4711
+# $PASSWORD_ROLE must give its password (clusters.sh): the migration
+# works only if the password reaches every connection and every pg_dump,
+# and it is then looked for where it must not be
+SECRET=$PASSWORD_SECRET
 
 new_db "$DB"
 load_fixture "$DB" sample
@@ -45,7 +46,8 @@ pass "only the allowed agent registered: $agents"
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
 for side in s t; do
-    jq --arg pw "$SECRET" '.password = $pw' "$side.json" >"$side.tmp" && mv "$side.tmp" "$side.json"
+    jq --arg pw "$SECRET" --arg role "$PASSWORD_ROLE" '.userName = $role | .password = $pw' \
+        "$side.json" >"$side.tmp" && mv "$side.tmp" "$side.json"
 done
 create_project "$PROJECT"
 pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
