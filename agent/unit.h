@@ -43,8 +43,9 @@ bool unit_is_released(const unit_t *self);
 /* From the unit's thread: counters so far, or the exported snapshot. */
 void unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
                           const char *snapshot);
-/* From a copy unit's thread: it has imported the snapshot, whose holder
- * may now let go once every copy said so. */
+/* From a unit's thread: a copy has imported the snapshot (whose holder
+ * may let go once every copy said so); schema-pre has created the tables
+ * (the copies may start). */
 void unit_report_started(unit_t *self);
 
 /*

@@ -503,6 +503,8 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                            false);
             goto cleanup;
         }
+        /* the copies can start while the post-data items are read */
+        unit_report_started(self);
         if (s_post_data_items(self, src, &filter, res, &error) != 0)
         {
             rc = unit_fail(res,

@@ -642,7 +642,10 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
             /* every copy has started: they hold their own snapshots now */
             s_release_snapshots(self, db_id);
         }
-        if (unfinished == 0)
+        /* the copies may be done before schema-pre has read the
+         * post-data items: those are needed first */
+        if (unfinished == 0 &&
+            s_count_units(self, db_id, K_SCHEMA_PRE, "'done'") > 0)
         {
             int64_t items = s_queue_items(self, task_id, db_id, 0);
             (void) store_exec(self->store,
@@ -790,9 +793,14 @@ s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,
     }
 }
 
+/*
+ * The tables exist on the target: queue one copy unit per table range and
+ * move to FULL_LOAD. Called when schema-pre says the pre-data schema is
+ * in, before it has read the post-data items, and again with its result;
+ * only the first call does anything.
+ */
 static void
-s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
-                const Pgferry__Result *r)
+s_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
 {
     int64_t split_bytes = store_int(self->store, 0,
                                     "SELECT split_bytes FROM tasks "
@@ -800,16 +808,12 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                                     "i", task_id);
     sqlite3_stmt *stmt = NULL;
 
-    for (size_t i = 0; i < r->n_items; i++)
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM databases WHERE id = ? AND state = "
+                  "'SCHEMA'",
+                  "i", db_id) == 0)
     {
-        const Pgferry__SchemaItem *item = r->items[i];
-        (void) store_exec(self->store,
-                          "INSERT INTO schema_items (database_id, kind, tag, "
-                          "sql, phase, table_schema, table_name) VALUES "
-                          "(?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))",
-                          "isssiss", db_id, item->kind, item->tag, item->sql,
-                          (int64_t) item->phase, item->table_schema,
-                          item->table_name);
+        return;
     }
     stmt = store_query(self->store,
                        "SELECT id, pages, bytes_est FROM tables_ "
@@ -823,9 +827,41 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
     }
     sqlite3_finalize(stmt);
     (void) store_exec(self->store,
-                      "UPDATE databases SET state = 'FULL_LOAD' WHERE id = ? "
-                      "AND state = 'SCHEMA'",
+                      "UPDATE databases SET state = 'FULL_LOAD' WHERE id = ?",
                       "i", db_id);
+}
+
+/* The post-data items are known: those of tables loaded meanwhile can be
+ * built now, and the tables without any analyzed. */
+static void
+s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
+                const Pgferry__Result *r)
+{
+    sqlite3_stmt *stmt = NULL;
+
+    for (size_t i = 0; i < r->n_items; i++)
+    {
+        const Pgferry__SchemaItem *item = r->items[i];
+        (void) store_exec(self->store,
+                          "INSERT INTO schema_items (database_id, kind, tag, "
+                          "sql, phase, table_schema, table_name) VALUES "
+                          "(?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))",
+                          "isssiss", db_id, item->kind, item->tag, item->sql,
+                          (int64_t) item->phase, item->table_schema,
+                          item->table_name);
+    }
+    s_start_copies(self, task_id, db_id);
+    stmt = store_query(self->store,
+                       "SELECT id FROM tables_ WHERE database_id = ? AND "
+                       "state = 'COMPLETED'",
+                       "i", db_id);
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        (void) s_queue_items(self, task_id, db_id,
+                             sqlite3_column_int64(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    s_queue_analyze(self, task_id, db_id, 0);
 }
 
 /*
@@ -872,6 +908,9 @@ s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
         "SELECT ?, t.database_id, ?, t.id, ? FROM tables_ t "
         " WHERE t.database_id = ? AND (? = 0 OR t.id = ?) "
         "   AND t.state = 'COMPLETED' "
+        /* the items are known once schema-pre is done */
+        "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "
+        "               t.database_id AND s.kind = ? AND s.state = 'done') "
         "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "
         "                     AND u.kind = ?) "
         "   AND NOT EXISTS (SELECT 1 FROM schema_items si "
@@ -882,9 +921,9 @@ s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
         "                      AND NOT EXISTS (SELECT 1 FROM units u "
         "                                       WHERE u.item_id = si.id "
         "                                         AND u.state = 'done'))",
-        "iiiiiii", task_id, (int64_t) K_ANALYZE,
+        "iiiiiiii", task_id, (int64_t) K_ANALYZE,
         (int64_t) s_priority(K_ANALYZE), db_id, table_id, table_id,
-        (int64_t) K_ANALYZE);
+        (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE);
 }
 
 /* One range of a table is in; the last one completes the table. */
@@ -1020,6 +1059,17 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
         log_info("database_id=%" PRId64 " snapshot=%s agent=%s holds the "
                  "snapshot",
                  db_id, p->snapshot, agent);
+        plan_dispatch(self);
+    }
+    else if (kind == K_SCHEMA_PRE && p->started)
+    {
+        /* the tables exist: the copies need not wait for the post-data
+         * items, which schema-pre reads next */
+        if (store_begin(self->store) == 0)
+        {
+            s_start_copies(self, task_id, db_id);
+            (void) store_commit(self->store);
+        }
         plan_dispatch(self);
     }
     else if (kind == K_COPY && p->started)
