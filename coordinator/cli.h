@@ -13,11 +13,15 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "common/config.h"
 #include "pgferry.pb-c.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
+
+/* Points ep's fields at cfg's (borrows them): what a request carries. */
+void cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg);
 
 /* Prints "pgferry: error: ..." on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -11,6 +11,16 @@
 #include "coordinator/cli.h"
 
 void
+cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
+{
+    ep->user = cfg->user;
+    ep->password = cfg->password ? cfg->password : "";
+    ep->host = cfg->host;
+    ep->dbname = cfg->dbname;
+    ep->port = (uint32_t) cfg->port;
+}
+
+void
 cli_error(const char *fmt, ...)
 {
     va_list ap;

@@ -213,16 +213,6 @@ s_simple_call(const cli_args_t *args, Pgferry__Request *req, int timeout_ms)
     return code;
 }
 
-static void
-s_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
-{
-    ep->user = cfg->user;
-    ep->password = cfg->password ? cfg->password : "";
-    ep->host = cfg->host;
-    ep->dbname = cfg->dbname;
-    ep->port = (uint32_t) cfg->port;
-}
-
 /* The password from the file, else PGPASSWORD; else the agents' own
  * PGPASSWORD or ~/.pgpass apply when they connect. */
 static void
@@ -274,8 +264,8 @@ s_task_create(const cli_args_t *args)
     }
     s_resolve_password(&src);
     s_resolve_password(&tgt);
-    s_fill_endpoint(&src_ep, &src);
-    s_fill_endpoint(&tgt_ep, &tgt);
+    cli_fill_endpoint(&src_ep, &src);
+    cli_fill_endpoint(&tgt_ep, &tgt);
     opts = xcalloc(dbs.count, sizeof *opts);
     opt_ptrs = xcalloc(dbs.count, sizeof *opt_ptrs);
     for (size_t i = 0; i < dbs.count; i++)

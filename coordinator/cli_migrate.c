@@ -335,16 +335,6 @@ s_call(migrate_t *self, Pgferry__Request *req, int timeout_ms)
     return code;
 }
 
-static void
-s_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
-{
-    ep->user = cfg->user;
-    ep->password = cfg->password ? cfg->password : "";
-    ep->host = cfg->host;
-    ep->dbname = cfg->dbname;
-    ep->port = (uint32_t) cfg->port;
-}
-
 /* True if the state directory holds the task of an interrupted run. */
 static bool
 s_task_exists(migrate_t *self)
@@ -400,8 +390,8 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     {
         return code;
     }
-    s_fill_endpoint(&src_ep, src);
-    s_fill_endpoint(&tgt_ep, tgt);
+    cli_fill_endpoint(&src_ep, src);
+    cli_fill_endpoint(&tgt_ep, tgt);
     db.name = src->dbname;
     db.target_name = tgt->dbname;
     db.selected_tables = tables;

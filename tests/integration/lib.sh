@@ -729,6 +729,19 @@ create_project()
         fail "project create exited $?"
 }
 
+# create_task P T [ARGS…]: an OfflineMigration task of the seed files in the
+# current directory (write_seed_files), with ARGS added; fails the test if
+# task create does not exit 0.
+create_task()
+{
+    local project=$1 task=$2
+    shift 2
+    pgf task create --project-name "$project" -n "$task" --task-type OfflineMigration \
+        --source-connection-json s.json --target-connection-json t.json \
+        --database-options-json o.json "$@" ||
+        fail "task create of $task exited $?"
+}
+
 # ---------------------------------------------------------------------------
 # Task status
 

@@ -55,10 +55,7 @@ write_seed_files "$DB"
 create_project "$PROJECT"
 # 16MB ranges: big_a and big_b are copied as many block ranges, so the kill
 # lands while ranges are committed and others are in flight.
-pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json \
-    --split-tables-larger-than 16MB ||
-    fail "task create exited $?"
+create_task "$PROJECT" "$TASK" --split-tables-larger-than 16MB
 
 # Wait for the full load to be under way: two tables LOADING (each agent busy),
 # or one for 3 s if the second never shows (then the agent we kill may have

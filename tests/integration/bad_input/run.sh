@@ -113,9 +113,7 @@ expect_fail 2 'bad_input_noproject' pgf task show --project-name bad_input_nopro
 expect_fail 2 'bad_input_notask' pgf task show --project-name "$PROJECT" -n bad_input_notask
 
 # --- and the valid files do work --------------------------------------------
-pgf task create --project-name "$PROJECT" -n good --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
-    fail "task create with the valid files exited $?"
+create_task "$PROJECT" good
 wait_task "$PROJECT" good 300 || fail "the valid task did not succeed"
 compare_db "$DB" "$DB" || fail "the valid task's target differs from the source"
 pass "the valid task succeeded"

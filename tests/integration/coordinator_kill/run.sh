@@ -45,10 +45,7 @@ write_seed_files "$DB"
 create_project "$PROJECT"
 # 8MB ranges: many units, so that some are done and some in flight when
 # the coordinator goes
-pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json \
-    --split-tables-larger-than 8MB ||
-    fail "task create exited $?"
+create_task "$PROJECT" "$TASK" --split-tables-larger-than 8MB
 
 # strike once at least one range is committed and the load goes on
 deadline=$((SECONDS + 180))

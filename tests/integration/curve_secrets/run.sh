@@ -50,9 +50,7 @@ for side in s t; do
         "$side.json" >"$side.tmp" && mv "$side.tmp" "$side.json"
 done
 create_project "$PROJECT"
-pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
-    fail "task create exited $?"
+create_task "$PROJECT" "$TASK"
 # look at every process's arguments while the task runs
 seen=""
 while [[ $(pgf task show --project-name "$PROJECT" -n "$TASK" | jq -r .properties.state) == Running ]]; do

@@ -37,9 +37,7 @@ jq -n --arg shop "$SHOP" --arg shop_tgt "$SHOP_TGT" --arg zoo "$ZOO" '[
 ]' >o.json
 
 create_project "$PROJECT"
-pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
-    fail "task create exited $?"
+create_task "$PROJECT" "$TASK"
 wait_task "$PROJECT" "$TASK" 300 || fail "task $TASK did not succeed"
 pass "task Succeeded"
 

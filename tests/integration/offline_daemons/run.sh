@@ -28,9 +28,7 @@ write_seed_files "$DB"
 create_project "$PROJECT"
 pass "project created"
 
-pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OfflineMigration \
-    --source-connection-json s.json --target-connection-json t.json --database-options-json o.json ||
-    fail "task create exited $?"
+create_task "$PROJECT" "$TASK"
 pass "task created"
 
 wait_task "$PROJECT" "$TASK" 300 || fail "task $TASK did not succeed"
