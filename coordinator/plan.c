@@ -507,6 +507,30 @@ s_count_units(coord_t *self, int64_t db_id, int kind, const char *states)
     return n;
 }
 
+/* The ids of a task's databases (free() the array). */
+static int64_t *
+s_database_ids(coord_t *self, int64_t task_id, size_t *count)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT id FROM databases WHERE task_id = ? ORDER BY id",
+        "i", task_id);
+    int64_t *ids = NULL;
+
+    *count = 0;
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        int64_t *grown = realloc(ids, (*count + 1) * sizeof *ids);
+        if (grown == NULL)
+        {
+            abort();
+        }
+        ids = grown;
+        ids[(*count)++] = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return ids;
+}
+
 static void
 s_release_snapshots(coord_t *self, int64_t db_id)
 {
@@ -740,18 +764,17 @@ s_prepare_verdict(coord_t *self, int64_t task_id)
     if (store_int(self->store, 0,
                   "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
                   "AND state = 'failed'",
-                  "ii", task_id, (int64_t) K_PREPARE) == 0)
+                  "ii", task_id, (int64_t) K_PREPARE) == 0 &&
+        store_begin(self->store) == 0)
     {
-        sqlite3_stmt *stmt = store_query(
-            self->store, "SELECT id FROM databases WHERE task_id = ?", "i",
-            task_id);
-        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+        size_t ndbs = 0;
+        int64_t *dbs = s_database_ids(self, task_id, &ndbs);
+        for (size_t i = 0; i < ndbs; i++)
         {
-            int64_t db_id = sqlite3_column_int64(stmt, 0);
-            (void) s_add_unit(self, task_id, db_id, K_SNAPSHOT, 0, 0, 0);
-            (void) s_add_unit(self, task_id, db_id, K_SCHEMA_PRE, 0, 0, 0);
+            (void) s_add_unit(self, task_id, dbs[i], K_SNAPSHOT, 0, 0, 0);
+            (void) s_add_unit(self, task_id, dbs[i], K_SCHEMA_PRE, 0, 0, 0);
         }
-        sqlite3_finalize(stmt);
+        free(dbs);
         (void) store_exec(self->store,
                           "UPDATE databases SET state = 'SCHEMA' WHERE "
                           "task_id = ?",
@@ -759,6 +782,7 @@ s_prepare_verdict(coord_t *self, int64_t task_id)
         (void) store_exec(self->store,
                           "UPDATE tasks SET state = 'Running' WHERE id = ?",
                           "i", task_id);
+        (void) store_commit(self->store);
     }
     server_finish_create(self, task_id);
 }
@@ -1292,21 +1316,20 @@ void
 plan_cancel_task(coord_t *self, int64_t task_id)
 {
     char now[40];
-    sqlite3_stmt *stmt = NULL;
 
     store_now(now, sizeof now);
     if (store_begin(self->store) != 0)
     {
         return;
     }
-    stmt =
-        store_query(self->store, "SELECT id FROM databases WHERE task_id = ?",
-                    "i", task_id);
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    /* collect first: releasing updates the rows being read */
+    size_t ndbs = 0;
+    int64_t *dbs = s_database_ids(self, task_id, &ndbs);
+    for (size_t i = 0; i < ndbs; i++)
     {
-        s_release_snapshots(self, sqlite3_column_int64(stmt, 0));
+        s_release_snapshots(self, dbs[i]);
     }
-    sqlite3_finalize(stmt);
+    free(dbs);
     (void) store_exec(self->store,
                       "UPDATE units SET state = 'cancelled' WHERE task_id = ? "
                       "AND state IN ('queued', 'running')",
