@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/curve.h"
@@ -213,11 +215,55 @@ s_simple_call(const cli_args_t *args, Pgferry__Request *req, int timeout_ms)
     return code;
 }
 
-/* The password from the file, else PGPASSWORD; else the agents' own
- * PGPASSWORD or ~/.pgpass apply when they connect. */
-static void
-s_resolve_password(config_endpoint_t *cfg)
+/* Reads a password from the terminal without echoing it; NULL if there
+ * is no terminal or nothing was typed. */
+static char *
+s_prompt_password(const config_endpoint_t *cfg, const char *file)
 {
+    struct termios saved;
+    struct termios quiet;
+    char line[1024];
+    char *password = NULL;
+
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved) != 0)
+    {
+        return NULL;
+    }
+    fprintf(stderr, "Password for user \"%s\" on %s:%d (%s): ", cfg->user,
+            cfg->host, cfg->port, file);
+    quiet = saved;
+    quiet.c_lflag &= (tcflag_t) ~ECHO;
+    (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    if (fgets(line, sizeof line, stdin) != NULL)
+    {
+        line[strcspn(line, "\r\n")] = '\0';
+        password = line[0] ? xstrdup(line) : NULL;
+    }
+    (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    fputc('\n', stderr);
+    memset(line, 0, sizeof line);
+    return password;
+}
+
+/*
+ * A null password, as in the seed: PGPASSWORD if set; else, when the
+ * user has no ~/.pgpass (or PGPASSFILE) for libpq to use, a prompt on the
+ * terminal; else the agents' own PGPASSWORD or .pgpass apply.
+ */
+static void
+s_resolve_password(config_endpoint_t *cfg, const char *file)
+{
+    const char *home = getenv("HOME");
+    char *pgpass = getenv("PGPASSFILE")
+                       ? xstrdup(getenv("PGPASSFILE"))
+                       : xasprintf("%s/.pgpass", home ? home : "");
+
+    if (cfg->password == NULL && getenv("PGPASSWORD") == NULL &&
+        access(pgpass, R_OK) != 0)
+    {
+        cfg->password = s_prompt_password(cfg, file);
+    }
+    free(pgpass);
     if (cfg->password == NULL && getenv("PGPASSWORD") != NULL)
     {
         cfg->password = xstrdup(getenv("PGPASSWORD"));
@@ -262,8 +308,8 @@ s_task_create(const cli_args_t *args)
         cli_error("%s", error);
         goto cleanup;
     }
-    s_resolve_password(&src);
-    s_resolve_password(&tgt);
+    s_resolve_password(&src, args->source_json);
+    s_resolve_password(&tgt, args->target_json);
     cli_fill_endpoint(&src_ep, &src);
     cli_fill_endpoint(&tgt_ep, &tgt);
     opts = xcalloc(dbs.count, sizeof *opts);
