@@ -1317,6 +1317,13 @@ plan_cancel_task(coord_t *self, int64_t task_id)
 {
     char now[40];
 
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM tasks WHERE id = ? AND state IN "
+                  "('Pending', 'Running')",
+                  "i", task_id) == 0)
+    {
+        return; /* over already: nothing to stop */
+    }
     store_now(now, sizeof now);
     if (store_begin(self->store) != 0)
     {
