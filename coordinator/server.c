@@ -364,6 +364,32 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
 }
 
 static void
+s_task_cancel(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state FROM tasks WHERE id = ?", "i", task_id);
+    char *state = stmt && sqlite3_step(stmt) == SQLITE_ROW
+                      ? xstrdup(store_text(stmt, 0))
+                      : xstrdup("?");
+    char *msg = NULL;
+
+    sqlite3_finalize(stmt);
+    if (strcmp(state, "Pending") == 0 || strcmp(state, "Running") == 0)
+    {
+        plan_cancel_task(self, task_id);
+        msg = xasprintf("task \"%s\" cancelled", name);
+    }
+    else
+    {
+        msg = xasprintf("task \"%s\" is %s already: nothing to cancel", name,
+                        state);
+    }
+    s_reply(self, route, 0, msg, NULL);
+    free(msg);
+    free(state);
+}
+
+static void
 s_task_delete(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
 {
     plan_cancel_task(self, task_id);
@@ -441,8 +467,7 @@ s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
         case PGFERRY__REQUEST__VERB__TASK_CANCEL:
             if ((task_id = s_lookup_task(self, route, req)) != 0)
             {
-                plan_cancel_task(self, task_id);
-                s_reply(self, route, 0, "task cancelled", NULL);
+                s_task_cancel(self, route, task_id, req->task);
             }
             break;
         case PGFERRY__REQUEST__VERB__TASK_DELETE:
