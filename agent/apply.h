@@ -1,0 +1,88 @@
+/*
+ * agent/apply.h
+ *     Applies decoded pgoutput messages (agent/pgoutput.h) to a target
+ *     database, one source transaction per target transaction, tagged with
+ *     a replication origin so that each change is applied exactly once.
+ *
+ * Exactly once: Commit runs pg_replication_origin_xact_setup() with the
+ * source commit's end LSN inside the target transaction, so the origin's
+ * progress and the rows commit together. After any crash, restart the
+ * stream from apply_origin_lsn(); transactions that committed at or before
+ * it are skipped here anyway (a replayed one is counted, not re-applied).
+ *
+ * Pure: no logging. A failure returns -1 and leaves one line in
+ * apply_error() ("table=s.t lsn=X/X could not apply UPDATE: ..."), for the
+ * caller to log or report. After a failed apply_message() the target
+ * transaction has been rolled back: restart the stream from
+ * apply_origin_lsn().
+ *
+ * The target session is taken over (session_replication_role = replica,
+ * the origin set up, prepared statements named pgferry_apply_N): one
+ * apply_t per connection, and nothing else running on it meanwhile.
+ *
+ * Memory: nothing is kept per row; a transaction of any size streams.
+ */
+#ifndef PGFERRY_APPLY_H
+#define PGFERRY_APPLY_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/pgoutput.h"
+
+typedef struct apply_t apply_t;
+
+/* Rows applied (committed on the target), per relation or in total. */
+typedef struct
+{
+    uint64_t inserts;
+    uint64_t updates;
+    uint64_t deletes;
+    uint64_t truncates; /* TRUNCATE statements naming the relation */
+} apply_counters_t;
+
+/*
+ * Borrows target (which must outlive the apply_t). Sets the session up
+ * and creates the replication origin origin_name if missing. Returns NULL
+ * with *error set (free() it) on failure.
+ */
+apply_t *apply_new(PGconn *target, const char *origin_name, char **error);
+/* Rolls back an open transaction, releases the origin and the prepared
+ * statements; the connection stays usable. NULL-safe. */
+void apply_destroy(apply_t **self_p);
+
+/*
+ * Where to restart streaming: the end LSN of the last source transaction
+ * committed on the target (0 if none). Asks the server. Returns 0 or -1.
+ */
+int apply_origin_lsn(apply_t *self, uint64_t *lsn);
+
+/* Applies one message (borrowed). Returns 0 or -1 (see apply_error()). */
+int apply_message(apply_t *self, const pgoutput_msg_t *msg);
+
+/* Why the last call failed; valid until the next call. "" if none. */
+const char *apply_error(const apply_t *self);
+/* True if the last failure is worth another try (lost connection,
+ * serialization failure, deadlock). */
+bool apply_error_is_transient(const apply_t *self);
+
+/* Counters of relid; -1 if no Relation message described it. */
+int apply_counters(const apply_t *self, uint32_t relid,
+                   apply_counters_t *counters);
+/* Counters summed over all relations. */
+void apply_totals(const apply_t *self, apply_counters_t *counters);
+/* Source transactions committed on the target, and skipped because the
+ * origin already had them. */
+uint64_t apply_xacts_committed(const apply_t *self);
+uint64_t apply_xacts_skipped(const apply_t *self);
+/* End LSN of the last transaction committed (or skipped) here, 0 if none:
+ * the source slot may be confirmed up to it. */
+uint64_t apply_committed_lsn(const apply_t *self);
+
+/* Drops replication origin origin_name on target if it exists (cleanup
+ * after cutover). No apply_t may be using it. Returns 0, or -1 with
+ * *error set. */
+int apply_drop_origin(PGconn *target, const char *origin_name, char **error);
+
+#endif

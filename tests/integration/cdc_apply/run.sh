@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/cdc_apply/run.sh
+#     agent/apply.c against real clusters, through cdc_apply_driver (which
+#     reads the slot with SQL and applies with apply_t):
+#     1. every kind of change (PK, composite PK, REPLICA IDENTITY FULL with
+#        NULLs and duplicate rows, unchanged TOAST, a PK change, TRUNCATE,
+#        one 100,000-row transaction): target identical, counters exact;
+#     2. exactly once: the driver dies after N commits; the rerun (once
+#        relying on apply's own skipping, once on the slot advanced to the
+#        origin's progress) applies only the rest;
+#     3. a target that diverged: the UPDATE matching no row fails naming the
+#        table and LSN, commits nothing, and succeeds once repaired;
+#     4. cleanup: no slot, publication or origin left.
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+DB=cdc_apply_db
+SLOT=cdc_apply_slot
+PUB=cdc_apply_pub
+ORIGIN=cdc_apply_origin
+DRIVER=$PGFERRY_BUILD_DIR/tests/cdc_apply_driver
+[[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
+
+new_db "$DB"
+
+SCHEMA='
+CREATE TABLE t_pk (id integer PRIMARY KEY, v text, n integer);
+CREATE TABLE t_comp (a integer, b text, v numeric, PRIMARY KEY (a, b));
+CREATE TABLE t_full (a integer, b text, c json);
+ALTER TABLE t_full REPLICA IDENTITY FULL;
+CREATE TABLE t_toast (id integer PRIMARY KEY, big text, small integer);
+ALTER TABLE t_toast ALTER big SET STORAGE EXTERNAL;
+'
+psql_src "$DB" <<<"$SCHEMA" || fail "could not create the source tables"
+psql_tgt "$DB" <<<"$SCHEMA" || fail "could not create the target tables"
+psql_src "$DB" <<SQL >/dev/null || fail "could not create the publication and slot"
+CREATE PUBLICATION $PUB FOR ALL TABLES;
+SELECT pg_create_logical_replication_slot('$SLOT', 'pgoutput');
+SQL
+
+# run_driver LOG [ENV=VALUE...]: runs the driver, stdout to LOG.out, stderr
+# to LOG.log; returns its exit code.
+run_driver()
+{
+    local log=$1
+    shift
+    env "$@" "$DRIVER" \
+        "host=127.0.0.1 port=$SRC_PORT user=postgres dbname=$DB" \
+        "host=127.0.0.1 port=$TGT_PORT user=postgres dbname=$DB" \
+        "$SLOT" "$PUB" "$ORIGIN" >"$TEST_TMP/$log.out" 2>"$TEST_TMP/$log.log"
+}
+
+# expect_line LOG LINE: LOG.out holds exactly LINE.
+expect_line()
+{
+    grep -qxF "$2" "$TEST_TMP/$1.out" ||
+        fail "$1: expected '$2', got: $(tr '\n' ';' <"$TEST_TMP/$1.out")"
+}
+
+# The clusters run with synchronous_commit = off, and a peek decodes only
+# flushed WAL: the sessions making changes commit synchronously, so that
+# the driver started next sees all of them.
+SYNC='SET synchronous_commit = on;'
+
+# --- 1. every kind of change ----------------------------------------------
+psql_src "$DB" <<SQL || fail "could not make the changes"
+$SYNC
+-- 10 + 5 + 7 + 3 inserts
+BEGIN;
+INSERT INTO t_pk SELECT i, 'v' || i, i FROM generate_series(1, 10) i;
+INSERT INTO t_comp VALUES (1, 'a', 1.5), (1, 'b', 2), (2, 'a', 3), (2, 'b', 4), (3, 'a', 5);
+INSERT INTO t_full VALUES (1, 'x', NULL), (1, 'x', NULL), (2, NULL, '{"a": 1}'),
+    (NULL, NULL, NULL), (3, 'y', '[1]'), (5, 'd', NULL), (5, 'd', NULL);
+-- > 8 kB each, stored out of line (STORAGE EXTERNAL: not compressed)
+INSERT INTO t_toast SELECT i, (SELECT string_agg(md5(i::text || j::text), '') FROM generate_series(1, 400) j), i
+    FROM generate_series(1, 3) i;
+COMMIT;
+-- t_pk: 3 updates, and one changing the primary key
+UPDATE t_pk SET v = 'changed' WHERE id IN (1, 2, 3);
+UPDATE t_pk SET id = 100 WHERE id = 4;
+-- t_comp: 2 updates, one changing part of the composite key
+UPDATE t_comp SET v = v + 1 WHERE a = 1;
+UPDATE t_comp SET b = 'zz' WHERE a = 2 AND b = 'b';
+-- t_toast: 3 updates not touching the TOASTed column, 1 touching it
+UPDATE t_toast SET small = small + 10;
+UPDATE t_toast SET big = big || 'x' WHERE id = 2;
+-- deletes: 2 + 1 + 1
+DELETE FROM t_pk WHERE id IN (5, 6);
+DELETE FROM t_comp WHERE a = 3;
+DELETE FROM t_toast WHERE id = 3;
+-- t_full: the 2 identical rows both updated (2 messages, identical old
+-- rows: each must change one row), the all-NULL row, a json row deleted,
+-- and one of 2 identical rows deleted (the target must keep the other)
+UPDATE t_full SET b = 'X' WHERE a = 1;
+UPDATE t_full SET a = 9 WHERE a IS NULL AND b IS NULL;
+DELETE FROM t_full WHERE a = 2;
+DELETE FROM t_full WHERE ctid = (SELECT ctid FROM t_full WHERE a = 5 LIMIT 1);
+-- TRUNCATE, then a new column (the Relation is sent again: INSERT's
+-- prepared statement must be replaced), then inserts
+TRUNCATE t_comp;
+ALTER TABLE t_comp ADD COLUMN note text;
+INSERT INTO t_comp VALUES (7, 'p', 1, 'n1'), (7, 'q', 2, NULL), (8, 'p', NULL, 'n3');
+-- one transaction of 100,000 inserts
+INSERT INTO t_pk SELECT i, 'bulk', i FROM generate_series(1000, 100999) i;
+SQL
+
+# the target's schema follows by hand (DDL is not replicated)
+psql_tgt "$DB" -c "ALTER TABLE t_comp ADD COLUMN note text" >/dev/null
+run_driver run1 || fail "the driver exited $?: $(tail -n 5 "$TEST_TMP/run1.log")"
+pass "driver applied the changes"
+compare_db "$DB" "$DB" || fail "the target differs from the source"
+pass "target identical to source"
+expect_line run1 "counts public.t_pk 100010 4 2 0"
+expect_line run1 "counts public.t_comp 8 3 1 1"
+expect_line run1 "counts public.t_full 7 3 2 0"
+expect_line run1 "counts public.t_toast 3 4 1 0"
+# transactions: 1 (inserts) + 2 + 2 + 2 (updates) + 3 (deletes) + 4 (full)
+# + 1 (TRUNCATE) + 1 (inserts) + 1 (100,000 inserts)
+expect_line run1 "totals 100028 14 6 1 17 0"
+# the 3 updates of t_toast.small: the big value was not sent, and kept
+expect_line run1 "unchanged_toast 3"
+pass "counters: 100028 inserts, 14 updates, 6 deletes, 1 truncate in 17 transactions"
+[[ $(psql_tgt "$DB" -c "SELECT count(*) FROM t_full WHERE a = 5") == 1 ]] ||
+    fail "deleting one of two identical rows must leave the other"
+pass "full identity changes one of identical rows, not all"
+
+# --- 2. exactly once across a crash ---------------------------------------
+# make_round BASE: 10 transactions, each 2 inserts, 1 update, 1 delete
+make_round()
+{
+    local base=$1 i sql=$SYNC
+    for i in $(seq 1 10); do
+        sql+="BEGIN;
+INSERT INTO t_pk VALUES ($((base + i)), 'round', $i);
+INSERT INTO t_full VALUES ($((base + i)), NULL, NULL);
+UPDATE t_pk SET n = n + 1 WHERE id = 1;
+DELETE FROM t_pk WHERE id = $((base / 100 + i));
+COMMIT;
+"
+    done
+    psql_src "$DB" <<<"$sql" || fail "could not make round $base"
+}
+
+# 2a. crash after 4 commits; the rerun does not advance the slot, so the 4
+# committed transactions come again and apply itself must skip them
+make_round 200000
+rc=0
+run_driver crash1 PGFERRY_APPLY_CRASH_AFTER=4 || rc=$?
+((rc == 3)) || fail "the crashing driver should exit 3, it exited $rc: $(tail -n 5 "$TEST_TMP/crash1.log")"
+got=$(psql_tgt "$DB" -c "SELECT count(*) FROM t_pk WHERE id > 200000 AND id <= 200010")
+[[ $got == 4 ]] || fail "after a crash after 4 commits the target holds $got of the round's rows"
+pass "crashed after 4 of 10 transactions, 4 on the target"
+run_driver rerun1 PGFERRY_APPLY_NO_ADVANCE=1 ||
+    fail "the rerun exited $?: $(tail -n 5 "$TEST_TMP/rerun1.log")"
+# 6 transactions left: 12 inserts, 6 updates, 6 deletes; 4 skipped
+expect_line rerun1 "totals 12 6 6 0 6 4"
+compare_db "$DB" "$DB" || fail "the target differs from the source after the rerun"
+pass "rerun applied 6, skipped the 4 already committed: 4 + 6 = 10, target identical"
+
+# 2b. crash after 7; the rerun advances the slot to the origin's progress
+make_round 300000
+rc=0
+run_driver crash2 PGFERRY_APPLY_CRASH_AFTER=7 || rc=$?
+((rc == 3)) || fail "the crashing driver should exit 3, it exited $rc: $(tail -n 5 "$TEST_TMP/crash2.log")"
+got=$(psql_tgt "$DB" -c "SELECT count(*) FROM t_pk WHERE id > 300000 AND id <= 300010")
+[[ $got == 7 ]] || fail "after a crash after 7 commits the target holds $got of the round's rows"
+run_driver rerun2 || fail "the rerun exited $?: $(tail -n 5 "$TEST_TMP/rerun2.log")"
+expect_line rerun2 "totals 6 3 3 0 3 0"
+compare_db "$DB" "$DB" || fail "the target differs from the source after the second rerun"
+pass "slot advanced to the origin: rerun applied only the last 3 of 10, target identical"
+
+# nothing new: a rerun is a no-op
+run_driver noop || fail "the no-op rerun exited $?: $(tail -n 5 "$TEST_TMP/noop.log")"
+expect_line noop "totals 0 0 0 0 0 0"
+pass "a rerun with nothing new applies nothing"
+
+# --- 3. a diverged target -------------------------------------------------
+origin_before=$(psql_tgt "$DB" -c "SELECT pg_replication_origin_progress('$ORIGIN', true)")
+psql_tgt "$DB" -c "DELETE FROM t_pk WHERE id = 7" >/dev/null
+psql_src "$DB" <<<"$SYNC UPDATE t_pk SET v = 'diverge' WHERE id = 7" >/dev/null
+rc=0
+run_driver diverged || rc=$?
+((rc == 1)) || fail "an UPDATE matching no row should fail the driver, it exited $rc"
+grep -Eq '^table=public\.t_pk lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply UPDATE: no row on the target matches' "$TEST_TMP/diverged.log" ||
+    fail "the error should name the table and LSN: $(cat "$TEST_TMP/diverged.log")"
+origin_after=$(psql_tgt "$DB" -c "SELECT pg_replication_origin_progress('$ORIGIN', true)")
+[[ $origin_before == "$origin_after" ]] || fail "the failed transaction moved the origin ($origin_before -> $origin_after)"
+pass "UPDATE of a missing row: $(grep -o '^table=[^ ]* lsn=[^ ]*' "$TEST_TMP/diverged.log"), origin unchanged"
+psql_tgt "$DB" -c "INSERT INTO t_pk VALUES (7, 'v7', 7)" >/dev/null
+run_driver repaired || fail "the driver exited $? after the repair: $(tail -n 5 "$TEST_TMP/repaired.log")"
+expect_line repaired "totals 0 1 0 0 1 0"
+compare_db "$DB" "$DB" || fail "the target differs from the source after the repair"
+pass "once repaired, the same transaction applies"
+
+# --- 4. cleanup -------------------------------------------------------------
+psql_src "$DB" <<SQL >/dev/null || fail "could not drop the slot and publication"
+SELECT pg_drop_replication_slot('$SLOT');
+DROP PUBLICATION $PUB;
+SQL
+psql_tgt "$DB" -c "SELECT pg_replication_origin_drop('$ORIGIN')" >/dev/null ||
+    fail "could not drop the origin"
+assert_no_leftovers "$DB"
+[[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT'") == 0 ]] ||
+    fail "slot $SLOT left on the source"
+[[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$ORIGIN'") == 0 ]] ||
+    fail "origin $ORIGIN left on the target"
+pass "no slot, publication or origin left"
+
+scenario_pass
