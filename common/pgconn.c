@@ -37,14 +37,19 @@ pgconn_describe(const Pgferry__Endpoint *ep)
     return xasprintf("%s:%u", ep->host, ep->port);
 }
 
-PGconn *
-pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
-               const char *side, const char *role, char **error)
+/*
+ * One place builds connection parameters: the password goes to libpq as a
+ * parameter, never in a conninfo string that could be logged; replication
+ * is NULL or "database" (a logical walsender that also runs SQL).
+ */
+static PGconn *
+s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
+          const char *role, const char *replication, char **error)
 {
     char port[16];
     char app[64];
-    const char *keys[8];
-    const char *values[8];
+    const char *keys[10];
+    const char *values[10];
     int n = 0;
     PGconn *conn = NULL;
 
@@ -63,6 +68,11 @@ pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
         keys[n] = "password";
         values[n++] = ep->password;
     }
+    if (replication != NULL)
+    {
+        keys[n] = "replication";
+        values[n++] = replication;
+    }
     keys[n] = "application_name";
     values[n++] = app;
     keys[n] = "connect_timeout";
@@ -75,15 +85,30 @@ pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
     {
         char *why = s_one_line(conn ? PQerrorMessage(conn) : "out of memory");
-        *error = xasprintf("could not connect to %s server %s:%u database "
-                           "\"%s\" as user \"%s\": %s",
-                           side, ep->host, ep->port,
-                           dbname ? dbname : ep->dbname, ep->user, why);
+        *error =
+            xasprintf("could not %sconnect to %s server %s:%u database "
+                      "\"%s\" as user \"%s\": %s",
+                      replication ? "open a replication " : "", side, ep->host,
+                      ep->port, dbname ? dbname : ep->dbname, ep->user, why);
         free(why);
         PQfinish(conn);
         return NULL;
     }
     return conn;
+}
+
+PGconn *
+pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
+               const char *side, const char *role, char **error)
+{
+    return s_connect(ep, dbname, side, role, NULL, error);
+}
+
+PGconn *
+pgconn_connect_replication(const Pgferry__Endpoint *ep, const char *role,
+                           char **error)
+{
+    return s_connect(ep, NULL, "source", role, "database", error);
 }
 
 char *

@@ -25,6 +25,13 @@ PGconn *pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
                        const char *side, const char *role, char **error);
 
 /*
+ * A logical replication connection (replication=database) to ep's
+ * database on the source: replication commands and SQL both work on it.
+ */
+PGconn *pgconn_connect_replication(const Pgferry__Endpoint *ep,
+                                   const char *role, char **error);
+
+/*
  * Runs sql (simple protocol, may hold several statements) and checks it
  * succeeded. Returns 0, or -1 with *error set.
  */

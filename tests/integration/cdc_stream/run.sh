@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/cdc_stream/run.sh
+#     agent/slot_reader.c against real clusters, through cdc_stream_driver:
+#     the slot is created over the replication protocol with an exported
+#     snapshot, the pgbench tables are copied under that snapshot while
+#     pgbench keeps writing, then the stream from the slot's consistent
+#     point is applied with agent/apply.c until the source's WAL position
+#     taken after pgbench stopped is confirmed. Proves:
+#     1. the full load and the stream meet exactly (no change lost or
+#        applied twice): the target is identical to the source, the
+#        history table (no primary key, REPLICA IDENTITY FULL) included;
+#     2. only what the target committed is confirmed, and the source's
+#        pg_replication_slots.confirmed_flush_lsn reaches the end position;
+#     3. cleanup: no slot, publication or origin left.
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+DB=cdc_stream_db
+SLOT=cdc_stream_slot
+PUB=cdc_stream_pub
+ORIGIN=cdc_stream_origin
+DRIVER=$PGFERRY_BUILD_DIR/tests/cdc_stream_driver
+PGBENCH_SECONDS=15
+TABLES=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
+[[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
+
+new_db "$DB"
+
+# --- the source: pgbench's tables, published; the target: their schema ----
+"$PGBIN/pgbench" -i -s 1 -q -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
+    >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed: $(tail -n 5 "$TEST_TMP/pgbench-init.log")"
+# before the slot exists: the history table has no key
+psql_src "$DB" <<SQL >/dev/null || fail "could not set up the source"
+ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
+CREATE PUBLICATION $PUB FOR ALL TABLES;
+SQL
+"$PGBIN/pg_dump" -s -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" --no-publications |
+    psql_tgt "$DB" >/dev/null || fail "could not copy the schema to the target"
+pass "source: pgbench -i -s 1 ($(psql_src "$DB" -c "SELECT count(*) FROM pgbench_accounts") accounts), publication $PUB"
+
+# --- writers: pgbench during and after the copy ----------------------------
+"$PGBIN/pgbench" -n -c 2 -T "$PGBENCH_SECONDS" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
+    >"$TEST_TMP/pgbench.log" 2>&1 &
+PGFERRY_PIDS[pgbench]=$!
+sleep 2
+
+# --- the driver: slot + snapshot, copy, stream until ENDPOS_FILE's LSN ------
+ENDPOS_FILE=$TEST_TMP/endpos
+"$DRIVER" "$SRC_PORT" "$TGT_PORT" "$DB" "$SLOT" "$PUB" "$ORIGIN" "$ENDPOS_FILE" "${TABLES[@]}" \
+    >"$TEST_TMP/driver.out" 2>"$TEST_TMP/driver.log" &
+PGFERRY_PIDS[driver]=$!
+
+# the copy is over while pgbench still writes
+for _ in $(seq 1 100); do
+    grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out" && break
+    s_alive "${PGFERRY_PIDS[driver]}" || break
+    sleep 0.1
+done
+grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out" ||
+    fail "the driver did not finish the copy: $(tail -n 5 "$TEST_TMP/driver.log")"
+s_alive "${PGFERRY_PIDS[pgbench]}" || fail "pgbench ended before the copy did: the test proves nothing"
+history_at_copy=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history")
+snapshot_line=$(grep '^snapshot ' "$TEST_TMP/driver.out")
+pass "slot created with an exported snapshot (${snapshot_line#snapshot }), copied under it while pgbench ran: $(grep '^copied ' "$TEST_TMP/driver.out" | tr '\n' ';')"
+
+wait "${PGFERRY_PIDS[pgbench]}" || fail "pgbench failed: $(tail -n 5 "$TEST_TMP/pgbench.log")"
+unset 'PGFERRY_PIDS[pgbench]'
+xacts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$TEST_TMP/pgbench.log")
+endpos=$(psql_src "$DB" -c "SELECT pg_current_wal_lsn()")
+echo "$endpos" >"$ENDPOS_FILE.tmp"
+mv "$ENDPOS_FILE.tmp" "$ENDPOS_FILE"
+# one more WAL record after endpos (not a published change): endpos may sit
+# just after a page header, where decoding only gets past the next record
+psql_src "$DB" -c "SELECT pg_logical_emit_message(false, 'pgferry-test', 'fence')" >/dev/null
+note "pgbench: $xacts transactions in $PGBENCH_SECONDS s; history rows at the end of the copy: $history_at_copy, now: $(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history"); endpos $endpos"
+
+rc=0
+wait "${PGFERRY_PIDS[driver]}" || rc=$?
+unset 'PGFERRY_PIDS[driver]'
+((rc == 0)) || fail "the driver exited $rc: $(tail -n 5 "$TEST_TMP/driver.log")"
+cat "$TEST_TMP/driver.out"
+
+# --- 1. the copy and the stream met exactly ---------------------------------
+compare_db "$DB" "$DB" || fail "the target differs from the source"
+# pgbench's transaction: 3 updates and 1 insert, each committed once
+read -r _ ins upd del trunc committed skipped < <(grep '^totals ' "$TEST_TMP/driver.out")
+((committed == ins && skipped == 0 && del == 0 && trunc == 0)) ||
+    fail "unexpected totals: $(grep '^totals ' "$TEST_TMP/driver.out")"
+((upd == 3 * ins)) || fail "every pgbench transaction updates 3 rows and inserts 1: $ins inserts, $upd updates"
+history_rows=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history")
+copied_history=$(sed -n 's/^copied pgbench_history //p' "$TEST_TMP/driver.out")
+((copied_history + ins == history_rows)) ||
+    fail "history: $copied_history rows copied + $ins streamed != $history_rows on the source"
+((copied_history > 0 && ins > 0)) || fail "both the copy ($copied_history) and the stream ($ins) must carry history rows"
+pass "target identical: pgbench_history $copied_history copied + $ins streamed = $history_rows, $committed transactions applied ($xacts by pgbench), $upd updates"
+
+# --- 2. confirmed up to endpos, on the server --------------------------------
+read -r _ e _ conf _ slot_conf < <(grep '^endpos ' "$TEST_TMP/driver.out")
+[[ $(psql_src "$DB" -c "SELECT '$e'::pg_lsn = '$endpos'::pg_lsn") == t ]] || fail "the driver ran to $e, not $endpos"
+[[ $(psql_src "$DB" -c "SELECT '$slot_conf'::pg_lsn >= '$endpos'::pg_lsn AND '$conf'::pg_lsn >= '$endpos'::pg_lsn") == t ]] ||
+    fail "confirmed $conf, slot confirmed_flush_lsn $slot_conf: not at endpos $endpos"
+now_conf=$(psql_src "$DB" -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$SLOT'")
+[[ $(psql_src "$DB" -c "SELECT '$now_conf'::pg_lsn >= '$endpos'::pg_lsn") == t ]] ||
+    fail "pg_replication_slots.confirmed_flush_lsn is $now_conf after the driver exited, endpos $endpos"
+pass "slot confirmed_flush_lsn $now_conf >= endpos $endpos (driver confirmed $conf)"
+
+# --- 3. cleanup -------------------------------------------------------------
+# the walsender may take a moment to go once the driver has gone
+for _ in $(seq 1 50); do
+    [[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active") == 0 ]] && break
+    sleep 0.1
+done
+psql_src "$DB" <<SQL >/dev/null || fail "could not drop the slot and publication"
+SELECT pg_drop_replication_slot('$SLOT');
+DROP PUBLICATION $PUB;
+SQL
+psql_tgt "$DB" -c "SELECT pg_replication_origin_drop('$ORIGIN')" >/dev/null ||
+    fail "could not drop the origin"
+assert_no_leftovers "$DB"
+[[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$ORIGIN'") == 0 ]] ||
+    fail "origin $ORIGIN left on the target"
+pass "no slot, publication or origin left"
+
+scenario_pass
