@@ -11,6 +11,7 @@
 #include "agent/slot_reader.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -49,16 +50,6 @@ struct slot_reader_t
     uint64_t reported_lsn;  /* confirmed_lsn as of the last status update */
     int64_t last_status_ms; /* monotonic time of the last status update */
 };
-
-/* Monotonic milliseconds, for intervals. */
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Microseconds since 2000-01-01 00:00 UTC, the protocol's clock. */
 static int64_t
@@ -142,7 +133,7 @@ s_send_status(slot_reader_t *self, char **error)
         return -1;
     }
     self->reported_lsn = self->confirmed_lsn;
-    self->last_status_ms = s_now_ms();
+    self->last_status_ms = zclock_mono();
     return 0;
 }
 
@@ -173,7 +164,7 @@ slot_reader_new(const Pgferry__Endpoint *ep, const char *slot,
     self->slot_name = xstrdup(slot);
     self->publication = xstrdup(publication);
     self->server = pgconn_describe(ep);
-    self->last_status_ms = s_now_ms();
+    self->last_status_ms = zclock_mono();
     self->conn = pgconn_connect_replication(ep, "cdc", &why);
     if (self->conn == NULL)
     {
@@ -368,7 +359,7 @@ int
 slot_reader_next(slot_reader_t *self, int timeout_ms, const char **data,
                  size_t *len, uint64_t *wal_start, char **error)
 {
-    int64_t deadline = timeout_ms >= 0 ? s_now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms >= 0 ? zclock_mono() + timeout_ms : -1;
 
     assert(self != NULL && self->streaming);
     /* one message at a time: the previous one is no longer borrowed */
@@ -379,7 +370,7 @@ slot_reader_next(slot_reader_t *self, int timeout_ms, const char **data,
     {
         char *buf = NULL;
         int r;
-        int64_t now = s_now_ms();
+        int64_t now = zclock_mono();
 
         /* feedback even when idle, otherwise wal_sender_timeout drops us */
         if (s_status_due_in(self, now) == 0 && s_send_status(self, error) != 0)
@@ -485,7 +476,7 @@ slot_reader_confirm(slot_reader_t *self, uint64_t lsn)
     }
     self->confirmed_lsn = lsn;
     if (self->streaming &&
-        s_now_ms() - self->last_status_ms >= CONFIRM_INTERVAL_MS)
+        zclock_mono() - self->last_status_ms >= CONFIRM_INTERVAL_MS)
     {
         /* a failure shows again, and is reported, in slot_reader_next() */
         if (s_send_status(self, &error) != 0)

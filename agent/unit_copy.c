@@ -11,14 +11,13 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
-#define COPY_REPORT_EVERY_NS 1000000000LL
+#define COPY_REPORT_EVERY_US 1000000LL
 
 typedef struct
 {
@@ -30,14 +29,6 @@ typedef struct
     int64_t rows;
     int64_t bytes;
 } copy_t;
-
-static int64_t
-s_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Fails the unit with the connection's error, naming the table. */
 static int
@@ -199,7 +190,7 @@ s_stream(unit_t *self, copy_t *c, Pgferry__Result *res)
 {
     char *buf = NULL;
     int len = 0;
-    int64_t next_report = s_now_ns() + COPY_REPORT_EVERY_NS;
+    int64_t next_report = zclock_usecs() + COPY_REPORT_EVERY_US;
     PGresult *r = NULL;
     int rc = -1;
 
@@ -212,10 +203,10 @@ s_stream(unit_t *self, copy_t *c, Pgferry__Result *res)
         }
         PQfreemem(buf);
         c->bytes += len;
-        if (s_now_ns() >= next_report)
+        if (zclock_usecs() >= next_report)
         {
             unit_report_progress(self, 0, c->bytes, NULL);
-            next_report = s_now_ns() + COPY_REPORT_EVERY_NS;
+            next_report = zclock_usecs() + COPY_REPORT_EVERY_US;
         }
     }
     r = PQgetResult(c->src);

@@ -538,6 +538,31 @@ assert_target_untouched()
 # assert_no_leftovers SRCDB: no replication slot for SRCDB and no publication
 # in it on the source (an offline or finished task must not leave any: a
 # forgotten slot holds WAL on the source forever).
+# drop_cdc_objects DB SLOT PUB ORIGIN: drops what a change-data-capture
+# test made (the slot, once its walsender has let go, and the publication
+# on the source; the replication origin on the target) and checks that
+# nothing of it is left.
+drop_cdc_objects()
+{
+    local db=$1 slot=$2 pub=$3 origin=$4
+    for _ in $(seq 1 50); do
+        [[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots
+                                   WHERE slot_name = '$slot' AND active") == 0 ]] && break
+        sleep 0.1
+    done
+    psql_src "$db" <<SQL >/dev/null || fail "could not drop the slot and publication"
+SELECT pg_drop_replication_slot('$slot');
+DROP PUBLICATION $pub;
+SQL
+    psql_tgt "$db" -c "SELECT pg_replication_origin_drop('$origin')" >/dev/null ||
+        fail "could not drop the origin"
+    assert_no_leftovers "$db"
+    [[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot'") == 0 ]] ||
+        fail "slot $slot left on the source"
+    [[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$origin'") == 0 ]] ||
+        fail "origin $origin left on the target"
+}
+
 assert_no_leftovers()
 {
     local db=$1 slots pubs

@@ -196,17 +196,7 @@ compare_db "$DB" "$DB" || fail "the target differs from the source after the rep
 pass "once repaired, the same transaction applies"
 
 # --- 4. cleanup -------------------------------------------------------------
-psql_src "$DB" <<SQL >/dev/null || fail "could not drop the slot and publication"
-SELECT pg_drop_replication_slot('$SLOT');
-DROP PUBLICATION $PUB;
-SQL
-psql_tgt "$DB" -c "SELECT pg_replication_origin_drop('$ORIGIN')" >/dev/null ||
-    fail "could not drop the origin"
-assert_no_leftovers "$DB"
-[[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT'") == 0 ]] ||
-    fail "slot $SLOT left on the source"
-[[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$ORIGIN'") == 0 ]] ||
-    fail "origin $ORIGIN left on the target"
+drop_cdc_objects "$DB" "$SLOT" "$PUB" "$ORIGIN"
 pass "no slot, publication or origin left"
 
 scenario_pass

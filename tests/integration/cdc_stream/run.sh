@@ -109,19 +109,7 @@ pass "slot confirmed_flush_lsn $now_conf >= endpos $endpos (driver confirmed $co
 
 # --- 3. cleanup -------------------------------------------------------------
 # the walsender may take a moment to go once the driver has gone
-for _ in $(seq 1 50); do
-    [[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND active") == 0 ]] && break
-    sleep 0.1
-done
-psql_src "$DB" <<SQL >/dev/null || fail "could not drop the slot and publication"
-SELECT pg_drop_replication_slot('$SLOT');
-DROP PUBLICATION $PUB;
-SQL
-psql_tgt "$DB" -c "SELECT pg_replication_origin_drop('$ORIGIN')" >/dev/null ||
-    fail "could not drop the origin"
-assert_no_leftovers "$DB"
-[[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$ORIGIN'") == 0 ]] ||
-    fail "origin $ORIGIN left on the target"
+drop_cdc_objects "$DB" "$SLOT" "$PUB" "$ORIGIN"
 pass "no slot, publication or origin left"
 
 scenario_pass

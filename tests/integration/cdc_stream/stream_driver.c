@@ -23,13 +23,13 @@
  * "endpos LSN confirmed LSN slot_confirmed_flush LSN". Exits 0, 1 on
  * failure.
  */
+#include <czmq.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent/apply.h"
 #include "agent/pgoutput.h"
@@ -40,15 +40,6 @@
 
 /* the whole run, copy and stream, must fit in this */
 #define DEADLINE_SECONDS INT64_C(100)
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Copies one table from src (in the snapshot's transaction) to tgt.
  * Returns the rows copied, or -1. */
@@ -239,7 +230,7 @@ main(int argc, char **argv)
     uint64_t endpos = 0;
     uint64_t server_confirmed = 0;
     uint64_t messages = 0;
-    int64_t deadline = s_now_ms() + DEADLINE_SECONDS * 1000;
+    int64_t deadline = zclock_mono() + DEADLINE_SECONDS * 1000;
     int64_t next_poll = 0;
     bool in_xact = false;
     Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
@@ -314,7 +305,7 @@ main(int argc, char **argv)
         size_t len = 0;
         uint64_t wal_start = 0;
         int r = slot_reader_next(reader, 100, &data, &len, &wal_start, &error);
-        int64_t now = s_now_ms();
+        int64_t now = zclock_mono();
 
         if (r < 0)
         {
