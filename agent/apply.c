@@ -18,11 +18,13 @@
 #include "agent/apply.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "agent/pipeline.h"
 #include "common/lsn.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
@@ -65,6 +67,7 @@ typedef struct s_rel_t
 struct apply_t
 {
     PGconn *target;               /* borrowed */
+    pipeline_t *pipe;             /* a transaction's statements, owned */
     char *origin_name;            /* owned */
     s_rel_t *buckets[S_NBUCKETS]; /* relations by relid, owned */
     s_rel_t *touched;       /* relations changed in the open transaction */
@@ -78,6 +81,7 @@ struct apply_t
     unsigned int stmt_seq;    /* names prepared statements uniquely */
     char *error;              /* last failure, owned; NULL if none */
     bool error_transient;     /* that failure is worth a retry */
+    bool keep_counts;         /* counters go to pgferry.cdc_counts too */
 };
 
 /* Text parameters of one statement; freed before the next message. */
@@ -106,13 +110,18 @@ s_set_error(apply_t *self, bool transient, char *text)
 
 /* Rolls back the open transaction after a failure: the caller restarts
  * from the origin, so nothing of it may stay, nor be counted. */
+static void s_forget_statements(apply_t *self);
+
 static void
 s_abort(apply_t *self)
 {
+    pipeline_abort(self->pipe);
     if (self->in_xact)
     {
         PQclear(PQexec(self->target, "ROLLBACK"));
         self->in_xact = false;
+        /* a Parse may have been among what the failure aborted */
+        s_forget_statements(self);
     }
     self->skipping = false;
     while (self->touched != NULL)
@@ -124,6 +133,15 @@ s_abort(apply_t *self)
         rel->touched = false;
         rel->next_touched = NULL;
     }
+}
+
+/* The pipeline failed: its first failure becomes ours. */
+static int
+s_pipe_failed(apply_t *self)
+{
+    s_set_error(self, pipeline_error_is_transient(self->pipe),
+                xstrdup(pipeline_error(self->pipe)));
+    return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -195,7 +213,17 @@ s_stmts_free(apply_t *self, s_rel_t *rel, bool deallocate)
             /* the name is ours, pgferry_apply_N: no quoting needed */
             char *sql = xasprintf("DEALLOCATE %s", stmt->name);
 
-            PQclear(PQexec(self->target, sql));
+            if (pipeline_is_open(self->pipe))
+            {
+                /* a failure shows with the transaction's next statement */
+                (void) pipeline_send(self->pipe, NULL, sql, 0, NULL, NULL, NULL,
+                                     PIPELINE_OK, "DEALLOCATE", rel->label,
+                                     self->xact_lsn);
+            }
+            else
+            {
+                PQclear(PQexec(self->target, sql));
+            }
             free(sql);
         }
         free(stmt->sql);
@@ -203,6 +231,20 @@ s_stmts_free(apply_t *self, s_rel_t *rel, bool deallocate)
         free(stmt);
     }
     rel->nstmts = 0;
+}
+
+/* After DEALLOCATE ALL, or a failure that may have aborted a Parse. */
+static void
+s_forget_statements(apply_t *self)
+{
+    for (int b = 0; b < S_NBUCKETS; b++)
+    {
+        for (s_rel_t *rel = self->buckets[b]; rel != NULL; rel = rel->next)
+        {
+            s_stmts_free(self, rel, false);
+        }
+    }
+    PQclear(PQexec(self->target, "DEALLOCATE ALL"));
 }
 
 static void
@@ -326,16 +368,15 @@ s_rel_touch(apply_t *self, s_rel_t *rel)
 /* Statements */
 
 /*
- * Runs sql with p on the target, prepared once per relation and text.
- * Returns the number of rows it affected, or -1 with the error set.
+ * Sends sql with p into the transaction's pipeline, prepared once per
+ * relation and text; expect says what its result must be. Returns 0, or
+ * -1 with the error set (this statement's or an earlier one's).
  */
-static long
+static int
 s_run(apply_t *self, s_rel_t *rel, const char *what, const char *sql,
-      const s_params_t *p)
+      const s_params_t *p, pipeline_expect_t expect)
 {
     const char *name = NULL;
-    PGresult *res = NULL;
-    long rows = -1;
 
     for (s_stmt_t *stmt = rel->stmts; stmt != NULL; stmt = stmt->next)
     {
@@ -350,52 +391,24 @@ s_run(apply_t *self, s_rel_t *rel, const char *what, const char *sql,
         s_stmt_t *stmt = xcalloc(1, sizeof(*stmt));
 
         stmt->name = xasprintf("pgferry_apply_%u", ++self->stmt_seq);
-        /* types left to the server: it infers each from its column, which
-         * is right on the target even for types whose OIDs differ */
-        res = PQprepare(self->target, stmt->name, sql, p->n, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        {
-            free(stmt->name);
-            free(stmt);
-            goto failed;
-        }
-        PQclear(res);
-        res = NULL;
         stmt->sql = xstrdup(sql);
         stmt->next = rel->stmts;
         rel->stmts = stmt;
         rel->nstmts++;
         name = stmt->name;
+        if (pipeline_prepare(self->pipe, name, sql, p->n, what, rel->label,
+                             self->xact_lsn) != 0)
+        {
+            return s_pipe_failed(self);
+        }
     }
-    if (name != NULL)
+    if (pipeline_send(self->pipe, name, sql, p->n, p->values, p->lengths,
+                      p->formats, expect, what, rel->label,
+                      self->xact_lsn) != 0)
     {
-        res = PQexecPrepared(self->target, name, p->n, p->values, p->lengths,
-                             p->formats, 0);
+        return s_pipe_failed(self);
     }
-    else
-    {
-        res = PQexecParams(self->target, sql, p->n, NULL, p->values, p->lengths,
-                           p->formats, 0);
-    }
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-    {
-        goto failed;
-    }
-    rows = strtol(PQcmdTuples(res), NULL, 10);
-    PQclear(res);
-    return rows;
-
-failed:
-{
-    char *text = pgconn_error_text(self->target, res);
-
-    s_set_error(self, pgconn_is_transient(self->target, res),
-                xasprintf("table=%s lsn=" LSN_FMT " could not apply %s: %s",
-                          rel->label, LSN_ARGS(self->xact_lsn), what, text));
-    free(text);
-    PQclear(res);
-    return -1;
-}
+    return 0;
 }
 
 /* Types without a btree equality operator: compared as text. */
@@ -485,27 +498,6 @@ s_append_identity(apply_t *self, s_rel_t *rel, const char *what, char old_kind,
     return 0;
 }
 
-/* 0 rows: the target no longer holds the row the source changed. */
-static int
-s_check_one_row(apply_t *self, s_rel_t *rel, const char *what, long rows)
-{
-    if (rows < 0)
-    {
-        return -1;
-    }
-    if (rows == 0)
-    {
-        s_set_error(
-            self, false,
-            xasprintf(
-                "table=%s lsn=" LSN_FMT
-                " cannot apply %s: no row on the target matches the replica identity (the target has diverged from the source)",
-                rel->label, LSN_ARGS(self->xact_lsn), what));
-        return -1;
-    }
-    return 0;
-}
-
 static int
 s_apply_insert(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
 {
@@ -543,7 +535,7 @@ s_apply_insert(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
         }
         strbuf_append(sb, ")");
     }
-    if (s_run(self, rel, "INSERT", strbuf_data(sb), &p) < 0)
+    if (s_run(self, rel, "INSERT", strbuf_data(sb), &p, PIPELINE_OK) != 0)
     {
         goto cleanup;
     }
@@ -622,8 +614,8 @@ s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
         goto cleanup;
     }
     s_append_match(sb, rel, c->old_kind, where);
-    if (s_check_one_row(self, rel, "UPDATE",
-                        s_run(self, rel, "UPDATE", strbuf_data(sb), &p)) != 0)
+    /* one row, or the target no longer holds the row the source changed */
+    if (s_run(self, rel, "UPDATE", strbuf_data(sb), &p, PIPELINE_ONE_ROW) != 0)
     {
         goto cleanup;
     }
@@ -661,8 +653,7 @@ s_apply_delete(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     }
     strbuf_appendf(sb, "DELETE FROM %s", rel->qualname);
     s_append_match(sb, rel, c->old_kind, where);
-    if (s_check_one_row(self, rel, "DELETE",
-                        s_run(self, rel, "DELETE", strbuf_data(sb), &p)) != 0)
+    if (s_run(self, rel, "DELETE", strbuf_data(sb), &p, PIPELINE_ONE_ROW) != 0)
     {
         goto cleanup;
     }
@@ -681,7 +672,6 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
 {
     int rc = -1;
     strbuf_t *sb = strbuf_new();
-    PGresult *res = NULL;
 
     strbuf_append(sb, "TRUNCATE");
     for (uint32_t i = 0; i < t->nrelids; i++)
@@ -708,19 +698,17 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
     {
         strbuf_append(sb, " CASCADE");
     }
-    res = PQexec(self->target, strbuf_data(sb));
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
     {
-        char *text = pgconn_error_text(self->target, res);
         s_rel_t *first = t->nrelids > 0 ? s_rel_find(self, t->relids[0]) : NULL;
 
-        s_set_error(self, pgconn_is_transient(self->target, res),
-                    xasprintf("table=%s lsn=" LSN_FMT
-                              " could not apply TRUNCATE: %s",
-                              first != NULL ? first->label : "",
-                              LSN_ARGS(self->xact_lsn), text));
-        free(text);
-        goto cleanup;
+        if (pipeline_send(self->pipe, NULL, strbuf_data(sb), 0, NULL, NULL,
+                          NULL, PIPELINE_OK, "TRUNCATE",
+                          first != NULL ? first->label : "",
+                          self->xact_lsn) != 0)
+        {
+            (void) s_pipe_failed(self);
+            goto cleanup;
+        }
     }
     for (uint32_t i = 0; i < t->nrelids; i++)
     {
@@ -732,7 +720,6 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
     rc = 0;
 
 cleanup:
-    PQclear(res);
     strbuf_destroy(&sb);
     return rc;
 }
@@ -764,8 +751,6 @@ s_format_time(int64_t pgtime, char *buf, size_t size)
 static int
 s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
 {
-    PGresult *res = NULL;
-
     if (self->in_xact || self->skipping)
     {
         s_set_error(self, false,
@@ -784,28 +769,99 @@ s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
         self->skipping = true;
         return 0;
     }
-    res = PQexec(self->target, "BEGIN");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    /* the whole transaction is one pipeline, read back at its COMMIT */
+    if (pipeline_begin(self->pipe) != 0 ||
+        pipeline_send(self->pipe, NULL, "BEGIN", 0, NULL, NULL, NULL,
+                      PIPELINE_OK, "BEGIN", "", b->final_lsn) != 0)
     {
-        char *text = pgconn_error_text(self->target, res);
-
-        s_set_error(self, pgconn_is_transient(self->target, res),
-                    xasprintf("lsn=" LSN_FMT
-                              " could not begin a target transaction: %s",
-                              LSN_ARGS(b->final_lsn), text));
-        free(text);
-        PQclear(res);
-        return -1;
+        return s_pipe_failed(self);
     }
-    PQclear(res);
     self->in_xact = true;
     return 0;
+}
+
+/* Appends one element to a text array literal: always quoted, with \\
+ * and " escaped, so any name survives. */
+static void
+s_append_array_text(strbuf_t *sb, const char *value)
+{
+    strbuf_append(sb, strbuf_len(sb) > 1 ? ",\"" : "\"");
+    for (const char *p = value; *p != '\0'; p++)
+    {
+        if (*p == '"' || *p == '\\')
+        {
+            strbuf_append(sb, "\\");
+        }
+        strbuf_appendf(sb, "%c", *p);
+    }
+    strbuf_append(sb, "\"");
+}
+
+/*
+ * The origin's progress and this transaction's counters, in one
+ * statement: the counters commit with the rows, so a replayed transaction
+ * (skipped) is never counted twice, and a restarted stream reads the
+ * counters back from the target.
+ */
+static int
+s_send_setup_with_counts(apply_t *self, const char *const *lsn_and_time)
+{
+    strbuf_t *arrays[5];
+    const char *params[8];
+    int rc;
+
+    for (int i = 0; i < 5; i++)
+    {
+        arrays[i] = strbuf_new();
+        strbuf_append(arrays[i], "{");
+    }
+    for (const s_rel_t *rel = self->touched; rel != NULL;
+         rel = rel->next_touched)
+    {
+        s_append_array_text(arrays[0], rel->nspname);
+        s_append_array_text(arrays[1], rel->relname);
+        strbuf_appendf(arrays[2], "%s%" PRIu64,
+                       strbuf_len(arrays[2]) > 1 ? "," : "",
+                       rel->pending.inserts);
+        strbuf_appendf(arrays[3], "%s%" PRIu64,
+                       strbuf_len(arrays[3]) > 1 ? "," : "",
+                       rel->pending.updates);
+        strbuf_appendf(arrays[4], "%s%" PRIu64,
+                       strbuf_len(arrays[4]) > 1 ? "," : "",
+                       rel->pending.deletes);
+    }
+    params[0] = lsn_and_time[0];
+    params[1] = lsn_and_time[1];
+    params[2] = self->origin_name;
+    for (int i = 0; i < 5; i++)
+    {
+        strbuf_append(arrays[i], "}");
+        params[3 + i] = strbuf_data(arrays[i]);
+    }
+    rc = pipeline_send(
+        self->pipe, NULL,
+        "WITH counted AS ("
+        "  INSERT INTO pgferry.cdc_counts AS c (origin, schema_name, "
+        "    table_name, inserts, updates, deletes) "
+        "  SELECT $3, * FROM unnest($4::text[], $5::text[], $6::int8[], "
+        "    $7::int8[], $8::int8[]) "
+        "  ON CONFLICT (origin, schema_name, table_name) DO UPDATE SET "
+        "    inserts = c.inserts + excluded.inserts, "
+        "    updates = c.updates + excluded.updates, "
+        "    deletes = c.deletes + excluded.deletes) "
+        "SELECT pg_replication_origin_xact_setup($1::pg_lsn, "
+        "$2::timestamptz)",
+        8, params, NULL, NULL, PIPELINE_TUPLES, "COMMIT", "", self->xact_lsn);
+    for (int i = 0; i < 5; i++)
+    {
+        strbuf_destroy(&arrays[i]);
+    }
+    return rc;
 }
 
 static int
 s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
 {
-    PGresult *res = NULL;
     char lsn[LSN_BUFSIZE];
     char when[64];
     const char *params[2] = {lsn, when};
@@ -831,23 +887,19 @@ s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
     (void) lsn_format(c->end_lsn, lsn);
     s_format_time(c->commit_time, when, sizeof(when));
     /* in the same transaction as the rows: both commit, or neither */
-    res = PQexecParams(
-        self->target,
-        "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
-        2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    if ((self->keep_counts && self->touched != NULL
+             ? s_send_setup_with_counts(self, params)
+             : pipeline_send(self->pipe, NULL,
+                             "SELECT pg_replication_origin_xact_setup("
+                             "$1::pg_lsn, $2::timestamptz)",
+                             2, params, NULL, NULL, PIPELINE_TUPLES, "COMMIT",
+                             "", self->xact_lsn)) != 0 ||
+        pipeline_send(self->pipe, NULL, "COMMIT", 0, NULL, NULL, NULL,
+                      PIPELINE_COMMIT, "COMMIT", "", self->xact_lsn) != 0 ||
+        pipeline_sync(self->pipe) != 0)
     {
-        goto failed;
+        return s_pipe_failed(self);
     }
-    PQclear(res);
-    res = PQexec(self->target, "COMMIT");
-    /* COMMIT of an aborted transaction "succeeds" as ROLLBACK */
-    if (PQresultStatus(res) != PGRES_COMMAND_OK ||
-        strcmp(PQcmdStatus(res), "COMMIT") != 0)
-    {
-        goto failed;
-    }
-    PQclear(res);
     self->in_xact = false;
     while (self->touched != NULL)
     {
@@ -870,19 +922,6 @@ s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
         self->origin_lsn = c->end_lsn;
     }
     return 0;
-
-failed:
-{
-    char *text = pgconn_error_text(self->target, res);
-
-    s_set_error(self, pgconn_is_transient(self->target, res),
-                xasprintf("lsn=" LSN_FMT
-                          " could not commit the target transaction: %s",
-                          LSN_ARGS(c->commit_lsn), text));
-    free(text);
-    PQclear(res);
-    return -1;
-}
 }
 
 /* ------------------------------------------------------------------ */
@@ -899,6 +938,7 @@ apply_new(PGconn *target, const char *origin_name, char **error)
     char *text = NULL;
 
     self->target = target;
+    self->pipe = pipeline_new(target);
     self->origin_name = xstrdup(origin_name);
     /* replicated rows must not fire triggers or re-check foreign keys */
     if (pgconn_command(target, "SET session_replication_role = replica",
@@ -937,9 +977,34 @@ failed:
                        origin_name, text);
     free(text);
     free(self->error);
+    pipeline_destroy(&self->pipe);
     free(self->origin_name);
     free(self);
     return NULL;
+}
+
+int
+apply_keep_counts(apply_t *self, char **error)
+{
+    char *text = NULL;
+
+    if (pgconn_command(self->target,
+                       "CREATE SCHEMA IF NOT EXISTS pgferry; "
+                       "CREATE TABLE IF NOT EXISTS pgferry.cdc_counts ("
+                       "  origin text, schema_name text, table_name text, "
+                       "  inserts bigint NOT NULL, updates bigint NOT NULL, "
+                       "  deletes bigint NOT NULL, "
+                       "  PRIMARY KEY (origin, schema_name, table_name))",
+                       &text) != 0)
+    {
+        *error = xasprintf("origin=%s could not create "
+                           "pgferry.cdc_counts: %s",
+                           self->origin_name, text);
+        free(text);
+        return -1;
+    }
+    self->keep_counts = true;
+    return 0;
 }
 
 void
@@ -976,6 +1041,7 @@ apply_destroy(apply_t **self_p)
                        "SELECT pg_replication_origin_session_reset()"));
         PQclear(PQexec(self->target, "RESET session_replication_role"));
     }
+    pipeline_destroy(&self->pipe);
     free(self->origin_name);
     free(self->error);
     free(self);

@@ -48,6 +48,15 @@ typedef struct
  * with *error set (free() it) on failure.
  */
 apply_t *apply_new(PGconn *target, const char *origin_name, char **error);
+/*
+ * Also counts each table's changes in pgferry.cdc_counts (origin,
+ * schema_name, table_name, inserts, updates, deletes) on the target, in
+ * the transaction that applies them: counters that survive a restart and
+ * never count a replayed change. Creates the table if missing. Returns 0,
+ * or -1 with *error set.
+ */
+int apply_keep_counts(apply_t *self, char **error);
+
 /* Rolls back an open transaction, releases the origin and the prepared
  * statements; the connection stays usable. NULL-safe. */
 void apply_destroy(apply_t **self_p);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/strbuf.h"
 
@@ -694,4 +695,14 @@ pgoutput_destroy(pgoutput_t **self_p)
     free(self->relids);
     free(self);
     *self_p = NULL;
+}
+
+int64_t
+pgoutput_now_us(void)
+{
+    struct timespec ts;
+
+    (void) clock_gettime(CLOCK_REALTIME, &ts);
+    return ((int64_t) ts.tv_sec - PGOUTPUT_EPOCH_UNIX_SECONDS) * 1000000 +
+           ts.tv_nsec / 1000;
 }

@@ -168,6 +168,10 @@ typedef struct
     };
 } pgoutput_msg_t;
 
+/* Now, on the protocol's clock: microseconds since 2000-01-01 00:00 UTC
+ * (commit times, standby status updates). */
+int64_t pgoutput_now_us(void);
+
 /* A decoder with its relation cache, for one replication stream. */
 typedef struct pgoutput_t pgoutput_t;
 

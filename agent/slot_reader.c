@@ -51,16 +51,6 @@ struct slot_reader_t
     int64_t last_status_ms; /* monotonic time of the last status update */
 };
 
-/* Microseconds since 2000-01-01 00:00 UTC, the protocol's clock. */
-static int64_t
-s_now_pg_us(void)
-{
-    struct timespec ts;
-
-    (void) clock_gettime(CLOCK_REALTIME, &ts);
-    return ((int64_t) ts.tv_sec - PGOUTPUT_EPOCH_UNIX_SECONDS) * 1000000 +
-           ts.tv_nsec / 1000;
-}
 
 static uint64_t
 s_get_u64(const char *p)
@@ -123,7 +113,7 @@ s_send_status(slot_reader_t *self, char **error)
     s_put_u64(buf + 1, self->confirmed_lsn);  /* write */
     s_put_u64(buf + 9, self->confirmed_lsn);  /* flush */
     s_put_u64(buf + 17, self->confirmed_lsn); /* apply */
-    s_put_u64(buf + 25, (uint64_t) s_now_pg_us());
+    s_put_u64(buf + 25, (uint64_t) pgoutput_now_us());
     buf[33] = 0; /* no reply requested */
     if (PQputCopyData(self->conn, buf, STATUS_LEN) <= 0 ||
         PQflush(self->conn) != 0)
@@ -269,8 +259,11 @@ slot_reader_start(slot_reader_t *self, uint64_t start_lsn, char **error)
             s_error(self, "could not quote the slot or publication name", NULL);
         goto cleanup;
     }
+    /* messages: the cutover marker (pg_logical_emit_message) comes
+     * through the stream, after every transaction committed before it */
     sql = xasprintf("START_REPLICATION SLOT %s LOGICAL %X/%X "
-                    "(proto_version '1', publication_names %s)",
+                    "(proto_version '1', publication_names %s, "
+                    "messages 'true')",
                     ident, LSN_ARGS(start_lsn), pub);
     res = PQexec(self->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH)
@@ -484,6 +477,26 @@ slot_reader_confirm(slot_reader_t *self, uint64_t lsn)
             free(error);
         }
     }
+}
+
+int
+slot_reader_check(slot_reader_t *self, char **error)
+{
+    struct pollfd pfd;
+
+    pfd.fd = PQsocket(self->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    /* the server says nothing on an idle connection before streaming:
+     * readable means it closed, or is telling us why it will */
+    if (PQstatus(self->conn) != CONNECTION_OK || pfd.fd < 0 ||
+        (poll(&pfd, 1, 0) > 0 && (PQconsumeInput(self->conn) == 0 ||
+                                  PQstatus(self->conn) != CONNECTION_OK)))
+    {
+        *error = s_error(self, "lost the replication connection", NULL);
+        return -1;
+    }
+    return 0;
 }
 
 uint64_t

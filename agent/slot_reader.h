@@ -56,7 +56,7 @@ int slot_reader_create_slot(slot_reader_t *self, char **snapshot_out,
 
 /*
  * START_REPLICATION SLOT "slot" LOGICAL start_lsn (proto_version '1',
- * publication_names 'publication'). The server sends transactions that
+ * publication_names 'publication', messages 'true'). The server sends transactions that
  * commit after max(start_lsn, the slot's confirmed position). Returns 0, or
  * -1 with *error set.
  */
@@ -82,6 +82,11 @@ int slot_reader_next(slot_reader_t *self, int timeout_ms, const char **data,
  * back. If that send fails, the next slot_reader_next() reports why.
  */
 void slot_reader_confirm(slot_reader_t *self, uint64_t lsn);
+
+/* Before streaming: checks, without waiting or sending anything, that
+ * the connection (and the snapshot it holds) is still there. Returns 0, or
+ * -1 with *error set. */
+int slot_reader_check(slot_reader_t *self, char **error);
 
 /* The last position confirmed with slot_reader_confirm(), 0 if none. */
 uint64_t slot_reader_confirmed_lsn(const slot_reader_t *self);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/strbuf.h"
 
 /* Trims the trailing newline libpq puts on messages and folds the rest. */
@@ -42,6 +43,25 @@ pgconn_describe(const Pgferry__Endpoint *ep)
  * parameter, never in a conninfo string that could be logged; replication
  * is NULL or "database" (a logical walsender that also runs SQL).
  */
+/* The server's notices ("schema already exists, skipping", "drop
+ * cascades to ...") are noise in an agent's log; its warnings are not. */
+static void
+s_notice(void *arg, const PGresult *res)
+{
+    const char *severity =
+        PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char *text = NULL;
+
+    (void) arg;
+    if (severity == NULL || strcmp(severity, "WARNING") != 0)
+    {
+        return;
+    }
+    text = s_one_line(PQresultErrorMessage(res));
+    log_warn("server warning: %s", text);
+    free(text);
+}
+
 static PGconn *
 s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
           const char *role, const char *replication, char **error)
@@ -94,6 +114,7 @@ s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeReceiver(conn, s_notice, NULL);
     return conn;
 }
 

@@ -23,7 +23,7 @@ SLOT=cdc_stream_slot
 PUB=cdc_stream_pub
 ORIGIN=cdc_stream_origin
 DRIVER=$PGFERRY_BUILD_DIR/tests/cdc_stream_driver
-PGBENCH_SECONDS=15
+PGBENCH_SECONDS=30
 TABLES=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 [[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
 
