@@ -267,7 +267,11 @@ s_handle_coordinator(agent_t *self)
         case PGFERRY__ENVELOPE__BODY_RELEASE:
         {
             unit_t *unit = s_find_unit(self, env->release->unit_id, &index);
-            if (unit != NULL)
+            if (unit != NULL && env->release->cutover)
+            {
+                unit_request_cutover(unit, env->release->validate);
+            }
+            else if (unit != NULL)
             {
                 unit_release(unit);
             }

@@ -26,6 +26,8 @@ struct unit_t
     pthread_t thread;              /* valid once started */
     bool started;                  /* thread was created */
     atomic_bool released;          /* set by main thread, read by unit */
+    atomic_bool cutover;           /* same: a cdc unit is to cut over */
+    atomic_bool validate;          /* with the cutover: compare tables */
 };
 
 unit_t *
@@ -41,6 +43,8 @@ unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
     self->agent_name = agent_name;
     self->pg_bin = pg_bin;
     atomic_init(&self->released, false);
+    atomic_init(&self->cutover, self->assign->cutover);
+    atomic_init(&self->validate, self->assign->validate);
     return self;
 }
 
@@ -93,6 +97,23 @@ bool
 unit_is_released(const unit_t *self)
 {
     return atomic_load(&self->released);
+}
+
+void
+unit_request_cutover(unit_t *self, bool validate)
+{
+    /* validate first: the unit reads it once it sees cutover */
+    atomic_store(&self->validate, validate);
+    atomic_store(&self->cutover, true);
+}
+
+bool
+unit_cutover_requested(const unit_t *self, bool *validate)
+{
+    bool cutover = atomic_load(&self->cutover);
+
+    *validate = atomic_load(&self->validate);
+    return cutover;
 }
 
 int
@@ -173,6 +194,27 @@ unit_report_started(unit_t *self)
     s_send_progress(self, &progress);
 }
 
+void
+unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn)
+{
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = unit_id(self);
+    progress.snapshot = (char *) snapshot;
+    progress.lsn = lsn;
+    s_send_progress(self, &progress);
+}
+
+void
+unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc)
+{
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = unit_id(self);
+    progress.cdc = cdc;
+    s_send_progress(self, &progress);
+}
+
 static int
 s_dispatch(unit_t *self, Pgferry__Result *res)
 {
@@ -192,6 +234,12 @@ s_dispatch(unit_t *self, Pgferry__Result *res)
             return unit_finalize_run(self, res);
         case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
             return unit_analyze_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_SLOT:
+            return unit_slot_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_CDC:
+            return unit_cdc_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_CLEANUP:
+            return unit_cleanup_run(self, res);
         default:
             return unit_fail(res,
                              xasprintf("cannot run unit of unknown kind %d",

@@ -11,6 +11,7 @@
 #define PGFERRY_AGENT_UNIT_H
 
 #include <czmq.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,9 +37,14 @@ uint64_t unit_id(const unit_t *self);
 const Pgferry__Assign *unit_assign(const unit_t *self);
 const char *unit_agent_name(const unit_t *self);
 const char *unit_pg_bin(const unit_t *self);
-/* Asks a held unit (snapshot) to let go. */
+/* Asks a held unit (snapshot, slot) to let go, or a cdc unit to stop. */
 void unit_release(unit_t *self);
 bool unit_is_released(const unit_t *self);
+/* Asks a cdc unit to cut over (apply up to the source's WAL position
+ * now, then finish); validate: compare every table first. */
+void unit_request_cutover(unit_t *self, bool validate);
+/* True once a cutover was asked for, by Release or in the Assign. */
+bool unit_cutover_requested(const unit_t *self, bool *validate);
 
 /* From the unit's thread: counters so far, or the exported snapshot. */
 void unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
@@ -47,6 +53,11 @@ void unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
  * may let go once every copy said so); schema-pre has created the tables
  * (the copies may start). */
 void unit_report_started(unit_t *self);
+/* From a slot unit: the exported snapshot and the slot's consistent
+ * point. */
+void unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn);
+/* From a cdc unit: where the stream stands (borrowed). */
+void unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc);
 
 /*
  * The run functions, one per kind. Each fills res (allocated fields,
@@ -60,6 +71,22 @@ int unit_schema_post_run(unit_t *self, Pgferry__Result *res);
 int unit_finalize_run(unit_t *self, Pgferry__Result *res);
 int unit_analyze_run(unit_t *self, Pgferry__Result *res);
 int unit_copy_run(unit_t *self, Pgferry__Result *res);
+int unit_slot_run(unit_t *self, Pgferry__Result *res);
+int unit_cdc_run(unit_t *self, Pgferry__Result *res);
+int unit_cleanup_run(unit_t *self, Pgferry__Result *res);
+
+/* Sets every target sequence to its source value (finalize, cutover).
+ * Returns 0, or -1 with res->error set. */
+int unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+                        Pgferry__Result *res);
+
+/*
+ * Drops what an online task made for its stream: the slot (once no
+ * walsender holds it) and the publication on src, the replication origin
+ * and its counters on tgt. Idempotent. Returns 0, or -1 with *error set.
+ */
+int unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+                     char **error);
 
 /* Sets res->error (taking ownership of error) and res->retryable. */
 int unit_fail(Pgferry__Result *res, char *error, bool retryable);

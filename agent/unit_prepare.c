@@ -3,13 +3,18 @@
  *     The prepare unit: every check that can refuse a task before anything
  *     is written, and the list of tables to migrate with their sizes.
  *
- * Nothing here writes, on either server. Every problem found is reported,
- * not only the first, so that a user fixes them all in one go.
+ * Nothing here writes, on either server, with one exception that runs only
+ * once every check has passed: an online task asked to fix replica
+ * identities sets REPLICA IDENTITY FULL on the source tables that need it,
+ * all in one transaction, so a refused task still leaves nothing behind.
+ * Every problem found is reported, not only the first, so that a user
+ * fixes them all in one go.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/unit.h"
+#include "common/log.h"
 #include "common/pgconn.h"
 #include "common/qualname.h"
 #include "common/strbuf.h"
@@ -34,7 +39,8 @@ static const char *const s_tables_sql =
     "         WHERE a.attrelid = c.oid AND a.attnum > 0 "
     "           AND NOT a.attisdropped AND a.attgenerated = ''), "
     "       has_table_privilege(c.oid, 'SELECT'), "
-    "       pg_relation_size(c.oid) / current_setting('block_size')::int "
+    "       pg_relation_size(c.oid) / current_setting('block_size')::int, "
+    "       c.oid "
     "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     " WHERE c.relkind = 'r' "
     "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry') "
@@ -54,12 +60,61 @@ static const char *const s_lookup_sql =
     " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
     "   AND (t.relid IS NULL OR t.isleaf)";
 
+/*
+ * Online: what logical replication needs of the source server. Slots and
+ * WAL senders in use are counted whoever holds them (pg_stat_replication
+ * lists every walsender, if not every detail, to any user). On Amazon RDS
+ * membership of rds_replication stands for the REPLICATION attribute.
+ */
+static const char *const s_online_server_sql =
+    "SELECT current_setting('wal_level'), "
+    "       current_setting('max_replication_slots')::int, "
+    "       (SELECT count(*) FROM pg_replication_slots), "
+    "       current_setting('max_wal_senders')::int, "
+    "       (SELECT count(*) FROM pg_stat_replication), "
+    "       r.rolreplication OR r.rolsuper "
+    "       OR EXISTS (SELECT 1 FROM pg_roles g "
+    "                  WHERE g.rolname = 'rds_replication' "
+    "                    AND pg_has_role(g.oid, 'MEMBER')), "
+    "       has_database_privilege(current_database(), 'CREATE') "
+    "  FROM pg_roles r WHERE r.rolname = current_user";
+
+/*
+ * Online: per table to migrate ($1 lists their OIDs in res->tables order,
+ * so pos - 1 indexes res->tables), whether its updates and deletes can be
+ * replicated, whether it is logged at all, and whether we may add it to a
+ * publication (ownership, which superusers and members of the owning role
+ * have too).
+ */
+static const char *const s_online_tables_sql =
+    "SELECT t.pos, c.relreplident, "
+    "       EXISTS (SELECT 1 FROM pg_index i "
+    "               WHERE i.indrelid = c.oid AND i.indisprimary), "
+    "       EXISTS (SELECT 1 FROM pg_index i "
+    "               WHERE i.indrelid = c.oid AND i.indisreplident), "
+    "       c.relpersistence = 'u', "
+    "       pg_has_role(c.relowner, 'USAGE') "
+    "  FROM unnest($1::oid[]) WITH ORDINALITY AS t(oid, pos) "
+    "  JOIN pg_class c ON c.oid = t.oid "
+    " ORDER BY t.pos";
+
+/* Tables not owned that one problem names before "and N more". */
+#define PREPARE_MAX_NAMED 10
+
+/* How long the fix may wait for a table's lock: it queues ahead of every
+ * later query on that table, on a source in production. */
+#define PREPARE_LOCK_TIMEOUT "5s"
+
 typedef struct
 {
     const Pgferry__Assign *assign; /* borrowed */
     const char *source_db;         /* borrowed */
     const char *target_db;         /* borrowed */
     Pgferry__Result *res;          /* borrowed: where problems go */
+    strbuf_t *table_oids;          /* owned: "oid,oid,..." of res->tables */
+    size_t *fix_identity;          /* owned: indexes in res->tables that get
+                                      REPLICA IDENTITY FULL once all passed */
+    size_t n_fix_identity;
 } prepare_t;
 
 /* Builds the "{oid,oid}" filter of the selected tables; NULL for all. */
@@ -164,6 +219,8 @@ s_list_tables(prepare_t *p, PGconn *src)
         t->binary = PQgetvalue(res, r, 4)[0] == 't';
         t->columns = xstrdup(PQgetvalue(res, r, 5));
         t->pages = strtoll(PQgetvalue(res, r, 7), NULL, 10);
+        strbuf_appendf(p->table_oids, "%s%s", r > 0 ? "," : "",
+                       PQgetvalue(res, r, 8));
         if (PQgetvalue(res, r, 6)[0] != 't')
         {
             unit_add_problem(p->res,
@@ -280,16 +337,317 @@ s_check_target_privileges(prepare_t *p, PGconn *tgt)
     PQclear(r);
 }
 
+/* Online: the server settings and the role logical replication needs. */
+static void
+s_check_online_server(prepare_t *p, PGconn *src)
+{
+    const Pgferry__Endpoint *ep = p->assign->source;
+    char *server = pgconn_describe(ep);
+    char *error = NULL;
+    PGresult *r = pgconn_query(src, s_online_server_sql, 0, NULL, &error);
+
+    if (r == NULL || PQntuples(r) != 1)
+    {
+        unit_add_problem(p->res,
+                         xasprintf("source server %s: could not check the "
+                                   "settings logical replication needs: %s",
+                                   server, error ? error : "no such role"));
+        free(error);
+        PQclear(r);
+        free(server);
+        return;
+    }
+    const char *wal_level = PQgetvalue(r, 0, 0);
+    long max_slots = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+    long used_slots = strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    long max_senders = strtol(PQgetvalue(r, 0, 3), NULL, 10);
+    long used_senders = strtol(PQgetvalue(r, 0, 4), NULL, 10);
+
+    if (strcmp(wal_level, "logical") != 0)
+    {
+        unit_add_problem(p->res,
+                         xasprintf("source server %s: wal_level is \"%s\", "
+                                   "expected \"logical\" (set wal_level = "
+                                   "logical and restart the server)",
+                                   server, wal_level));
+    }
+    if (used_slots >= max_slots)
+    {
+        unit_add_problem(p->res,
+                         xasprintf("source server %s: no free replication "
+                                   "slot: max_replication_slots is %ld and "
+                                   "%ld slot%s exist%s, expected at least 1 "
+                                   "free (drop an unused slot, or raise "
+                                   "max_replication_slots and restart the "
+                                   "server)",
+                                   server, max_slots, used_slots,
+                                   used_slots == 1 ? "" : "s",
+                                   used_slots == 1 ? "s" : ""));
+    }
+    if (used_senders >= max_senders)
+    {
+        unit_add_problem(p->res,
+                         xasprintf("source server %s: no free WAL sender: "
+                                   "max_wal_senders is %ld and %ld %s "
+                                   "running, expected at least 1 free (raise "
+                                   "max_wal_senders and restart the server)",
+                                   server, max_senders, used_senders,
+                                   used_senders == 1 ? "is" : "are"));
+    }
+    if (PQgetvalue(r, 0, 5)[0] != 't')
+    {
+        unit_add_problem(p->res,
+                         xasprintf("source server %s: user \"%s\" cannot "
+                                   "replicate, expected the REPLICATION "
+                                   "attribute (ALTER ROLE ... WITH "
+                                   "REPLICATION) or superuser",
+                                   server, ep->user));
+    }
+    if (PQgetvalue(r, 0, 6)[0] != 't')
+    {
+        unit_add_problem(p->res,
+                         xasprintf("source database \"%s\": user \"%s\" "
+                                   "cannot create a publication, expected "
+                                   "CREATE privilege on the database",
+                                   p->source_db, ep->user));
+    }
+    PQclear(r);
+    free(server);
+}
+
+/*
+ * Online: a table's replica identity problem, or NULL if its updates and
+ * deletes can be replicated. Without a primary key, DEFAULT is no identity
+ * at all; USING INDEX whose index was dropped is none either.
+ */
+static char *
+s_identity_problem(prepare_t *p, const Pgferry__TableRef *t, char ident,
+                   bool has_pkey, bool has_ident_index)
+{
+    const char *what = NULL;
+    const char *fix = NULL;
+
+    if (ident == 'f' || (ident == 'd' && has_pkey) ||
+        (ident == 'i' && has_ident_index))
+    {
+        return NULL;
+    }
+    if (ident == 'n')
+    {
+        what = "has REPLICA IDENTITY NOTHING";
+    }
+    else if (ident == 'i')
+    {
+        what = "has REPLICA IDENTITY USING INDEX but no such index";
+    }
+    else
+    {
+        what = "has no primary key and no replica identity";
+    }
+    if (has_pkey)
+    {
+        fix = "set REPLICA IDENTITY DEFAULT";
+    }
+    else if (ident == 'd')
+    {
+        fix = "add a primary key";
+    }
+    else
+    {
+        fix = "add a primary key and set REPLICA IDENTITY DEFAULT";
+    }
+    return xasprintf("source database \"%s\": table \"%s.%s\" %s: updates "
+                     "and deletes cannot be replicated (%s, or rerun with "
+                     "--fix-replica-identity to set REPLICA IDENTITY FULL)",
+                     p->source_db, t->schema, t->name, what, fix);
+}
+
+/*
+ * Online: each table must be logged, have a replica identity (or get one
+ * from the fix, noted in p->fix_identity) and be ours to publish.
+ */
+static void
+s_check_online_tables(prepare_t *p, PGconn *src)
+{
+    Pgferry__Result *res = p->res;
+    char *oids = xasprintf("{%s}", strbuf_data(p->table_oids));
+    const char *params[1] = {oids};
+    char *error = NULL;
+    PGresult *r = NULL;
+    strbuf_t *not_owned = strbuf_new();
+    size_t n_not_owned = 0;
+
+    if (res->n_tables == 0)
+    {
+        goto cleanup; /* s_list_tables said why */
+    }
+    r = pgconn_query(src, s_online_tables_sql, 1, params, &error);
+    if (r == NULL)
+    {
+        unit_add_problem(res, xasprintf("source database \"%s\": could not "
+                                        "check the tables' replica "
+                                        "identities: %s",
+                                        p->source_db, error));
+        free(error);
+        goto cleanup;
+    }
+    p->fix_identity = xcalloc(res->n_tables, sizeof *p->fix_identity);
+    for (int row = 0; row < PQntuples(r); row++)
+    {
+        long pos = strtol(PQgetvalue(r, row, 0), NULL, 10);
+        if (pos < 1 || (size_t) pos > res->n_tables)
+        {
+            continue; /* cannot happen: pos comes from our own array */
+        }
+        size_t i = (size_t) pos - 1;
+        const Pgferry__TableRef *t = res->tables[i];
+        char ident = PQgetvalue(r, row, 1)[0];
+        bool has_pkey = PQgetvalue(r, row, 2)[0] == 't';
+        bool has_ident_index = PQgetvalue(r, row, 3)[0] == 't';
+        bool unlogged = PQgetvalue(r, row, 4)[0] == 't';
+        bool owned = PQgetvalue(r, row, 5)[0] == 't';
+        char *problem = NULL;
+
+        if (unlogged)
+        {
+            unit_add_problem(res,
+                             xasprintf("source database \"%s\": table "
+                                       "\"%s.%s\" is unlogged: its changes "
+                                       "are not written to the WAL and "
+                                       "cannot be replicated (ALTER TABLE "
+                                       "... SET LOGGED, or leave it out of "
+                                       "selectedTables)",
+                                       p->source_db, t->schema, t->name));
+        }
+        else if ((problem = s_identity_problem(p, t, ident, has_pkey,
+                                               has_ident_index)) != NULL)
+        {
+            if (p->assign->fix_replica_identity)
+            {
+                free(problem);
+                p->fix_identity[p->n_fix_identity++] = i;
+            }
+            else
+            {
+                unit_add_problem(res, problem);
+            }
+        }
+        if (!owned)
+        {
+            if (n_not_owned < PREPARE_MAX_NAMED)
+            {
+                strbuf_appendf(not_owned, "%s\"%s.%s\"",
+                               n_not_owned > 0 ? ", " : "", t->schema, t->name);
+            }
+            n_not_owned++;
+        }
+    }
+    if (n_not_owned > PREPARE_MAX_NAMED)
+    {
+        strbuf_appendf(not_owned, " and %zu more",
+                       n_not_owned - PREPARE_MAX_NAMED);
+    }
+    if (n_not_owned > 0)
+    {
+        unit_add_problem(res,
+                         xasprintf("source database \"%s\": user \"%s\" "
+                                   "cannot add %zu table%s to a publication "
+                                   "because it does not own %s: %s "
+                                   "(expected the tables' owner, or a "
+                                   "superuser)",
+                                   p->source_db, p->assign->source->user,
+                                   n_not_owned, n_not_owned == 1 ? "" : "s",
+                                   n_not_owned == 1 ? "it" : "them",
+                                   strbuf_data(not_owned)));
+    }
+
+cleanup:
+    PQclear(r);
+    strbuf_destroy(&not_owned);
+    free(oids);
+}
+
+/*
+ * --fix-replica-identity, once every check has passed: REPLICA IDENTITY
+ * FULL on the tables noted, all or none (one transaction), each waiting
+ * at most PREPARE_LOCK_TIMEOUT for its lock.
+ */
+/* Takes error. */
+static void
+s_fix_failed(prepare_t *p, char *error)
+{
+    unit_add_problem(p->res, xasprintf("source database \"%s\": could not "
+                                       "set REPLICA IDENTITY FULL: %s",
+                                       p->source_db, error));
+    free(error);
+}
+
+static void
+s_fix_replica_identity(prepare_t *p, PGconn *src)
+{
+    char *error = NULL;
+    size_t done = 0;
+
+    if (pgconn_command(src,
+                       "BEGIN; SET LOCAL lock_timeout = "
+                       "'" PREPARE_LOCK_TIMEOUT "'",
+                       &error) != 0)
+    {
+        s_fix_failed(p, error);
+        return;
+    }
+    for (; done < p->n_fix_identity; done++)
+    {
+        const Pgferry__TableRef *t = p->res->tables[p->fix_identity[done]];
+        char *quoted = pgconn_quote_qualified(src, t->schema, t->name);
+        char *sql = xasprintf("ALTER TABLE %s REPLICA IDENTITY FULL", quoted);
+        int rc = pgconn_command(src, sql, &error);
+
+        free(sql);
+        free(quoted);
+        if (rc != 0)
+        {
+            unit_add_problem(
+                p->res, xasprintf("source database \"%s\": could not "
+                                  "set REPLICA IDENTITY FULL on table "
+                                  "\"%s.%s\": %s",
+                                  p->source_db, t->schema, t->name, error));
+            free(error);
+            error = NULL;
+            break;
+        }
+    }
+    if (done == p->n_fix_identity && pgconn_command(src, "COMMIT", &error) != 0)
+    {
+        s_fix_failed(p, error);
+        return;
+    }
+    if (done < p->n_fix_identity)
+    {
+        (void) pgconn_command(src, "ROLLBACK", &error);
+        free(error);
+        return;
+    }
+    for (size_t i = 0; i < p->n_fix_identity; i++)
+    {
+        const Pgferry__TableRef *t = p->res->tables[p->fix_identity[i]];
+        log_info("database=%s table=%s.%s set REPLICA IDENTITY FULL on the "
+                 "source, which has no primary key",
+                 p->source_db, t->schema, t->name);
+    }
+}
+
 int
 unit_prepare_run(unit_t *self, Pgferry__Result *res)
 {
     const Pgferry__Assign *a = unit_assign(self);
-    prepare_t p = {a, a->source->dbname, a->target->dbname, res};
+    prepare_t p = {a, a->source->dbname, a->target->dbname, res, NULL, NULL, 0};
     char *error = NULL;
     PGconn *src = pgconn_connect(a->source, NULL, "source", "prepare", &error);
     PGconn *tgt = NULL;
     int src_version = 0;
 
+    p.table_oids = strbuf_new();
     if (src == NULL)
     {
         unit_add_problem(res, error);
@@ -305,6 +663,11 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
     {
         src_version = s_server_version(src, &res->source_version);
         s_list_tables(&p, src);
+        if (a->online)
+        {
+            s_check_online_server(&p, src);
+            s_check_online_tables(&p, src);
+        }
     }
     if (tgt != NULL)
     {
@@ -324,8 +687,15 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
             s_check_target_privileges(&p, tgt);
         }
     }
+    /* the only write, and only for a task about to be accepted */
+    if (res->n_problems == 0 && p.n_fix_identity > 0)
+    {
+        s_fix_replica_identity(&p, src);
+    }
     PQfinish(src);
     PQfinish(tgt);
+    strbuf_destroy(&p.table_oids);
+    free(p.fix_identity);
     if (res->n_problems > 0)
     {
         return unit_fail(res,

@@ -571,10 +571,9 @@ unit_schema_post_run(unit_t *self, Pgferry__Result *res)
     return rc;
 }
 
-/* Sets every target sequence to its source value. */
-static int
-s_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                 Pgferry__Result *res)
+int
+unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+                    Pgferry__Result *res)
 {
     char *error = NULL;
     PGresult *seqs = pgconn_query(
@@ -704,7 +703,7 @@ unit_finalize_run(unit_t *self, Pgferry__Result *res)
         goto cleanup;
     }
     if (s_run_items(a, tgt, res) != 0 ||
-        s_copy_sequences(a, src, tgt, res) != 0)
+        unit_copy_sequences(a, src, tgt, res) != 0)
     {
         goto cleanup;
     }

@@ -44,9 +44,21 @@ json_object *cli_fetch_status(const char *endpoint, const char *project,
 void cli_render_table(json_object *status, FILE *out);
 /* One progress line: state, tables done, bytes, throughput. */
 void cli_render_progress(json_object *status, FILE *out);
+/* The same, as a log: printed only when it differs from *last (owned,
+ * free() it at the end, NULL at first). */
+void cli_log_progress(json_object *status, FILE *out, char **last);
 /* The task's state ("Running", "Succeeded", ...), borrowed. */
 const char *cli_task_state(json_object *status);
 bool cli_state_is_final(const char *state);
+/* The migrationState of one database (NULL: the first), borrowed, and
+ * its errorMessage in *error ("-" if none); "" if there is no such
+ * database. */
+const char *cli_database_state(json_object *status, const char *database,
+                               const char **error);
+/* pgferry task cutover: asks for it, then waits until the database is
+ * COMPLETED (0) or FAILED (1), printing progress. */
+int cli_cutover(const char *endpoint, const char *project, const char *task,
+                const char *database, bool validate);
 
 /* pgferry migrate ... (embedded mode) */
 int cli_migrate(int argc, char **argv);

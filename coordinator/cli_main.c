@@ -39,6 +39,7 @@ typedef struct
     bool expand;
     bool validate;
     int64_t split_bytes; /* 0: the coordinator's default */
+    bool fix_replica_identity;
 } cli_args_t;
 
 static void
@@ -52,11 +53,13 @@ s_usage(FILE *out)
             "  project delete -n P\n"
             "  project list\n"
             "  task create --project-name P -n T --task-type "
-            "OfflineMigration\n"
+            "OfflineMigration|OnlineMigration\n"
             "              --source-connection-json s.json "
             "--target-connection-json t.json\n"
             "              --database-options-json o.json "
             "[--split-tables-larger-than 1GB]\n"
+            "              [--fix-replica-identity]   (OnlineMigration "
+            "only)\n"
             "  task show   --project-name P -n T [--expand output] "
             "[-o json|table]\n"
             "  task watch  --project-name P -n T\n"
@@ -66,7 +69,8 @@ s_usage(FILE *out)
             "  task delete --project-name P -n T\n"
             "  migrate --source URI --target URI [--tables s.t,...] "
             "[--agents N] [--jobs N]\n"
-            "          [--split-tables-larger-than 1GB]\n"
+            "          [--split-tables-larger-than 1GB] [--online "
+            "[--fix-replica-identity]]\n"
             "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
             "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
@@ -91,6 +95,7 @@ s_parse(int argc, char **argv, cli_args_t *args)
         {"output", required_argument, NULL, 'o'},
         {"validate", no_argument, NULL, 'v'},
         {"split-tables-larger-than", required_argument, NULL, 'z'},
+        {"fix-replica-identity", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c = 0;
@@ -161,6 +166,9 @@ s_parse(int argc, char **argv, cli_args_t *args)
                 }
                 break;
             }
+            case 'F':
+                args->fix_replica_identity = true;
+                break;
             case 'h':
                 s_usage(stdout);
                 exit(0);
@@ -301,6 +309,14 @@ s_task_create(const cli_args_t *args)
                   args->task_type);
         return CLI_EXIT_USAGE;
     }
+    if (args->fix_replica_identity &&
+        strcmp(args->task_type, "OnlineMigration") != 0)
+    {
+        cli_error("--fix-replica-identity applies to OnlineMigration "
+                  "tasks only; an OfflineMigration copies tables without "
+                  "a key as they are");
+        return CLI_EXIT_USAGE;
+    }
     if (config_load_endpoint(args->source_json, &src, &error) != 0 ||
         config_load_endpoint(args->target_json, &tgt, &error) != 0 ||
         config_load_databases(args->options_json, &dbs, &error) != 0)
@@ -332,6 +348,7 @@ s_task_create(const cli_args_t *args)
     req.n_databases = dbs.count;
     req.databases = opt_ptrs;
     req.split_bytes = args->split_bytes;
+    req.fix_replica_identity = args->fix_replica_identity;
     code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
 
 cleanup:
@@ -447,9 +464,8 @@ s_task_command(const char *verb, const cli_args_t *args)
         {
             return CLI_EXIT_USAGE;
         }
-        req.verb = PGFERRY__REQUEST__VERB__TASK_CUTOVER;
-        req.object_name = (char *) args->object_name;
-        req.validate = args->validate;
+        return cli_cutover(args->coordinator, args->project, args->name,
+                           args->object_name, args->validate);
     }
     else
     {

@@ -30,6 +30,8 @@
 
 #define MIGRATE_MAX_AGENTS 64
 #define MIGRATE_READY_TIMEOUT_MS 20000
+/* how often the online phase shows progress */
+#define MIGRATE_POLL_US 1000000
 
 typedef struct
 {
@@ -42,6 +44,8 @@ typedef struct
     int64_t split_bytes; /* 0: the coordinator's default */
     bool online;
     bool cutover_when_ready;
+    bool fix_replica_identity; /* online: REPLICA IDENTITY FULL if no key */
+    bool validate;             /* online: compare every table at cutover */
 } migrate_options_t;
 
 typedef struct
@@ -83,6 +87,8 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
         {"online", no_argument, NULL, 'o'},
         {"cutover-when-ready", no_argument, NULL, 'c'},
         {"split-tables-larger-than", required_argument, NULL, 'z'},
+        {"fix-replica-identity", no_argument, NULL, 'F'},
+        {"validate", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int c = 0;
 
@@ -124,6 +130,12 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
             case 'c':
                 opts->cutover_when_ready = true;
                 break;
+            case 'F':
+                opts->fix_replica_identity = true;
+                break;
+            case 'V':
+                opts->validate = true;
+                break;
             case 'z':
             {
                 char *error = NULL;
@@ -149,11 +161,17 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
         cli_error("--source and --target are required");
         return -1;
     }
-    if (opts->online || opts->cutover_when_ready)
+    if (opts->fix_replica_identity && !opts->online)
     {
-        cli_error("--online: online migration is not available in this "
-                  "version yet; run without --online for an offline "
-                  "migration");
+        cli_error("--fix-replica-identity applies to --online only; an "
+                  "offline migration copies tables without a key as they "
+                  "are");
+        return -1;
+    }
+    if ((opts->cutover_when_ready || opts->validate) && !opts->online)
+    {
+        cli_error("--cutover-when-ready and --validate apply to --online "
+                  "only; an offline migration ends by itself");
         return -1;
     }
     return 0;
@@ -398,13 +416,70 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     db.n_selected_tables = (size_t) ntables;
     req.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
     req.task = "migrate";
-    req.task_type = "OfflineMigration";
+    req.task_type = opts->online ? "OnlineMigration" : "OfflineMigration";
     req.source = &src_ep;
     req.target = &tgt_ep;
     req.n_databases = 1;
     req.databases = dbs;
     req.split_bytes = opts->split_bytes;
+    req.fix_replica_identity = opts->fix_replica_identity;
     return s_call(self, &req, 600000);
+}
+
+/*
+ * Online: progress until the database is READY_TO_COMPLETE; then, with
+ * --cutover-when-ready, the cutover. Without it the stream goes on until
+ * the operator cuts over from another terminal, as the line printed
+ * says, or stops this command (the state directory resumes it).
+ */
+static int
+s_follow_online(migrate_t *self, const migrate_options_t *opts,
+                const char *database)
+{
+    bool told = false;
+    int code = CLI_EXIT_OK;
+    char *last = NULL;
+
+    for (;;)
+    {
+        json_object *status =
+            cli_fetch_status(self->cli_endpoint, "embedded", "migrate", &code);
+        const char *error = NULL;
+        const char *state = NULL;
+
+        if (status == NULL)
+        {
+            break;
+        }
+        state = cli_database_state(status, database, &error);
+        cli_log_progress(status, stdout, &last);
+        if (cli_state_is_final(cli_task_state(status)) ||
+            strcmp(state, "COMPLETING") == 0)
+        {
+            json_object_put(status);
+            break; /* the watch reports the end */
+        }
+        json_object_put(status);
+        if (strcmp(state, "READY_TO_COMPLETE") == 0 && opts->cutover_when_ready)
+        {
+            code = cli_cutover(self->cli_endpoint, "embedded", "migrate",
+                               database, opts->validate);
+            break;
+        }
+        if (strcmp(state, "READY_TO_COMPLETE") == 0 && !told)
+        {
+            printf("pgferry: caught up; stop the writes, then cut over with:\n"
+                   "  pgferry --coordinator %s task cutover --project-name "
+                   "embedded -n migrate --object-name %s%s\n",
+                   self->cli_endpoint, database,
+                   opts->validate ? " --validate" : "");
+            told = true;
+        }
+        fflush(stdout);
+        usleep(MIGRATE_POLL_US);
+    }
+    free(last);
+    return code;
 }
 
 static int
@@ -431,7 +506,14 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
         return code;
     }
     fflush(stdout);
-    code = cli_watch(self->cli_endpoint, "embedded", "migrate", true);
+    if (opts->online)
+    {
+        code = s_follow_online(self, opts, src->dbname);
+    }
+    if (code == CLI_EXIT_OK)
+    {
+        code = cli_watch(self->cli_endpoint, "embedded", "migrate", true);
+    }
     int fetch_code = 0;
     json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
                                            "migrate", &fetch_code);

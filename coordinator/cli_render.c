@@ -231,15 +231,81 @@ cli_render_progress(json_object *status, FILE *out)
                         s_int(d, "fullLoadErroredTables");
         fprintf(out,
                 "%s %s: %-12s tables %lld/%lld done, %lld loading, %lld "
-                "errored; %lld rows, %s copied, %s/s now\n",
+                "errored; %lld rows, %s copied, %s/s now",
                 now, s_str(d, "databaseName"), s_str(d, "migrationState"),
                 (long long) s_int(d, "fullLoadCompletedTables"),
                 (long long) total,
                 (long long) s_int(d, "fullLoadLoadingTables"),
                 (long long) s_int(d, "fullLoadErroredTables"), (long long) rows,
                 hbytes, hrate);
+        if (strcmp(s_str(d, "appliedLsn"), "-") != 0)
+        {
+            char hlag[32];
+
+            /* bytes of WAL behind: the fastest moving number, rounded so
+             * that the log gets a line when the stream moves visibly */
+            s_human_bytes(s_int(d, "lagBytes") / 1024 * 1024, hlag,
+                          sizeof hlag);
+            fprintf(
+                out,
+                "; changes applied %lld (%lld ins, %lld upd, %lld del), "
+                "latency %.1f s, %s behind",
+                (long long) s_int(d, "appliedChanges"),
+                (long long) s_int(d, "cdcInsertCounter"),
+                (long long) s_int(d, "cdcUpdateCounter"),
+                (long long) s_int(d, "cdcDeleteCounter"),
+                json_object_get_double(json_object_object_get(d, "latency")),
+                hlag);
+        }
+        fputc('\n', out);
     }
     fflush(out);
+}
+
+void
+cli_log_progress(json_object *status, FILE *out, char **last)
+{
+    char *line = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&line, &len);
+
+    cli_render_progress(status, mem);
+    fclose(mem);
+    /* lines start with the time, "HH:MM:SS ": compare after it */
+    if (*last == NULL || len < 9 || strlen(*last) < 9 ||
+        strcmp(*last + 9, line + 9) != 0)
+    {
+        fputs(line, out);
+        fflush(out);
+        free(*last);
+        *last = line;
+    }
+    else
+    {
+        free(line);
+    }
+}
+
+const char *
+cli_database_state(json_object *status, const char *database,
+                   const char **error)
+{
+    json_object *output = s_output(status);
+    size_t n = output ? json_object_array_length(output) : 0;
+
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *d = json_object_array_get_idx(output, i);
+        if (s_is(d, "DatabaseLevelOutput") &&
+            (database == NULL ||
+             strcmp(s_str(d, "databaseName"), database) == 0))
+        {
+            *error = s_str(d, "errorMessage");
+            return s_str(d, "migrationState");
+        }
+    }
+    *error = "";
+    return "";
 }
 
 int
@@ -267,25 +333,7 @@ cli_watch(const char *endpoint, const char *project, const char *task,
         }
         else
         {
-            /* a log: one line per database only when something changed */
-            char *line = NULL;
-            size_t len = 0;
-            FILE *mem = open_memstream(&line, &len);
-            cli_render_progress(status, mem);
-            fclose(mem);
-            /* lines start with the time, "HH:MM:SS ": compare after it */
-            if (last == NULL || len < 9 || strlen(last) < 9 ||
-                strcmp(last + 9, line + 9) != 0)
-            {
-                fputs(line, stdout);
-                fflush(stdout);
-                free(last);
-                last = line;
-            }
-            else
-            {
-                free(line);
-            }
+            cli_log_progress(status, stdout, &last);
         }
         if (cli_state_is_final(state))
         {

@@ -68,6 +68,13 @@ void plan_forget_agent_units(coord_t *self, const char *agent,
                              double older_than);
 void plan_dispatch(coord_t *self);
 void plan_cancel_task(coord_t *self, int64_t task_id);
+/* Cancels, then deletes the task, at once or (online: its slot is to be
+ * dropped first) once its cleanup units ran. True if deleted now. */
+bool plan_delete_task(coord_t *self, int64_t task_id);
+/* Asks the cdc unit of one database to cut over. Returns the CLI exit
+ * code, with *message to tell (free() it). */
+int plan_cutover(coord_t *self, int64_t task_id, const char *database,
+                 bool validate, char **message);
 void plan_resume(coord_t *self);
 
 /* server.c: the waiting CLI of a task creation gets its answer */

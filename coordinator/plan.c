@@ -27,6 +27,14 @@
 #define K_SCHEMA_POST PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST
 #define K_FINALIZE PGFERRY__UNIT_KIND__UNIT_FINALIZE
 #define K_ANALYZE PGFERRY__UNIT_KIND__UNIT_ANALYZE
+#define K_SLOT PGFERRY__UNIT_KIND__UNIT_SLOT
+#define K_CDC PGFERRY__UNIT_KIND__UNIT_CDC
+#define K_CLEANUP PGFERRY__UNIT_KIND__UNIT_CLEANUP
+
+/* The cdc unit's latency under which a database is READY_TO_COMPLETE,
+ * and over which it is CATCHING_UP again. */
+#define PLAN_READY_LATENCY_MS 1000
+#define PLAN_BEHIND_LATENCY_MS 10000
 
 /*
  * Tables larger than this are copied as several block ranges at once.
@@ -46,13 +54,13 @@
 #define PLAN_MAX_SNAPSHOTS 5
 
 static const char *const s_kind_names[] = {
-    "none", "prepare",     "snapshot", "schema-pre",
-    "copy", "schema-post", "finalize", "analyze"};
+    "none",     "prepare", "snapshot", "schema-pre", "copy",   "schema-post",
+    "finalize", "analyze", "slot",     "cdc",        "cleanup"};
 
 static const char *
 s_kind_name(int kind)
 {
-    return kind >= 0 && kind <= K_ANALYZE ? s_kind_names[kind] : "unknown";
+    return kind >= 0 && kind <= K_CLEANUP ? s_kind_names[kind] : "unknown";
 }
 
 static int
@@ -62,8 +70,13 @@ s_priority(int kind)
     {
         case K_PREPARE:
             return 100;
+        case K_CLEANUP:
+            return 95;
         case K_SNAPSHOT:
+        case K_SLOT:
             return 90;
+        case K_CDC:
+            return 85;
         case K_SCHEMA_PRE:
             return 80;
         case K_FINALIZE:
@@ -132,21 +145,22 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
         zuuid_destroy(&uuid);
         return -1;
     }
-    if (store_exec(self->store,
-                   "INSERT INTO tasks (project_id, name, task_type, state, "
-                   "task_key, src_host, src_port, src_user, src_db, "
-                   "tgt_host, tgt_port, tgt_user, tgt_db, started_at, "
-                   "split_bytes) "
-                   "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                   "?)",
-                   "issssisssisssi", project_id, req->task, req->task_type,
-                   zuuid_str_canonical(uuid), req->source->host,
-                   (int64_t) req->source->port, req->source->user,
-                   req->source->dbname, req->target->host,
-                   (int64_t) req->target->port, req->target->user,
-                   req->target->dbname, now,
-                   req->split_bytes > 0 ? req->split_bytes
-                                        : PLAN_DEFAULT_SPLIT_BYTES) != 0)
+    if (store_exec(
+            self->store,
+            "INSERT INTO tasks (project_id, name, task_type, state, "
+            "task_key, src_host, src_port, src_user, src_db, "
+            "tgt_host, tgt_port, tgt_user, tgt_db, started_at, "
+            "split_bytes, online, fix_replica_identity) "
+            "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?)",
+            "issssisssisssiii", project_id, req->task, req->task_type,
+            zuuid_str_canonical(uuid), req->source->host,
+            (int64_t) req->source->port, req->source->user, req->source->dbname,
+            req->target->host, (int64_t) req->target->port, req->target->user,
+            req->target->dbname, now,
+            req->split_bytes > 0 ? req->split_bytes : PLAN_DEFAULT_SPLIT_BYTES,
+            (int64_t) (strcmp(req->task_type, "OnlineMigration") == 0),
+            (int64_t) req->fix_replica_identity) != 0)
     {
         goto failed;
     }
@@ -306,7 +320,9 @@ s_build_assign(coord_t *self, int64_t unit_id)
         "SELECT u.kind, u.table_id, u.item_id, t.task_key, t.src_host, "
         "       t.src_port, t.src_user, d.name, t.tgt_host, t.tgt_port, "
         "       t.tgt_user, d.target_name, d.selected, d.snapshot, "
-        "       d.skip_schema, t.id, d.id "
+        "       d.skip_schema, t.id, d.id, t.online, t.fix_replica_identity, "
+        "       d.slot, d.start_lsn, d.cutover, d.validate, d.end_lsn, "
+        "       d.state "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -338,11 +354,24 @@ s_build_assign(coord_t *self, int64_t unit_id)
         a->snapshot = xstrdup(store_text(stmt, 13));
     }
     a->skip_schema = sqlite3_column_int(stmt, 14) != 0;
+    a->online = sqlite3_column_int(stmt, 17) != 0;
+    a->fix_replica_identity = sqlite3_column_int(stmt, 18) != 0;
+    if (sqlite3_column_type(stmt, 19) != SQLITE_NULL)
+    {
+        a->slot = xstrdup(store_text(stmt, 19));
+    }
+    a->start_lsn = (uint64_t) sqlite3_column_int64(stmt, 20);
+    a->cutover = sqlite3_column_int(stmt, 21) != 0;
+    a->validate = sqlite3_column_int(stmt, 22) != 0;
+    a->end_lsn = (uint64_t) sqlite3_column_int64(stmt, 23);
+    /* a failed database gives its tables back empty, for a new task */
+    a->truncate_target = strcmp(store_text(stmt, 24), "FAILED") == 0;
     if (kind == K_PREPARE || kind == K_SCHEMA_PRE)
     {
         s_add_selected(a, store_text(stmt, 12));
     }
-    if (kind == K_SCHEMA_PRE || kind == K_FINALIZE)
+    if (kind == K_SCHEMA_PRE || kind == K_FINALIZE || kind == K_SLOT ||
+        kind == K_CDC || kind == K_CLEANUP)
     {
         s_add_tables(self, a, db_id);
     }
@@ -372,7 +401,8 @@ s_build_assign(coord_t *self, int64_t unit_id)
     if (kind == K_FINALIZE)
     {
         s_add_items(self, a, "phase = 2 AND database_id = ?", db_id);
-        a->last = true;
+        /* online: pgferry.cdc_counts lives there until the cutover */
+        a->last = !a->online;
     }
     sqlite3_finalize(stmt);
     return a;
@@ -431,13 +461,18 @@ cleanup:
     return rc;
 }
 
+/* Units holding a snapshot only wait: they take no job slot. */
+#define HOLDER_KINDS "(2, 8)" /* K_SNAPSHOT, K_SLOT */
+_Static_assert(K_SNAPSHOT == 2 && K_SLOT == 8, "HOLDER_KINDS lists them");
+
 static int
 s_running_on(coord_t *self, const char *agent)
 {
-    return (int) store_int(self->store, 0,
-                           "SELECT count(*) FROM units WHERE state = "
-                           "'running' AND agent = ? AND kind <> ?",
-                           "si", agent, (int64_t) K_SNAPSHOT);
+    return (int) store_int(
+        self->store, 0,
+        "SELECT count(*) FROM units WHERE state = "
+        "'running' AND agent = ? AND kind NOT IN " HOLDER_KINDS,
+        "s", agent);
 }
 
 void
@@ -449,10 +484,11 @@ plan_dispatch(coord_t *self)
     /* snapshot holders take no job slot: they only wait */
     for (;;)
     {
-        int64_t id = store_int(self->store, 0,
-                               "SELECT id FROM units WHERE state = 'queued' "
-                               "AND kind = ? ORDER BY id LIMIT 1",
-                               "i", (int64_t) K_SNAPSHOT);
+        int64_t id =
+            store_int(self->store, 0,
+                      "SELECT id FROM units WHERE state = 'queued' "
+                      "AND kind IN " HOLDER_KINDS " ORDER BY id LIMIT 1",
+                      NULL);
         registry_agent_t *agent = NULL;
         for (size_t i = 0; id != 0 && agent == NULL && i < n; i++)
         {
@@ -477,10 +513,10 @@ plan_dispatch(coord_t *self)
                 self->store, 0,
                 "SELECT u.id FROM units u "
                 "  JOIN databases d ON d.id = u.database_id "
-                " WHERE u.state = 'queued' AND u.kind <> ? "
+                " WHERE u.state = 'queued' AND u.kind NOT IN " HOLDER_KINDS
                 "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
                 " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
-                "ii", (int64_t) K_SNAPSHOT, (int64_t) K_COPY);
+                "i", (int64_t) K_COPY);
             if (id == 0 || s_send_assign(self, agent, id) != 0)
             {
                 break;
@@ -531,14 +567,17 @@ s_database_ids(coord_t *self, int64_t task_id, size_t *count)
     return ids;
 }
 
+/* Sends Release for the running units of a database of one kind (0: the
+ * snapshot holders); cutover/validate: the cdc unit is to cut over. */
 static void
-s_release_snapshots(coord_t *self, int64_t db_id)
+s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
+               bool validate)
 {
     sqlite3_stmt *stmt = store_query(
         self->store,
-        "SELECT id, agent FROM units WHERE database_id = ? AND kind = ? "
-        "AND state = 'running'",
-        "ii", db_id, (int64_t) K_SNAPSHOT);
+        "SELECT id, agent FROM units WHERE database_id = ? AND state = "
+        "'running' AND (kind = ? OR (? = 0 AND kind IN " HOLDER_KINDS "))",
+        "iii", db_id, (int64_t) kind, (int64_t) kind);
 
     while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
     {
@@ -548,6 +587,8 @@ s_release_snapshots(coord_t *self, int64_t db_id)
         Pgferry__Release release = PGFERRY__RELEASE__INIT;
 
         release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
+        release.cutover = cutover;
+        release.validate = validate;
         env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
         env.release = &release;
         if (agent != NULL && agent->alive)
@@ -556,10 +597,41 @@ s_release_snapshots(coord_t *self, int64_t db_id)
         }
     }
     sqlite3_finalize(stmt);
+}
+
+static void
+s_release_snapshots(coord_t *self, int64_t db_id)
+{
+    s_send_release(self, db_id, 0, false, false);
     /* copies queued from now on need a new snapshot */
     (void) store_exec(self->store,
                       "UPDATE databases SET snapshot = NULL WHERE id = ?", "i",
                       db_id);
+}
+
+/*
+ * An online database that will not complete: its cdc unit stops, and a
+ * cleanup unit drops the slot, publication and origin, so that no WAL is
+ * retained by a forgotten slot. Once per database.
+ */
+static void
+s_stop_stream(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    s_send_release(self, db_id, K_CDC, false, false);
+    (void) store_exec(self->store,
+                      "UPDATE units SET state = 'cancelled' WHERE "
+                      "database_id = ? AND kind = ? AND state IN ('queued', "
+                      "'running')",
+                      "ii", db_id, (int64_t) K_CDC);
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM databases WHERE id = ? AND slot IS "
+                  "NOT NULL AND state <> 'COMPLETED'",
+                  "i", db_id) > 0 &&
+        s_count_units(self, db_id, K_CLEANUP, "'queued', 'running', 'done'") ==
+            0)
+    {
+        (void) s_add_unit(self, task_id, db_id, K_CLEANUP, 0, 0, 0);
+    }
 }
 
 static void
@@ -579,6 +651,7 @@ s_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
                       "database_id = ? AND state = 'queued'",
                       "i", db_id);
     s_release_snapshots(self, db_id);
+    s_stop_stream(self, task_id, db_id);
     sqlite3_stmt *stmt = store_query(
         self->store, "SELECT name FROM databases WHERE id = ?", "i", db_id);
     coord_event(self, task_id, "error", "database=%s failed: %s",
@@ -615,11 +688,146 @@ s_update_task_state(coord_t *self, int64_t task_id)
     }
 }
 
-/* Moves one database forward as far as its units allow. */
+static bool
+s_is_online(coord_t *self, int64_t task_id)
+{
+    return store_int(self->store, 0, "SELECT online FROM tasks WHERE id = ?",
+                     "i", task_id) != 0;
+}
+
+/*
+ * No holder of the snapshot while copies wait for it: take another.
+ * Offline, any snapshot will do. Online, the copies must read as of the
+ * slot's consistent point: once a copy has read under the old snapshot,
+ * a new slot cannot match it, so the database fails (and its cleanup
+ * drops the slot and empties the tables, for a new task).
+ */
+static void
+s_retake_snapshot(coord_t *self, int64_t task_id, int64_t db_id, bool online,
+                  int64_t queued)
+{
+    int kind = online ? K_SLOT : K_SNAPSHOT;
+
+    if (online && store_int(self->store, 0,
+                            "SELECT count(*) FROM units WHERE database_id = ? "
+                            "AND kind = ? AND (started = 1 OR state = "
+                            "'done')",
+                            "ii", db_id, (int64_t) K_COPY) > 0)
+    {
+        s_fail_database(self, task_id, db_id,
+                        "the connection holding the slot's snapshot was lost "
+                        "before every table was copied: the tables not "
+                        "copied yet cannot be read as of the slot's start, "
+                        "so the full load cannot finish consistently; the "
+                        "slot and publication are dropped and the tables "
+                        "emptied: create the task again");
+        return;
+    }
+    if (s_count_units(self, db_id, kind, "'done', 'failed'") >=
+        PLAN_MAX_SNAPSHOTS)
+    {
+        s_fail_database(self, task_id, db_id,
+                        "could not hold a snapshot of the source: "
+                        "the agents holding it were lost too often");
+        return;
+    }
+    coord_event(self, task_id, "warn",
+                "database_id=%" PRId64 " taking a new %s for the %" PRId64
+                " copies not started yet",
+                db_id, online ? "slot and snapshot" : "snapshot", queued);
+    (void) s_add_unit(self, task_id, db_id, kind, 0, 0, 0);
+}
+
+/* FULL_LOAD: keeps a snapshot held while copies need it; once every copy
+ * is done, queues what is left to build. Returns true then. */
+static bool
+s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
+{
+    int64_t queued = s_count_units(self, db_id, K_COPY, "'queued'");
+    /* assigned is not started: the holder waits for every copy to
+     * have imported the snapshot */
+    int64_t unstarted = queued + store_int(self->store, 0,
+                                           "SELECT count(*) FROM units "
+                                           "WHERE database_id = ? AND "
+                                           "kind = ? AND state = "
+                                           "'running' AND started = 0",
+                                           "ii", db_id, (int64_t) K_COPY);
+    int64_t unfinished =
+        s_count_units(self, db_id, K_COPY, "'queued', 'running'");
+    int64_t holders = store_int(self->store, 0,
+                                "SELECT count(*) FROM units WHERE "
+                                "database_id = ? AND state IN ('queued', "
+                                "'running') AND kind IN " HOLDER_KINDS,
+                                "i", db_id);
+
+    if (queued > 0 && holders == 0)
+    {
+        s_retake_snapshot(self, task_id, db_id, online, queued);
+        return false;
+    }
+    /* online, a copy tried again must read as of the slot's start too:
+     * the slot's snapshot is held until every copy is done */
+    if ((online ? unfinished : unstarted) == 0 && holders > 0)
+    {
+        s_release_snapshots(self, db_id);
+    }
+    /* the copies may be done before schema-pre has read the post-data
+     * items: those are needed first */
+    if (unfinished > 0 ||
+        s_count_units(self, db_id, K_SCHEMA_PRE, "'done'") == 0)
+    {
+        return false;
+    }
+    if (s_count_units(self, db_id, K_FINALIZE, "'queued', 'running', 'done'") ==
+        0)
+    {
+        int64_t items = s_queue_items(self, task_id, db_id, 0);
+        if (items > 0)
+        {
+            coord_event(self, task_id, "info",
+                        "database_id=%" PRId64 " full load done, building "
+                        "the %" PRId64 " indexes and constraints left",
+                        db_id, items);
+        }
+    }
+    return true;
+}
+
+/* Indexes and constraints built, tables analyzed: finalize. */
+static void
+s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    if (s_count_units(self, db_id, K_SNAPSHOT, "'running'") +
+            s_count_units(self, db_id, K_SLOT, "'running'") >
+        0)
+    {
+        s_release_snapshots(self, db_id); /* in case a Release was lost */
+    }
+    if (s_count_units(self, db_id, K_SCHEMA_POST, "'queued', 'running'") > 0)
+    {
+        return;
+    }
+    /* every index is built: whatever table is not analyzed yet is now */
+    s_queue_analyze(self, task_id, db_id, 0);
+    if (s_count_units(self, db_id, K_ANALYZE, "'queued', 'running'") == 0 &&
+        s_count_units(self, db_id, K_FINALIZE, "'queued', 'running', 'done'") ==
+            0)
+    {
+        (void) s_add_unit(self, task_id, db_id, K_FINALIZE, 0, 0, 0);
+    }
+}
+
+/*
+ * Moves one database forward as far as its units allow. Offline, the
+ * build after the full load is COMPLETING; online, the database stays in
+ * FULL_LOAD until its indexes are built, as COMPLETING is the cutover.
+ */
 static void
 s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
 {
     char state[32] = "";
+    bool online = s_is_online(self, task_id);
+    bool building = false;
     sqlite3_stmt *stmt = store_query(
         self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
 
@@ -631,79 +839,72 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
 
     if (strcmp(state, "FULL_LOAD") == 0)
     {
-        int64_t queued = s_count_units(self, db_id, K_COPY, "'queued'");
-        /* assigned is not started: the holder waits for every copy to
-         * have imported the snapshot */
-        int64_t unstarted = queued + store_int(self->store, 0,
-                                               "SELECT count(*) FROM units "
-                                               "WHERE database_id = ? AND "
-                                               "kind = ? AND state = "
-                                               "'running' AND started = 0",
-                                               "ii", db_id, (int64_t) K_COPY);
-        int64_t unfinished =
-            s_count_units(self, db_id, K_COPY, "'queued', 'running'");
-        int64_t holders =
-            s_count_units(self, db_id, K_SNAPSHOT, "'queued', 'running'");
-
-        if (queued > 0 && holders == 0)
+        building = s_advance_full_load(self, task_id, db_id, online);
+        if (building && !online)
         {
-            if (s_count_units(self, db_id, K_SNAPSHOT, "'done', 'failed'") >=
-                PLAN_MAX_SNAPSHOTS)
-            {
-                s_fail_database(self, task_id, db_id,
-                                "could not hold a snapshot of the source: "
-                                "the agents holding it were lost too often");
-                return;
-            }
-            coord_event(self, task_id, "warn",
-                        "database_id=%" PRId64 " taking a new snapshot for "
-                        "the %" PRId64 " copies not started yet",
-                        db_id, queued);
-            (void) s_add_unit(self, task_id, db_id, K_SNAPSHOT, 0, 0, 0);
-        }
-        else if (unstarted == 0 && holders > 0)
-        {
-            /* every copy has started: they hold their own snapshots now */
-            s_release_snapshots(self, db_id);
-        }
-        /* the copies may be done before schema-pre has read the
-         * post-data items: those are needed first */
-        if (unfinished == 0 &&
-            s_count_units(self, db_id, K_SCHEMA_PRE, "'done'") > 0)
-        {
-            int64_t items = s_queue_items(self, task_id, db_id, 0);
             (void) store_exec(self->store,
                               "UPDATE databases SET state = 'COMPLETING' "
                               "WHERE id = ?",
                               "i", db_id);
-            coord_event(self, task_id, "info",
-                        "database_id=%" PRId64 " full load done, building "
-                        "the %" PRId64 " indexes and constraints left",
-                        db_id, items);
-            snprintf(state, sizeof state, "COMPLETING");
         }
     }
-    if (strcmp(state, "COMPLETING") == 0 &&
-        s_count_units(self, db_id, K_SNAPSHOT, "'running'") > 0)
+    else if (strcmp(state, "COMPLETING") == 0)
     {
-        s_release_snapshots(self, db_id); /* in case a Release was lost */
+        building = !online;
     }
-    if (strcmp(state, "COMPLETING") == 0 &&
-        s_count_units(self, db_id, K_SCHEMA_POST, "'queued', 'running'") == 0)
+    if (building)
     {
-        /* every index is built: whatever table is not analyzed yet is now */
-        s_queue_analyze(self, task_id, db_id, 0);
-        if (s_count_units(self, db_id, K_ANALYZE, "'queued', 'running'") == 0 &&
-            s_count_units(self, db_id, K_FINALIZE,
-                          "'queued', 'running', 'done'") == 0)
-        {
-            (void) s_add_unit(self, task_id, db_id, K_FINALIZE, 0, 0, 0);
-        }
+        s_advance_build(self, task_id, db_id);
     }
     s_update_task_state(self, task_id);
 }
 
 /* ----- results ----- */
+
+static void s_finish_delete(coord_t *self, int64_t task_id);
+
+/*
+ * The cdc unit's report: where the stream stands and each table's
+ * counters, as the target committed them (so replacing, never adding).
+ * Moves the database between CATCHING_UP and READY_TO_COMPLETE.
+ */
+static void
+s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
+{
+    (void) store_exec(self->store,
+                      "UPDATE databases SET received_lsn = ?, applied_lsn = ?, "
+                      "source_lsn = ?, latency_ms = ?, pending = ?, "
+                      "end_lsn = CASE WHEN ? > 0 THEN ? ELSE end_lsn END "
+                      "WHERE id = ?",
+                      "iiiiiiii", (int64_t) cdc->received_lsn,
+                      (int64_t) cdc->applied_lsn, (int64_t) cdc->source_lsn,
+                      cdc->latency_ms, cdc->pending, (int64_t) cdc->end_lsn,
+                      (int64_t) cdc->end_lsn, db_id);
+    for (size_t i = 0; i < cdc->n_tables; i++)
+    {
+        const Pgferry__TableChanges *t = cdc->tables[i];
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET cdc_ins = ?, cdc_upd = ?, "
+                          "cdc_del = ? WHERE database_id = ? AND "
+                          "schema_name = ? AND table_name = ?",
+                          "iiiiss", t->inserts, t->updates, t->deletes, db_id,
+                          t->schema, t->name);
+    }
+    if (cdc->latency_ms < PLAN_READY_LATENCY_MS)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE databases SET state = 'READY_TO_COMPLETE' "
+                          "WHERE id = ? AND state = 'CATCHING_UP'",
+                          "i", db_id);
+    }
+    else if (cdc->latency_ms > PLAN_BEHIND_LATENCY_MS)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE databases SET state = 'CATCHING_UP' "
+                          "WHERE id = ? AND state = 'READY_TO_COMPLETE'",
+                          "i", db_id);
+    }
+}
 
 static void
 s_insert_tables(coord_t *self, int64_t db_id, const Pgferry__Result *r)
@@ -769,9 +970,22 @@ s_prepare_verdict(coord_t *self, int64_t task_id)
     {
         size_t ndbs = 0;
         int64_t *dbs = s_database_ids(self, task_id, &ndbs);
+        bool online = s_is_online(self, task_id);
         for (size_t i = 0; i < ndbs; i++)
         {
-            (void) s_add_unit(self, task_id, dbs[i], K_SNAPSHOT, 0, 0, 0);
+            if (online)
+            {
+                /* slot names are lower case, digits and _, at most 63 */
+                (void) store_exec(
+                    self->store,
+                    "UPDATE databases SET slot = 'pgferry_' || "
+                    "replace(t.task_key, '-', '') || '_' || databases.id "
+                    "FROM tasks t WHERE t.id = databases.task_id AND "
+                    "databases.id = ?",
+                    "i", dbs[i]);
+            }
+            (void) s_add_unit(self, task_id, dbs[i],
+                              online ? K_SLOT : K_SNAPSHOT, 0, 0, 0);
             (void) s_add_unit(self, task_id, dbs[i], K_SCHEMA_PRE, 0, 0, 0);
         }
         free(dbs);
@@ -991,7 +1205,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
              int64_t db_id, int64_t table_id, int attempts,
              const Pgferry__Result *r)
 {
-    if (kind == K_SNAPSHOT)
+    if (kind == K_SNAPSHOT || kind == K_SLOT)
     {
         /* the snapshot is gone; FULL_LOAD takes another if copies wait */
         (void) store_exec(self->store,
@@ -1001,6 +1215,21 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
         (void) store_exec(self->store,
                           "UPDATE databases SET snapshot = NULL WHERE id = ?",
                           "i", db_id);
+        return;
+    }
+    if (kind == K_CLEANUP && !(r->retryable && attempts < COORD_MAX_ATTEMPTS))
+    {
+        /* nothing left to fail: say what is left behind, and how to go */
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'failed', error = ? "
+                          "WHERE id = ?",
+                          "si", r->error, unit_id);
+        coord_event(self, task_id, "error",
+                    "database_id=%" PRId64 " the replication slot, "
+                    "publication or origin could not be dropped; drop them "
+                    "by hand (pg_drop_replication_slot, DROP PUBLICATION, "
+                    "pg_replication_origin_drop): %s",
+                    db_id, r->error);
         return;
     }
     if (kind == K_COPY && r->snapshot_lost)
@@ -1075,11 +1304,23 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
     int64_t db_id = sqlite3_column_int64(stmt, 1);
     int64_t task_id = sqlite3_column_int64(stmt, 2);
     sqlite3_finalize(stmt);
-    if (kind == K_SNAPSHOT && p->snapshot[0] != '\0')
+    if (kind == K_CDC && p->cdc != NULL)
     {
+        if (store_begin(self->store) == 0)
+        {
+            s_store_cdc(self, db_id, p->cdc);
+            (void) store_commit(self->store);
+        }
+    }
+    else if ((kind == K_SNAPSHOT || kind == K_SLOT) && p->snapshot[0] != '\0')
+    {
+        /* online: the stream starts where the snapshot was taken */
         (void) store_exec(self->store,
-                          "UPDATE databases SET snapshot = ? WHERE id = ?",
-                          "si", p->snapshot, db_id);
+                          "UPDATE databases SET snapshot = ?, start_lsn = "
+                          "CASE WHEN ? > 0 THEN ? ELSE start_lsn END "
+                          "WHERE id = ?",
+                          "siii", p->snapshot, (int64_t) p->lsn,
+                          (int64_t) p->lsn, db_id);
         log_info("database_id=%" PRId64 " snapshot=%s agent=%s holds the "
                  "snapshot",
                  db_id, p->snapshot, agent);
@@ -1177,8 +1418,26 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
                 s_queue_analyze(self, task_id, db_id, item_table);
             }
         }
-        else if (kind == K_FINALIZE)
+        else if (kind == K_FINALIZE && s_is_online(self, task_id))
         {
+            /* the copy is whole: now the changes made since */
+            (void) store_exec(self->store,
+                              "UPDATE databases SET state = CASE cutover "
+                              "WHEN 1 THEN 'COMPLETING' ELSE 'CATCHING_UP' "
+                              "END WHERE id = ? AND state = 'FULL_LOAD'",
+                              "i", db_id);
+            (void) s_add_unit(self, task_id, db_id, K_CDC, 0, 0, 0);
+            coord_event(self, task_id, "info",
+                        "database_id=%" PRId64 " full load and schema done, "
+                        "applying the changes made since",
+                        db_id);
+        }
+        else if (kind == K_FINALIZE || kind == K_CDC)
+        {
+            if (kind == K_CDC && r->cdc != NULL)
+            {
+                s_store_cdc(self, db_id, r->cdc);
+            }
             (void) store_exec(self->store,
                               "UPDATE databases SET state = 'COMPLETED', "
                               "ended_at = ? WHERE id = ?",
@@ -1213,6 +1472,10 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     if (kind == K_PREPARE)
     {
         s_prepare_verdict(self, task_id);
+    }
+    if (kind == K_CLEANUP)
+    {
+        s_finish_delete(self, task_id);
     }
     plan_dispatch(self);
 }
@@ -1257,6 +1520,10 @@ s_forget_unit(coord_t *self, const char *agent, const plan_lost_t *u)
         if (u->kind == K_PREPARE)
         {
             s_prepare_verdict(self, u->task_id);
+        }
+        if (u->kind == K_CLEANUP)
+        {
+            s_finish_delete(self, u->task_id);
         }
     }
     free(why);
@@ -1335,8 +1602,8 @@ plan_cancel_task(coord_t *self, int64_t task_id)
     for (size_t i = 0; i < ndbs; i++)
     {
         s_release_snapshots(self, dbs[i]);
+        s_send_release(self, dbs[i], K_CDC, false, false);
     }
-    free(dbs);
     (void) store_exec(self->store,
                       "UPDATE units SET state = 'cancelled' WHERE task_id = ? "
                       "AND state IN ('queued', 'running')",
@@ -1346,6 +1613,11 @@ plan_cancel_task(coord_t *self, int64_t task_id)
                       "WHERE task_id = ? AND state NOT IN ('COMPLETED', "
                       "'FAILED', 'CANCELLED')",
                       "si", now, task_id);
+    for (size_t i = 0; i < ndbs; i++)
+    {
+        s_stop_stream(self, task_id, dbs[i]);
+    }
+    free(dbs);
     (void) store_exec(self->store,
                       "UPDATE tasks SET state = 'Canceled', ended_at = "
                       "coalesce(ended_at, ?) WHERE id = ? AND state IN "
@@ -1353,6 +1625,117 @@ plan_cancel_task(coord_t *self, int64_t task_id)
                       "si", now, task_id);
     (void) store_commit(self->store);
     coord_event(self, task_id, "info", "task cancelled");
+}
+
+bool
+plan_delete_task(coord_t *self, int64_t task_id)
+{
+    plan_cancel_task(self, task_id);
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
+                  "AND state IN ('queued', 'running')",
+                  "ii", task_id, (int64_t) K_CLEANUP) > 0)
+    {
+        /* the slot must go first; the last cleanup deletes the task */
+        (void) store_exec(self->store,
+                          "UPDATE tasks SET state = 'Deleting' WHERE id = ?",
+                          "i", task_id);
+        plan_dispatch(self);
+        return false;
+    }
+    server_forget_secret(self, task_id);
+    (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
+                      task_id);
+    return true;
+}
+
+/* A task being deleted goes once its last cleanup unit has run. */
+static void
+s_finish_delete(coord_t *self, int64_t task_id)
+{
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM tasks WHERE id = ? AND state = "
+                  "'Deleting'",
+                  "i", task_id) > 0 &&
+        store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
+                  "AND state IN ('queued', 'running')",
+                  "ii", task_id, (int64_t) K_CLEANUP) == 0)
+    {
+        server_forget_secret(self, task_id);
+        (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
+                          task_id);
+        log_info("task=%" PRId64 " deleted, its slot dropped", task_id);
+    }
+}
+
+int
+plan_cutover(coord_t *self, int64_t task_id, const char *database,
+             bool validate, char **message)
+{
+    char state[32] = "";
+    int64_t db_id = 0;
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT d.id, d.state FROM databases d JOIN tasks t ON t.id = "
+        "d.task_id WHERE d.task_id = ? AND d.name = ? AND t.online = 1",
+        "is", task_id, database);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        db_id = sqlite3_column_int64(stmt, 0);
+        snprintf(state, sizeof state, "%s", store_text(stmt, 1));
+    }
+    sqlite3_finalize(stmt);
+    if (db_id == 0)
+    {
+        *message = xasprintf("--object-name: \"%s\" is not a database of "
+                             "this task, or the task is not an "
+                             "OnlineMigration",
+                             database);
+        return 2;
+    }
+    if (strcmp(state, "COMPLETING") == 0 || strcmp(state, "COMPLETED") == 0)
+    {
+        *message = xasprintf("database \"%s\" is %s already", database, state);
+        return 0;
+    }
+    if (strcmp(state, "FAILED") == 0 || strcmp(state, "CANCELLED") == 0)
+    {
+        *message = xasprintf("database \"%s\" is %s: nothing to cut over",
+                             database, state);
+        return 1;
+    }
+    if (store_begin(self->store) != 0)
+    {
+        *message = xstrdup("could not write to the catalog");
+        return 1;
+    }
+    /* a cdc unit placed later (or again) gets the request in its Assign */
+    (void) store_exec(self->store,
+                      "UPDATE databases SET cutover = 1, validate = ? "
+                      "WHERE id = ?",
+                      "ii", (int64_t) validate, db_id);
+    if (strcmp(state, "CATCHING_UP") == 0 ||
+        strcmp(state, "READY_TO_COMPLETE") == 0)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE databases SET state = 'COMPLETING' "
+                          "WHERE id = ?",
+                          "i", db_id);
+        s_send_release(self, db_id, K_CDC, true, validate);
+        *message = xasprintf("cutover of database \"%s\" started", database);
+    }
+    else
+    {
+        *message = xasprintf("cutover of database \"%s\" will start as soon "
+                             "as its full load is done (it is %s)",
+                             database, state);
+    }
+    (void) store_commit(self->store);
+    coord_event(self, task_id, "info", "database=%s cutover requested%s",
+                database, validate ? ", with validation" : "");
+    return 0;
 }
 
 void

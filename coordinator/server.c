@@ -325,10 +325,11 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
                         "\"%s\"",
                         req->task, req->project);
     }
-    else if (strcmp(req->task_type, "OfflineMigration") != 0)
+    else if (strcmp(req->task_type, "OfflineMigration") != 0 &&
+             strcmp(req->task_type, "OnlineMigration") != 0)
     {
-        msg = xasprintf("--task-type: value \"%s\" is not supported by this "
-                        "coordinator yet, expected OfflineMigration",
+        msg = xasprintf("--task-type: value \"%s\" is not a task type, "
+                        "expected OnlineMigration or OfflineMigration",
                         req->task_type);
     }
     else if (registry_alive_count(self->registry) == 0)
@@ -392,11 +393,12 @@ s_task_cancel(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
 static void
 s_task_delete(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
 {
-    plan_cancel_task(self, task_id);
-    server_forget_secret(self, task_id);
-    (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
-                      task_id);
-    char *msg = xasprintf("task \"%s\" deleted", name);
+    char *msg = plan_delete_task(self, task_id)
+                    ? xasprintf("task \"%s\" deleted", name)
+                    : xasprintf("task \"%s\" is being deleted: its "
+                                "replication slot and publication are "
+                                "dropped on the source first",
+                                name);
     s_reply(self, route, 0, msg, NULL);
     free(msg);
 }
@@ -479,10 +481,11 @@ s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
         case PGFERRY__REQUEST__VERB__TASK_CUTOVER:
             if ((task_id = s_lookup_task(self, route, req)) != 0)
             {
-                s_reply(self, route, 2,
-                        "cutover applies to OnlineMigration tasks; this "
-                        "coordinator runs offline migrations only",
-                        NULL);
+                char *msg = NULL;
+                int code = plan_cutover(self, task_id, req->object_name,
+                                        req->validate, &msg);
+                s_reply(self, route, code, msg, NULL);
+                free(msg);
             }
             break;
         default:

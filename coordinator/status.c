@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/lsn.h"
 #include "common/strbuf.h"
 #include "coordinator/coord.h"
 
@@ -93,6 +94,47 @@ s_add_migration(coord_t *self, json_object *out, int64_t task_id)
     sqlite3_finalize(stmt);
 }
 
+/* Milliseconds as seconds, printed to the millisecond. */
+static json_object *
+s_seconds(int64_t ms)
+{
+    char text[32];
+
+    snprintf(text, sizeof text, "%.3f", (double) ms / 1000.0);
+    return json_object_new_double_s((double) ms / 1000.0, text);
+}
+
+static json_object *
+s_lsn_or_null(sqlite3_stmt *stmt, int col)
+{
+    char text[LSN_BUFSIZE];
+
+    if (sqlite3_column_int64(stmt, col) == 0)
+    {
+        return NULL;
+    }
+    (void) lsn_format((uint64_t) sqlite3_column_int64(stmt, col), text);
+    return json_object_new_string(text);
+}
+
+/* Beyond DMS: where the stream stands, so that lag can be read in bytes
+ * (columns: slot, applied, source, end). */
+static void
+s_add_cdc_position(json_object *d, sqlite3_stmt *stmt, int first)
+{
+    int64_t applied = sqlite3_column_int64(stmt, first + 1);
+    int64_t source = sqlite3_column_int64(stmt, first + 2);
+
+    json_object_object_add(d, "slotName", s_text_or_null(stmt, first));
+    json_object_object_add(d, "appliedLsn", s_lsn_or_null(stmt, first + 1));
+    json_object_object_add(d, "sourceLsn", s_lsn_or_null(stmt, first + 2));
+    json_object_object_add(d, "cutoverLsn", s_lsn_or_null(stmt, first + 3));
+    json_object_object_add(d, "lagBytes",
+                           json_object_new_int64(applied > 0 && source > applied
+                                                     ? source - applied
+                                                     : 0));
+}
+
 static void
 s_add_databases(coord_t *self, json_object *out, int64_t task_id)
 {
@@ -107,7 +149,15 @@ s_add_databases(coord_t *self, json_object *out, int64_t task_id)
         "       (SELECT count(*) FROM tables_ WHERE database_id = d.id AND "
         "          state = 'QUEUED'), "
         "       (SELECT count(*) FROM tables_ WHERE database_id = d.id AND "
-        "          state = 'ERROR') "
+        "          state = 'ERROR'), "
+        "       d.pending, d.latency_ms, d.slot, d.applied_lsn, "
+        "       d.source_lsn, d.end_lsn, "
+        "       (SELECT coalesce(sum(cdc_ins), 0) FROM tables_ "
+        "         WHERE database_id = d.id), "
+        "       (SELECT coalesce(sum(cdc_upd), 0) FROM tables_ "
+        "         WHERE database_id = d.id), "
+        "       (SELECT coalesce(sum(cdc_del), 0) FROM tables_ "
+        "         WHERE database_id = d.id) "
         "  FROM databases d WHERE d.task_id = ? ORDER BY d.id",
         "i", task_id);
 
@@ -142,13 +192,25 @@ s_add_databases(coord_t *self, json_object *out, int64_t task_id)
         json_object_object_add(
             d, "fullLoadErroredTables",
             json_object_new_int64(sqlite3_column_int64(stmt, 9)));
-        /* change data capture comes with online migration */
-        json_object_object_add(d, "incomingChanges", json_object_new_int64(0));
-        json_object_object_add(d, "appliedChanges", json_object_new_int64(0));
-        json_object_object_add(d, "cdcInsertCounter", json_object_new_int64(0));
-        json_object_object_add(d, "cdcUpdateCounter", json_object_new_int64(0));
-        json_object_object_add(d, "cdcDeleteCounter", json_object_new_int64(0));
-        json_object_object_add(d, "latency", json_object_new_int64(0));
+        int64_t ins = sqlite3_column_int64(stmt, 16);
+        int64_t upd = sqlite3_column_int64(stmt, 17);
+        int64_t del = sqlite3_column_int64(stmt, 18);
+        /* changes received and not committed on the target yet */
+        json_object_object_add(
+            d, "incomingChanges",
+            json_object_new_int64(sqlite3_column_int64(stmt, 10)));
+        json_object_object_add(d, "appliedChanges",
+                               json_object_new_int64(ins + upd + del));
+        json_object_object_add(d, "cdcInsertCounter",
+                               json_object_new_int64(ins));
+        json_object_object_add(d, "cdcUpdateCounter",
+                               json_object_new_int64(upd));
+        json_object_object_add(d, "cdcDeleteCounter",
+                               json_object_new_int64(del));
+        /* seconds behind the source, as DMS; to the millisecond */
+        json_object_object_add(d, "latency",
+                               s_seconds(sqlite3_column_int64(stmt, 11)));
+        s_add_cdc_position(d, stmt, 12);
         json_object_object_add(d, "initializationCompleted",
                                json_object_new_boolean(loaded));
         json_object_object_add(d, "startedOn", s_text_or_null(stmt, 3));
@@ -171,7 +233,8 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         "       (SELECT count(*) FROM units u WHERE u.table_id = t.id "
         "          AND u.kind = ? AND u.state = 'done'), "
         "       (SELECT coalesce(sum(u.bytes), 0) FROM units u "
-        "         WHERE u.table_id = t.id AND u.kind = ?) "
+        "         WHERE u.table_id = t.id AND u.kind = ?), "
+        "       t.cdc_ins, t.cdc_upd, t.cdc_del "
         "  FROM tables_ t JOIN databases d ON d.id = t.database_id "
         " WHERE d.task_id = ? ORDER BY d.id, t.schema_name, t.table_name",
         "iii", (int64_t) PGFERRY__UNIT_KIND__UNIT_COPY,
@@ -227,11 +290,17 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         json_object_object_add(t, "fullLoadEndedOn", s_text_or_null(stmt, 7));
         json_object_object_add(t, "fullLoadEstFinishTime",
                                json_object_new_string(finish));
-        json_object_object_add(t, "cdcInsertCounter", json_object_new_int64(0));
-        json_object_object_add(t, "cdcUpdateCounter", json_object_new_int64(0));
-        json_object_object_add(t, "cdcDeleteCounter", json_object_new_int64(0));
+        int64_t ins = sqlite3_column_int64(stmt, 15);
+        int64_t upd = sqlite3_column_int64(stmt, 16);
+        int64_t del = sqlite3_column_int64(stmt, 17);
+        json_object_object_add(t, "cdcInsertCounter",
+                               json_object_new_int64(ins));
+        json_object_object_add(t, "cdcUpdateCounter",
+                               json_object_new_int64(upd));
+        json_object_object_add(t, "cdcDeleteCounter",
+                               json_object_new_int64(del));
         json_object_object_add(t, "totalChangesApplied",
-                               json_object_new_int64(0));
+                               json_object_new_int64(ins + upd + del));
         json_object_object_add(
             t, "dataErrorsCount",
             json_object_new_int64(strcmp(state, "ERROR") == 0 ? 1 : 0));

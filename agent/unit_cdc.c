@@ -1,0 +1,600 @@
+/*
+ * agent/unit_cdc.c
+ *     The cdc unit of an online task: streams the database's slot, applies
+ *     every change to the target, reports where it stands, and on cutover
+ *     applies up to a marker, copies sequences, optionally validates every
+ *     table, and drops the slot, publication and origin.
+ *
+ * Exactly once: apply.c commits each source transaction with the
+ * replication origin's progress (and the per-table counters) in one
+ * target transaction; a restarted stream begins at the origin's progress,
+ * and the slot is confirmed only up to what the target committed.
+ *
+ * Cutover marker: a non-transactional logical message (prefix "pgferry",
+ * content the slot's name) emitted on the source when the cutover is
+ * asked for. Logical decoding hands it over after every transaction that
+ * committed before it, so once it arrives every write committed before
+ * the cutover command is on the target, whatever keepalives say.
+ *
+ * Lost connections on either side are retried here, with the stream
+ * restarted from the origin: a long CDC phase outlives network blips.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/apply.h"
+#include "agent/pgoutput.h"
+#include "agent/slot_reader.h"
+#include "agent/unit.h"
+#include "common/log.h"
+#include "common/lsn.h"
+#include "common/pgconn.h"
+#include "common/strbuf.h"
+
+#define CDC_READ_TIMEOUT_MS 100
+#define CDC_REPORT_MS 1000
+/* consecutive failures without progress before the unit gives up */
+#define CDC_MAX_FAILURES 10
+#define CDC_MAX_BACKOFF_S 5
+#define CDC_MARKER_PREFIX "pgferry"
+
+typedef struct
+{
+    unit_t *unit;
+    const Pgferry__Assign *a;
+    PGconn *src;           /* WAL position, marker, sequences, validation */
+    PGconn *tgt;           /* the apply session */
+    PGconn *counts;        /* reads the committed counters back */
+    slot_reader_t *reader; /* the stream */
+    pgoutput_t *decoder;
+    apply_t *apply;
+    bool in_xact;          /* between a Begin and its Commit */
+    int64_t xact_changes;  /* row changes of the open transaction */
+    int64_t xact_time;     /* its commit time, protocol clock (us) */
+    int64_t lag_ms;        /* commit to applied, for the last commit */
+    bool caught_up;        /* the last read found nothing to do */
+    bool progressed;       /* committed something since connecting */
+    uint64_t received_lsn; /* the furthest WAL position seen */
+    uint64_t source_lsn;   /* the source's WAL position, last report */
+    bool cutting_over;     /* the marker is emitted */
+    bool validate;         /* compare every table before finishing */
+    uint64_t end_lsn;      /* where the marker was written */
+    int64_t next_report;   /* monotonic ms */
+} cdc_t;
+
+typedef enum
+{
+    CDC_MARKER,  /* the cutover marker arrived: finish */
+    CDC_STOPPED, /* released: the task was cancelled */
+    CDC_FAILED,  /* *error set; transient or not */
+} cdc_end_t;
+
+
+static void
+s_disconnect(cdc_t *c)
+{
+    slot_reader_destroy(&c->reader);
+    apply_destroy(&c->apply);
+    pgoutput_destroy(&c->decoder);
+    PQfinish(c->src);
+    PQfinish(c->tgt);
+    PQfinish(c->counts);
+    c->src = c->tgt = c->counts = NULL;
+    c->in_xact = false;
+    c->xact_changes = 0;
+}
+
+/* Both sides, the apply session, the stream from the origin's progress.
+ * Returns 0, or -1 with *error set. */
+static int
+s_connect(cdc_t *c, char **error)
+{
+    const Pgferry__Assign *a = c->a;
+    uint64_t origin = 0;
+
+    c->src = pgconn_connect(a->source, NULL, "source", "cdc", error);
+    if (c->src == NULL)
+    {
+        return -1;
+    }
+    c->tgt = pgconn_connect(a->target, NULL, "target", "cdc-apply", error);
+    if (c->tgt == NULL)
+    {
+        return -1;
+    }
+    c->counts = pgconn_connect(a->target, NULL, "target", "cdc", error);
+    if (c->counts == NULL)
+    {
+        return -1;
+    }
+    c->apply = apply_new(c->tgt, a->slot, error);
+    if (c->apply == NULL || apply_keep_counts(c->apply, error) != 0)
+    {
+        return -1;
+    }
+    if (apply_origin_lsn(c->apply, &origin) != 0)
+    {
+        *error = xstrdup(apply_error(c->apply));
+        return -1;
+    }
+    c->decoder = pgoutput_new();
+    c->reader = slot_reader_new(a->source, a->slot, a->slot, error);
+    if (c->reader == NULL ||
+        slot_reader_start(c->reader,
+                          origin > a->start_lsn ? origin : a->start_lsn,
+                          error) != 0)
+    {
+        return -1;
+    }
+    return 0;
+}
+
+/* One query answering one value, as text (free() it); NULL with *error. */
+static char *
+s_query_value(PGconn *conn, const char *sql, int nparams, const char **params,
+              char **error)
+{
+    PGresult *r = pgconn_query(conn, sql, nparams, params, error);
+    char *value = NULL;
+
+    if (r != NULL && PQntuples(r) == 1)
+    {
+        value = xstrdup(PQgetvalue(r, 0, 0));
+    }
+    else if (r != NULL)
+    {
+        *error = xstrdup("expected one row");
+    }
+    PQclear(r);
+    return value;
+}
+
+/* The marker, after which nothing written before the cutover command
+ * can still be on its way. Returns 0, or -1 with *error set. */
+static int
+s_emit_marker(cdc_t *c, char **error)
+{
+    const char *params[2] = {CDC_MARKER_PREFIX, c->a->slot};
+    char *lsn =
+        s_query_value(c->src, "SELECT pg_logical_emit_message(false, $1, $2)",
+                      2, params, error);
+
+    if (lsn == NULL || lsn_parse(lsn, &c->end_lsn) != 0)
+    {
+        free(lsn);
+        return -1;
+    }
+    free(lsn);
+    c->cutting_over = true;
+    c->next_report = 0; /* say so now */
+    return 0;
+}
+
+static bool
+s_is_marker(const cdc_t *c, const pgoutput_msg_t *msg)
+{
+    const pgoutput_logical_message_t *m = &msg->message;
+
+    return msg->type == PGOUTPUT_MESSAGE &&
+           !(m->flags & PGOUTPUT_MESSAGE_TRANSACTIONAL) &&
+           strcmp(m->prefix, CDC_MARKER_PREFIX) == 0 &&
+           m->len == strlen(c->a->slot) &&
+           memcmp(m->content, c->a->slot, m->len) == 0;
+}
+
+/* Fills cdc's counters from what the target committed (allocated field
+ * by field, as unpack would). Returns 0, or -1 with *error set. */
+static int
+s_fill_tables(cdc_t *c, Pgferry__CdcProgress *cdc, char **error)
+{
+    const char *params[1] = {c->a->slot};
+    PGresult *r = pgconn_query(c->counts,
+                               "SELECT schema_name, table_name, inserts, "
+                               "updates, deletes FROM pgferry.cdc_counts "
+                               "WHERE origin = $1",
+                               1, params, error);
+
+    if (r == NULL)
+    {
+        return -1;
+    }
+    cdc->n_tables = (size_t) PQntuples(r);
+    cdc->tables = xcalloc(cdc->n_tables + 1, sizeof *cdc->tables);
+    for (size_t i = 0; i < cdc->n_tables; i++)
+    {
+        Pgferry__TableChanges *t = xcalloc(1, sizeof *t);
+
+        pgferry__table_changes__init(t);
+        t->schema = xstrdup(PQgetvalue(r, (int) i, 0));
+        t->name = xstrdup(PQgetvalue(r, (int) i, 1));
+        t->inserts = strtoll(PQgetvalue(r, (int) i, 2), NULL, 10);
+        t->updates = strtoll(PQgetvalue(r, (int) i, 3), NULL, 10);
+        t->deletes = strtoll(PQgetvalue(r, (int) i, 4), NULL, 10);
+        cdc->tables[i] = t;
+    }
+    PQclear(r);
+    return 0;
+}
+
+static Pgferry__CdcProgress *
+s_snapshot_progress(cdc_t *c, char **error)
+{
+    Pgferry__CdcProgress *cdc = xcalloc(1, sizeof *cdc);
+    int64_t now = pgoutput_now_us();
+
+    pgferry__cdc_progress__init(cdc);
+    cdc->received_lsn = c->received_lsn;
+    cdc->applied_lsn = apply_committed_lsn(c->apply);
+    cdc->source_lsn = c->source_lsn;
+    cdc->pending = c->in_xact ? c->xact_changes : 0;
+    cdc->caught_up = c->caught_up;
+    cdc->end_lsn = c->end_lsn;
+    cdc->latency_ms = c->in_xact     ? (now - c->xact_time) / 1000
+                      : c->caught_up ? 0
+                                     : c->lag_ms;
+    if (cdc->latency_ms < 0)
+    {
+        cdc->latency_ms = 0; /* the clocks of two machines */
+    }
+    if (s_fill_tables(c, cdc, error) != 0)
+    {
+        pgferry__cdc_progress__free_unpacked(cdc, NULL);
+        return NULL;
+    }
+    return cdc;
+}
+
+/* Where the stream stands, to the coordinator. Returns 0, or -1 with
+ * *error set (a lost connection: the caller reconnects). */
+static int
+s_report(cdc_t *c, char **error)
+{
+    char *lsn =
+        s_query_value(c->src, "SELECT pg_current_wal_lsn()", 0, NULL, error);
+    Pgferry__CdcProgress *cdc = NULL;
+
+    if (lsn == NULL)
+    {
+        return -1;
+    }
+    (void) lsn_parse(lsn, &c->source_lsn);
+    free(lsn);
+    cdc = s_snapshot_progress(c, error);
+    if (cdc == NULL)
+    {
+        return -1;
+    }
+    unit_report_cdc(c->unit, cdc);
+    pgferry__cdc_progress__free_unpacked(cdc, NULL);
+    c->next_report = zclock_mono() + CDC_REPORT_MS;
+    return 0;
+}
+
+/* Applies one message and keeps the stream's bookkeeping. Returns 0, or
+ * -1 with *error and *transient set. */
+static int
+s_apply_one(cdc_t *c, const char *data, size_t len, uint64_t wal_start,
+            bool *marker, char **error, bool *transient)
+{
+    pgoutput_msg_t msg;
+
+    if (pgoutput_decode(c->decoder, data, len, &msg) != 0)
+    {
+        *error = xasprintf("slot=%s lsn=" LSN_FMT " could not decode: %s",
+                           c->a->slot, LSN_ARGS(wal_start),
+                           pgoutput_error(c->decoder));
+        *transient = false;
+        return -1;
+    }
+    if (s_is_marker(c, &msg))
+    {
+        *marker = c->cutting_over;
+        return 0;
+    }
+    if (apply_message(c->apply, &msg) != 0)
+    {
+        *error = xstrdup(apply_error(c->apply));
+        *transient = apply_error_is_transient(c->apply);
+        return -1;
+    }
+    switch (msg.type)
+    {
+        case PGOUTPUT_BEGIN:
+            c->in_xact = true;
+            c->xact_changes = 0;
+            c->xact_time = msg.begin.commit_time;
+            break;
+        case PGOUTPUT_INSERT:
+        case PGOUTPUT_UPDATE:
+        case PGOUTPUT_DELETE:
+            c->xact_changes++;
+            break;
+        case PGOUTPUT_COMMIT:
+            c->in_xact = false;
+            c->progressed = true;
+            c->lag_ms = (pgoutput_now_us() - msg.commit.commit_time) / 1000;
+            /* persist, then acknowledge */
+            slot_reader_confirm(c->reader, apply_committed_lsn(c->apply));
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
+/* Streams and applies until the marker, a release or a failure. */
+static cdc_end_t
+s_stream(cdc_t *c, char **error, bool *transient)
+{
+    bool validate = false;
+
+    *transient = true;
+    for (;;)
+    {
+        const char *data = NULL;
+        size_t len = 0;
+        uint64_t wal_start = 0;
+        bool marker = false;
+        int r;
+
+        if (!c->cutting_over && unit_cutover_requested(c->unit, &validate))
+        {
+            c->validate = validate;
+            if (s_emit_marker(c, error) != 0)
+            {
+                return CDC_FAILED;
+            }
+        }
+        if (!c->cutting_over && unit_is_released(c->unit))
+        {
+            return CDC_STOPPED;
+        }
+        r = slot_reader_next(c->reader, CDC_READ_TIMEOUT_MS, &data, &len,
+                             &wal_start, error);
+        if (r < 0)
+        {
+            return CDC_FAILED;
+        }
+        if (r == 1)
+        {
+            c->caught_up = false;
+            c->received_lsn =
+                wal_start > c->received_lsn ? wal_start : c->received_lsn;
+            if (s_apply_one(c, data, len, wal_start, &marker, error,
+                            transient) != 0)
+            {
+                return CDC_FAILED;
+            }
+            if (marker)
+            {
+                return CDC_MARKER;
+            }
+        }
+        else if (!c->in_xact)
+        {
+            /* idle, everything received is committed: the slot may move
+             * past WAL that held nothing of ours */
+            uint64_t received = slot_reader_received_lsn(c->reader);
+
+            slot_reader_confirm(c->reader, received);
+            c->received_lsn =
+                received > c->received_lsn ? received : c->received_lsn;
+            c->caught_up = true;
+        }
+        if (zclock_mono() >= c->next_report && s_report(c, error) != 0)
+        {
+            return CDC_FAILED;
+        }
+    }
+}
+
+/* Row count and an order-independent checksum of one table on one side,
+ * sent without waiting: both sides compute at once. */
+static int
+s_send_checksum(PGconn *conn, const Pgferry__TableRef *t)
+{
+    char *q = pgconn_quote_qualified(conn, t->schema, t->name);
+    char *sql = xasprintf(
+        "SELECT count(*), coalesce(sum(('x' || substr(md5(r::text), 1, 16))"
+        "::bit(64)::bigint), 0) FROM ONLY %s r",
+        q);
+    int ok = PQsendQuery(conn, sql);
+
+    free(sql);
+    free(q);
+    return ok ? 0 : -1;
+}
+
+/* "ROWS CHECKSUM" of the query sent last (free() it), NULL with *error. */
+static char *
+s_get_checksum(PGconn *conn, char **error)
+{
+    PGresult *r = PQgetResult(conn);
+    PGresult *extra = NULL;
+    char *text = NULL;
+
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+    {
+        text = xasprintf("%s rows, checksum %s", PQgetvalue(r, 0, 0),
+                         PQgetvalue(r, 0, 1));
+    }
+    else
+    {
+        *error = pgconn_error_text(conn, r);
+    }
+    PQclear(r);
+    while ((extra = PQgetResult(conn)) != NULL)
+    {
+        PQclear(extra);
+    }
+    return text;
+}
+
+/* Compares every table on both sides; a difference fails the unit,
+ * naming each table that differs. */
+static int
+s_validate(cdc_t *c, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = c->a;
+    strbuf_t *diffs = strbuf_new();
+    size_t ndiffs = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < a->n_tables && rc == 0; i++)
+    {
+        const Pgferry__TableRef *t = a->tables[i];
+        char *src_error = NULL;
+        char *tgt_error = NULL;
+        char *on_src = NULL;
+        char *on_tgt = NULL;
+
+        if (s_send_checksum(c->src, t) == 0 && s_send_checksum(c->tgt, t) == 0)
+        {
+            on_src = s_get_checksum(c->src, &src_error);
+            on_tgt = s_get_checksum(c->tgt, &tgt_error);
+        }
+        if (on_src == NULL || on_tgt == NULL)
+        {
+            rc = unit_fail(res,
+                           xasprintf("validation: table \"%s.%s\" could not "
+                                     "be compared: source: %s; target: %s",
+                                     t->schema, t->name,
+                                     src_error ? src_error : "-",
+                                     tgt_error ? tgt_error : "-"),
+                           true);
+        }
+        else if (strcmp(on_src, on_tgt) != 0)
+        {
+            unit_add_problem(res,
+                             xasprintf("table \"%s.%s\": source %s, "
+                                       "target %s",
+                                       t->schema, t->name, on_src, on_tgt));
+            strbuf_appendf(diffs, "%s\"%s.%s\"", ndiffs ? ", " : "", t->schema,
+                           t->name);
+            ndiffs++;
+        }
+        free(src_error);
+        free(tgt_error);
+        free(on_src);
+        free(on_tgt);
+    }
+    if (rc == 0 && ndiffs > 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("validation failed: %zu of %zu tables differ "
+                                 "between source and target after applying "
+                                 "up to " LSN_FMT ": %s (writes on the source "
+                                 "after the cutover command also show here)",
+                                 ndiffs, a->n_tables, LSN_ARGS(c->end_lsn),
+                                 strbuf_data(diffs)),
+                       false);
+    }
+    strbuf_destroy(&diffs);
+    return rc;
+}
+
+/* Everything before the marker is on the target: sequences, validation,
+ * then the slot, publication and origin go. */
+static int
+s_finish(cdc_t *c, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = c->a;
+    char *error = NULL;
+
+    res->cdc = s_snapshot_progress(c, &error);
+    if (res->cdc == NULL)
+    {
+        return unit_fail(res, error, true);
+    }
+    res->cdc->caught_up = true;
+    res->cdc->latency_ms = 0;
+    if (unit_copy_sequences(a, c->src, c->tgt, res) != 0 ||
+        (c->validate && s_validate(c, res) != 0))
+    {
+        return -1;
+    }
+    /* the walsender and the origin's session end first */
+    slot_reader_destroy(&c->reader);
+    apply_destroy(&c->apply);
+    if (unit_drop_stream(a, c->src, c->tgt, &error) != 0)
+    {
+        return unit_fail(res, error, true);
+    }
+    if (pgconn_command(c->tgt, "DROP SCHEMA IF EXISTS pgferry CASCADE",
+                       &error) != 0)
+    {
+        int rc = unit_fail(res,
+                           xasprintf("target database \"%s\": could not drop "
+                                     "schema \"pgferry\": %s",
+                                     a->target->dbname, error),
+                           true);
+        free(error);
+        return rc;
+    }
+    return 0;
+}
+
+int
+unit_cdc_run(unit_t *self, Pgferry__Result *res)
+{
+    cdc_t c;
+    int failures = 0;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    c.unit = self;
+    c.a = unit_assign(self);
+    for (;;)
+    {
+        char *error = NULL;
+        bool transient = true;
+        cdc_end_t end = CDC_FAILED;
+
+        c.progressed = false;
+        if (s_connect(&c, &error) == 0)
+        {
+            /* a restarted unit emits its own marker: it cannot know
+             * whether the last one was read */
+            c.cutting_over = false;
+            end = s_stream(&c, &error, &transient);
+        }
+        if (end == CDC_MARKER)
+        {
+            rc = s_finish(&c, res);
+            break;
+        }
+        if (end == CDC_STOPPED)
+        {
+            rc = unit_fail(res,
+                           xasprintf("slot=%s streaming stopped: the task "
+                                     "was cancelled",
+                                     c.a->slot),
+                           false);
+            break;
+        }
+        failures = c.progressed ? 1 : failures + 1;
+        if (!transient || failures >= CDC_MAX_FAILURES)
+        {
+            rc = unit_fail(res, error, false);
+            break;
+        }
+        log_warn("unit=%" PRIu64 " slot=%s streaming again after: %s",
+                 unit_id(self), c.a->slot, error);
+        free(error);
+        s_disconnect(&c);
+        sleep((unsigned) (failures < CDC_MAX_BACKOFF_S ? failures
+                                                       : CDC_MAX_BACKOFF_S));
+        if (unit_is_released(self) &&
+            !unit_cutover_requested(self, &c.validate))
+        {
+            rc = unit_fail(res,
+                           xstrdup("streaming stopped: the task was "
+                                   "cancelled"),
+                           false);
+            break;
+        }
+    }
+    s_disconnect(&c);
+    return rc;
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/online_prepare/run.sh
+#     What the prepare checks of an OnlineMigration task find on the
+#     source, each refusal exiting 2 with every problem named and nothing
+#     written anywhere (no task kept, target untouched, no slot or
+#     publication, no replica identity changed):
+#       1. a table without a primary key, one with REPLICA IDENTITY NOTHING
+#          and an unlogged one are named, each with the fix to use;
+#       2. a role that may neither replicate nor publish the tables (it
+#          owns none of them) is named, with the tables;
+#       3. a source server of its own with wal_level = replica and neither
+#          replication slots nor WAL senders: all three settings named;
+#       4. with --fix-replica-identity (and the unlogged table left out)
+#          while another session locks public.quiet: refused after the lock
+#          timeout, and public.history, altered first in the same
+#          transaction, keeps its replica identity (all or none);
+#       5. with --fix-replica-identity and no lock, the task is accepted
+#          and both tables have REPLICA IDENTITY FULL (the task is then
+#          cancelled and deleted).
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+DB=online_prepare_shop
+PROJECT=online_prepare_project
+WEAK=online_prepare_weak # a login role: SELECT only, no REPLICATION
+
+new_db "$DB"
+load_fixture "$DB" sample
+psql_src "$DB" <<'SQL' >/dev/null
+CREATE TABLE public.history (happened timestamptz NOT NULL, note text);
+INSERT INTO public.history
+SELECT now() - g * interval '1 minute', 'event ' || g FROM generate_series(1, 100) g;
+CREATE TABLE public.quiet (id integer PRIMARY KEY, note text);
+ALTER TABLE public.quiet REPLICA IDENTITY NOTHING;
+CREATE UNLOGGED TABLE public.scratch (id integer PRIMARY KEY);
+SQL
+psql_src postgres -c "DROP ROLE IF EXISTS $WEAK" >/dev/null
+psql_src "$DB" <<SQL >/dev/null
+CREATE ROLE $WEAK LOGIN;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO $WEAK;
+SQL
+pass "sample loaded into $DB, plus public.history (no primary key), public.quiet (REPLICA IDENTITY NOTHING), public.scratch (unlogged)"
+
+start_coordinator
+start_agent a1
+
+cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
+write_seed_files "$DB"
+create_project "$PROJECT"
+
+# relreplident of public.history and public.quiet on the source
+history_identity()
+{
+    psql_src "$DB" -c "SELECT string_agg(relreplident::text, ',' ORDER BY relname)
+                       FROM pg_class WHERE oid IN ('public.history'::regclass, 'public.quiet'::regclass)"
+}
+
+# online_create TASK [ARGS...]: task create of an OnlineMigration task of
+# the seed files, with ARGS added (e.g. --source-connection-json other.json
+# replaces the default); prints its output, returns its exit code.
+online_create()
+{
+    local task=$1
+    shift
+    pgf task create --project-name "$PROJECT" -n "$task" --task-type OnlineMigration \
+        --source-connection-json s.json --target-connection-json t.json \
+        --database-options-json o.json "$@"
+}
+
+# assert_refused_cleanly TASK: the refused TASK was not kept, and nothing
+# was written on either side.
+assert_refused_cleanly()
+{
+    expect_fail 2 "$1" pgf task show --project-name "$PROJECT" -n "$1"
+    assert_target_untouched "$DB"
+    assert_no_leftovers "$DB"
+    [[ $(history_identity) == d,n ]] ||
+        fail "the replica identities of public.history,quiet were changed to $(history_identity) by a refused task"
+}
+
+# expect_line PATTERN: LAST_OUTPUT has a line matching PATTERN.
+expect_line()
+{
+    grep -Eq -- "$1" <<<"$LAST_OUTPUT" ||
+        fail "the output does not match /$1/:
+$LAST_OUTPUT"
+    pass "/$1/: $(grep -Em 1 -- "$1" <<<"$LAST_OUTPUT")"
+}
+
+# --- 1. a table without a primary key ----------------------------------------
+expect_fail 2 "source database \"$DB\": table \"public\.history\" has no primary key and no replica identity: updates and deletes cannot be replicated \(add a primary key, or rerun with --fix-replica-identity" \
+    online_create nokey
+expect_line "source database \"$DB\": table \"public\.quiet\" has REPLICA IDENTITY NOTHING: updates and deletes cannot be replicated \(set REPLICA IDENTITY DEFAULT, or rerun with --fix-replica-identity"
+expect_line "source database \"$DB\": table \"public\.scratch\" is unlogged: its changes are not written to the WAL"
+# only those: the others have primary keys
+[[ $(grep -c 'cannot be replicated' <<<"$LAST_OUTPUT") == 3 ]] ||
+    fail "expected three tables named, history, quiet and scratch:
+$LAST_OUTPUT"
+assert_refused_cleanly nokey
+pass "refused: public.history has no key, public.quiet no identity, public.scratch is unlogged; nothing written"
+
+# the flag is for online tasks only: bad usage, refused before any check
+expect_fail 2 'fix-replica-identity.*OnlineMigration' \
+    pgf task create --project-name "$PROJECT" -n offline_fix --task-type OfflineMigration \
+    --source-connection-json s.json --target-connection-json t.json \
+    --database-options-json o.json --fix-replica-identity
+assert_refused_cleanly offline_fix
+
+# --- 2. a role that may neither replicate nor publish ------------------------
+jq --arg u "$WEAK" '.userName = $u' s.json >s_weak.json
+# every problem at once, even with the fix asked for: the fix needs owning
+expect_fail 2 "user \"$WEAK\" cannot replicate" \
+    online_create weak --source-connection-json s_weak.json --fix-replica-identity
+expect_line "source database \"$DB\": user \"$WEAK\" cannot add 7 tables to a publication because it does not own them: .*\"public\.history\""
+expect_line "source database \"$DB\": user \"$WEAK\" cannot create a publication, expected CREATE privilege"
+assert_refused_cleanly weak
+pass "refused: $WEAK cannot replicate, owns no table, cannot create a publication"
+
+# --- 3. a source without logical replication ---------------------------------
+# A cluster pair of its own (the shared source must keep wal_level =
+# logical for the scenarios running beside this one); its target is unused.
+PG2_DIR=$TEST_TMP/pg2
+s_teardown_pg2()
+{
+    (cd / && bash "$PGFERRY_LIB_DIR/clusters.sh" teardown "$PG2_DIR") >/dev/null 2>&1 || true
+}
+# s_on_exit reads the exit status from $?: keep it across the teardown,
+# with -e and the ERR trap off (as s_on_exit itself turns them off)
+trap 'PG2_RC=$?; trap - ERR; set +e; s_teardown_pg2; (exit "$PG2_RC"); s_on_exit' EXIT
+# (from /: the servers run as postgres, which may not enter $TEST_TMP)
+(cd / && bash "$PGFERRY_LIB_DIR/clusters.sh" setup "$PG2_DIR") >/dev/null ||
+    fail "could not start a second pair of clusters"
+# shellcheck source=/dev/null
+PG2_PORT=$(source "$PG2_DIR/env" && echo "$SRC_PORT")
+# shellcheck source=/dev/null
+PG2_DATA=$(source "$PG2_DIR/env" && echo "$SRC_DATA")
+# shellcheck source=/dev/null
+PG2_LOG=$(source "$PG2_DIR/env" && echo "$SRC_LOG")
+psql2()
+{
+    "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$PG2_PORT" -U postgres "$@"
+}
+psql2 -d postgres <<'SQL' >/dev/null || fail "could not configure the second source"
+ALTER SYSTEM SET wal_level = replica;
+ALTER SYSTEM SET max_wal_senders = 0;
+ALTER SYSTEM SET max_replication_slots = 0;
+SQL
+(cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG2_DATA" -l "$PG2_LOG" -w -t 30 -m fast restart) >/dev/null ||
+    fail "could not restart the second source"
+psql2 -d postgres -c "CREATE DATABASE $DB" >/dev/null
+psql2 -d "$DB" -c "CREATE TABLE public.keyed (id integer PRIMARY KEY)" >/dev/null
+write_conn_json s_walless.json postgres "$PG2_PORT"
+expect_fail 2 "source server 127\.0\.0\.1:$PG2_PORT: wal_level is \"replica\", expected \"logical\" \(set wal_level = logical and restart the server\)" \
+    online_create walless --source-connection-json s_walless.json
+expect_line "source server 127\.0\.0\.1:$PG2_PORT: no free replication slot: max_replication_slots is 0 and 0 slots exist"
+expect_line "source server 127\.0\.0\.1:$PG2_PORT: no free WAL sender: max_wal_senders is 0 and 0 are running"
+expect_fail 2 walless pgf task show --project-name "$PROJECT" -n walless
+assert_target_untouched "$DB"
+pass "refused: a source without logical replication"
+s_teardown_pg2
+trap s_on_exit EXIT
+
+# every table but the unlogged one
+jq -n --arg db "$DB" '[{name: $db, target_database_name: $db,
+    selectedTables: ["public.customers", "public.products", "public.orders",
+                     "public.order_items", "public.history", "public.quiet"]}]' >o_logged.json
+
+# --- 4. --fix-replica-identity, a table locked -------------------------------
+# EXCLUSIVE: prepare's reads (ACCESS SHARE) pass, the ALTER waits. The
+# tables are fixed largest first: history (100 rows), then quiet (empty).
+LOCKER=online_prepare_locker
+PGAPPNAME=$LOCKER psql_src "$DB" -c "BEGIN; LOCK TABLE public.quiet IN EXCLUSIVE MODE; SELECT pg_sleep(120)" \
+    >/dev/null 2>&1 &
+PGFERRY_PIDS[locker]=$!
+for _ in $(seq 1 100); do
+    [[ $(psql_src "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                            WHERE a.application_name = '$LOCKER' AND l.granted
+                              AND l.relation = 'public.quiet'::regclass") == 1 ]] && break
+    sleep 0.1
+done
+expect_fail 2 "source database \"$DB\": could not set REPLICA IDENTITY FULL on table \"public\.quiet\": canceling statement due to lock timeout" \
+    online_create locked --database-options-json o_logged.json --fix-replica-identity
+assert_refused_cleanly locked
+psql_src postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                      WHERE application_name = '$LOCKER'" >/dev/null
+wait "${PGFERRY_PIDS[locker]}" 2>/dev/null || true
+unset 'PGFERRY_PIDS[locker]'
+pass "refused: public.quiet locked; public.history not altered either"
+
+# --- 5. --fix-replica-identity -----------------------------------------------
+online_create fixed --database-options-json o_logged.json --fix-replica-identity ||
+    fail "task create --fix-replica-identity exited $?"
+[[ $(history_identity) == f,f ]] ||
+    fail "public.history,quiet have replica identities $(history_identity), expected f,f (FULL)"
+others=$(psql_src "$DB" -c "SELECT string_agg(relname || '=' || relreplident::text, ', ' ORDER BY relname)
+                            FROM pg_class WHERE relnamespace = 'public'::regnamespace
+                             AND relkind = 'r' AND relname NOT IN ('history', 'quiet')
+                             AND relreplident <> 'd'")
+[[ -z $others ]] || fail "tables with a primary key had their replica identity changed: $others"
+pass "accepted with --fix-replica-identity: public.history and public.quiet have REPLICA IDENTITY FULL, the others kept theirs"
+
+pgf task cancel --project-name "$PROJECT" -n fixed >/dev/null || fail "task cancel exited $?"
+for _ in $(seq 1 60); do
+    pgf task delete --project-name "$PROJECT" -n fixed >/dev/null 2>&1 && break
+    sleep 1
+done
+expect_fail 2 fixed pgf task show --project-name "$PROJECT" -n fixed
+pass "the task was cancelled and deleted"
+
+psql_src "$DB" -c "DROP OWNED BY $WEAK; DROP ROLE $WEAK" >/dev/null
+scenario_pass
