@@ -39,6 +39,17 @@
 #define CDC_MAX_BACKOFF_S 5
 #define CDC_MARKER_PREFIX "pgferry"
 
+/*
+ * The checksums hash each row's text, which depends on session settings:
+ * a source database in another time zone than the target's printed every
+ * timestamptz differently, and identical tables failed validation. Both
+ * sessions print values the same way from here on (the apply is over).
+ */
+#define CDC_COMPARE_SETTINGS                                                   \
+    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "                       \
+    "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; "             \
+    "SET bytea_output = 'hex'; SET lc_monetary = 'C'"
+
 typedef struct
 {
     unit_t *unit;
@@ -99,7 +110,11 @@ s_connect(cdc_t *c, char **error)
         return -1;
     }
     c->tgt = pgconn_connect(a->target, NULL, "target", "cdc-apply", error);
-    if (c->tgt == NULL)
+    /* no waiting for each commit's flush: the slot is confirmed only up to
+     * the origin's flushed progress (s_confirm_flushed()), so a target
+     * crash costs a replay, never a change */
+    if (c->tgt == NULL ||
+        pgconn_command(c->tgt, "SET synchronous_commit = off", error) != 0)
     {
         return -1;
     }
@@ -247,19 +262,66 @@ s_snapshot_progress(cdc_t *c, char **error)
 
 /* Where the stream stands, to the coordinator. Returns 0, or -1 with
  * *error set (a lost connection: the caller reconnects). */
+/* A query answering one LSN into *lsn (NULL: 0). Returns 0, or -1 with
+ * *error set. */
 static int
-s_report(cdc_t *c, char **error)
+s_query_lsn(PGconn *conn, const char *sql, int nparams, const char **params,
+            uint64_t *lsn, char **error)
 {
-    char *lsn =
-        s_query_value(c->src, "SELECT pg_current_wal_lsn()", 0, NULL, error);
-    Pgferry__CdcProgress *cdc = NULL;
+    PGresult *r = pgconn_query(conn, sql, nparams, params, error);
 
-    if (lsn == NULL)
+    if (r == NULL)
     {
         return -1;
     }
-    (void) lsn_parse(lsn, &c->source_lsn);
-    free(lsn);
+    *lsn = 0;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+    {
+        (void) lsn_parse(PQgetvalue(r, 0, 0), lsn);
+    }
+    PQclear(r);
+    return 0;
+}
+
+/*
+ * Tells the source how far the target has durably applied. The apply
+ * session commits asynchronously (as a subscription's apply worker does),
+ * so what is committed may not be on disk yet: the slot is confirmed only
+ * up to the origin's progress read with flush (which flushes the target's
+ * WAL up to it: one fsync a second instead of one per transaction). Once that covers every commit and
+ * nothing is open, the stream's position itself is safe to confirm.
+ */
+static int
+s_confirm_flushed(cdc_t *c, char **error)
+{
+    const char *params[1] = {c->a->slot};
+    uint64_t flushed = 0;
+
+    if (s_query_lsn(c->counts,
+                    "SELECT pg_replication_origin_progress($1, true)", 1,
+                    params, &flushed, error) != 0)
+    {
+        return -1;
+    }
+    slot_reader_confirm(c->reader, flushed);
+    if (c->caught_up && !c->in_xact && flushed >= apply_committed_lsn(c->apply))
+    {
+        slot_reader_confirm(c->reader, slot_reader_received_lsn(c->reader));
+    }
+    return 0;
+}
+
+static int
+s_report(cdc_t *c, char **error)
+{
+    Pgferry__CdcProgress *cdc = NULL;
+
+    if (s_query_lsn(c->src, "SELECT pg_current_wal_lsn()", 0, NULL,
+                    &c->source_lsn, error) != 0 ||
+        s_confirm_flushed(c, error) != 0)
+    {
+        return -1;
+    }
     cdc = s_snapshot_progress(c, error);
     if (cdc == NULL)
     {
@@ -314,8 +376,7 @@ s_apply_one(cdc_t *c, const char *data, size_t len, uint64_t wal_start,
             c->in_xact = false;
             c->progressed = true;
             c->lag_ms = (pgoutput_now_us() - msg.commit.commit_time) / 1000;
-            /* persist, then acknowledge */
-            slot_reader_confirm(c->reader, apply_committed_lsn(c->apply));
+            /* persist, then acknowledge: see s_confirm_flushed() */
             break;
         default:
             break;
@@ -373,11 +434,10 @@ s_stream(cdc_t *c, char **error, bool *transient)
         }
         else if (!c->in_xact)
         {
-            /* idle, everything received is committed: the slot may move
-             * past WAL that held nothing of ours */
+            /* idle, everything received is committed: once flushed, the
+             * slot may move past WAL that held nothing of ours */
             uint64_t received = slot_reader_received_lsn(c->reader);
 
-            slot_reader_confirm(c->reader, received);
             c->received_lsn =
                 received > c->received_lsn ? received : c->received_lsn;
             c->caught_up = true;
@@ -439,8 +499,19 @@ s_validate(cdc_t *c, Pgferry__Result *res)
     const Pgferry__Assign *a = c->a;
     strbuf_t *diffs = strbuf_new();
     size_t ndiffs = 0;
+    char *error = NULL;
     int rc = 0;
 
+    if (pgconn_command(c->src, CDC_COMPARE_SETTINGS, &error) != 0 ||
+        pgconn_command(c->tgt, CDC_COMPARE_SETTINGS, &error) != 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("validation: could not set the sessions "
+                                 "to print values alike: %s",
+                                 error),
+                       true);
+        free(error);
+    }
     for (size_t i = 0; i < a->n_tables && rc == 0; i++)
     {
         const Pgferry__TableRef *t = a->tables[i];
@@ -517,6 +588,21 @@ s_finish(cdc_t *c, Pgferry__Result *res)
     /* the walsender and the origin's session end first */
     slot_reader_destroy(&c->reader);
     apply_destroy(&c->apply);
+    /* the slot goes next, so what was committed asynchronously must be on
+     * disk first: a synchronous commit flushes the WAL before it too */
+    if (pgconn_command(c->tgt,
+                       "SET synchronous_commit = on; BEGIN; "
+                       "SELECT txid_current(); COMMIT",
+                       &error) != 0)
+    {
+        int rc = unit_fail(res,
+                           xasprintf("target database \"%s\": could not "
+                                     "flush the changes applied: %s",
+                                     a->target->dbname, error),
+                           true);
+        free(error);
+        return rc;
+    }
     if (unit_drop_stream(a, c->src, c->tgt, &error) != 0)
     {
         return unit_fail(res, error, true);

@@ -202,9 +202,42 @@ static const char *const s_toc_types[] = {"FK CONSTRAINT",
 
 /* Runs sql and its step_done row in one target transaction, unless the
  * step is done already. */
+/*
+ * Runs one step's script. Returns 0, -1 with *error set, or 1 if it
+ * failed only because its object exists already and may_exist: the
+ * user's own schema (or that of an earlier task on these tables) has it.
+ */
+static int
+s_exec_step(PGconn *tgt, const char *script, bool may_exist, char **error)
+{
+    PGresult *r = PQexec(tgt, script);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    /* duplicate_table (an index), duplicate_object (a constraint, a
+     * trigger), invalid_table_definition (a primary key of another name) */
+    bool exists = state != NULL &&
+                  (strcmp(state, "42P07") == 0 || strcmp(state, "42710") == 0 ||
+                   strcmp(state, "42P16") == 0);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    {
+        char *ignored = NULL;
+
+        rc = may_exist && exists ? 1 : -1;
+        if (rc < 0)
+        {
+            *error = pgconn_error_text(tgt, r);
+        }
+        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
+        free(ignored);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int
 s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
-           char **error)
+           bool may_exist, char **error)
 {
     const char *params[2] = {task_key, step};
     PGresult *r =
@@ -234,12 +267,15 @@ s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
                        "%s\n;\nINSERT INTO pgferry.step_done (task_key, step) "
                        "VALUES (%s, %s);\nCOMMIT;",
                        sql, key, name);
-    rc = pgconn_command(tgt, script, error);
-    if (rc != 0)
+    rc = s_exec_step(tgt, script, may_exist, error);
+    if (rc > 0)
     {
-        char *ignored = NULL;
-        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
-        free(ignored);
+        /* there already: done, for the next attempt too */
+        char *done = xasprintf("INSERT INTO pgferry.step_done (task_key, "
+                               "step) VALUES (%s, %s)",
+                               key, name);
+        rc = pgconn_command(tgt, done, error);
+        free(done);
     }
     PQfreemem(key);
     PQfreemem(name);
@@ -472,7 +508,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                        false);
         goto cleanup;
     }
-    if (!a->skip_schema && s_filter_load(src, a, &filter, &error) != 0)
+    if (s_filter_load(src, a, &filter, &error) != 0)
     {
         rc = unit_fail(res,
                        xasprintf("source database \"%s\": could not list "
@@ -494,7 +530,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
         }
         pgtool_strip_meta(script);
         if (s_run_step(tgt, a->task_key, "schema-pre", strbuf_data(script),
-                       &error) != 0)
+                       false, &error) != 0)
         {
             rc = unit_fail(res,
                            xasprintf("target database \"%s\": could "
@@ -503,17 +539,18 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                            false);
             goto cleanup;
         }
-        /* the copies can start while the post-data items are read */
-        unit_report_started(self);
-        if (s_post_data_items(self, src, &filter, res, &error) != 0)
-        {
-            rc = unit_fail(res,
-                           xasprintf("source database \"%s\": could "
-                                     "not read the post-data schema: %s",
-                                     a->source->dbname, error),
-                           false);
-            goto cleanup;
-        }
+    }
+    /* the copies can start while the post-data items are read; with the
+     * tables made beforehand, their items are built too, where missing */
+    unit_report_started(self);
+    if (s_post_data_items(self, src, &filter, res, &error) != 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("source database \"%s\": could "
+                                 "not read the post-data schema: %s",
+                                 a->source->dbname, error),
+                       false);
+        goto cleanup;
     }
     rc = 0;
 
@@ -537,7 +574,9 @@ s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
         char *error = NULL;
 
         snprintf(step, sizeof step, "item:%" PRIu64, item->id);
-        if (s_run_step(tgt, a->task_key, step, item->sql, &error) != 0)
+        /* with the tables there beforehand, their indexes may be too */
+        if (s_run_step(tgt, a->task_key, step, item->sql, a->skip_schema,
+                       &error) != 0)
         {
             bool transient = pgconn_is_transient(tgt, NULL);
             int rc = unit_fail(res,
