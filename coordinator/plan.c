@@ -603,6 +603,15 @@ static void
 s_release_snapshots(coord_t *self, int64_t db_id)
 {
     s_send_release(self, db_id, 0, false, false);
+    /*
+     * Marked released (a holder's "started"): a holder released before its
+     * snapshot report arrived would otherwise set, with that report, a
+     * snapshot that dies as it lets go, and copies would be sent to it.
+     */
+    (void) store_exec(self->store,
+                      "UPDATE units SET started = 1 WHERE database_id = ? "
+                      "AND state = 'running' AND kind IN " HOLDER_KINDS,
+                      "i", db_id);
     /* copies queued from now on need a new snapshot */
     (void) store_exec(self->store,
                       "UPDATE databases SET snapshot = NULL WHERE id = ?", "i",
@@ -754,11 +763,13 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
                                            "ii", db_id, (int64_t) K_COPY);
     int64_t unfinished =
         s_count_units(self, db_id, K_COPY, "'queued', 'running'");
-    int64_t holders = store_int(self->store, 0,
-                                "SELECT count(*) FROM units WHERE "
-                                "database_id = ? AND state IN ('queued', "
-                                "'running') AND kind IN " HOLDER_KINDS,
-                                "i", db_id);
+    /* released ones (started = 1) are on their way out */
+    int64_t holders =
+        store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE "
+                  "database_id = ? AND state IN ('queued', "
+                  "'running') AND started = 0 AND kind IN " HOLDER_KINDS,
+                  "i", db_id);
 
     if (queued > 0 && holders == 0)
     {
@@ -1291,8 +1302,8 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
 {
     sqlite3_stmt *stmt = store_query(
         self->store,
-        "SELECT kind, database_id, task_id FROM units WHERE id = ? AND "
-        "agent = ? AND state = 'running'",
+        "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
+        "AND agent = ? AND state = 'running'",
         "is", (int64_t) p->unit_id, agent);
 
     if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
@@ -1303,6 +1314,7 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
     int kind = sqlite3_column_int(stmt, 0);
     int64_t db_id = sqlite3_column_int64(stmt, 1);
     int64_t task_id = sqlite3_column_int64(stmt, 2);
+    bool released = sqlite3_column_int(stmt, 3) != 0;
     sqlite3_finalize(stmt);
     if (kind == K_CDC && p->cdc != NULL)
     {
@@ -1312,7 +1324,8 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
             (void) store_commit(self->store);
         }
     }
-    else if ((kind == K_SNAPSHOT || kind == K_SLOT) && p->snapshot[0] != '\0')
+    else if ((kind == K_SNAPSHOT || kind == K_SLOT) && !released &&
+             p->snapshot[0] != '\0')
     {
         /* online: the stream starts where the snapshot was taken */
         (void) store_exec(self->store,
