@@ -82,6 +82,11 @@ struct apply_t
     char *error;              /* last failure, owned; NULL if none */
     bool error_transient;     /* that failure is worth a retry */
     bool keep_counts;         /* counters go to pgferry.cdc_counts too */
+    unsigned int batch_max;   /* source transactions per target one */
+    bool deferred;            /* their COMMIT waits for apply_flush() */
+    unsigned int batched;     /* source transactions in the open one */
+    uint64_t deferred_end;    /* the last one's end LSN and commit time */
+    int64_t deferred_time;
 };
 
 /* Text parameters of one statement; freed before the next message. */
@@ -124,6 +129,8 @@ s_abort(apply_t *self)
         s_forget_statements(self);
     }
     self->skipping = false;
+    self->deferred = false;
+    self->batched = 0;
     while (self->touched != NULL)
     {
         s_rel_t *rel = self->touched;
@@ -748,10 +755,17 @@ s_format_time(int64_t pgtime, char *buf, size_t size)
     (void) snprintf(buf + n, size - n, ".%06d+00", (int) usecs);
 }
 
+/* A source transaction is open: between its BEGIN and its COMMIT. */
+static bool
+s_in_source_xact(const apply_t *self)
+{
+    return self->in_xact && !self->deferred;
+}
+
 static int
 s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
 {
-    if (self->in_xact || self->skipping)
+    if (s_in_source_xact(self) || self->skipping)
     {
         s_set_error(self, false,
                     xasprintf("lsn=" LSN_FMT
@@ -769,14 +783,17 @@ s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
         self->skipping = true;
         return 0;
     }
-    /* the whole transaction is one pipeline, read back at its COMMIT */
-    if (pipeline_begin(self->pipe) != 0 ||
-        pipeline_send(self->pipe, NULL, "BEGIN", 0, NULL, NULL, NULL,
-                      PIPELINE_OK, "BEGIN", "", b->final_lsn) != 0)
+    /* the whole transaction is one pipeline, read back at its COMMIT; a
+     * batch goes on in the target transaction already open */
+    if (!self->in_xact &&
+        (pipeline_begin(self->pipe) != 0 ||
+         pipeline_send(self->pipe, NULL, "BEGIN", 0, NULL, NULL, NULL,
+                       PIPELINE_OK, "BEGIN", "", b->final_lsn) != 0))
     {
         return s_pipe_failed(self);
     }
     self->in_xact = true;
+    self->deferred = false;
     return 0;
 }
 
@@ -859,33 +876,20 @@ s_send_setup_with_counts(apply_t *self, const char *const *lsn_and_time)
     return rc;
 }
 
+/*
+ * Commits the target transaction: the origin's progress up to end_lsn and
+ * the counters with the rows of the nxacts source transactions in it.
+ */
 static int
-s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
+s_commit_now(apply_t *self, uint64_t end_lsn, int64_t commit_time,
+             unsigned int nxacts)
 {
     char lsn[LSN_BUFSIZE];
     char when[64];
     const char *params[2] = {lsn, when};
 
-    if (self->skipping)
-    {
-        self->skipping = false;
-        self->xacts_skipped++;
-        if (c->end_lsn > self->committed_lsn)
-        {
-            self->committed_lsn = c->end_lsn;
-        }
-        return 0;
-    }
-    if (!self->in_xact)
-    {
-        s_set_error(self, false,
-                    xasprintf("lsn=" LSN_FMT
-                              " cannot apply COMMIT: no transaction is open",
-                              LSN_ARGS(c->commit_lsn)));
-        return -1;
-    }
-    (void) lsn_format(c->end_lsn, lsn);
-    s_format_time(c->commit_time, when, sizeof(when));
+    (void) lsn_format(end_lsn, lsn);
+    s_format_time(commit_time, when, sizeof(when));
     /* in the same transaction as the rows: both commit, or neither */
     if ((self->keep_counts && self->touched != NULL
              ? s_send_setup_with_counts(self, params)
@@ -901,6 +905,8 @@ s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
         return s_pipe_failed(self);
     }
     self->in_xact = false;
+    self->deferred = false;
+    self->batched = 0;
     while (self->touched != NULL)
     {
         s_rel_t *rel = self->touched;
@@ -914,12 +920,49 @@ s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
         rel->touched = false;
         rel->next_touched = NULL;
     }
-    self->xacts_committed++;
-    self->committed_lsn = c->end_lsn;
+    self->xacts_committed += nxacts;
+    self->committed_lsn = end_lsn;
     /* a stream restarted without a new apply_t skips what we committed */
-    if (c->end_lsn > self->origin_lsn)
+    if (end_lsn > self->origin_lsn)
     {
-        self->origin_lsn = c->end_lsn;
+        self->origin_lsn = end_lsn;
+    }
+    return 0;
+}
+
+static int
+s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
+{
+    if (self->skipping)
+    {
+        self->skipping = false;
+        self->xacts_skipped++;
+        if (c->end_lsn > self->committed_lsn)
+        {
+            self->committed_lsn = c->end_lsn;
+        }
+        return 0;
+    }
+    if (!s_in_source_xact(self))
+    {
+        s_set_error(self, false,
+                    xasprintf("lsn=" LSN_FMT
+                              " cannot apply COMMIT: no transaction is open",
+                              LSN_ARGS(c->commit_lsn)));
+        return -1;
+    }
+    if (self->batch_max <= 1)
+    {
+        return s_commit_now(self, c->end_lsn, c->commit_time, 1);
+    }
+    /* the caller commits the batch (apply_flush()) when the stream has
+     * nothing more at hand, or here when it is full */
+    self->deferred = true;
+    self->deferred_end = c->end_lsn;
+    self->deferred_time = c->commit_time;
+    if (++self->batched >= self->batch_max)
+    {
+        return s_commit_now(self, c->end_lsn, c->commit_time, self->batched);
     }
     return 0;
 }
@@ -981,6 +1024,36 @@ failed:
     free(self->origin_name);
     free(self);
     return NULL;
+}
+
+void
+apply_set_batch(apply_t *self, unsigned int max_xacts)
+{
+    self->batch_max = max_xacts;
+}
+
+bool
+apply_has_deferred(const apply_t *self)
+{
+    return self->deferred;
+}
+
+int
+apply_flush(apply_t *self)
+{
+    free(self->error);
+    self->error = NULL;
+    if (!self->deferred)
+    {
+        return 0;
+    }
+    if (s_commit_now(self, self->deferred_end, self->deferred_time,
+                     self->batched) != 0)
+    {
+        s_abort(self);
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -1126,7 +1199,7 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
             {
                 break;
             }
-            if (!self->in_xact)
+            if (!s_in_source_xact(self))
             {
                 s_set_error(
                     self, false,
@@ -1156,7 +1229,7 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
             {
                 break;
             }
-            if (!self->in_xact)
+            if (!s_in_source_xact(self))
             {
                 s_set_error(
                     self, false,

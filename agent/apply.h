@@ -57,6 +57,21 @@ apply_t *apply_new(PGconn *target, const char *origin_name, char **error);
  */
 int apply_keep_counts(apply_t *self, char **error);
 
+/*
+ * Batches up to max_xacts source transactions in one target transaction
+ * (0 or 1: one each, the default): COMMIT then only ends a source
+ * transaction, and the target commits when the batch is full or at
+ * apply_flush(). Exactly once still holds: the origin's progress and the
+ * counters commit with the batch's rows, and a failure rolls the whole
+ * batch back, for the stream to restart before it. Fewer commits, and one
+ * counters update per batch instead of one per transaction.
+ */
+void apply_set_batch(apply_t *self, unsigned int max_xacts);
+/* True if committed source transactions wait for apply_flush(). */
+bool apply_has_deferred(const apply_t *self);
+/* Commits the batch, if any. Returns 0, or -1 as apply_message(). */
+int apply_flush(apply_t *self);
+
 /* Rolls back an open transaction, releases the origin and the prepared
  * statements; the connection stays usable. NULL-safe. */
 void apply_destroy(apply_t **self_p);

@@ -353,6 +353,7 @@ slot_reader_next(slot_reader_t *self, int timeout_ms, const char **data,
                  size_t *len, uint64_t *wal_start, char **error)
 {
     int64_t deadline = timeout_ms >= 0 ? zclock_mono() + timeout_ms : -1;
+    bool polled = false; /* timeout 0: the socket was read once */
 
     assert(self != NULL && self->streaming);
     /* one message at a time: the previous one is no longer borrowed */
@@ -379,10 +380,12 @@ slot_reader_next(slot_reader_t *self, int timeout_ms, const char **data,
 
             if (deadline >= 0)
             {
-                if (now >= deadline)
+                /* no waiting, but what the socket holds already counts */
+                if (now >= deadline && (timeout_ms > 0 || polled))
                 {
                     return 0;
                 }
+                polled = true;
                 if (deadline - now < wait_ms)
                 {
                     wait_ms = deadline - now;

@@ -38,6 +38,12 @@
 #define CDC_MAX_FAILURES 10
 #define CDC_MAX_BACKOFF_S 5
 #define CDC_MARKER_PREFIX "pgferry"
+/*
+ * Source transactions applied in one target transaction while a backlog
+ * is at hand (none are held back waiting for more): a commit and one
+ * counters update per batch instead of per transaction.
+ */
+#define CDC_BATCH_XACTS 100
 
 /*
  * The checksums hash each row's text, which depends on session settings:
@@ -128,6 +134,7 @@ s_connect(cdc_t *c, char **error)
     {
         return -1;
     }
+    apply_set_batch(c->apply, CDC_BATCH_XACTS);
     if (apply_origin_lsn(c->apply, &origin) != 0)
     {
         *error = xstrdup(apply_error(c->apply));
@@ -384,6 +391,20 @@ s_apply_one(cdc_t *c, const char *data, size_t len, uint64_t wal_start,
     return 0;
 }
 
+/* Commits the batch of transactions applied, if any. Returns 0, or -1
+ * with *error and *transient set. */
+static int
+s_flush(cdc_t *c, char **error, bool *transient)
+{
+    if (apply_flush(c->apply) != 0)
+    {
+        *error = xstrdup(apply_error(c->apply));
+        *transient = apply_error_is_transient(c->apply);
+        return -1;
+    }
+    return 0;
+}
+
 /* Streams and applies until the marker, a release or a failure. */
 static cdc_end_t
 s_stream(cdc_t *c, char **error, bool *transient)
@@ -411,9 +432,15 @@ s_stream(cdc_t *c, char **error, bool *transient)
         {
             return CDC_STOPPED;
         }
-        r = slot_reader_next(c->reader, CDC_READ_TIMEOUT_MS, &data, &len,
-                             &wal_start, error);
+        /* a batch open: only what is at hand, then commit it */
+        r = slot_reader_next(
+            c->reader, apply_has_deferred(c->apply) ? 0 : CDC_READ_TIMEOUT_MS,
+            &data, &len, &wal_start, error);
         if (r < 0)
+        {
+            return CDC_FAILED;
+        }
+        if (r == 0 && s_flush(c, error, transient) != 0)
         {
             return CDC_FAILED;
         }
@@ -429,7 +456,9 @@ s_stream(cdc_t *c, char **error, bool *transient)
             }
             if (marker)
             {
-                return CDC_MARKER;
+                /* everything before it is in the batch: commit it */
+                return s_flush(c, error, transient) == 0 ? CDC_MARKER
+                                                         : CDC_FAILED;
             }
         }
         else if (!c->in_xact)

@@ -572,6 +572,19 @@ assert_no_leftovers()
     [[ -z $pubs ]] || fail "publication(s) left in the source database $db: $pubs"
 }
 
+# assert_stream_gone DB SLOT: after an online task's cutover, nothing of its
+# stream is left: no slot or publication on the source (assert_no_leftovers),
+# no replication origin SLOT and no pgferry schema on the target.
+assert_stream_gone()
+{
+    local db=$1 slot=$2
+    assert_no_leftovers "$db"
+    [[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$slot'") == 0 ]] ||
+        fail "replication origin $slot left on the target"
+    [[ $(psql_tgt "$db" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgferry'") == 0 ]] ||
+        fail "schema pgferry left on the target"
+}
+
 # ---------------------------------------------------------------------------
 # pgferry processes
 

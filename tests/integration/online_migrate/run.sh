@@ -163,10 +163,6 @@ note "history: $full_load_history rows in the full load, $history_now now; cdc: 
 total=$(db_field appliedChanges)
 pass "identical after cutover; counters add up: $added pgbench transactions through CDC, each counted once ($total changes applied in all)"
 
-assert_no_leftovers "$DB"
-[[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$slot'") == 0 ]] ||
-    fail "replication origin left on the target"
-[[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgferry'") == 0 ]] ||
-    fail "schema pgferry left on the target"
+assert_stream_gone "$DB" "$slot"
 pass "no slot, publication, origin or pgferry schema left"
 scenario_pass

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/online_cdc_types/run.sh
+#     What change data capture must carry, each kind of change made on the
+#     source only once the database is in CDC (CATCHING_UP or
+#     READY_TO_COMPLETE: the full load is over, so every change travels
+#     through the slot), with real daemons:
+#       1. UPDATEs of rows whose TOASTed column (100 kB of md5s, stored out
+#          of line) is not touched: pgoutput sends it as "unchanged" and the
+#          target must keep the big value; one row's big value is replaced,
+#          one TOASTed row deleted;
+#       2. DELETEs;
+#       3. TRUNCATE followed by INSERTs in the same transaction, and more
+#          INSERTs in a later one;
+#       4. ONE transaction inserting 1,000,000 rows: applied in one target
+#          transaction (one xmin) with the agent's peak RSS (VmHWM) under
+#          200 MB (the quarantine of a sanitizer build is capped for this);
+#       5. a table with REPLICA IDENTITY FULL and no key, holding NULLs and
+#          identical rows: UPDATEs and DELETEs of rows with NULLs, of the
+#          all-NULL row, and of one of two identical rows (exactly one of
+#          the two changes);
+#       6. a composite primary key: UPDATEs of a non-key column, of one key
+#          column, of the other, and DELETEs;
+#       7. timestamptz and interval values updated while the source
+#          database's time zone (ALTER DATABASE ... SET timezone) is not the
+#          target's: --validate must not see a difference where there is
+#          none (it hashed each row's text in each server's own time zone).
+#     Then `task cutover --validate` succeeds, every table is identical
+#     (compare_db: counts and checksums), the per-table CDC counters equal
+#     what the writer did, and no slot, publication, origin or pgferry
+#     schema is left.
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+DB=online_cdc_types_db
+P=online_cdc_types_project
+T=online_cdc_types_task
+BIG_ROWS=1000000
+MAX_HWM_KB=$((200 * 1024))
+
+new_db "$DB"
+# the target's database keeps the server's time zone, UTC; sessions of the
+# agents on the source print timestamptz in New York time
+psql_src postgres -c "ALTER DATABASE $DB SET timezone = 'America/New_York'" >/dev/null
+psql_src "$DB" <<'SQL' >/dev/null
+-- 100 kB of md5s per row: hex digits do not compress below the TOAST
+-- threshold, so the value is stored out of line
+CREATE TABLE public.toast_t (id integer PRIMARY KEY, big text NOT NULL, n integer NOT NULL DEFAULT 0);
+INSERT INTO public.toast_t
+SELECT i, (SELECT string_agg(md5(random()::text || i || g), '') FROM generate_series(1, 3200) g), 0
+FROM generate_series(1, 20) i;
+
+CREATE TABLE public.del_t (id integer PRIMARY KEY, v text NOT NULL);
+INSERT INTO public.del_t SELECT i, 'row ' || i FROM generate_series(1, 1000) i;
+
+CREATE TABLE public.trunc_t (id integer PRIMARY KEY, v text NOT NULL);
+INSERT INTO public.trunc_t SELECT i, 'before ' || i FROM generate_series(1, 500) i;
+
+CREATE TABLE public.big_t (id integer PRIMARY KEY, v integer NOT NULL);
+INSERT INTO public.big_t VALUES (0, 0);
+
+CREATE TABLE public.full_t (a integer, b text, c integer);
+ALTER TABLE public.full_t REPLICA IDENTITY FULL;
+INSERT INTO public.full_t VALUES
+    (1, NULL, 10), (2, 'two', NULL), (NULL, NULL, NULL),
+    (3, 'dup', 3), (3, 'dup', 3), (4, NULL, NULL), (4, NULL, NULL), (5, 'keep', 5);
+
+CREATE TABLE public.comp_t (k1 integer, k2 text, v text, PRIMARY KEY (k1, k2));
+INSERT INTO public.comp_t SELECT i / 10, 'k' || i % 10, 'v' || i FROM generate_series(0, 99) i;
+
+CREATE TABLE public.ts_t (id integer PRIMARY KEY, at timestamptz NOT NULL, iv interval NOT NULL);
+INSERT INTO public.ts_t
+SELECT i, timestamptz '2024-03-10 06:00:00+00' + i * interval '17 minutes', i * interval '1 day 3 hours'
+FROM generate_series(1, 100) i;
+ANALYZE;
+SQL
+toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
+big_len=$(psql_src "$DB" -c "SELECT min(octet_length(big)) FROM public.toast_t")
+stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t")
+# stored over 8 kB: out of line in the TOAST relation (not inline, not
+# compressed below the threshold)
+((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
+    fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
+pass "source: 7 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+
+start_coordinator
+# A sanitizer build keeps freed memory in quarantine (256 MB by default) and
+# adds shadow memory: cap the quarantine so that the bound below still says
+# whether the transaction was held in memory.
+if ldd "$(s_bin pgferry-agent)" 2>/dev/null | grep -q libasan; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
+    note "sanitizer build: agent runs with ASAN_OPTIONS=$ASAN_OPTIONS"
+fi
+start_agent a1 --jobs 2
+AGENT_PID=$(agent_pid a1)
+
+cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
+write_seed_files "$DB"
+create_project "$P"
+pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
+    --source-connection-json s.json --target-connection-json t.json \
+    --database-options-json o.json || fail "task create exited $?"
+
+db_field()
+{
+    jq -r ".properties.output[] | select(.resultType == \"DatabaseLevelOutput\") | .$1" "$TASK_JSON"
+}
+
+# the full load is over once the database is in CDC
+deadline=$((SECONDS + 120))
+while :; do
+    task_show "$P" "$T" || fail "task show failed: $(cat "$TEST_TMP/task-$T.err")"
+    state=$(db_field migrationState)
+    [[ $state == CATCHING_UP || $state == READY_TO_COMPLETE ]] && break
+    [[ $state == FAILED || $state == CANCELLED ]] &&
+        fail "database $DB is $state: $(db_field errorMessage)"
+    ((SECONDS < deadline)) || fail "database $DB not in CDC after 120 s: $state"
+    sleep 0.3
+done
+slot=$(db_field slotName)
+[[ $slot == pgferry_* ]] || fail "no slot name in the status: $slot"
+# the full load copied the rows as they were, and nothing was changed yet
+compare_db "$DB" "$DB" >"$TEST_TMP/compare-full-load.out" ||
+    fail "full load differs before any change: $(cat "$TEST_TMP/compare-full-load.out")"
+pass "full load done, database $state, slot $slot; source and target identical before the changes"
+
+# --- the changes, all during CDC -------------------------------------------
+start=$SECONDS
+psql_src "$DB" <<'SQL' >"$TEST_TMP/writer.out" 2>&1 || fail "the writer failed: $(cat "$TEST_TMP/writer.out")"
+-- 4. one transaction of 1,000,000 inserts, first: its apply, the longest,
+--    overlaps the rest of the writer
+INSERT INTO public.big_t SELECT g, g FROM generate_series(1, 1000000) g;
+
+-- 1. TOAST: 10 updates leaving big alone, 1 replacing it, 1 delete
+UPDATE public.toast_t SET n = n + 1 WHERE id <= 10;
+UPDATE public.toast_t SET big = repeat('replaced', 20000) WHERE id = 20;
+DELETE FROM public.toast_t WHERE id = 19;
+
+-- 2. deletes: 333 rows
+DELETE FROM public.del_t WHERE id % 3 = 0;
+
+-- 3. TRUNCATE then 10 inserts in one transaction, 5 more in a later one
+BEGIN;
+TRUNCATE public.trunc_t;
+INSERT INTO public.trunc_t SELECT i, 'after ' || i FROM generate_series(1, 10) i;
+COMMIT;
+INSERT INTO public.trunc_t SELECT i, 'later ' || i FROM generate_series(11, 15) i;
+
+-- 5. REPLICA IDENTITY FULL, NULLs and duplicates: 1 insert, 3 updates, 2 deletes
+UPDATE public.full_t SET c = 11 WHERE a = 1;                       -- old row has a NULL
+UPDATE public.full_t SET b = NULL, c = 2 WHERE a = 2;              -- old and new have NULLs
+DELETE FROM public.full_t WHERE a IS NULL AND b IS NULL AND c IS NULL; -- all-NULL row
+DELETE FROM public.full_t WHERE ctid = (SELECT ctid FROM public.full_t WHERE a = 3 LIMIT 1);
+UPDATE public.full_t SET c = 44 WHERE ctid = (SELECT ctid FROM public.full_t WHERE a = 4 LIMIT 1);
+INSERT INTO public.full_t VALUES (6, NULL, NULL);
+
+-- 6. composite key: 1 insert, 21 updates, 10 deletes
+UPDATE public.comp_t SET v = 'changed' WHERE k1 = 1;
+UPDATE public.comp_t SET k2 = k2 || '-moved' WHERE k1 = 2;
+UPDATE public.comp_t SET k1 = 100 WHERE k1 = 3 AND k2 = 'k0';
+DELETE FROM public.comp_t WHERE k1 = 4;
+INSERT INTO public.comp_t VALUES (200, 'x', 'new');
+
+-- 7. timestamps and intervals: 10 updates
+UPDATE public.ts_t SET at = at + interval '1 hour 1 second', iv = iv * 2 WHERE id <= 10;
+
+SQL
+# the writer's effects on the source, so a writer that did nothing fails here
+[[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
+    $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 4 AND c = 44") == 1 &&
+    $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 4 AND c IS NULL") == 1 &&
+    $(psql_src "$DB" -c "SELECT count(*) FROM public.big_t") == $((BIG_ROWS + 1)) ]] ||
+    fail "the writer's changes are not on the source as expected"
+task_show "$P" "$T" || fail "task show failed"
+state=$(db_field migrationState)
+[[ $state == CATCHING_UP || $state == READY_TO_COMPLETE ]] ||
+    fail "the database left CDC while the writer ran: $state"
+pass "writer done in $((SECONDS - start)) s while the database was in CDC ($state)"
+
+# --- cutover with validation -------------------------------------------------
+start=$SECONDS
+pgf task cutover --project-name "$P" -n "$T" --object-name "$DB" --validate >"$TEST_TMP/cutover.out" 2>&1 ||
+    fail "task cutover --validate exited $?: $(cat "$TEST_TMP/cutover.out")"
+pass "cutover --validate in $((SECONDS - start)) s: $(grep -m 1 'cut over' "$TEST_TMP/cutover.out")"
+
+# the agent's peak RSS, read while it still runs
+hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$AGENT_PID/status" 2>/dev/null || true)
+[[ -n $hwm_kb ]] || fail "agent a1 (pid $AGENT_PID) is gone: cannot read its peak RSS"
+note "agent a1 peak RSS (VmHWM): $((hwm_kb / 1024)) MB"
+((hwm_kb <= MAX_HWM_KB)) ||
+    fail "agent a1 peak RSS is $((hwm_kb / 1024)) MB, over $((MAX_HWM_KB / 1024)) MB: the 1,000,000-row transaction was held in memory"
+pass "agent peak RSS $((hwm_kb / 1024)) MB <= $((MAX_HWM_KB / 1024)) MB through a $BIG_ROWS-row transaction"
+
+wait_task "$P" "$T" 60 || fail "the task did not succeed after the cutover"
+[[ $(db_field migrationState) == COMPLETED ]] || fail "database not COMPLETED: $(db_field migrationState)"
+
+# --- identical ---------------------------------------------------------------
+compare_db "$DB" "$DB" || fail "source and target differ after the cutover"
+# the cases in detail, on the target, in one query: name<TAB>got<TAB>expected
+src_toast_md5=$(psql_src "$DB" -c "SELECT md5(string_agg(id || ':' || md5(big), ',' ORDER BY id)) FROM public.toast_t")
+psql_tgt "$DB" -F $'\t' >"$TEST_TMP/cases.out" <<SQL || fail "the checks on the target failed"
+SELECT 'TOASTed values kept by the 10 updates that did not touch them',
+       (SELECT count(*) FROM public.toast_t WHERE id <= 10 AND n = 1 AND octet_length(big) = $big_len)::text, '10'
+UNION ALL
+SELECT 'md5 of the TOASTed values (source $src_toast_md5)',
+       (SELECT md5(string_agg(id || ':' || md5(big), ',' ORDER BY id)) FROM public.toast_t), '$src_toast_md5'
+UNION ALL
+SELECT 'rows of public.trunc_t after TRUNCATE + 15 inserts, rows from before it',
+       (SELECT count(*) || ' ' || count(*) FILTER (WHERE v LIKE 'before%') FROM public.trunc_t), '15 0'
+UNION ALL
+SELECT 'identical rows (3,dup,3) left after deleting one of two',
+       (SELECT count(*) FROM public.full_t WHERE (a, b, c) = (3, 'dup', 3))::text, '1'
+UNION ALL
+SELECT 'rows (4,NULL,NULL)/(4,NULL,44) after updating one of two identical',
+       (SELECT count(*) FILTER (WHERE c IS NULL) || '/' || count(*) FILTER (WHERE c = 44)
+        FROM public.full_t WHERE a = 4 AND b IS NULL), '1/1'
+UNION ALL
+SELECT 'rows (1,NULL,11) and (2,NULL,2) updated through their NULLs',
+       (SELECT count(*) FROM public.full_t WHERE (a = 1 AND b IS NULL AND c = 11) OR (a = 2 AND b IS NULL AND c = 2))::text, '2'
+UNION ALL
+SELECT 'the all-NULL row, deleted',
+       (SELECT count(*) FROM public.full_t WHERE a IS NULL AND b IS NULL AND c IS NULL)::text, '0'
+UNION ALL
+SELECT 'composite keys: k2 moved, k1 moved, k1 = 4 deleted',
+       (SELECT count(*) FILTER (WHERE k1 = 2 AND k2 LIKE '%-moved') || ' '
+               || count(*) FILTER (WHERE k1 = 100) || ' ' || count(*) FILTER (WHERE k1 = 4)
+        FROM public.comp_t), '10 1 0'
+UNION ALL
+SELECT 'rows of public.big_t', (SELECT count(*) FROM public.big_t)::text, '$((BIG_ROWS + 1))'
+UNION ALL
+SELECT 'target transactions that wrote the $BIG_ROWS rows of one source transaction',
+       (SELECT count(DISTINCT xmin::text) FROM public.big_t WHERE id > 0)::text, '1';
+SQL
+while IFS=$'\t' read -r what got want; do
+    [[ $got == "$want" ]] || fail "target: $what: expected $want, got $got"
+done <"$TEST_TMP/cases.out"
+[[ $(grep -c . "$TEST_TMP/cases.out") == 10 ]] || fail "expected 10 checks on the target: $(cat "$TEST_TMP/cases.out")"
+pass "every case checked on the target: TOAST kept, TRUNCATE+INSERT, NULLs and duplicates, composite keys, $BIG_ROWS rows"
+
+# --- the counters: exactly what the writer did -------------------------------
+# table inserts updates deletes
+want_counts="public.big_t $BIG_ROWS 0 0
+public.comp_t 1 21 10
+public.del_t 0 0 333
+public.full_t 1 3 2
+public.toast_t 0 11 1
+public.trunc_t 15 0 0
+public.ts_t 0 10 0"
+got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
+              | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
+                                          "public.full_t", "public.toast_t", "public.trunc_t", "public.ts_t"] | index($n))
+              | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
+[[ $got == "$want_counts" ]] ||
+    fail "CDC counters (table inserts updates deletes) differ from what the writer did:
+expected:
+$want_counts
+got:
+$got"
+total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10))
+[[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
+[[ $(db_field appliedChanges) == "$want_total" ]] ||
+    fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
+pass "CDC counters equal the writer's changes per table ($want_total changes in all)"
+
+# --- nothing left --------------------------------------------------------------
+assert_stream_gone "$DB" "$slot"
+pass "no slot, publication, origin or pgferry schema left"
+scenario_pass
