@@ -89,7 +89,10 @@ start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
 # adds shadow memory: cap the quarantine so that the bound below still says
 # whether the transaction was held in memory.
-if ldd "$(s_bin pgferry-agent)" 2>/dev/null | grep -q libasan; then
+# (ldd into a variable: under pipefail, grep -q closing the pipe early
+# would make ldd's SIGPIPE the pipeline's failure)
+agent_libs=$(ldd "$(s_bin pgferry-agent)" 2>/dev/null || true)
+if [[ $agent_libs == *libasan* ]]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
     note "sanitizer build: agent runs with ASAN_OPTIONS=$ASAN_OPTIONS"
 fi
