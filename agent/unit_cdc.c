@@ -87,7 +87,6 @@ typedef enum
     CDC_FAILED,  /* *error set; transient or not */
 } cdc_end_t;
 
-
 static void
 s_disconnect(cdc_t *c)
 {

@@ -322,7 +322,8 @@ s_build_assign(coord_t *self, int64_t unit_id)
         "       t.tgt_user, d.target_name, d.selected, d.snapshot, "
         "       d.skip_schema, t.id, d.id, t.online, t.fix_replica_identity, "
         "       d.slot, d.start_lsn, d.cutover, d.validate, d.end_lsn, "
-        "       d.state "
+        "       d.state, (SELECT count(*) FROM units f WHERE f.database_id = "
+        "                 d.id AND f.kind = 6 AND f.state = 'done') "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -364,8 +365,12 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->cutover = sqlite3_column_int(stmt, 21) != 0;
     a->validate = sqlite3_column_int(stmt, 22) != 0;
     a->end_lsn = (uint64_t) sqlite3_column_int64(stmt, 23);
-    /* a failed database gives its tables back empty, for a new task */
-    a->truncate_target = strcmp(store_text(stmt, 24), "FAILED") == 0;
+    /* a database that failed half-loaded gives its tables back empty, for
+     * a new task; one that failed after its full load (a difference found
+     * by --validate, say) keeps them, for the operator to look into */
+    _Static_assert(K_FINALIZE == 6, "the query names finalize by number");
+    a->truncate_target = strcmp(store_text(stmt, 24), "FAILED") == 0 &&
+                         sqlite3_column_int64(stmt, 25) == 0;
     if (kind == K_PREPARE || kind == K_SCHEMA_PRE)
     {
         s_add_selected(a, store_text(stmt, 12));
