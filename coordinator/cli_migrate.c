@@ -30,6 +30,8 @@
 
 #define MIGRATE_MAX_AGENTS 64
 #define MIGRATE_READY_TIMEOUT_MS 20000
+/* how long the coordinator outlives an online task cut over from outside */
+#define MIGRATE_LINGER_US 2000000
 /* how often the online phase shows progress */
 #define MIGRATE_POLL_US 1000000
 
@@ -513,6 +515,13 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
     if (code == CLI_EXIT_OK)
     {
         code = cli_watch(self->cli_endpoint, "embedded", "migrate", true);
+    }
+    if (opts->online && !opts->cutover_when_ready)
+    {
+        /* the cutover was asked for from another terminal, whose
+         * 'task cutover' follows it to the end: let it see that end
+         * before the coordinator goes (it looks every 200 ms) */
+        usleep(MIGRATE_LINGER_US);
     }
     int fetch_code = 0;
     json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
