@@ -203,8 +203,10 @@ others=$(psql_src "$DB" -c "SELECT string_agg(relname || '=' || relreplident::te
 pass "accepted with --fix-replica-identity: public.history and public.quiet have REPLICA IDENTITY FULL, the others kept theirs"
 
 pgf task cancel --project-name "$PROJECT" -n fixed >/dev/null || fail "task cancel exited $?"
+pgf task delete --project-name "$PROJECT" -n fixed >/dev/null || fail "task delete exited $?"
+# an online task is Deleting until its cleanup has dropped its slot
 for _ in $(seq 1 60); do
-    pgf task delete --project-name "$PROJECT" -n fixed >/dev/null 2>&1 && break
+    pgf task show --project-name "$PROJECT" -n fixed >/dev/null 2>&1 || break
     sleep 1
 done
 expect_fail 2 fixed pgf task show --project-name "$PROJECT" -n fixed
