@@ -80,6 +80,12 @@ int unit_cleanup_run(unit_t *self, Pgferry__Result *res);
 int unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
                         Pgferry__Result *res);
 
+/* Drops the pgferry schema (task bookkeeping, counters) on tgt, once a
+ * database is complete or given back. Returns 0, or -1 with res->error
+ * set. */
+int unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
+                          Pgferry__Result *res);
+
 /*
  * Drops what an online task made for its stream: the slot (once no
  * walsender holds it) and the publication on src, the replication origin

@@ -151,24 +151,25 @@ s_connect(cdc_t *c, char **error)
     return 0;
 }
 
-/* One query answering one value, as text (free() it); NULL with *error. */
-static char *
-s_query_value(PGconn *conn, const char *sql, int nparams, const char **params,
-              char **error)
+/* A query answering one LSN into *lsn (NULL: 0). Returns 0, or -1 with
+ * *error set. */
+static int
+s_query_lsn(PGconn *conn, const char *sql, int nparams, const char **params,
+            uint64_t *lsn, char **error)
 {
     PGresult *r = pgconn_query(conn, sql, nparams, params, error);
-    char *value = NULL;
 
-    if (r != NULL && PQntuples(r) == 1)
+    if (r == NULL)
     {
-        value = xstrdup(PQgetvalue(r, 0, 0));
+        return -1;
     }
-    else if (r != NULL)
+    *lsn = 0;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
     {
-        *error = xstrdup("expected one row");
+        (void) lsn_parse(PQgetvalue(r, 0, 0), lsn);
     }
     PQclear(r);
-    return value;
+    return 0;
 }
 
 /* The marker, after which nothing written before the cutover command
@@ -177,16 +178,12 @@ static int
 s_emit_marker(cdc_t *c, char **error)
 {
     const char *params[2] = {CDC_MARKER_PREFIX, c->a->slot};
-    char *lsn =
-        s_query_value(c->src, "SELECT pg_logical_emit_message(false, $1, $2)",
-                      2, params, error);
 
-    if (lsn == NULL || lsn_parse(lsn, &c->end_lsn) != 0)
+    if (s_query_lsn(c->src, "SELECT pg_logical_emit_message(false, $1, $2)", 2,
+                    params, &c->end_lsn, error) != 0)
     {
-        free(lsn);
         return -1;
     }
-    free(lsn);
     c->cutting_over = true;
     c->next_report = 0; /* say so now */
     return 0;
@@ -268,26 +265,6 @@ s_snapshot_progress(cdc_t *c, char **error)
 
 /* Where the stream stands, to the coordinator. Returns 0, or -1 with
  * *error set (a lost connection: the caller reconnects). */
-/* A query answering one LSN into *lsn (NULL: 0). Returns 0, or -1 with
- * *error set. */
-static int
-s_query_lsn(PGconn *conn, const char *sql, int nparams, const char **params,
-            uint64_t *lsn, char **error)
-{
-    PGresult *r = pgconn_query(conn, sql, nparams, params, error);
-
-    if (r == NULL)
-    {
-        return -1;
-    }
-    *lsn = 0;
-    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-    {
-        (void) lsn_parse(PQgetvalue(r, 0, 0), lsn);
-    }
-    PQclear(r);
-    return 0;
-}
 
 /*
  * Tells the source how far the target has durably applied. The apply
@@ -635,18 +612,7 @@ s_finish(cdc_t *c, Pgferry__Result *res)
     {
         return unit_fail(res, error, true);
     }
-    if (pgconn_command(c->tgt, "DROP SCHEMA IF EXISTS pgferry CASCADE",
-                       &error) != 0)
-    {
-        int rc = unit_fail(res,
-                           xasprintf("target database \"%s\": could not drop "
-                                     "schema \"pgferry\": %s",
-                                     a->target->dbname, error),
-                           true);
-        free(error);
-        return rc;
-    }
-    return 0;
+    return unit_drop_bookkeeping(a, c->tgt, res);
 }
 
 int

@@ -162,11 +162,6 @@ s_truncate_tables(const Pgferry__Assign *a, PGconn *tgt, char **error)
     {
         rc = pgconn_command(tgt, strbuf_data(sql), error);
     }
-    if (rc == 0)
-    {
-        rc =
-            pgconn_command(tgt, "DROP SCHEMA IF EXISTS pgferry CASCADE", error);
-    }
     strbuf_destroy(&sql);
     return rc;
 }
@@ -200,6 +195,10 @@ unit_cleanup_run(unit_t *self, Pgferry__Result *res)
                                  a->target->dbname, error),
                        true);
         free(error);
+        goto cleanup;
+    }
+    if (a->truncate_target && unit_drop_bookkeeping(a, tgt, res) != 0)
+    {
         goto cleanup;
     }
     rc = 0;

@@ -709,6 +709,26 @@ unit_analyze_run(unit_t *self, Pgferry__Result *res)
 }
 
 int
+unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
+                      Pgferry__Result *res)
+{
+    char *error = NULL;
+    int rc = 0;
+
+    if (pgconn_command(tgt, "DROP SCHEMA IF EXISTS pgferry CASCADE", &error) !=
+        0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("target database \"%s\": could not "
+                                 "drop schema \"pgferry\": %s",
+                                 a->target->dbname, error),
+                       true);
+        free(error);
+    }
+    return rc;
+}
+
+int
 unit_finalize_run(unit_t *self, Pgferry__Result *res)
 {
     const Pgferry__Assign *a = unit_assign(self);
@@ -746,14 +766,8 @@ unit_finalize_run(unit_t *self, Pgferry__Result *res)
     {
         goto cleanup;
     }
-    if (a->last &&
-        pgconn_command(tgt, "DROP SCHEMA pgferry CASCADE", &error) != 0)
+    if (a->last && unit_drop_bookkeeping(a, tgt, res) != 0)
     {
-        rc = unit_fail(res,
-                       xasprintf("target database \"%s\": could not "
-                                 "drop schema \"pgferry\": %s",
-                                 a->target->dbname, error),
-                       true);
         goto cleanup;
     }
     rc = 0;

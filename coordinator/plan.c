@@ -813,9 +813,10 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
 static void
 s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
 {
-    if (s_count_units(self, db_id, K_SNAPSHOT, "'running'") +
-            s_count_units(self, db_id, K_SLOT, "'running'") >
-        0)
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE database_id = ? AND "
+                  "state = 'running' AND kind IN " HOLDER_KINDS,
+                  "i", db_id) > 0)
     {
         s_release_snapshots(self, db_id); /* in case a Release was lost */
     }
