@@ -44,9 +44,15 @@ until [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pgferry.partition_done" 2>/de
 done
 kill -KILL "$first"
 wait "$first" 2>/dev/null || true
-sleep 1
-pgrep -f "pgferry-(coordinator|agent).*$STATE" >/dev/null &&
-    fail "the coordinator or an agent outlived the killed migrate"
+# They get SIGTERM (PR_SET_PDEATHSIG) and stop on their own, an agent
+# after its last result has had its second (ZMQ_LINGER) to leave: on a
+# loaded machine that is more than a second, never ten.
+deadline=$((SECONDS + 10))
+while pgrep -f "pgferry-(coordinator|agent).*$STATE" >/dev/null; do
+    ((SECONDS < deadline)) ||
+        fail "the coordinator or an agent outlived the killed migrate by 10 s: $(pgrep -af "pgferry-(coordinator|agent).*$STATE")"
+    sleep 0.1
+done
 pass "migrate killed mid-load; its daemons went with it"
 
 "${migrate[@]}" >"$TEST_TMP/second.log" 2>&1 ||
