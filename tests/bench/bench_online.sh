@@ -21,18 +21,23 @@
 #      sampled every SAMPLE_EVERY s, then the catch-up after pgbench ends;
 #   3. one transaction of BIG_TX_ROWS rows (0: skipped): time to apply it
 #      and the peak RSS with it;
-#   4. cutover at idle: pgferry 'task cutover' (returns at COMPLETED);
+#   4. apply capacity: the applier stopped (pgferry: its agent killed
+#      with SIGKILL; native: ALTER SUBSCRIPTION DISABLE), pgbench for
+#      DRAIN_SECONDS so that a backlog builds up in the slot, the applier
+#      started again, and the backlog's drain rate timed on the target
+#      (DRAIN_SECONDS=0: skipped);
+#   5. cutover at idle: pgferry 'task cutover' (returns at COMPLETED);
 #      native: DROP SUBSCRIPTION (for reference only: it waits for nothing
 #      and copies no sequences);
-#   5. the pgbench tables and bench_big compared with compare_db (untimed).
+#   6. the pgbench tables and bench_big compared with compare_db (untimed).
 # Tools take turns, the order alternating from run to run. What each figure
 # means and how it is measured: tests/bench/README.md.
 #
 # Environment: RUNS (3), BENCH_SECONDS (60), SCALE (10), CLIENTS (4),
-# THREADS (2), SAMPLE_EVERY (5), BIG_TX_ROWS (500000), TOOLS ("pgferry
-# native"), CATCHUP_TIMEOUT (600), PGFERRY_BUILD_DIR (build/),
-# PGFERRY_KEEP_TMP=1 keeps the raw samples. Runs as root (the servers run
-# as postgres); about 12 minutes with the defaults on 2 cores.
+# THREADS (2), SAMPLE_EVERY (5), BIG_TX_ROWS (500000), DRAIN_SECONDS (20),
+# TOOLS ("pgferry native"), CATCHUP_TIMEOUT (600), PGFERRY_BUILD_DIR
+# (build/), PGFERRY_KEEP_TMP=1 keeps the raw samples. Runs as root (the
+# servers run as postgres); about 15 minutes with the defaults on 2 cores.
 
 RUNS=${RUNS:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-60}
@@ -41,6 +46,7 @@ CLIENTS=${CLIENTS:-4}
 THREADS=${THREADS:-2}
 SAMPLE_EVERY=${SAMPLE_EVERY:-5}
 BIG_TX_ROWS=${BIG_TX_ROWS:-500000}
+DRAIN_SECONDS=${DRAIN_SECONDS:-20}
 TOOLS=${TOOLS:-pgferry native}
 AGENT_JOBS=2
 CATCHUP_TIMEOUT=${CATCHUP_TIMEOUT:-600}
@@ -58,6 +64,7 @@ for v in RUNS BENCH_SECONDS SCALE CLIENTS THREADS SAMPLE_EVERY; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || fail "$v must be a positive integer, not '${!v}'"
 done
 [[ $BIG_TX_ROWS =~ ^[0-9]+$ ]] || fail "BIG_TX_ROWS must be an integer, not '$BIG_TX_ROWS'"
+[[ $DRAIN_SECONDS =~ ^[0-9]+$ ]] || fail "DRAIN_SECONDS must be an integer, not '$DRAIN_SECONDS'"
 for tool in $TOOLS; do
     case $tool in
         pgferry) s_bin pgferry >/dev/null && s_bin pgferry-agent >/dev/null ;;
@@ -370,6 +377,80 @@ SQL
 }
 
 # ---------------------------------------------------------------------------
+# Apply capacity. Under pgbench both tools keep up on 2 cores, so the apply
+# rate above is the source's. Here the applier is stopped while pgbench
+# runs DRAIN_SECONDS, then started again: with the source idle, the rate at
+# which the target takes in the slot's backlog is the tool's ceiling (the
+# source's walsender decodes it for both alike). Timed on the target, from
+# the first sample that shows a backlog transaction applied to the last,
+# so that neither tool's restart delay counts.
+#   drain TOOL RUN ORIGIN
+
+pause_pgferry()
+{
+    kill_agent a1
+}
+
+resume_pgferry()
+{
+    start_agent a1 --jobs "$AGENT_JOBS"
+}
+
+pause_native()
+{
+    psql_tgt "$DB" -c "ALTER SUBSCRIPTION bench_sub DISABLE" >/dev/null ||
+        fail "ALTER SUBSCRIPTION DISABLE failed"
+    for _ in $(seq 1 300); do
+        [[ $(psql_tgt "$DB" -c "SELECT count(pid) FROM pg_stat_subscription
+                                WHERE subname = 'bench_sub'") == 0 ]] && return 0
+        sleep 0.1
+    done
+    fail "the apply worker of bench_sub still runs 30 s after DISABLE"
+}
+
+resume_native()
+{
+    psql_tgt "$DB" -c "ALTER SUBSCRIPTION bench_sub ENABLE" >/dev/null ||
+        fail "ALTER SUBSCRIPTION ENABLE failed"
+}
+
+drain()
+{
+    local tool=$1 run=$2 origin=$3
+    local pre=$TEST_TMP/$tool-$run rows0 src_rows tgt_rows t0 first
+    R[drain_backlog]=-
+    R[capacity_tps]=-
+    ((DRAIN_SECONDS > 0)) || return 0
+
+    "pause_$tool"
+    rows0=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history")
+    "$PGBIN/pgbench" -n -c "$CLIENTS" -j "$THREADS" -T "$DRAIN_SECONDS" \
+        -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" >"$pre.drain-pgbench.log" 2>&1 ||
+        fail "$tool run $run: pgbench (backlog) failed: $(tail -n 5 "$pre.drain-pgbench.log")"
+    src_rows=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history")
+    [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pgbench_history") == "$rows0" ]] ||
+        fail "$tool run $run: the target moved while its applier was stopped"
+
+    sampler_start tgt_sampler "$pre.drain" tgt "$DB" "$(applied_sql "$origin")"
+    "resume_$tool"
+    t0=$SECONDS
+    while :; do
+        tgt_rows=$(tail -n 1 "$pre.drain" | awk '{ print $3 + 0 }')
+        ((tgt_rows < src_rows)) || break
+        ((SECONDS - t0 < CATCHUP_TIMEOUT)) ||
+            fail "$tool run $run: $tgt_rows of $src_rows pgbench_history rows on the target $CATCHUP_TIMEOUT s after the applier was started again"
+        s_alive "${PGFERRY_PIDS[tgt_sampler]}" || fail "$tool run $run: the target sampler stopped"
+        sleep 0.05
+    done
+    sampler_stop tgt_sampler
+    # from the first sample past rows0 (its time and rows) to the last
+    first=$(awk -v r="$rows0" '$3 > r { print $1, $3; exit }' "$pre.drain")
+    R[drain_backlog]=$((src_rows - rows0))
+    R[capacity_tps]=$(awk -v n="$src_rows" -v f="$first" 'BEGIN { split(f, a, " ") }
+        $3 >= n { if ($1 > a[1]) printf "%.0f", (n - a[2]) / ($1 - a[1]); else printf "-"; exit }' "$pre.drain")
+}
+
+# ---------------------------------------------------------------------------
 # pgferry: daemons, one OnlineMigration task per run
 
 declare -A started=()
@@ -426,6 +507,7 @@ run_pgferry()
     [[ $APPLY_PID =~ ^[0-9]+$ ]] || fail "no pgferry-cdc-apply session on the target: '$APPLY_PID'"
 
     workload pgferry "$run" "$slot" "$slot"
+    drain pgferry "$run" "$slot"
 
     # cutover at idle: the command returns once the database is COMPLETED
     wait_db_state READY_TO_COMPLETE
@@ -479,6 +561,7 @@ run_native()
 
     [[ $(psql_tgt "$DB" -c "SELECT pid FROM pg_stat_subscription WHERE subid = $subid AND relid IS NULL") == "$TOOL_PID" ]] ||
         note "native run $run: the apply worker was restarted during the run: its memory figures are partial"
+    drain native "$run" "pg_$subid"
     t0=$(now)
     psql_tgt "$DB" -c "DROP SUBSCRIPTION bench_sub" >/dev/null || fail "DROP SUBSCRIPTION failed"
     t1=$(now)
@@ -498,7 +581,7 @@ verify()
 
 # every metric of every run: VALUES[tool,metric] = "v1 v2 ..."
 declare -A VALUES=()
-METRICS="lag_fine load cpu_apply wait_apply cpu_agent wait_agent src_tps tx apply_tps backlog drain_tps catchup_s lag_s lag_mb slot_mb latency big_s cutover_s sync_s rss_load rss_pgbench rss_big"
+METRICS="lag_fine load cpu_apply wait_apply cpu_agent wait_agent src_tps tx apply_tps backlog drain_tps drain_backlog capacity_tps catchup_s lag_s lag_mb slot_mb latency big_s cutover_s sync_s rss_load rss_pgbench rss_big"
 read -ra tool_list <<<"$TOOLS"
 tools_in_order="${tool_list[*]}"
 reversed=$(printf '%s\n' "${tool_list[@]}" | tac | tr '\n' ' ')
@@ -517,7 +600,8 @@ for run in $(seq 1 "$RUNS"); do
         note "run $run $tool: source ${R[src_tps]} tx/s, applied ${R[apply_tps]} tx/s" \
             "(${R[tx]} tx, backlog ${R[backlog]} at the end, drained at ${R[drain_tps]} tx/s)," \
             "lag s median $(median ${R[lag_s]}) max $(maximum ${R[lag_s]})," \
-            "catch-up ${R[catchup_s]} s, big tx ${R[big_s]} s, cutover ${R[cutover_s]} s," \
+            "catch-up ${R[catchup_s]} s, big tx ${R[big_s]} s," \
+            "capacity ${R[capacity_tps]} tx/s (backlog ${R[drain_backlog]}), cutover ${R[cutover_s]} s," \
             "initial sync ${R[sync_s]} s, peak RSS ${R[rss_pgbench]} / ${R[rss_big]} MB," \
             "apply CPU ${R[cpu_apply]} ms/1000 tx (agent ${R[cpu_agent]}), load ${R[load]}"
     done
@@ -553,6 +637,8 @@ row "source tx/s (pgbench)" med src_tps
 row "apply tx/s (pgbench start->caught up)" med apply_tps
 row "backlog at pgbench end (tx)" med backlog
 row "drain tx/s (backlog / catch-up)" med drain_tps
+((DRAIN_SECONDS == 0)) || row "backlog of ${DRAIN_SECONDS} s, stopped (tx)" med drain_backlog
+((DRAIN_SECONDS == 0)) || row "apply capacity tx/s (that backlog)" med capacity_tps
 row "lag s, median / max" medmax lag_s
 row "  every 0.1 s: median / max" medmax lag_fine
 row "lag MB (applied), median / max" medmax lag_mb
@@ -578,6 +664,7 @@ echo "per run:"
 row "apply tx/s" runs apply_tps
 row "catch-up s" runs catchup_s
 row "cutover s" runs cutover_s
+((DRAIN_SECONDS == 0)) || row "apply capacity tx/s" runs capacity_tps
 
 if [[ " $TOOLS " == *" pgferry "* && " $TOOLS " == *" native "* ]]; then
     # shellcheck disable=SC2086
@@ -586,10 +673,14 @@ if [[ " $TOOLS " == *" pgferry "* && " $TOOLS " == *" native "* ]]; then
         b=$(median ${VALUES[native,apply_tps]})
         l=$(median ${VALUES[pgferry,lag_s]})
         c=$(median ${VALUES[pgferry,cutover_s]})
+        ca=$(median ${VALUES[pgferry,capacity_tps]})
+        cb=$(median ${VALUES[native,capacity_tps]})
     }
     echo
     echo "targets:"
     echo "  apply rate >= native LR's:  $a vs $b tx/s: $(awk -v a="$a" -v b="$b" 'BEGIN { print (a >= b ? "met" : "NOT met") " (ratio " sprintf("%.2f", a / b) ")" }')"
+    ((DRAIN_SECONDS == 0)) ||
+        echo "  apply capacity >= native's: $ca vs $cb tx/s: $(awk -v a="$ca" -v b="$cb" 'BEGIN { print (a >= b ? "met" : "NOT met") " (ratio " sprintf("%.2f", a / b) ")" }')"
     echo "  lag median < 1 s:           $l s: $(awk -v l="$l" 'BEGIN { print (l < 1 ? "met" : "NOT met") }')"
     echo "  cutover at idle < 5 s:      $c s: $(awk -v c="$c" 'BEGIN { print (c < 5 ? "met" : "NOT met") }')"
 fi
