@@ -10,6 +10,11 @@
  *   what makes a replay after a crash skip exactly what was committed.
  * - Counters move from pending to applied only once COMMIT succeeded, so
  *   they count what the target holds, not what was attempted.
+ * - In a backlog, a full batch's COMMIT is not waited for: the next batch
+ *   follows it in the same pipeline, and the batch is settled (counted,
+ *   its LSN committed) when the COMMIT's result comes back. At most one
+ *   such COMMIT is unanswered; a failure of either batch rolls back what
+ *   did not commit, and the stream restarts from the origin as ever.
  * - Nothing is kept per row: each change is one statement, sent and
  *   finished before the next message.
  * - Values only ever travel as parameters; identifiers are quoted once,
@@ -58,11 +63,22 @@ typedef struct s_rel_t
     s_stmt_t *stmts;          /* prepared statements of this relation */
     int nstmts;               /* length of stmts */
     apply_counters_t applied; /* committed on the target */
-    apply_counters_t pending; /* in the open transaction */
-    bool touched;             /* on the apply_t's touched list */
-    struct s_rel_t *next_touched; /* touched list of the transaction */
-    struct s_rel_t *next;         /* hash bucket chain */
+    apply_counters_t pending[2];     /* per s_batch_t, not committed yet */
+    uint64_t must_update;            /* rows the open batch's UPDATEs and */
+    uint64_t must_delete;            /* DELETEs changed since its baseline */
+    bool touched[2];                 /* on that batch's touched list */
+    struct s_rel_t *next_touched[2]; /* that batch's touched list */
+    struct s_rel_t *next;            /* hash bucket chain */
 } s_rel_t;
+
+/* Source transactions applied in one target transaction. */
+typedef struct
+{
+    s_rel_t *touched;    /* relations it changed */
+    unsigned int xacts;  /* source transactions in it */
+    uint64_t end_lsn;    /* the last one's end LSN */
+    int64_t commit_time; /* and its commit time */
+} s_batch_t;
 
 struct apply_t
 {
@@ -70,24 +86,25 @@ struct apply_t
     pipeline_t *pipe;             /* a transaction's statements, owned */
     char *origin_name;            /* owned */
     s_rel_t *buckets[S_NBUCKETS]; /* relations by relid, owned */
-    s_rel_t *touched;       /* relations changed in the open transaction */
+    s_batch_t batch[2];     /* [open]: the open one; the other: committing */
+    unsigned int open;      /* 0 or 1 */
+    bool committing;        /* batch[open ^ 1]'s COMMIT is unanswered */
     bool in_xact;           /* a BEGIN is open on the target */
     bool skipping;          /* the open source transaction is already applied */
     uint64_t origin_lsn;    /* commits before it are on the target already */
     uint64_t xact_lsn;      /* final (commit) LSN of the open transaction */
     uint64_t committed_lsn; /* end LSN of the last commit (or skip) */
-    uint64_t xacts_committed;     /* source transactions committed here */
-    uint64_t xacts_skipped;       /* and skipped as already applied */
-    unsigned int stmt_seq;        /* names prepared statements uniquely */
-    char *error;                  /* last failure, owned; NULL if none */
-    bool error_transient;         /* that failure is worth a retry */
-    bool keep_counts;             /* counters go to pgferry.cdc_counts too */
-    unsigned int commit_prepared; /* bit per s_commit_sql[] prepared */
-    unsigned int batch_max;       /* source transactions per target one */
-    bool deferred;                /* their COMMIT waits for apply_flush() */
-    unsigned int batched;         /* source transactions in the open one */
-    uint64_t deferred_end;        /* the last one's end LSN and commit time */
-    int64_t deferred_time;
+    uint64_t xacts_committed;    /* source transactions committed here */
+    uint64_t xacts_skipped;      /* and skipped as already applied */
+    unsigned int stmt_seq;       /* names prepared statements uniquely */
+    char *error;                 /* last failure, owned; NULL if none */
+    bool error_transient;        /* that failure is worth a retry */
+    bool keep_counts;            /* counters go to pgferry.cdc_counts too */
+    unsigned int fixed_prepared; /* bit per s_fixed_sql[] prepared */
+    bool server_check;           /* pg_temp.pgferry_expect_rows() exists */
+    unsigned int batch_max;      /* source transactions per target one */
+    bool deferred; /* the open batch's COMMIT waits for more, or for
+                    * apply_flush() */
 };
 
 /* Text parameters of one statement; freed before the next message. */
@@ -118,29 +135,36 @@ s_set_error(apply_t *self, bool transient, char *text)
  * from the origin, so nothing of it may stay, nor be counted. */
 static void s_forget_statements(apply_t *self);
 
+static void s_batch_settle(apply_t *self, unsigned int which, bool committed);
+
 static void
 s_abort(apply_t *self)
 {
+    bool open_on_target = self->in_xact;
+
     pipeline_abort(self->pipe);
-    if (self->in_xact)
+    /* its result is read by now: did that COMMIT make it? If not, its
+     * transaction is left aborted on the target, as the open one is */
+    if (self->committing)
+    {
+        unsigned int which = self->open ^ 1;
+        bool committed =
+            pipeline_committed_lsn(self->pipe) >= self->batch[which].end_lsn;
+
+        s_batch_settle(self, which, committed);
+        self->committing = false;
+        open_on_target = open_on_target || !committed;
+    }
+    if (open_on_target)
     {
         PQclear(PQexec(self->target, "ROLLBACK"));
-        self->in_xact = false;
         /* a Parse may have been among what the failure aborted */
         s_forget_statements(self);
     }
+    self->in_xact = false;
     self->skipping = false;
     self->deferred = false;
-    self->batched = 0;
-    while (self->touched != NULL)
-    {
-        s_rel_t *rel = self->touched;
-
-        self->touched = rel->next_touched;
-        memset(&rel->pending, 0, sizeof(rel->pending));
-        rel->touched = false;
-        rel->next_touched = NULL;
-    }
+    s_batch_settle(self, self->open, false);
 }
 
 /* The pipeline failed: its first failure becomes ours. */
@@ -252,7 +276,7 @@ s_forget_statements(apply_t *self)
             s_stmts_free(self, rel, false);
         }
     }
-    self->commit_prepared = 0;
+    self->fixed_prepared = 0;
     PQclear(PQexec(self->target, "DEALLOCATE ALL"));
 }
 
@@ -362,15 +386,38 @@ s_rel_sync(apply_t *self, const pgoutput_relation_t *r)
     return rel;
 }
 
-static void
-s_rel_touch(apply_t *self, s_rel_t *rel)
+static int s_send_baseline(apply_t *self, s_rel_t *rel);
+
+/*
+ * Before a change of rel: the first one in the open batch puts rel on the
+ * batch's list, and has the server note what the transaction changed in
+ * rel so far (the baseline of the check before COMMIT, s_send_check());
+ * again is for after a TRUNCATE, which resets what the server counts.
+ * Returns 0, or -1 with the error set.
+ */
+static int
+s_rel_enter(apply_t *self, s_rel_t *rel, bool again)
 {
-    if (!rel->touched)
+    unsigned int b = self->open;
+
+    if (rel->touched[b] && !again)
     {
-        rel->touched = true;
-        rel->next_touched = self->touched;
-        self->touched = rel;
+        return 0;
     }
+    if (!rel->touched[b])
+    {
+        rel->touched[b] = true;
+        rel->next_touched[b] = self->batch[b].touched;
+        self->batch[b].touched = rel;
+    }
+    return s_send_baseline(self, rel);
+}
+
+/* rel's counters in the open batch. */
+static apply_counters_t *
+s_pending(apply_t *self, s_rel_t *rel)
+{
+    return &rel->pending[self->open];
 }
 
 /* ------------------------------------------------------------------ */
@@ -548,7 +595,7 @@ s_apply_insert(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         goto cleanup;
     }
-    rel->pending.inserts++;
+    s_pending(self, rel)->inserts++;
     rc = 0;
 
 cleanup:
@@ -628,7 +675,8 @@ s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         goto cleanup;
     }
-    rel->pending.updates++;
+    s_pending(self, rel)->updates++;
+    rel->must_update++;
     rc = 0;
 
 cleanup:
@@ -666,7 +714,8 @@ s_apply_delete(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         goto cleanup;
     }
-    rel->pending.deletes++;
+    s_pending(self, rel)->deletes++;
+    rel->must_delete++;
     rc = 0;
 
 cleanup:
@@ -723,8 +772,11 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
     {
         s_rel_t *rel = s_rel_find(self, t->relids[i]);
 
-        rel->pending.truncates++;
-        s_rel_touch(self, rel);
+        s_pending(self, rel)->truncates++;
+        if (s_rel_enter(self, rel, true) != 0)
+        {
+            goto cleanup;
+        }
     }
     rc = 0;
 
@@ -786,9 +838,10 @@ s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
         return 0;
     }
     /* the whole transaction is one pipeline, read back at its COMMIT; a
-     * batch goes on in the target transaction already open */
+     * batch goes on in the target transaction already open, and the next
+     * batch in the pipeline its predecessor's COMMIT left open */
     if (!self->in_xact &&
-        (pipeline_begin(self->pipe) != 0 ||
+        ((!pipeline_is_open(self->pipe) && pipeline_begin(self->pipe) != 0) ||
          pipeline_send(self->pipe, NULL, "BEGIN", 0, NULL, NULL, NULL,
                        PIPELINE_OK, "BEGIN", "", b->final_lsn) != 0))
     {
@@ -816,14 +869,18 @@ s_append_array_text(strbuf_t *sb, const char *value)
     strbuf_append(sb, "\"");
 }
 
-/* What every commit runs first, by kind: the origin's progress alone,
- * or with the counters. */
+/* The statements of pgferry's own bookkeeping, prepared once: what every
+ * commit runs first (the origin's progress alone, or with the counters),
+ * and the rows changed per table, noted and checked (s_send_baseline(),
+ * s_send_check()). */
 enum
 {
-    S_COMMIT_PROGRESS,
-    S_COMMIT_COUNTS
+    S_FIXED_PROGRESS,
+    S_FIXED_COUNTS,
+    S_FIXED_BASELINE,
+    S_FIXED_CHECK
 };
-static const char *const s_commit_sql[] = {
+static const char *const s_fixed_sql[] = {
     "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
     "WITH counted AS ("
     "  INSERT INTO pgferry.cdc_counts AS c (origin, schema_name, "
@@ -834,28 +891,141 @@ static const char *const s_commit_sql[] = {
     "    inserts = c.inserts + excluded.inserts, "
     "    updates = c.updates + excluded.updates, "
     "    deletes = c.deletes + excluded.deletes) "
-    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)"};
+    "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
+    "SELECT set_config('pgferry.base_' || $1::regclass::oid, "
+    "  pg_stat_get_xact_tuples_updated($1::regclass) || ' ' || "
+    "  pg_stat_get_xact_tuples_deleted($1::regclass), true)",
+    "SELECT pg_temp.pgferry_expect_rows($1::regclass[], $2::int8[], "
+    "  $3::int8[])"};
 
-/* Sends s_commit_sql[which], prepared the first time in this session:
- * parsing and planning it for every commit cost more than running it. */
+/* Sends s_fixed_sql[which], prepared the first time in this session:
+ * parsing and planning it for every commit cost more than running it.
+ * what and label name it in an error. */
 static int
-s_send_commit_stmt(apply_t *self, unsigned int which, int nparams,
-                   const char *const *params)
+s_send_fixed(apply_t *self, unsigned int which, int nparams,
+             const char *const *params, const char *what, const char *label)
 {
     char name[32];
 
-    snprintf(name, sizeof name, "pgferry_commit_%u", which);
-    if ((self->commit_prepared & (1u << which)) == 0)
+    snprintf(name, sizeof name, "pgferry_fixed_%u", which);
+    if ((self->fixed_prepared & (1u << which)) == 0)
     {
-        if (pipeline_prepare(self->pipe, name, s_commit_sql[which], nparams,
-                             "COMMIT", "", self->xact_lsn) != 0)
+        if (pipeline_prepare(self->pipe, name, s_fixed_sql[which], nparams,
+                             what, label, self->xact_lsn) != 0)
         {
             return -1;
         }
-        self->commit_prepared |= 1u << which;
+        self->fixed_prepared |= 1u << which;
     }
     return pipeline_send(self->pipe, name, NULL, nparams, params, NULL, NULL,
-                         PIPELINE_TUPLES, "COMMIT", "", self->xact_lsn);
+                         PIPELINE_TUPLES, what, label, self->xact_lsn);
+}
+
+/*
+ * Why the server checks row counts: an UPDATE or DELETE that matches no
+ * row on the target (a target that diverged) is no error to PostgreSQL,
+ * and we only see its count when its result comes back, after the
+ * batch's COMMIT has been sent. So before the COMMIT, the server compares
+ * what each table's statements changed in the transaction (the counters
+ * behind pg_stat_xact_user_tables, from a baseline noted before the
+ * table's first change in the batch) with what they should have, and
+ * fails the transaction if they differ. Our own check of each statement
+ * then names the statement. A session that cannot have this function
+ * (no TEMP privilege, track_counts off) waits for every result before
+ * each COMMIT instead.
+ */
+static const char s_expect_rows_sql[] =
+    "CREATE FUNCTION pg_temp.pgferry_expect_rows(rels regclass[], "
+    "  updated bigint[], deleted bigint[]) RETURNS void "
+    "LANGUAGE plpgsql AS $$ "
+    "DECLARE base text[]; u bigint; d bigint; "
+    "BEGIN "
+    "  FOR i IN 1 .. coalesce(array_length(rels, 1), 0) LOOP "
+    "    base := string_to_array(current_setting("
+    "      'pgferry.base_' || rels[i]::oid), ' '); "
+    "    u := pg_stat_get_xact_tuples_updated(rels[i]) - base[1]::bigint; "
+    "    d := pg_stat_get_xact_tuples_deleted(rels[i]) - base[2]::bigint; "
+    "    IF u <> updated[i] OR d <> deleted[i] THEN "
+    "      RAISE EXCEPTION 'table %: % of % rows updated and % of % deleted', "
+    "        rels[i], u, updated[i], d, deleted[i] USING ERRCODE = 'P0002', "
+    "        HINT = 'The target has diverged from the source.'; "
+    "    END IF; "
+    "  END LOOP; "
+    "END $$";
+
+/* True if this session can run s_expect_rows_sql; creates it. */
+static bool
+s_setup_server_check(PGconn *target)
+{
+    char *text = NULL;
+    PGresult *res = pgconn_query(
+        target, "SELECT current_setting('track_counts')::bool", 0, NULL, &text);
+    bool ok = res != NULL && PQntuples(res) == 1 &&
+              strcmp(PQgetvalue(res, 0, 0), "t") == 0 &&
+              pgconn_command(target, s_expect_rows_sql, &text) == 0;
+
+    PQclear(res);
+    free(text);
+    return ok;
+}
+
+/* The server notes what the transaction changed in rel so far. */
+static int
+s_send_baseline(apply_t *self, s_rel_t *rel)
+{
+    const char *params[1] = {rel->qualname};
+
+    rel->must_update = 0;
+    rel->must_delete = 0;
+    if (self->server_check && s_send_fixed(self, S_FIXED_BASELINE, 1, params,
+                                           "BEGIN", rel->label) != 0)
+    {
+        return s_pipe_failed(self);
+    }
+    return 0;
+}
+
+/* Before the open batch's COMMIT: each UPDATE and DELETE changed a row,
+ * or the server fails the transaction (s_expect_rows_sql). */
+static int
+s_send_check(apply_t *self)
+{
+    strbuf_t *arrays[3];
+    const char *params[3];
+    int rc = 0;
+
+    for (int i = 0; i < 3; i++)
+    {
+        arrays[i] = strbuf_new();
+        strbuf_append(arrays[i], "{");
+    }
+    for (const s_rel_t *rel = self->batch[self->open].touched; rel != NULL;
+         rel = rel->next_touched[self->open])
+    {
+        if (rel->must_update + rel->must_delete == 0)
+        {
+            continue;
+        }
+        s_append_array_text(arrays[0], rel->qualname);
+        strbuf_appendf(arrays[1], "%s%" PRIu64,
+                       strbuf_len(arrays[1]) > 1 ? "," : "", rel->must_update);
+        strbuf_appendf(arrays[2], "%s%" PRIu64,
+                       strbuf_len(arrays[2]) > 1 ? "," : "", rel->must_delete);
+    }
+    for (int i = 0; i < 3; i++)
+    {
+        strbuf_append(arrays[i], "}");
+        params[i] = strbuf_data(arrays[i]);
+    }
+    if (strbuf_len(arrays[0]) > 2)
+    {
+        rc = s_send_fixed(self, S_FIXED_CHECK, 3, params, "COMMIT", "");
+    }
+    for (int i = 0; i < 3; i++)
+    {
+        strbuf_destroy(&arrays[i]);
+    }
+    return rc;
 }
 
 /*
@@ -865,7 +1035,8 @@ s_send_commit_stmt(apply_t *self, unsigned int which, int nparams,
  * counters back from the target.
  */
 static int
-s_send_setup_with_counts(apply_t *self, const char *const *lsn_and_time)
+s_send_setup_with_counts(apply_t *self, unsigned int which,
+                         const char *const *lsn_and_time)
 {
     strbuf_t *arrays[5];
     const char *params[8];
@@ -876,20 +1047,19 @@ s_send_setup_with_counts(apply_t *self, const char *const *lsn_and_time)
         arrays[i] = strbuf_new();
         strbuf_append(arrays[i], "{");
     }
-    for (const s_rel_t *rel = self->touched; rel != NULL;
-         rel = rel->next_touched)
+    for (const s_rel_t *rel = self->batch[which].touched; rel != NULL;
+         rel = rel->next_touched[which])
     {
+        const apply_counters_t *n = &rel->pending[which];
+
         s_append_array_text(arrays[0], rel->nspname);
         s_append_array_text(arrays[1], rel->relname);
         strbuf_appendf(arrays[2], "%s%" PRIu64,
-                       strbuf_len(arrays[2]) > 1 ? "," : "",
-                       rel->pending.inserts);
+                       strbuf_len(arrays[2]) > 1 ? "," : "", n->inserts);
         strbuf_appendf(arrays[3], "%s%" PRIu64,
-                       strbuf_len(arrays[3]) > 1 ? "," : "",
-                       rel->pending.updates);
+                       strbuf_len(arrays[3]) > 1 ? "," : "", n->updates);
         strbuf_appendf(arrays[4], "%s%" PRIu64,
-                       strbuf_len(arrays[4]) > 1 ? "," : "",
-                       rel->pending.deletes);
+                       strbuf_len(arrays[4]) > 1 ? "," : "", n->deletes);
     }
     params[0] = lsn_and_time[0];
     params[1] = lsn_and_time[1];
@@ -899,7 +1069,7 @@ s_send_setup_with_counts(apply_t *self, const char *const *lsn_and_time)
         strbuf_append(arrays[i], "}");
         params[3 + i] = strbuf_data(arrays[i]);
     }
-    rc = s_send_commit_stmt(self, S_COMMIT_COUNTS, 8, params);
+    rc = s_send_fixed(self, S_FIXED_COUNTS, 8, params, "COMMIT", "");
     for (int i = 0; i < 5; i++)
     {
         strbuf_destroy(&arrays[i]);
@@ -908,58 +1078,127 @@ s_send_setup_with_counts(apply_t *self, const char *const *lsn_and_time)
 }
 
 /*
- * Commits the target transaction: the origin's progress up to end_lsn and
- * the counters with the rows of the nxacts source transactions in it.
+ * Ends batch[which]: its counters move to applied if it committed, and
+ * are dropped if not (the stream restarts before it). Either way the
+ * batch is empty afterwards.
+ */
+static void
+s_batch_settle(apply_t *self, unsigned int which, bool committed)
+{
+    s_batch_t *batch = &self->batch[which];
+
+    while (batch->touched != NULL)
+    {
+        s_rel_t *rel = batch->touched;
+        apply_counters_t *n = &rel->pending[which];
+
+        batch->touched = rel->next_touched[which];
+        if (committed)
+        {
+            rel->applied.inserts += n->inserts;
+            rel->applied.updates += n->updates;
+            rel->applied.deletes += n->deletes;
+            rel->applied.truncates += n->truncates;
+        }
+        memset(n, 0, sizeof(*n));
+        rel->touched[which] = false;
+        rel->next_touched[which] = NULL;
+    }
+    if (committed && batch->xacts > 0)
+    {
+        self->xacts_committed += batch->xacts;
+        if (batch->end_lsn > self->committed_lsn)
+        {
+            self->committed_lsn = batch->end_lsn;
+        }
+        /* a stream restarted without a new apply_t skips what we
+         * committed */
+        if (batch->end_lsn > self->origin_lsn)
+        {
+            self->origin_lsn = batch->end_lsn;
+        }
+    }
+    memset(batch, 0, sizeof(*batch));
+}
+
+/* Settles the committing batch if its COMMIT's result has been read. */
+static void
+s_batch_reap(apply_t *self)
+{
+    unsigned int which = self->open ^ 1;
+
+    if (self->committing &&
+        pipeline_committed_lsn(self->pipe) >= self->batch[which].end_lsn)
+    {
+        s_batch_settle(self, which, true);
+        self->committing = false;
+    }
+}
+
+/*
+ * Commits the open batch: the origin's progress up to its end and its
+ * counters, with its rows. wait: read every result (the pipeline ends);
+ * otherwise the COMMIT's result is read later and the pipeline stays open
+ * for the next batch, once the one committing before it has come back.
  */
 static int
-s_commit_now(apply_t *self, uint64_t end_lsn, int64_t commit_time,
-             unsigned int nxacts)
+s_commit_now(apply_t *self, bool wait)
 {
+    s_batch_t *batch = &self->batch[self->open];
     char lsn[LSN_BUFSIZE];
     char when[64];
     const char *params[2] = {lsn, when};
 
-    (void) lsn_format(end_lsn, lsn);
-    s_format_time(commit_time, when, sizeof(when));
-    /* in the same transaction as the rows: both commit, or neither */
-    if ((self->keep_counts && self->touched != NULL
-             ? s_send_setup_with_counts(self, params)
-             : s_send_commit_stmt(self, S_COMMIT_PROGRESS, 2, params)) != 0 ||
-        pipeline_send(self->pipe, NULL, "COMMIT", 0, NULL, NULL, NULL,
-                      PIPELINE_COMMIT, "COMMIT", "", self->xact_lsn) != 0 ||
-        pipeline_sync(self->pipe) != 0)
+    (void) lsn_format(batch->end_lsn, lsn);
+    s_format_time(batch->commit_time, when, sizeof(when));
+    /* no COMMIT if an UPDATE or DELETE found no row */
+    if ((self->server_check ? s_send_check(self)
+                            : pipeline_drain(self->pipe)) != 0)
     {
         return s_pipe_failed(self);
     }
-    self->in_xact = false;
+    /* in the same transaction as the rows: both commit, or neither */
+    if ((self->keep_counts && batch->touched != NULL
+             ? s_send_setup_with_counts(self, self->open, params)
+             : s_send_fixed(self, S_FIXED_PROGRESS, 2, params, "COMMIT", "")) !=
+            0 ||
+        pipeline_send(self->pipe, NULL, "COMMIT", 0, NULL, NULL, NULL,
+                      PIPELINE_COMMIT, "COMMIT", "", batch->end_lsn) != 0)
+    {
+        return s_pipe_failed(self);
+    }
     self->deferred = false;
-    self->batched = 0;
-    while (self->touched != NULL)
+    /* until it is known to be sent after a good batch, or done, the
+     * transaction is ours to roll back on failure (s_abort()) */
+    if (wait)
     {
-        s_rel_t *rel = self->touched;
-
-        self->touched = rel->next_touched;
-        rel->applied.inserts += rel->pending.inserts;
-        rel->applied.updates += rel->pending.updates;
-        rel->applied.deletes += rel->pending.deletes;
-        rel->applied.truncates += rel->pending.truncates;
-        memset(&rel->pending, 0, sizeof(rel->pending));
-        rel->touched = false;
-        rel->next_touched = NULL;
+        if (pipeline_sync(self->pipe) != 0)
+        {
+            return s_pipe_failed(self);
+        }
+        self->in_xact = false;
+        s_batch_reap(self);
+        s_batch_settle(self, self->open, true);
+        return 0;
     }
-    self->xacts_committed += nxacts;
-    self->committed_lsn = end_lsn;
-    /* a stream restarted without a new apply_t skips what we committed */
-    if (end_lsn > self->origin_lsn)
+    if (self->committing &&
+        pipeline_wait_commit(self->pipe, self->batch[self->open ^ 1].end_lsn) !=
+            0)
     {
-        self->origin_lsn = end_lsn;
+        return s_pipe_failed(self);
     }
+    s_batch_reap(self);
+    self->in_xact = false;
+    self->committing = true;
+    self->open ^= 1;
     return 0;
 }
 
 static int
 s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
 {
+    s_batch_t *batch = &self->batch[self->open];
+
     if (self->skipping)
     {
         self->skipping = false;
@@ -978,24 +1217,32 @@ s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
                               LSN_ARGS(c->commit_lsn)));
         return -1;
     }
+    batch->xacts++;
+    batch->end_lsn = c->end_lsn;
+    batch->commit_time = c->commit_time;
     if (self->batch_max <= 1)
     {
-        return s_commit_now(self, c->end_lsn, c->commit_time, 1);
+        return s_commit_now(self, true);
     }
     /* the caller commits the batch (apply_flush()) when the stream has
-     * nothing more at hand, or here when it is full */
+     * nothing more at hand, or here when it is full: then a backlog is
+     * at hand, and the next batch goes out while this one commits */
     self->deferred = true;
-    self->deferred_end = c->end_lsn;
-    self->deferred_time = c->commit_time;
-    if (++self->batched >= self->batch_max)
+    if (batch->xacts >= self->batch_max)
     {
-        return s_commit_now(self, c->end_lsn, c->commit_time, self->batched);
+        return s_commit_now(self, false);
     }
     return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Public */
+
+/* What apply_new() sets on the session, undone. */
+static const char s_session_reset_sql[] =
+    "RESET session_replication_role; RESET plan_cache_mode; "
+    "RESET enable_seqscan; DROP FUNCTION IF EXISTS "
+    "pg_temp.pgferry_expect_rows(regclass[], bigint[], bigint[])";
 
 apply_t *
 apply_new(PGconn *target, const char *origin_name, char **error)
@@ -1010,12 +1257,19 @@ apply_new(PGconn *target, const char *origin_name, char **error)
     self->target = target;
     self->pipe = pipeline_new(target);
     self->origin_name = xstrdup(origin_name);
+    self->server_check = s_setup_server_check(target);
     /* replicated rows must not fire triggers or re-check foreign keys;
      * the same few statement shapes run millions of times: plan them once
-     * (planning each execution was an eighth of the apply session's CPU) */
+     * (planning each execution was an eighth of the apply session's CPU);
+     * and find a row by its key's index even in a small table, as the
+     * subscription worker does: a batch updates the same few rows of a
+     * small table again and again, and a sequential scan then wades
+     * through every dead version the open transaction left (a fifth of
+     * the CPU under pgbench) */
     if (pgconn_command(target,
                        "SET session_replication_role = replica; "
-                       "SET plan_cache_mode = force_generic_plan",
+                       "SET plan_cache_mode = force_generic_plan; "
+                       "SET enable_seqscan = off",
                        &text) != 0)
     {
         goto failed;
@@ -1046,8 +1300,7 @@ apply_new(PGconn *target, const char *origin_name, char **error)
 failed:
     /* best effort: leave the borrowed session as it was */
     PQclear(PQexec(target, "SELECT pg_replication_origin_session_reset()"));
-    PQclear(PQexec(target,
-                   "RESET session_replication_role; RESET plan_cache_mode"));
+    PQclear(PQexec(target, s_session_reset_sql));
     *error = xasprintf("origin=%s cannot set up the apply session: %s",
                        origin_name, text);
     free(text);
@@ -1067,25 +1320,37 @@ apply_set_batch(apply_t *self, unsigned int max_xacts)
 bool
 apply_has_deferred(const apply_t *self)
 {
-    return self->deferred;
+    return self->deferred || (self->committing && !self->in_xact);
 }
 
 int
 apply_flush(apply_t *self)
 {
+    int rc = 0;
+
     free(self->error);
     self->error = NULL;
-    if (!self->deferred)
+    if (self->deferred)
     {
-        return 0;
+        rc = s_commit_now(self, true);
     }
-    if (s_commit_now(self, self->deferred_end, self->deferred_time,
-                     self->batched) != 0)
+    else if (self->committing && !self->in_xact)
+    {
+        /* nothing after that COMMIT: end the pipeline with it */
+        rc = pipeline_sync(self->pipe) != 0 ? s_pipe_failed(self) : 0;
+        s_batch_reap(self);
+    }
+    else if (self->committing)
+    {
+        /* mid-transaction: take in what has come back, if anything */
+        rc = pipeline_poll(self->pipe) != 0 ? s_pipe_failed(self) : 0;
+        s_batch_reap(self);
+    }
+    if (rc != 0)
     {
         s_abort(self);
-        return -1;
     }
-    return 0;
+    return rc;
 }
 
 int
@@ -1144,14 +1409,13 @@ apply_destroy(apply_t **self_p)
         /* best effort: the caller may reuse the connection */
         PQclear(PQexec(self->target,
                        "SELECT pg_replication_origin_session_reset()"));
-        PQclear(PQexec(self->target, "RESET session_replication_role; "
-                                     "RESET plan_cache_mode"));
-        for (unsigned int i = 0;
-             i < sizeof s_commit_sql / sizeof s_commit_sql[0]; i++)
+        PQclear(PQexec(self->target, s_session_reset_sql));
+        for (unsigned int i = 0; i < sizeof s_fixed_sql / sizeof s_fixed_sql[0];
+             i++)
         {
-            if ((self->commit_prepared & (1u << i)) != 0)
+            if ((self->fixed_prepared & (1u << i)) != 0)
             {
-                char *sql = xasprintf("DEALLOCATE pgferry_commit_%u", i);
+                char *sql = xasprintf("DEALLOCATE pgferry_fixed_%u", i);
                 PQclear(PQexec(self->target, sql));
                 free(sql);
             }
@@ -1252,8 +1516,11 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
                 rc = -1;
                 break;
             }
-            s_rel_touch(self, rel);
-            if (msg->type == PGOUTPUT_INSERT)
+            if (s_rel_enter(self, rel, false) != 0)
+            {
+                rc = -1;
+            }
+            else if (msg->type == PGOUTPUT_INSERT)
             {
                 rc = s_apply_insert(self, rel, &msg->change);
             }

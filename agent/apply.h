@@ -65,11 +65,19 @@ int apply_keep_counts(apply_t *self, char **error);
  * counters commit with the batch's rows, and a failure rolls the whole
  * batch back, for the stream to restart before it. Fewer commits, and one
  * counters update per batch instead of one per transaction.
+ *
+ * A full batch's COMMIT is sent without waiting for its result, and the
+ * next batch follows it at once (a backlog is at hand): the target never
+ * idles while the agent waits. Until that result is read, the batch is
+ * not in the counters nor in apply_committed_lsn().
  */
 void apply_set_batch(apply_t *self, unsigned int max_xacts);
-/* True if committed source transactions wait for apply_flush(). */
+/* True if committed source transactions, or a COMMIT's result, wait for
+ * apply_flush(). */
 bool apply_has_deferred(const apply_t *self);
-/* Commits the batch, if any. Returns 0, or -1 as apply_message(). */
+/* Commits the batch, if any, and reads every COMMIT's result: afterwards
+ * apply_committed_lsn() covers every transaction applied (mid-transaction,
+ * only what has come back). Returns 0, or -1 as apply_message(). */
 int apply_flush(apply_t *self);
 
 /* Rolls back an open transaction, releases the origin and the prepared

@@ -39,9 +39,10 @@ struct pipeline_t
     s_inflight_t queue[PIPELINE_MAX_INFLIGHT]; /* ring buffer */
     int head;                                  /* oldest in flight */
     int count;                                 /* in flight */
-    int unflushed;  /* sent since the last flush request */
-    char *error;    /* first failure, owned */
-    bool transient; /* it is worth another try */
+    int unflushed;          /* sent since the last flush request */
+    char *error;            /* first failure, owned */
+    bool transient;         /* it is worth another try */
+    uint64_t committed_lsn; /* lsn of the last PIPELINE_COMMIT that did */
 };
 
 pipeline_t *
@@ -137,6 +138,10 @@ s_check(pipeline_t *self, const s_inflight_t *f, const PGresult *res)
                xasprintf("lsn=" LSN_FMT " could not commit the target "
                          "transaction: it was rolled back",
                          LSN_ARGS(f->lsn)));
+    }
+    else if (f->expect == PIPELINE_COMMIT && f->lsn > self->committed_lsn)
+    {
+        self->committed_lsn = f->lsn;
     }
 }
 
@@ -349,11 +354,7 @@ int
 pipeline_sync(pipeline_t *self)
 {
     assert(self->open);
-    if (PQpipelineSync(self->conn) == 0)
-    {
-        (void) s_lost(self);
-    }
-    else if (s_drain_to_sync(self) != 0)
+    if (PQpipelineSync(self->conn) == 0 || s_drain_to_sync(self) != 0)
     {
         (void) s_lost(self);
     }
@@ -368,6 +369,63 @@ pipeline_sync(pipeline_t *self)
         free(why);
     }
     return self->error != NULL ? -1 : 0;
+}
+
+int
+pipeline_poll(pipeline_t *self)
+{
+    assert(self->open);
+    if (self->error == NULL && s_flush(self) == 0)
+    {
+        while (self->count > 0 && s_read_one(self, false) > 0)
+        {
+        }
+    }
+    return self->error != NULL ? -1 : 0;
+}
+
+int
+pipeline_drain(pipeline_t *self)
+{
+    assert(self->open);
+    while (self->count > 0 && self->error == NULL)
+    {
+        if (s_read_one(self, true) < 0)
+        {
+            break;
+        }
+    }
+    return self->error != NULL ? -1 : 0;
+}
+
+int
+pipeline_wait_commit(pipeline_t *self, uint64_t lsn)
+{
+    assert(self->open);
+    /* results come in order: once a failure is known, a COMMIT sent
+     * before it has been read already, and one sent after cannot commit */
+    while (self->committed_lsn < lsn && self->error == NULL)
+    {
+        if (self->count == 0)
+        {
+            s_fail(self, false,
+                   xasprintf("lsn=" LSN_FMT " cannot wait for a COMMIT: "
+                             "none is in flight",
+                             LSN_ARGS(lsn)));
+            break;
+        }
+        if (s_read_one(self, true) < 0)
+        {
+            break;
+        }
+    }
+    return self->committed_lsn >= lsn ? 0 : -1;
+}
+
+uint64_t
+pipeline_committed_lsn(const pipeline_t *self)
+{
+    return self->committed_lsn;
 }
 
 void

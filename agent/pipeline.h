@@ -6,7 +6,9 @@
  * Why: applying a change stream one statement per round trip caps the
  * apply rate at the network's latency. In a pipeline, a whole source
  * transaction costs about one round trip: the statements go out back to
- * back and the client only waits at the commit (pipeline_sync()).
+ * back and the client only waits at the commit (pipeline_sync()), or not
+ * even there when the next transaction follows its COMMIT in the same
+ * pipeline (pipeline_wait_commit()).
  *
  * Each statement carries what its result must be (any success, exactly
  * one row, rows returned, a real COMMIT) and what to say if it is not:
@@ -33,7 +35,8 @@ typedef enum
     PIPELINE_ONE_ROW, /* UPDATE/DELETE: exactly one row, or the target
                        * diverged from the source */
     PIPELINE_TUPLES,  /* a SELECT */
-    PIPELINE_COMMIT,  /* COMMIT that did commit (not a ROLLBACK) */
+    PIPELINE_COMMIT,  /* COMMIT that did commit (not a ROLLBACK); its lsn
+                       * then becomes pipeline_committed_lsn() */
 } pipeline_expect_t;
 
 /* Borrows conn, which must outlive the pipeline_t. */
@@ -65,6 +68,25 @@ int pipeline_prepare(pipeline_t *self, const char *name, const char *sql,
 /* Sends a Sync, reads every result up to it and leaves pipeline mode.
  * Returns 0 if every statement had the result it should, else -1. */
 int pipeline_sync(pipeline_t *self);
+
+/*
+ * A pipeline may run on past a COMMIT into the next transaction, so that
+ * the server never idles while the client waits for a commit's result.
+ * These tell when such a COMMIT has come back.
+ */
+/* The lsn sent with the last PIPELINE_COMMIT statement that committed, as
+ * far as results have been read; 0 if none. Monotonic. */
+uint64_t pipeline_committed_lsn(const pipeline_t *self);
+/* Reads the results that have arrived, without waiting for more. Returns
+ * 0, or -1 if the pipeline has failed. */
+int pipeline_poll(pipeline_t *self);
+/* Reads every result in flight, the pipeline left open. Returns 0, or -1
+ * if the pipeline has failed. */
+int pipeline_drain(pipeline_t *self);
+/* Reads results until a COMMIT sent with lsn (or a later one) has
+ * committed; one must be in flight. Returns 0, or -1 if the pipeline
+ * failed first. */
+int pipeline_wait_commit(pipeline_t *self, uint64_t lsn);
 /* After a failure: ends the pipeline, discarding what is in flight. The
  * transaction it ran in is left for the caller to roll back. */
 void pipeline_abort(pipeline_t *self);

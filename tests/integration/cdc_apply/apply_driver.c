@@ -15,10 +15,16 @@
  *   PGFERRY_APPLY_NO_ADVANCE=1    do not advance the slot at start, so the
  *                                 replayed transactions reach apply, which
  *                                 must skip them
+ *   PGFERRY_APPLY_BATCH=N         N source transactions per target one, as
+ *                                 the cdc unit does (the last of a peek
+ *                                 committed by apply_flush()), counted in
+ *                                 pgferry.cdc_counts too
  *
  * Prints "counts SCHEMA.TABLE INS UPD DEL TRUNC" per table and
  * "totals INS UPD DEL TRUNC COMMITTED SKIPPED", and "unchanged_toast N",
- * the unchanged-TOAST values seen in Updates. Exits 0, 1 on failure.
+ * the unchanged-TOAST values seen in Updates: what the target committed,
+ * also when applying failed. Exits 0, 1 on failure, 4 if apply left the
+ * target session in a transaction.
  */
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -170,6 +176,12 @@ s_apply_batch(driver_t *d)
         }
         PQclear(res);
     }
+    /* the batch the peek ended in */
+    if (rc == 0 && apply_flush(d->apply) != 0)
+    {
+        fprintf(stderr, "%s\n", apply_error(d->apply));
+        rc = -1;
+    }
     if (rc != 0)
     {
         return -1;
@@ -220,6 +232,7 @@ main(int argc, char **argv)
     uint64_t origin_lsn = 0;
     const char *crash = getenv("PGFERRY_APPLY_CRASH_AFTER");
     const char *no_advance = getenv("PGFERRY_APPLY_NO_ADVANCE");
+    const char *batch = getenv("PGFERRY_APPLY_BATCH");
 
     memset(&d, 0, sizeof(d));
     if (argc != 6)
@@ -242,10 +255,15 @@ main(int argc, char **argv)
     }
     d.decoder = pgoutput_new();
     d.apply = apply_new(d.tgt, argv[5], &error);
-    if (d.apply == NULL)
+    if (d.apply == NULL ||
+        (batch != NULL && apply_keep_counts(d.apply, &error) != 0))
     {
         fprintf(stderr, "%s\n", error);
         goto cleanup;
+    }
+    if (batch != NULL)
+    {
+        apply_set_batch(d.apply, (unsigned int) strtoul(batch, NULL, 10));
     }
     if (apply_origin_lsn(d.apply, &origin_lsn) != 0)
     {
@@ -274,11 +292,21 @@ main(int argc, char **argv)
             break;
         }
     }
-    s_print_counters(&d);
     rc = 0;
 
 cleanup:
+    if (d.apply != NULL)
+    {
+        s_print_counters(&d);
+    }
     apply_destroy(&d.apply);
+    /* a borrowed session is handed back usable, after a failure too */
+    if (d.tgt != NULL && PQstatus(d.tgt) == CONNECTION_OK &&
+        PQtransactionStatus(d.tgt) != PQTRANS_IDLE)
+    {
+        fprintf(stderr, "apply left the target session in a transaction\n");
+        rc = 4;
+    }
     pgoutput_destroy(&d.decoder);
     PQfinish(d.src);
     PQfinish(d.tgt);

@@ -12,7 +12,11 @@
 #        origin's progress) applies only the rest;
 #     3. a target that diverged: the UPDATE matching no row fails naming the
 #        table and LSN, commits nothing, and succeeds once repaired;
-#     4. cleanup: no slot, publication or origin left.
+#     4. batches of 3 source transactions per target one, a batch's COMMIT
+#        not waited for while the next one is sent: a failure in the third
+#        batch keeps exactly the first two (rows, origin, counters in
+#        pgferry.cdc_counts), and the rerun applies the rest;
+#     5. cleanup: no slot, publication or origin left.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -49,7 +53,7 @@ run_driver()
     shift
     env "$@" "$DRIVER" \
         "host=127.0.0.1 port=$SRC_PORT user=postgres dbname=$DB" \
-        "host=127.0.0.1 port=$TGT_PORT user=postgres dbname=$DB" \
+        "host=127.0.0.1 port=$TGT_PORT user=postgres dbname=$DB ${TGT_OPTIONS:-}" \
         "$SLOT" "$PUB" "$ORIGIN" >"$TEST_TMP/$log.out" 2>"$TEST_TMP/$log.log"
 }
 
@@ -195,7 +199,49 @@ expect_line repaired "totals 0 1 0 0 1 0"
 compare_db "$DB" "$DB" || fail "the target differs from the source after the repair"
 pass "once repaired, the same transaction applies"
 
-# --- 4. cleanup -------------------------------------------------------------
+# --- 4. batches, their commits in flight ----------------------------------
+# 10 transactions in batches of 3: [1-3] [4-6] [7-9] [10]. The 8th deletes
+# a row the target no longer has: batch [7-9] fails while [4-6]'s COMMIT
+# may still be unanswered, and must be kept. PostgreSQL sees no error in a
+# DELETE that matches nothing, and [7-9]'s COMMIT goes out before that
+# DELETE's result is back: the server must refuse it. Twice: with the
+# server's row count check, and without it (track_counts off: apply then
+# waits for every result before a COMMIT).
+# batch_round BASE MODE [TGT_OPTIONS]
+batch_round()
+{
+    local base=$1 mode=$2 victim=$(($1 / 100 + 8)) got counts
+    TGT_OPTIONS=${3:-}
+    psql_tgt "$DB" -c "DELETE FROM pgferry.cdc_counts" >/dev/null 2>&1 || true
+    psql_tgt "$DB" -c "DELETE FROM t_pk WHERE id = $victim" >/dev/null
+    make_round "$base"
+    rc=0
+    run_driver "batch_fail_$mode" PGFERRY_APPLY_BATCH=3 || rc=$?
+    ((rc == 1)) || fail "$mode: a DELETE matching no row should fail the batching driver, it exited $rc: $(tail -n 5 "$TEST_TMP/batch_fail_$mode.log")"
+    grep -Eq '^table=public\.t_pk lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply DELETE: no row on the target matches' "$TEST_TMP/batch_fail_$mode.log" ||
+        fail "$mode: the error should name the table and LSN: $(cat "$TEST_TMP/batch_fail_$mode.log")"
+    got=$(psql_tgt "$DB" -c "SELECT string_agg((id - $base)::text, ',' ORDER BY id) FROM t_pk WHERE id > $base AND id <= $base + 10")
+    [[ $got == 1,2,3,4,5,6 ]] || fail "$mode: after a failure in the third batch the target should hold transactions 1-6, it holds: $got"
+    expect_line "batch_fail_$mode" "totals 12 6 6 0 6 0"
+    counts=$(psql_tgt "$DB" -c "SELECT string_agg(format('%s %s %s %s', table_name, inserts, updates, deletes), ',' ORDER BY table_name)
+                                FROM pgferry.cdc_counts WHERE origin = '$ORIGIN'")
+    [[ $counts == "t_full 6 0 0,t_pk 6 6 6" ]] || fail "$mode: pgferry.cdc_counts after the failure: $counts, expected the first 6 transactions"
+    pass "$mode: failure in batch 3: batches 1 and 2 committed (rows, counters), batch 3 rolled back"
+    psql_tgt "$DB" -c "INSERT INTO t_pk VALUES ($victim, 'repaired', 0)" >/dev/null
+    run_driver "batch_rerun_$mode" PGFERRY_APPLY_BATCH=3 || fail "$mode: the batching rerun exited $?: $(tail -n 5 "$TEST_TMP/batch_rerun_$mode.log")"
+    expect_line "batch_rerun_$mode" "totals 8 4 4 0 4 0"
+    compare_db "$DB" "$DB" || fail "$mode: the target differs from the source after the batching rerun"
+    counts=$(psql_tgt "$DB" -c "SELECT string_agg(format('%s %s %s %s', table_name, inserts, updates, deletes), ',' ORDER BY table_name)
+                                FROM pgferry.cdc_counts WHERE origin = '$ORIGIN'")
+    [[ $counts == "t_full 10 0 0,t_pk 10 10 10" ]] || fail "$mode: pgferry.cdc_counts after the rerun: $counts, expected 10 transactions"
+    pass "$mode: the rerun applied transactions 7-10 once: target identical, counters exact"
+    TGT_OPTIONS=
+}
+batch_round 400000 server-check
+batch_round 500000 wait-for-results "options='-c track_counts=off'"
+
+# --- 5. cleanup -------------------------------------------------------------
+psql_tgt "$DB" -c "DROP SCHEMA pgferry CASCADE" >/dev/null
 drop_cdc_objects "$DB" "$SLOT" "$PUB" "$ORIGIN"
 pass "no slot, publication or origin left"
 
