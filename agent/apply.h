@@ -20,7 +20,11 @@
  * the origin set up, prepared statements named pgferry_apply_N): one
  * apply_t per connection, and nothing else running on it meanwhile.
  *
- * Memory: nothing is kept per row; a transaction of any size streams.
+ * Changes are held a moment and sent a table at a time, runs of them in
+ * one statement each (see apply_is_grouping()).
+ *
+ * Memory: at most about a megabyte of changes is held; a transaction of
+ * any size streams.
  */
 #ifndef PGFERRY_APPLY_H
 #define PGFERRY_APPLY_H
@@ -79,6 +83,15 @@ bool apply_has_deferred(const apply_t *self);
  * apply_committed_lsn() covers every transaction applied (mid-transaction,
  * only what has come back). Returns 0, or -1 as apply_message(). */
 int apply_flush(apply_t *self);
+
+/*
+ * True if, within a target transaction, the changes of different tables
+ * may be sent in another order than they came (each table's in its own),
+ * and consecutive ones of a table in one statement: so unless a trigger or
+ * rule of the target database fires for replicated rows, which could see
+ * the difference. Decided by apply_new().
+ */
+bool apply_is_grouping(const apply_t *self);
 
 /* Rolls back an open transaction, releases the origin and the prepared
  * statements; the connection stays usable. NULL-safe. */

@@ -27,6 +27,7 @@
 typedef struct
 {
     pipeline_expect_t expect;
+    int rows;         /* PIPELINE_ROWS: what it must change */
     const char *what; /* static text */
     char label[132];  /* schema.table, cut if longer */
     uint64_t lsn;
@@ -99,6 +100,34 @@ s_fail_result(pipeline_t *self, const s_inflight_t *f, const PGresult *res)
     free(why);
 }
 
+/* An UPDATE or DELETE changed found rows, not f->rows. Several rows:
+ * one statement for the changes of several source transactions, the
+ * first of which is at f->lsn. */
+static void
+s_fail_rows(pipeline_t *self, const s_inflight_t *f, int found)
+{
+    char count[32];
+
+    if (f->rows == 1)
+    {
+        snprintf(count, sizeof count, "%d rows", found);
+        s_fail(self, false,
+               xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s: %s "
+                         "on the target %s the replica identity, expected "
+                         "one (the target has diverged from the source)",
+                         f->label, LSN_ARGS(f->lsn), f->what,
+                         found == 0 ? "no row" : count,
+                         found == 0 ? "matches" : "match"));
+        return;
+    }
+    s_fail(self, false,
+           xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s of %d rows: "
+                     "%d on the target match their replica identity, "
+                     "expected %d (the target has diverged from the source)",
+                     f->label, LSN_ARGS(f->lsn), f->what, f->rows, found,
+                     f->rows));
+}
+
 /* Checks one statement's result against what it should be. */
 static void
 s_check(pipeline_t *self, const s_inflight_t *f, const PGresult *res)
@@ -115,20 +144,10 @@ s_check(pipeline_t *self, const s_inflight_t *f, const PGresult *res)
     {
         s_fail_result(self, f, res);
     }
-    else if (f->expect == PIPELINE_ONE_ROW &&
-             strcmp(PQcmdTuples((PGresult *) res), "1") != 0)
+    else if (f->expect == PIPELINE_ROWS &&
+             atoi(PQcmdTuples((PGresult *) res)) != f->rows)
     {
-        s_fail(self, false,
-               xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s: %s "
-                         "on the target %s the replica identity, expected "
-                         "one (the target has diverged from the source)",
-                         f->label, LSN_ARGS(f->lsn), f->what,
-                         strcmp(PQcmdTuples((PGresult *) res), "0") == 0
-                             ? "no row"
-                             : PQcmdTuples((PGresult *) res),
-                         strcmp(PQcmdTuples((PGresult *) res), "0") == 0
-                             ? "matches"
-                             : "rows match"));
+        s_fail_rows(self, f, atoi(PQcmdTuples((PGresult *) res)));
     }
     else if (f->expect == PIPELINE_COMMIT &&
              strcmp(PQcmdStatus((PGresult *) res), "COMMIT") != 0)
@@ -215,13 +234,14 @@ s_flush(pipeline_t *self)
 /* Queues the expectation of a statement just sent, reading results
  * meanwhile so that the queue and the socket buffers stay bounded. */
 static int
-s_sent(pipeline_t *self, pipeline_expect_t expect, const char *what,
+s_sent(pipeline_t *self, pipeline_expect_t expect, int rows, const char *what,
        const char *label, uint64_t lsn)
 {
     s_inflight_t *f =
         &self->queue[(self->head + self->count) % PIPELINE_MAX_INFLIGHT];
 
     f->expect = expect;
+    f->rows = rows;
     f->what = what;
     snprintf(f->label, sizeof f->label, "%s", label != NULL ? label : "");
     f->lsn = lsn;
@@ -277,8 +297,8 @@ pipeline_is_open(const pipeline_t *self)
 int
 pipeline_send(pipeline_t *self, const char *name, const char *sql, int nparams,
               const char *const *values, const int *lengths, const int *formats,
-              pipeline_expect_t expect, const char *what, const char *label,
-              uint64_t lsn)
+              pipeline_expect_t expect, int rows, const char *what,
+              const char *label, uint64_t lsn)
 {
     int ok;
 
@@ -295,25 +315,24 @@ pipeline_send(pipeline_t *self, const char *name, const char *sql, int nparams,
     {
         return s_lost(self);
     }
-    return s_sent(self, expect, what, label, lsn);
+    return s_sent(self, expect, rows, what, label, lsn);
 }
 
 int
 pipeline_prepare(pipeline_t *self, const char *name, const char *sql,
-                 int nparams, const char *what, const char *label, uint64_t lsn)
+                 int nparams, const Oid *types, const char *what,
+                 const char *label, uint64_t lsn)
 {
     assert(self->open);
     if (self->error != NULL)
     {
         return -1;
     }
-    /* types left to the server: it infers each from its column, which is
-     * right on the target even for types whose OIDs differ */
-    if (PQsendPrepare(self->conn, name, sql, nparams, NULL) == 0)
+    if (PQsendPrepare(self->conn, name, sql, nparams, types) == 0)
     {
         return s_lost(self);
     }
-    return s_sent(self, PIPELINE_OK, what, label, lsn);
+    return s_sent(self, PIPELINE_OK, 0, what, label, lsn);
 }
 
 /* Reads everything up to and including the Sync just sent. */

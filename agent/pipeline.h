@@ -31,11 +31,11 @@ typedef struct pipeline_t pipeline_t;
 
 typedef enum
 {
-    PIPELINE_OK,      /* any success */
-    PIPELINE_ONE_ROW, /* UPDATE/DELETE: exactly one row, or the target
-                       * diverged from the source */
-    PIPELINE_TUPLES,  /* a SELECT */
-    PIPELINE_COMMIT,  /* COMMIT that did commit (not a ROLLBACK); its lsn
+    PIPELINE_OK,     /* any success */
+    PIPELINE_ROWS,   /* UPDATE/DELETE: exactly the rows it was sent for,
+                       * or the target diverged from the source */
+    PIPELINE_TUPLES, /* a SELECT */
+    PIPELINE_COMMIT, /* COMMIT that did commit (not a ROLLBACK); its lsn
                        * then becomes pipeline_committed_lsn() */
 } pipeline_expect_t;
 
@@ -52,18 +52,20 @@ bool pipeline_is_open(const pipeline_t *self);
 
 /*
  * Sends one statement: prepared statement name if not NULL, else sql
- * with its parameters (text or binary, as formats says). what, label and
- * lsn name it in an error ("table=LABEL lsn=LSN could not apply WHAT").
- * Returns 0, or -1 if the pipeline has failed (now or earlier).
+ * with its parameters (text or binary, as formats says). rows: with
+ * PIPELINE_ROWS, how many it must change. what, label and lsn name it in
+ * an error ("table=LABEL lsn=LSN could not apply WHAT"). Returns 0, or -1
+ * if the pipeline has failed (now or earlier).
  */
 int pipeline_send(pipeline_t *self, const char *name, const char *sql,
                   int nparams, const char *const *values, const int *lengths,
-                  const int *formats, pipeline_expect_t expect,
+                  const int *formats, pipeline_expect_t expect, int rows,
                   const char *what, const char *label, uint64_t lsn);
-/* Sends a Parse of sql as prepared statement name. Same return. */
+/* Sends a Parse of sql as prepared statement name; types: nparams type
+ * oids, or NULL to have the server infer them. Same return. */
 int pipeline_prepare(pipeline_t *self, const char *name, const char *sql,
-                     int nparams, const char *what, const char *label,
-                     uint64_t lsn);
+                     int nparams, const Oid *types, const char *what,
+                     const char *label, uint64_t lsn);
 
 /* Sends a Sync, reads every result up to it and leaves pipeline mode.
  * Returns 0 if every statement had the result it should, else -1. */

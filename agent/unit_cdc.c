@@ -134,6 +134,13 @@ s_connect(cdc_t *c, char **error)
         return -1;
     }
     apply_set_batch(c->apply, CDC_BATCH_XACTS);
+    if (!apply_is_grouping(c->apply))
+    {
+        log_info("unit=%" PRIu64 " slot=%s a trigger or rule of the target "
+                 "database fires for replicated rows: changes are applied "
+                 "in their order, one statement each",
+                 unit_id(c->unit), a->slot);
+    }
     if (apply_origin_lsn(c->apply, &origin) != 0)
     {
         *error = xstrdup(apply_error(c->apply));

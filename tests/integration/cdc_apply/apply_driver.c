@@ -23,7 +23,10 @@
  * Prints "counts SCHEMA.TABLE INS UPD DEL TRUNC" per table and
  * "totals INS UPD DEL TRUNC COMMITTED SKIPPED", and "unchanged_toast N",
  * the unchanged-TOAST values seen in Updates: what the target committed,
- * also when applying failed. Exits 0, 1 on failure, 4 if apply left the
+ * also when applying failed; "grouping 0|1": whether apply groups
+ * changes; "grouped_statements N": how many statements of several rows it
+ * prepared in the target session, and "grouped KIND TABLE" for each kind
+ * and table (quoted) they were for. Exits 0, 1 on failure, 4 if apply left the
  * target session in a transaction.
  */
 #include <libpq-fe.h>
@@ -195,6 +198,30 @@ s_apply_batch(driver_t *d)
     return rows;
 }
 
+/* Prints the prepared statements of several rows (s_group_sql() in
+ * apply.c: one VALUES list per row). */
+static void
+s_print_grouped(PGconn *tgt)
+{
+    PGresult *res = PQexec(
+        tgt, "SELECT regexp_replace(statement, "
+             "'^(INSERT INTO|UPDATE|DELETE FROM) (\\S+) .*$', '\\1 \\2') "
+             "FROM pg_prepared_statements WHERE statement LIKE '%), ($%' "
+             "ORDER BY 1");
+    int n = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : -1;
+
+    printf("grouped_statements %d\n", n);
+    for (int i = 0; i < n; i++)
+    {
+        if (i == 0 ||
+            strcmp(PQgetvalue(res, i, 0), PQgetvalue(res, i - 1, 0)) != 0)
+        {
+            printf("grouped %s\n", PQgetvalue(res, i, 0));
+        }
+    }
+    PQclear(res);
+}
+
 static void
 s_print_counters(driver_t *d)
 {
@@ -215,6 +242,8 @@ s_print_counters(driver_t *d)
         }
     }
     printf("unchanged_toast %llu\n", (unsigned long long) d->unchanged);
+    printf("grouping %d\n", apply_is_grouping(d->apply));
+    s_print_grouped(d->tgt);
     apply_totals(d->apply, &c);
     printf("totals %llu %llu %llu %llu %llu %llu\n",
            (unsigned long long) c.inserts, (unsigned long long) c.updates,

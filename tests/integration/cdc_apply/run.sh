@@ -16,7 +16,14 @@
 #        not waited for while the next one is sent: a failure in the third
 #        batch keeps exactly the first two (rows, origin, counters in
 #        pgferry.cdc_counts), and the rerun applies the rest;
-#     5. cleanup: no slot, publication or origin left.
+#     5. grouping: a table's changes sent together, several rows to a
+#        statement (runs of inserts, of updates and deletes by key, split
+#        where a key repeats; types that are not built in, key changes and
+#        repeated keys alone): target identical, counters exact; a
+#        diverged row inside such a statement fails it, naming the table,
+#        and commits nothing; with a trigger that fires for replicated rows
+#        on the target, changes keep their order across tables;
+#     6. cleanup: no slot, publication or origin left.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -240,7 +247,130 @@ batch_round()
 batch_round 400000 server-check
 batch_round 500000 wait-for-results "options='-c track_counts=off'"
 
-# --- 5. cleanup -------------------------------------------------------------
+# --- 5. grouping ------------------------------------------------------------
+GSCHEMA="
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE g_acc (id integer PRIMARY KEY, bal integer NOT NULL, note text);
+CREATE TABLE g_hot (id integer PRIMARY KEY, n integer NOT NULL);
+CREATE TABLE g_hist (a integer, b text);
+CREATE TABLE g_comp (a integer, b text, v integer, PRIMARY KEY (a, b));
+CREATE TABLE g_typed (id integer PRIMARY KEY, m mood);
+CREATE TABLE g_uniq (id integer PRIMARY KEY, code text UNIQUE, n integer);
+"
+psql_src "$DB" <<<"$GSCHEMA" >/dev/null || fail "could not create the grouping tables on the source"
+psql_tgt "$DB" <<<"$GSCHEMA" >/dev/null || fail "could not create the grouping tables on the target"
+sql="$SYNC
+INSERT INTO g_acc SELECT g, g, 'n' || g FROM generate_series(1, 200) g;
+INSERT INTO g_hot SELECT g, 0 FROM generate_series(1, 5) g;
+INSERT INTO g_comp SELECT g, b, g FROM generate_series(1, 10) g, (VALUES ('x'), ('y')) v (b);
+INSERT INTO g_typed SELECT g, 'ok' FROM generate_series(1, 10) g;
+INSERT INTO g_uniq SELECT g, 'c' || g, 0 FROM generate_series(1, 50) g;
+"
+# pgbench-like: one account (never the same twice), a hot row (5 of them),
+# a history row, a row whose type is not built in, a row of a table with a
+# second unique index
+for i in $(seq 1 100); do
+    sql+="BEGIN;
+UPDATE g_acc SET bal = bal + $i WHERE id = ($i * 37) % 200 + 1;
+UPDATE g_hot SET n = n + $i WHERE id = $i % 5 + 1;
+INSERT INTO g_hist VALUES ($i, 'h$i');
+UPDATE g_typed SET m = (ARRAY['sad', 'ok', 'happy'])[$i % 3 + 1]::mood WHERE id = $i % 10 + 1;
+UPDATE g_uniq SET n = n + 1 WHERE id = ($i * 7) % 50 + 1;
+COMMIT;
+"
+done
+sql+="BEGIN;
+INSERT INTO g_acc SELECT g, 0, 'new' FROM generate_series(1001, 1100) g;
+DELETE FROM g_acc WHERE id BETWEEN 1001 AND 1050;
+INSERT INTO g_acc VALUES (1001, 7, 'again');
+UPDATE g_acc SET note = 'upd' WHERE id BETWEEN 1051 AND 1100;
+UPDATE g_comp SET b = 'z' WHERE a = 3 AND b = 'x';
+UPDATE g_comp SET v = v + 1 WHERE a <= 5;
+DELETE FROM g_comp WHERE a = 10;
+COMMIT;
+DO \$\$ BEGIN FOR j IN 1 .. 20 LOOP UPDATE g_hot SET n = n + 1; END LOOP; END \$\$;
+"
+psql_src "$DB" <<<"$sql" >/dev/null || fail "could not make the grouping changes"
+run_driver group PGFERRY_APPLY_BATCH=50 || fail "the grouping driver exited $?: $(tail -n 5 "$TEST_TMP/group.log")"
+compare_db "$DB" "$DB" || fail "the target differs from the source after grouped changes"
+# inserts 285 + 100 + 101, updates 400 + 61 + 100, deletes 50 + 2, in
+# 5 + 100 + 1 + 1 transactions
+expect_line group "totals 486 561 52 0 107 0"
+expect_line group "counts public.g_acc 301 150 50 0"
+expect_line group "counts public.g_comp 20 11 2 0"
+expect_line group "counts public.g_hot 5 200 0 0"
+expect_line group "counts public.g_typed 10 100 0 0"
+expect_line group "counts public.g_uniq 50 100 0 0"
+expect_line group "grouping 1"
+# statements of several rows: inserts everywhere; updates and deletes by
+# key, but not where a type is not built in, nor where a second unique
+# index could see rows change in another order
+for kind in 'INSERT INTO "public"."g_acc"' 'UPDATE "public"."g_acc"' 'DELETE FROM "public"."g_acc"' \
+    'UPDATE "public"."g_hot"' 'INSERT INTO "public"."g_hist"' 'UPDATE "public"."g_comp"' \
+    'DELETE FROM "public"."g_comp"' 'INSERT INTO "public"."g_typed"'; do
+    expect_line group "grouped $kind"
+done
+for kind in 'UPDATE "public"."g_typed"' 'UPDATE "public"."g_uniq"'; do
+    ! grep -qxF "grouped $kind" "$TEST_TMP/group.out" || fail "$kind should not be grouped"
+done
+grouped=$(sed -n 's/^grouped_statements //p' "$TEST_TMP/group.out")
+pass "grouped: target identical, 486 inserts, 561 updates, 52 deletes counted once, in $grouped statements of several rows"
+
+# a row missing inside a grouped UPDATE: the statement changes one row
+# fewer than it should, so the server's check refuses the COMMIT
+origin_before=$(psql_tgt "$DB" -c "SELECT pg_replication_origin_progress('$ORIGIN', true)")
+psql_tgt "$DB" -c "DELETE FROM g_acc WHERE id = 150" >/dev/null
+acc_sum="SELECT md5(string_agg(id || ':' || bal, ',' ORDER BY id)) FROM g_acc"
+acc_before=$(psql_tgt "$DB" -c "$acc_sum")
+psql_src "$DB" <<<"$SYNC UPDATE g_acc SET bal = bal + 1 WHERE id BETWEEN 101 AND 200" >/dev/null
+rc=0
+run_driver group_diverged PGFERRY_APPLY_BATCH=50 || rc=$?
+((rc == 1)) || fail "a grouped UPDATE missing a row should fail the driver, it exited $rc: $(tail -n 5 "$TEST_TMP/group_diverged.log")"
+grep -Eq '^table=public\.g_acc lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply UPDATE of [0-9]+ rows: ([0-9]+) on the target match their replica identity, expected [0-9]+ \(the target has diverged from the source\)$' "$TEST_TMP/group_diverged.log" ||
+    fail "the error should name the table, LSN and rows: $(cat "$TEST_TMP/group_diverged.log")"
+origin_after=$(psql_tgt "$DB" -c "SELECT pg_replication_origin_progress('$ORIGIN', true)")
+[[ $origin_before == "$origin_after" ]] || fail "the failed grouped UPDATE moved the origin ($origin_before -> $origin_after)"
+[[ $(psql_tgt "$DB" -c "$acc_sum") == "$acc_before" ]] || fail "the failed grouped UPDATE changed rows on the target"
+pass "a missing row in a grouped UPDATE: $(grep -o 'cannot apply UPDATE of [0-9]* rows: [0-9]*' "$TEST_TMP/group_diverged.log"), nothing committed"
+psql_tgt "$DB" -c "INSERT INTO g_acc SELECT 150, $(psql_src "$DB" -c "SELECT bal - 1 FROM g_acc WHERE id = 150"), 'n150'" >/dev/null
+run_driver group_repaired PGFERRY_APPLY_BATCH=50 || fail "the driver exited $? after the repair: $(tail -n 5 "$TEST_TMP/group_repaired.log")"
+expect_line group_repaired "totals 0 100 0 0 1 0"
+compare_db "$DB" "$DB" || fail "the target differs from the source after the repair"
+pass "once repaired, the grouped UPDATE applies"
+
+# a trigger that fires for replicated rows could see the order: then no
+# table's changes overtake another's, and none are grouped
+psql_tgt "$DB" <<'SQL' >/dev/null || fail "could not create the audit trigger on the target"
+CREATE TABLE g_audit (seq bigserial PRIMARY KEY, tbl text);
+CREATE FUNCTION g_audit_f() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO g_audit (tbl) VALUES (TG_TABLE_NAME); RETURN NULL; END $$;
+CREATE TRIGGER g_audit_t AFTER INSERT OR UPDATE ON g_hist FOR EACH ROW EXECUTE FUNCTION g_audit_f();
+ALTER TABLE g_hist ENABLE ALWAYS TRIGGER g_audit_t;
+CREATE TRIGGER g_audit_t AFTER INSERT OR UPDATE ON g_hot FOR EACH ROW EXECUTE FUNCTION g_audit_f();
+ALTER TABLE g_hot ENABLE ALWAYS TRIGGER g_audit_t;
+SQL
+sql=$SYNC
+for i in 1 2 3; do
+    sql+="BEGIN;
+INSERT INTO g_hist VALUES (1000 + $i, 'a');
+UPDATE g_hot SET n = n + 1 WHERE id = 1;
+INSERT INTO g_hist VALUES (2000 + $i, 'b');
+UPDATE g_hot SET n = n + 1 WHERE id = 2;
+COMMIT;
+"
+done
+psql_src "$DB" <<<"$sql" >/dev/null || fail "could not make the ordered changes"
+run_driver ordered PGFERRY_APPLY_BATCH=50 || fail "the ordered driver exited $?: $(tail -n 5 "$TEST_TMP/ordered.log")"
+expect_line ordered "grouping 0"
+expect_line ordered "grouped_statements 0"
+order=$(psql_tgt "$DB" -c "SELECT string_agg(tbl, ',' ORDER BY seq) FROM g_audit")
+expected=$(printf 'g_hist,g_hot,%.0s' 1 2 3 4 5 6)
+[[ $order == "${expected%,}" ]] || fail "with an ALWAYS trigger the target should see the source's order, it saw: $order"
+psql_tgt "$DB" -c "DROP TABLE g_audit; DROP TRIGGER g_audit_t ON g_hist; DROP TRIGGER g_audit_t ON g_hot; DROP FUNCTION g_audit_f()" >/dev/null
+compare_db "$DB" "$DB" || fail "the target differs from the source after ordered changes"
+pass "with a trigger firing for replicated rows: source order kept across tables, nothing grouped"
+
+# --- 6. cleanup -------------------------------------------------------------
 psql_tgt "$DB" -c "DROP SCHEMA pgferry CASCADE" >/dev/null
 drop_cdc_objects "$DB" "$SLOT" "$PUB" "$ORIGIN"
 pass "no slot, publication or origin left"
