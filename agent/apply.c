@@ -1403,8 +1403,7 @@ static const char *const s_fixed_sql[] = {
     "    deletes = c.deletes + excluded.deletes) "
     "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
     "SELECT set_config('pgferry.base_' || $1::regclass::oid, "
-    "  pg_stat_get_xact_tuples_updated($1::regclass) || ' ' || "
-    "  pg_stat_get_xact_tuples_deleted($1::regclass), true)",
+    "  pg_temp.pgferry_changed($1::regclass)::text, true)",
     "SELECT pg_temp.pgferry_expect_rows($1::regclass[], $2::int8[], "
     "  $3::int8[])"};
 
@@ -1440,21 +1439,28 @@ s_send_fixed(apply_t *self, unsigned int which, int nparams,
  * behind pg_stat_xact_user_tables, from a baseline noted before the
  * table's first change in the batch) with what they should have, and
  * fails the transaction if they differ. Our own check of each statement
- * then names the statement. A session that cannot have this function
+ * then names the statement. A session that cannot have these functions
  * (no TEMP privilege, track_counts off) waits for every result before
- * each COMMIT instead.
+ * each COMMIT instead. The counts are a table's and its partitions' (a
+ * target partitioned where the source is not has its rows there).
  */
 static const char s_expect_rows_sql[] =
+    "CREATE FUNCTION pg_temp.pgferry_changed(r regclass) RETURNS bigint[] "
+    "LANGUAGE sql AS $$ "
+    "  SELECT ARRAY[sum(pg_stat_get_xact_tuples_updated(t)), "
+    "               sum(pg_stat_get_xact_tuples_deleted(t))]::bigint[] "
+    "  FROM (SELECT r AS t UNION ALL "
+    "        SELECT relid FROM pg_partition_tree(r) WHERE relid <> r) s $$; "
     "CREATE FUNCTION pg_temp.pgferry_expect_rows(rels regclass[], "
     "  updated bigint[], deleted bigint[]) RETURNS void "
     "LANGUAGE plpgsql AS $$ "
-    "DECLARE base text[]; u bigint; d bigint; "
+    "DECLARE base bigint[]; cur bigint[]; u bigint; d bigint; "
     "BEGIN "
     "  FOR i IN 1 .. coalesce(array_length(rels, 1), 0) LOOP "
-    "    base := string_to_array(current_setting("
-    "      'pgferry.base_' || rels[i]::oid), ' '); "
-    "    u := pg_stat_get_xact_tuples_updated(rels[i]) - base[1]::bigint; "
-    "    d := pg_stat_get_xact_tuples_deleted(rels[i]) - base[2]::bigint; "
+    "    base := current_setting('pgferry.base_' || rels[i]::oid)::bigint[]; "
+    "    cur := pg_temp.pgferry_changed(rels[i]); "
+    "    u := cur[1] - base[1]; "
+    "    d := cur[2] - base[2]; "
     "    IF u <> updated[i] OR d <> deleted[i] THEN "
     "      RAISE EXCEPTION 'table %: % of % rows updated and % of % deleted', "
     "        rels[i], u, updated[i], d, deleted[i] USING ERRCODE = 'P0002', "
@@ -1829,7 +1835,8 @@ s_session_reset(apply_t *self)
     {
         PQclear(PQexec(self->target,
                        "DROP FUNCTION pg_temp.pgferry_expect_rows(regclass[], "
-                       "bigint[], bigint[])"));
+                       "bigint[], bigint[]); "
+                       "DROP FUNCTION pg_temp.pgferry_changed(regclass)"));
     }
 }
 

@@ -259,12 +259,23 @@ CREATE TABLE g_uniq (id integer PRIMARY KEY, code text UNIQUE, n integer);
 "
 psql_src "$DB" <<<"$GSCHEMA" >/dev/null || fail "could not create the grouping tables on the source"
 psql_tgt "$DB" <<<"$GSCHEMA" >/dev/null || fail "could not create the grouping tables on the target"
+# partitioned on the target only: its rows, and their counts, are in the
+# partitions
+psql_src "$DB" -c "CREATE TABLE g_part (id integer PRIMARY KEY, v integer)" >/dev/null
+psql_tgt "$DB" <<'SQL' >/dev/null || fail "could not create the partitioned table on the target"
+CREATE TABLE g_part (id integer PRIMARY KEY, v integer) PARTITION BY RANGE (id);
+CREATE TABLE g_part_1 PARTITION OF g_part FOR VALUES FROM (MINVALUE) TO (50);
+CREATE TABLE g_part_2 PARTITION OF g_part FOR VALUES FROM (50) TO (MAXVALUE);
+SQL
 sql="$SYNC
 INSERT INTO g_acc SELECT g, g, 'n' || g FROM generate_series(1, 200) g;
 INSERT INTO g_hot SELECT g, 0 FROM generate_series(1, 5) g;
 INSERT INTO g_comp SELECT g, b, g FROM generate_series(1, 10) g, (VALUES ('x'), ('y')) v (b);
 INSERT INTO g_typed SELECT g, 'ok' FROM generate_series(1, 10) g;
 INSERT INTO g_uniq SELECT g, 'c' || g, 0 FROM generate_series(1, 50) g;
+INSERT INTO g_part SELECT g, 0 FROM generate_series(1, 100) g;
+UPDATE g_part SET v = v + 1;
+DELETE FROM g_part WHERE id % 10 = 0;
 "
 # pgbench-like: one account (never the same twice), a hot row (5 of them),
 # a history row, a row whose type is not built in, a row of a table with a
@@ -293,9 +304,10 @@ DO \$\$ BEGIN FOR j IN 1 .. 20 LOOP UPDATE g_hot SET n = n + 1; END LOOP; END \$
 psql_src "$DB" <<<"$sql" >/dev/null || fail "could not make the grouping changes"
 run_driver group PGFERRY_APPLY_BATCH=50 || fail "the grouping driver exited $?: $(tail -n 5 "$TEST_TMP/group.log")"
 compare_db "$DB" "$DB" || fail "the target differs from the source after grouped changes"
-# inserts 285 + 100 + 101, updates 400 + 61 + 100, deletes 50 + 2, in
-# 5 + 100 + 1 + 1 transactions
-expect_line group "totals 486 561 52 0 107 0"
+# inserts 385 + 100 + 101, updates 500 + 61 + 100, deletes 10 + 50 + 2,
+# in 8 + 100 + 1 + 1 transactions
+expect_line group "totals 586 661 62 0 110 0"
+expect_line group "counts public.g_part 100 100 10 0"
 expect_line group "counts public.g_acc 301 150 50 0"
 expect_line group "counts public.g_comp 20 11 2 0"
 expect_line group "counts public.g_hot 5 200 0 0"
@@ -307,14 +319,14 @@ expect_line group "grouping 1"
 # index could see rows change in another order
 for kind in 'INSERT INTO "public"."g_acc"' 'UPDATE "public"."g_acc"' 'DELETE FROM "public"."g_acc"' \
     'UPDATE "public"."g_hot"' 'INSERT INTO "public"."g_hist"' 'UPDATE "public"."g_comp"' \
-    'DELETE FROM "public"."g_comp"' 'INSERT INTO "public"."g_typed"'; do
+    'DELETE FROM "public"."g_comp"' 'INSERT INTO "public"."g_typed"' 'UPDATE "public"."g_part"'; do
     expect_line group "grouped $kind"
 done
 for kind in 'UPDATE "public"."g_typed"' 'UPDATE "public"."g_uniq"'; do
     ! grep -qxF "grouped $kind" "$TEST_TMP/group.out" || fail "$kind should not be grouped"
 done
 grouped=$(sed -n 's/^grouped_statements //p' "$TEST_TMP/group.out")
-pass "grouped: target identical, 486 inserts, 561 updates, 52 deletes counted once, in $grouped statements of several rows"
+pass "grouped: target identical, 586 inserts, 661 updates, 62 deletes counted once, in $grouped statements of several rows"
 
 # a row missing inside a grouped UPDATE: the statement changes one row
 # fewer than it should, so the server's check refuses the COMMIT
