@@ -384,6 +384,7 @@ main(int argc, char **argv)
     }
     snprintf(context, sizeof context, "agent=%s", self.opts.name);
     log_set_context(context);
+    unit_schema_remove_stale();
     zsys_init();
     self.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS;
     snprintf(self.results_endpoint, sizeof self.results_endpoint,

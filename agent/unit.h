@@ -68,6 +68,9 @@ int unit_prepare_run(unit_t *self, Pgferry__Result *res);
 int unit_snapshot_run(unit_t *self, Pgferry__Result *res);
 int unit_schema_pre_run(unit_t *self, Pgferry__Result *res);
 int unit_schema_post_run(unit_t *self, Pgferry__Result *res);
+/* Removes the temporary directories of schema units whose agent is gone
+ * (killed before it could): run once, at the agent's start. */
+void unit_schema_remove_stale(void);
 int unit_finalize_run(unit_t *self, Pgferry__Result *res);
 int unit_analyze_run(unit_t *self, Pgferry__Result *res);
 int unit_copy_run(unit_t *self, Pgferry__Result *res);

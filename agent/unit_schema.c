@@ -11,10 +11,13 @@
  * coordinator can spread index builds over agents. Every step commits
  * with its row in pgferry.step_done, so a step run twice is skipped.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent/pgtool.h"
@@ -422,13 +425,73 @@ cleanup:
     return rc;
 }
 
-/* Dumps the post-data section and reports it as items, one per entry. */
+/* Where the post-data dump goes: TMPDIR, or /tmp. */
+static const char *
+s_tmp_dir(void)
+{
+    return getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+}
+
+/* Removes directory dir and the files s_post_data_items() leaves in it. */
+static void
+s_remove_dump_dir(const char *dir)
+{
+    static const char *const files[] = {"one.list", "post.dump"};
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    {
+        char *path = xasprintf("%s/%s", dir, files[i]);
+
+        (void) unlink(path);
+        free(path);
+    }
+    (void) rmdir(dir);
+}
+
+void
+unit_schema_remove_stale(void)
+{
+    DIR *d = opendir(s_tmp_dir());
+    struct dirent *e = NULL;
+
+    if (d == NULL)
+    {
+        return;
+    }
+    /* pgferry-schema-PID-XXXXXX: PID is the agent that made it; only a
+     * directory of ours (not a link someone put there) is touched */
+    while ((e = readdir(d)) != NULL)
+    {
+        int pid = 0;
+        char rest[16];
+        struct stat st;
+        char *dir = NULL;
+
+        if (sscanf(e->d_name, "pgferry-schema-%d-%15s", &pid, rest) != 2 ||
+            pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+        {
+            continue;
+        }
+        dir = xasprintf("%s/%s", s_tmp_dir(), e->d_name);
+        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+            st.st_uid == geteuid())
+        {
+            s_remove_dump_dir(dir);
+        }
+        free(dir);
+    }
+    closedir(d);
+}
+
+/* Dumps the post-data section and reports it as items, one per entry.
+ * The dump's directory is named after this process, so that an agent
+ * killed meanwhile has it removed when one starts again. */
 static int
 s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
                   Pgferry__Result *res, char **error)
 {
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char *dir = xasprintf("%s/pgferry-schema-XXXXXX", tmp);
+    const char *tmp = s_tmp_dir();
+    char *dir = xasprintf("%s/pgferry-schema-%d-XXXXXX", tmp, (int) getpid());
     char *dump = NULL;
     strbuf_t *toc = strbuf_new();
     int rc = -1;
@@ -467,13 +530,7 @@ s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
     rc = 0;
 
 cleanup:
-{
-    char *one = xasprintf("%s/one.list", dir);
-    (void) unlink(one);
-    free(one);
-}
-    (void) unlink(dump);
-    (void) rmdir(dir);
+    s_remove_dump_dir(dir);
     free(dir);
     free(dump);
     strbuf_destroy(&toc);

@@ -6,6 +6,8 @@
 #     load. The coordinator must place its unit again, on the replacement
 #     agent or the survivor, and the target must end up exactly like the
 #     source: no row lost, none doubled, counters not inflated by the re-run.
+#     An agent starting removes the temporary directories a killed agent
+#     left (a schema unit's dump), and no other.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -91,9 +93,22 @@ jq -r '.properties.output[] | select(.resultType == "TableLevelOutput") | "# \(.
 # (whatever the field is called); a1 otherwise.
 victim=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput" and .state == "LOADING")
                  | .. | strings | select(. == "a1" or . == "a2")][0] // "a1"' "$TASK_JSON")
+victim_pid=$(agent_pid "$victim")
 kill_agent "$victim"
 sleep 2
+# what a schema unit of the killed agent would have left, and one of an
+# agent still alive (this shell stands in for it)
+export TMPDIR=$TEST_TMP/agent-tmp
+mkdir -p "$TMPDIR/pgferry-schema-$victim_pid-AbCdEf" "$TMPDIR/pgferry-schema-$$-GhIjKl"
+touch "$TMPDIR/pgferry-schema-$victim_pid-AbCdEf/post.dump" "$TMPDIR/pgferry-schema-$$-GhIjKl/post.dump"
 start_agent a3 --jobs 1
+unset TMPDIR
+sleep 0.5
+[[ ! -e $TEST_TMP/agent-tmp/pgferry-schema-$victim_pid-AbCdEf ]] ||
+    fail "the new agent left the killed agent's temporary directory"
+[[ -e $TEST_TMP/agent-tmp/pgferry-schema-$$-GhIjKl/post.dump ]] ||
+    fail "the new agent removed a live process's temporary directory"
+pass "the killed agent's temporary directory removed, a live one's kept"
 
 wait_task "$PROJECT" "$TASK" 600 || fail "task $TASK did not succeed after the agent was killed"
 pass "task Succeeded after agent $victim was killed"
