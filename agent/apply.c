@@ -59,6 +59,21 @@ typedef struct s_stmt_t
     struct s_stmt_t *next; /* next statement of the same relation */
 } s_stmt_t;
 
+/* Tables, or columns of tables, of the target, as a catalog query named
+ * them: a sorted set (s_names_load()). */
+typedef struct
+{
+    char *nsp; /* owned, all three */
+    char *rel;
+    char *col; /* "" for a table */
+} s_name_t;
+
+typedef struct
+{
+    s_name_t *names;
+    size_t n;
+} s_names_t;
+
 typedef struct s_rel_t
 {
     uint32_t relid;        /* the source's oid, the cache key */
@@ -76,7 +91,10 @@ typedef struct s_rel_t
     int nstmts;            /* length of stmts */
     bool typed;            /* every column's type is built in */
     bool updates_in_order; /* its Updates are never grouped */
-    int nkeys;             /* key columns */
+    bool *always;    /* ncols: GENERATED ALWAYS AS IDENTITY on the target */
+    bool has_always; /* one of them is */
+    int nsettable;   /* columns an Update with the key unchanged sets */
+    int nkeys;       /* key columns */
     /* prepared grouped statements (s_apply_group()): insert, update,
      * delete, by size; NULL until prepared, owned */
     char *group_names[3][S_GROUP_SIZES];
@@ -112,8 +130,8 @@ struct apply_t
     s_rel_t *queued_last;   /* the last of them */
     size_t queued_bytes;    /* held in their queues */
     bool grouping;          /* a table's changes go out together */
-    char **in_order;        /* labels of tables with updates_in_order, */
-    size_t nin_order;       /* sorted; owned */
+    s_names_t in_order;     /* tables with updates_in_order */
+    s_names_t always;       /* columns GENERATED ALWAYS AS IDENTITY */
     unsigned int open;      /* 0 or 1 */
     bool committing;        /* batch[open ^ 1]'s COMMIT is unanswered */
     bool in_xact;           /* a BEGIN is open on the target */
@@ -344,6 +362,8 @@ s_rel_free_columns(s_rel_t *rel)
     free(rel->quoted);
     free(rel->flags);
     free(rel->types);
+    free(rel->always);
+    rel->always = NULL;
     free(rel->nspname);
     free(rel->relname);
     free(rel->qualname);
@@ -376,12 +396,93 @@ s_rel_is_same(const s_rel_t *rel, const pgoutput_relation_t *r)
     return true;
 }
 
-/* qsort() and bsearch() of table labels (char *). */
+/* ------------------------------------------------------------------ */
+/* Catalog facts of the target, read once per session */
+
 static int
-s_compare_labels(const void *a, const void *b)
+s_names_compare(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *) a, *(const char *const *) b);
+    const s_name_t *x = a;
+    const s_name_t *y = b;
+    int c = strcmp(x->nsp, y->nsp);
+
+    if (c == 0)
+    {
+        c = strcmp(x->rel, y->rel);
+    }
+    return c != 0 ? c : strcmp(x->col, y->col);
 }
+
+/* Runs sql, whose rows are (schema, table, column or ""), into *set.
+ * Returns 0, or -1 with *error set. */
+static int
+s_names_load(PGconn *target, const char *sql, s_names_t *set, char **error)
+{
+    PGresult *res = pgconn_query(target, sql, 0, NULL, error);
+
+    if (res == NULL)
+    {
+        return -1;
+    }
+    set->n = (size_t) PQntuples(res);
+    set->names = xcalloc(set->n + 1, sizeof(*set->names));
+    for (size_t i = 0; i < set->n; i++)
+    {
+        set->names[i].nsp = xstrdup(PQgetvalue(res, (int) i, 0));
+        set->names[i].rel = xstrdup(PQgetvalue(res, (int) i, 1));
+        set->names[i].col = xstrdup(PQgetvalue(res, (int) i, 2));
+    }
+    qsort(set->names, set->n, sizeof(*set->names), s_names_compare);
+    PQclear(res);
+    return 0;
+}
+
+static bool
+s_names_has(const s_names_t *set, const char *nsp, const char *rel,
+            const char *col)
+{
+    s_name_t key = {(char *) nsp, (char *) rel, (char *) col};
+
+    return set->n > 0 && bsearch(&key, set->names, set->n, sizeof(*set->names),
+                                 s_names_compare) != NULL;
+}
+
+static void
+s_names_free(s_names_t *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+    {
+        free(set->names[i].nsp);
+        free(set->names[i].rel);
+        free(set->names[i].col);
+    }
+    free(set->names);
+    set->names = NULL;
+    set->n = 0;
+}
+
+/* The tables whose Updates are not grouped: more than one unique index
+ * or exclusion constraint (see Grouped statements). */
+static const char s_in_order_sql[] =
+    "SELECT n.nspname, c.relname, '' FROM pg_index i "
+    "JOIN pg_class c ON c.oid = i.indrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE i.indisunique OR i.indisexclusion "
+    "GROUP BY n.nspname, c.relname HAVING count(*) > 1";
+
+/*
+ * The columns GENERATED ALWAYS AS IDENTITY: PostgreSQL takes a value for
+ * them only with INSERT ... OVERRIDING SYSTEM VALUE, and an UPDATE can set
+ * them only to DEFAULT. So Inserts override, and Updates leave them out
+ * of SET and find the row by them too: one the source changed (SET ...
+ * = DEFAULT is the only way) then matches no row, and fails as a
+ * divergence instead of being lost.
+ */
+static const char s_always_sql[] =
+    "SELECT n.nspname, c.relname, a.attname FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE a.attidentity = 'a' AND NOT a.attisdropped";
 
 static s_rel_t *
 s_rel_find(const apply_t *self, uint32_t relid)
@@ -435,20 +536,30 @@ s_rel_sync(apply_t *self, const pgoutput_relation_t *r)
     rel->quoted = xcalloc(r->ncols + 1u, sizeof(*rel->quoted));
     rel->flags = xcalloc(r->ncols + 1u, sizeof(*rel->flags));
     rel->types = xcalloc(r->ncols + 1u, sizeof(*rel->types));
+    rel->always = xcalloc(r->ncols + 1u, sizeof(*rel->always));
     rel->typed = true;
-    rel->updates_in_order =
-        self->nin_order > 0 &&
-        bsearch(&rel->label, self->in_order, self->nin_order,
-                sizeof(*self->in_order), s_compare_labels) != NULL;
+    rel->updates_in_order = s_names_has(&self->in_order, nsp, r->relname, "");
+    rel->has_always = false;
     rel->nkeys = 0;
+    rel->nsettable = 0;
     for (int i = 0; i < r->ncols; i++)
     {
         rel->names[i] = xstrdup(r->columns[i].name);
         rel->quoted[i] = pgconn_quote_ident(self->target, r->columns[i].name);
         rel->flags[i] = r->columns[i].flags;
         rel->types[i] = r->columns[i].type_oid;
+        rel->always[i] =
+            s_names_has(&self->always, nsp, r->relname, r->columns[i].name);
         rel->typed = rel->typed && rel->types[i] < S_FIRST_NORMAL_OID;
-        rel->nkeys += (rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0;
+        rel->has_always = rel->has_always || rel->always[i];
+        if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
+        {
+            rel->nkeys++;
+        }
+        else if (!rel->always[i])
+        {
+            rel->nsettable++;
+        }
     }
     return rel;
 }
@@ -557,6 +668,50 @@ s_type_needs_text_compare(uint32_t type_oid)
     }
 }
 
+/* Appends " WHERE " (first) or " AND ", then that column i of rel holds
+ * v: '=' so that an index is used, IS NULL for a null, or as text for a
+ * type without a btree equality. */
+static void
+s_append_condition(strbuf_t *sb, const s_rel_t *rel, int i,
+                   const pgoutput_value_t *v, s_params_t *p, bool first)
+{
+    strbuf_append(sb, first ? " WHERE " : " AND ");
+    if (v->kind == PGOUTPUT_VALUE_NULL)
+    {
+        strbuf_appendf(sb, "%s IS NULL", rel->quoted[i]);
+    }
+    else if (s_type_needs_text_compare(rel->types[i]))
+    {
+        strbuf_appendf(sb, "%s::text = $%d::text", rel->quoted[i],
+                       s_params_add(p, v));
+    }
+    else
+    {
+        strbuf_appendf(sb, "%s = $%d", rel->quoted[i], s_params_add(p, v));
+    }
+}
+
+/* An Update's new values of the columns the target generates always,
+ * which it cannot set: the row must hold them already (s_always_sql). An
+ * unchanged key (old_kind 0) is matched already; an old key or row sent
+ * matched the old values, which must be the new ones. */
+static void
+s_append_always(const s_rel_t *rel, char old_kind,
+                const pgoutput_tuple_t *new_tuple, strbuf_t *where,
+                s_params_t *p)
+{
+    for (int i = 0; i < rel->ncols && rel->has_always; i++)
+    {
+        const pgoutput_value_t *v = &new_tuple->values[i];
+
+        if (rel->always[i] && v->kind != PGOUTPUT_VALUE_UNCHANGED &&
+            (old_kind != 0 || (rel->flags[i] & PGOUTPUT_COLUMN_KEY) == 0))
+        {
+            s_append_condition(where, rel, i, v, p, false);
+        }
+    }
+}
+
 /*
  * Appends the WHERE condition finding the changed row and adds its
  * parameters. old_kind 'K' or 0: the key columns of tuple, with '=' so an
@@ -593,21 +748,7 @@ s_append_identity(apply_t *self, s_rel_t *rel, const char *what, char old_kind,
                     rel->label, LSN_ARGS(self->stmt_lsn), what, rel->names[i]));
             return -1;
         }
-        strbuf_append(sb, nconds == 0 ? " WHERE " : " AND ");
-        nconds++;
-        if (v->kind == PGOUTPUT_VALUE_NULL)
-        {
-            strbuf_appendf(sb, "%s IS NULL", rel->quoted[i]);
-        }
-        else if (s_type_needs_text_compare(rel->types[i]))
-        {
-            strbuf_appendf(sb, "%s::text = $%d::text", rel->quoted[i],
-                           s_params_add(p, v));
-        }
-        else
-        {
-            strbuf_appendf(sb, "%s = $%d", rel->quoted[i], s_params_add(p, v));
-        }
+        s_append_condition(sb, rel, i, v, p, nconds++ == 0);
     }
     if (nconds == 0)
     {
@@ -640,7 +781,8 @@ s_apply_insert(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
         {
             strbuf_appendf(sb, "%s%s", i > 0 ? ", " : "", rel->quoted[i]);
         }
-        strbuf_append(sb, ") VALUES (");
+        strbuf_append(sb, rel->has_always ? ") OVERRIDING SYSTEM VALUE VALUES ("
+                                          : ") VALUES (");
         for (int i = 0; i < rel->ncols; i++)
         {
             if (c->new_tuple.values[i].kind == PGOUTPUT_VALUE_UNCHANGED)
@@ -709,15 +851,18 @@ s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     int nset = 0;
     const pgoutput_tuple_t *ident =
         c->old_kind != 0 ? &c->old_tuple : &c->new_tuple;
-
     s_params_init(&p, 2 * rel->ncols);
     strbuf_appendf(sb, "UPDATE %s SET ", rel->qualname);
     for (int i = 0; i < rel->ncols; i++)
     {
         const pgoutput_value_t *v = &c->new_tuple.values[i];
 
-        /* unchanged TOAST: the target already holds the value */
-        if (v->kind == PGOUTPUT_VALUE_UNCHANGED)
+        /* unchanged TOAST: the target already holds the value; nor is an
+         * unchanged key set again (old_kind 0), or an identity column the
+         * target generates always (s_always_sql) */
+        if (v->kind == PGOUTPUT_VALUE_UNCHANGED ||
+            (c->old_kind == 0 && (rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0) ||
+            rel->always[i])
         {
             continue;
         }
@@ -729,13 +874,20 @@ s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         /* nothing to set, but the row must still be found, or the
          * divergence would go unnoticed */
-        strbuf_appendf(sb, "%s = %s", rel->quoted[0], rel->quoted[0]);
+        int i = 0;
+
+        while (i < rel->ncols - 1 && rel->always[i])
+        {
+            i++;
+        }
+        strbuf_appendf(sb, "%s = %s", rel->quoted[i], rel->quoted[i]);
     }
     if (s_append_identity(self, rel, "UPDATE", c->old_kind, ident, where, &p) !=
         0)
     {
         goto cleanup;
     }
+    s_append_always(rel, c->old_kind, &c->new_tuple, where, &p);
     s_append_match(sb, rel, c->old_kind, where);
     /* one row, or the target no longer holds the row the source changed */
     if (s_run(self, rel, "UPDATE", strbuf_data(sb), &p, PIPELINE_ROWS) != 0)
@@ -811,7 +963,7 @@ cleanup:
  * list's: a unique index other than the key's (or an exclusion
  * constraint), checked row by row, could then see two rows swap a value
  * in an order the source never had, and refuse. Such tables' Updates are
- * not grouped (s_load_in_order()).
+ * not grouped (s_in_order_sql).
  */
 
 /* The tuple holding a change's key. */
@@ -834,7 +986,7 @@ s_is_groupable(const s_rel_t *rel, const change_t *ch)
             break;
         case PGOUTPUT_UPDATE:
             if (ch->change.old_kind != 0 || !rel->typed || rel->nkeys == 0 ||
-                rel->updates_in_order)
+                rel->nsettable == 0 || rel->updates_in_order)
             {
                 return false;
             }
@@ -954,15 +1106,22 @@ s_group_sql(const s_rel_t *rel, pgoutput_msg_type_t type, int rows)
         {
             strbuf_appendf(sb, "%s%s", i > 0 ? ", " : "", rel->quoted[i]);
         }
-        strbuf_append(sb, ") VALUES ");
+        strbuf_append(sb, rel->has_always ? ") OVERRIDING SYSTEM VALUE VALUES "
+                                          : ") VALUES ");
     }
     else if (type == PGOUTPUT_UPDATE)
     {
+        /* the key is unchanged, and what the target generates always is
+         * matched instead (s_always_sql) */
         strbuf_appendf(sb, "UPDATE %s AS pgferry_t SET ", rel->qualname);
         for (int i = 0; i < rel->ncols; i++)
         {
-            strbuf_appendf(sb, "%s%s = pgferry_v.%s", i > 0 ? ", " : "",
-                           rel->quoted[i], rel->quoted[i]);
+            if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) == 0 && !rel->always[i])
+            {
+                strbuf_appendf(sb, "%s%s = pgferry_v.%s", first ? "" : ", ",
+                               rel->quoted[i], rel->quoted[i]);
+                first = false;
+            }
         }
         strbuf_append(sb, " FROM (VALUES ");
     }
@@ -983,6 +1142,7 @@ s_group_sql(const s_rel_t *rel, pgoutput_msg_type_t type, int rows)
     if (type != PGOUTPUT_INSERT)
     {
         strbuf_append(sb, ") AS pgferry_v (");
+        first = true;
         for (int i = 0; i < rel->ncols; i++)
         {
             if (type == PGOUTPUT_UPDATE ||
@@ -996,7 +1156,8 @@ s_group_sql(const s_rel_t *rel, pgoutput_msg_type_t type, int rows)
         first = true;
         for (int i = 0; i < rel->ncols; i++)
         {
-            if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
+            if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0 ||
+                (type == PGOUTPUT_UPDATE && rel->always[i]))
             {
                 strbuf_appendf(sb, " %s pgferry_t.%s = pgferry_v.%s",
                                first ? "WHERE" : "AND", rel->quoted[i],
@@ -1469,49 +1630,6 @@ static const char s_expect_rows_sql[] =
     "  END LOOP; "
     "END $$";
 
-/* The tables whose Updates are not grouped: more than one unique index
- * or exclusion constraint (see Grouped statements). Returns 0, or -1 with
- * *error set. */
-static int
-s_load_in_order(apply_t *self, char **error)
-{
-    PGresult *res =
-        pgconn_query(self->target,
-                     "SELECT n.nspname || '.' || c.relname FROM pg_index i "
-                     "JOIN pg_class c ON c.oid = i.indrelid "
-                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                     "WHERE i.indisunique OR i.indisexclusion "
-                     "GROUP BY n.nspname, c.relname HAVING count(*) > 1",
-                     0, NULL, error);
-
-    if (res == NULL)
-    {
-        return -1;
-    }
-    self->nin_order = (size_t) PQntuples(res);
-    self->in_order = xcalloc(self->nin_order + 1, sizeof(*self->in_order));
-    for (size_t i = 0; i < self->nin_order; i++)
-    {
-        self->in_order[i] = xstrdup(PQgetvalue(res, (int) i, 0));
-    }
-    qsort(self->in_order, self->nin_order, sizeof(*self->in_order),
-          s_compare_labels);
-    PQclear(res);
-    return 0;
-}
-
-static void
-s_free_in_order(apply_t *self)
-{
-    for (size_t i = 0; i < self->nin_order; i++)
-    {
-        free(self->in_order[i]);
-    }
-    free(self->in_order);
-    self->in_order = NULL;
-    self->nin_order = 0;
-}
-
 /* Whether changes may be reordered across tables and grouped: not if a
  * trigger or rule of the target database fires for replicated rows. */
 static bool
@@ -1857,7 +1975,8 @@ apply_new(PGconn *target, const char *origin_name, char **error)
     /* a trigger firing for replicated rows could change rows of a table,
      * which the count would take for ours */
     self->server_check = self->grouping && s_setup_server_check(target);
-    if (s_load_in_order(self, &text) != 0)
+    if (s_names_load(target, s_in_order_sql, &self->in_order, &text) != 0 ||
+        s_names_load(target, s_always_sql, &self->always, &text) != 0)
     {
         goto failed;
     }
@@ -1906,7 +2025,8 @@ failed:
                        origin_name, text);
     free(text);
     free(self->error);
-    s_free_in_order(self);
+    s_names_free(&self->in_order);
+    s_names_free(&self->always);
     pipeline_destroy(&self->pipe);
     free(self->origin_name);
     free(self);
@@ -2027,7 +2147,8 @@ apply_destroy(apply_t **self_p)
             }
         }
     }
-    s_free_in_order(self);
+    s_names_free(&self->in_order);
+    s_names_free(&self->always);
     pipeline_destroy(&self->pipe);
     free(self->origin_name);
     free(self->error);

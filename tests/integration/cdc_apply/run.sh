@@ -22,7 +22,8 @@
 #        repeated keys alone): target identical, counters exact; a
 #        diverged row inside such a statement fails it, naming the table,
 #        and commits nothing; with a trigger that fires for replicated rows
-#        on the target, changes keep their order across tables;
+#        on the target, changes keep their order across tables; identity
+#        columns GENERATED ALWAYS inserted with their values, never set;
 #     6. cleanup: no slot, publication or origin left.
 
 # shellcheck source=../lib.sh
@@ -256,6 +257,8 @@ CREATE TABLE g_hist (a integer, b text);
 CREATE TABLE g_comp (a integer, b text, v integer, PRIMARY KEY (a, b));
 CREATE TABLE g_typed (id integer PRIMARY KEY, m mood);
 CREATE TABLE g_uniq (id integer PRIMARY KEY, code text UNIQUE, n integer);
+CREATE TABLE g_ident (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text,
+                      serialno bigint GENERATED ALWAYS AS IDENTITY);
 "
 psql_src "$DB" <<<"$GSCHEMA" >/dev/null || fail "could not create the grouping tables on the source"
 psql_tgt "$DB" <<<"$GSCHEMA" >/dev/null || fail "could not create the grouping tables on the target"
@@ -276,6 +279,9 @@ INSERT INTO g_uniq SELECT g, 'c' || g, 0 FROM generate_series(1, 50) g;
 INSERT INTO g_part SELECT g, 0 FROM generate_series(1, 100) g;
 UPDATE g_part SET v = v + 1;
 DELETE FROM g_part WHERE id % 10 = 0;
+INSERT INTO g_ident (v) SELECT 'v' || g FROM generate_series(1, 100) g;
+UPDATE g_ident SET v = v || '!' WHERE id <= 50;
+DELETE FROM g_ident WHERE id > 90;
 "
 # pgbench-like: one account (never the same twice), a hot row (5 of them),
 # a history row, a row whose type is not built in, a row of a table with a
@@ -303,10 +309,15 @@ DO \$\$ BEGIN FOR j IN 1 .. 20 LOOP UPDATE g_hot SET n = n + 1; END LOOP; END \$
 "
 psql_src "$DB" <<<"$sql" >/dev/null || fail "could not make the grouping changes"
 run_driver group PGFERRY_APPLY_BATCH=50 || fail "the grouping driver exited $?: $(tail -n 5 "$TEST_TMP/group.log")"
+# sequences are the cutover's to copy, not apply's
+for seq in g_ident_id_seq g_ident_serialno_seq; do
+    psql_tgt "$DB" -c "SELECT setval('$seq', $(psql_src "$DB" -c "SELECT last_value FROM $seq"))" >/dev/null
+done
 compare_db "$DB" "$DB" || fail "the target differs from the source after grouped changes"
-# inserts 385 + 100 + 101, updates 500 + 61 + 100, deletes 10 + 50 + 2,
-# in 8 + 100 + 1 + 1 transactions
-expect_line group "totals 586 661 62 0 110 0"
+# inserts 485 + 100 + 101, updates 550 + 61 + 100, deletes 20 + 50 + 2,
+# in 11 + 100 + 1 + 1 transactions
+expect_line group "totals 686 711 72 0 113 0"
+expect_line group "counts public.g_ident 100 50 10 0"
 expect_line group "counts public.g_part 100 100 10 0"
 expect_line group "counts public.g_acc 301 150 50 0"
 expect_line group "counts public.g_comp 20 11 2 0"
@@ -319,14 +330,15 @@ expect_line group "grouping 1"
 # index could see rows change in another order
 for kind in 'INSERT INTO "public"."g_acc"' 'UPDATE "public"."g_acc"' 'DELETE FROM "public"."g_acc"' \
     'UPDATE "public"."g_hot"' 'INSERT INTO "public"."g_hist"' 'UPDATE "public"."g_comp"' \
-    'DELETE FROM "public"."g_comp"' 'INSERT INTO "public"."g_typed"' 'UPDATE "public"."g_part"'; do
+    'DELETE FROM "public"."g_comp"' 'INSERT INTO "public"."g_typed"' 'UPDATE "public"."g_part"' \
+    'INSERT INTO "public"."g_ident"' 'UPDATE "public"."g_ident"' 'DELETE FROM "public"."g_ident"'; do
     expect_line group "grouped $kind"
 done
 for kind in 'UPDATE "public"."g_typed"' 'UPDATE "public"."g_uniq"'; do
     ! grep -qxF "grouped $kind" "$TEST_TMP/group.out" || fail "$kind should not be grouped"
 done
 grouped=$(sed -n 's/^grouped_statements //p' "$TEST_TMP/group.out")
-pass "grouped: target identical, 586 inserts, 661 updates, 62 deletes counted once, in $grouped statements of several rows"
+pass "grouped: target identical, 686 inserts, 711 updates, 72 deletes counted once, in $grouped statements of several rows"
 
 # a row missing inside a grouped UPDATE: the statement changes one row
 # fewer than it should, so the server's check refuses the COMMIT
@@ -381,6 +393,16 @@ expected=$(printf 'g_hist,g_hot,%.0s' 1 2 3 4 5 6)
 psql_tgt "$DB" -c "DROP TABLE g_audit; DROP TRIGGER g_audit_t ON g_hist; DROP TRIGGER g_audit_t ON g_hot; DROP FUNCTION g_audit_f()" >/dev/null
 compare_db "$DB" "$DB" || fail "the target differs from the source after ordered changes"
 pass "with a trigger firing for replicated rows: source order kept across tables, nothing grouped"
+
+# an identity column GENERATED ALWAYS cannot be set on the target: a value
+# the source regenerated (SET ... = DEFAULT, the only way) must fail loudly
+psql_src "$DB" <<<"$SYNC UPDATE g_ident SET serialno = DEFAULT WHERE id = 10" >/dev/null
+rc=0
+run_driver ident_default PGFERRY_APPLY_BATCH=50 || rc=$?
+((rc == 1)) || fail "a regenerated GENERATED ALWAYS value should fail the driver, it exited $rc"
+grep -Eq '^table=public\.g_ident lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply UPDATE: no row on the target matches' "$TEST_TMP/ident_default.log" ||
+    fail "the error should name the table and LSN: $(cat "$TEST_TMP/ident_default.log")"
+pass "identity columns GENERATED ALWAYS: inserted with their values, updated around, a regenerated one refused by name"
 
 # --- 6. cleanup -------------------------------------------------------------
 psql_tgt "$DB" -c "DROP SCHEMA pgferry CASCADE" >/dev/null

@@ -25,7 +25,11 @@
 #       7. timestamptz and interval values updated while the source
 #          database's time zone (ALTER DATABASE ... SET timezone) is not the
 #          target's: --validate must not see a difference where there is
-#          none (it hashed each row's text in each server's own time zone).
+#          none (it hashed each row's text in each server's own time zone);
+#       8. a key GENERATED ALWAYS AS IDENTITY (which a plain INSERT may not
+#          give a value, nor an UPDATE set): inserts, updates, deletes, and
+#          after the cutover the target's own next insert takes the next
+#          value, the identity's sequence copied.
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -74,6 +78,9 @@ CREATE TABLE public.ts_t (id integer PRIMARY KEY, at timestamptz NOT NULL, iv in
 INSERT INTO public.ts_t
 SELECT i, timestamptz '2024-03-10 06:00:00+00' + i * interval '17 minutes', i * interval '1 day 3 hours'
 FROM generate_series(1, 100) i;
+
+CREATE TABLE public.ident_t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text NOT NULL);
+INSERT INTO public.ident_t (v) SELECT 'v' || i FROM generate_series(1, 10) i;
 ANALYZE;
 SQL
 toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
@@ -83,7 +90,7 @@ stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t"
 # compressed below the threshold)
 ((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
     fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
-pass "source: 7 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+pass "source: 8 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
 
 start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
@@ -169,6 +176,10 @@ INSERT INTO public.comp_t VALUES (200, 'x', 'new');
 -- 7. timestamps and intervals: 10 updates
 UPDATE public.ts_t SET at = at + interval '1 hour 1 second', iv = iv * 2 WHERE id <= 10;
 
+-- 8. identity GENERATED ALWAYS: 5 inserts, 3 updates, 2 deletes
+INSERT INTO public.ident_t (v) SELECT 'new ' || i FROM generate_series(1, 5) i;
+UPDATE public.ident_t SET v = v || ' changed' WHERE id IN (2, 4, 12);
+DELETE FROM public.ident_t WHERE id IN (3, 14);
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
@@ -234,13 +245,22 @@ UNION ALL
 SELECT 'rows of public.big_t', (SELECT count(*) FROM public.big_t)::text, '$((BIG_ROWS + 1))'
 UNION ALL
 SELECT 'target transactions that wrote the $BIG_ROWS rows of one source transaction',
-       (SELECT count(DISTINCT xmin::text) FROM public.big_t WHERE id > 0)::text, '1';
+       (SELECT count(DISTINCT xmin::text) FROM public.big_t WHERE id > 0)::text, '1'
+UNION ALL
+SELECT 'rows of public.ident_t, of them changed',
+       (SELECT count(*) || ' ' || count(*) FILTER (WHERE v LIKE '% changed') FROM public.ident_t), '13 3';
 SQL
 while IFS=$'\t' read -r what got want; do
     [[ $got == "$want" ]] || fail "target: $what: expected $want, got $got"
 done <"$TEST_TMP/cases.out"
-[[ $(grep -c . "$TEST_TMP/cases.out") == 10 ]] || fail "expected 10 checks on the target: $(cat "$TEST_TMP/cases.out")"
-pass "every case checked on the target: TOAST kept, TRUNCATE+INSERT, NULLs and duplicates, composite keys, $BIG_ROWS rows"
+[[ $(grep -c . "$TEST_TMP/cases.out") == 11 ]] || fail "expected 11 checks on the target: $(cat "$TEST_TMP/cases.out")"
+pass "every case checked on the target: TOAST kept, TRUNCATE+INSERT, NULLs and duplicates, composite keys, $BIG_ROWS rows, identity"
+# the application, moved to the target, inserts: the identity goes on
+# where the source's was, so no key is taken twice
+next_id=$(psql_tgt "$DB" -c "INSERT INTO public.ident_t (v) VALUES ('after the cutover') RETURNING id")
+[[ $next_id == 16 ]] || fail "the target's next identity value is $next_id, expected 16 (the source had 15)"
+psql_tgt "$DB" -c "DELETE FROM public.ident_t WHERE id = 16" >/dev/null
+pass "after the cutover the target's own insert takes identity value 16, after the source's 15"
 
 # --- the counters: exactly what the writer did -------------------------------
 # table inserts updates deletes
@@ -248,12 +268,14 @@ want_counts="public.big_t $BIG_ROWS 0 0
 public.comp_t 1 21 10
 public.del_t 0 0 333
 public.full_t 1 3 2
+public.ident_t 5 3 2
 public.toast_t 0 11 1
 public.trunc_t 15 0 0
 public.ts_t 0 10 0"
 got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
               | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
-                                          "public.full_t", "public.toast_t", "public.trunc_t", "public.ts_t"] | index($n))
+                                          "public.full_t", "public.ident_t", "public.toast_t", "public.trunc_t",
+                                          "public.ts_t"] | index($n))
               | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
 [[ $got == "$want_counts" ]] ||
     fail "CDC counters (table inserts updates deletes) differ from what the writer did:
@@ -262,7 +284,7 @@ $want_counts
 got:
 $got"
 total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
-want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10))
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2))
 [[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
 [[ $(db_field appliedChanges) == "$want_total" ]] ||
     fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
