@@ -564,6 +564,21 @@ s_rel_sync(apply_t *self, const pgoutput_relation_t *r)
     return rel;
 }
 
+/* s_rel_sync(), after sending the queue if it holds changes of r whose
+ * columns r changes. NULL (the error set) if sending failed. */
+static s_rel_t *
+s_rel_get(apply_t *self, const pgoutput_relation_t *r)
+{
+    const s_rel_t *old = s_rel_find(self, r->relid);
+
+    if (old != NULL && old->queue != NULL && !s_rel_is_same(old, r) &&
+        s_queue_flush(self, true) != 0)
+    {
+        return NULL;
+    }
+    return s_rel_sync(self, r);
+}
+
 static int s_send_baseline(apply_t *self, s_rel_t *rel);
 
 /*
@@ -1379,6 +1394,22 @@ s_queue_change(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
 static int
 s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch)
 {
+    const pgoutput_change_t *c = &ch->change;
+
+    /* what was sent must be of the columns apply knows (s_rel_get()) */
+    if ((ch->type != PGOUTPUT_DELETE && c->new_tuple.ncols != rel->ncols) ||
+        (c->old_kind != 0 && c->old_tuple.ncols != rel->ncols))
+    {
+        s_set_error(self, false,
+                    xasprintf("table=%s lsn=" LSN_FMT " cannot apply a "
+                              "change of %u columns to a table of %d",
+                              rel->label, LSN_ARGS(ch->lsn),
+                              (unsigned) (ch->type == PGOUTPUT_DELETE
+                                              ? c->old_tuple.ncols
+                                              : c->new_tuple.ncols),
+                              rel->ncols));
+        return -1;
+    }
     switch (ch->type)
     {
         case PGOUTPUT_INSERT:
@@ -2222,27 +2253,19 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
             rc = s_apply_commit(self, &msg->commit);
             break;
         case PGOUTPUT_RELATION:
-        {
-            const s_rel_t *old = s_rel_find(self, msg->relation->relid);
-
-            /* its queued changes are of the columns it had */
-            if (old != NULL && old->queue != NULL &&
-                !s_rel_is_same(old, msg->relation))
-            {
-                rc = s_queue_flush(self, true);
-            }
-            if (rc == 0)
-            {
-                (void) s_rel_sync(self, msg->relation);
-            }
+            rc = s_rel_get(self, msg->relation) != NULL ? 0 : -1;
             break;
-        }
         case PGOUTPUT_INSERT:
         case PGOUTPUT_UPDATE:
         case PGOUTPUT_DELETE:
         {
-            s_rel_t *rel = s_rel_sync(self, msg->change.relation);
+            s_rel_t *rel = s_rel_get(self, msg->change.relation);
 
+            if (rel == NULL)
+            {
+                rc = -1;
+                break;
+            }
             if (self->skipping)
             {
                 break;

@@ -362,6 +362,16 @@ expect_line group_repaired "totals 0 100 0 0 1 0"
 compare_db "$DB" "$DB" || fail "the target differs from the source after the repair"
 pass "once repaired, the grouped UPDATE applies"
 
+# a table's columns change while a change of it waits in the queue: that
+# one goes out with the columns it was made with
+psql_src "$DB" <<<"$SYNC INSERT INTO g_hist VALUES (5000, 'before')" >/dev/null
+psql_tgt "$DB" -c "ALTER TABLE g_hist ADD COLUMN extra integer" >/dev/null
+psql_src "$DB" <<<"$SYNC ALTER TABLE g_hist ADD COLUMN extra integer; INSERT INTO g_hist VALUES (5001, 'after', 7)" >/dev/null
+run_driver relation_change PGFERRY_APPLY_BATCH=50 || fail "the driver exited $? across a column added: $(tail -n 5 "$TEST_TMP/relation_change.log")"
+expect_line relation_change "totals 2 0 0 0 2 0"
+[[ $(psql_tgt "$DB" -c "SELECT string_agg(a || ':' || coalesce(extra::text, '-'), ',' ORDER BY a) FROM g_hist WHERE a >= 5000") == "5000:-,5001:7" ]] ||
+    fail "the rows before and after the new column are not on the target as on the source"
+pass "a column added between two queued changes of a table: each applied with its own columns"
 # a trigger that fires for replicated rows could see the order: then no
 # table's changes overtake another's, and none are grouped
 psql_tgt "$DB" <<'SQL' >/dev/null || fail "could not create the audit trigger on the target"
