@@ -47,6 +47,10 @@
  * powers of two), so that a table has few statements to prepare. */
 #define S_GROUP_MAX 64
 #define S_GROUP_SIZES 6
+/* Grouped statements prepared at a time, over all tables: a 64-row one
+ * of a narrow table holds about 100 kB of the target backend's memory.
+ * Past this many, the least recently used table's are dropped. */
+#define S_MAX_GROUP_STMTS 192
 /* PostgreSQL's limit on a statement's parameters. */
 #define S_MAX_PARAMS 65535
 /* Type oids below this are built in, the same on every server. */
@@ -98,8 +102,9 @@ typedef struct s_rel_t
     /* prepared grouped statements (s_apply_group()): insert, update,
      * delete, by size; NULL until prepared, owned */
     char *group_names[3][S_GROUP_SIZES];
-    change_t *queue;                 /* changes waiting to be sent, owned */
-    change_t *queue_last;            /* the newest of them */
+    uint64_t group_used;  /* when it last sent one (apply_t's group_tick) */
+    change_t *queue;      /* changes waiting to be sent, owned */
+    change_t *queue_last; /* the newest of them */
     struct s_rel_t *next_queued;     /* the apply_t's queued list */
     apply_counters_t applied;        /* committed on the target */
     apply_counters_t pending[2];     /* per s_batch_t, not committed yet */
@@ -125,16 +130,19 @@ struct apply_t
     pipeline_t *pipe;             /* a transaction's statements, owned */
     char *origin_name;            /* owned */
     s_rel_t *buckets[S_NBUCKETS]; /* relations by relid, owned */
-    s_batch_t batch[2];     /* [open]: the open one; the other: committing */
-    s_rel_t *queued;        /* relations with changes queued, in order */
-    s_rel_t *queued_last;   /* the last of them */
-    size_t queued_bytes;    /* held in their queues */
-    bool grouping;          /* a table's changes go out together */
-    s_names_t in_order;     /* tables with updates_in_order */
-    s_names_t always;       /* columns GENERATED ALWAYS AS IDENTITY */
-    unsigned int open;      /* 0 or 1 */
-    bool committing;        /* batch[open ^ 1]'s COMMIT is unanswered */
-    bool in_xact;           /* a BEGIN is open on the target */
+    s_batch_t batch[2];        /* [open]: the open one; the other: committing */
+    s_rel_t *queued;           /* relations with changes queued, in order */
+    s_rel_t *queued_last;      /* the last of them */
+    size_t queued_bytes;       /* held in their queues */
+    bool grouping;             /* a table's changes go out together */
+    unsigned int ngroup_stmts; /* grouped statements prepared */
+    unsigned int max_group_stmts; /* at most, S_MAX_GROUP_STMTS */
+    uint64_t group_tick;          /* counts grouped statements sent */
+    s_names_t in_order;           /* tables with updates_in_order */
+    s_names_t always;             /* columns GENERATED ALWAYS AS IDENTITY */
+    unsigned int open;            /* 0 or 1 */
+    bool committing;              /* batch[open ^ 1]'s COMMIT is unanswered */
+    bool in_xact;                 /* a BEGIN is open on the target */
     bool skipping;          /* the open source transaction is already applied */
     uint64_t origin_lsn;    /* commits before it are on the target already */
     uint64_t xact_lsn;      /* final (commit) LSN of the open transaction */
@@ -309,6 +317,25 @@ s_stmt_forget(apply_t *self, const s_rel_t *rel, char *name, bool deallocate)
     free(name);
 }
 
+/* Forgets rel's grouped statements, as s_stmt_forget(). */
+static void
+s_stmt_forget_groups(apply_t *self, s_rel_t *rel, bool deallocate)
+{
+    for (int k = 0; k < 3; k++)
+    {
+        for (int i = 0; i < S_GROUP_SIZES; i++)
+        {
+            if (rel->group_names[k][i] != NULL)
+            {
+                s_stmt_forget(self, rel, rel->group_names[k][i], deallocate);
+                rel->group_names[k][i] = NULL;
+                self->ngroup_stmts--;
+            }
+        }
+    }
+    rel->group_used = 0;
+}
+
 static void
 s_stmts_free(apply_t *self, s_rel_t *rel, bool deallocate)
 {
@@ -322,17 +349,7 @@ s_stmts_free(apply_t *self, s_rel_t *rel, bool deallocate)
         free(stmt);
     }
     rel->nstmts = 0;
-    for (int k = 0; k < 3; k++)
-    {
-        for (int i = 0; i < S_GROUP_SIZES; i++)
-        {
-            if (rel->group_names[k][i] != NULL)
-            {
-                s_stmt_forget(self, rel, rel->group_names[k][i], deallocate);
-                rel->group_names[k][i] = NULL;
-            }
-        }
-    }
+    s_stmt_forget_groups(self, rel, deallocate);
 }
 
 /* After DEALLOCATE ALL, or a failure that may have aborted a Parse. */
@@ -1184,6 +1201,30 @@ s_group_sql(const s_rel_t *rel, pgoutput_msg_type_t type, int rows)
     return strbuf_finish(&sb);
 }
 
+/* Drops the grouped statements of the table that used one least recently
+ * (never the one using one now: it was just marked). */
+static void
+s_evict_group_stmts(apply_t *self)
+{
+    s_rel_t *victim = NULL;
+
+    for (int b = 0; b < S_NBUCKETS; b++)
+    {
+        for (s_rel_t *rel = self->buckets[b]; rel != NULL; rel = rel->next)
+        {
+            if (rel->group_used > 0 &&
+                (victim == NULL || rel->group_used < victim->group_used))
+            {
+                victim = rel;
+            }
+        }
+    }
+    if (victim != NULL && victim->group_used < self->group_tick)
+    {
+        s_stmt_forget_groups(self, victim, true);
+    }
+}
+
 /* 0 for Insert, 1 Update, 2 Delete: an index of group_names. */
 static int
 s_kind_index(pgoutput_msg_type_t type)
@@ -1223,10 +1264,17 @@ s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
             }
         }
     }
+    rel->group_used = ++self->group_tick;
     if (rel->group_names[kind][size] == NULL)
     {
-        char *sql = s_group_sql(rel, first->type, rows);
+        char *sql = NULL;
 
+        if (self->ngroup_stmts >= self->max_group_stmts)
+        {
+            s_evict_group_stmts(self);
+        }
+        sql = s_group_sql(rel, first->type, rows);
+        self->ngroup_stmts++;
         rel->group_names[kind][size] =
             xasprintf("pgferry_apply_%u", ++self->stmt_seq);
         rc =
@@ -2003,6 +2051,7 @@ apply_new(PGconn *target, const char *origin_name, char **error)
     self->pipe = pipeline_new(target);
     self->origin_name = xstrdup(origin_name);
     self->grouping = s_may_group(target);
+    self->max_group_stmts = S_MAX_GROUP_STMTS;
     /* a trigger firing for replicated rows could change rows of a table,
      * which the count would take for ours */
     self->server_check = self->grouping && s_setup_server_check(target);
@@ -2068,6 +2117,12 @@ void
 apply_set_batch(apply_t *self, unsigned int max_xacts)
 {
     self->batch_max = max_xacts;
+}
+
+void
+apply_set_group_statements(apply_t *self, unsigned int max)
+{
+    self->max_group_stmts = max > 0 ? max : 1;
 }
 
 bool

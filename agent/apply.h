@@ -92,6 +92,10 @@ int apply_flush(apply_t *self);
  * the difference. Decided by apply_new().
  */
 bool apply_is_grouping(const apply_t *self);
+/* Grouped statements prepared on the target at a time, over all tables
+ * (default 192, about 100 kB of its memory each): past it, those of the
+ * table that used one least recently are dropped. */
+void apply_set_group_statements(apply_t *self, unsigned int max);
 
 /* Rolls back an open transaction, releases the origin and the prepared
  * statements; the connection stays usable. NULL-safe. */

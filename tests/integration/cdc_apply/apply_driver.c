@@ -19,6 +19,7 @@
  *                                 the cdc unit does (the last of a peek
  *                                 committed by apply_flush()), counted in
  *                                 pgferry.cdc_counts too
+ *   PGFERRY_APPLY_GROUP_STMTS=N   at most N grouped statements prepared
  *
  * Prints "counts SCHEMA.TABLE INS UPD DEL TRUNC" per table and
  * "totals INS UPD DEL TRUNC COMMITTED SKIPPED", and "unchanged_toast N",
@@ -262,6 +263,7 @@ main(int argc, char **argv)
     const char *crash = getenv("PGFERRY_APPLY_CRASH_AFTER");
     const char *no_advance = getenv("PGFERRY_APPLY_NO_ADVANCE");
     const char *batch = getenv("PGFERRY_APPLY_BATCH");
+    const char *group_stmts = getenv("PGFERRY_APPLY_GROUP_STMTS");
 
     memset(&d, 0, sizeof(d));
     if (argc != 6)
@@ -293,6 +295,11 @@ main(int argc, char **argv)
     if (batch != NULL)
     {
         apply_set_batch(d.apply, (unsigned int) strtoul(batch, NULL, 10));
+    }
+    if (group_stmts != NULL)
+    {
+        apply_set_group_statements(
+            d.apply, (unsigned int) strtoul(group_stmts, NULL, 10));
     }
     if (apply_origin_lsn(d.apply, &origin_lsn) != 0)
     {

@@ -372,6 +372,27 @@ expect_line relation_change "totals 2 0 0 0 2 0"
 [[ $(psql_tgt "$DB" -c "SELECT string_agg(a || ':' || coalesce(extra::text, '-'), ',' ORDER BY a) FROM g_hist WHERE a >= 5000") == "5000:-,5001:7" ]] ||
     fail "the rows before and after the new column are not on the target as on the source"
 pass "a column added between two queued changes of a table: each applied with its own columns"
+
+# grouped statements of four tables with room for two prepared at a time:
+# the least recently used table's are dropped, and prepared again
+psql_src "$DB" <<SQL >/dev/null || fail "could not make the changes of four tables"
+$SYNC
+BEGIN;
+INSERT INTO g_acc SELECT g, g, 'b' FROM generate_series(2001, 2100) g;
+INSERT INTO g_hist SELECT g, 'b', 0 FROM generate_series(6001, 6050) g;
+INSERT INTO g_comp SELECT g, 'b', g FROM generate_series(101, 120) g;
+UPDATE g_acc SET bal = bal + 1 WHERE id BETWEEN 2001 AND 2100;
+INSERT INTO g_uniq SELECT g, 'b' || g, 0 FROM generate_series(101, 120) g;
+UPDATE g_comp SET v = v + 1 WHERE a BETWEEN 101 AND 120;
+COMMIT;
+SQL
+run_driver group_evict PGFERRY_APPLY_BATCH=50 PGFERRY_APPLY_GROUP_STMTS=2 ||
+    fail "the driver exited $? with room for 2 grouped statements: $(tail -n 5 "$TEST_TMP/group_evict.log")"
+expect_line group_evict "totals 190 120 0 0 1 0"
+n=$(sed -n 's/^grouped_statements //p' "$TEST_TMP/group_evict.out")
+((n >= 1 && n <= 2)) || fail "with room for 2, $n grouped statements are prepared"
+compare_db "$DB" "$DB" || fail "the target differs from the source after the grouped statements were evicted"
+pass "room for 2 grouped statements: the least recently used dropped and prepared again, target identical"
 # a trigger that fires for replicated rows could see the order: then no
 # table's changes overtake another's, and none are grouped
 psql_tgt "$DB" <<'SQL' >/dev/null || fail "could not create the audit trigger on the target"
