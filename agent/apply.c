@@ -1,8 +1,8 @@
 /*
  * agent/apply.c
- *     Applies pgoutput messages to the target: one target transaction per
- *     source transaction, committed together with the replication origin's
- *     progress.
+ *     Applies pgoutput messages to the target: target transactions of one
+ *     or more source transactions, each committed together with the
+ *     replication origin's progress.
  *
  * Invariants:
  * - The origin's progress is set (pg_replication_origin_xact_setup) in the

@@ -1,8 +1,9 @@
 /*
  * agent/apply.h
  *     Applies decoded pgoutput messages (agent/pgoutput.h) to a target
- *     database, one source transaction per target transaction, tagged with
- *     a replication origin so that each change is applied exactly once.
+ *     database, each source transaction in one target transaction (alone,
+ *     or batched with others: apply_set_batch()), tagged with a
+ *     replication origin so that each change is applied exactly once.
  *
  * Exactly once: Commit runs pg_replication_origin_xact_setup() with the
  * source commit's end LSN inside the target transaction, so the origin's
@@ -17,8 +18,10 @@
  * apply_origin_lsn().
  *
  * The target session is taken over (session_replication_role = replica,
- * the origin set up, prepared statements named pgferry_apply_N): one
- * apply_t per connection, and nothing else running on it meanwhile.
+ * generic plans, no sequential scans, the origin set up, prepared
+ * statements named pgferry_*, pg_temp functions for the row-count check
+ * before each COMMIT): one apply_t per connection, and nothing else
+ * running on it meanwhile. apply_destroy() undoes it.
  *
  * Changes are held a moment and sent a table at a time, runs of them in
  * one statement each (see apply_is_grouping()).
