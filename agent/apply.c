@@ -42,7 +42,7 @@
  * many, the rare extra shapes run unprepared. */
 #define S_MAX_STMTS 32
 /* Changes held in the queue before they are sent anyway. */
-#define S_QUEUE_BYTES (1024 * 1024)
+#define S_QUEUE_BYTES ((size_t) 1024 * 1024)
 /* Rows of one grouped statement: 2, 4, ... S_GROUP_MAX (S_GROUP_SIZES
  * powers of two), so that a table has few statements to prepare. */
 #define S_GROUP_MAX 64
@@ -171,7 +171,7 @@ typedef struct
     const char **values; /* NULL for SQL NULL */
     int *lengths;        /* binary values only */
     int *formats;        /* 0 text, 1 binary */
-    Oid *types;          /* for grouped statements that name them */
+    Oid *types;          /* NULL, or the types grouped statements name */
 } s_params_t;
 
 /* ------------------------------------------------------------------ */
@@ -245,7 +245,7 @@ s_params_init(s_params_t *p, int cap)
     p->values = xcalloc((size_t) p->cap, sizeof(*p->values));
     p->lengths = xcalloc((size_t) p->cap, sizeof(*p->lengths));
     p->formats = xcalloc((size_t) p->cap, sizeof(*p->formats));
-    p->types = xcalloc((size_t) p->cap, sizeof(*p->types));
+    p->types = NULL; /* until a parameter's type is named */
 }
 
 static void
@@ -268,7 +268,14 @@ s_params_add_typed(s_params_t *p, const pgoutput_value_t *v, Oid type)
     assert(v->kind != PGOUTPUT_VALUE_UNCHANGED);
     int i = p->n++;
 
-    p->types[i] = type;
+    if (type != 0 && p->types == NULL)
+    {
+        p->types = xcalloc((size_t) p->cap, sizeof(*p->types));
+    }
+    if (p->types != NULL)
+    {
+        p->types[i] = type;
+    }
     if (v->kind == PGOUTPUT_VALUE_TEXT)
     {
         p->values[i] = v->data;
@@ -630,6 +637,30 @@ s_pending(apply_t *self, s_rel_t *rel)
     return &rel->pending[self->open];
 }
 
+/* Counts rows changes of type of rel just sent: in the open batch, and
+ * for the server's check the rows Updates and Deletes must change. */
+static void
+s_count_sent(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
+             uint64_t rows)
+{
+    apply_counters_t *n = s_pending(self, rel);
+
+    if (type == PGOUTPUT_INSERT)
+    {
+        n->inserts += rows;
+    }
+    else if (type == PGOUTPUT_UPDATE)
+    {
+        n->updates += rows;
+        rel->must_update += rows;
+    }
+    else
+    {
+        n->deletes += rows;
+        rel->must_delete += rows;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Statements */
 
@@ -836,7 +867,7 @@ s_apply_insert(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         goto cleanup;
     }
-    s_pending(self, rel)->inserts++;
+    s_count_sent(self, rel, PGOUTPUT_INSERT, 1);
     rc = 0;
 
 cleanup:
@@ -883,6 +914,7 @@ s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     int nset = 0;
     const pgoutput_tuple_t *ident =
         c->old_kind != 0 ? &c->old_tuple : &c->new_tuple;
+
     s_params_init(&p, 2 * rel->ncols);
     strbuf_appendf(sb, "UPDATE %s SET ", rel->qualname);
     for (int i = 0; i < rel->ncols; i++)
@@ -926,8 +958,7 @@ s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         goto cleanup;
     }
-    s_pending(self, rel)->updates++;
-    rel->must_update++;
+    s_count_sent(self, rel, PGOUTPUT_UPDATE, 1);
     rc = 0;
 
 cleanup:
@@ -965,8 +996,7 @@ s_apply_delete(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
     {
         goto cleanup;
     }
-    s_pending(self, rel)->deletes++;
-    rel->must_delete++;
+    s_count_sent(self, rel, PGOUTPUT_DELETE, 1);
     rc = 0;
 
 cleanup:
@@ -1296,20 +1326,7 @@ s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
         rc = s_pipe_failed(self);
         goto cleanup;
     }
-    if (first->type == PGOUTPUT_INSERT)
-    {
-        s_pending(self, rel)->inserts += (uint64_t) rows;
-    }
-    else if (first->type == PGOUTPUT_UPDATE)
-    {
-        s_pending(self, rel)->updates += (uint64_t) rows;
-        rel->must_update += (uint64_t) rows;
-    }
-    else
-    {
-        s_pending(self, rel)->deletes += (uint64_t) rows;
-        rel->must_delete += (uint64_t) rows;
-    }
+    s_count_sent(self, rel, first->type, (uint64_t) rows);
     rc = 0;
 
 cleanup:
@@ -1461,11 +1478,11 @@ s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch)
     switch (ch->type)
     {
         case PGOUTPUT_INSERT:
-            return s_apply_insert(self, rel, &ch->change);
+            return s_apply_insert(self, rel, c);
         case PGOUTPUT_UPDATE:
-            return s_apply_update(self, rel, &ch->change);
+            return s_apply_update(self, rel, c);
         default:
-            return s_apply_delete(self, rel, &ch->change);
+            return s_apply_delete(self, rel, c);
     }
 }
 
@@ -1619,6 +1636,44 @@ s_append_array_text(strbuf_t *sb, const char *value)
     strbuf_append(sb, "\"");
 }
 
+/* Appends one element to an integer array literal. */
+static void
+s_append_array_int(strbuf_t *sb, uint64_t value)
+{
+    strbuf_appendf(sb, "%s%" PRIu64, strbuf_len(sb) > 1 ? "," : "", value);
+}
+
+/* n array literals, opened ("{"); s_arrays_close() ends them into
+ * params, s_arrays_destroy() frees them. */
+static void
+s_arrays_open(strbuf_t **arrays, int n)
+{
+    for (int i = 0; i < n; i++)
+    {
+        arrays[i] = strbuf_new();
+        strbuf_append(arrays[i], "{");
+    }
+}
+
+static void
+s_arrays_close(strbuf_t **arrays, int n, const char **params)
+{
+    for (int i = 0; i < n; i++)
+    {
+        strbuf_append(arrays[i], "}");
+        params[i] = strbuf_data(arrays[i]);
+    }
+}
+
+static void
+s_arrays_destroy(strbuf_t **arrays, int n)
+{
+    for (int i = 0; i < n; i++)
+    {
+        strbuf_destroy(&arrays[i]);
+    }
+}
+
 /* The statements of pgferry's own bookkeeping, prepared once: what every
  * commit runs first (the origin's progress alone, or with the counters),
  * and the rows changed per table, noted and checked (s_send_baseline(),
@@ -1770,11 +1825,7 @@ s_send_check(apply_t *self)
     const char *params[3];
     int rc = 0;
 
-    for (int i = 0; i < 3; i++)
-    {
-        arrays[i] = strbuf_new();
-        strbuf_append(arrays[i], "{");
-    }
+    s_arrays_open(arrays, 3);
     for (const s_rel_t *rel = self->batch[self->open].touched; rel != NULL;
          rel = rel->next_touched[self->open])
     {
@@ -1783,24 +1834,15 @@ s_send_check(apply_t *self)
             continue;
         }
         s_append_array_text(arrays[0], rel->qualname);
-        strbuf_appendf(arrays[1], "%s%" PRIu64,
-                       strbuf_len(arrays[1]) > 1 ? "," : "", rel->must_update);
-        strbuf_appendf(arrays[2], "%s%" PRIu64,
-                       strbuf_len(arrays[2]) > 1 ? "," : "", rel->must_delete);
+        s_append_array_int(arrays[1], rel->must_update);
+        s_append_array_int(arrays[2], rel->must_delete);
     }
-    for (int i = 0; i < 3; i++)
-    {
-        strbuf_append(arrays[i], "}");
-        params[i] = strbuf_data(arrays[i]);
-    }
+    s_arrays_close(arrays, 3, params);
     if (strbuf_len(arrays[0]) > 2)
     {
         rc = s_send_fixed(self, S_FIXED_CHECK, 3, params, "COMMIT", "");
     }
-    for (int i = 0; i < 3; i++)
-    {
-        strbuf_destroy(&arrays[i]);
-    }
+    s_arrays_destroy(arrays, 3);
     return rc;
 }
 
@@ -1818,11 +1860,7 @@ s_send_setup_with_counts(apply_t *self, unsigned int which,
     const char *params[8];
     int rc;
 
-    for (int i = 0; i < 5; i++)
-    {
-        arrays[i] = strbuf_new();
-        strbuf_append(arrays[i], "{");
-    }
+    s_arrays_open(arrays, 5);
     for (const s_rel_t *rel = self->batch[which].touched; rel != NULL;
          rel = rel->next_touched[which])
     {
@@ -1830,26 +1868,16 @@ s_send_setup_with_counts(apply_t *self, unsigned int which,
 
         s_append_array_text(arrays[0], rel->nspname);
         s_append_array_text(arrays[1], rel->relname);
-        strbuf_appendf(arrays[2], "%s%" PRIu64,
-                       strbuf_len(arrays[2]) > 1 ? "," : "", n->inserts);
-        strbuf_appendf(arrays[3], "%s%" PRIu64,
-                       strbuf_len(arrays[3]) > 1 ? "," : "", n->updates);
-        strbuf_appendf(arrays[4], "%s%" PRIu64,
-                       strbuf_len(arrays[4]) > 1 ? "," : "", n->deletes);
+        s_append_array_int(arrays[2], n->inserts);
+        s_append_array_int(arrays[3], n->updates);
+        s_append_array_int(arrays[4], n->deletes);
     }
     params[0] = lsn_and_time[0];
     params[1] = lsn_and_time[1];
     params[2] = self->origin_name;
-    for (int i = 0; i < 5; i++)
-    {
-        strbuf_append(arrays[i], "}");
-        params[3 + i] = strbuf_data(arrays[i]);
-    }
+    s_arrays_close(arrays, 5, &params[3]);
     rc = s_send_fixed(self, S_FIXED_COUNTS, 8, params, "COMMIT", "");
-    for (int i = 0; i < 5; i++)
-    {
-        strbuf_destroy(&arrays[i]);
-    }
+    s_arrays_destroy(arrays, 5);
     return rc;
 }
 

@@ -133,7 +133,9 @@ static void
 s_check(pipeline_t *self, const s_inflight_t *f, const PGresult *res)
 {
     ExecStatusType status = PQresultStatus(res);
-
+    int found = f->expect == PIPELINE_ROWS
+                    ? (int) strtol(PQcmdTuples((PGresult *) res), NULL, 10)
+                    : 0;
     if (status == PGRES_PIPELINE_ABORTED)
     {
         return; /* an earlier failure is the reason, and is kept */
@@ -144,10 +146,9 @@ s_check(pipeline_t *self, const s_inflight_t *f, const PGresult *res)
     {
         s_fail_result(self, f, res);
     }
-    else if (f->expect == PIPELINE_ROWS &&
-             atoi(PQcmdTuples((PGresult *) res)) != f->rows)
+    else if (f->expect == PIPELINE_ROWS && found != f->rows)
     {
-        s_fail_rows(self, f, atoi(PQcmdTuples((PGresult *) res)));
+        s_fail_rows(self, f, found);
     }
     else if (f->expect == PIPELINE_COMMIT &&
              strcmp(PQcmdStatus((PGresult *) res), "COMMIT") != 0)

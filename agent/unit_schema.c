@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,13 +463,20 @@ unit_schema_remove_stale(void)
      * directory of ours (not a link someone put there) is touched */
     while ((e = readdir(d)) != NULL)
     {
-        int pid = 0;
-        char rest[16];
+        static const char prefix[] = "pgferry-schema-";
+        const char *digits = e->d_name + sizeof prefix - 1;
+        char *end = NULL;
+        long pid = 0;
         struct stat st;
         char *dir = NULL;
 
-        if (sscanf(e->d_name, "pgferry-schema-%d-%15s", &pid, rest) != 2 ||
-            pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+        if (strncmp(e->d_name, prefix, sizeof prefix - 1) != 0)
+        {
+            continue;
+        }
+        pid = strtol(digits, &end, 10);
+        if (end == digits || end[0] != '-' || end[1] == '\0' || pid <= 0 ||
+            pid > INT_MAX || kill((pid_t) pid, 0) == 0 || errno != ESRCH)
         {
             continue;
         }
