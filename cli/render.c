@@ -1,5 +1,5 @@
 /*
- * coordinator/cli_render.c
+ * cli/render.c
  *     Status for a person: `task show -o table`, the progress lines of
  *     `migrate`, and `task watch`.
  *
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "common/strbuf.h"
-#include "coordinator/cli.h"
 
 static const char *
 s_str(json_object *obj, const char *key)

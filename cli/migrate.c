@@ -1,5 +1,5 @@
 /*
- * coordinator/cli_migrate.c
+ * cli/migrate.c
  *     `pgferry migrate`: one command that starts a coordinator and N local
  *     agents on private ipc:// endpoints, runs one task through them and
  *     prints its progress and final status.
@@ -22,11 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/qualname.h"
 #include "common/strbuf.h"
-#include "coordinator/cli.h"
 
 #define MIGRATE_MAX_AGENTS 64
 #define MIGRATE_READY_TIMEOUT_MS 20000

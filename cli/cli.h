@@ -1,14 +1,14 @@
 /*
- * coordinator/cli.h
- *     The pgferry command line: the coordinator's client (cli_client.c),
- *     how it shows status (cli_render.c) and the embedded mode that runs
- *     a coordinator and agents itself (cli_migrate.c).
+ * cli/cli.h
+ *     The pgferry command line: the coordinator's client (client.c),
+ *     how it shows status (render.c) and the embedded mode that runs
+ *     a coordinator and agents itself (migrate.c).
  *
  * Exit codes: 0 done, 1 the migration (or the coordinator) failed, 2 bad
  * usage or bad input.
  */
-#ifndef PGFERRY_COORDINATOR_CLI_H
-#define PGFERRY_COORDINATOR_CLI_H
+#ifndef PGFERRY_CLI_CLI_H
+#define PGFERRY_CLI_CLI_H
 
 #include <json-c/json.h>
 #include <stdbool.h>

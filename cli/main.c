@@ -1,5 +1,5 @@
 /*
- * coordinator/cli_main.c
+ * cli/main.c
  *     pgferry: the seed's `az dms` nouns and verbs against a coordinator,
  *     and `migrate`, the embedded mode.
  *
@@ -13,11 +13,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "common/config.h"
 #include "common/curve.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
-#include "coordinator/cli.h"
 
 #define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define CLI_CREATE_TIMEOUT_MS (600 * 1000) /* prepare checks every table */

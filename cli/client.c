@@ -1,14 +1,14 @@
 /*
- * coordinator/cli_client.c
+ * cli/client.c
  *     One request, one reply, over a REQ socket with a deadline.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli/cli.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
-#include "coordinator/cli.h"
 
 void
 cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)

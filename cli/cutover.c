@@ -1,5 +1,5 @@
 /*
- * coordinator/cli_cutover.c
+ * cli/cutover.c
  *     pgferry task cutover: asks the coordinator to cut one database over,
  *     then follows it until it is COMPLETED or FAILED.
  *
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "common/envelope.h"
-#include "coordinator/cli.h"
 
 #define CUTOVER_POLL_US 200000
 #define CUTOVER_CALL_MS 30000
