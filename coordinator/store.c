@@ -94,13 +94,38 @@ static const char *const s_schema =
     "  first_page INTEGER NOT NULL DEFAULT 0,"
     "  last_page INTEGER NOT NULL DEFAULT 0,"
     "  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS units_queue ON units (state, priority, weight);"
     "CREATE TABLE IF NOT EXISTS agents ("
     "  name TEXT PRIMARY KEY, labels TEXT NOT NULL, jobs INTEGER NOT NULL,"
     "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS events ("
     "  id INTEGER PRIMARY KEY, at TEXT NOT NULL, task_id INTEGER,"
-    "  level TEXT NOT NULL, message TEXT NOT NULL);";
+    "  level TEXT NOT NULL, message TEXT NOT NULL);"
+    /*
+     * Every lookup that runs per message or per unit has its index, so
+     * that its cost follows what it finds, not the number of units. The
+     * queue's order is the dispatcher's ORDER BY (rowid ascending ends
+     * every index), so the next unit is the first entry, never a sort.
+     */
+    "DROP INDEX IF EXISTS units_queue;"
+    "CREATE INDEX IF NOT EXISTS units_by_queue"
+    "  ON units (state, priority DESC, weight DESC);"
+    "CREATE INDEX IF NOT EXISTS units_by_database"
+    "  ON units (database_id, kind, state);"
+    "CREATE INDEX IF NOT EXISTS units_by_task ON units (task_id, kind, state);"
+    "CREATE INDEX IF NOT EXISTS units_by_table ON units (table_id, kind, state);"
+    "CREATE INDEX IF NOT EXISTS units_by_item ON units (item_id, state);"
+    "CREATE INDEX IF NOT EXISTS units_by_agent ON units (agent, state);"
+    "CREATE INDEX IF NOT EXISTS units_by_kind ON units (state, kind);"
+    "CREATE INDEX IF NOT EXISTS tables_by_name"
+    "  ON tables_ (database_id, schema_name, table_name);"
+    "CREATE INDEX IF NOT EXISTS tables_by_state ON tables_ (database_id, state);"
+    "CREATE INDEX IF NOT EXISTS items_by_table"
+    "  ON schema_items (database_id, table_schema, table_name, phase);"
+    "CREATE INDEX IF NOT EXISTS items_by_phase"
+    "  ON schema_items (database_id, phase);"
+    "CREATE INDEX IF NOT EXISTS databases_by_task ON databases (task_id);"
+    "CREATE INDEX IF NOT EXISTS tasks_by_project ON tasks (project_id);"
+    "CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id);";
 
 void
 store_now(char *buf, size_t size)
