@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent/pgtool.h"
+#include "agent/postdata.h"
 #include "agent/unit.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
@@ -182,28 +183,6 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     return rc;
 }
 
-/* pg_dump's post-data TOC types, longest first where one prefixes another */
-static const char *const s_toc_types[] = {"FK CONSTRAINT",
-                                          "INDEX ATTACH",
-                                          "MATERIALIZED VIEW DATA",
-                                          "EVENT TRIGGER",
-                                          "PUBLICATION TABLES IN SCHEMA",
-                                          "PUBLICATION TABLE",
-                                          "PUBLICATION",
-                                          "SUBSCRIPTION",
-                                          "DEFAULT ACL",
-                                          "SECURITY LABEL",
-                                          "ROW SECURITY",
-                                          "STATISTICS",
-                                          "CONSTRAINT",
-                                          "TRIGGER",
-                                          "INDEX",
-                                          "RULE",
-                                          "POLICY",
-                                          "COMMENT",
-                                          "ACL",
-                                          NULL};
-
 /* Runs sql and its step_done row in one target transaction, unless the
  * step is done already. */
 /*
@@ -287,145 +266,6 @@ s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
     return rc;
 }
 
-static const char *
-s_toc_type(const char *rest, const char **tag)
-{
-    for (size_t i = 0; s_toc_types[i] != NULL; i++)
-    {
-        size_t len = strlen(s_toc_types[i]);
-        if (strncmp(rest, s_toc_types[i], len) == 0 && rest[len] == ' ')
-        {
-            *tag = rest + len + 1;
-            return s_toc_types[i];
-        }
-    }
-    *tag = rest;
-    return "OTHER";
-}
-
-/*
- * The table an index or constraint belongs to, so that its build can
- * start as soon as that table is loaded. pg_restore -l prints the entry
- * as "schema name owner" (an index) or "schema table name owner" (a
- * constraint), unquoted: compare whole strings built the same way rather
- * than split on spaces, which names may contain.
- */
-static const char *const s_item_table_sql =
-    "SELECT n.nspname, c.relname FROM pg_class c "
-    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-    " WHERE c.oid = (SELECT i.indrelid FROM pg_index i "
-    "                  JOIN pg_class ic ON ic.oid = i.indexrelid "
-    "                  JOIN pg_namespace s ON s.oid = ic.relnamespace "
-    "                 WHERE $1 = 'INDEX' AND s.nspname || ' ' || ic.relname "
-    "                       || ' ' || pg_get_userbyid(ic.relowner) = $2 "
-    "                UNION ALL "
-    "                SELECT k.conrelid FROM pg_constraint k "
-    "                  JOIN pg_class kc ON kc.oid = k.conrelid "
-    "                  JOIN pg_namespace s ON s.oid = kc.relnamespace "
-    "                 WHERE $1 = 'CONSTRAINT' AND s.nspname || ' ' || "
-    "                       kc.relname || ' ' || k.conname || ' ' || "
-    "                       pg_get_userbyid(kc.relowner) = $2 "
-    "                LIMIT 1)";
-
-static void
-s_find_item_table(PGconn *src, Pgferry__SchemaItem *item)
-{
-    const char *params[2] = {item->kind, item->tag};
-    char *error = NULL;
-    PGresult *r = pgconn_query(src, s_item_table_sql, 2, params, &error);
-
-    /* not found: the build waits for the whole load, which is still right */
-    if (r != NULL && PQntuples(r) == 1)
-    {
-        item->table_schema = xstrdup(PQgetvalue(r, 0, 0));
-        item->table_name = xstrdup(PQgetvalue(r, 0, 1));
-    }
-    free(error);
-    PQclear(r);
-}
-
-/* True if the filter drops this foreign key (its target is left out). */
-static bool
-s_skipped_fk(const filter_t *f, const char *kind, const char *tag)
-{
-    for (size_t i = 0; strcmp(kind, "FK CONSTRAINT") == 0 && i < f->nskip_fks;
-         i++)
-    {
-        size_t len = strlen(f->skip_fks[i]);
-        if (strncmp(tag, f->skip_fks[i], len) == 0 && tag[len] == ' ')
-        {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Turns one "id; tableoid oid TYPE schema tag owner" line into an item. */
-static int
-s_extract_item(unit_t *self, PGconn *src, const filter_t *f, const char *dir,
-               const char *dump, const char *line, Pgferry__Result *res,
-               char **error)
-{
-    char *list_path = NULL;
-    FILE *list = NULL;
-    strbuf_t *sql = NULL;
-    const char *rest = strchr(line, ';');
-    const char *tag = NULL;
-    const char *kind = NULL;
-    int rc = -1;
-
-    /* skip "; " and the two OIDs to reach the type */
-    rest = rest ? rest + 1 : line;
-    for (int field = 0; field < 3 && rest; field++)
-    {
-        while (*rest == ' ')
-        {
-            rest++;
-        }
-        rest = field < 2 ? strchr(rest, ' ') : rest;
-    }
-    kind = s_toc_type(rest ? rest : "", &tag);
-    if (s_skipped_fk(f, kind, tag))
-    {
-        return 0;
-    }
-    list_path = xasprintf("%s/one.list", dir);
-    list = fopen(list_path, "w");
-    sql = strbuf_new();
-    if (list == NULL)
-    {
-        *error = xasprintf("could not write %s", list_path);
-        goto cleanup;
-    }
-    fprintf(list, "%s\n", line);
-    fclose(list);
-    const char *argv[] = {"-L", list_path, "-f", "-", dump, NULL};
-    if (pgtool_run(unit_pg_bin(self), "pg_restore", argv, NULL, NULL, sql,
-                   error) != 0)
-    {
-        goto cleanup;
-    }
-    pgtool_strip_meta(sql);
-    Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
-    pgferry__schema_item__init(item);
-    item->kind = xstrdup(kind);
-    item->tag = xstrdup(tag);
-    item->phase =
-        strcmp(kind, "INDEX") == 0 || strcmp(kind, "CONSTRAINT") == 0 ? 1 : 2;
-    item->sql = strbuf_finish(&sql);
-    if (item->phase == 1)
-    {
-        s_find_item_table(src, item);
-    }
-    unit_add_item(res, item);
-    rc = 0;
-
-cleanup:
-    strbuf_destroy(&sql);
-    free(list_path);
-    return rc;
-}
-
 /* Where the post-data dump goes: TMPDIR, or /tmp. */
 static const char *
 s_tmp_dir(void)
@@ -437,7 +277,7 @@ s_tmp_dir(void)
 static void
 s_remove_dump_dir(const char *dir)
 {
-    static const char *const files[] = {"one.list", "post.dump"};
+    static const char *const files[] = {"items.list", "post.dump"};
 
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     {
@@ -501,47 +341,25 @@ s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
     const char *tmp = s_tmp_dir();
     char *dir = xasprintf("%s/pgferry-schema-%d-XXXXXX", tmp, (int) getpid());
     char *dump = NULL;
-    strbuf_t *toc = strbuf_new();
     int rc = -1;
 
     if (mkdtemp(dir) == NULL)
     {
         *error = xasprintf("could not create a temporary directory in %s: %s",
                            tmp, strerror(errno));
-        strbuf_destroy(&toc);
         free(dir);
         return -1;
     }
     dump = xasprintf("%s/post.dump", dir);
     const char *extra[] = {"--section=post-data", "-Fc", "-f", dump, NULL};
-    const char *list_argv[] = {"-l", dump, NULL};
-    if (s_pg_dump(self, f, extra, NULL, error) != 0 ||
-        pgtool_run(unit_pg_bin(self), "pg_restore", list_argv, NULL, NULL, toc,
-                   error) != 0)
+    if (s_pg_dump(self, f, extra, NULL, error) == 0)
     {
-        goto cleanup;
+        rc = postdata_read_items(unit_pg_bin(self), src, dir, dump, f->skip_fks,
+                                 f->nskip_fks, res, error);
     }
-    char *save = NULL;
-    char *lines = (char *) strbuf_data(toc); /* ours to cut up */
-    for (char *line = strtok_r(lines, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-    {
-        if (line[0] == ';' || line[0] == '\0')
-        {
-            continue;
-        }
-        if (s_extract_item(self, src, f, dir, dump, line, res, error) != 0)
-        {
-            goto cleanup;
-        }
-    }
-    rc = 0;
-
-cleanup:
     s_remove_dump_dir(dir);
     free(dir);
     free(dump);
-    strbuf_destroy(&toc);
     return rc;
 }
 

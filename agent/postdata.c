@@ -1,0 +1,481 @@
+/*
+ * agent/postdata.c
+ *     Turns the post-data section of a pg_dump archive into schema items,
+ *     one per TOC entry, so that the coordinator can spread index builds
+ *     over agents.
+ *
+ * pg_restore prints every entry behind a header of its own ("--", then
+ * "-- Name: …; Type: …; Schema: …; Owner: …", then "--"), after the
+ * session settings it changes for that entry: default_tablespace and
+ * default_table_access_method, each printed only when it changes. An
+ * item is run on a session of its own, so it carries the settings in
+ * force for its entry, exactly as a pg_restore of that one entry would
+ * print them. The header layout follows _printTocEntry() in pg_dump's
+ * pg_backup_archiver.c.
+ */
+#include "agent/postdata.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/pgtool.h"
+#include "agent/unit.h"
+#include "common/log.h"
+#include "common/pgconn.h"
+#include "common/strbuf.h"
+
+/* pg_dump's post-data TOC types, longest first where one prefixes another */
+static const char *const s_toc_types[] = {"FK CONSTRAINT",
+                                          "INDEX ATTACH",
+                                          "MATERIALIZED VIEW DATA",
+                                          "EVENT TRIGGER",
+                                          "PUBLICATION TABLES IN SCHEMA",
+                                          "PUBLICATION TABLE",
+                                          "PUBLICATION",
+                                          "SUBSCRIPTION",
+                                          "DEFAULT ACL",
+                                          "SECURITY LABEL",
+                                          "ROW SECURITY",
+                                          "STATISTICS",
+                                          "CONSTRAINT",
+                                          "TRIGGER",
+                                          "INDEX",
+                                          "RULE",
+                                          "POLICY",
+                                          "COMMENT",
+                                          "ACL",
+                                          NULL};
+
+/* The settings pg_restore changes between entries (and nothing else). */
+static const char *const s_entry_settings[] = {
+    "SET default_tablespace = ", "SET default_table_access_method = ", NULL};
+#define POSTDATA_NSETTINGS 2
+
+/* One TOC line of pg_restore -l: "id; tableoid oid TYPE schema tag owner" */
+typedef struct
+{
+    const char *line; /* borrowed from the listing */
+    const char *kind; /* one of s_toc_types, or NULL: not one we know */
+    const char *tag;  /* what follows the type on the line */
+} postdata_entry_t;
+
+static const char *
+s_toc_type(const char *rest, const char **tag)
+{
+    for (size_t i = 0; s_toc_types[i] != NULL; i++)
+    {
+        size_t len = strlen(s_toc_types[i]);
+        if (strncmp(rest, s_toc_types[i], len) == 0 && rest[len] == ' ')
+        {
+            *tag = rest + len + 1;
+            return s_toc_types[i];
+        }
+    }
+    *tag = rest;
+    return NULL;
+}
+
+static void
+s_parse_entry(const char *line, postdata_entry_t *e)
+{
+    const char *rest = strchr(line, ';');
+
+    /* skip "; " and the two OIDs to reach the type */
+    rest = rest ? rest + 1 : line;
+    for (int field = 0; field < 3 && rest; field++)
+    {
+        while (*rest == ' ')
+        {
+            rest++;
+        }
+        rest = field < 2 ? strchr(rest, ' ') : rest;
+    }
+    e->line = line;
+    e->kind = s_toc_type(rest ? rest : "", &e->tag);
+}
+
+/*
+ * The table an index or constraint belongs to, so that its build can
+ * start as soon as that table is loaded. pg_restore -l prints the entry
+ * as "schema name owner" (an index) or "schema table name owner" (a
+ * constraint), unquoted: compare whole strings built the same way rather
+ * than split on spaces, which names may contain.
+ */
+static const char *const s_item_table_sql =
+    "SELECT n.nspname, c.relname FROM pg_class c "
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE c.oid = (SELECT i.indrelid FROM pg_index i "
+    "                  JOIN pg_class ic ON ic.oid = i.indexrelid "
+    "                  JOIN pg_namespace s ON s.oid = ic.relnamespace "
+    "                 WHERE $1 = 'INDEX' AND s.nspname || ' ' || ic.relname "
+    "                       || ' ' || pg_get_userbyid(ic.relowner) = $2 "
+    "                UNION ALL "
+    "                SELECT k.conrelid FROM pg_constraint k "
+    "                  JOIN pg_class kc ON kc.oid = k.conrelid "
+    "                  JOIN pg_namespace s ON s.oid = kc.relnamespace "
+    "                 WHERE $1 = 'CONSTRAINT' AND s.nspname || ' ' || "
+    "                       kc.relname || ' ' || k.conname || ' ' || "
+    "                       pg_get_userbyid(kc.relowner) = $2 "
+    "                LIMIT 1)";
+
+static void
+s_find_item_table(PGconn *src, Pgferry__SchemaItem *item)
+{
+    const char *params[2] = {item->kind, item->tag};
+    char *error = NULL;
+    PGresult *r = pgconn_query(src, s_item_table_sql, 2, params, &error);
+
+    /* not found: the build waits for the whole load, which is still right */
+    if (r != NULL && PQntuples(r) == 1)
+    {
+        item->table_schema = xstrdup(PQgetvalue(r, 0, 0));
+        item->table_name = xstrdup(PQgetvalue(r, 0, 1));
+    }
+    free(error);
+    PQclear(r);
+}
+
+/* True if the filter drops this foreign key (its target is left out). */
+static bool
+s_skipped_fk(const postdata_entry_t *e, char *const *skip_fks, size_t n)
+{
+    for (size_t i = 0;
+         e->kind != NULL && strcmp(e->kind, "FK CONSTRAINT") == 0 && i < n; i++)
+    {
+        size_t len = strlen(skip_fks[i]);
+        if (strncmp(e->tag, skip_fks[i], len) == 0 && e->tag[len] == ' ')
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds entry e, whose script is sql (taken), to res as an item. */
+static void
+s_add_item(PGconn *src, const postdata_entry_t *e, char **sql_p,
+           Pgferry__Result *res)
+{
+    Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
+    const char *kind = e->kind != NULL ? e->kind : "OTHER";
+
+    pgferry__schema_item__init(item);
+    item->kind = xstrdup(kind);
+    item->tag = xstrdup(e->tag);
+    item->phase =
+        strcmp(kind, "INDEX") == 0 || strcmp(kind, "CONSTRAINT") == 0 ? 1 : 2;
+    item->sql = *sql_p;
+    *sql_p = NULL;
+    if (item->phase == 1)
+    {
+        s_find_item_table(src, item);
+    }
+    unit_add_item(res, item);
+}
+
+/* Writes the list file naming entries[0..n) to path. */
+static int
+s_write_list(const char *path, const postdata_entry_t *entries, size_t n,
+             char **error)
+{
+    FILE *list = fopen(path, "w");
+
+    if (list == NULL)
+    {
+        *error = xasprintf("could not write %s", path);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        fprintf(list, "%s\n", entries[i].line);
+    }
+    if (fclose(list) != 0)
+    {
+        *error = xasprintf("could not write %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* pg_restore's script for entries[0..n): 0, or -1 with *error set. */
+static int
+s_restore_script(const char *pg_bin, const char *dir, const char *dump,
+                 const postdata_entry_t *entries, size_t n, strbuf_t *sql,
+                 char **error)
+{
+    char *list_path = xasprintf("%s/items.list", dir);
+    const char *argv[] = {"-L", list_path, "-f", "-", dump, NULL};
+    int rc = s_write_list(list_path, entries, n, error);
+
+    if (rc == 0)
+    {
+        rc = pgtool_run(pg_bin, "pg_restore", argv, NULL, NULL, sql, error);
+    }
+    if (rc == 0)
+    {
+        pgtool_strip_meta(sql);
+    }
+    free(list_path);
+    return rc;
+}
+
+/* ----- cutting one script into items ----- */
+
+/* Start of the line after the one at p (or the end of the text). */
+static const char *
+s_next_line(const char *p)
+{
+    const char *eol = strchr(p, '\n');
+    return eol ? eol + 1 : p + strlen(p);
+}
+
+/* Index into s_entry_settings of the line at p, or -1. */
+static int
+s_entry_setting(const char *p)
+{
+    for (int i = 0; s_entry_settings[i] != NULL; i++)
+    {
+        if (strncmp(p, s_entry_settings[i], strlen(s_entry_settings[i])) == 0)
+        {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* True if a header starts at p: "--\n-- Name: …; Type: ". */
+static bool
+s_is_header(const char *p, const char **type)
+{
+    static const char start[] = "--\n-- Name: ";
+    const char *eol = NULL;
+    const char *t = NULL;
+
+    if (strncmp(p, start, sizeof start - 1) != 0)
+    {
+        return false;
+    }
+    eol = strchr(p + 3, '\n');
+    t = strstr(p + 3, "; Type: ");
+    if (eol == NULL || t == NULL || t > eol)
+    {
+        return false;
+    }
+    *type = t + strlen("; Type: ");
+    return true;
+}
+
+/* True if the header's type (up to "; Schema: ") is kind. */
+static bool
+s_type_is(const char *type, const char *kind)
+{
+    size_t len = strlen(kind);
+    return strncmp(type, kind, len) == 0 &&
+           strncmp(type + len, "; Schema: ", 10) == 0;
+}
+
+/*
+ * Where the entry that starts at header ends: at the settings block
+ * (blank lines and entry settings only) that stands before the next
+ * header, or before the closing comment.
+ */
+static const char *
+s_entry_end(const char *body, const char *next)
+{
+    const char *end = next;
+    const char *p = body;
+    const char *block = NULL; /* start of the trailing settings block */
+
+    while (p < next)
+    {
+        bool setting = *p == '\n' || s_entry_setting(p) >= 0;
+        if (setting && block == NULL)
+        {
+            block = p;
+        }
+        else if (!setting)
+        {
+            block = NULL;
+        }
+        p = s_next_line(p);
+    }
+    if (block != NULL)
+    {
+        end = block;
+    }
+    return end;
+}
+
+char **
+postdata_split(const char *script, size_t n, const char *const *kinds)
+{
+    const char **heads = xcalloc(n + 1, sizeof *heads);
+    char *settings[POSTDATA_NSETTINGS] = {NULL};
+    char **items = NULL;
+    const char *preamble_end = NULL;
+    const char *footer = NULL;
+    size_t found = 0;
+    bool ok = true;
+
+    /* headers start lines; the closing comment is no entry's */
+    for (const char *p = script; *p != '\0' && ok; p = s_next_line(p))
+    {
+        const char *type = NULL;
+        if (strncmp(p, "--\n-- PostgreSQL database dump complete", 39) == 0)
+        {
+            footer = p;
+            break;
+        }
+        if (!s_is_header(p, &type))
+        {
+            continue;
+        }
+        ok = found < n &&
+             (kinds[found] == NULL || s_type_is(type, kinds[found]));
+        heads[found++] = p;
+        p = s_next_line(p); /* past "--": the next line is no header */
+    }
+    if (!ok || found != n)
+    {
+        free(heads);
+        return NULL;
+    }
+    heads[n] = footer != NULL ? footer : script + strlen(script);
+    preamble_end = n > 0 ? heads[0] : heads[n];
+    items = xcalloc(n + 1, sizeof *items);
+    for (size_t i = 0; i < n; i++)
+    {
+        const char *end = s_entry_end(heads[i], heads[i + 1]);
+        strbuf_t *sql = strbuf_new();
+
+        strbuf_append_len(sql, script, (size_t) (preamble_end - script));
+        for (int s = 0; s < POSTDATA_NSETTINGS; s++)
+        {
+            if (settings[s] != NULL)
+            {
+                strbuf_append(sql, settings[s]);
+            }
+        }
+        strbuf_append_len(sql, heads[i], (size_t) (end - heads[i]));
+        items[i] = strbuf_finish(&sql);
+        /* what the block after this entry sets holds from the next on */
+        for (const char *p = end; p < heads[i + 1]; p = s_next_line(p))
+        {
+            int s = s_entry_setting(p);
+            if (s >= 0)
+            {
+                free(settings[s]);
+                settings[s] = strndup(p, (size_t) (s_next_line(p) - p));
+            }
+        }
+    }
+    for (int s = 0; s < POSTDATA_NSETTINGS; s++)
+    {
+        free(settings[s]);
+    }
+    free(heads);
+    return items;
+}
+
+/* ----- reading the items ----- */
+
+/* One pg_restore per entry: exact whatever the script holds, but slow. */
+static int
+s_read_one_by_one(const char *pg_bin, PGconn *src, const char *dir,
+                  const char *dump, const postdata_entry_t *entries, size_t n,
+                  Pgferry__Result *res, char **error)
+{
+    for (size_t i = 0; i < n; i++)
+    {
+        strbuf_t *sql = strbuf_new();
+        char *text = NULL;
+
+        if (s_restore_script(pg_bin, dir, dump, &entries[i], 1, sql, error) !=
+            0)
+        {
+            strbuf_destroy(&sql);
+            return -1;
+        }
+        text = strbuf_finish(&sql);
+        s_add_item(src, &entries[i], &text, res);
+    }
+    return 0;
+}
+
+int
+postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
+                    const char *dump, char *const *skip_fks, size_t nskip_fks,
+                    Pgferry__Result *res, char **error)
+{
+    const char *list_argv[] = {"-l", dump, NULL};
+    strbuf_t *toc = strbuf_new();
+    strbuf_t *sql = strbuf_new();
+    postdata_entry_t *entries = NULL;
+    const char **kinds = NULL;
+    char **items = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, toc, error) !=
+        0)
+    {
+        goto cleanup;
+    }
+    char *save = NULL;
+    char *lines = (char *) strbuf_data(toc); /* ours to cut up */
+    for (char *line = strtok_r(lines, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+    {
+        postdata_entry_t e;
+        if (line[0] == ';' || line[0] == '\0')
+        {
+            continue;
+        }
+        s_parse_entry(line, &e);
+        if (s_skipped_fk(&e, skip_fks, nskip_fks))
+        {
+            continue;
+        }
+        entries = realloc(entries, (n + 1) * sizeof *entries);
+        kinds = realloc(kinds, (n + 1) * sizeof *kinds);
+        if (entries == NULL || kinds == NULL)
+        {
+            abort();
+        }
+        kinds[n] = e.kind;
+        entries[n++] = e;
+    }
+    if (n == 0)
+    {
+        rc = 0;
+        goto cleanup;
+    }
+    if (s_restore_script(pg_bin, dir, dump, entries, n, sql, error) != 0)
+    {
+        goto cleanup;
+    }
+    items = postdata_split(strbuf_data(sql), n, kinds);
+    if (items == NULL)
+    {
+        log_warn("db=%s the post-data script does not match its table of "
+                 "contents entry for entry: reading its %zu entries one by one",
+                 PQdb(src), n);
+        rc = s_read_one_by_one(pg_bin, src, dir, dump, entries, n, res, error);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        s_add_item(src, &entries[i], &items[i], res);
+    }
+    rc = 0;
+
+cleanup:
+    free(items);
+    free(kinds);
+    free(entries);
+    strbuf_destroy(&sql);
+    strbuf_destroy(&toc);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * agent/postdata.h
+ *     The post-data section of a schema-only pg_dump archive, as schema
+ *     items: one per TOC entry (an index, a constraint, a trigger…), each
+ *     a script that builds that entry alone.
+ *
+ * The items are cut from one pg_restore run over the whole section, and
+ * checked against the archive's table of contents: entry for entry, the
+ * script must hold one header of the same type. Where it does not (a
+ * comment holding what looks like a header), each item is extracted by
+ * a pg_restore run of its own, which is exact but costs a process per
+ * item.
+ */
+#ifndef PGFERRY_AGENT_POSTDATA_H
+#define PGFERRY_AGENT_POSTDATA_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "pgferry.pb-c.h"
+
+/*
+ * Reads the archive at dump (pg_dump -Fc --section=post-data) and adds
+ * its entries to res as items, leaving out the foreign keys listed in
+ * skip_fks ("schema table constraint"). dir is a private directory for
+ * the list files. src (borrowed) finds each index's and constraint's
+ * table. Returns 0, or -1 with *error set.
+ */
+int postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
+                        const char *dump, char *const *skip_fks,
+                        size_t nskip_fks, Pgferry__Result *res, char **error);
+
+/*
+ * Cuts script (pg_restore's output for n entries) into one script per
+ * entry: the preamble of session settings, the tablespace and access
+ * method settings in force for that entry, and the entry itself.
+ * kinds[i] is entry i's TOC type, or NULL for one of a type we do not
+ * know, which matches any. Returns an array of n scripts (free each and
+ * the array), or NULL when the script's headers do not match the
+ * entries one for one.
+ */
+char **postdata_split(const char *script, size_t n, const char *const *kinds);
+
+#endif

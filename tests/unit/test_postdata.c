@@ -1,0 +1,175 @@
+/*
+ * tests/unit/test_postdata.c
+ *     Cutting pg_restore's post-data script into one script per entry,
+ *     each with the session settings pg_restore had in force for it.
+ */
+#include <stdlib.h>
+
+#include "agent/postdata.h"
+#include "check.h"
+
+/* pg_restore's output, laid out as PostgreSQL 15's prints it */
+static const char s_script[] =
+    "--\n"
+    "-- PostgreSQL database dump\n"
+    "--\n"
+    "\n"
+    "SET statement_timeout = 0;\n"
+    "SELECT pg_catalog.set_config('search_path', '', false);\n"
+    "\n"
+    "SET default_tablespace = '';\n"
+    "\n"
+    "--\n"
+    "-- Name: a a_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres\n"
+    "--\n"
+    "\n"
+    "ALTER TABLE ONLY public.a\n"
+    "    ADD CONSTRAINT a_pkey PRIMARY KEY (id);\n"
+    "\n"
+    "\n"
+    "SET default_tablespace = fast;\n"
+    "\n"
+    "--\n"
+    "-- Name: a_v; Type: INDEX; Schema: public; Owner: postgres\n"
+    "--\n"
+    "\n"
+    "CREATE INDEX a_v ON public.a USING btree (v);\n"
+    "\n"
+    "\n"
+    "--\n"
+    "-- Name: a_w; Type: INDEX; Schema: public; Owner: postgres\n"
+    "--\n"
+    "\n"
+    "CREATE INDEX a_w ON public.a USING btree (w);\n"
+    "\n"
+    "\n"
+    "--\n"
+    "-- Name: INDEX a_v; Type: COMMENT; Schema: public; Owner: postgres\n"
+    "--\n"
+    "\n"
+    "COMMENT ON INDEX public.a_v IS 'multi\n"
+    "SET default_tablespace = evil;\n"
+    "line';\n"
+    "\n"
+    "\n"
+    "SET default_tablespace = '';\n"
+    "\n"
+    "--\n"
+    "-- Name: b b_fk; Type: FK CONSTRAINT; Schema: public; Owner: postgres\n"
+    "--\n"
+    "\n"
+    "ALTER TABLE ONLY public.b\n"
+    "    ADD CONSTRAINT b_fk FOREIGN KEY (id) REFERENCES public.a(id);\n"
+    "\n"
+    "\n"
+    "--\n"
+    "-- PostgreSQL database dump complete\n"
+    "--\n"
+    "\n";
+
+static const char *const s_kinds[] = {"CONSTRAINT", "INDEX", "INDEX", "COMMENT",
+                                      "FK CONSTRAINT"};
+
+static size_t
+s_count(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(haystack, needle); p != NULL;
+         p = strstr(p + 1, needle))
+    {
+        n++;
+    }
+    return n;
+}
+
+static void
+s_free(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+    {
+        free(items[i]);
+    }
+    free(items);
+}
+
+static void
+s_test_split(void)
+{
+    char **items = postdata_split(s_script, 5, s_kinds);
+
+    CHECK(items != NULL);
+    for (size_t i = 0; i < 5; i++)
+    {
+        /* the preamble, and one entry each */
+        CHECK_CONTAINS(items[i], "SET statement_timeout = 0;");
+        CHECK_CONTAINS(items[i], "set_config('search_path', '', false)");
+        CHECK(s_count(items[i], "-- Name: ") == 1);
+        CHECK(strstr(items[i], "dump complete") == NULL);
+    }
+    CHECK_CONTAINS(items[0], "ADD CONSTRAINT a_pkey");
+    CHECK(strstr(items[0], "fast") == NULL);
+    /* the setting printed before a_v holds for a_w too, printed or not */
+    CHECK_CONTAINS(items[1],
+                   "SET default_tablespace = fast;\n--\n-- Name: a_v");
+    CHECK_CONTAINS(items[2],
+                   "SET default_tablespace = fast;\n--\n-- Name: a_w");
+    CHECK(strstr(items[1], "a_w") == NULL);
+    /* a literal's lines are the entry's, whatever they look like */
+    CHECK_CONTAINS(items[3], "'multi\nSET default_tablespace = evil;\nline';");
+    CHECK(strstr(items[4], "evil") == NULL);
+    /* the setting before the foreign key belongs to it, not the comment */
+    CHECK(s_count(items[3], "SET default_tablespace = '';") == 1);
+    CHECK_CONTAINS(items[4],
+                   "SET default_tablespace = '';\n--\n-- Name: b b_fk");
+    CHECK_CONTAINS(items[4], "REFERENCES public.a(id);");
+    s_free(items, 5);
+}
+
+static void
+s_test_unknown_kind_matches_any(void)
+{
+    const char *kinds[] = {"CONSTRAINT", NULL, "INDEX", "COMMENT", NULL};
+    char **items = postdata_split(s_script, 5, kinds);
+
+    CHECK(items != NULL);
+    CHECK_CONTAINS(items[1], "CREATE INDEX a_v");
+    s_free(items, 5);
+}
+
+static void
+s_test_mismatch(void)
+{
+    const char *wrong[] = {"CONSTRAINT", "INDEX", "TRIGGER", "COMMENT",
+                           "FK CONSTRAINT"};
+    /* a comment whose text holds a header of its own */
+    const char forged[] = "SET statement_timeout = 0;\n\n"
+                          "--\n"
+                          "-- Name: INDEX a_v; Type: COMMENT; Schema: public; "
+                          "Owner: postgres\n"
+                          "--\n\n"
+                          "COMMENT ON INDEX public.a_v IS 'x\n"
+                          "--\n"
+                          "-- Name: a_v; Type: COMMENT; Schema: public; "
+                          "Owner: postgres\n"
+                          "--\n"
+                          "';\n\n\n";
+    const char *one[] = {"COMMENT"};
+
+    CHECK(postdata_split(s_script, 5, wrong) == NULL);
+    CHECK(postdata_split(s_script, 4, s_kinds) == NULL);
+    CHECK(postdata_split(s_script, 6,
+                         (const char *const[]){"CONSTRAINT", "INDEX", "INDEX",
+                                               "COMMENT", "FK CONSTRAINT",
+                                               "INDEX"}) == NULL);
+    CHECK(postdata_split(forged, 1, one) == NULL);
+    CHECK(postdata_split("", 1, one) == NULL);
+}
+
+int
+main(void)
+{
+    s_test_split();
+    s_test_unknown_kind_matches_any();
+    s_test_mismatch();
+    return 0;
+}
