@@ -22,6 +22,8 @@
 
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
 #define AGENT_MAX_UNITS 256
+/* an idle kept session older than this is closed */
+#define AGENT_POOL_IDLE_MS 10000
 
 typedef struct
 {
@@ -41,6 +43,7 @@ typedef struct
     zsock_t *pull;                  /* from unit threads */
     char results_endpoint[64];      /* inproc name of pull */
     unit_t *units[AGENT_MAX_UNITS]; /* running, owned */
+    connpool_t *pool;               /* sessions kept between units, owned */
     size_t nunits;
     int heartbeat_ms;
 } agent_t;
@@ -208,7 +211,7 @@ s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
         return;
     }
     unit = unit_new(env_p, self->results_endpoint, self->opts.name,
-                    self->opts.pg_bin);
+                    self->opts.pg_bin, self->pool);
     if (unit_start(unit) != 0)
     {
         unit_destroy(&unit);
@@ -347,6 +350,8 @@ s_run(agent_t *self)
         {
             s_send_hello(self);
             next_hello = now + self->heartbeat_ms;
+            /* a database done with leaves no sessions open for long */
+            connpool_prune(self->pool, AGENT_POOL_IDLE_MS);
         }
         void *which = zpoller_wait(poller, (int) (next_hello - now));
         if (which == self->dealer)
@@ -387,6 +392,8 @@ main(int argc, char **argv)
     unit_schema_remove_stale();
     zsys_init();
     self.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS;
+    /* a copy holds two sessions: one of each per job, and a spare pair */
+    self.pool = connpool_new(2 * (size_t) self.opts.jobs + 2);
     snprintf(self.results_endpoint, sizeof self.results_endpoint,
              "inproc://agent-results-%d", (int) getpid());
     self.pull = zsock_new_pull(NULL);
@@ -417,7 +424,12 @@ main(int argc, char **argv)
     log_info("coordinator=%s jobs=%d agent started", self.opts.coordinator,
              self.opts.jobs);
     rc = s_run(&self);
-    log_info("agent stopping");
+    uint64_t made = 0;
+    uint64_t reused = 0;
+    connpool_counts(self.pool, &made, &reused);
+    log_info("sessions_opened=%" PRIu64 " sessions_reused=%" PRIu64
+             " agent stopping",
+             made, reused);
 
 cleanup:
     /* running units die with the process; the coordinator re-places them */
@@ -427,5 +439,6 @@ cleanup:
     {
         _exit(rc);
     }
+    connpool_destroy(&self.pool);
     return rc;
 }

@@ -22,6 +22,7 @@ struct unit_t
     char *results_endpoint;        /* inproc endpoint of the main thread */
     const char *agent_name;        /* borrowed from the agent */
     const char *pg_bin;            /* borrowed: where pg_dump lives */
+    connpool_t *pool;              /* borrowed: the agent's idle sessions */
     zsock_t *push;                 /* created and used by the thread only */
     pthread_t thread;              /* valid once started */
     bool started;                  /* thread was created */
@@ -32,7 +33,7 @@ struct unit_t
 
 unit_t *
 unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
-         const char *agent_name, const char *pg_bin)
+         const char *agent_name, const char *pg_bin, connpool_t *pool)
 {
     unit_t *self = xcalloc(1, sizeof *self);
 
@@ -42,6 +43,7 @@ unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
     self->results_endpoint = xstrdup(results_endpoint);
     self->agent_name = agent_name;
     self->pg_bin = pg_bin;
+    self->pool = pool;
     atomic_init(&self->released, false);
     atomic_init(&self->cutover, self->assign->cutover);
     atomic_init(&self->validate, self->assign->validate);
@@ -85,6 +87,12 @@ const char *
 unit_pg_bin(const unit_t *self)
 {
     return self->pg_bin;
+}
+
+connpool_t *
+unit_pool(const unit_t *self)
+{
+    return self->pool;
 }
 
 void

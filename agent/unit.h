@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "agent/connpool.h"
 #include "pgferry.pb-c.h"
 
 typedef struct unit_t unit_t;
@@ -25,7 +26,7 @@ typedef struct unit_t unit_t;
  * results_endpoint is where the thread's PUSH socket connects.
  */
 unit_t *unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
-                 const char *agent_name, const char *pg_bin);
+                 const char *agent_name, const char *pg_bin, connpool_t *pool);
 void unit_destroy(unit_t **self_p);
 
 /* Starts the unit's thread. Returns 0 or -1. */
@@ -37,6 +38,8 @@ uint64_t unit_id(const unit_t *self);
 const Pgferry__Assign *unit_assign(const unit_t *self);
 const char *unit_agent_name(const unit_t *self);
 const char *unit_pg_bin(const unit_t *self);
+/* The agent's sessions kept between units (borrowed). */
+connpool_t *unit_pool(const unit_t *self);
 /* Asks a held unit (snapshot, slot) to let go, or a cdc unit to stop. */
 void unit_release(unit_t *self);
 bool unit_is_released(const unit_t *self);

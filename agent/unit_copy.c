@@ -22,8 +22,8 @@
 typedef struct
 {
     const Pgferry__Assign *assign; /* borrowed */
-    PGconn *src;                   /* owned */
-    PGconn *tgt;                   /* owned */
+    PGconn *src;                   /* taken from the agent's pool */
+    PGconn *tgt;                   /* taken from the agent's pool */
     char *qualified;               /* "schema"."table", owned */
     char *label;                   /* schema.table for messages, owned */
     int64_t rows;
@@ -218,6 +218,11 @@ s_stream(unit_t *self, copy_t *c, Pgferry__Result *res)
         return rc;
     }
     PQclear(r);
+    /* the source session is kept for the next unit: settle it too */
+    while ((r = PQgetResult(c->src)) != NULL)
+    {
+        PQclear(r);
+    }
     if (PQputCopyEnd(c->tgt, NULL) != 1)
     {
         return s_fail(c, res, c->tgt, NULL, "could not end COPY");
@@ -292,7 +297,8 @@ unit_copy_run(unit_t *self, Pgferry__Result *res)
             ? xasprintf("\"%s.%s\" part %u/%u", a->table->schema,
                         a->table->name, a->table->part + 1, a->table->parts)
             : xasprintf("\"%s.%s\"", a->table->schema, a->table->name);
-    c.tgt = pgconn_connect(a->target, NULL, "target", "copy", &error);
+    c.tgt = connpool_take(unit_pool(self), a->target, NULL, "target", "copy",
+                          &error);
     if (c.tgt == NULL)
     {
         rc = unit_fail(res, xasprintf("table %s: %s", c.label, error), true);
@@ -321,7 +327,8 @@ unit_copy_run(unit_t *self, Pgferry__Result *res)
         rc = done == 1 ? 0 : -1;
         goto cleanup;
     }
-    c.src = pgconn_connect(a->source, NULL, "source", "copy", &error);
+    c.src = connpool_take(unit_pool(self), a->source, NULL, "source", "copy",
+                          &error);
     if (c.src == NULL)
     {
         rc = unit_fail(res, xasprintf("table %s: %s", c.label, error), true);
@@ -340,7 +347,8 @@ cleanup:
     free(error);
     free(c.qualified);
     free(c.label);
-    PQfinish(c.src);
-    PQfinish(c.tgt);
+    /* a session left mid-COPY by a failure is closed, not kept */
+    connpool_give(unit_pool(self), &c.src);
+    connpool_give(unit_pool(self), &c.tgt);
     return rc;
 }

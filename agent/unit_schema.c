@@ -481,7 +481,8 @@ unit_schema_post_run(unit_t *self, Pgferry__Result *res)
 {
     const Pgferry__Assign *a = unit_assign(self);
     char *error = NULL;
-    PGconn *tgt = pgconn_connect(a->target, NULL, "target", "schema", &error);
+    PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
+                                "schema", &error);
     int rc = -1;
 
     if (tgt == NULL)
@@ -489,7 +490,7 @@ unit_schema_post_run(unit_t *self, Pgferry__Result *res)
         return unit_fail(res, error, true);
     }
     rc = s_run_items(a, tgt, res);
-    PQfinish(tgt);
+    connpool_give(unit_pool(self), &tgt);
     return rc;
 }
 
@@ -567,7 +568,8 @@ unit_analyze_run(unit_t *self, Pgferry__Result *res)
 {
     const Pgferry__Assign *a = unit_assign(self);
     char *error = NULL;
-    PGconn *tgt = pgconn_connect(a->target, NULL, "target", "analyze", &error);
+    PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
+                                "analyze", &error);
     int rc = -1;
 
     if (tgt == NULL)
@@ -587,7 +589,7 @@ unit_analyze_run(unit_t *self, Pgferry__Result *res)
     }
     free(sql);
     free(q);
-    PQfinish(tgt);
+    connpool_give(unit_pool(self), &tgt);
     return rc;
 }
 
