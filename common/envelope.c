@@ -8,10 +8,9 @@
 
 #include "common/log.h"
 
-int
-envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
+zmsg_t *
+envelope_pack(zmsg_t *route, Pgferry__Envelope *env)
 {
-    int rc = -1;
     zmsg_t *msg = route ? zmsg_dup(route) : zmsg_new();
     size_t size = 0;
     zframe_t *payload = NULL;
@@ -22,20 +21,36 @@ envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
     if (msg == NULL || payload == NULL)
     {
         log_error("could not allocate a message of %zu bytes", size);
-        goto cleanup;
+        zframe_destroy(&payload);
+        zmsg_destroy(&msg);
+        return NULL;
     }
     (void) pgferry__envelope__pack(env, zframe_data(payload));
-    if (zmsg_append(msg, &payload) != 0 || zmsg_send(&msg, sock) != 0)
+    if (zmsg_append(msg, &payload) != 0)
+    {
+        zframe_destroy(&payload);
+        zmsg_destroy(&msg);
+        return NULL;
+    }
+    return msg;
+}
+
+int
+envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
+{
+    zmsg_t *msg = envelope_pack(route, env);
+
+    if (msg == NULL)
+    {
+        return -1;
+    }
+    if (zmsg_send(&msg, sock) != 0)
     {
         log_error("could not send a message: %s", zmq_strerror(zmq_errno()));
-        goto cleanup;
+        zmsg_destroy(&msg);
+        return -1;
     }
-    rc = 0;
-
-cleanup:
-    zframe_destroy(&payload);
-    zmsg_destroy(&msg);
-    return rc;
+    return 0;
 }
 
 envelope_status_t

@@ -32,6 +32,10 @@ typedef enum
  */
 int envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env);
 
+/* The message envelope_send() would send, to send later (NULL, logged,
+ * if it cannot be allocated). Borrows route and env. */
+zmsg_t *envelope_pack(zmsg_t *route, Pgferry__Envelope *env);
+
 /*
  * Receives one message. On ENVELOPE_OK, *env_p holds the unpacked
  * envelope (free with envelope_free). If route_p is not NULL it receives

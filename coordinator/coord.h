@@ -1,12 +1,13 @@
 /*
  * coordinator/coord.h
  *     The coordinator's state shared by its modules: the catalog, the two
- *     sockets, the agent registry, the passwords it holds in memory and
- *     the task creations whose CLI is waiting for the prepare verdict.
+ *     sockets, the agent registry, the passwords it holds in memory, the
+ *     task creations whose CLI is waiting for the prepare verdict, and
+ *     the messages waiting for the catalog to commit.
  *
- * One thread owns all of it. Passwords live here only: never in the
- * catalog, never in a log line. After a restart they are gone, and the
- * agents' own PGPASSWORD/.pgpass are used instead.
+ * One thread owns all of it. The planner (plan.c) sends nothing itself:
+ * what it tells agents and CLIs goes through the outbox, which the
+ * server's loop flushes after each batch's commit.
  */
 #ifndef PGFERRY_COORDINATOR_COORD_H
 #define PGFERRY_COORDINATOR_COORD_H
@@ -14,7 +15,10 @@
 #include <czmq.h>
 
 #include "common/strbuf.h"
+#include "coordinator/outbox.h"
+#include "coordinator/pending.h"
 #include "coordinator/registry.h"
+#include "coordinator/secrets.h"
 #include "coordinator/store.h"
 #include "pgferry.pb-c.h"
 
@@ -29,29 +33,14 @@
 
 typedef struct
 {
-    int64_t task_id;
-    char *source_password; /* owned, may be NULL */
-    char *target_password; /* owned, may be NULL */
-} coord_secret_t;
-
-typedef struct
-{
-    int64_t task_id;
-    zmsg_t *route;      /* the waiting CLI, owned */
-    strbuf_t *problems; /* every problem prepare found, one per line */
-} coord_pending_t;
-
-typedef struct
-{
-    store_t *store;          /* owned */
-    zsock_t *cli;            /* ROUTER, CLI requests */
-    zsock_t *agents;         /* ROUTER, agents */
-    zactor_t *auth;          /* CURVE allow-list, when enabled */
-    registry_t *registry;    /* owned */
-    coord_secret_t *secrets; /* owned, one per task created here */
-    size_t nsecrets;
-    coord_pending_t *pending; /* owned */
-    size_t npending;
+    store_t *store;       /* owned */
+    zsock_t *cli;         /* ROUTER, CLI requests */
+    zsock_t *agents;      /* ROUTER, agents */
+    zactor_t *auth;       /* CURVE allow-list, when enabled */
+    registry_t *registry; /* owned */
+    secrets_t *secrets;   /* owned: passwords of the tasks created here */
+    pending_t *pending;   /* owned: creations waiting for their checks */
+    outbox_t *outbox;     /* owned: what is sent once the batch commits */
 } coord_t;
 
 /* plan.c: the state machine of tasks, databases and units */
@@ -76,12 +65,6 @@ bool plan_delete_task(coord_t *self, int64_t task_id);
 int plan_cutover(coord_t *self, int64_t task_id, const char *database,
                  bool validate, char **message);
 void plan_resume(coord_t *self);
-
-/* server.c: the waiting CLI of a task creation gets its answer */
-void server_finish_create(coord_t *self, int64_t task_id);
-coord_pending_t *server_find_pending(coord_t *self, int64_t task_id);
-const coord_secret_t *server_find_secret(coord_t *self, int64_t task_id);
-void server_forget_secret(coord_t *self, int64_t task_id);
 
 /* status.c */
 char *status_task_json(coord_t *self, int64_t task_id, bool expand);

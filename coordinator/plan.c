@@ -193,19 +193,8 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
     }
     zuuid_destroy(&uuid);
 
-    coord_secret_t *grown =
-        realloc(self->secrets, (self->nsecrets + 1) * sizeof *grown);
-    if (grown == NULL)
-    {
-        abort();
-    }
-    self->secrets = grown;
-    self->secrets[self->nsecrets].task_id = task_id;
-    self->secrets[self->nsecrets].source_password =
-        req->source->password[0] ? xstrdup(req->source->password) : NULL;
-    self->secrets[self->nsecrets].target_password =
-        req->target->password[0] ? xstrdup(req->target->password) : NULL;
-    self->nsecrets++;
+    secrets_put(self->secrets, task_id, req->source->password,
+                req->target->password);
     return (int) task_id;
 
 failed:
@@ -334,8 +323,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
         sqlite3_finalize(stmt);
         return NULL;
     }
-    const coord_secret_t *secret =
-        server_find_secret(self, sqlite3_column_int64(stmt, 15));
+    int64_t task_id = sqlite3_column_int64(stmt, 15);
     int kind = sqlite3_column_int(stmt, 0);
     int64_t db_id = sqlite3_column_int64(stmt, 16);
 
@@ -346,10 +334,10 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->task_key = xstrdup(store_text(stmt, 3));
     a->source = s_endpoint(store_text(stmt, 4), sqlite3_column_int64(stmt, 5),
                            store_text(stmt, 6), store_text(stmt, 7),
-                           secret ? secret->source_password : NULL);
+                           secrets_source(self->secrets, task_id));
     a->target = s_endpoint(store_text(stmt, 8), sqlite3_column_int64(stmt, 9),
                            store_text(stmt, 10), store_text(stmt, 11),
-                           secret ? secret->target_password : NULL);
+                           secrets_target(self->secrets, task_id));
     if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
     {
         a->snapshot = xstrdup(store_text(stmt, 13));
@@ -456,7 +444,7 @@ s_send_assign(coord_t *self, registry_agent_t *agent, int64_t unit_id)
     }
     env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
     env.assign = a;
-    rc = envelope_send(self->agents, agent->route, &env);
+    rc = outbox_add(self->outbox, self->agents, agent->route, &env);
     log_info("unit=%" PRId64 " kind=%s agent=%s assigned", unit_id,
              s_kind_name(a->kind), agent->name);
 
@@ -598,7 +586,8 @@ s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
         env.release = &release;
         if (agent != NULL && agent->alive)
         {
-            (void) envelope_send(self->agents, agent->route, &env);
+            (void) outbox_add(self->outbox, self->agents, agent->route,
+                              &env);
         }
     }
     sqlite3_finalize(stmt);
@@ -942,8 +931,6 @@ static void
 s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
              const Pgferry__Result *r)
 {
-    coord_pending_t *pending = server_find_pending(self, task_id);
-
     if (r->ok)
     {
         (void) store_exec(self->store,
@@ -955,17 +942,61 @@ s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
                           "ii", (int64_t) r->target_has_schema, db_id);
         s_insert_tables(self, db_id, r);
     }
-    else if (pending != NULL && !r->retryable)
+    else if (!r->retryable)
     {
         for (size_t i = 0; i < r->n_problems; i++)
         {
-            strbuf_appendf(pending->problems, "%s\n", r->problems[i]);
+            pending_add_problem(self->pending, task_id, r->problems[i]);
         }
         if (r->n_problems == 0)
         {
-            strbuf_appendf(pending->problems, "%s\n", r->error);
+            pending_add_problem(self->pending, task_id, r->error);
         }
     }
+}
+
+/*
+ * The waiting CLI of a task creation gets its answer: refused, with every
+ * problem the checks found (nothing was written on the target, and the
+ * task goes), or created.
+ */
+static void
+s_answer_create(coord_t *self, int64_t task_id)
+{
+    char *name = NULL;
+    const char *problems = pending_problems(self->pending, task_id);
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT name FROM tasks WHERE id = ?", "i", task_id);
+
+    if (!pending_has(self->pending, task_id))
+    {
+        sqlite3_finalize(stmt);
+        return;
+    }
+    name = xstrdup(stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW
+                       ? store_text(stmt, 0)
+                       : "?");
+    sqlite3_finalize(stmt);
+    if (problems[0] != '\0')
+    {
+        char *message = xasprintf("task \"%s\" was not created, the checks "
+                                  "found:\n%s",
+                                  name, problems);
+        (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
+                          task_id);
+        secrets_forget(self->secrets, task_id);
+        pending_answer(self->pending, task_id, 2, message);
+        log_info("task=%s refused by its checks", name);
+        free(message);
+    }
+    else
+    {
+        char *message = xasprintf("task \"%s\" created", name);
+        pending_answer(self->pending, task_id, 0, message);
+        coord_event(self, task_id, "info", "task \"%s\" started", name);
+        free(message);
+    }
+    free(name);
 }
 
 /* All prepare units of a task answered: start it, or not. */
@@ -1015,7 +1046,7 @@ s_prepare_verdict(coord_t *self, int64_t task_id)
                           "i", task_id);
         (void) store_commit(self->store);
     }
-    server_finish_create(self, task_id);
+    s_answer_create(self, task_id);
 }
 
 /* Queues one copy unit per block range of the table. */
@@ -1662,7 +1693,7 @@ plan_delete_task(coord_t *self, int64_t task_id)
         plan_dispatch(self);
         return false;
     }
-    server_forget_secret(self, task_id);
+    secrets_forget(self->secrets, task_id);
     (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
                       task_id);
     return true;
@@ -1681,7 +1712,7 @@ s_finish_delete(coord_t *self, int64_t task_id)
                   "AND state IN ('queued', 'running')",
                   "ii", task_id, (int64_t) K_CLEANUP) == 0)
     {
-        server_forget_secret(self, task_id);
+        secrets_forget(self->secrets, task_id);
         (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
                           task_id);
         log_info("task=%" PRId64 " deleted, its slot dropped", task_id);

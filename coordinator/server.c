@@ -4,9 +4,10 @@
  *     progress and results on the other, and the timer that notices
  *     silent agents.
  *
- * A task creation is answered only once its prepare units have judged
- * it: the CLI's route is kept (ROUTER allows a deferred reply) and
- * server_finish_create() answers it.
+ * Messages are handled in batches, each in one catalog transaction, and
+ * whatever they make the coordinator say (replies, assignments) waits in
+ * the outbox until that transaction has committed. A task creation is
+ * answered only once its prepare units have judged it (pending.c).
  */
 #include "coordinator/server.h"
 
@@ -21,6 +22,8 @@
 #include "common/strbuf.h"
 
 #define SERVER_TICK_MS 500
+/* the most messages handled in one catalog transaction */
+#define SERVER_BATCH 256
 /* how long an agent may take to list a unit it was just sent */
 #define SERVER_ASSIGN_GRACE_S 3.0
 
@@ -64,6 +67,9 @@ server_new(const char *state_dir, const char *cli_endpoint,
         goto failed;
     }
     self->registry = registry_new();
+    self->secrets = secrets_new();
+    self->outbox = outbox_new();
+    self->pending = pending_new(self->cli, self->outbox);
     plan_resume(self);
     s_started_at = zclock_mono();
     return self;
@@ -82,17 +88,9 @@ server_destroy(coord_t **self_p)
         return;
     }
     coord_t *self = *self_p;
-    while (self->nsecrets > 0)
-    {
-        server_forget_secret(self, self->secrets[0].task_id);
-    }
-    free(self->secrets);
-    for (size_t i = 0; i < self->npending; i++)
-    {
-        zmsg_destroy(&self->pending[i].route);
-        strbuf_destroy(&self->pending[i].problems);
-    }
-    free(self->pending);
+    pending_destroy(&self->pending);
+    outbox_destroy(&self->outbox);
+    secrets_destroy(&self->secrets);
     registry_destroy(&self->registry);
     zsock_destroy(&self->cli);
     zsock_destroy(&self->agents);
@@ -100,60 +98,6 @@ server_destroy(coord_t **self_p)
     store_destroy(&self->store);
     free(self);
     *self_p = NULL;
-}
-
-/* ----- secrets and pending creations ----- */
-
-const coord_secret_t *
-server_find_secret(coord_t *self, int64_t task_id)
-{
-    for (size_t i = 0; i < self->nsecrets; i++)
-    {
-        if (self->secrets[i].task_id == task_id)
-        {
-            return &self->secrets[i];
-        }
-    }
-    return NULL;
-}
-
-static void
-s_wipe(char **secret)
-{
-    if (*secret != NULL)
-    {
-        memset(*secret, 0, strlen(*secret));
-        free(*secret);
-        *secret = NULL;
-    }
-}
-
-void
-server_forget_secret(coord_t *self, int64_t task_id)
-{
-    for (size_t i = 0; i < self->nsecrets; i++)
-    {
-        if (self->secrets[i].task_id == task_id)
-        {
-            s_wipe(&self->secrets[i].source_password);
-            s_wipe(&self->secrets[i].target_password);
-            self->secrets[i] = self->secrets[--self->nsecrets];
-            return;
-        }
-    }
-}
-
-coord_pending_t *
-server_find_pending(coord_t *self, int64_t task_id)
-{
-    for (size_t i = 0; i < self->npending; i++)
-    {
-        if (self->pending[i].task_id == task_id)
-        {
-            return &self->pending[i];
-        }
-    }
-    return NULL;
 }
 
 static void
@@ -168,52 +112,10 @@ s_reply(coord_t *self, zmsg_t *route, int code, const char *message,
     reply.json = (char *) (json ? json : "");
     env.body_case = PGFERRY__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
-    (void) envelope_send(self->cli, route, &env);
+    /* after the commit of what it reports */
+    (void) outbox_add(self->outbox, self->cli, route, &env);
 }
 
-void
-server_finish_create(coord_t *self, int64_t task_id)
-{
-    coord_pending_t *pending = server_find_pending(self, task_id);
-    char *name = NULL;
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT name FROM tasks WHERE id = ?", "i", task_id);
-
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
-    {
-        name = xstrdup(store_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    if (pending != NULL && strbuf_len(pending->problems) > 0)
-    {
-        /* refused: nothing was written on the target; keep nothing here */
-        char *message =
-            xasprintf("task \"%s\" was not created, the checks "
-                      "found:\n%s",
-                      name ? name : "?", strbuf_data(pending->problems));
-        (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
-                          task_id);
-        server_forget_secret(self, task_id);
-        s_reply(self, pending->route, 2, message, NULL);
-        log_info("task=%s refused by its checks", name ? name : "?");
-        free(message);
-    }
-    else if (pending != NULL)
-    {
-        char *message = xasprintf("task \"%s\" created", name ? name : "?");
-        s_reply(self, pending->route, 0, message, NULL);
-        coord_event(self, task_id, "info", "task \"%s\" started",
-                    name ? name : "?");
-        free(message);
-    }
-    if (pending != NULL)
-    {
-        zmsg_destroy(&pending->route);
-        strbuf_destroy(&pending->problems);
-        *pending = self->pending[--self->npending];
-    }
-    free(name);
-}
 
 /* ----- CLI requests ----- */
 
@@ -351,15 +253,7 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
         free(error);
         return;
     }
-    coord_pending_t *grown =
-        realloc(self->pending, (self->npending + 1) * sizeof *grown);
-    assert(grown != NULL);
-    self->pending = grown;
-    self->pending[self->npending].task_id = task_id;
-    self->pending[self->npending].route = *route_p;
-    self->pending[self->npending].problems = strbuf_new();
-    self->npending++;
-    *route_p = NULL;
+    pending_add(self->pending, task_id, route_p);
     log_info("task=%s project=%s created, preparing", req->task, req->project);
     plan_dispatch(self);
 }
@@ -542,7 +436,7 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
         welcome.heartbeat_ms = COORD_HEARTBEAT_MS;
         env.body_case = PGFERRY__ENVELOPE__BODY_WELCOME;
         env.welcome = &welcome;
-        (void) envelope_send(self->agents, agent->route, &env);
+        (void) outbox_add(self->outbox, self->agents, agent->route, &env);
         store_now(now, sizeof now);
         (void) store_exec(
             self->store,
@@ -657,6 +551,54 @@ s_tick(coord_t *self)
     plan_dispatch(self);
 }
 
+/*
+ * Sends what the batch produced once the catalog has it; if the commit
+ * fails, the batch is undone and nobody hears of it (the agents' next
+ * heartbeats and the CLI's next request settle what they missed).
+ */
+static void
+s_end_batch(coord_t *self, bool in_transaction)
+{
+    if (in_transaction && store_commit(self->store) != 0)
+    {
+        log_error("could not commit a batch of %zu message(s) to the "
+                  "catalog: undone",
+                  outbox_size(self->outbox));
+        store_rollback(self->store);
+        outbox_discard(self->outbox);
+        return;
+    }
+    outbox_flush(self->outbox);
+}
+
+/*
+ * Handles the messages waiting on sock, up to SERVER_BATCH, in one
+ * catalog transaction: a burst of results costs one commit (one fsync),
+ * not one each.
+ */
+static void
+s_handle_batch(coord_t *self, zsock_t *sock)
+{
+    bool in_transaction = store_begin(self->store) == 0;
+
+    for (int n = 0; n < SERVER_BATCH; n++)
+    {
+        if (sock == self->cli)
+        {
+            s_handle_cli(self);
+        }
+        else
+        {
+            s_handle_agent(self);
+        }
+        if ((zsock_events(sock) & ZMQ_POLLIN) == 0)
+        {
+            break;
+        }
+    }
+    s_end_batch(self, in_transaction);
+}
+
 int
 server_run(coord_t *self)
 {
@@ -667,13 +609,9 @@ server_run(coord_t *self)
     {
         int64_t wait = next_tick - zclock_mono();
         void *which = zpoller_wait(poller, wait > 0 ? (int) wait : 0);
-        if (which == self->cli)
+        if (which == self->cli || which == self->agents)
         {
-            s_handle_cli(self);
-        }
-        else if (which == self->agents)
-        {
-            s_handle_agent(self);
+            s_handle_batch(self, which);
         }
         else if (zpoller_terminated(poller))
         {
@@ -681,7 +619,9 @@ server_run(coord_t *self)
         }
         if (zclock_mono() >= next_tick)
         {
+            bool in_transaction = store_begin(self->store) == 0;
             s_tick(self);
+            s_end_batch(self, in_transaction);
             next_tick = zclock_mono() + SERVER_TICK_MS;
         }
     }

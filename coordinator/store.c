@@ -19,6 +19,7 @@
 struct store_t
 {
     sqlite3 *db; /* owned; used by the coordinator's one thread only */
+    int depth;   /* store_begin()s not yet committed or rolled back */
 };
 
 /* The catalog. tables_ avoids the keyword. Passwords are never stored. */
@@ -314,20 +315,74 @@ store_text(sqlite3_stmt *stmt, int column)
 int
 store_begin(store_t *self)
 {
-    return store_exec(self, "BEGIN IMMEDIATE", NULL);
+    char sql[32];
+
+    if (self->depth == 0 && store_exec(self, "BEGIN IMMEDIATE", NULL) != 0)
+    {
+        return -1;
+    }
+    /* every level is a savepoint, the outermost too: a rollback then
+     * undoes only its own level's changes */
+    snprintf(sql, sizeof sql, "SAVEPOINT s%d", self->depth);
+    if (store_exec(self, sql, NULL) != 0)
+    {
+        if (self->depth == 0)
+        {
+            (void) store_exec(self, "ROLLBACK", NULL);
+        }
+        return -1;
+    }
+    self->depth++;
+    return 0;
 }
 
 int
 store_commit(store_t *self)
 {
-    return store_exec(self, "COMMIT", NULL);
+    char sql[32];
+
+    assert(self->depth > 0);
+    self->depth--;
+    snprintf(sql, sizeof sql, "RELEASE s%d", self->depth);
+    if (store_exec(self, sql, NULL) != 0)
+    {
+        self->depth++;
+        return -1;
+    }
+    return self->depth == 0 ? store_exec(self, "COMMIT", NULL) : 0;
 }
 
 void
 store_rollback(store_t *self)
 {
-    if (!sqlite3_get_autocommit(self->db))
+    char sql[64];
+
+    if (self->depth == 0)
     {
-        (void) store_exec(self, "ROLLBACK", NULL);
+        /* a failed outermost COMMIT leaves its transaction open */
+        if (!sqlite3_get_autocommit(self->db))
+        {
+            (void) store_exec(self, "ROLLBACK", NULL);
+        }
+        return;
     }
+    self->depth--;
+    snprintf(sql, sizeof sql, "ROLLBACK TO s%d; RELEASE s%d", self->depth,
+             self->depth);
+    if (sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        self->depth == 0)
+    {
+        /* the outermost level, or a savepoint gone: undo it all */
+        if (!sqlite3_get_autocommit(self->db))
+        {
+            (void) store_exec(self, "ROLLBACK", NULL);
+        }
+        self->depth = 0;
+    }
+}
+
+bool
+store_in_transaction(const store_t *self)
+{
+    return self->depth > 0;
 }

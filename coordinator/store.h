@@ -22,9 +22,18 @@ typedef struct store_t store_t;
 store_t *store_new(const char *state_dir);
 void store_destroy(store_t **self_p);
 
+/*
+ * Transactions nest: the outermost store_begin() starts one, each inner
+ * level is a savepoint, and only the outermost store_commit() commits.
+ * The coordinator's loop opens the outermost one around a batch of
+ * messages, so that a batch costs one commit, not one per message.
+ * store_rollback() undoes its own level only (an error in the outermost
+ * one undoes everything).
+ */
 int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
+bool store_in_transaction(const store_t *self);
 
 /* Runs a statement that returns no rows. Returns 0 or -1 (logged). */
 int store_exec(store_t *self, const char *sql, const char *types, ...);
