@@ -77,6 +77,37 @@ main(void)
     CHECK(strcmp(store_text(stmt, 2), "Pending") == 0);
     CHECK(sqlite3_step(stmt) == SQLITE_DONE);
     sqlite3_finalize(stmt);
+    /* nested transactions: an inner rollback undoes its own level only,
+     * and nothing is committed before the outermost commit */
+    CHECK(!store_in_transaction(store));
+    CHECK(store_begin(store) == 0);
+    CHECK(store_exec(store, "UPDATE tasks SET state = 'Outer'", NULL) == 0);
+    CHECK(store_begin(store) == 0);
+    CHECK(store_exec(store, "UPDATE tasks SET state = 'Inner'", NULL) == 0);
+    store_rollback(store);
+    CHECK(store_in_transaction(store));
+    CHECK(store_int(store, 0,
+                    "SELECT count(*) FROM tasks WHERE state = "
+                    "'Outer'",
+                    NULL) == 1);
+    CHECK(store_begin(store) == 0);
+    CHECK(store_exec(store, "UPDATE tasks SET split_bytes = 7", NULL) == 0);
+    CHECK(store_commit(store) == 0);
+    CHECK(store_in_transaction(store));
+    store_rollback(store); /* the outermost: all of it goes */
+    CHECK(!store_in_transaction(store));
+    CHECK(store_int(store, 0,
+                    "SELECT count(*) FROM tasks WHERE state = "
+                    "'Pending' AND split_bytes <> 7",
+                    NULL) == 1);
+    CHECK(store_begin(store) == 0);
+    CHECK(store_begin(store) == 0);
+    CHECK(store_exec(store, "UPDATE tasks SET split_bytes = 8", NULL) == 0);
+    CHECK(store_commit(store) == 0);
+    CHECK(store_commit(store) == 0);
+    CHECK(!store_in_transaction(store));
+    CHECK(store_int(store, 0, "SELECT split_bytes FROM tasks", NULL) == 8);
+
     /* deleting the project takes its tasks along */
     CHECK(store_exec(store, "DELETE FROM projects WHERE id = ?", "i",
                      project) == 0);
