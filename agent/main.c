@@ -22,6 +22,8 @@
 
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
 #define AGENT_MAX_UNITS 256
+/* the most unit ids a heartbeat lists (a batch counts each of its own) */
+#define AGENT_MAX_RUNNING 4096
 /* an idle kept session older than this is closed */
 #define AGENT_POOL_IDLE_MS 10000
 
@@ -169,38 +171,69 @@ s_send_hello(agent_t *self)
 {
     Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
     Pgferry__Hello hello = PGFERRY__HELLO__INIT;
-    uint64_t running[AGENT_MAX_UNITS];
+    uint64_t running[AGENT_MAX_RUNNING];
+    size_t nrunning = 0;
 
+    /* every unit of a batch, started or not, is ours until its Result */
     for (size_t i = 0; i < self->nunits; i++)
     {
-        running[i] = unit_id(self->units[i]);
+        nrunning += unit_pending_ids(self->units[i], running + nrunning,
+                                     AGENT_MAX_RUNNING - nrunning);
     }
     hello.name = self->opts.name;
     hello.labels = self->opts.labels ? self->opts.labels : "";
     hello.jobs = (uint32_t) self->opts.jobs;
-    hello.n_running_units = self->nunits;
+    hello.n_running_units = nrunning;
     hello.running_units = running;
     env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     (void) envelope_send(self->dealer, NULL, &env);
 }
 
+/* True (logged) if a unit of env runs here already. */
+static bool
+s_runs_already(agent_t *self, const Pgferry__Envelope *env)
+{
+    bool batch = env->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    size_t n = batch ? env->assign_batch->n_units : 1;
+
+    for (size_t k = 0; k < n; k++)
+    {
+        uint64_t id =
+            batch ? env->assign_batch->units[k]->unit_id : env->assign->unit_id;
+        for (size_t i = 0; i < self->nunits; i++)
+        {
+            if (unit_runs(self->units[i], id))
+            {
+                log_warn("unit=%" PRIu64 " is already running here, "
+                         "ignoring the second assignment",
+                         id);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static void
 s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
 {
-    uint64_t id = (*env_p)->assign->unit_id;
+    bool batch = (*env_p)->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    uint64_t id = 0;
     unit_t *unit = NULL;
 
-    for (size_t i = 0; i < self->nunits; i++)
+    if (batch && (*env_p)->assign_batch->n_units == 0)
     {
-        if (unit_id(self->units[i]) == id)
-        {
-            log_warn("unit=%" PRIu64 " is already running here, "
-                     "ignoring the second assignment",
-                     id);
-            envelope_free(env_p);
-            return;
-        }
+        log_warn("ignoring an empty batch of units");
+        envelope_free(env_p);
+        return;
+    }
+    id = batch ? (*env_p)->assign_batch->units[0]->unit_id
+               : (*env_p)->assign->unit_id;
+    if (s_runs_already(self, *env_p))
+    {
+        envelope_free(env_p);
+        return;
     }
     if (self->nunits == AGENT_MAX_UNITS)
     {
@@ -217,8 +250,8 @@ s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
         unit_destroy(&unit);
         return;
     }
-    log_debug("unit=%" PRIu64 " kind=%d started", id,
-              (int) unit_assign(unit)->kind);
+    log_debug("unit=%" PRIu64 " kind=%d started%s", id,
+              (int) unit_assign(unit)->kind, batch ? ", a batch" : "");
     self->units[self->nunits++] = unit;
 }
 
@@ -227,7 +260,7 @@ s_find_unit(agent_t *self, uint64_t id, size_t *index)
 {
     for (size_t i = 0; i < self->nunits; i++)
     {
-        if (unit_id(self->units[i]) == id)
+        if (unit_runs(self->units[i], id))
         {
             *index = i;
             return self->units[i];
@@ -265,6 +298,7 @@ s_handle_coordinator(agent_t *self)
     switch (env->body_case)
     {
         case PGFERRY__ENVELOPE__BODY_ASSIGN:
+        case PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH:
             s_start_unit(self, &env);
             break;
         case PGFERRY__ENVELOPE__BODY_RELEASE:
@@ -322,12 +356,17 @@ s_handle_unit(agent_t *self)
     }
     if (env != NULL && env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
     {
-        unit_t *unit = s_find_unit(self, env->result->unit_id, &index);
+        uint64_t id = env->result->unit_id;
+        unit_t *unit = s_find_unit(self, id, &index);
         if (unit != NULL)
         {
-            log_info("unit=%" PRIu64 " finished ok=%d%s%s", unit_id(unit),
-                     env->result->ok, env->result->ok ? "" : " ",
+            log_info("unit=%" PRIu64 " finished ok=%d%s%s", id, env->result->ok,
+                     env->result->ok ? "" : " ",
                      env->result->ok ? "" : env->result->error);
+        }
+        /* a batch's thread ends with its last unit's Result */
+        if (unit != NULL && unit_is_last(unit, id))
+        {
             unit_join(unit);
             unit_destroy(&unit);
             self->units[index] = self->units[--self->nunits];

@@ -97,44 +97,91 @@ s_parse_entry(const char *line, postdata_entry_t *e)
 }
 
 /*
- * The table an index or constraint belongs to, so that its build can
- * start as soon as that table is loaded. pg_restore -l prints the entry
- * as "schema name owner" (an index) or "schema table name owner" (a
- * constraint), unquoted: compare whole strings built the same way rather
- * than split on spaces, which names may contain.
+ * The table each index and constraint belongs to, so that its build can
+ * start as soon as that table is loaded: one query for all of them, the
+ * items' (kind, tag) pairs given as two arrays. pg_restore -l prints the
+ * entry as "schema name owner" (an index) or "schema table name owner"
+ * (a constraint), unquoted: compare whole strings built the same way
+ * rather than split on spaces, which names may contain.
  */
-static const char *const s_item_table_sql =
-    "SELECT n.nspname, c.relname FROM pg_class c "
-    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-    " WHERE c.oid = (SELECT i.indrelid FROM pg_index i "
-    "                  JOIN pg_class ic ON ic.oid = i.indexrelid "
-    "                  JOIN pg_namespace s ON s.oid = ic.relnamespace "
-    "                 WHERE $1 = 'INDEX' AND s.nspname || ' ' || ic.relname "
-    "                       || ' ' || pg_get_userbyid(ic.relowner) = $2 "
-    "                UNION ALL "
-    "                SELECT k.conrelid FROM pg_constraint k "
-    "                  JOIN pg_class kc ON kc.oid = k.conrelid "
-    "                  JOIN pg_namespace s ON s.oid = kc.relnamespace "
-    "                 WHERE $1 = 'CONSTRAINT' AND s.nspname || ' ' || "
-    "                       kc.relname || ' ' || k.conname || ' ' || "
-    "                       pg_get_userbyid(kc.relowner) = $2 "
-    "                LIMIT 1)";
+static const char *const s_item_tables_sql =
+    "WITH tags AS ("
+    "  SELECT 'INDEX' AS kind, s.nspname || ' ' || ic.relname || ' ' || "
+    "         pg_get_userbyid(ic.relowner) AS tag, i.indrelid AS relid "
+    "    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+    "    JOIN pg_namespace s ON s.oid = ic.relnamespace "
+    "  UNION ALL "
+    "  SELECT 'CONSTRAINT', s.nspname || ' ' || kc.relname || ' ' || "
+    "         k.conname || ' ' || pg_get_userbyid(kc.relowner), k.conrelid "
+    "    FROM pg_constraint k JOIN pg_class kc ON kc.oid = k.conrelid "
+    "    JOIN pg_namespace s ON s.oid = kc.relnamespace) "
+    "SELECT x.i, n.nspname, c.relname "
+    "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(kind, tag, i) "
+    "  JOIN tags t ON t.kind = x.kind AND t.tag = x.tag "
+    "  JOIN pg_class c ON c.oid = t.relid "
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace";
 
+/* Appends text to an array literal being built in buf. */
 static void
-s_find_item_table(PGconn *src, Pgferry__SchemaItem *item)
+s_array_add(strbuf_t *buf, const char *text)
 {
-    const char *params[2] = {item->kind, item->tag};
-    char *error = NULL;
-    PGresult *r = pgconn_query(src, s_item_table_sql, 2, params, &error);
-
-    /* not found: the build waits for the whole load, which is still right */
-    if (r != NULL && PQntuples(r) == 1)
+    strbuf_append(buf, strbuf_len(buf) > 1 ? ",\"" : "\"");
+    for (const char *p = text; *p; p++)
     {
-        item->table_schema = xstrdup(PQgetvalue(r, 0, 0));
-        item->table_name = xstrdup(PQgetvalue(r, 0, 1));
+        if (*p == '"' || *p == '\\')
+        {
+            strbuf_append_len(buf, "\\", 1);
+        }
+        strbuf_append_len(buf, p, 1);
+    }
+    strbuf_append(buf, "\"");
+}
+
+/*
+ * Sets table_schema and table_name of the phase-1 items among items[0..n).
+ * An item whose table is not found waits for the whole load, which is
+ * still right; so does every item if the query fails.
+ */
+static void
+s_find_item_tables(PGconn *src, Pgferry__SchemaItem **items, size_t n)
+{
+    strbuf_t *kinds = strbuf_new();
+    strbuf_t *tags = strbuf_new();
+    char *error = NULL;
+    PGresult *r = NULL;
+
+    strbuf_append(kinds, "{");
+    strbuf_append(tags, "{");
+    for (size_t i = 0; i < n; i++)
+    {
+        /* one element per item, so that ordinality is the item's index */
+        s_array_add(kinds, items[i]->phase == 1 ? items[i]->kind : "");
+        s_array_add(tags, items[i]->tag);
+    }
+    strbuf_append(kinds, "}");
+    strbuf_append(tags, "}");
+    const char *params[2] = {strbuf_data(kinds), strbuf_data(tags)};
+    r = pgconn_query(src, s_item_tables_sql, 2, params, &error);
+    for (int row = 0; r != NULL && row < PQntuples(r); row++)
+    {
+        long i = strtol(PQgetvalue(r, row, 0), NULL, 10) - 1;
+        /* a tag twice (never, but names are the user's) keeps the first */
+        if (i >= 0 && (size_t) i < n && items[i]->table_schema[0] == '\0')
+        {
+            items[i]->table_schema = xstrdup(PQgetvalue(r, row, 1));
+            items[i]->table_name = xstrdup(PQgetvalue(r, row, 2));
+        }
+    }
+    if (r == NULL)
+    {
+        log_warn("db=%s could not find the tables of the indexes and "
+                 "constraints, which will be built after the whole load: %s",
+                 PQdb(src), error);
     }
     free(error);
     PQclear(r);
+    strbuf_destroy(&kinds);
+    strbuf_destroy(&tags);
 }
 
 /* True if the filter drops this foreign key (its target is left out). */
@@ -155,8 +202,7 @@ s_skipped_fk(const postdata_entry_t *e, char *const *skip_fks, size_t n)
 
 /* Adds entry e, whose script is sql (taken), to res as an item. */
 static void
-s_add_item(PGconn *src, const postdata_entry_t *e, char **sql_p,
-           Pgferry__Result *res)
+s_add_item(const postdata_entry_t *e, char **sql_p, Pgferry__Result *res)
 {
     Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
     const char *kind = e->kind != NULL ? e->kind : "OTHER";
@@ -168,10 +214,6 @@ s_add_item(PGconn *src, const postdata_entry_t *e, char **sql_p,
         strcmp(kind, "INDEX") == 0 || strcmp(kind, "CONSTRAINT") == 0 ? 1 : 2;
     item->sql = *sql_p;
     *sql_p = NULL;
-    if (item->phase == 1)
-    {
-        s_find_item_table(src, item);
-    }
     unit_add_item(res, item);
 }
 
@@ -383,8 +425,8 @@ postdata_split(const char *script, size_t n, const char *const *kinds)
 
 /* One pg_restore per entry: exact whatever the script holds, but slow. */
 static int
-s_read_one_by_one(const char *pg_bin, PGconn *src, const char *dir,
-                  const char *dump, const postdata_entry_t *entries, size_t n,
+s_read_one_by_one(const char *pg_bin, const char *dir, const char *dump,
+                  const postdata_entry_t *entries, size_t n,
                   Pgferry__Result *res, char **error)
 {
     for (size_t i = 0; i < n; i++)
@@ -399,7 +441,7 @@ s_read_one_by_one(const char *pg_bin, PGconn *src, const char *dir,
             return -1;
         }
         text = strbuf_finish(&sql);
-        s_add_item(src, &entries[i], &text, res);
+        s_add_item(&entries[i], &text, res);
     }
     return 0;
 }
@@ -416,6 +458,7 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
     const char **kinds = NULL;
     char **items = NULL;
     size_t n = 0;
+    size_t first = res->n_items; /* ours are those added from here */
     int rc = -1;
 
     if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, toc, error) !=
@@ -462,14 +505,20 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
         log_warn("db=%s the post-data script does not match its table of "
                  "contents entry for entry: reading its %zu entries one by one",
                  PQdb(src), n);
-        rc = s_read_one_by_one(pg_bin, src, dir, dump, entries, n, res, error);
-        goto cleanup;
+        rc = s_read_one_by_one(pg_bin, dir, dump, entries, n, res, error);
     }
-    for (size_t i = 0; i < n; i++)
+    else
     {
-        s_add_item(src, &entries[i], &items[i], res);
+        for (size_t i = 0; i < n; i++)
+        {
+            s_add_item(&entries[i], &items[i], res);
+        }
+        rc = 0;
     }
-    rc = 0;
+    if (rc == 0)
+    {
+        s_find_item_tables(src, res->items + first, res->n_items - first);
+    }
 
 cleanup:
     free(items);

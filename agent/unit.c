@@ -17,18 +17,21 @@
 
 struct unit_t
 {
-    Pgferry__Envelope *env;        /* the Assign message, owned */
-    const Pgferry__Assign *assign; /* borrowed from env */
-    char *results_endpoint;        /* inproc endpoint of the main thread */
-    const char *agent_name;        /* borrowed from the agent */
-    const char *pg_bin;            /* borrowed: where pg_dump lives */
-    connpool_t *pool;              /* borrowed: the agent's idle sessions */
-    zsock_t *push;                 /* created and used by the thread only */
-    pthread_t thread;              /* valid once started */
-    bool started;                  /* thread was created */
-    atomic_bool released;          /* set by main thread, read by unit */
-    atomic_bool cutover;           /* same: a cdc unit is to cut over */
-    atomic_bool validate;          /* with the cutover: compare tables */
+    Pgferry__Envelope *env;    /* Assign or AssignBatch, owned */
+    Pgferry__Assign **assigns; /* borrowed from env */
+    size_t nassigns;           /* 1, or the batch's units */
+    atomic_size_t current;     /* the one running, set by the
+                                            * thread, read by both */
+    char *results_endpoint;    /* inproc endpoint of the main thread */
+    const char *agent_name;    /* borrowed from the agent */
+    const char *pg_bin;        /* borrowed: where pg_dump lives */
+    connpool_t *pool;          /* borrowed: the agent's idle sessions */
+    zsock_t *push;             /* created and used by the thread only */
+    pthread_t thread;          /* valid once started */
+    bool started;              /* thread was created */
+    atomic_bool released;      /* set by main thread, read by unit */
+    atomic_bool cutover;       /* same: a cdc unit is to cut over */
+    atomic_bool validate;      /* with the cutover: compare tables */
 };
 
 unit_t *
@@ -39,14 +42,25 @@ unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
 
     self->env = *env_p;
     *env_p = NULL;
-    self->assign = self->env->assign;
+    if (self->env->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH)
+    {
+        self->assigns = self->env->assign_batch->units;
+        self->nassigns = self->env->assign_batch->n_units;
+    }
+    else
+    {
+        self->assigns = &self->env->assign;
+        self->nassigns = 1;
+    }
+    assert(self->nassigns > 0);
+    atomic_init(&self->current, 0);
     self->results_endpoint = xstrdup(results_endpoint);
     self->agent_name = agent_name;
     self->pg_bin = pg_bin;
     self->pool = pool;
     atomic_init(&self->released, false);
-    atomic_init(&self->cutover, self->assign->cutover);
-    atomic_init(&self->validate, self->assign->validate);
+    atomic_init(&self->cutover, self->assigns[0]->cutover);
+    atomic_init(&self->validate, self->assigns[0]->validate);
     return self;
 }
 
@@ -68,13 +82,45 @@ unit_destroy(unit_t **self_p)
 uint64_t
 unit_id(const unit_t *self)
 {
-    return self->assign->unit_id;
+    return unit_assign(self)->unit_id;
 }
 
 const Pgferry__Assign *
 unit_assign(const unit_t *self)
 {
-    return self->assign;
+    return self->assigns[atomic_load(&self->current)];
+}
+
+bool
+unit_runs(const unit_t *self, uint64_t id)
+{
+    for (size_t i = 0; i < self->nassigns; i++)
+    {
+        if (self->assigns[i]->unit_id == id)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+unit_is_last(const unit_t *self, uint64_t id)
+{
+    return self->assigns[self->nassigns - 1]->unit_id == id;
+}
+
+size_t
+unit_pending_ids(const unit_t *self, uint64_t *ids, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = atomic_load(&self->current); i < self->nassigns && n < max;
+         i++)
+    {
+        ids[n++] = self->assigns[i]->unit_id;
+    }
+    return n;
 }
 
 const char *
@@ -226,7 +272,7 @@ unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc)
 static int
 s_dispatch(unit_t *self, Pgferry__Result *res)
 {
-    switch (self->assign->kind)
+    switch (unit_assign(self)->kind)
     {
         case PGFERRY__UNIT_KIND__UNIT_PREPARE:
             return unit_prepare_run(self, res);
@@ -251,38 +297,62 @@ s_dispatch(unit_t *self, Pgferry__Result *res)
         default:
             return unit_fail(res,
                              xasprintf("cannot run unit of unknown kind %d",
-                                       (int) self->assign->kind),
+                                       (int) unit_assign(self)->kind),
                              false);
     }
+}
+
+/* Runs the unit at current and sends its Result. */
+static void
+s_run_one(unit_t *self)
+{
+    Pgferry__Result *res = xcalloc(1, sizeof *res);
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+
+    pgferry__result__init(res);
+    res->unit_id = unit_id(self);
+    if (atomic_load(&self->current) > 0 && unit_is_released(self))
+    {
+        /* a batch let go (its database was cancelled or failed): the
+         * units not started are not run, but each still gets its Result */
+        res->ok = unit_fail(res, xstrdup("released before it started: not run"),
+                            true) == 0;
+    }
+    else
+    {
+        res->ok = s_dispatch(self, res) == 0;
+    }
+    env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+    env.result = res;
+    (void) envelope_send(self->push, NULL, &env);
+    /* allocated with malloc field by field, as unpack would have done */
+    pgferry__result__free_unpacked(res, NULL);
 }
 
 static void *
 s_thread_main(void *arg)
 {
     unit_t *self = arg;
-    Pgferry__Result *res = xcalloc(1, sizeof *res);
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
 
-    pgferry__result__init(res);
-    res->unit_id = unit_id(self);
     self->push = zsock_new_push(self->results_endpoint);
     if (self->push == NULL)
     {
         /* the main thread will see no Result: it is gone anyway */
         log_error("unit=%" PRIu64 " could not connect to %s", unit_id(self),
                   self->results_endpoint);
-        pgferry__result__free_unpacked(res, NULL);
         return NULL;
     }
-    res->ok = s_dispatch(self, res) == 0;
-    env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
-    env.result = res;
-    (void) envelope_send(self->push, NULL, &env);
-    /* the Result must be delivered before the socket goes */
+    /* a batch: one after the other, each with its own Result; the last
+     * Result is the thread's last message */
+    for (size_t i = 0; i < self->nassigns; i++)
+    {
+        atomic_store(&self->current, i);
+        s_run_one(self);
+    }
+
+    /* the Results must be delivered before the socket goes */
     zsock_set_linger(self->push, -1);
     zsock_destroy(&self->push);
-    /* allocated with malloc field by field, as unpack would have done */
-    pgferry__result__free_unpacked(res, NULL);
     return NULL;
 }
 

@@ -22,8 +22,10 @@
 typedef struct unit_t unit_t;
 
 /*
- * Creates a unit for the Assign in env, taking ownership of env.
- * results_endpoint is where the thread's PUSH socket connects.
+ * Creates a unit for the Assign in env, or for the units of the
+ * AssignBatch in env (run one after the other on one thread, each with
+ * its own Result), taking ownership of env. results_endpoint is where
+ * the thread's PUSH socket connects.
  */
 unit_t *unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
                  const char *agent_name, const char *pg_bin, connpool_t *pool);
@@ -34,8 +36,16 @@ int unit_start(unit_t *self);
 /* Waits for the thread; call once its Result has been received. */
 void unit_join(unit_t *self);
 
+/* The unit running now (of a batch, the current one). */
 uint64_t unit_id(const unit_t *self);
 const Pgferry__Assign *unit_assign(const unit_t *self);
+/* True if id is this unit, or one of its batch (run, running or not
+ * started yet). */
+bool unit_runs(const unit_t *self, uint64_t id);
+/* True if id is the batch's last unit: its Result is the last. */
+bool unit_is_last(const unit_t *self, uint64_t id);
+/* The ids of the units running or still to run, at most max. */
+size_t unit_pending_ids(const unit_t *self, uint64_t *ids, size_t max);
 const char *unit_agent_name(const unit_t *self);
 const char *unit_pg_bin(const unit_t *self);
 /* The agent's sessions kept between units (borrowed). */

@@ -50,6 +50,18 @@
 /* PostgreSQL's default block size, to turn pages into bytes */
 #define PLAN_BLOCK_SIZE 8192
 
+/*
+ * Placement batches: units of tables smaller than PLAN_BATCH_TABLE_BYTES
+ * cost more to place (a round trip to the coordinator, two catalog
+ * writes) than to run, so up to PLAN_BATCH_UNITS of them, covering up to
+ * PLAN_BATCH_BYTES of tables, go to an agent together.
+ */
+#define PLAN_BATCH_TABLE_BYTES (16LL * 1024 * 1024)
+#define PLAN_BATCH_BYTES (64LL * 1024 * 1024)
+#define PLAN_BATCH_UNITS 64
+/* the weight of an index build whose table is not known */
+#define PLAN_UNKNOWN_BYTES (1LL << 40)
+
 /* the most snapshots one database may need before we give up on it */
 #define PLAN_MAX_SNAPSHOTS 5
 
@@ -401,71 +413,182 @@ s_build_assign(coord_t *self, int64_t unit_id)
     return a;
 }
 
+/* Units holding a snapshot only wait: they take no job slot. */
+#define HOLDER_KINDS "(2, 8)" /* K_SNAPSHOT, K_SLOT */
+_Static_assert(K_SNAPSHOT == 2 && K_SLOT == 8, "HOLDER_KINDS lists them");
+
+/*
+ * Records the placement of a unit on agent: batch is the first unit of
+ * its batch (itself, placed alone). A copy's table shows as LOADING once
+ * the copy has started (plan_on_progress), not here: in a batch it may
+ * wait for the units before it.
+ */
 static int
-s_send_assign(coord_t *self, registry_agent_t *agent, int64_t unit_id)
+s_mark_placed(coord_t *self, registry_agent_t *agent, int64_t unit_id,
+              int64_t batch)
 {
-    Pgferry__Assign *a = s_build_assign(self, unit_id);
+    return store_exec(self->store,
+                      "UPDATE units SET state = 'running', agent = ?, "
+                      "attempts = attempts + 1, assigned_at = ?, error = NULL, "
+                      "started = 0, batch = ? WHERE id = ?",
+                      "sdii", agent->name, s_wall_now(), batch, unit_id);
+}
+
+/*
+ * Places units ids[0..n) on agent: one Assign, or (n > 1) an AssignBatch
+ * that the agent runs one unit after the other. Marked running in the
+ * catalog, sent once that commits (the outbox). Returns 0 or -1.
+ */
+static int
+s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
+             size_t n)
+{
+    Pgferry__AssignBatch batch = PGFERRY__ASSIGN_BATCH__INIT;
     Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    char now[40];
     int rc = -1;
 
-    if (a == NULL)
-    {
-        return -1;
-    }
-    store_now(now, sizeof now);
+    batch.units = xcalloc(n, sizeof *batch.units);
     if (store_begin(self->store) != 0)
     {
         goto cleanup;
     }
-    (void) store_exec(self->store,
-                      "UPDATE units SET state = 'running', agent = ?, "
-                      "attempts = attempts + 1, assigned_at = ?, error = NULL, "
-                      "started = 0 "
-                      "WHERE id = ?",
-                      "sdi", agent->name, s_wall_now(), unit_id);
-    if (a->kind == K_COPY)
+    for (size_t i = 0; i < n; i++)
     {
-        /* remember every agent that worked on the table, for the status */
-        (void) store_exec(
-            self->store,
-            "UPDATE tables_ SET state = 'LOADING', "
-            "started_at = coalesce(started_at, ?), "
-            "agents = CASE WHEN instr(',' || agents || ',', ',' || ? || ',') "
-            "  > 0 THEN agents WHEN agents = '' THEN ? "
-            "  ELSE agents || ',' || ? END "
-            "WHERE id = (SELECT table_id FROM units WHERE id = ?)",
-            "ssssi", now, agent->name, agent->name, agent->name, unit_id);
+        Pgferry__Assign *a = s_build_assign(self, ids[i]);
+        if (a == NULL || s_mark_placed(self, agent, ids[i], ids[0]) != 0)
+        {
+            if (a != NULL)
+            {
+                pgferry__assign__free_unpacked(a, NULL);
+            }
+            store_rollback(self->store);
+            goto cleanup;
+        }
+        batch.units[batch.n_units++] = a;
     }
     if (store_commit(self->store) != 0)
     {
         store_rollback(self->store);
         goto cleanup;
     }
-    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
-    env.assign = a;
+    if (n == 1)
+    {
+        env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+        env.assign = batch.units[0];
+    }
+    else
+    {
+        env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+        env.assign_batch = &batch;
+    }
     rc = outbox_add(self->outbox, self->agents, agent->route, &env);
-    log_info("unit=%" PRId64 " kind=%s agent=%s assigned", unit_id,
-             s_kind_name(a->kind), agent->name);
+    log_info("unit=%" PRId64 " kind=%s agent=%s assigned%s", ids[0],
+             s_kind_name(batch.units[0]->kind), agent->name,
+             n > 1 ? ", the first of a batch" : "");
+    if (n > 1)
+    {
+        log_debug("units=%zu batch=%" PRId64 " agent=%s placed together", n,
+                  ids[0], agent->name);
+    }
 
 cleanup:
     /* built with malloc field by field, as unpack would have */
-    pgferry__assign__free_unpacked(a, NULL);
+    for (size_t i = 0; i < batch.n_units; i++)
+    {
+        pgferry__assign__free_unpacked(batch.units[i], NULL);
+    }
+    free(batch.units);
     return rc;
 }
 
-/* Units holding a snapshot only wait: they take no job slot. */
-#define HOLDER_KINDS "(2, 8)" /* K_SNAPSHOT, K_SLOT */
-_Static_assert(K_SNAPSHOT == 2 && K_SLOT == 8, "HOLDER_KINDS lists them");
-
+/* Job slots in use on an agent: a batch takes one, as it runs its units
+ * one after the other. */
 static int
 s_running_on(coord_t *self, const char *agent)
 {
     return (int) store_int(
         self->store, 0,
-        "SELECT count(*) FROM units WHERE state = "
+        "SELECT count(DISTINCT coalesce(batch, id)) FROM units WHERE state = "
         "'running' AND agent = ? AND kind NOT IN " HOLDER_KINDS,
         "s", agent);
+}
+
+/* The job slots of every live agent. */
+static int64_t
+s_total_slots(coord_t *self)
+{
+    int64_t slots = 0;
+
+    for (size_t i = 0; i < registry_size(self->registry); i++)
+    {
+        registry_agent_t *agent = registry_at(self->registry, i);
+        slots += agent->alive ? agent->jobs : 0;
+    }
+    return slots > 0 ? slots : 1;
+}
+
+/*
+ * Places the head of the queue on agent, with more units like it when
+ * it is small: copies, index builds and ANALYZEs of tables under
+ * PLAN_BATCH_TABLE_BYTES, of the same kind and database, up to
+ * PLAN_BATCH_UNITS units and PLAN_BATCH_BYTES of tables. A batch takes
+ * at most a share of what is queued (half of it over every slot), so
+ * that the last units still spread over the agents.
+ */
+static int
+s_place(coord_t *self, registry_agent_t *agent, int64_t head)
+{
+    int64_t ids[PLAN_BATCH_UNITS];
+    size_t n = 1;
+    /* a range of a split table is not batched: its table was split so
+     * that its ranges run in parallel */
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT kind, database_id, weight, first_page = 0 AND last_page = 0 "
+        "FROM units WHERE id = ?",
+        "i", head);
+    int kind = 0;
+    int64_t db_id = 0;
+    int64_t bytes = 0;
+    bool whole = false;
+
+    ids[0] = head;
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        kind = sqlite3_column_int(stmt, 0);
+        db_id = sqlite3_column_int64(stmt, 1);
+        bytes = sqlite3_column_int64(stmt, 2);
+        whole = sqlite3_column_int(stmt, 3) != 0;
+    }
+    sqlite3_finalize(stmt);
+    if ((kind == K_SCHEMA_POST || kind == K_ANALYZE ||
+         (kind == K_COPY && whole)) &&
+        bytes < PLAN_BATCH_TABLE_BYTES)
+    {
+        int64_t queued = store_int(
+            self->store, 0,
+            "SELECT count(*) FROM (SELECT 1 FROM units WHERE database_id = ? "
+            "AND kind = ? AND state = 'queued' LIMIT ?)",
+            "iii", db_id, (int64_t) kind, (int64_t) PLAN_BATCH_UNITS * 64);
+        int64_t share = queued / (2 * s_total_slots(self));
+        int64_t want = share < PLAN_BATCH_UNITS ? share : PLAN_BATCH_UNITS;
+
+        stmt = store_query(self->store,
+                           "SELECT id, weight FROM units WHERE database_id = ? "
+                           "AND kind = ? AND state = 'queued' AND id <> ? "
+                           "AND weight < ? AND first_page = 0 AND "
+                           "last_page = 0 ORDER BY id LIMIT ?",
+                           "iiiii", db_id, (int64_t) kind, head,
+                           (int64_t) PLAN_BATCH_TABLE_BYTES, want - 1);
+        while (stmt != NULL && (int64_t) n < want && bytes < PLAN_BATCH_BYTES &&
+               sqlite3_step(stmt) == SQLITE_ROW)
+        {
+            ids[n++] = sqlite3_column_int64(stmt, 0);
+            bytes += sqlite3_column_int64(stmt, 1);
+        }
+        sqlite3_finalize(stmt);
+    }
+    return s_send_units(self, agent, ids, n);
 }
 
 void
@@ -473,6 +596,7 @@ plan_dispatch(coord_t *self)
 {
     size_t n = registry_size(self->registry);
     size_t next_holder = 0;
+    bool placed = true;
 
     /* snapshot holders take no job slot: they only wait */
     for (;;)
@@ -489,19 +613,25 @@ plan_dispatch(coord_t *self)
                 registry_at(self->registry, (next_holder + i) % n);
             agent = candidate->alive ? candidate : NULL;
         }
-        if (agent == NULL || s_send_assign(self, agent, id) != 0)
+        if (agent == NULL || s_send_units(self, agent, &id, 1) != 0)
         {
             break;
         }
         next_holder++;
     }
-    for (size_t i = 0; i < n; i++)
+    /* one placement per agent per round, so that work spreads over all
+     * agents from the start */
+    while (placed)
     {
-        registry_agent_t *agent = registry_at(self->registry, i);
-        int free_slots =
-            agent->alive ? agent->jobs - s_running_on(self, agent->name) : 0;
-        while (free_slots-- > 0)
+        placed = false;
+        for (size_t i = 0; i < n; i++)
         {
+            registry_agent_t *agent = registry_at(self->registry, i);
+            if (!agent->alive ||
+                agent->jobs - s_running_on(self, agent->name) <= 0)
+            {
+                continue;
+            }
             int64_t id = store_int(
                 self->store, 0,
                 "SELECT u.id FROM units u "
@@ -510,10 +640,11 @@ plan_dispatch(coord_t *self)
                 "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
                 " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
                 "i", (int64_t) K_COPY);
-            if (id == 0 || s_send_assign(self, agent, id) != 0)
+            if (id == 0)
             {
-                break;
+                return;
             }
+            placed = s_place(self, agent, id) == 0 || placed;
         }
     }
 }
@@ -586,8 +717,39 @@ s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
         env.release = &release;
         if (agent != NULL && agent->alive)
         {
-            (void) outbox_add(self->outbox, self->agents, agent->route,
-                              &env);
+            (void) outbox_add(self->outbox, self->agents, agent->route, &env);
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
+/*
+ * Stops the batches running for a database after the unit each is on:
+ * the database is cancelled or failed, and the units not started yet
+ * are not to run.
+ */
+static void
+s_release_batches(coord_t *self, int64_t db_id)
+{
+    sqlite3_stmt *stmt =
+        store_query(self->store,
+                    "SELECT DISTINCT batch, agent FROM units WHERE "
+                    "database_id = ? AND state = 'running' AND batch <> id",
+                    "i", db_id);
+
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        registry_agent_t *agent =
+            registry_find(self->registry, store_text(stmt, 1));
+        Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+        Pgferry__Release release = PGFERRY__RELEASE__INIT;
+
+        release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
+        env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+        env.release = &release;
+        if (agent != NULL && agent->alive)
+        {
+            (void) outbox_add(self->outbox, self->agents, agent->route, &env);
         }
     }
     sqlite3_finalize(stmt);
@@ -654,6 +816,7 @@ s_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
                       "database_id = ? AND state = 'queued'",
                       "i", db_id);
     s_release_snapshots(self, db_id);
+    s_release_batches(self, db_id);
     s_stop_stream(self, task_id, db_id);
     sqlite3_stmt *stmt = store_query(
         self->store, "SELECT name FROM databases WHERE id = ?", "i", db_id);
@@ -1163,15 +1326,24 @@ s_queue_items(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
                                "ii", db_id, (int64_t) K_SCHEMA_POST);
     (void) store_exec(
         self->store,
-        "INSERT INTO units (task_id, database_id, kind, item_id, priority) "
-        "SELECT ?, ?, ?, si.id, ? FROM schema_items si "
+        "INSERT INTO units (task_id, database_id, kind, item_id, priority, "
+        "                   weight) "
+        "SELECT ?, ?, ?, si.id, ?, "
+        "       coalesce((SELECT t.bytes_est FROM tables_ t "
+        "                  WHERE t.database_id = si.database_id "
+        "                    AND t.schema_name = si.table_schema "
+        "                    AND t.table_name = si.table_name), ?) "
+        "  FROM schema_items si "
         " WHERE si.database_id = ? AND si.phase = 1 "
         "   AND (? = 0 OR (si.table_schema, si.table_name) = "
         "        (SELECT schema_name, table_name FROM tables_ WHERE id = ?)) "
         "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.item_id = si.id) "
         " ORDER BY si.id",
-        "iiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
-        (int64_t) s_priority(K_SCHEMA_POST), db_id, table_id, table_id);
+        "iiiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
+        (int64_t) s_priority(K_SCHEMA_POST),
+        /* an item of no known table may be big: never batched, and
+         * early, as the largest go first */
+        (int64_t) PLAN_UNKNOWN_BYTES, db_id, table_id, table_id);
     return store_int(self->store, 0,
                      "SELECT count(*) FROM units WHERE database_id = ? AND "
                      "kind = ?",
@@ -1190,8 +1362,9 @@ s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
 {
     (void) store_exec(
         self->store,
-        "INSERT INTO units (task_id, database_id, kind, table_id, priority) "
-        "SELECT ?, t.database_id, ?, t.id, ? FROM tables_ t "
+        "INSERT INTO units (task_id, database_id, kind, table_id, priority, "
+        "                   weight) "
+        "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
         " WHERE t.database_id = ? AND (? = 0 OR t.id = ?) "
         "   AND t.state = 'COMPLETED' "
         /* the items are known once schema-pre is done */
@@ -1337,12 +1510,15 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
 void
 plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
 {
+    char now[40];
+
     sqlite3_stmt *stmt = store_query(
         self->store,
         "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
         "AND agent = ? AND state = 'running'",
         "is", (int64_t) p->unit_id, agent);
 
+    store_now(now, sizeof now);
     if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
     {
         sqlite3_finalize(stmt);
@@ -1394,6 +1570,18 @@ plan_on_progress(coord_t *self, const char *agent, const Pgferry__Progress *p)
             (void) store_exec(self->store,
                               "UPDATE units SET started = 1 WHERE id = ?", "i",
                               (int64_t) p->unit_id);
+            /* remember every agent that worked on the table, for the
+             * status */
+            (void) store_exec(
+                self->store,
+                "UPDATE tables_ SET state = 'LOADING', "
+                "started_at = coalesce(started_at, ?), "
+                "agents = CASE WHEN instr(',' || agents || ',', ',' || ? || "
+                "',') > 0 THEN agents WHEN agents = '' THEN ? "
+                "  ELSE agents || ',' || ? END "
+                "WHERE id = (SELECT table_id FROM units WHERE id = ?) "
+                "  AND state <> 'COMPLETED'",
+                "ssssi", now, agent, agent, agent, (int64_t) p->unit_id);
             s_advance_database(self, task_id, db_id);
             (void) store_commit(self->store);
         }
@@ -1652,6 +1840,7 @@ plan_cancel_task(coord_t *self, int64_t task_id)
     for (size_t i = 0; i < ndbs; i++)
     {
         s_release_snapshots(self, dbs[i]);
+        s_release_batches(self, dbs[i]);
         s_send_release(self, dbs[i], K_CDC, false, false);
     }
     (void) store_exec(self->store,

@@ -94,7 +94,9 @@ static const char *const s_schema =
     "  part INTEGER NOT NULL DEFAULT 0,"
     "  first_page INTEGER NOT NULL DEFAULT 0,"
     "  last_page INTEGER NOT NULL DEFAULT 0,"
-    "  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);"
+    "  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+    /* placed in a batch: the batch's first unit (its own id alone) */
+    "  batch INTEGER);"
     "CREATE TABLE IF NOT EXISTS agents ("
     "  name TEXT PRIMARY KEY, labels TEXT NOT NULL, jobs INTEGER NOT NULL,"
     "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
@@ -127,6 +129,43 @@ static const char *const s_schema =
     "CREATE INDEX IF NOT EXISTS databases_by_task ON databases (task_id);"
     "CREATE INDEX IF NOT EXISTS tasks_by_project ON tasks (project_id);"
     "CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id);";
+
+/*
+ * The catalog's layout version, in PRAGMA user_version. A catalog of
+ * another layout is refused rather than half understood.
+ */
+#define STORE_VERSION 2
+#define STORE_VERSION_TEXT "2"
+
+/* 0 if db is new or of our layout; -1 (logged) if not. */
+static int
+s_check_version(sqlite3 *db, const char *path)
+{
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    int tables = 0;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT user_version FROM "
+                           "pragma_user_version), (SELECT count(*) FROM "
+                           "sqlite_master WHERE type = 'table')",
+                           -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        version = sqlite3_column_int(stmt, 0);
+        tables = sqlite3_column_int(stmt, 1);
+    }
+    sqlite3_finalize(stmt);
+    if (tables == 0 || version == STORE_VERSION)
+    {
+        return 0;
+    }
+    log_error("file=%s the catalog has layout version %d, this pgferry "
+              "reads version %d: finish its tasks with the pgferry that "
+              "wrote it, or start with an empty state directory",
+              path, version, STORE_VERSION);
+    return -1;
+}
 
 void
 store_now(char *buf, size_t size)
@@ -164,11 +203,17 @@ store_new(const char *state_dir)
     sqlite3_busy_timeout(db, 5000);
     /* WAL: a crash mid-write never corrupts; FULL: a change the CLI or an
      * agent was told about survives a power loss too */
+    if (s_check_version(db, path) != 0)
+    {
+        goto failed;
+    }
     if (sqlite3_exec(db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                      "PRAGMA foreign_keys = ON;",
                      NULL, NULL, &errmsg) != SQLITE_OK ||
-        sqlite3_exec(db, s_schema, NULL, NULL, &errmsg) != SQLITE_OK)
+        sqlite3_exec(db, s_schema, NULL, NULL, &errmsg) != SQLITE_OK ||
+        sqlite3_exec(db, "PRAGMA user_version = " STORE_VERSION_TEXT, NULL,
+                     NULL, &errmsg) != SQLITE_OK)
     {
         log_error("file=%s could not set up the catalog: %s", path,
                   errmsg ? errmsg : sqlite3_errmsg(db));
