@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/many_tables/run.sh
+#     A database of many small tables, as multi-tenant schemas and daily
+#     partitions make them (MANY_TABLES, default 1,200, in three schemas,
+#     one of them needing quotes; a parent table the others reference;
+#     a table partitioned by day into 60 partitions), migrated:
+#     1. offline with 'pgferry migrate --agents 2': identical data (row
+#        counts and checksums by column name), the same indexes and
+#        constraints on every table, and the status lists every table
+#        COMPLETED with its row count. Small units were placed in batches,
+#        and each agent kept its sessions (a handful opened, thousands of
+#        units run);
+#     2. online with daemons, under writes to random tables during the
+#        full load and CDC, then a cutover asked for while a ticker
+#        commits rows into tables all over the database: every tick
+#        acknowledged before the cutover command is on the target, the
+#        target holds exactly a prefix of the ticks, and once the source's
+#        ticks past it are removed the databases are identical.
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+N=${MANY_TABLES:-1200}
+OFF=many_tables_off
+ON=many_tables_on
+
+# make_tables DB: the tables, their rows, and two functions the writers
+# call (ticks go to tick ids from 10^9 on, so that they are told apart)
+make_tables()
+{
+    psql_src "$1" -v n="$N" <<'SQL' >/dev/null
+CREATE SCHEMA tenant_a;
+CREATE SCHEMA tenant_b;
+CREATE SCHEMA "Tenant C";
+CREATE TABLE tenant_a.parents (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO tenant_a.parents SELECT g, 'p' || g FROM generate_series(1, 50) g;
+CREATE SEQUENCE public.write_ids START 1000000;
+CREATE TABLE public.ticks (id bigint PRIMARY KEY);
+CREATE TABLE public.events (day date, id bigint, what text, PRIMARY KEY (day, id))
+    PARTITION BY RANGE (day);
+CREATE INDEX ON public.events (id);
+CREATE TABLE public.many_config (n int PRIMARY KEY);
+INSERT INTO public.many_config VALUES (:'n');
+DO $$
+DECLARE
+    n int := (SELECT c.n FROM public.many_config c);
+    s text;
+    rows int;
+BEGIN
+    FOR i IN 1..n LOOP
+        s := (ARRAY['tenant_a', 'tenant_b', 'Tenant C'])[1 + i % 3];
+        -- mostly tiny, some empty, every 97th a little larger
+        rows := CASE WHEN i % 97 = 0 THEN 3000 WHEN i % 13 = 0 THEN 0
+                     ELSE i % 40 END;
+        EXECUTE format('CREATE TABLE %I.%I (id bigint PRIMARY KEY, '
+                       'parent int REFERENCES tenant_a.parents, v text, '
+                       'n int NOT NULL DEFAULT 0, at timestamptz)',
+                       s, 't' || i);
+        EXECUTE format('CREATE INDEX ON %I.%I (n, v)', s, 't' || i);
+        EXECUTE format('INSERT INTO %I.%I SELECT g, 1 + g %% 50, md5(g::text), '
+                       'g %% 7, timestamptz ''2026-01-01'' + g * interval ''1 min'' '
+                       'FROM generate_series(1, %s) g', s, 't' || i, rows);
+    END LOOP;
+    FOR d IN 0..59 LOOP
+        EXECUTE format('CREATE TABLE public.%I PARTITION OF public.events '
+                       'FOR VALUES FROM (%L) TO (%L)',
+                       'events_' || to_char(date '2026-01-01' + d, 'YYYYMMDD'),
+                       date '2026-01-01' + d, date '2026-01-01' + d + 1);
+    END LOOP;
+    INSERT INTO public.events
+        SELECT date '2026-01-01' + g % 60, g, 'e' || g FROM generate_series(1, 6000) g;
+END
+$$;
+-- a writer's transaction: changes in k random tables
+CREATE FUNCTION public.many_write(k int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    n int := (SELECT c.n FROM public.many_config c);
+    i int;
+    s text;
+BEGIN
+    FOR j IN 1..k LOOP
+        i := 1 + floor(random() * n)::int;
+        s := (ARRAY['tenant_a', 'tenant_b', 'Tenant C'])[1 + i % 3];
+        EXECUTE format('INSERT INTO %I.%I (id, parent, v, n) VALUES '
+                       '(nextval(''public.write_ids''), 1, ''w'', %s)', s, 't' || i, j);
+        EXECUTE format('UPDATE %I.%I SET v = v || ''u'', n = n + 1 WHERE id = '
+                       '(SELECT min(id) FROM %I.%I)', s, 't' || i, s, 't' || i);
+        EXECUTE format('DELETE FROM %I.%I WHERE id = (SELECT max(id) FROM %I.%I '
+                       'WHERE id < 1000000)', s, 't' || i, s, 't' || i);
+    END LOOP;
+END
+$$;
+-- a tick: one row in a table chosen by the tick, and in public.ticks
+CREATE FUNCTION public.many_tick(t bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n int := (SELECT c.n FROM public.many_config c);
+    i int := 1 + (t % n)::int;
+    s text := (ARRAY['tenant_a', 'tenant_b', 'Tenant C'])[1 + i % 3];
+BEGIN
+    EXECUTE format('INSERT INTO %I.%I (id, v) VALUES (%s, ''tick'')', s, 't' || i, t);
+    INSERT INTO public.ticks VALUES (t);
+    RETURN t;
+END
+$$;
+SQL
+}
+
+count_indexes()
+{
+    psql_side "$1" "$2" -c "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+        JOIN pg_namespace s ON s.oid = c.relnamespace
+        WHERE s.nspname IN ('public', 'tenant_a', 'tenant_b', 'Tenant C')"
+}
+
+count_constraints()
+{
+    psql_side "$1" "$2" -c "SELECT count(*) FROM pg_constraint k JOIN pg_namespace s ON s.oid = k.connamespace
+        WHERE s.nspname IN ('public', 'tenant_a', 'tenant_b', 'Tenant C')"
+}
+
+# --- 1. offline --------------------------------------------------------------
+new_db "$OFF"
+make_tables "$OFF"
+tables=$(list_tables src "$OFF" | grep -c .)
+((tables > N)) || fail "expected more than $N tables on the source, found $tables"
+pass "source: $tables tables ($N small ones, a parent, 60 daily partitions and their parent, ticks)"
+
+pgferry_migrate --source "$(src_uri "$OFF")" --target "$(tgt_uri "$OFF")" --agents 2 \
+    >"$TEST_TMP/migrate-off.out" 2>&1 || fail "pgferry migrate exited $?: $(tail -n 20 "$TEST_TMP/migrate-off.out")"
+compare_db "$OFF" "$OFF" || fail "the offline migration of $tables tables differs"
+for what in indexes constraints; do
+    s=$("count_$what" src "$OFF")
+    t=$("count_$what" tgt "$OFF")
+    [[ $s == "$t" ]] || fail "$what: $s on the source, $t on the target"
+done
+pass "offline: every table identical, $(count_indexes tgt "$OFF") indexes and $(count_constraints tgt "$OFF") constraints on both sides"
+
+state=$TEST_TMP/migrate-1
+batches=$(grep -c 'the first of a batch' "$state/coordinator.log" || true)
+placements=$(grep -c ' assigned' "$state/coordinator.log" || true)
+((batches > 0)) || fail "no unit was placed in a batch"
+((placements < tables)) ||
+    fail "$placements placements for $tables tables: small units were not batched"
+for log in "$state"/agent-*.log; do
+    opened=$(sed -n 's/.*sessions_opened=\([0-9]*\).*/\1/p' "$log")
+    reused=$(sed -n 's/.*sessions_reused=\([0-9]*\).*/\1/p' "$log")
+    [[ -n $opened && -n $reused ]] || fail "$(basename "$log") does not say how many sessions it opened"
+    ((opened <= 8 && reused > opened)) ||
+        fail "$(basename "$log"): $opened sessions opened, $reused reused: sessions are not kept"
+    note "$(basename "$log"): $opened sessions opened, reused $reused times"
+done
+pass "$placements placements ($batches of them batches) for the units of $tables tables; sessions kept"
+
+# --- 2. online, under writes --------------------------------------------------
+new_db "$ON"
+make_tables "$ON"
+start_coordinator
+start_agent a1 --jobs 2
+start_agent a2 --jobs 2
+
+(
+    while :; do
+        psql_src "$ON" -c "SELECT public.many_write(10)" >/dev/null || exit 1
+    done
+) &
+PGFERRY_PIDS[writer]=$!
+
+cd "$TEST_TMP" || fail "no TEST_TMP"
+write_seed_files "$ON"
+create_project many
+pgf task create --project-name many -n online --task-type OnlineMigration \
+    --source-connection-json s.json --target-connection-json t.json \
+    --database-options-json o.json || fail "task create exited $?"
+
+db_field()
+{
+    jq -r ".properties.output[] | select(.resultType == \"DatabaseLevelOutput\") | .$1" "$TASK_JSON"
+}
+deadline=$((SECONDS + 600))
+until task_show many online && [[ $(db_field migrationState) == READY_TO_COMPLETE ]]; do
+    state=$(db_field migrationState)
+    [[ $state == FAILED || $state == CANCELLED ]] && fail "database $ON is $state: $(db_field error)"
+    ((SECONDS < deadline)) || fail "database $ON not READY_TO_COMPLETE after 600 s (it is $state)"
+    s_alive "${PGFERRY_PIDS[writer]}" || fail "the writer stopped"
+    sleep 1
+done
+(($(db_field appliedChanges) > 0)) || fail "no change was applied during CDC: the test proves nothing"
+pass "online: full load under writes, caught up ($(db_field appliedChanges) changes applied)"
+
+kill -TERM "${PGFERRY_PIDS[writer]}" 2>/dev/null
+wait "${PGFERRY_PIDS[writer]}" 2>/dev/null || true
+unset 'PGFERRY_PIDS[writer]'
+(
+    # one session in a row, so that the target can only hold a prefix
+    t=1000000000
+    while :; do
+        t=$((t + 1))
+        psql_src "$ON" -c "SELECT public.many_tick($t)" >>"$TEST_TMP/ticks.acked" || exit 1
+    done
+) &
+PGFERRY_PIDS[ticker]=$!
+sleep 1
+acked_before=$(tail -n 1 "$TEST_TMP/ticks.acked")
+[[ -n $acked_before ]] || fail "the ticker committed nothing"
+pgf task cutover --project-name many -n online --object-name "$ON" \
+    >"$TEST_TMP/cutover.out" 2>&1 || fail "task cutover exited $?: $(cat "$TEST_TMP/cutover.out")"
+kill "${PGFERRY_PIDS[ticker]}" 2>/dev/null
+wait "${PGFERRY_PIDS[ticker]}" 2>/dev/null || true
+unset 'PGFERRY_PIDS[ticker]'
+wait_task many online 120 || fail "the online task did not succeed after the cutover"
+
+read -r tgt_ticks tgt_max <<<"$(psql_tgt "$ON" -F ' ' -c "SELECT count(*), coalesce(max(id), 0) FROM public.ticks")"
+((tgt_max >= acked_before)) || fail "tick $acked_before was acknowledged before the cutover, the target's last is $tgt_max"
+((tgt_ticks == tgt_max - 1000000000)) ||
+    fail "the target holds $tgt_ticks ticks up to $tgt_max: not a prefix"
+# the source's ticks after the cutover's end are not the target's to have
+psql_src "$ON" -v last="$tgt_max" <<'SQL' >/dev/null || fail "could not remove the late ticks on the source"
+SELECT set_config('many.last', :'last', false);
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind = 'r' AND n.nspname IN ('public', 'tenant_a', 'tenant_b', 'Tenant C')
+               AND c.relname ~ '^(t[0-9]+|ticks)$'
+    LOOP
+        EXECUTE format('DELETE FROM %I.%I WHERE id > %s', r.nspname, r.relname,
+                       current_setting('many.last'));
+    END LOOP;
+END
+$$;
+SQL
+compare_db "$ON" "$ON" || fail "the online migration of $tables tables differs"
+assert_stream_gone "$ON" "$(db_field slotName)"
+pass "online: cutover under ticks; all $((acked_before - 1000000000)) acknowledged before it was asked for are on the target, which holds exactly the first $tgt_ticks; every table identical"
+
+scenario_pass
