@@ -30,6 +30,8 @@
 #define COORD_MAX_ATTEMPTS 3
 /* A unit whose agent died is placed again up to this many times. */
 #define COORD_MAX_PLACEMENTS 5
+/* The catalog keeps the newest this many events. */
+#define COORD_MAX_EVENTS 100000
 
 typedef struct
 {

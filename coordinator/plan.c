@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "coordinator/coord.h"
+#include "coordinator/states.h"
 
 #define K_PREPARE PGFERRY__UNIT_KIND__UNIT_PREPARE
 #define K_SNAPSHOT PGFERRY__UNIT_KIND__UNIT_SNAPSHOT
@@ -651,6 +652,78 @@ plan_dispatch(coord_t *self)
 
 /* ----- advancing a database ----- */
 
+/* A database's state; DB_STATE_COUNT if it is gone or unreadable. */
+static db_state_t
+s_database_state(coord_t *self, int64_t db_id)
+{
+    db_state_t state = DB_STATE_COUNT;
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
+        states_db_parse(store_text(stmt, 0), &state) != 0)
+    {
+        state = DB_STATE_COUNT;
+    }
+    sqlite3_finalize(stmt);
+    return state;
+}
+
+/*
+ * The one place a database's state moves: checked against the allowed
+ * moves (states.c), then the row and its event written together, in the
+ * caller's transaction. A final state sets ended_at; error, if not NULL,
+ * is kept as the database's first error. A move the table does not allow
+ * is a bug: logged, and nothing is written. Returns 0 if it moved, 1 if
+ * the database was in that state already, -1 if refused.
+ */
+static int
+s_move_database(coord_t *self, int64_t db_id, db_state_t to,
+                const char *error)
+{
+    db_state_t from = DB_STATE_COUNT;
+    int64_t task_id = 0;
+    char *name = NULL;
+    char now[40];
+    sqlite3_stmt *stmt =
+        store_query(self->store,
+                    "SELECT state, task_id, name FROM databases WHERE id = ?",
+                    "i", db_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        (void) states_db_parse(store_text(stmt, 0), &from);
+        task_id = sqlite3_column_int64(stmt, 1);
+        name = xstrdup(store_text(stmt, 2));
+    }
+    sqlite3_finalize(stmt);
+    if (from == to)
+    {
+        free(name);
+        return 1;
+    }
+    if (!states_db_can_move(from, to))
+    {
+        log_error("database_id=%" PRId64 " cannot move from %s to %s",
+                  db_id, states_db_name(from), states_db_name(to));
+        free(name);
+        return -1;
+    }
+    store_now(now, sizeof now);
+    (void) store_exec(self->store,
+                      "UPDATE databases SET state = ?, error = coalesce(error, "
+                      "?), ended_at = CASE WHEN ? THEN coalesce(ended_at, ?) "
+                      "ELSE ended_at END WHERE id = ?",
+                      "ssisi", states_db_name(to), error,
+                      (int64_t) states_db_is_final(to), now, db_id);
+    coord_event(self, task_id, to == DB_FAILED ? "error" : "info",
+                "database=%s %s -> %s%s%s", name, states_db_name(from),
+                states_db_name(to), error != NULL ? ": " : "",
+                error != NULL ? error : "");
+    free(name);
+    return 0;
+}
+
 static int64_t s_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                              int64_t table_id);
 static void s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
@@ -803,14 +876,10 @@ static void
 s_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
                 const char *error)
 {
-    char now[40];
-
-    store_now(now, sizeof now);
-    (void) store_exec(self->store,
-                      "UPDATE databases SET state = 'FAILED', ended_at = ?, "
-                      "error = coalesce(error, ?) WHERE id = ? AND state NOT "
-                      "IN ('COMPLETED', 'FAILED', 'CANCELLED')",
-                      "ssi", now, error, db_id);
+    if (!states_db_is_final(s_database_state(self, db_id)))
+    {
+        (void) s_move_database(self, db_id, DB_FAILED, error);
+    }
     (void) store_exec(self->store,
                       "UPDATE units SET state = 'cancelled' WHERE "
                       "database_id = ? AND state = 'queued'",
@@ -818,13 +887,6 @@ s_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
     s_release_snapshots(self, db_id);
     s_release_batches(self, db_id);
     s_stop_stream(self, task_id, db_id);
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT name FROM databases WHERE id = ?", "i", db_id);
-    coord_event(self, task_id, "error", "database=%s failed: %s",
-                stmt && sqlite3_step(stmt) == SQLITE_ROW ? store_text(stmt, 0)
-                                                         : "?",
-                error);
-    sqlite3_finalize(stmt);
 }
 
 static void
@@ -1011,10 +1073,7 @@ s_advance_database(coord_t *self, int64_t task_id, int64_t db_id)
         building = s_advance_full_load(self, task_id, db_id, online);
         if (building && !online)
         {
-            (void) store_exec(self->store,
-                              "UPDATE databases SET state = 'COMPLETING' "
-                              "WHERE id = ?",
-                              "i", db_id);
+            (void) s_move_database(self, db_id, DB_COMPLETING, NULL);
         }
     }
     else if (strcmp(state, "COMPLETING") == 0)
@@ -1059,19 +1118,15 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
                           "iiiiss", t->inserts, t->updates, t->deletes, db_id,
                           t->schema, t->name);
     }
-    if (cdc->latency_ms < PLAN_READY_LATENCY_MS)
+    db_state_t state = s_database_state(self, db_id);
+    if (state == DB_CATCHING_UP && cdc->latency_ms < PLAN_READY_LATENCY_MS)
     {
-        (void) store_exec(self->store,
-                          "UPDATE databases SET state = 'READY_TO_COMPLETE' "
-                          "WHERE id = ? AND state = 'CATCHING_UP'",
-                          "i", db_id);
+        (void) s_move_database(self, db_id, DB_READY_TO_COMPLETE, NULL);
     }
-    else if (cdc->latency_ms > PLAN_BEHIND_LATENCY_MS)
+    else if (state == DB_READY_TO_COMPLETE &&
+             cdc->latency_ms > PLAN_BEHIND_LATENCY_MS)
     {
-        (void) store_exec(self->store,
-                          "UPDATE databases SET state = 'CATCHING_UP' "
-                          "WHERE id = ? AND state = 'READY_TO_COMPLETE'",
-                          "i", db_id);
+        (void) s_move_database(self, db_id, DB_CATCHING_UP, NULL);
     }
 }
 
@@ -1198,12 +1253,9 @@ s_prepare_verdict(coord_t *self, int64_t task_id)
             (void) s_add_unit(self, task_id, dbs[i],
                               online ? K_SLOT : K_SNAPSHOT, 0, 0, 0);
             (void) s_add_unit(self, task_id, dbs[i], K_SCHEMA_PRE, 0, 0, 0);
+            (void) s_move_database(self, dbs[i], DB_SCHEMA, NULL);
         }
         free(dbs);
-        (void) store_exec(self->store,
-                          "UPDATE databases SET state = 'SCHEMA' WHERE "
-                          "task_id = ?",
-                          "i", task_id);
         (void) store_exec(self->store,
                           "UPDATE tasks SET state = 'Running' WHERE id = ?",
                           "i", task_id);
@@ -1257,10 +1309,7 @@ s_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
                                     "i", task_id);
     sqlite3_stmt *stmt = NULL;
 
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM databases WHERE id = ? AND state = "
-                  "'SCHEMA'",
-                  "i", db_id) == 0)
+    if (s_database_state(self, db_id) != DB_SCHEMA)
     {
         return;
     }
@@ -1275,9 +1324,7 @@ s_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
                          sqlite3_column_int64(stmt, 2), split_bytes);
     }
     sqlite3_finalize(stmt);
-    (void) store_exec(self->store,
-                      "UPDATE databases SET state = 'FULL_LOAD' WHERE id = ?",
-                      "i", db_id);
+    (void) s_move_database(self, db_id, DB_FULL_LOAD, NULL);
 }
 
 /* The post-data items are known: those of tables loaded meanwhile can be
@@ -1659,11 +1706,16 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
         else if (kind == K_FINALIZE && s_is_online(self, task_id))
         {
             /* the copy is whole: now the changes made since */
-            (void) store_exec(self->store,
-                              "UPDATE databases SET state = CASE cutover "
-                              "WHEN 1 THEN 'COMPLETING' ELSE 'CATCHING_UP' "
-                              "END WHERE id = ? AND state = 'FULL_LOAD'",
-                              "i", db_id);
+            if (s_database_state(self, db_id) == DB_FULL_LOAD)
+            {
+                bool cutover = store_int(self->store, 0,
+                                         "SELECT cutover FROM databases "
+                                         "WHERE id = ?",
+                                         "i", db_id) != 0;
+                (void) s_move_database(
+                    self, db_id, cutover ? DB_COMPLETING : DB_CATCHING_UP,
+                    NULL);
+            }
             (void) s_add_unit(self, task_id, db_id, K_CDC, 0, 0, 0);
             coord_event(self, task_id, "info",
                         "database_id=%" PRId64 " full load and schema done, "
@@ -1676,12 +1728,7 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
             {
                 s_store_cdc(self, db_id, r->cdc);
             }
-            (void) store_exec(self->store,
-                              "UPDATE databases SET state = 'COMPLETED', "
-                              "ended_at = ? WHERE id = ?",
-                              "si", now, db_id);
-            coord_event(self, task_id, "info",
-                        "database_id=%" PRId64 " completed", db_id);
+            (void) s_move_database(self, db_id, DB_COMPLETED, NULL);
         }
     }
     else
@@ -1694,12 +1741,13 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     if (kind == K_PREPARE)
     {
         s_on_prepare(self, task_id, db_id, r);
-        if (!r->ok)
+        /* failed for good, not queued again for another try */
+        if (!r->ok && store_int(self->store, 0,
+                                "SELECT count(*) FROM units WHERE id = ? AND "
+                                "state = 'failed'",
+                                "i", (int64_t) r->unit_id) > 0)
         {
-            (void) store_exec(self->store,
-                              "UPDATE databases SET state = 'FAILED', "
-                              "error = ? WHERE id = ?",
-                              "si", r->error, db_id);
+            (void) s_move_database(self, db_id, DB_FAILED, r->error);
         }
     }
     else
@@ -1847,13 +1895,12 @@ plan_cancel_task(coord_t *self, int64_t task_id)
                       "UPDATE units SET state = 'cancelled' WHERE task_id = ? "
                       "AND state IN ('queued', 'running')",
                       "i", task_id);
-    (void) store_exec(self->store,
-                      "UPDATE databases SET state = 'CANCELLED', ended_at = ? "
-                      "WHERE task_id = ? AND state NOT IN ('COMPLETED', "
-                      "'FAILED', 'CANCELLED')",
-                      "si", now, task_id);
     for (size_t i = 0; i < ndbs; i++)
     {
+        if (!states_db_is_final(s_database_state(self, dbs[i])))
+        {
+            (void) s_move_database(self, dbs[i], DB_CANCELLED, NULL);
+        }
         s_stop_stream(self, task_id, dbs[i]);
     }
     free(dbs);
@@ -1958,10 +2005,7 @@ plan_cutover(coord_t *self, int64_t task_id, const char *database,
     if (strcmp(state, "CATCHING_UP") == 0 ||
         strcmp(state, "READY_TO_COMPLETE") == 0)
     {
-        (void) store_exec(self->store,
-                          "UPDATE databases SET state = 'COMPLETING' "
-                          "WHERE id = ?",
-                          "i", db_id);
+        (void) s_move_database(self, db_id, DB_COMPLETING, NULL);
         s_send_release(self, db_id, K_CDC, true, validate);
         *message = xasprintf("cutover of database \"%s\" started", database);
     }

@@ -514,6 +514,12 @@ s_tick(coord_t *self)
 {
     int64_t now = zclock_mono();
 
+    /* the events are a journal of the latest, not a history: bounded */
+    (void) store_exec(self->store,
+                      "DELETE FROM events WHERE id <= (SELECT max(id) FROM "
+                      "events) - ?",
+                      "i", (int64_t) COORD_MAX_EVENTS);
+
     for (size_t i = 0; i < registry_size(self->registry); i++)
     {
         registry_agent_t *agent = registry_at(self->registry, i);
