@@ -414,6 +414,9 @@ s_build_assign(coord_t *self, int64_t unit_id)
     return a;
 }
 
+static int64_t s_count_units(coord_t *self, int64_t db_id, int kind,
+                             const char *states);
+
 /* Units holding a snapshot only wait: they take no job slot. */
 #define HOLDER_KINDS "(2, 8)" /* K_SNAPSHOT, K_SLOT */
 _Static_assert(K_SNAPSHOT == 2 && K_SLOT == 8, "HOLDER_KINDS lists them");
@@ -566,11 +569,7 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
          (kind == K_COPY && whole)) &&
         bytes < PLAN_BATCH_TABLE_BYTES)
     {
-        int64_t queued = store_int(
-            self->store, 0,
-            "SELECT count(*) FROM (SELECT 1 FROM units WHERE database_id = ? "
-            "AND kind = ? AND state = 'queued' LIMIT ?)",
-            "iii", db_id, (int64_t) kind, (int64_t) PLAN_BATCH_UNITS * 64);
+        int64_t queued = s_count_units(self, db_id, kind, "'queued'");
         int64_t share = queued / (2 * s_total_slots(self));
         int64_t want = share < PLAN_BATCH_UNITS ? share : PLAN_BATCH_UNITS;
 
@@ -678,17 +677,15 @@ s_database_state(coord_t *self, int64_t db_id)
  * the database was in that state already, -1 if refused.
  */
 static int
-s_move_database(coord_t *self, int64_t db_id, db_state_t to,
-                const char *error)
+s_move_database(coord_t *self, int64_t db_id, db_state_t to, const char *error)
 {
     db_state_t from = DB_STATE_COUNT;
     int64_t task_id = 0;
     char *name = NULL;
     char now[40];
-    sqlite3_stmt *stmt =
-        store_query(self->store,
-                    "SELECT state, task_id, name FROM databases WHERE id = ?",
-                    "i", db_id);
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state, task_id, name FROM databases WHERE id = ?",
+        "i", db_id);
 
     if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
     {
@@ -704,8 +701,8 @@ s_move_database(coord_t *self, int64_t db_id, db_state_t to,
     }
     if (!states_db_can_move(from, to))
     {
-        log_error("database_id=%" PRId64 " cannot move from %s to %s",
-                  db_id, states_db_name(from), states_db_name(to));
+        log_error("database_id=%" PRId64 " cannot move from %s to %s", db_id,
+                  states_db_name(from), states_db_name(to));
         free(name);
         return -1;
     }
@@ -732,8 +729,9 @@ static void s_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
 static int64_t
 s_count_units(coord_t *self, int64_t db_id, int kind, const char *states)
 {
-    char *sql = xasprintf("SELECT count(*) FROM units WHERE database_id = ? "
-                          "AND kind = ? AND state IN (%s)",
+    /* kept by triggers (store.c): no units are counted here */
+    char *sql = xasprintf("SELECT coalesce(sum(n), 0) FROM unit_counts WHERE "
+                          "database_id = ? AND kind = ? AND state IN (%s)",
                           states);
     int64_t n = store_int(self->store, 0, sql, "ii", db_id, (int64_t) kind);
     free(sql);
@@ -1367,10 +1365,6 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
 static int64_t
 s_queue_items(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
 {
-    int64_t before = store_int(self->store, 0,
-                               "SELECT count(*) FROM units WHERE "
-                               "database_id = ? AND kind = ?",
-                               "ii", db_id, (int64_t) K_SCHEMA_POST);
     (void) store_exec(
         self->store,
         "INSERT INTO units (task_id, database_id, kind, item_id, priority, "
@@ -1391,11 +1385,7 @@ s_queue_items(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id)
         /* an item of no known table may be big: never batched, and
          * early, as the largest go first */
         (int64_t) PLAN_UNKNOWN_BYTES, db_id, table_id, table_id);
-    return store_int(self->store, 0,
-                     "SELECT count(*) FROM units WHERE database_id = ? AND "
-                     "kind = ?",
-                     "ii", db_id, (int64_t) K_SCHEMA_POST) -
-           before;
+    return store_changes(self->store);
 }
 
 /*
@@ -1712,9 +1702,9 @@ plan_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
                                          "SELECT cutover FROM databases "
                                          "WHERE id = ?",
                                          "i", db_id) != 0;
-                (void) s_move_database(
-                    self, db_id, cutover ? DB_COMPLETING : DB_CATCHING_UP,
-                    NULL);
+                (void) s_move_database(self, db_id,
+                                       cutover ? DB_COMPLETING : DB_CATCHING_UP,
+                                       NULL);
             }
             (void) s_add_unit(self, task_id, db_id, K_CDC, 0, 0, 0);
             coord_event(self, task_id, "info",

@@ -97,6 +97,30 @@ static const char *const s_schema =
     "  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
     /* placed in a batch: the batch's first unit (its own id alone) */
     "  batch INTEGER);"
+    /*
+     * How many units of each kind are in each state, per database, kept
+     * by triggers in the same transaction as the units: the planner asks
+     * "how many copies are left" on every result, and must not count.
+     */
+    "CREATE TABLE IF NOT EXISTS unit_counts ("
+    "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL,"
+    "  PRIMARY KEY (database_id, kind, state)) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS units_counted AFTER INSERT ON units BEGIN"
+    "  INSERT INTO unit_counts VALUES (NEW.database_id, NEW.kind, NEW.state, 1)"
+    "    ON CONFLICT DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS units_recounted AFTER UPDATE OF state ON units"
+    "  WHEN OLD.state <> NEW.state BEGIN"
+    "  UPDATE unit_counts SET n = n - 1 WHERE database_id = OLD.database_id"
+    "    AND kind = OLD.kind AND state = OLD.state;"
+    "  INSERT INTO unit_counts VALUES (NEW.database_id, NEW.kind, NEW.state, 1)"
+    "    ON CONFLICT DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TRIGGER IF NOT EXISTS units_uncounted AFTER DELETE ON units BEGIN"
+    "  UPDATE unit_counts SET n = n - 1 WHERE database_id = OLD.database_id"
+    "    AND kind = OLD.kind AND state = OLD.state;"
+    "END;"
     "CREATE TABLE IF NOT EXISTS agents ("
     "  name TEXT PRIMARY KEY, labels TEXT NOT NULL, jobs INTEGER NOT NULL,"
     "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
@@ -134,8 +158,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 2
-#define STORE_VERSION_TEXT "2"
+#define STORE_VERSION 3
+#define STORE_VERSION_TEXT "3"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int
@@ -348,6 +372,12 @@ int64_t
 store_last_id(store_t *self)
 {
     return sqlite3_last_insert_rowid(self->db);
+}
+
+int64_t
+store_changes(store_t *self)
+{
+    return sqlite3_changes64(self->db);
 }
 
 const char *

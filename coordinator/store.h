@@ -50,6 +50,8 @@ int64_t store_int(store_t *self, int64_t dflt, const char *sql,
                   const char *types, ...);
 
 int64_t store_last_id(store_t *self);
+/* Rows the last INSERT, UPDATE or DELETE changed (not its triggers'). */
+int64_t store_changes(store_t *self);
 
 /* Column text as a C string, "" for NULL (borrowed from the statement). */
 const char *store_text(sqlite3_stmt *stmt, int column);

@@ -108,10 +108,55 @@ main(void)
     CHECK(!store_in_transaction(store));
     CHECK(store_int(store, 0, "SELECT split_bytes FROM tasks", NULL) == 8);
 
+    /* the unit counts follow the units: inserted, moved, deleted */
+    int64_t task = store_int(store, 0, "SELECT id FROM tasks", NULL);
+    CHECK(store_exec(store,
+                     "INSERT INTO databases (task_id, name, target_name, "
+                     "state) VALUES (?, 'd', 'd', 'PREPARING')",
+                     "i", task) == 0);
+    int64_t db_id = store_last_id(store);
+    for (int i = 0; i < 5; i++)
+    {
+        CHECK(store_exec(store,
+                         "INSERT INTO units (task_id, database_id, kind, "
+                         "priority) VALUES (?, ?, 4, 50)",
+                         "ii", task, db_id) == 0);
+    }
+    CHECK(store_exec(store,
+                     "UPDATE units SET state = 'running' WHERE id IN "
+                     "(SELECT id FROM units ORDER BY id LIMIT 2)",
+                     NULL) == 0);
+    CHECK(store_changes(store) == 2);
+    CHECK(store_exec(store,
+                     "UPDATE units SET state = 'done' WHERE id = (SELECT "
+                     "min(id) FROM units)",
+                     NULL) == 0);
+    CHECK(store_exec(store,
+                     "DELETE FROM units WHERE id = (SELECT max(id) "
+                     "FROM units)",
+                     NULL) == 0);
+    CHECK(store_int(store, -1,
+                    "SELECT n FROM unit_counts WHERE database_id = ? AND "
+                    "kind = 4 AND state = 'queued'",
+                    "i", db_id) == 2);
+    CHECK(store_int(store, -1,
+                    "SELECT n FROM unit_counts WHERE database_id = ? AND "
+                    "kind = 4 AND state = 'running'",
+                    "i", db_id) == 1);
+    CHECK(store_int(store, -1,
+                    "SELECT n FROM unit_counts WHERE database_id = ? AND "
+                    "kind = 4 AND state = 'done'",
+                    "i", db_id) == 1);
+    CHECK(store_int(store, -1,
+                    "SELECT sum(n) FROM unit_counts WHERE database_id = ?", "i",
+                    db_id) ==
+          store_int(store, -2, "SELECT count(*) FROM units", NULL));
+
     /* deleting the project takes its tasks along */
     CHECK(store_exec(store, "DELETE FROM projects WHERE id = ?", "i",
                      project) == 0);
     CHECK(store_int(store, -1, "SELECT count(*) FROM tasks", NULL) == 0);
+    CHECK(store_int(store, -1, "SELECT count(*) FROM unit_counts", NULL) == 0);
     store_destroy(&store);
 
     /* a state directory that cannot be made is refused */
