@@ -3,8 +3,9 @@
 #
 # tests/integration/online_snapshot_lost/run.sh
 #     The agent holding an online task's slot and its exported snapshot is
-#     killed with SIGKILL while the full load is under way (some ranges
-#     copied, others still queued). The ranges not started can no longer be
+#     killed with SIGKILL while the full load is under way (ranges of the
+#     big table held at their COPY by a lock on the target, others still
+#     queued). The ranges not started can no longer be
 #     read as of the slot's start, so:
 #     1. the database is FAILED, and its error says why;
 #     2. nothing is left that blocks a new task: the cleanup (on the agent
@@ -50,18 +51,34 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 [[ $holder == holder ]] || fail "expected agent 'holder' to hold the slot, the log says '$holder'"
-# kill it once a range is done and others still wait
+# Hold the load still: a SHARE lock on the target's big stops every range
+# of it at its COPY, after it has read the snapshot. Once one range waits
+# there, the holder dies; then the lock goes. The ranges that waited
+# finish; those still queued cannot read as of the slot's start any more.
 for _ in $(seq 1 200); do
-    task_show "$P" t1 || fail "task show failed"
-    done_parts=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .partitionsDone] | add // 0' "$TASK_JSON")
-    ((done_parts >= 1)) && break
+    [[ $(psql_tgt "$DB" -c "SELECT to_regclass('public.big') IS NOT NULL") == t ]] && break
     sleep 0.05
 done
-((done_parts >= 1)) || fail "no range copied 10 s into the load"
+[[ $(psql_tgt "$DB" -c "SELECT to_regclass('public.big') IS NOT NULL") == t ]] ||
+    fail "table big not created on the target 10 s into the task"
+psql_tgt "$DB" -c "BEGIN; LOCK TABLE public.big IN SHARE MODE; SELECT pg_sleep(600)" >/dev/null 2>&1 &
+PGFERRY_PIDS[locker]=$!
+waiting=0
+for _ in $(seq 1 600); do
+    waiting=$(psql_tgt "$DB" -c "SELECT count(*) FROM pg_locks WHERE relation = 'public.big'::regclass AND NOT granted")
+    ((waiting >= 1)) && break
+    sleep 0.05
+done
+((waiting >= 1)) || fail "no range of big waited for the lock within 30 s"
+task_show "$P" t1 || fail "task show failed"
+done_parts=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .partitionsDone] | add // 0' "$TASK_JSON")
 total_parts=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .partitionsTotal] | add' "$TASK_JSON")
-((done_parts < total_parts - 1)) || fail "the load was nearly over ($done_parts of $total_parts ranges): the test proves nothing"
+((done_parts < total_parts - 2)) || fail "the load was nearly over ($done_parts of $total_parts ranges): the test proves nothing"
 kill_agent holder
-note "killed the slot's holder with $done_parts of $total_parts ranges copied"
+psql_tgt "$DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE public.big%' AND pid <> pg_backend_pid()" >/dev/null
+wait "${PGFERRY_PIDS[locker]}" 2>/dev/null || true
+unset 'PGFERRY_PIDS[locker]'
+note "killed the slot's holder with $done_parts of $total_parts ranges copied, $waiting waiting at their COPY"
 
 # 1. FAILED, saying why
 deadline=$((SECONDS + 60))
