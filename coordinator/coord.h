@@ -45,29 +45,6 @@ typedef struct
     outbox_t *outbox;     /* owned: what is sent once the batch commits */
 } coord_t;
 
-/* plan.c: the state machine of tasks, databases and units */
-int plan_create_task(coord_t *self, const Pgferry__Request *req,
-                     int64_t project_id, char **error);
-void plan_on_progress(coord_t *self, const char *agent,
-                      const Pgferry__Progress *progress);
-void plan_on_result(coord_t *self, const char *agent,
-                    const Pgferry__Result *result);
-/* Places again the units an agent no longer runs (it died or restarted).
- * still_running: the units it says it runs; NULL means none. */
-void plan_forget_agent_units(coord_t *self, const char *agent,
-                             const uint64_t *still_running, size_t n,
-                             double older_than);
-void plan_dispatch(coord_t *self);
-void plan_cancel_task(coord_t *self, int64_t task_id);
-/* Cancels, then deletes the task, at once or (online: its slot is to be
- * dropped first) once its cleanup units ran. True if deleted now. */
-bool plan_delete_task(coord_t *self, int64_t task_id);
-/* Asks the cdc unit of one database to cut over. Returns the CLI exit
- * code, with *message to tell (free() it). */
-int plan_cutover(coord_t *self, int64_t task_id, const char *database,
-                 bool validate, char **message);
-void plan_resume(coord_t *self);
-
 /* status.c */
 char *status_task_json(coord_t *self, int64_t task_id, bool expand);
 char *status_projects_json(coord_t *self);

@@ -45,8 +45,7 @@ outbox_destroy(outbox_t **self_p)
 }
 
 int
-outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route,
-           Pgferry__Envelope *env)
+outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
 {
     zmsg_t *msg = envelope_pack(route, env);
 
@@ -80,8 +79,7 @@ outbox_flush(outbox_t *self)
         {
             /* a peer gone: the agent's next heartbeat, or the CLI's
              * next request, settles what it missed */
-            log_warn("could not send a message: %s",
-                     zmq_strerror(zmq_errno()));
+            log_warn("could not send a message: %s", zmq_strerror(zmq_errno()));
             zmsg_destroy(&self->msgs[i].msg);
         }
     }

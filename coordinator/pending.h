@@ -27,8 +27,7 @@ void pending_add(pending_t *self, int64_t task_id, zmsg_t **route_p);
 bool pending_has(const pending_t *self, int64_t task_id);
 
 /* Adds one problem line to a waiting task's refusal (no-op if none). */
-void pending_add_problem(pending_t *self, int64_t task_id,
-                         const char *problem);
+void pending_add_problem(pending_t *self, int64_t task_id, const char *problem);
 /* Every problem found, one per line ("" if none; borrowed). */
 const char *pending_problems(const pending_t *self, int64_t task_id);
 

@@ -86,11 +86,9 @@ secrets_put(secrets_t *self, int64_t task_id, const char *source_password,
     self->tasks = grown;
     self->tasks[self->count].task_id = task_id;
     self->tasks[self->count].source_password =
-        source_password && source_password[0] ? xstrdup(source_password)
-                                               : NULL;
+        source_password && source_password[0] ? xstrdup(source_password) : NULL;
     self->tasks[self->count].target_password =
-        target_password && target_password[0] ? xstrdup(target_password)
-                                               : NULL;
+        target_password && target_password[0] ? xstrdup(target_password) : NULL;
     self->count++;
 }
 

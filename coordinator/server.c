@@ -20,6 +20,9 @@
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "coordinator/dispatch.h"
+#include "coordinator/plan.h"
+#include "coordinator/results.h"
 
 #define SERVER_TICK_MS 500
 /* the most messages handled in one catalog transaction */
@@ -255,7 +258,7 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
     }
     pending_add(self->pending, task_id, route_p);
     log_info("task=%s project=%s created, preparing", req->task, req->project);
-    plan_dispatch(self);
+    dispatch_units(self);
 }
 
 static void
@@ -451,10 +454,10 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
     }
     /* units it should run but does not (it restarted) are placed again;
      * a unit just sent may not be listed yet, hence the grace */
-    plan_forget_agent_units(
+    results_forget_agent_units(
         self, agent->name, hello->running_units, hello->n_running_units,
         (double) zclock_time() / 1000.0 - SERVER_ASSIGN_GRACE_S);
-    plan_dispatch(self);
+    dispatch_units(self);
 }
 
 static void
@@ -495,11 +498,11 @@ s_handle_agent(coord_t *self)
     }
     if (env->body_case == PGFERRY__ENVELOPE__BODY_PROGRESS)
     {
-        plan_on_progress(self, agent->name, env->progress);
+        results_on_progress(self, agent->name, env->progress);
     }
     else if (env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
     {
-        plan_on_result(self, agent->name, env->result);
+        results_on_result(self, agent->name, env->result);
     }
 
 cleanup:
@@ -528,7 +531,7 @@ s_tick(coord_t *self)
             agent->alive = false;
             log_warn("agent=%s lost: no heartbeat for %d ms", agent->name,
                      COORD_AGENT_TIMEOUT_MS);
-            plan_forget_agent_units(self, agent->name, NULL, 0, 1e18);
+            results_forget_agent_units(self, agent->name, NULL, 0, 1e18);
         }
     }
     if (now - s_started_at > COORD_AGENT_TIMEOUT_MS)
@@ -550,11 +553,11 @@ s_tick(coord_t *self)
         for (char *name = zlist_first(orphans); name != NULL;
              name = zlist_next(orphans))
         {
-            plan_forget_agent_units(self, name, NULL, 0, 1e18);
+            results_forget_agent_units(self, name, NULL, 0, 1e18);
         }
         zlist_destroy(&orphans);
     }
-    plan_dispatch(self);
+    dispatch_units(self);
 }
 
 /*

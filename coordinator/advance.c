@@ -1,0 +1,325 @@
+/*
+ * coordinator/advance.c
+ *     Moving a database forward as far as its units allow: the copy units
+ *     once its tables exist, a table's index builds as soon as it is
+ *     loaded and its ANALYZE once they are built, a new snapshot when the
+ *     old one is lost, and finalize once everything is in.
+ *
+ * Called on every result, so nothing here reads more than the rows it
+ * acts on: counts come from unit_counts, lookups through indexes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "coordinator/advance.h"
+#include "coordinator/plan.h"
+#include "coordinator/units.h"
+
+/* the most ranges one table is cut into */
+#define ADVANCE_MAX_PARTS 256
+/* PostgreSQL's default block size, to turn pages into bytes */
+#define ADVANCE_BLOCK_SIZE 8192
+/* the weight of an index build whose table is not known */
+#define ADVANCE_UNKNOWN_BYTES (1LL << 40)
+/* the most snapshots one database may need before we give up on it */
+#define ADVANCE_MAX_SNAPSHOTS 5
+
+/*
+ * No holder of the snapshot while copies wait for it: take another.
+ * Offline, any snapshot will do. Online, the copies must read as of the
+ * slot's consistent point: once a copy has read under the old snapshot,
+ * a new slot cannot match it, so the database fails (and its cleanup
+ * drops the slot and empties the tables, for a new task).
+ */
+static void
+s_retake_snapshot(coord_t *self, int64_t task_id, int64_t db_id, bool online,
+                  int64_t queued)
+{
+    int kind = online ? K_SLOT : K_SNAPSHOT;
+
+    if (online && store_int(self->store, 0,
+                            "SELECT count(*) FROM units WHERE database_id = ? "
+                            "AND kind = ? AND (started = 1 OR state = "
+                            "'done')",
+                            "ii", db_id, (int64_t) K_COPY) > 0)
+    {
+        plan_fail_database(
+            self, task_id, db_id,
+            "the connection holding the slot's snapshot was lost "
+            "before every table was copied: the tables not "
+            "copied yet cannot be read as of the slot's start, "
+            "so the full load cannot finish consistently; the "
+            "slot and publication are dropped and the tables "
+            "emptied: create the task again");
+        return;
+    }
+    if (units_count(self->store, db_id, kind, "'done', 'failed'") >=
+        ADVANCE_MAX_SNAPSHOTS)
+    {
+        plan_fail_database(self, task_id, db_id,
+                           "could not hold a snapshot of the source: "
+                           "the agents holding it were lost too often");
+        return;
+    }
+    coord_event(self, task_id, "warn",
+                "database_id=%" PRId64 " taking a new %s for the %" PRId64
+                " copies not started yet",
+                db_id, online ? "slot and snapshot" : "snapshot", queued);
+    (void) units_add(self->store, task_id, db_id, kind, 0, 0, 0);
+}
+
+/* FULL_LOAD: keeps a snapshot held while copies need it; once every copy
+ * is done, queues what is left to build. Returns true then. */
+static bool
+s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
+{
+    int64_t queued = units_count(self->store, db_id, K_COPY, "'queued'");
+    /* assigned is not started: the holder waits for every copy to
+     * have imported the snapshot */
+    int64_t unstarted = queued + store_int(self->store, 0,
+                                           "SELECT count(*) FROM units "
+                                           "WHERE database_id = ? AND "
+                                           "kind = ? AND state = "
+                                           "'running' AND started = 0",
+                                           "ii", db_id, (int64_t) K_COPY);
+    int64_t unfinished =
+        units_count(self->store, db_id, K_COPY, "'queued', 'running'");
+    /* released ones (started = 1) are on their way out */
+    int64_t holders =
+        store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE "
+                  "database_id = ? AND state IN ('queued', "
+                  "'running') AND started = 0 AND kind IN " UNITS_HOLDER_KINDS,
+                  "i", db_id);
+
+    if (queued > 0 && holders == 0)
+    {
+        s_retake_snapshot(self, task_id, db_id, online, queued);
+        return false;
+    }
+    /* online, a copy tried again must read as of the slot's start too:
+     * the slot's snapshot is held until every copy is done */
+    if ((online ? unfinished : unstarted) == 0 && holders > 0)
+    {
+        plan_release_snapshots(self, db_id);
+    }
+    /* the copies may be done before schema-pre has read the post-data
+     * items: those are needed first */
+    if (unfinished > 0 ||
+        units_count(self->store, db_id, K_SCHEMA_PRE, "'done'") == 0)
+    {
+        return false;
+    }
+    if (units_count(self->store, db_id, K_FINALIZE,
+                    "'queued', 'running', 'done'") == 0)
+    {
+        int64_t items = advance_queue_items(self, task_id, db_id, 0);
+        if (items > 0)
+        {
+            coord_event(self, task_id, "info",
+                        "database_id=%" PRId64 " full load done, building "
+                        "the %" PRId64 " indexes and constraints left",
+                        db_id, items);
+        }
+    }
+    return true;
+}
+
+/* Indexes and constraints built, tables analyzed: finalize. */
+static void
+s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE database_id = ? AND "
+                  "state = 'running' AND kind IN " UNITS_HOLDER_KINDS,
+                  "i", db_id) > 0)
+    {
+        plan_release_snapshots(self, db_id); /* in case a Release was lost */
+    }
+    if (units_count(self->store, db_id, K_SCHEMA_POST, "'queued', 'running'") >
+        0)
+    {
+        return;
+    }
+    /* every index is built: whatever table is not analyzed yet is now */
+    advance_queue_analyze(self, task_id, db_id, 0);
+    if (units_count(self->store, db_id, K_ANALYZE, "'queued', 'running'") ==
+            0 &&
+        units_count(self->store, db_id, K_FINALIZE,
+                    "'queued', 'running', 'done'") == 0)
+    {
+        (void) units_add(self->store, task_id, db_id, K_FINALIZE, 0, 0, 0);
+    }
+}
+
+/*
+ * Moves one database forward as far as its units allow. Offline, the
+ * build after the full load is COMPLETING; online, the database stays in
+ * FULL_LOAD until its indexes are built, as COMPLETING is the cutover.
+ */
+void
+advance_database(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    char state[32] = "";
+    bool online = plan_is_online(self, task_id);
+    bool building = false;
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        snprintf(state, sizeof state, "%s", store_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+
+    if (strcmp(state, "FULL_LOAD") == 0)
+    {
+        building = s_advance_full_load(self, task_id, db_id, online);
+        if (building && !online)
+        {
+            (void) plan_move_database(self, db_id, DB_COMPLETING, NULL);
+        }
+    }
+    else if (strcmp(state, "COMPLETING") == 0)
+    {
+        building = !online;
+    }
+    if (building)
+    {
+        s_advance_build(self, task_id, db_id);
+    }
+    plan_update_task_state(self, task_id);
+}
+
+/* Queues one copy unit per block range of the table. */
+static void
+s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,
+                 int64_t table_id, int64_t pages, int64_t bytes_est,
+                 int64_t split_bytes)
+{
+    int64_t size = pages * ADVANCE_BLOCK_SIZE;
+    int64_t parts = 1;
+
+    if (split_bytes > 0 && size > split_bytes)
+    {
+        parts = (size + split_bytes - 1) / split_bytes;
+        parts = parts < ADVANCE_MAX_PARTS ? parts : ADVANCE_MAX_PARTS;
+    }
+    (void) store_exec(self->store, "UPDATE tables_ SET parts = ? WHERE id = ?",
+                      "ii", parts, table_id);
+    for (int64_t i = 0; i < parts; i++)
+    {
+        /* the last range is open-ended: the table may have grown */
+        int64_t last = i == parts - 1 ? 0 : pages * (i + 1) / parts;
+        (void) store_exec(self->store,
+                          "INSERT INTO units (task_id, database_id, kind, "
+                          "table_id, priority, weight, part, first_page, "
+                          "last_page) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "iiiiiiiii", task_id, db_id, (int64_t) K_COPY,
+                          table_id, (int64_t) units_kind_priority(K_COPY),
+                          bytes_est / parts, i, pages * i / parts, last);
+    }
+}
+
+/*
+ * The tables exist on the target: queue one copy unit per table range and
+ * move to FULL_LOAD. Called when schema-pre says the pre-data schema is
+ * in, before it has read the post-data items, and again with its result;
+ * only the first call does anything.
+ */
+void
+advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    int64_t split_bytes = store_int(self->store, 0,
+                                    "SELECT split_bytes FROM tasks "
+                                    "WHERE id = ?",
+                                    "i", task_id);
+    sqlite3_stmt *stmt = NULL;
+
+    if (plan_database_state(self, db_id) != DB_SCHEMA)
+    {
+        return;
+    }
+    stmt = store_query(self->store,
+                       "SELECT id, pages, bytes_est FROM tables_ "
+                       "WHERE database_id = ? ORDER BY id",
+                       "i", db_id);
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        s_add_copy_units(self, task_id, db_id, sqlite3_column_int64(stmt, 0),
+                         sqlite3_column_int64(stmt, 1),
+                         sqlite3_column_int64(stmt, 2), split_bytes);
+    }
+    sqlite3_finalize(stmt);
+    (void) plan_move_database(self, db_id, DB_FULL_LOAD, NULL);
+}
+
+/*
+ * Queues the phase-1 items (indexes, constraints) not queued yet: of one
+ * table once it is loaded (table_id), or all that are left (0).
+ */
+int64_t
+advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
+                    int64_t table_id)
+{
+    (void) store_exec(
+        self->store,
+        "INSERT INTO units (task_id, database_id, kind, item_id, priority, "
+        "                   weight) "
+        "SELECT ?, ?, ?, si.id, ?, "
+        "       coalesce((SELECT t.bytes_est FROM tables_ t "
+        "                  WHERE t.database_id = si.database_id "
+        "                    AND t.schema_name = si.table_schema "
+        "                    AND t.table_name = si.table_name), ?) "
+        "  FROM schema_items si "
+        " WHERE si.database_id = ? AND si.phase = 1 "
+        "   AND (? = 0 OR (si.table_schema, si.table_name) = "
+        "        (SELECT schema_name, table_name FROM tables_ WHERE id = ?)) "
+        "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.item_id = si.id) "
+        " ORDER BY si.id",
+        "iiiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
+        (int64_t) units_kind_priority(K_SCHEMA_POST),
+        /* an item of no known table may be big: never batched, and
+         * early, as the largest go first */
+        (int64_t) ADVANCE_UNKNOWN_BYTES, db_id, table_id, table_id);
+    return store_changes(self->store);
+}
+
+/*
+ * Queues the ANALYZE of the database's loaded tables (or of one, if
+ * table_id is not 0) whose indexes and constraints are all built: after
+ * them, so that expression indexes get statistics too; not after the
+ * whole load, so that it overlaps with the other tables' copies.
+ */
+void
+advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
+                      int64_t table_id)
+{
+    (void) store_exec(
+        self->store,
+        "INSERT INTO units (task_id, database_id, kind, table_id, priority, "
+        "                   weight) "
+        "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
+        " WHERE t.database_id = ? AND (? = 0 OR t.id = ?) "
+        "   AND t.state = 'COMPLETED' "
+        /* the items are known once schema-pre is done */
+        "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "
+        "               t.database_id AND s.kind = ? AND s.state = 'done') "
+        "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "
+        "                     AND u.kind = ?) "
+        "   AND NOT EXISTS (SELECT 1 FROM schema_items si "
+        "                    WHERE si.database_id = t.database_id "
+        "                      AND si.phase = 1 "
+        "                      AND (si.table_schema, si.table_name) = "
+        "                          (t.schema_name, t.table_name) "
+        "                      AND NOT EXISTS (SELECT 1 FROM units u "
+        "                                       WHERE u.item_id = si.id "
+        "                                         AND u.state = 'done'))",
+        "iiiiiiii", task_id, (int64_t) K_ANALYZE,
+        (int64_t) units_kind_priority(K_ANALYZE), db_id, table_id, table_id,
+        (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE);
+}

@@ -1,0 +1,23 @@
+/*
+ * coordinator/advance.h
+ *     Moving a database forward as its units finish.
+ */
+#ifndef PGFERRY_COORDINATOR_ADVANCE_H
+#define PGFERRY_COORDINATOR_ADVANCE_H
+
+#include "coordinator/coord.h"
+
+/* Moves one database forward as far as its units allow, and its task. */
+void advance_database(coord_t *self, int64_t task_id, int64_t db_id);
+/* The tables exist on the target: queue their copies (once). */
+void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id);
+/* Queues the index and constraint builds not queued yet: of one loaded
+ * table, or (table_id 0) all. Returns how many it queued. */
+int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
+                            int64_t table_id);
+/* Queues the ANALYZE of the loaded tables whose builds are done: one
+ * table, or (table_id 0) all of the database. */
+void advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
+                           int64_t table_id);
+
+#endif

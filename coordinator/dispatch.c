@@ -1,0 +1,460 @@
+/*
+ * coordinator/dispatch.c
+ *     Placing units on agents: the head of the queue on an agent with a
+ *     free job slot, with more units like it when they are small, and the
+ *     Assign (or AssignBatch) each agent is sent, built from the catalog.
+ *
+ * A placement is recorded in the catalog and sent once that commits
+ * (the outbox). Its cost follows what it places: every query here reads
+ * through an index what it needs, never the whole queue.
+ */
+#include "coordinator/dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "coordinator/units.h"
+
+/*
+ * Placement batches: units of tables smaller than DISPATCH_BATCH_TABLE_BYTES
+ * cost more to place (a round trip to the coordinator, two catalog
+ * writes) than to run, so up to DISPATCH_BATCH_UNITS of them, covering up
+ * to DISPATCH_BATCH_BYTES of tables, go to an agent together.
+ */
+#define DISPATCH_BATCH_TABLE_BYTES (16LL * 1024 * 1024)
+#define DISPATCH_BATCH_BYTES (64LL * 1024 * 1024)
+#define DISPATCH_BATCH_UNITS 64
+
+static double
+s_wall_now(void)
+{
+    return (double) zclock_time() / 1000.0;
+}
+
+/* ----- building an Assign ----- */
+
+static Pgferry__Endpoint *
+s_endpoint(const char *host, int64_t port, const char *user, const char *dbname,
+           const char *password)
+{
+    Pgferry__Endpoint *ep = xcalloc(1, sizeof *ep);
+
+    pgferry__endpoint__init(ep);
+    ep->host = xstrdup(host);
+    ep->port = (uint32_t) port;
+    ep->user = xstrdup(user);
+    ep->dbname = xstrdup(dbname);
+    if (password != NULL)
+    {
+        ep->password = xstrdup(password);
+    }
+    return ep;
+}
+
+static Pgferry__TableRef *
+s_table_ref(sqlite3_stmt *stmt, int first)
+{
+    Pgferry__TableRef *t = xcalloc(1, sizeof *t);
+
+    pgferry__table_ref__init(t);
+    t->schema = xstrdup(store_text(stmt, first));
+    t->name = xstrdup(store_text(stmt, first + 1));
+    t->binary = sqlite3_column_int(stmt, first + 2) != 0;
+    t->columns = xstrdup(store_text(stmt, first + 3));
+    t->bytes = sqlite3_column_int64(stmt, first + 4);
+    t->rows = sqlite3_column_int64(stmt, first + 5);
+    return t;
+}
+
+#define TABLE_COLUMNS                                                          \
+    "schema_name, table_name, binary_ok, columns, "                            \
+    "bytes_est, rows_est"
+
+static void
+s_add_tables(coord_t *self, Pgferry__Assign *a, int64_t db_id)
+{
+    sqlite3_stmt *stmt = store_query(self->store,
+                                     "SELECT " TABLE_COLUMNS
+                                     " FROM tables_ WHERE database_id = ? "
+                                     "ORDER BY id",
+                                     "i", db_id);
+
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        a->tables = realloc(a->tables, (a->n_tables + 1) * sizeof *a->tables);
+        a->tables[a->n_tables++] = s_table_ref(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+}
+
+static void
+s_add_items(coord_t *self, Pgferry__Assign *a, const char *where, int64_t key)
+{
+    char *sql = xasprintf("SELECT id, kind, tag, sql, phase FROM "
+                          "schema_items WHERE %s ORDER BY id",
+                          where);
+    sqlite3_stmt *stmt = store_query(self->store, sql, "i", key);
+
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
+        pgferry__schema_item__init(item);
+        item->id = (uint64_t) sqlite3_column_int64(stmt, 0);
+        item->kind = xstrdup(store_text(stmt, 1));
+        item->tag = xstrdup(store_text(stmt, 2));
+        item->sql = xstrdup(store_text(stmt, 3));
+        item->phase = (uint32_t) sqlite3_column_int(stmt, 4);
+        a->items = realloc(a->items, (a->n_items + 1) * sizeof *a->items);
+        a->items[a->n_items++] = item;
+    }
+    sqlite3_finalize(stmt);
+    free(sql);
+}
+
+static void
+s_add_selected(Pgferry__Assign *a, const char *selected)
+{
+    char *copy = xstrdup(selected);
+    char *save = NULL;
+
+    for (char *name = strtok_r(copy, "\n", &save); name != NULL;
+         name = strtok_r(NULL, "\n", &save))
+    {
+        a->selected_tables = realloc(
+            a->selected_tables, (a->n_selected_tables + 1) * sizeof(char *));
+        a->selected_tables[a->n_selected_tables++] = xstrdup(name);
+    }
+    free(copy);
+}
+
+/* Builds the Assign of a unit from the catalog; NULL if it is gone. */
+static Pgferry__Assign *
+s_build_assign(coord_t *self, int64_t unit_id)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT u.kind, u.table_id, u.item_id, t.task_key, t.src_host, "
+        "       t.src_port, t.src_user, d.name, t.tgt_host, t.tgt_port, "
+        "       t.tgt_user, d.target_name, d.selected, d.snapshot, "
+        "       d.skip_schema, t.id, d.id, t.online, t.fix_replica_identity, "
+        "       d.slot, d.start_lsn, d.cutover, d.validate, d.end_lsn, "
+        "       d.state, (SELECT count(*) FROM units f WHERE f.database_id = "
+        "                 d.id AND f.kind = 6 AND f.state = 'done') "
+        "  FROM units u JOIN tasks t ON t.id = u.task_id "
+        "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
+        "i", unit_id);
+    Pgferry__Assign *a = NULL;
+
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    {
+        sqlite3_finalize(stmt);
+        return NULL;
+    }
+    int64_t task_id = sqlite3_column_int64(stmt, 15);
+    int kind = sqlite3_column_int(stmt, 0);
+    int64_t db_id = sqlite3_column_int64(stmt, 16);
+
+    a = xcalloc(1, sizeof *a);
+    pgferry__assign__init(a);
+    a->unit_id = (uint64_t) unit_id;
+    a->kind = (Pgferry__UnitKind) kind;
+    a->task_key = xstrdup(store_text(stmt, 3));
+    a->source = s_endpoint(store_text(stmt, 4), sqlite3_column_int64(stmt, 5),
+                           store_text(stmt, 6), store_text(stmt, 7),
+                           secrets_source(self->secrets, task_id));
+    a->target = s_endpoint(store_text(stmt, 8), sqlite3_column_int64(stmt, 9),
+                           store_text(stmt, 10), store_text(stmt, 11),
+                           secrets_target(self->secrets, task_id));
+    if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
+    {
+        a->snapshot = xstrdup(store_text(stmt, 13));
+    }
+    a->skip_schema = sqlite3_column_int(stmt, 14) != 0;
+    a->online = sqlite3_column_int(stmt, 17) != 0;
+    a->fix_replica_identity = sqlite3_column_int(stmt, 18) != 0;
+    if (sqlite3_column_type(stmt, 19) != SQLITE_NULL)
+    {
+        a->slot = xstrdup(store_text(stmt, 19));
+    }
+    a->start_lsn = (uint64_t) sqlite3_column_int64(stmt, 20);
+    a->cutover = sqlite3_column_int(stmt, 21) != 0;
+    a->validate = sqlite3_column_int(stmt, 22) != 0;
+    a->end_lsn = (uint64_t) sqlite3_column_int64(stmt, 23);
+    /* a database that failed half-loaded gives its tables back empty, for
+     * a new task; one that failed after its full load (a difference found
+     * by --validate, say) keeps them, for the operator to look into */
+    _Static_assert(K_FINALIZE == 6, "the query names finalize by number");
+    a->truncate_target = strcmp(store_text(stmt, 24), "FAILED") == 0 &&
+                         sqlite3_column_int64(stmt, 25) == 0;
+    if (kind == K_PREPARE || kind == K_SCHEMA_PRE)
+    {
+        s_add_selected(a, store_text(stmt, 12));
+    }
+    if (kind == K_SCHEMA_PRE || kind == K_FINALIZE || kind == K_SLOT ||
+        kind == K_CDC || kind == K_CLEANUP)
+    {
+        s_add_tables(self, a, db_id);
+    }
+    if (kind == K_COPY || kind == K_ANALYZE)
+    {
+        sqlite3_stmt *t = store_query(
+            self->store,
+            "SELECT " TABLE_COLUMNS ", t.parts, u.part, u.first_page, "
+            "       u.last_page "
+            "  FROM units u JOIN tables_ t ON t.id = u.table_id "
+            " WHERE u.id = ?",
+            "i", unit_id);
+        if (t != NULL && sqlite3_step(t) == SQLITE_ROW)
+        {
+            a->table = s_table_ref(t, 0);
+            a->table->parts = (uint32_t) sqlite3_column_int(t, 6);
+            a->table->part = (uint32_t) sqlite3_column_int(t, 7);
+            a->table->first_page = sqlite3_column_int64(t, 8);
+            a->table->last_page = sqlite3_column_int64(t, 9);
+        }
+        sqlite3_finalize(t);
+    }
+    if (kind == K_SCHEMA_POST)
+    {
+        s_add_items(self, a, "id = ?", sqlite3_column_int64(stmt, 2));
+    }
+    if (kind == K_FINALIZE)
+    {
+        s_add_items(self, a, "phase = 2 AND database_id = ?", db_id);
+        /* online: pgferry.cdc_counts lives there until the cutover */
+        a->last = !a->online;
+    }
+    sqlite3_finalize(stmt);
+    return a;
+}
+
+/*
+ * Records the placement of a unit on agent: batch is the first unit of
+ * its batch (itself, placed alone). A copy's table shows as LOADING once
+ * the copy has started (plan_on_progress), not here: in a batch it may
+ * wait for the units before it.
+ */
+static int
+s_mark_placed(coord_t *self, registry_agent_t *agent, int64_t unit_id,
+              int64_t batch)
+{
+    return store_exec(self->store,
+                      "UPDATE units SET state = 'running', agent = ?, "
+                      "attempts = attempts + 1, assigned_at = ?, error = NULL, "
+                      "started = 0, batch = ? WHERE id = ?",
+                      "sdii", agent->name, s_wall_now(), batch, unit_id);
+}
+
+/*
+ * Places units ids[0..n) on agent: one Assign, or (n > 1) an AssignBatch
+ * that the agent runs one unit after the other. Marked running in the
+ * catalog, sent once that commits (the outbox). Returns 0 or -1.
+ */
+static int
+s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
+             size_t n)
+{
+    Pgferry__AssignBatch batch = PGFERRY__ASSIGN_BATCH__INIT;
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    int rc = -1;
+
+    batch.units = xcalloc(n, sizeof *batch.units);
+    if (store_begin(self->store) != 0)
+    {
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        Pgferry__Assign *a = s_build_assign(self, ids[i]);
+        if (a == NULL || s_mark_placed(self, agent, ids[i], ids[0]) != 0)
+        {
+            if (a != NULL)
+            {
+                pgferry__assign__free_unpacked(a, NULL);
+            }
+            store_rollback(self->store);
+            goto cleanup;
+        }
+        batch.units[batch.n_units++] = a;
+    }
+    if (store_commit(self->store) != 0)
+    {
+        store_rollback(self->store);
+        goto cleanup;
+    }
+    if (n == 1)
+    {
+        env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+        env.assign = batch.units[0];
+    }
+    else
+    {
+        env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+        env.assign_batch = &batch;
+    }
+    rc = outbox_add(self->outbox, self->agents, agent->route, &env);
+    log_info("unit=%" PRId64 " kind=%s agent=%s assigned%s", ids[0],
+             units_kind_name(batch.units[0]->kind), agent->name,
+             n > 1 ? ", the first of a batch" : "");
+    if (n > 1)
+    {
+        log_debug("units=%zu batch=%" PRId64 " agent=%s placed together", n,
+                  ids[0], agent->name);
+    }
+
+cleanup:
+    /* built with malloc field by field, as unpack would have */
+    for (size_t i = 0; i < batch.n_units; i++)
+    {
+        pgferry__assign__free_unpacked(batch.units[i], NULL);
+    }
+    free(batch.units);
+    return rc;
+}
+
+/* Job slots in use on an agent: a batch takes one, as it runs its units
+ * one after the other. */
+static int
+s_running_on(coord_t *self, const char *agent)
+{
+    return (int) store_int(
+        self->store, 0,
+        "SELECT count(DISTINCT coalesce(batch, id)) FROM units WHERE state = "
+        "'running' AND agent = ? AND kind NOT IN " UNITS_HOLDER_KINDS,
+        "s", agent);
+}
+
+/* The job slots of every live agent. */
+static int64_t
+s_total_slots(coord_t *self)
+{
+    int64_t slots = 0;
+
+    for (size_t i = 0; i < registry_size(self->registry); i++)
+    {
+        registry_agent_t *agent = registry_at(self->registry, i);
+        slots += agent->alive ? agent->jobs : 0;
+    }
+    return slots > 0 ? slots : 1;
+}
+
+/*
+ * Places the head of the queue on agent, with more units like it when
+ * it is small: copies, index builds and ANALYZEs of tables under
+ * DISPATCH_BATCH_TABLE_BYTES, of the same kind and database, up to
+ * DISPATCH_BATCH_UNITS units and DISPATCH_BATCH_BYTES of tables. A batch takes
+ * at most a share of what is queued (half of it over every slot), so
+ * that the last units still spread over the agents.
+ */
+static int
+s_place(coord_t *self, registry_agent_t *agent, int64_t head)
+{
+    int64_t ids[DISPATCH_BATCH_UNITS];
+    size_t n = 1;
+    /* a range of a split table is not batched: its table was split so
+     * that its ranges run in parallel */
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT kind, database_id, weight, first_page = 0 AND last_page = 0 "
+        "FROM units WHERE id = ?",
+        "i", head);
+    int kind = 0;
+    int64_t db_id = 0;
+    int64_t bytes = 0;
+    bool whole = false;
+
+    ids[0] = head;
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        kind = sqlite3_column_int(stmt, 0);
+        db_id = sqlite3_column_int64(stmt, 1);
+        bytes = sqlite3_column_int64(stmt, 2);
+        whole = sqlite3_column_int(stmt, 3) != 0;
+    }
+    sqlite3_finalize(stmt);
+    if ((kind == K_SCHEMA_POST || kind == K_ANALYZE ||
+         (kind == K_COPY && whole)) &&
+        bytes < DISPATCH_BATCH_TABLE_BYTES)
+    {
+        int64_t queued = units_count(self->store, db_id, kind, "'queued'");
+        int64_t share = queued / (2 * s_total_slots(self));
+        int64_t want =
+            share < DISPATCH_BATCH_UNITS ? share : DISPATCH_BATCH_UNITS;
+
+        stmt = store_query(self->store,
+                           "SELECT id, weight FROM units WHERE database_id = ? "
+                           "AND kind = ? AND state = 'queued' AND id <> ? "
+                           "AND weight < ? AND first_page = 0 AND "
+                           "last_page = 0 ORDER BY id LIMIT ?",
+                           "iiiii", db_id, (int64_t) kind, head,
+                           (int64_t) DISPATCH_BATCH_TABLE_BYTES, want - 1);
+        while (stmt != NULL && (int64_t) n < want &&
+               bytes < DISPATCH_BATCH_BYTES && sqlite3_step(stmt) == SQLITE_ROW)
+        {
+            ids[n++] = sqlite3_column_int64(stmt, 0);
+            bytes += sqlite3_column_int64(stmt, 1);
+        }
+        sqlite3_finalize(stmt);
+    }
+    return s_send_units(self, agent, ids, n);
+}
+
+void
+dispatch_units(coord_t *self)
+{
+    size_t n = registry_size(self->registry);
+    size_t next_holder = 0;
+    bool placed = true;
+
+    /* snapshot holders take no job slot: they only wait */
+    for (;;)
+    {
+        int64_t id =
+            store_int(self->store, 0,
+                      "SELECT id FROM units WHERE state = 'queued' "
+                      "AND kind IN " UNITS_HOLDER_KINDS " ORDER BY id LIMIT 1",
+                      NULL);
+        registry_agent_t *agent = NULL;
+        for (size_t i = 0; id != 0 && agent == NULL && i < n; i++)
+        {
+            registry_agent_t *candidate =
+                registry_at(self->registry, (next_holder + i) % n);
+            agent = candidate->alive ? candidate : NULL;
+        }
+        if (agent == NULL || s_send_units(self, agent, &id, 1) != 0)
+        {
+            break;
+        }
+        next_holder++;
+    }
+    /* one placement per agent per round, so that work spreads over all
+     * agents from the start */
+    while (placed)
+    {
+        placed = false;
+        for (size_t i = 0; i < n; i++)
+        {
+            registry_agent_t *agent = registry_at(self->registry, i);
+            if (!agent->alive ||
+                agent->jobs - s_running_on(self, agent->name) <= 0)
+            {
+                continue;
+            }
+            int64_t id = store_int(
+                self->store, 0,
+                "SELECT u.id FROM units u "
+                "  JOIN databases d ON d.id = u.database_id "
+                " WHERE u.state = 'queued' AND u.kind NOT IN " UNITS_HOLDER_KINDS
+                "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
+                " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
+                "i", (int64_t) K_COPY);
+            if (id == 0)
+            {
+                return;
+            }
+            placed = s_place(self, agent, id) == 0 || placed;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/*
+ * coordinator/dispatch.h
+ *     Placing queued units on the agents that have free job slots.
+ */
+#ifndef PGFERRY_COORDINATOR_DISPATCH_H
+#define PGFERRY_COORDINATOR_DISPATCH_H
+
+#include "coordinator/coord.h"
+
+/*
+ * Places what the queue holds on every agent with a free slot, one
+ * placement per agent in turn so that work spreads over all of them;
+ * snapshot holders first, on any live agent (they take no slot). Called
+ * on every event that may free a slot or queue a unit.
+ */
+void dispatch_units(coord_t *self);
+
+#endif

@@ -1,0 +1,576 @@
+/*
+ * coordinator/results.c
+ *     What the agents report: progress (a snapshot held, a copy started,
+ *     the tables created, the stream's position and counters), results
+ *     (a unit done or failed) and units lost with their agent.
+ *
+ * A result is taken only from the agent the unit is placed on: a unit
+ * placed elsewhere since is settled by its new placement, and the
+ * target's own bookkeeping makes either run skip what the other did.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "coordinator/advance.h"
+#include "coordinator/dispatch.h"
+#include "coordinator/plan.h"
+#include "coordinator/results.h"
+#include "coordinator/units.h"
+
+/* The cdc unit's latency under which a database is READY_TO_COMPLETE,
+ * and over which it is CATCHING_UP again. */
+#define RESULTS_READY_LATENCY_MS 1000
+#define RESULTS_BEHIND_LATENCY_MS 10000
+
+typedef struct
+{
+    uint64_t id;
+    int kind;
+    int64_t task_id;
+    int64_t db_id;
+    int64_t table_id;
+    int attempts;
+} results_lost_t;
+
+/*
+ * The cdc unit's report: where the stream stands and each table's
+ * counters, as the target committed them (so replacing, never adding).
+ * Moves the database between CATCHING_UP and READY_TO_COMPLETE.
+ */
+static void
+s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
+{
+    (void) store_exec(self->store,
+                      "UPDATE databases SET received_lsn = ?, applied_lsn = ?, "
+                      "source_lsn = ?, latency_ms = ?, pending = ?, "
+                      "end_lsn = CASE WHEN ? > 0 THEN ? ELSE end_lsn END "
+                      "WHERE id = ?",
+                      "iiiiiiii", (int64_t) cdc->received_lsn,
+                      (int64_t) cdc->applied_lsn, (int64_t) cdc->source_lsn,
+                      cdc->latency_ms, cdc->pending, (int64_t) cdc->end_lsn,
+                      (int64_t) cdc->end_lsn, db_id);
+    for (size_t i = 0; i < cdc->n_tables; i++)
+    {
+        const Pgferry__TableChanges *t = cdc->tables[i];
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET cdc_ins = ?, cdc_upd = ?, "
+                          "cdc_del = ? WHERE database_id = ? AND "
+                          "schema_name = ? AND table_name = ?",
+                          "iiiiss", t->inserts, t->updates, t->deletes, db_id,
+                          t->schema, t->name);
+    }
+    db_state_t state = plan_database_state(self, db_id);
+    if (state == DB_CATCHING_UP && cdc->latency_ms < RESULTS_READY_LATENCY_MS)
+    {
+        (void) plan_move_database(self, db_id, DB_READY_TO_COMPLETE, NULL);
+    }
+    else if (state == DB_READY_TO_COMPLETE &&
+             cdc->latency_ms > RESULTS_BEHIND_LATENCY_MS)
+    {
+        (void) plan_move_database(self, db_id, DB_CATCHING_UP, NULL);
+    }
+}
+
+static void
+s_insert_tables(coord_t *self, int64_t db_id, const Pgferry__Result *r)
+{
+    for (size_t i = 0; i < r->n_tables; i++)
+    {
+        const Pgferry__TableRef *t = r->tables[i];
+        (void) store_exec(self->store,
+                          "INSERT INTO tables_ (database_id, schema_name, "
+                          "table_name, bytes_est, rows_est, binary_ok, "
+                          "columns, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          "issiiisi", db_id, t->schema, t->name, t->bytes,
+                          t->rows, (int64_t) t->binary, t->columns, t->pages);
+    }
+}
+
+static void
+s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
+             const Pgferry__Result *r)
+{
+    if (r->ok)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE tasks SET source_version = ?, "
+                          "target_version = ? WHERE id = ?",
+                          "ssi", r->source_version, r->target_version, task_id);
+        (void) store_exec(self->store,
+                          "UPDATE databases SET skip_schema = ? WHERE id = ?",
+                          "ii", (int64_t) r->target_has_schema, db_id);
+        s_insert_tables(self, db_id, r);
+    }
+    else if (!r->retryable)
+    {
+        for (size_t i = 0; i < r->n_problems; i++)
+        {
+            pending_add_problem(self->pending, task_id, r->problems[i]);
+        }
+        if (r->n_problems == 0)
+        {
+            pending_add_problem(self->pending, task_id, r->error);
+        }
+    }
+}
+
+/* The post-data items are known: those of tables loaded meanwhile can be
+ * built now, and the tables without any analyzed. */
+static void
+s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
+                const Pgferry__Result *r)
+{
+    sqlite3_stmt *stmt = NULL;
+
+    for (size_t i = 0; i < r->n_items; i++)
+    {
+        const Pgferry__SchemaItem *item = r->items[i];
+        (void) store_exec(self->store,
+                          "INSERT INTO schema_items (database_id, kind, tag, "
+                          "sql, phase, table_schema, table_name) VALUES "
+                          "(?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))",
+                          "isssiss", db_id, item->kind, item->tag, item->sql,
+                          (int64_t) item->phase, item->table_schema,
+                          item->table_name);
+    }
+    advance_start_copies(self, task_id, db_id);
+    stmt = store_query(self->store,
+                       "SELECT id FROM tables_ WHERE database_id = ? AND "
+                       "state = 'COMPLETED'",
+                       "i", db_id);
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        (void) advance_queue_items(self, task_id, db_id,
+                                   sqlite3_column_int64(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    advance_queue_analyze(self, task_id, db_id, 0);
+}
+
+/* One range of a table is in; the last one completes the table. */
+static void
+s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
+               const Pgferry__Result *r, const char *now)
+{
+    (void) store_exec(self->store,
+                      "UPDATE units SET rows = ?, bytes = ? WHERE id = ?",
+                      "iii", r->rows, r->bytes, (int64_t) r->unit_id);
+    if (store_int(self->store, 1,
+                  "SELECT count(*) FROM units WHERE table_id = ? AND "
+                  "kind = ? AND state <> 'done'",
+                  "ii", table_id, (int64_t) K_COPY) > 0)
+    {
+        return;
+    }
+    (void) store_exec(self->store,
+                      "UPDATE tables_ SET state = 'COMPLETED', ended_at = ?, "
+                      "rows = (SELECT sum(rows) FROM units WHERE "
+                      "        table_id = tables_.id AND kind = ?), "
+                      "bytes = (SELECT sum(bytes) FROM units WHERE "
+                      "         table_id = tables_.id AND kind = ?) "
+                      "WHERE id = ?",
+                      "siii", now, (int64_t) K_COPY, (int64_t) K_COPY,
+                      table_id);
+    /* its indexes need not wait for the other tables */
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM databases WHERE id = ? AND state = "
+                  "'FULL_LOAD'",
+                  "i", db_id) > 0)
+    {
+        (void) advance_queue_items(self, task_id, db_id, table_id);
+    }
+    advance_queue_analyze(self, task_id, db_id, table_id);
+}
+
+/* A unit failed: try it again, or fail its database. */
+static void
+s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
+             int64_t db_id, int64_t table_id, int attempts,
+             const Pgferry__Result *r)
+{
+    if (kind == K_SNAPSHOT || kind == K_SLOT)
+    {
+        /* the snapshot is gone; FULL_LOAD takes another if copies wait */
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'failed', error = ? "
+                          "WHERE id = ?",
+                          "si", r->error, unit_id);
+        (void) store_exec(self->store,
+                          "UPDATE databases SET snapshot = NULL WHERE id = ?",
+                          "i", db_id);
+        return;
+    }
+    if (kind == K_CLEANUP && !(r->retryable && attempts < COORD_MAX_ATTEMPTS))
+    {
+        /* nothing left to fail: say what is left behind, and how to go */
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'failed', error = ? "
+                          "WHERE id = ?",
+                          "si", r->error, unit_id);
+        coord_event(self, task_id, "error",
+                    "database_id=%" PRId64 " the replication slot, "
+                    "publication or origin could not be dropped; drop them "
+                    "by hand (pg_drop_replication_slot, DROP PUBLICATION, "
+                    "pg_replication_origin_drop): %s",
+                    db_id, r->error);
+        return;
+    }
+    if (kind == K_COPY && r->snapshot_lost)
+    {
+        /* not the copy's fault: it runs again, under a new snapshot,
+         * without using up an attempt; PLAN_MAX_SNAPSHOTS bounds this */
+        coord_event(self, task_id, "warn",
+                    "unit=%" PRId64 " could not import the snapshot, "
+                    "taking a new one: %s",
+                    unit_id, r->error);
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'queued', agent = NULL, "
+                          "attempts = attempts - 1 WHERE id = ?",
+                          "i", unit_id);
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET state = 'QUEUED' WHERE id = ?",
+                          "i", table_id);
+        plan_release_snapshots(self, db_id);
+        return;
+    }
+    if (r->retryable && attempts < COORD_MAX_ATTEMPTS)
+    {
+        coord_event(self, task_id, "warn",
+                    "unit=%" PRId64 " kind=%s attempt %d failed, trying "
+                    "again: %s",
+                    unit_id, units_kind_name(kind), attempts, r->error);
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'queued', agent = NULL, "
+                          "error = ? WHERE id = ?",
+                          "si", r->error, unit_id);
+        if (table_id != 0)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE tables_ SET state = 'QUEUED' "
+                              "WHERE id = ?",
+                              "i", table_id);
+        }
+        return;
+    }
+    (void) store_exec(self->store,
+                      "UPDATE units SET state = 'failed', error = ? "
+                      "WHERE id = ?",
+                      "si", r->error, unit_id);
+    if (table_id != 0)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE tables_ SET state = 'ERROR', error = ? "
+                          "WHERE id = ?",
+                          "si", r->error, table_id);
+    }
+    if (kind != K_PREPARE)
+    {
+        plan_fail_database(self, task_id, db_id, r->error);
+    }
+}
+
+void
+results_on_progress(coord_t *self, const char *agent,
+                    const Pgferry__Progress *p)
+{
+    char now[40];
+
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
+        "AND agent = ? AND state = 'running'",
+        "is", (int64_t) p->unit_id, agent);
+
+    store_now(now, sizeof now);
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    {
+        sqlite3_finalize(stmt);
+        return; /* a unit we no longer expect from this agent */
+    }
+    int kind = sqlite3_column_int(stmt, 0);
+    int64_t db_id = sqlite3_column_int64(stmt, 1);
+    int64_t task_id = sqlite3_column_int64(stmt, 2);
+    bool released = sqlite3_column_int(stmt, 3) != 0;
+    sqlite3_finalize(stmt);
+    if (kind == K_CDC && p->cdc != NULL)
+    {
+        if (store_begin(self->store) == 0)
+        {
+            s_store_cdc(self, db_id, p->cdc);
+            (void) store_commit(self->store);
+        }
+    }
+    else if ((kind == K_SNAPSHOT || kind == K_SLOT) && !released &&
+             p->snapshot[0] != '\0')
+    {
+        /* online: the stream starts where the snapshot was taken */
+        (void) store_exec(self->store,
+                          "UPDATE databases SET snapshot = ?, start_lsn = "
+                          "CASE WHEN ? > 0 THEN ? ELSE start_lsn END "
+                          "WHERE id = ?",
+                          "siii", p->snapshot, (int64_t) p->lsn,
+                          (int64_t) p->lsn, db_id);
+        log_info("database_id=%" PRId64 " snapshot=%s agent=%s holds the "
+                 "snapshot",
+                 db_id, p->snapshot, agent);
+        dispatch_units(self);
+    }
+    else if (kind == K_SCHEMA_PRE && p->started)
+    {
+        /* the tables exist: the copies need not wait for the post-data
+         * items, which schema-pre reads next */
+        if (store_begin(self->store) == 0)
+        {
+            advance_start_copies(self, task_id, db_id);
+            (void) store_commit(self->store);
+        }
+        dispatch_units(self);
+    }
+    else if (kind == K_COPY && p->started)
+    {
+        if (store_begin(self->store) == 0)
+        {
+            (void) store_exec(self->store,
+                              "UPDATE units SET started = 1 WHERE id = ?", "i",
+                              (int64_t) p->unit_id);
+            /* remember every agent that worked on the table, for the
+             * status */
+            (void) store_exec(
+                self->store,
+                "UPDATE tables_ SET state = 'LOADING', "
+                "started_at = coalesce(started_at, ?), "
+                "agents = CASE WHEN instr(',' || agents || ',', ',' || ? || "
+                "',') > 0 THEN agents WHEN agents = '' THEN ? "
+                "  ELSE agents || ',' || ? END "
+                "WHERE id = (SELECT table_id FROM units WHERE id = ?) "
+                "  AND state <> 'COMPLETED'",
+                "ssssi", now, agent, agent, agent, (int64_t) p->unit_id);
+            advance_database(self, task_id, db_id);
+            (void) store_commit(self->store);
+        }
+    }
+    else if (kind == K_COPY)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE units SET bytes = ? WHERE id = ?", "ii",
+                          p->bytes, (int64_t) p->unit_id);
+    }
+}
+
+void
+results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
+{
+    char now[40];
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT kind, task_id, database_id, coalesce(table_id, 0), attempts "
+        "FROM units WHERE id = ? AND agent = ? AND state = 'running'",
+        "is", (int64_t) r->unit_id, agent);
+
+    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    {
+        /* placed elsewhere since, or cancelled: the target's own
+         * bookkeeping makes the other run skip or redo it */
+        log_info("unit=%" PRIu64 " agent=%s result ignored: the unit is no "
+                 "longer this agent's",
+                 r->unit_id, agent);
+        sqlite3_finalize(stmt);
+        return;
+    }
+    int kind = sqlite3_column_int(stmt, 0);
+    int64_t task_id = sqlite3_column_int64(stmt, 1);
+    int64_t db_id = sqlite3_column_int64(stmt, 2);
+    int64_t table_id = sqlite3_column_int64(stmt, 3);
+    int attempts = sqlite3_column_int(stmt, 4);
+    sqlite3_finalize(stmt);
+
+    store_now(now, sizeof now);
+    if (store_begin(self->store) != 0)
+    {
+        return;
+    }
+    if (r->ok)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE units SET state = 'done' WHERE id = ?", "i",
+                          (int64_t) r->unit_id);
+        if (kind == K_SCHEMA_PRE)
+        {
+            s_on_schema_pre(self, task_id, db_id, r);
+        }
+        else if (kind == K_COPY)
+        {
+            s_on_copy_done(self, task_id, db_id, table_id, r, now);
+        }
+        else if (kind == K_SCHEMA_POST)
+        {
+            /* the table's last index may be in: its ANALYZE can go */
+            int64_t item_table =
+                store_int(self->store, 0,
+                          "SELECT t.id FROM units u "
+                          "  JOIN schema_items si ON si.id = u.item_id "
+                          "  JOIN tables_ t ON t.database_id = si.database_id "
+                          "   AND (t.schema_name, t.table_name) = "
+                          "       (si.table_schema, si.table_name) "
+                          " WHERE u.id = ?",
+                          "i", (int64_t) r->unit_id);
+            if (item_table != 0)
+            {
+                advance_queue_analyze(self, task_id, db_id, item_table);
+            }
+        }
+        else if (kind == K_FINALIZE && plan_is_online(self, task_id))
+        {
+            /* the copy is whole: now the changes made since */
+            if (plan_database_state(self, db_id) == DB_FULL_LOAD)
+            {
+                bool cutover = store_int(self->store, 0,
+                                         "SELECT cutover FROM databases "
+                                         "WHERE id = ?",
+                                         "i", db_id) != 0;
+                (void) plan_move_database(
+                    self, db_id, cutover ? DB_COMPLETING : DB_CATCHING_UP,
+                    NULL);
+            }
+            (void) units_add(self->store, task_id, db_id, K_CDC, 0, 0, 0);
+            coord_event(self, task_id, "info",
+                        "database_id=%" PRId64 " full load and schema done, "
+                        "applying the changes made since",
+                        db_id);
+        }
+        else if (kind == K_FINALIZE || kind == K_CDC)
+        {
+            if (kind == K_CDC && r->cdc != NULL)
+            {
+                s_store_cdc(self, db_id, r->cdc);
+            }
+            (void) plan_move_database(self, db_id, DB_COMPLETED, NULL);
+        }
+    }
+    else
+    {
+        log_warn("unit=%" PRIu64 " kind=%s agent=%s failed: %s", r->unit_id,
+                 units_kind_name(kind), agent, r->error);
+        s_on_failure(self, (int64_t) r->unit_id, kind, task_id, db_id, table_id,
+                     attempts, r);
+    }
+    if (kind == K_PREPARE)
+    {
+        s_on_prepare(self, task_id, db_id, r);
+        /* failed for good, not queued again for another try */
+        if (!r->ok && store_int(self->store, 0,
+                                "SELECT count(*) FROM units WHERE id = ? AND "
+                                "state = 'failed'",
+                                "i", (int64_t) r->unit_id) > 0)
+        {
+            (void) plan_move_database(self, db_id, DB_FAILED, r->error);
+        }
+    }
+    else
+    {
+        advance_database(self, task_id, db_id);
+    }
+    (void) store_commit(self->store);
+    if (kind == K_PREPARE)
+    {
+        plan_prepare_verdict(self, task_id);
+    }
+    if (kind == K_CLEANUP)
+    {
+        plan_finish_delete(self, task_id);
+    }
+    dispatch_units(self);
+}
+
+/* Settles one unit whose agent no longer runs it, as a failure. */
+static void
+s_forget_unit(coord_t *self, const char *agent, const results_lost_t *u)
+{
+    Pgferry__Result lost = PGFERRY__RESULT__INIT;
+    char *why = xasprintf("agent \"%s\" was lost while running this %s unit",
+                          agent, units_kind_name(u->kind));
+
+    lost.unit_id = u->id;
+    lost.error = why;
+    lost.retryable = u->attempts < COORD_MAX_PLACEMENTS;
+    coord_event(self, u->task_id, "warn", "unit=%" PRIu64 " %s", u->id, why);
+    if (store_begin(self->store) == 0)
+    {
+        /* COORD_MAX_PLACEMENTS, not COORD_MAX_ATTEMPTS, bounds this: a
+         * placement lost to a dead agent is no failure of the unit */
+        s_on_failure(self, (int64_t) u->id, u->kind, u->task_id, u->db_id,
+                     u->table_id, lost.retryable ? 0 : u->attempts, &lost);
+        if (u->kind == K_PREPARE)
+        {
+            s_on_prepare(self, u->task_id, u->db_id, &lost);
+        }
+        else
+        {
+            advance_database(self, u->task_id, u->db_id);
+        }
+        (void) store_commit(self->store);
+        if (u->kind == K_PREPARE)
+        {
+            plan_prepare_verdict(self, u->task_id);
+        }
+        if (u->kind == K_CLEANUP)
+        {
+            plan_finish_delete(self, u->task_id);
+        }
+    }
+    free(why);
+}
+
+void
+results_forget_agent_units(coord_t *self, const char *agent,
+                           const uint64_t *still_running, size_t n,
+                           double older_than)
+{
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT id, kind, task_id, database_id, coalesce(table_id, 0), "
+        "attempts FROM units WHERE state = 'running' AND agent = ? AND "
+        "assigned_at < ?",
+        "sd", agent, older_than);
+    results_lost_t *lost = NULL;
+    size_t nlost = 0;
+
+    /* collect first: settling a unit changes the rows being read */
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        results_lost_t u = {(uint64_t) sqlite3_column_int64(stmt, 0),
+                            sqlite3_column_int(stmt, 1),
+                            sqlite3_column_int64(stmt, 2),
+                            sqlite3_column_int64(stmt, 3),
+                            sqlite3_column_int64(stmt, 4),
+                            sqlite3_column_int(stmt, 5)};
+        bool running = false;
+        for (size_t i = 0; i < n; i++)
+        {
+            running = running || still_running[i] == u.id;
+        }
+        if (!running)
+        {
+            lost = realloc(lost, (nlost + 1) * sizeof *lost);
+            if (lost == NULL)
+            {
+                abort();
+            }
+            lost[nlost++] = u;
+        }
+    }
+    sqlite3_finalize(stmt);
+    for (size_t i = 0; i < nlost; i++)
+    {
+        s_forget_unit(self, agent, &lost[i]);
+    }
+    free(lost);
+    if (nlost > 0)
+    {
+        dispatch_units(self);
+    }
+}
