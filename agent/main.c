@@ -304,7 +304,11 @@ s_handle_coordinator(agent_t *self)
         case PGFERRY__ENVELOPE__BODY_RELEASE:
         {
             unit_t *unit = s_find_unit(self, env->release->unit_id, &index);
-            if (unit != NULL && env->release->cutover)
+            if (unit != NULL && env->release->validated)
+            {
+                unit_confirm_validated(unit);
+            }
+            else if (unit != NULL && env->release->cutover)
             {
                 unit_request_cutover(unit, env->release->validate);
             }

@@ -32,6 +32,7 @@ struct unit_t
     atomic_bool released;      /* set by main thread, read by unit */
     atomic_bool cutover;       /* same: a cdc unit is to cut over */
     atomic_bool validate;      /* with the cutover: compare tables */
+    atomic_bool validated;     /* same: the tables compared equal */
 };
 
 unit_t *
@@ -61,6 +62,7 @@ unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
     atomic_init(&self->released, false);
     atomic_init(&self->cutover, self->assigns[0]->cutover);
     atomic_init(&self->validate, self->assigns[0]->validate);
+    atomic_init(&self->validated, false);
     return self;
 }
 
@@ -168,6 +170,18 @@ unit_cutover_requested(const unit_t *self, bool *validate)
 
     *validate = atomic_load(&self->validate);
     return cutover;
+}
+
+void
+unit_confirm_validated(unit_t *self)
+{
+    atomic_store(&self->validated, true);
+}
+
+bool
+unit_is_validated(const unit_t *self)
+{
+    return atomic_load(&self->validated);
 }
 
 int
@@ -294,6 +308,8 @@ s_dispatch(unit_t *self, Pgferry__Result *res)
             return unit_cdc_run(self, res);
         case PGFERRY__UNIT_KIND__UNIT_CLEANUP:
             return unit_cleanup_run(self, res);
+        case PGFERRY__UNIT_KIND__UNIT_VALIDATE:
+            return unit_validate_run(self, res);
         default:
             return unit_fail(res,
                              xasprintf("cannot run unit of unknown kind %d",

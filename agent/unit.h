@@ -58,6 +58,10 @@ bool unit_is_released(const unit_t *self);
 void unit_request_cutover(unit_t *self, bool validate);
 /* True once a cutover was asked for, by Release or in the Assign. */
 bool unit_cutover_requested(const unit_t *self, bool *validate);
+/* A cdc unit waiting for the validate units: every table compared equal,
+ * it may finish the cutover. */
+void unit_confirm_validated(unit_t *self);
+bool unit_is_validated(const unit_t *self);
 
 /* From the unit's thread: counters so far, or the exported snapshot. */
 void unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
@@ -90,6 +94,7 @@ int unit_copy_run(unit_t *self, Pgferry__Result *res);
 int unit_slot_run(unit_t *self, Pgferry__Result *res);
 int unit_cdc_run(unit_t *self, Pgferry__Result *res);
 int unit_cleanup_run(unit_t *self, Pgferry__Result *res);
+int unit_validate_run(unit_t *self, Pgferry__Result *res);
 
 /* Sets every target sequence to its source value (finalize, cutover).
  * Returns 0, or -1 with res->error set. */

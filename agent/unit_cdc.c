@@ -2,8 +2,9 @@
  * agent/unit_cdc.c
  *     The cdc unit of an online task: streams the database's slot, applies
  *     every change to the target, reports where it stands, and on cutover
- *     applies up to a marker, copies sequences, optionally validates every
- *     table, and drops the slot, publication and origin.
+ *     applies up to a marker, copies sequences, optionally waits while
+ *     every table is compared (validate units), and drops the slot,
+ *     publication and origin.
  *
  * Exactly once: apply.c commits each source transaction with the
  * replication origin's progress (and the per-table counters) in one
@@ -44,17 +45,10 @@
  * counters update per batch instead of per transaction.
  */
 #define CDC_BATCH_XACTS 100
+/* waiting for the validate units: how often it looks, and reports */
+#define CDC_VALIDATING_POLL_MS 50
+#define CDC_VALIDATING_REPORT_MS 5000
 
-/*
- * The checksums hash each row's text, which depends on session settings:
- * a source database in another time zone than the target's printed every
- * timestamptz differently, and identical tables failed validation. Both
- * sessions print values the same way from here on (the apply is over).
- */
-#define CDC_COMPARE_SETTINGS                                                   \
-    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "                       \
-    "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; "             \
-    "SET bytea_output = 'hex'; SET lc_monetary = 'C'"
 
 typedef struct
 {
@@ -461,120 +455,40 @@ s_stream(cdc_t *c, char **error, bool *transient)
     }
 }
 
-/* Row count and an order-independent checksum of one table on one side,
- * sent without waiting: both sides compute at once. */
+/*
+ * --validate: every change before the marker is committed on the target,
+ * and the tables are compared by validate units, on any agents, in
+ * parallel, while this unit waits with the slot kept. The coordinator
+ * sends "validated" once every table compared equal; if one did not, the
+ * database fails and this unit is released. The report is repeated, for
+ * a coordinator restarted meanwhile.
+ */
 static int
-s_send_checksum(PGconn *conn, const Pgferry__TableRef *t)
+s_wait_validated(cdc_t *c, Pgferry__Result *res)
 {
-    char *q = pgconn_quote_qualified(conn, t->schema, t->name);
-    char *sql = xasprintf(
-        "SELECT count(*), coalesce(sum(('x' || substr(md5(r::text), 1, 16))"
-        "::bit(64)::bigint), 0) FROM ONLY %s r",
-        q);
-    int ok = PQsendQuery(conn, sql);
+    int64_t next_report = 0;
 
-    free(sql);
-    free(q);
-    return ok ? 0 : -1;
-}
-
-/* "ROWS CHECKSUM" of the query sent last (free() it), NULL with *error. */
-static char *
-s_get_checksum(PGconn *conn, char **error)
-{
-    PGresult *r = PQgetResult(conn);
-    PGresult *extra = NULL;
-    char *text = NULL;
-
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+    while (!unit_is_validated(c->unit))
     {
-        text = xasprintf("%s rows, checksum %s", PQgetvalue(r, 0, 0),
-                         PQgetvalue(r, 0, 1));
-    }
-    else
-    {
-        *error = pgconn_error_text(conn, r);
-    }
-    PQclear(r);
-    while ((extra = PQgetResult(conn)) != NULL)
-    {
-        PQclear(extra);
-    }
-    return text;
-}
-
-/* Compares every table on both sides; a difference fails the unit,
- * naming each table that differs. */
-static int
-s_validate(cdc_t *c, Pgferry__Result *res)
-{
-    const Pgferry__Assign *a = c->a;
-    strbuf_t *diffs = strbuf_new();
-    size_t ndiffs = 0;
-    char *error = NULL;
-    int rc = 0;
-
-    if (pgconn_command(c->src, CDC_COMPARE_SETTINGS, &error) != 0 ||
-        pgconn_command(c->tgt, CDC_COMPARE_SETTINGS, &error) != 0)
-    {
-        rc = unit_fail(res,
-                       xasprintf("validation: could not set the sessions "
-                                 "to print values alike: %s",
-                                 error),
-                       true);
-        free(error);
-    }
-    for (size_t i = 0; i < a->n_tables && rc == 0; i++)
-    {
-        const Pgferry__TableRef *t = a->tables[i];
-        char *src_error = NULL;
-        char *tgt_error = NULL;
-        char *on_src = NULL;
-        char *on_tgt = NULL;
-
-        if (s_send_checksum(c->src, t) == 0 && s_send_checksum(c->tgt, t) == 0)
+        if (unit_is_released(c->unit))
         {
-            on_src = s_get_checksum(c->src, &src_error);
-            on_tgt = s_get_checksum(c->tgt, &tgt_error);
+            return unit_fail(res,
+                             xasprintf("slot=%s cutover stopped while the "
+                                       "tables were compared: the database "
+                                       "failed or the task was cancelled",
+                                       c->a->slot),
+                             false);
         }
-        if (on_src == NULL || on_tgt == NULL)
+        if (zclock_mono() >= next_report)
         {
-            rc = unit_fail(res,
-                           xasprintf("validation: table \"%s.%s\" could not "
-                                     "be compared: source: %s; target: %s",
-                                     t->schema, t->name,
-                                     src_error ? src_error : "-",
-                                     tgt_error ? tgt_error : "-"),
-                           true);
+            res->cdc->validating = true;
+            unit_report_cdc(c->unit, res->cdc);
+            res->cdc->validating = false;
+            next_report = zclock_mono() + CDC_VALIDATING_REPORT_MS;
         }
-        else if (strcmp(on_src, on_tgt) != 0)
-        {
-            unit_add_problem(res,
-                             xasprintf("table \"%s.%s\": source %s, "
-                                       "target %s",
-                                       t->schema, t->name, on_src, on_tgt));
-            strbuf_appendf(diffs, "%s\"%s.%s\"", ndiffs ? ", " : "", t->schema,
-                           t->name);
-            ndiffs++;
-        }
-        free(src_error);
-        free(tgt_error);
-        free(on_src);
-        free(on_tgt);
+        zclock_sleep(CDC_VALIDATING_POLL_MS);
     }
-    if (rc == 0 && ndiffs > 0)
-    {
-        rc = unit_fail(res,
-                       xasprintf("validation failed: %zu of %zu tables differ "
-                                 "between source and target after applying "
-                                 "up to " LSN_FMT ": %s (writes on the source "
-                                 "after the cutover command also show here)",
-                                 ndiffs, a->n_tables, LSN_ARGS(c->end_lsn),
-                                 strbuf_data(diffs)),
-                       false);
-    }
-    strbuf_destroy(&diffs);
-    return rc;
+    return 0;
 }
 
 /* Everything before the marker is on the target: sequences, validation,
@@ -592,8 +506,7 @@ s_finish(cdc_t *c, Pgferry__Result *res)
     }
     res->cdc->caught_up = true;
     res->cdc->latency_ms = 0;
-    if (unit_copy_sequences(a, c->src, c->tgt, res) != 0 ||
-        (c->validate && s_validate(c, res) != 0))
+    if (unit_copy_sequences(a, c->src, c->tgt, res) != 0)
     {
         return -1;
     }
@@ -614,6 +527,10 @@ s_finish(cdc_t *c, Pgferry__Result *res)
                            true);
         free(error);
         return rc;
+    }
+    if (c->validate && s_wait_validated(c, res) != 0)
+    {
+        return -1;
     }
     if (unit_drop_stream(a, c->src, c->tgt, &error) != 0)
     {

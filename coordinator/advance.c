@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/lsn.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
 #include "coordinator/plan.h"
@@ -322,4 +323,76 @@ advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
         "iiiiiiii", task_id, (int64_t) K_ANALYZE,
         (int64_t) units_kind_priority(K_ANALYZE), db_id, table_id, table_id,
         (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE);
+}
+
+void
+advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    int64_t tables = 0;
+    int64_t differ = 0;
+    char *names = NULL;
+    uint64_t end_lsn = 0;
+    sqlite3_stmt *stmt = NULL;
+
+    if (plan_database_state(self, db_id) != DB_COMPLETING)
+    {
+        return;
+    }
+    if (units_count(self->store, db_id, K_VALIDATE,
+                    "'queued', 'running', 'done', 'failed', 'cancelled'") == 0)
+    {
+        /* the tables as the cdc unit knows them: every one migrated */
+        (void) store_exec(
+            self->store,
+            "INSERT INTO units (task_id, database_id, kind, table_id, "
+            "                   priority, weight) "
+            "SELECT ?, database_id, ?, id, ?, bytes_est FROM tables_ "
+            " WHERE database_id = ? ORDER BY bytes_est DESC, id",
+            "iiii", task_id, (int64_t) K_VALIDATE,
+            (int64_t) units_kind_priority(K_VALIDATE), db_id);
+        coord_event(self, task_id, "info",
+                    "database_id=%" PRId64 " applied up to the cutover: "
+                    "comparing its %" PRId64 " tables on both sides",
+                    db_id, store_changes(self->store));
+        return;
+    }
+    if (units_count(self->store, db_id, K_VALIDATE, "'queued', 'running'") > 0)
+    {
+        return;
+    }
+    stmt = store_query(self->store,
+                       "SELECT count(*), count(differs), group_concat(CASE "
+                       "WHEN differs IS NOT NULL THEN '\"' || schema_name || "
+                       "'.' || table_name || '\"' END, ', '), "
+                       "(SELECT end_lsn FROM databases WHERE id = ?) "
+                       "FROM tables_ WHERE database_id = ?",
+                       "ii", db_id, db_id);
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        tables = sqlite3_column_int64(stmt, 0);
+        differ = sqlite3_column_int64(stmt, 1);
+        names = xstrdup(store_text(stmt, 2));
+        end_lsn = (uint64_t) sqlite3_column_int64(stmt, 3);
+    }
+    sqlite3_finalize(stmt);
+    if (differ > 0)
+    {
+        char *error = xasprintf(
+            "validation failed: %" PRId64 " of %" PRId64 " tables differ "
+            "between source and target after applying up to " LSN_FMT
+            ": %s (writes on the source after the cutover command also "
+            "show here)",
+            differ, tables, LSN_ARGS(end_lsn), names);
+        plan_fail_database(self, task_id, db_id, error);
+        free(error);
+    }
+    else
+    {
+        coord_event(self, task_id, "info",
+                    "database_id=%" PRId64 " all %" PRId64 " tables "
+                    "identical on both sides: finishing the cutover",
+                    db_id, tables);
+        plan_confirm_validated(self, db_id);
+    }
+    free(names);
 }

@@ -20,4 +20,12 @@ int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
 void advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
                            int64_t table_id);
 
+/*
+ * Cutover with --validate, once the cdc unit has applied everything up
+ * to the cutover: queues a validate unit per table (once), and once all
+ * are done either fails the database, naming every table that differs,
+ * or lets the cdc unit finish. Called again, it only decides.
+ */
+void advance_validation(coord_t *self, int64_t task_id, int64_t db_id);
+
 #endif

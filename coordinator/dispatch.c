@@ -197,7 +197,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
     {
         s_add_tables(self, a, db_id);
     }
-    if (kind == K_COPY || kind == K_ANALYZE)
+    if (kind == K_COPY || kind == K_ANALYZE || kind == K_VALIDATE)
     {
         sqlite3_stmt *t = store_query(
             self->store,
@@ -316,13 +316,16 @@ cleanup:
 
 /* Job slots in use on an agent: a batch takes one, as it runs its units
  * one after the other. */
+_Static_assert(K_CDC == 9, "s_running_on names the cdc kind by number");
 static int
 s_running_on(coord_t *self, const char *agent)
 {
     return (int) store_int(
         self->store, 0,
         "SELECT count(DISTINCT coalesce(batch, id)) FROM units WHERE state = "
-        "'running' AND agent = ? AND kind NOT IN " UNITS_HOLDER_KINDS,
+        "'running' AND agent = ? AND kind NOT IN " UNITS_HOLDER_KINDS
+        /* a cdc unit waiting for its validate units (started) only waits */
+        " AND NOT (kind = 9 AND started = 1)",
         "s", agent);
 }
 
@@ -374,7 +377,7 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
         whole = sqlite3_column_int(stmt, 3) != 0;
     }
     sqlite3_finalize(stmt);
-    if ((kind == K_SCHEMA_POST || kind == K_ANALYZE ||
+    if ((kind == K_SCHEMA_POST || kind == K_ANALYZE || kind == K_VALIDATE ||
          (kind == K_COPY && whole)) &&
         bytes < DISPATCH_BATCH_TABLE_BYTES)
     {

@@ -231,7 +231,7 @@ s_database_ids(coord_t *self, int64_t task_id, size_t *count)
  * snapshot holders); cutover/validate: the cdc unit is to cut over. */
 static void
 s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
-               bool validate)
+               bool validate, bool validated)
 {
     sqlite3_stmt *stmt = store_query(
         self->store,
@@ -250,6 +250,7 @@ s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
         release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
         release.cutover = cutover;
         release.validate = validate;
+        release.validated = validated;
         env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
         env.release = &release;
         if (agent != NULL && agent->alive)
@@ -258,6 +259,12 @@ s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
         }
     }
     sqlite3_finalize(stmt);
+}
+
+void
+plan_confirm_validated(coord_t *self, int64_t db_id)
+{
+    s_send_release(self, db_id, K_CDC, true, true, true);
 }
 
 /*
@@ -295,7 +302,7 @@ s_release_batches(coord_t *self, int64_t db_id)
 void
 plan_release_snapshots(coord_t *self, int64_t db_id)
 {
-    s_send_release(self, db_id, 0, false, false);
+    s_send_release(self, db_id, 0, false, false, false);
     /*
      * Marked released (a holder's "started"): a holder released before its
      * snapshot report arrived would otherwise set, with that report, a
@@ -319,7 +326,7 @@ plan_release_snapshots(coord_t *self, int64_t db_id)
 static void
 s_stop_stream(coord_t *self, int64_t task_id, int64_t db_id)
 {
-    s_send_release(self, db_id, K_CDC, false, false);
+    s_send_release(self, db_id, K_CDC, false, false, false);
     (void) store_exec(self->store,
                       "UPDATE units SET state = 'cancelled' WHERE "
                       "database_id = ? AND kind = ? AND state IN ('queued', "
@@ -503,7 +510,7 @@ plan_cancel_task(coord_t *self, int64_t task_id)
     {
         plan_release_snapshots(self, dbs[i]);
         s_release_batches(self, dbs[i]);
-        s_send_release(self, dbs[i], K_CDC, false, false);
+        s_send_release(self, dbs[i], K_CDC, false, false, false);
     }
     (void) store_exec(self->store,
                       "UPDATE units SET state = 'cancelled' WHERE task_id = ? "
@@ -620,7 +627,7 @@ plan_cutover(coord_t *self, int64_t task_id, const char *database,
         strcmp(state, "READY_TO_COMPLETE") == 0)
     {
         (void) plan_move_database(self, db_id, DB_COMPLETING, NULL);
-        s_send_release(self, db_id, K_CDC, true, validate);
+        s_send_release(self, db_id, K_CDC, true, validate, false);
         *message = xasprintf("cutover of database \"%s\" started", database);
     }
     else

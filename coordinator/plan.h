@@ -43,6 +43,9 @@ int plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
  * cancelled, its snapshot, batches and stream let go. */
 void plan_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
                         const char *error);
+/* Tells the cdc unit of a database, waiting for its validate units,
+ * that every table compared equal: it may finish the cutover. */
+void plan_confirm_validated(coord_t *self, int64_t db_id);
 /* Lets the snapshot holders of a database go. */
 void plan_release_snapshots(coord_t *self, int64_t db_id);
 /* Ends the task once none of its databases is left running. */

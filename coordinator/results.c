@@ -301,7 +301,20 @@ results_on_progress(coord_t *self, const char *agent,
         if (store_begin(self->store) == 0)
         {
             s_store_cdc(self, db_id, p->cdc);
+            if (p->cdc->validating)
+            {
+                /* it only waits now: its job slot goes to the
+                 * validate units (dispatch.c) */
+                (void) store_exec(self->store,
+                                  "UPDATE units SET started = 1 WHERE id = ?",
+                                  "i", (int64_t) p->unit_id);
+                advance_validation(self, task_id, db_id);
+            }
             (void) store_commit(self->store);
+        }
+        if (p->cdc->validating)
+        {
+            dispatch_units(self);
         }
     }
     else if ((kind == K_SNAPSHOT || kind == K_SLOT) && !released &&
@@ -422,6 +435,15 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
             {
                 advance_queue_analyze(self, task_id, db_id, item_table);
             }
+        }
+        else if (kind == K_VALIDATE)
+        {
+            /* a difference is no failure of the unit: kept, and told once
+             * every table is compared */
+            (void) store_exec(
+                self->store, "UPDATE tables_ SET differs = ? WHERE id = ?",
+                "si", r->n_problems > 0 ? r->problems[0] : NULL, table_id);
+            advance_validation(self, task_id, db_id);
         }
         else if (kind == K_FINALIZE && plan_is_online(self, task_id))
         {

@@ -73,7 +73,9 @@ static const char *const s_schema =
     "  pages INTEGER NOT NULL DEFAULT 0, parts INTEGER NOT NULL DEFAULT 1,"
     "  cdc_ins INTEGER NOT NULL DEFAULT 0,"
     "  cdc_upd INTEGER NOT NULL DEFAULT 0,"
-    "  cdc_del INTEGER NOT NULL DEFAULT 0);"
+    "  cdc_del INTEGER NOT NULL DEFAULT 0,"
+    /* cutover --validate: how the two sides differ, NULL if they do not */
+    "  differs TEXT);"
     "CREATE TABLE IF NOT EXISTS schema_items ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
@@ -158,8 +160,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 3
-#define STORE_VERSION_TEXT "3"
+#define STORE_VERSION 4
+#define STORE_VERSION_TEXT "4"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int

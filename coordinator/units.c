@@ -9,13 +9,13 @@
 #include "common/strbuf.h"
 
 static const char *const s_kind_names[] = {
-    "none",     "prepare", "snapshot", "schema-pre", "copy",   "schema-post",
-    "finalize", "analyze", "slot",     "cdc",        "cleanup"};
+    "none",     "prepare", "snapshot", "schema-pre", "copy",    "schema-post",
+    "finalize", "analyze", "slot",     "cdc",        "cleanup", "validate"};
 
 const char *
 units_kind_name(int kind)
 {
-    return kind >= 0 && kind <= K_CLEANUP ? s_kind_names[kind] : "unknown";
+    return kind >= 0 && kind <= K_VALIDATE ? s_kind_names[kind] : "unknown";
 }
 
 int
@@ -34,6 +34,8 @@ units_kind_priority(int kind)
             return 85;
         case K_SCHEMA_PRE:
             return 80;
+        case K_VALIDATE: /* the cutover waits for them */
+            return 75;
         case K_FINALIZE:
             return 70;
         case K_SCHEMA_POST:

@@ -22,6 +22,7 @@
 #define K_SLOT PGFERRY__UNIT_KIND__UNIT_SLOT
 #define K_CDC PGFERRY__UNIT_KIND__UNIT_CDC
 #define K_CLEANUP PGFERRY__UNIT_KIND__UNIT_CLEANUP
+#define K_VALIDATE PGFERRY__UNIT_KIND__UNIT_VALIDATE
 
 /* Units holding a snapshot only wait: they take no job slot. */
 #define UNITS_HOLDER_KINDS "(2, 8)" /* K_SNAPSHOT, K_SLOT */
