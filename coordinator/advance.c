@@ -267,26 +267,40 @@ int64_t
 advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                     int64_t table_id)
 {
-    (void) store_exec(
-        self->store,
-        "INSERT INTO units (task_id, database_id, kind, item_id, priority, "
-        "                   weight) "
-        "SELECT ?, ?, ?, si.id, ?, "
-        "       coalesce((SELECT t.bytes_est FROM tables_ t "
-        "                  WHERE t.database_id = si.database_id "
-        "                    AND t.schema_name = si.table_schema "
-        "                    AND t.table_name = si.table_name), ?) "
-        "  FROM schema_items si "
-        " WHERE si.database_id = ? AND si.phase = 1 "
-        "   AND (? = 0 OR (si.table_schema, si.table_name) = "
-        "        (SELECT schema_name, table_name FROM tables_ WHERE id = ?)) "
-        "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.item_id = si.id) "
-        " ORDER BY si.id",
-        "iiiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
-        (int64_t) units_kind_priority(K_SCHEMA_POST),
-        /* an item of no known table may be big: never batched, and
-         * early, as the largest go first */
-        (int64_t) ADVANCE_UNKNOWN_BYTES, db_id, table_id, table_id);
+    /* one table's items through items_by_table; all of them, only when
+     * the load is done; either way the cost follows the items queued */
+#define ITEMS_INSERT                                                           \
+    "INSERT INTO units (task_id, database_id, kind, item_id, priority, "       \
+    "                   weight) "                                              \
+    "SELECT ?, ?, ?, si.id, ?, "                                               \
+    "       coalesce((SELECT t.bytes_est FROM tables_ t "                      \
+    "                  WHERE t.database_id = si.database_id "                  \
+    "                    AND t.schema_name = si.table_schema "                 \
+    "                    AND t.table_name = si.table_name), ?) "
+#define ITEMS_NEW                                                              \
+    "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.item_id = si.id) "       \
+    " ORDER BY si.id"
+    static const char *const one_table =
+        ITEMS_INSERT "  FROM tables_ tt JOIN schema_items si "
+                     "    ON si.database_id = tt.database_id "
+                     "   AND si.table_schema = tt.schema_name "
+                     "   AND si.table_name = tt.table_name AND si.phase = 1 "
+                     " WHERE tt.id = ? AND tt.database_id = ? " ITEMS_NEW;
+    static const char *const all_tables =
+        ITEMS_INSERT "  FROM schema_items si "
+                     " WHERE si.database_id = ? AND si.phase = 1 "
+                     "   AND ? = 0 " ITEMS_NEW;
+#undef ITEMS_INSERT
+#undef ITEMS_NEW
+
+    (void) store_exec(self->store, table_id != 0 ? one_table : all_tables,
+                      "iiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
+                      (int64_t) units_kind_priority(K_SCHEMA_POST),
+                      /* an item of no known table may be big: never
+                       * batched, and early, as the largest go first */
+                      (int64_t) ADVANCE_UNKNOWN_BYTES,
+                      table_id != 0 ? table_id : db_id,
+                      table_id != 0 ? db_id : table_id);
     return store_changes(self->store);
 }
 
@@ -300,28 +314,36 @@ void
 advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
                       int64_t table_id)
 {
+#define ANALYZE_INSERT                                                         \
+    "INSERT INTO units (task_id, database_id, kind, table_id, priority, "      \
+    "                   weight) "                                              \
+    "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
+#define ANALYZE_READY                                                                 \
+    "   AND t.state = 'COMPLETED' " /* the items are known once schema-pre is done */ \
+    "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "                     \
+    "               t.database_id AND s.kind = ? AND s.state = 'done') "              \
+    "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "               \
+    "                     AND u.kind = ?) "                                           \
+    "   AND NOT EXISTS (SELECT 1 FROM schema_items si "                               \
+    "                    WHERE si.database_id = t.database_id "                       \
+    "                      AND si.table_schema = t.schema_name "                      \
+    "                      AND si.table_name = t.table_name "                         \
+    "                      AND si.phase = 1 "                                         \
+    "                      AND NOT EXISTS (SELECT 1 FROM units u "                    \
+    "                                       WHERE u.item_id = si.id "                 \
+    "                                         AND u.state = 'done'))"
+    /* one table by its key; all, only once every index is built */
+    static const char *const one_table =
+        ANALYZE_INSERT " WHERE t.id = ? AND t.database_id = ? " ANALYZE_READY;
+    static const char *const all_tables =
+        ANALYZE_INSERT " WHERE t.database_id = ? AND ? = 0 " ANALYZE_READY;
+#undef ANALYZE_INSERT
+#undef ANALYZE_READY
+
     (void) store_exec(
-        self->store,
-        "INSERT INTO units (task_id, database_id, kind, table_id, priority, "
-        "                   weight) "
-        "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
-        " WHERE t.database_id = ? AND (? = 0 OR t.id = ?) "
-        "   AND t.state = 'COMPLETED' "
-        /* the items are known once schema-pre is done */
-        "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "
-        "               t.database_id AND s.kind = ? AND s.state = 'done') "
-        "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "
-        "                     AND u.kind = ?) "
-        "   AND NOT EXISTS (SELECT 1 FROM schema_items si "
-        "                    WHERE si.database_id = t.database_id "
-        "                      AND si.phase = 1 "
-        "                      AND (si.table_schema, si.table_name) = "
-        "                          (t.schema_name, t.table_name) "
-        "                      AND NOT EXISTS (SELECT 1 FROM units u "
-        "                                       WHERE u.item_id = si.id "
-        "                                         AND u.state = 'done'))",
-        "iiiiiiii", task_id, (int64_t) K_ANALYZE,
-        (int64_t) units_kind_priority(K_ANALYZE), db_id, table_id, table_id,
+        self->store, table_id != 0 ? one_table : all_tables, "iiiiiii", task_id,
+        (int64_t) K_ANALYZE, (int64_t) units_kind_priority(K_ANALYZE),
+        table_id != 0 ? table_id : db_id, table_id != 0 ? db_id : table_id,
         (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE);
 }
 

@@ -30,37 +30,18 @@ unset PGFERRY_PG_DIR
 PGFERRY_SCENARIO=bench
 # shellcheck source=../integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+# shellcheck source=bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 DB=bench
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || fail "RUNS must be a positive integer, not '$RUNS'"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || fail "SCALE must be a positive integer, not '$SCALE'"
-for tool in $TOOLS; do
-    case $tool in
-        pgferry) s_bin pgferry >/dev/null ;;
-        pg_dump) ;;
-        pgcopydb) command -v pgcopydb >/dev/null || fail "pgcopydb is not installed (deploy/install-deps.sh)" ;;
-        *) fail "unknown tool '$tool' in TOOLS (pgferry, pg_dump, pgcopydb)" ;;
-    esac
-done
+read -r -a TOOL_LIST <<<"$TOOLS"
+check_tools "${TOOL_LIST[@]}"
 
-now()
-{
-    date +%s.%N
-}
 
-# seconds between two now() values, 2 decimals
-elapsed()
-{
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
-}
 
-median()
-{
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2];
-              else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # ---------------------------------------------------------------------------
 note "building the data set: pgbench scale $SCALE + $WIDE_ROWS wide rows"

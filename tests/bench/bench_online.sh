@@ -56,6 +56,8 @@ unset PGFERRY_PG_DIR
 PGFERRY_SCENARIO=bench_online
 # shellcheck source=../integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+# shellcheck source=bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 DB=bench_online
 P=bench
@@ -77,16 +79,7 @@ done
 # ---------------------------------------------------------------------------
 # Small helpers
 
-now()
-{
-    date +%s.%N
-}
 
-# seconds between two now() values, 2 decimals
-elapsed()
-{
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
-}
 
 # calc EXPR [VAR=VALUE...]: awk arithmetic, printed with %.2f
 calc()
@@ -100,14 +93,6 @@ calc()
     awk "${args[@]}" "BEGIN { printf \"%.2f\", ($expr) }"
 }
 
-# median / max of numbers ("-" entries are skipped; none left: "-")
-median()
-{
-    printf '%s\n' "$@" | { grep -E '^-?[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR == 0) printf "-";
-              else if (NR % 2) printf "%.2f", v[(NR + 1) / 2];
-              else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 maximum()
 {
