@@ -203,6 +203,55 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
     return 0;
 }
 
+/* The task's state, TASK_STATE_COUNT if it is gone. */
+static task_state_t
+s_task_state(coord_t *self, int64_t task_id)
+{
+    task_state_t state = TASK_STATE_COUNT;
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state FROM tasks WHERE id = ?", "i", task_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
+        states_task_parse(store_text(stmt, 0), &state) != 0)
+    {
+        state = TASK_STATE_COUNT;
+    }
+    sqlite3_finalize(stmt);
+    return state;
+}
+
+/* A task's state moves here only, as a database's does. */
+static int
+s_move_task(coord_t *self, int64_t task_id, task_state_t to)
+{
+    task_state_t from = s_task_state(self, task_id);
+    char now[40];
+
+    if (from == to)
+    {
+        return 1;
+    }
+    if (!states_task_can_move(from, to))
+    {
+        log_error("task=%" PRId64 " cannot move from %s to %s", task_id,
+                  states_task_name(from), states_task_name(to));
+        return -1;
+    }
+    store_now(now, sizeof now);
+    (void) store_exec(self->store,
+                      "UPDATE tasks SET state = ?, ended_at = CASE WHEN ? "
+                      "THEN coalesce(ended_at, ?) ELSE ended_at END "
+                      "WHERE id = ?",
+                      "sisi", states_task_name(to),
+                      (int64_t) (to == TASK_SUCCEEDED || to == TASK_FAILED ||
+                                 to == TASK_CANCELED),
+                      now, task_id);
+    coord_event(self, task_id, to == TASK_FAILED ? "error" : "info",
+                "task %s -> %s", states_task_name(from), states_task_name(to));
+    return 0;
+}
+
+
 /* The ids of a task's databases (free() the array). */
 static int64_t *
 s_database_ids(coord_t *self, int64_t task_id, size_t *count)
@@ -373,17 +422,12 @@ plan_update_task_state(coord_t *self, int64_t task_id)
         "SELECT count(*) FROM databases WHERE task_id = ? AND state = "
         "'FAILED'",
         "i", task_id);
-    char now[40];
+    task_state_t state = s_task_state(self, task_id);
 
-    store_now(now, sizeof now);
-    if (active == 0)
+    if (active == 0 && (state == TASK_PENDING || state == TASK_RUNNING))
     {
-        (void) store_exec(self->store,
-                          "UPDATE tasks SET state = ?, ended_at = "
-                          "coalesce(ended_at, ?) WHERE id = ? AND state IN "
-                          "('Pending', 'Running')",
-                          "ssi", failed > 0 ? "Failed" : "Succeeded", now,
-                          task_id);
+        (void) s_move_task(self, task_id,
+                           failed > 0 ? TASK_FAILED : TASK_SUCCEEDED);
     }
 }
 
@@ -478,9 +522,7 @@ plan_prepare_verdict(coord_t *self, int64_t task_id)
             (void) plan_move_database(self, dbs[i], DB_SCHEMA, NULL);
         }
         free(dbs);
-        (void) store_exec(self->store,
-                          "UPDATE tasks SET state = 'Running' WHERE id = ?",
-                          "i", task_id);
+        (void) s_move_task(self, task_id, TASK_RUNNING);
         (void) store_commit(self->store);
     }
     s_answer_create(self, task_id);
@@ -489,16 +531,12 @@ plan_prepare_verdict(coord_t *self, int64_t task_id)
 void
 plan_cancel_task(coord_t *self, int64_t task_id)
 {
-    char now[40];
+    task_state_t state = s_task_state(self, task_id);
 
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM tasks WHERE id = ? AND state IN "
-                  "('Pending', 'Running')",
-                  "i", task_id) == 0)
+    if (state != TASK_PENDING && state != TASK_RUNNING)
     {
         return; /* over already: nothing to stop */
     }
-    store_now(now, sizeof now);
     if (store_begin(self->store) != 0)
     {
         return;
@@ -525,13 +563,8 @@ plan_cancel_task(coord_t *self, int64_t task_id)
         s_stop_stream(self, task_id, dbs[i]);
     }
     free(dbs);
-    (void) store_exec(self->store,
-                      "UPDATE tasks SET state = 'Canceled', ended_at = "
-                      "coalesce(ended_at, ?) WHERE id = ? AND state IN "
-                      "('Pending', 'Running')",
-                      "si", now, task_id);
+    (void) s_move_task(self, task_id, TASK_CANCELED);
     (void) store_commit(self->store);
-    coord_event(self, task_id, "info", "task cancelled");
 }
 
 bool
@@ -544,9 +577,7 @@ plan_delete_task(coord_t *self, int64_t task_id)
                   "ii", task_id, (int64_t) K_CLEANUP) > 0)
     {
         /* the slot must go first; the last cleanup deletes the task */
-        (void) store_exec(self->store,
-                          "UPDATE tasks SET state = 'Deleting' WHERE id = ?",
-                          "i", task_id);
+        (void) s_move_task(self, task_id, TASK_DELETING);
         dispatch_units(self);
         return false;
     }
@@ -560,10 +591,7 @@ plan_delete_task(coord_t *self, int64_t task_id)
 void
 plan_finish_delete(coord_t *self, int64_t task_id)
 {
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM tasks WHERE id = ? AND state = "
-                  "'Deleting'",
-                  "i", task_id) > 0 &&
+    if (s_task_state(self, task_id) == TASK_DELETING &&
         store_int(self->store, 0,
                   "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
                   "AND state IN ('queued', 'running')",
