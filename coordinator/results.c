@@ -19,6 +19,7 @@
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
+#include "coordinator/states.h"
 #include "coordinator/units.h"
 
 /* The cdc unit's latency under which a database is READY_TO_COMPLETE,
@@ -35,6 +36,61 @@ typedef struct
     int64_t table_id;
     int attempts;
 } results_lost_t;
+
+/* A table's state; TABLE_STATE_COUNT if it is gone. */
+static table_state_t
+s_table_state(coord_t *self, int64_t table_id)
+{
+    table_state_t state = TABLE_STATE_COUNT;
+    sqlite3_stmt *stmt = store_query(
+        self->store, "SELECT state FROM tables_ WHERE id = ?", "i", table_id);
+
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
+        states_table_parse(store_text(stmt, 0), &state) != 0)
+    {
+        state = TABLE_STATE_COUNT;
+    }
+    sqlite3_finalize(stmt);
+    return state;
+}
+
+/*
+ * A table's state moves here only, checked against states.c's table: a
+ * move it does not allow is a bug, logged and refused. LOADING keeps when
+ * it started, COMPLETED when it ended, ERROR its first error. Returns 0 if
+ * it moved, 1 if it was there already, -1 if refused.
+ */
+static int
+s_move_table(coord_t *self, int64_t table_id, table_state_t to,
+             const char *error)
+{
+    table_state_t from = s_table_state(self, table_id);
+    char now[40];
+
+    if (from == to)
+    {
+        return 1;
+    }
+    if (!states_table_can_move(from, to))
+    {
+        log_error("table_id=%" PRId64 " cannot move from %s to %s", table_id,
+                  states_table_name(from), states_table_name(to));
+        return -1;
+    }
+    store_now(now, sizeof now);
+    return store_exec(self->store,
+                      "UPDATE tables_ SET state = ?, "
+                      "started_at = CASE WHEN ? THEN coalesce(started_at, ?) "
+                      "             ELSE started_at END, "
+                      "ended_at = CASE WHEN ? THEN ? ELSE ended_at END, "
+                      "error = coalesce(error, ?) WHERE id = ?",
+                      "sisissi", states_table_name(to),
+                      (int64_t) (to == TABLE_LOADING), now,
+                      (int64_t) (to == TABLE_COMPLETED), now, error,
+                      table_id) == 0
+               ? 0
+               : -1;
+}
 
 /*
  * The cdc unit's report: where the stream stands and each table's
@@ -154,7 +210,7 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
 /* One range of a table is in; the last one completes the table. */
 static void
 s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
-               const Pgferry__Result *r, const char *now)
+               const Pgferry__Result *r)
 {
     (void) store_exec(self->store,
                       "UPDATE units SET rows = ?, bytes = ? WHERE id = ?",
@@ -167,14 +223,14 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
         return;
     }
     (void) store_exec(self->store,
-                      "UPDATE tables_ SET state = 'COMPLETED', ended_at = ?, "
+                      "UPDATE tables_ SET "
                       "rows = (SELECT sum(rows) FROM units WHERE "
                       "        table_id = tables_.id AND kind = ?), "
                       "bytes = (SELECT sum(bytes) FROM units WHERE "
                       "         table_id = tables_.id AND kind = ?) "
                       "WHERE id = ?",
-                      "siii", now, (int64_t) K_COPY, (int64_t) K_COPY,
-                      table_id);
+                      "iii", (int64_t) K_COPY, (int64_t) K_COPY, table_id);
+    (void) s_move_table(self, table_id, TABLE_COMPLETED, NULL);
     /* its indexes need not wait for the other tables */
     if (store_int(self->store, 0,
                   "SELECT count(*) FROM databases WHERE id = ? AND state = "
@@ -231,9 +287,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                           "UPDATE units SET state = 'queued', agent = NULL, "
                           "attempts = attempts - 1 WHERE id = ?",
                           "i", unit_id);
-        (void) store_exec(self->store,
-                          "UPDATE tables_ SET state = 'QUEUED' WHERE id = ?",
-                          "i", table_id);
+        (void) s_move_table(self, table_id, TABLE_QUEUED, NULL);
         plan_release_snapshots(self, db_id);
         return;
     }
@@ -247,12 +301,11 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                           "UPDATE units SET state = 'queued', agent = NULL, "
                           "error = ? WHERE id = ?",
                           "si", r->error, unit_id);
-        if (table_id != 0)
+        /* a table's state is its load's: an index build or ANALYZE
+         * tried again leaves it as it is */
+        if (kind == K_COPY && s_table_state(self, table_id) == TABLE_LOADING)
         {
-            (void) store_exec(self->store,
-                              "UPDATE tables_ SET state = 'QUEUED' "
-                              "WHERE id = ?",
-                              "i", table_id);
+            (void) s_move_table(self, table_id, TABLE_QUEUED, NULL);
         }
         return;
     }
@@ -260,12 +313,9 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                       "UPDATE units SET state = 'failed', error = ? "
                       "WHERE id = ?",
                       "si", r->error, unit_id);
-    if (table_id != 0)
+    if (kind == K_COPY)
     {
-        (void) store_exec(self->store,
-                          "UPDATE tables_ SET state = 'ERROR', error = ? "
-                          "WHERE id = ?",
-                          "si", r->error, table_id);
+        (void) s_move_table(self, table_id, TABLE_ERROR, r->error);
     }
     if (kind != K_PREPARE)
     {
@@ -277,15 +327,12 @@ void
 results_on_progress(coord_t *self, const char *agent,
                     const Pgferry__Progress *p)
 {
-    char now[40];
-
     sqlite3_stmt *stmt = store_query(
         self->store,
         "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
         "AND agent = ? AND state = 'running'",
         "is", (int64_t) p->unit_id, agent);
 
-    store_now(now, sizeof now);
     if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
     {
         sqlite3_finalize(stmt);
@@ -352,16 +399,20 @@ results_on_progress(coord_t *self, const char *agent,
                               (int64_t) p->unit_id);
             /* remember every agent that worked on the table, for the
              * status */
+            int64_t table_id = store_int(
+                self->store, 0, "SELECT table_id FROM units WHERE id = ?", "i",
+                (int64_t) p->unit_id);
             (void) store_exec(
                 self->store,
-                "UPDATE tables_ SET state = 'LOADING', "
-                "started_at = coalesce(started_at, ?), "
-                "agents = CASE WHEN instr(',' || agents || ',', ',' || ? || "
-                "',') > 0 THEN agents WHEN agents = '' THEN ? "
-                "  ELSE agents || ',' || ? END "
-                "WHERE id = (SELECT table_id FROM units WHERE id = ?) "
-                "  AND state <> 'COMPLETED'",
-                "ssssi", now, agent, agent, agent, (int64_t) p->unit_id);
+                "UPDATE tables_ SET agents = CASE WHEN instr(',' || agents "
+                "|| ',', ',' || ? || ',') > 0 THEN agents WHEN agents = '' "
+                "THEN ? ELSE agents || ',' || ? END WHERE id = ?",
+                "sssi", agent, agent, agent, table_id);
+            /* another range of it may have made it LOADING already */
+            if (s_table_state(self, table_id) == TABLE_QUEUED)
+            {
+                (void) s_move_table(self, table_id, TABLE_LOADING, NULL);
+            }
             advance_database(self, task_id, db_id);
             (void) store_commit(self->store);
         }
@@ -377,7 +428,6 @@ results_on_progress(coord_t *self, const char *agent,
 void
 results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
 {
-    char now[40];
     sqlite3_stmt *stmt = store_query(
         self->store,
         "SELECT kind, task_id, database_id, coalesce(table_id, 0), attempts "
@@ -401,7 +451,6 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     int attempts = sqlite3_column_int(stmt, 4);
     sqlite3_finalize(stmt);
 
-    store_now(now, sizeof now);
     if (store_begin(self->store) != 0)
     {
         return;
@@ -417,7 +466,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
         }
         else if (kind == K_COPY)
         {
-            s_on_copy_done(self, task_id, db_id, table_id, r, now);
+            s_on_copy_done(self, task_id, db_id, table_id, r);
         }
         else if (kind == K_SCHEMA_POST)
         {
