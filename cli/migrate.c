@@ -95,7 +95,8 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
     int c = 0;
 
     opts->agents = 2;
-    opts->jobs = 1;
+    /* as pgferry-agent: two units at once hide each other's round trips */
+    opts->jobs = 2;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
     {
