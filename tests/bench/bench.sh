@@ -23,6 +23,8 @@ RUNS=${RUNS:-3}
 SCALE=${SCALE:-30}
 WIDE_ROWS=${WIDE_ROWS:-1000000}
 TOOLS=${TOOLS:-pgferry pg_dump pgcopydb}
+# more arguments for pgferry migrate, e.g. "--jobs 1"
+PGFERRY_ARGS=${PGFERRY_ARGS:-}
 JOBS=2 # the machine has 2 cores; every tool gets the same parallelism
 
 # always a fresh pair of clusters, torn down at exit by lib.sh
@@ -93,8 +95,9 @@ run_pgferry()
 {
     local run=$1 t0 t1
     t0=$(now)
+    # shellcheck disable=SC2086 # PGFERRY_ARGS: words for migrate
     pgferry_migrate --source "$SRC_URI" --target "$TGT_URI" --agents "$JOBS" \
-        >"$TEST_TMP/pgferry-$run.log" 2>&1 ||
+        $PGFERRY_ARGS >"$TEST_TMP/pgferry-$run.log" 2>&1 ||
         fail "pgferry migrate failed (run $run): $(tail -n 20 "$TEST_TMP/pgferry-$run.log")"
     t1=$(now)
     compare_db "$DB" "$DB" >"$TEST_TMP/compare-$run.log" ||

@@ -49,6 +49,8 @@ CORPUS=${CORPUS:-both}
 N_TABLES=${N_TABLES:-2000}
 ROWS_PER_TABLE=${ROWS_PER_TABLE:-100}
 TOOLS=${TOOLS:-pgferry pg_dump pgcopydb}
+# more arguments for pgferry migrate, e.g. "--jobs 1"
+PGFERRY_ARGS=${PGFERRY_ARGS:-}
 PGFERRY_TIMEOUT=${PGFERRY_TIMEOUT:-1800}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-1800}
 JOBS=2 # the machine has 2 cores; every tool gets the same parallelism
@@ -398,8 +400,10 @@ run_pgferry()
     local corpus=$1 run=$2 db=${DB_OF[$1]} log t0 t1 rc=0
     log=$TEST_TMP/pgferry-$corpus-$run.log
     t0=$(now)
+    # shellcheck disable=SC2086 # PGFERRY_ARGS: words for migrate
     PGFERRY_MIGRATE_TIMEOUT=$PGFERRY_TIMEOUT pgferry_migrate \
-        --source "$(src_uri "$db")" --target "$(tgt_uri "$db")" --agents "$JOBS" >"$log" 2>&1 || rc=$?
+        --source "$(src_uri "$db")" --target "$(tgt_uri "$db")" --agents "$JOBS" \
+        $PGFERRY_ARGS >"$log" 2>&1 || rc=$?
     t1=$(now)
     SECS=$(elapsed "$t0" "$t1")
     case $rc in
