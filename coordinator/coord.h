@@ -43,6 +43,7 @@ typedef struct
     secrets_t *secrets;   /* owned: passwords of the tasks created here */
     pending_t *pending;   /* owned: creations waiting for their checks */
     outbox_t *outbox;     /* owned: what is sent once the batch commits */
+    bool dispatch_wanted; /* the batch being handled may have freed slots */
 } coord_t;
 
 /* status.c */

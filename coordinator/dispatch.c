@@ -314,19 +314,42 @@ cleanup:
     return rc;
 }
 
-/* Job slots in use on an agent: a batch takes one, as it runs its units
- * one after the other. */
-_Static_assert(K_CDC == 9, "s_running_on names the cdc kind by number");
-static int
-s_running_on(coord_t *self, const char *agent)
+/*
+ * The job slots free on each agent (free[i] for registry_at(i)), from one
+ * query: a batch takes one slot, as it runs its units one after the
+ * other; a cdc unit waiting for its validate units (started) takes none.
+ */
+_Static_assert(K_CDC == 9, "s_free_slots names the cdc kind by number");
+static int *
+s_free_slots(coord_t *self, size_t n)
 {
-    return (int) store_int(
-        self->store, 0,
-        "SELECT count(DISTINCT coalesce(batch, id)) FROM units WHERE state = "
-        "'running' AND agent = ? AND kind NOT IN " UNITS_HOLDER_KINDS
-        /* a cdc unit waiting for its validate units (started) only waits */
-        " AND NOT (kind = 9 AND started = 1)",
-        "s", agent);
+    int *free_slots = xcalloc(n > 0 ? n : 1, sizeof *free_slots);
+    sqlite3_stmt *stmt = store_query(
+        self->store,
+        "SELECT agent, count(DISTINCT coalesce(batch, id)) FROM units "
+        " WHERE state = 'running' AND kind NOT IN " UNITS_HOLDER_KINDS
+        "   AND NOT (kind = 9 AND started = 1) GROUP BY agent",
+        NULL);
+
+    for (size_t i = 0; i < n; i++)
+    {
+        registry_agent_t *agent = registry_at(self->registry, i);
+        free_slots[i] = agent->alive ? agent->jobs : 0;
+    }
+    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        const char *name = store_text(stmt, 0);
+        for (size_t i = 0; i < n; i++)
+        {
+            if (strcmp(registry_at(self->registry, i)->name, name) == 0)
+            {
+                free_slots[i] -= sqlite3_column_int(stmt, 1);
+                break;
+            }
+        }
+    }
+    sqlite3_finalize(stmt);
+    return free_slots;
 }
 
 /* The job slots of every live agent. */
@@ -407,9 +430,11 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
 void
 dispatch_units(coord_t *self)
 {
+    self->dispatch_wanted = false;
     size_t n = registry_size(self->registry);
     size_t next_holder = 0;
     bool placed = true;
+    int *free_slots = NULL;
 
     /* snapshot holders take no job slot: they only wait */
     for (;;)
@@ -434,14 +459,14 @@ dispatch_units(coord_t *self)
     }
     /* one placement per agent per round, so that work spreads over all
      * agents from the start */
+    free_slots = s_free_slots(self, n);
     while (placed)
     {
         placed = false;
         for (size_t i = 0; i < n; i++)
         {
             registry_agent_t *agent = registry_at(self->registry, i);
-            if (!agent->alive ||
-                agent->jobs - s_running_on(self, agent->name) <= 0)
+            if (free_slots[i] <= 0)
             {
                 continue;
             }
@@ -455,9 +480,21 @@ dispatch_units(coord_t *self)
                 "i", (int64_t) K_COPY);
             if (id == 0)
             {
-                return;
+                placed = false;
+                break;
             }
-            placed = s_place(self, agent, id) == 0 || placed;
+            if (s_place(self, agent, id) == 0)
+            {
+                free_slots[i]--;
+                placed = true;
+            }
         }
     }
+    free(free_slots);
+}
+
+void
+dispatch_request(coord_t *self)
+{
+    self->dispatch_wanted = true;
 }

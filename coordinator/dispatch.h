@@ -15,4 +15,11 @@
  */
 void dispatch_units(coord_t *self);
 
+/*
+ * Asks for dispatch_units() at the end of the batch of messages being
+ * handled: once per batch, not once per message, as every result, heartbeat
+ * and new unit may free a slot or queue work.
+ */
+void dispatch_request(coord_t *self);
+
 #endif

@@ -578,7 +578,7 @@ plan_delete_task(coord_t *self, int64_t task_id)
     {
         /* the slot must go first; the last cleanup deletes the task */
         (void) s_move_task(self, task_id, TASK_DELETING);
-        dispatch_units(self);
+        dispatch_request(self);
         return false;
     }
     secrets_forget(self->secrets, task_id);

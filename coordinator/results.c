@@ -361,7 +361,7 @@ results_on_progress(coord_t *self, const char *agent,
         }
         if (p->cdc->validating)
         {
-            dispatch_units(self);
+            dispatch_request(self);
         }
     }
     else if ((kind == K_SNAPSHOT || kind == K_SLOT) && !released &&
@@ -377,7 +377,7 @@ results_on_progress(coord_t *self, const char *agent,
         log_info("database_id=%" PRId64 " snapshot=%s agent=%s holds the "
                  "snapshot",
                  db_id, p->snapshot, agent);
-        dispatch_units(self);
+        dispatch_request(self);
     }
     else if (kind == K_SCHEMA_PRE && p->started)
     {
@@ -388,7 +388,7 @@ results_on_progress(coord_t *self, const char *agent,
             advance_start_copies(self, task_id, db_id);
             (void) store_commit(self->store);
         }
-        dispatch_units(self);
+        dispatch_request(self);
     }
     else if (kind == K_COPY && p->started)
     {
@@ -554,7 +554,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     {
         plan_finish_delete(self, task_id);
     }
-    dispatch_units(self);
+    dispatch_request(self);
 }
 
 /* Settles one unit whose agent no longer runs it, as a failure. */
@@ -642,6 +642,6 @@ results_forget_agent_units(coord_t *self, const char *agent,
     free(lost);
     if (nlost > 0)
     {
-        dispatch_units(self);
+        dispatch_request(self);
     }
 }

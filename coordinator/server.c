@@ -258,7 +258,7 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
     }
     pending_add(self->pending, task_id, route_p);
     log_info("task=%s project=%s created, preparing", req->task, req->project);
-    dispatch_units(self);
+    dispatch_request(self);
 }
 
 static void
@@ -457,7 +457,7 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
     results_forget_agent_units(
         self, agent->name, hello->running_units, hello->n_running_units,
         (double) zclock_time() / 1000.0 - SERVER_ASSIGN_GRACE_S);
-    dispatch_units(self);
+    dispatch_request(self);
 }
 
 static void
@@ -495,6 +495,12 @@ s_handle_agent(coord_t *self)
         /* a message queued before we (re)started: its unit will be
          * settled by the agent's next heartbeat */
         goto cleanup;
+    }
+    /* any message says the agent lives: its heartbeat may wait behind
+     * its own results in a busy coordinator's queue */
+    if (agent->alive)
+    {
+        agent->last_seen = zclock_mono();
     }
     if (env->body_case == PGFERRY__ENVELOPE__BODY_PROGRESS)
     {
@@ -557,7 +563,7 @@ s_tick(coord_t *self)
         }
         zlist_destroy(&orphans);
     }
-    dispatch_units(self);
+    dispatch_request(self);
 }
 
 /*
@@ -568,6 +574,10 @@ s_tick(coord_t *self)
 static void
 s_end_batch(coord_t *self, bool in_transaction)
 {
+    if (self->dispatch_wanted)
+    {
+        dispatch_units(self);
+    }
     if (in_transaction && store_commit(self->store) != 0)
     {
         log_error("could not commit a batch of %zu message(s) to the "
