@@ -276,30 +276,19 @@ s_database_ids(coord_t *self, int64_t task_id, size_t *count)
     return ids;
 }
 
-/* Sends Release for the running units of a database of one kind (0: the
- * snapshot holders); cutover/validate: the cdc unit is to cut over. */
+/* Sends a Release with the flags of what to each running unit stmt lists
+ * as (id, agent), and finalizes stmt. */
 static void
-s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
-               bool validate, bool validated)
+s_release_each(coord_t *self, sqlite3_stmt *stmt, const Pgferry__Release *what)
 {
-    sqlite3_stmt *stmt = store_query(
-        self->store,
-        "SELECT id, agent FROM units WHERE database_id = ? AND state = "
-        "'running' AND (kind = ? OR (? = 0 AND kind IN " UNITS_HOLDER_KINDS
-        "))",
-        "iii", db_id, (int64_t) kind, (int64_t) kind);
-
     while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
     {
         registry_agent_t *agent =
             registry_find(self->registry, store_text(stmt, 1));
         Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-        Pgferry__Release release = PGFERRY__RELEASE__INIT;
+        Pgferry__Release release = *what;
 
         release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
-        release.cutover = cutover;
-        release.validate = validate;
-        release.validated = validated;
         env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
         env.release = &release;
         if (agent != NULL && agent->alive)
@@ -308,6 +297,29 @@ s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
         }
     }
     sqlite3_finalize(stmt);
+}
+
+/* Sends Release for the running units of a database of one kind (0: the
+ * snapshot holders); cutover/validate: the cdc unit is to cut over;
+ * validated: its tables compared equal. */
+static void
+s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
+               bool validate, bool validated)
+{
+    Pgferry__Release what = PGFERRY__RELEASE__INIT;
+
+    what.cutover = cutover;
+    what.validate = validate;
+    what.validated = validated;
+    s_release_each(
+        self,
+        store_query(
+            self->store,
+            "SELECT id, agent FROM units WHERE database_id = ? AND "
+            "state = 'running' AND (kind = ? OR (? = 0 AND kind IN " UNITS_HOLDER_KINDS
+            "))",
+            "iii", db_id, (int64_t) kind, (int64_t) kind),
+        &what);
 }
 
 void
@@ -324,28 +336,15 @@ plan_confirm_validated(coord_t *self, int64_t db_id)
 static void
 s_release_batches(coord_t *self, int64_t db_id)
 {
-    sqlite3_stmt *stmt =
-        store_query(self->store,
-                    "SELECT DISTINCT batch, agent FROM units WHERE "
-                    "database_id = ? AND state = 'running' AND batch <> id",
-                    "i", db_id);
+    Pgferry__Release what = PGFERRY__RELEASE__INIT;
 
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
-    {
-        registry_agent_t *agent =
-            registry_find(self->registry, store_text(stmt, 1));
-        Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-        Pgferry__Release release = PGFERRY__RELEASE__INIT;
-
-        release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
-        env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
-        env.release = &release;
-        if (agent != NULL && agent->alive)
-        {
-            (void) outbox_add(self->outbox, self->agents, agent->route, &env);
-        }
-    }
-    sqlite3_finalize(stmt);
+    s_release_each(self,
+                   store_query(self->store,
+                               "SELECT DISTINCT batch, agent FROM units WHERE "
+                               "database_id = ? AND state = 'running' AND "
+                               "batch <> id",
+                               "i", db_id),
+                   &what);
 }
 
 void

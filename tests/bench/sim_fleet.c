@@ -20,14 +20,8 @@
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "coordinator/units.h" /* the unit kinds, K_COPY... */
 
-#define K_PREPARE PGFERRY__UNIT_KIND__UNIT_PREPARE
-#define K_SNAPSHOT PGFERRY__UNIT_KIND__UNIT_SNAPSHOT
-#define K_SCHEMA_PRE PGFERRY__UNIT_KIND__UNIT_SCHEMA_PRE
-#define K_COPY PGFERRY__UNIT_KIND__UNIT_COPY
-#define K_SCHEMA_POST PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST
-#define K_FINALIZE PGFERRY__UNIT_KIND__UNIT_FINALIZE
-#define K_ANALYZE PGFERRY__UNIT_KIND__UNIT_ANALYZE
 
 /* what a snapshot unit exports, in pg_export_snapshot()'s shape */
 #define SIM_SNAPSHOT_NAME "00000003-0000000B-1"
