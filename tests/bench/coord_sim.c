@@ -419,7 +419,7 @@ s_ask(sim_t *self, sim_ask_t what)
             source.host = "sim-source.invalid";
             source.port = 5432;
             source.user = "postgres";
-            source.password = "sim";
+            source.password = ""; /* none: nothing ever connects */
             source.dbname = "postgres";
             target = source;
             target.host = "sim-target.invalid";
