@@ -134,18 +134,14 @@ failed:
 
 /* A database's state; DB_STATE_COUNT if it is gone or unreadable. */
 db_state_t
-plan_database_state(coord_t *self, int64_t db_id)
+plan_database_state(coord_t *self, int64_t id)
 {
+    char name[32];
     db_state_t state = DB_STATE_COUNT;
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
 
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
-        states_db_parse(store_text(stmt, 0), &state) != 0)
-    {
-        state = DB_STATE_COUNT;
-    }
-    sqlite3_finalize(stmt);
+    (void) store_string(self->store, name, sizeof name,
+                        "SELECT state FROM databases WHERE id = ?", "i", id);
+    (void) states_db_parse(name, &state);
     return state;
 }
 
@@ -205,18 +201,14 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
 
 /* The task's state, TASK_STATE_COUNT if it is gone. */
 static task_state_t
-s_task_state(coord_t *self, int64_t task_id)
+s_task_state(coord_t *self, int64_t id)
 {
+    char name[32];
     task_state_t state = TASK_STATE_COUNT;
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT state FROM tasks WHERE id = ?", "i", task_id);
 
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
-        states_task_parse(store_text(stmt, 0), &state) != 0)
-    {
-        state = TASK_STATE_COUNT;
-    }
-    sqlite3_finalize(stmt);
+    (void) store_string(self->store, name, sizeof name,
+                        "SELECT state FROM tasks WHERE id = ?", "i", id);
+    (void) states_task_parse(name, &state);
     return state;
 }
 

@@ -39,18 +39,14 @@ typedef struct
 
 /* A table's state; TABLE_STATE_COUNT if it is gone. */
 static table_state_t
-s_table_state(coord_t *self, int64_t table_id)
+s_table_state(coord_t *self, int64_t id)
 {
+    char name[32];
     table_state_t state = TABLE_STATE_COUNT;
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT state FROM tables_ WHERE id = ?", "i", table_id);
 
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
-        states_table_parse(store_text(stmt, 0), &state) != 0)
-    {
-        state = TABLE_STATE_COUNT;
-    }
-    sqlite3_finalize(stmt);
+    (void) store_string(self->store, name, sizeof name,
+                        "SELECT state FROM tables_ WHERE id = ?", "i", id);
+    (void) states_table_parse(name, &state);
     return state;
 }
 

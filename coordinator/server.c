@@ -264,14 +264,14 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
 static void
 s_task_cancel(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
 {
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT state FROM tasks WHERE id = ?", "i", task_id);
-    char *state = stmt && sqlite3_step(stmt) == SQLITE_ROW
-                      ? xstrdup(store_text(stmt, 0))
-                      : xstrdup("?");
+    char state[32];
     char *msg = NULL;
 
-    sqlite3_finalize(stmt);
+    if (store_string(self->store, state, sizeof state,
+                     "SELECT state FROM tasks WHERE id = ?", "i", task_id) != 0)
+    {
+        snprintf(state, sizeof state, "?");
+    }
     if (strcmp(state, "Pending") == 0 || strcmp(state, "Running") == 0)
     {
         plan_cancel_task(self, task_id);
@@ -284,7 +284,6 @@ s_task_cancel(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
     }
     s_reply(self, route, 0, msg, NULL);
     free(msg);
-    free(state);
 }
 
 static void

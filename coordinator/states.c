@@ -140,7 +140,7 @@ states_unit_name(unit_state_t state)
 int
 states_task_parse(const char *name, task_state_t *state)
 {
-    int s = 0;
+    int s = TASK_STATE_COUNT;
     int rc = s_parse(s_task_names, TASK_STATE_COUNT, name, &s);
     *state = (task_state_t) s;
     return rc;
@@ -149,7 +149,7 @@ states_task_parse(const char *name, task_state_t *state)
 int
 states_db_parse(const char *name, db_state_t *state)
 {
-    int s = 0;
+    int s = DB_STATE_COUNT;
     int rc = s_parse(s_db_names, DB_STATE_COUNT, name, &s);
     *state = (db_state_t) s;
     return rc;
@@ -158,7 +158,7 @@ states_db_parse(const char *name, db_state_t *state)
 int
 states_table_parse(const char *name, table_state_t *state)
 {
-    int s = 0;
+    int s = TABLE_STATE_COUNT;
     int rc = s_parse(s_table_names, TABLE_STATE_COUNT, name, &s);
     *state = (table_state_t) s;
     return rc;
@@ -167,7 +167,7 @@ states_table_parse(const char *name, table_state_t *state)
 int
 states_unit_parse(const char *name, unit_state_t *state)
 {
-    int s = 0;
+    int s = UNIT_STATE_COUNT;
     int rc = s_parse(s_unit_names, UNIT_STATE_COUNT, name, &s);
     *state = (unit_state_t) s;
     return rc;

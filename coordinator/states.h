@@ -64,7 +64,8 @@ const char *states_db_name(db_state_t state);
 const char *states_table_name(table_state_t state);
 const char *states_unit_name(unit_state_t state);
 
-/* Parses a spelling: 0, or -1 if it names no state. */
+/* Parses a spelling: 0, or -1 if it names no state (*state is then the
+ * kind's _STATE_COUNT, which no move leaves or enters). */
 int states_task_parse(const char *name, task_state_t *state);
 int states_db_parse(const char *name, db_state_t *state);
 int states_table_parse(const char *name, table_state_t *state);

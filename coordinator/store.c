@@ -370,6 +370,26 @@ store_int(store_t *self, int64_t dflt, const char *sql, const char *types, ...)
     return value;
 }
 
+int
+store_string(store_t *self, char *buf, size_t size, const char *sql,
+             const char *types, ...)
+{
+    va_list ap;
+    int rc = -1;
+
+    va_start(ap, types);
+    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    va_end(ap);
+    buf[0] = '\0';
+    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    {
+        snprintf(buf, size, "%s", store_text(stmt, 0));
+        rc = 0;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
 int64_t
 store_last_id(store_t *self)
 {

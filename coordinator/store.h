@@ -49,6 +49,11 @@ sqlite3_stmt *store_query(store_t *self, const char *sql, const char *types,
 int64_t store_int(store_t *self, int64_t dflt, const char *sql,
                   const char *types, ...);
 
+/* First column of the first row as text, into buf (cut to size; "" for
+ * NULL or no row). Returns 0 if there was a row, -1 if not. */
+int store_string(store_t *self, char *buf, size_t size, const char *sql,
+                 const char *types, ...);
+
 int64_t store_last_id(store_t *self);
 /* Rows the last INSERT, UPDATE or DELETE changed (not its triggers'). */
 int64_t store_changes(store_t *self);

@@ -159,6 +159,9 @@ s_test_bad_input(void)
     CHECK(states_unit_parse("Canceled", &unit) == -1);
     CHECK(states_table_parse("", &table) == -1);
     CHECK(states_db_parse(NULL, &db) == -1);
+    /* a failed parse leaves no state a move could start from */
+    CHECK(db == DB_STATE_COUNT && task == TASK_STATE_COUNT &&
+          unit == UNIT_STATE_COUNT && table == TABLE_STATE_COUNT);
     CHECK(strcmp(states_db_name(DB_STATE_COUNT), "?") == 0);
     CHECK(!states_db_can_move(DB_STATE_COUNT, DB_FAILED));
     CHECK(!states_db_can_move(DB_PREPARING, DB_STATE_COUNT));

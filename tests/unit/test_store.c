@@ -108,6 +108,17 @@ main(void)
     CHECK(!store_in_transaction(store));
     CHECK(store_int(store, 0, "SELECT split_bytes FROM tasks", NULL) == 8);
 
+    /* one text value: a row's, cut to the buffer; none: -1 and "" */
+    char text[4];
+    CHECK(store_string(store, text, sizeof text,
+                       "SELECT state FROM tasks WHERE name = ?", "s",
+                       "T") == 0);
+    CHECK(strcmp(text, "Pen") == 0);
+    CHECK(store_string(store, text, sizeof text,
+                       "SELECT state FROM tasks WHERE name = ?", "s",
+                       "none") == -1);
+    CHECK(text[0] == '\0');
+
     /* the unit counts follow the units: inserted, moved, deleted */
     int64_t task = store_int(store, 0, "SELECT id FROM tasks", NULL);
     CHECK(store_exec(store,
