@@ -1619,23 +1619,6 @@ s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
     return 0;
 }
 
-/* Appends one element to a text array literal: always quoted, with \\
- * and " escaped, so any name survives. */
-static void
-s_append_array_text(strbuf_t *sb, const char *value)
-{
-    strbuf_append(sb, strbuf_len(sb) > 1 ? ",\"" : "\"");
-    for (const char *p = value; *p != '\0'; p++)
-    {
-        if (*p == '"' || *p == '\\')
-        {
-            strbuf_append(sb, "\\");
-        }
-        strbuf_appendf(sb, "%c", *p);
-    }
-    strbuf_append(sb, "\"");
-}
-
 /* Appends one element to an integer array literal. */
 static void
 s_append_array_int(strbuf_t *sb, uint64_t value)
@@ -1833,7 +1816,7 @@ s_send_check(apply_t *self)
         {
             continue;
         }
-        s_append_array_text(arrays[0], rel->qualname);
+        strbuf_append_array_text(arrays[0], rel->qualname);
         s_append_array_int(arrays[1], rel->must_update);
         s_append_array_int(arrays[2], rel->must_delete);
     }
@@ -1866,8 +1849,8 @@ s_send_setup_with_counts(apply_t *self, unsigned int which,
     {
         const apply_counters_t *n = &rel->pending[which];
 
-        s_append_array_text(arrays[0], rel->nspname);
-        s_append_array_text(arrays[1], rel->relname);
+        strbuf_append_array_text(arrays[0], rel->nspname);
+        strbuf_append_array_text(arrays[1], rel->relname);
         s_append_array_int(arrays[2], n->inserts);
         s_append_array_int(arrays[3], n->updates);
         s_append_array_int(arrays[4], n->deletes);

@@ -121,22 +121,6 @@ static const char *const s_item_tables_sql =
     "  JOIN pg_class c ON c.oid = t.relid "
     "  JOIN pg_namespace n ON n.oid = c.relnamespace";
 
-/* Appends text to an array literal being built in buf. */
-static void
-s_array_add(strbuf_t *buf, const char *text)
-{
-    strbuf_append(buf, strbuf_len(buf) > 1 ? ",\"" : "\"");
-    for (const char *p = text; *p; p++)
-    {
-        if (*p == '"' || *p == '\\')
-        {
-            strbuf_append_len(buf, "\\", 1);
-        }
-        strbuf_append_len(buf, p, 1);
-    }
-    strbuf_append(buf, "\"");
-}
-
 /*
  * Sets table_schema and table_name of the phase-1 items among items[0..n).
  * An item whose table is not found waits for the whole load, which is
@@ -155,8 +139,9 @@ s_find_item_tables(PGconn *src, Pgferry__SchemaItem **items, size_t n)
     for (size_t i = 0; i < n; i++)
     {
         /* one element per item, so that ordinality is the item's index */
-        s_array_add(kinds, items[i]->phase == 1 ? items[i]->kind : "");
-        s_array_add(tags, items[i]->tag);
+        strbuf_append_array_text(kinds,
+                                 items[i]->phase == 1 ? items[i]->kind : "");
+        strbuf_append_array_text(tags, items[i]->tag);
     }
     strbuf_append(kinds, "}");
     strbuf_append(tags, "}");

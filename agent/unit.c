@@ -9,7 +9,9 @@
 #include "agent/unit.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/envelope.h"
 #include "common/log.h"
@@ -237,6 +239,17 @@ s_send_progress(unit_t *self, const Pgferry__Progress *progress)
 }
 
 void
+unit_report_progress_id(unit_t *self, uint64_t id, int64_t rows, int64_t bytes)
+{
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = id;
+    progress.rows = rows;
+    progress.bytes = bytes;
+    s_send_progress(self, &progress);
+}
+
+void
 unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
                      const char *snapshot)
 {
@@ -255,9 +268,15 @@ unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
 void
 unit_report_started(unit_t *self)
 {
+    unit_report_started_id(self, unit_id(self));
+}
+
+void
+unit_report_started_id(unit_t *self, uint64_t id)
+{
     Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
 
-    progress.unit_id = unit_id(self);
+    progress.unit_id = id;
     progress.started = true;
     s_send_progress(self, &progress);
 }
@@ -345,6 +364,118 @@ s_run_one(unit_t *self)
     pgferry__result__free_unpacked(res, NULL);
 }
 
+/* The group run function of a kind, or NULL if its units run alone. */
+static unit_group_fn
+s_group_fn(const Pgferry__Assign *a)
+{
+    switch (a->kind)
+    {
+        case PGFERRY__UNIT_KIND__UNIT_COPY:
+            /* a range shares its table: only whole tables go together */
+            return a->table != NULL && a->table->parts <= 1 ? unit_copy_group
+                                                            : NULL;
+        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST:
+            return unit_schema_post_group;
+        case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
+            return unit_analyze_group;
+        default:
+            return NULL;
+    }
+}
+
+/* How many units from first on can run as one group (1: alone). */
+static size_t
+s_group_size(const unit_t *self, size_t first)
+{
+    const Pgferry__Assign *head = self->assigns[first];
+    unit_group_fn fn = s_group_fn(head);
+    size_t n = 1;
+
+    if (fn == NULL || unit_is_released(self))
+    {
+        return 1;
+    }
+    while (first + n < self->nassigns && n < UNIT_GROUP_MAX)
+    {
+        const Pgferry__Assign *a = self->assigns[first + n];
+        if (s_group_fn(a) != fn || strcmp(a->snapshot, head->snapshot) != 0 ||
+            strcmp(a->task_key, head->task_key) != 0)
+        {
+            break;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* The first error a group function set, for the log (NULL: it declined
+ * the group without trying). */
+static const char *
+s_group_error(Pgferry__Result *const *res, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+    {
+        if (res[k]->error != NULL)
+        {
+            return res[k]->error;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Runs the n units from current on as one group and sends their Results;
+ * returns -1, having sent nothing, if the group failed: its work was
+ * undone (or may be redone), and the caller runs the units one by one,
+ * which reports each unit's own error.
+ */
+static int
+s_run_group(unit_t *self, size_t n)
+{
+    size_t first = atomic_load(&self->current);
+    const Pgferry__Assign *const *assigns =
+        (const Pgferry__Assign *const *) self->assigns + first;
+    Pgferry__Result **res = xcalloc(n, sizeof *res);
+    int rc = -1;
+
+    for (size_t k = 0; k < n; k++)
+    {
+        res[k] = xcalloc(1, sizeof *res[k]);
+        pgferry__result__init(res[k]);
+        res[k]->unit_id = assigns[k]->unit_id;
+        res[k]->ok = true;
+    }
+    rc = s_group_fn(assigns[0])(self, assigns, n, res);
+    const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(
+        &pgferry__unit_kind__descriptor, (int) assigns[0]->kind);
+    if (rc == 0)
+    {
+        log_info("unit=%" PRIu64 " ran a group of %zu %s units",
+                 assigns[0]->unit_id, n, kind ? kind->name : "?");
+        for (size_t k = 0; k < n; k++)
+        {
+            Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+
+            env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+            env.result = res[k];
+            (void) envelope_send(self->push, NULL, &env);
+        }
+    }
+    else if (s_group_error(res, n) != NULL)
+    {
+        log_warn("unit=%" PRIu64 " a group of %zu %s units failed, running "
+                 "them one by one: %s",
+                 assigns[0]->unit_id, n, kind ? kind->name : "?",
+                 s_group_error(res, n));
+    }
+    for (size_t k = 0; k < n; k++)
+    {
+        pgferry__result__free_unpacked(res[k], NULL);
+    }
+    free(res);
+    return rc;
+}
+
 static void *
 s_thread_main(void *arg)
 {
@@ -360,10 +491,17 @@ s_thread_main(void *arg)
     }
     /* a batch: one after the other, each with its own Result; the last
      * Result is the thread's last message */
-    for (size_t i = 0; i < self->nassigns; i++)
+    for (size_t i = 0; i < self->nassigns;)
     {
         atomic_store(&self->current, i);
+        size_t n = s_group_size(self, i);
+        if (n > 1 && s_run_group(self, n) == 0)
+        {
+            i += n;
+            continue;
+        }
         s_run_one(self);
+        i++;
     }
 
     /* the Results must be delivered before the socket goes */

@@ -66,10 +66,15 @@ bool unit_is_validated(const unit_t *self);
 /* From the unit's thread: counters so far, or the exported snapshot. */
 void unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
                           const char *snapshot);
+/* The same for unit id of the group running now (rows and bytes). */
+void unit_report_progress_id(unit_t *self, uint64_t id, int64_t rows,
+                             int64_t bytes);
 /* From a unit's thread: a copy has imported the snapshot (whose holder
  * may let go once every copy said so); schema-pre has created the tables
  * (the copies may start). */
 void unit_report_started(unit_t *self);
+/* The same for unit id of the group running now. */
+void unit_report_started_id(unit_t *self, uint64_t id);
 /* From a slot unit: the exported snapshot and the slot's consistent
  * point. */
 void unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn);
@@ -95,6 +100,27 @@ int unit_slot_run(unit_t *self, Pgferry__Result *res);
 int unit_cdc_run(unit_t *self, Pgferry__Result *res);
 int unit_cleanup_run(unit_t *self, Pgferry__Result *res);
 int unit_validate_run(unit_t *self, Pgferry__Result *res);
+
+/*
+ * Group run functions: units of one kind whose work is small run n at a
+ * time (UNIT_GROUP_MAX at most, consecutive in their batch, of one task
+ * and snapshot), in one transaction or statement, because apart each
+ * costs more in round trips, commits and session resets than in work.
+ * Each fills res[k] for assigns[k] (ok set already) and returns 0; or
+ * returns -1, with an error in some res[k], having left nothing a
+ * unit-by-unit run would not redo or skip: the caller then runs the units
+ * one by one, and each reports its own error.
+ */
+#define UNIT_GROUP_MAX 64
+typedef int (*unit_group_fn)(unit_t *self,
+                             const Pgferry__Assign *const *assigns, size_t n,
+                             Pgferry__Result **res);
+int unit_copy_group(unit_t *self, const Pgferry__Assign *const *assigns,
+                    size_t n, Pgferry__Result **res);
+int unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
+                           size_t n, Pgferry__Result **res);
+int unit_analyze_group(unit_t *self, const Pgferry__Assign *const *assigns,
+                       size_t n, Pgferry__Result **res);
 
 /* Sets every target sequence to its source value (finalize, cutover).
  * Returns 0, or -1 with res->error set. */

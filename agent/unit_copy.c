@@ -1,14 +1,22 @@
 /*
  * agent/unit_copy.c
  *     The copy unit: one table from source to target, as COPY bytes
- *     forwarded untouched from PQgetCopyData to PQputCopyData.
+ *     forwarded untouched from PQgetCopyData to PQputCopyData; and the
+ *     copy group, several small whole tables of one batch in one pass.
  *
  * Exactly once: the rows and the table's row in pgferry.partition_done
  * commit in one target transaction, and a unit that finds its row there
  * skips. The TRUNCATE in that same transaction makes a retry start from
  * an empty table and lets COPY FREEZE write frozen rows (no later
  * anti-wraparound rewrite). Memory stays bounded: one COPY row at a time.
+ *
+ * A group reads its tables in one source transaction (under the task's
+ * snapshot) and writes them in one target transaction, with all their
+ * partition_done rows: one commit, one pair of session resets and one
+ * snapshot import instead of one each, for tables whose rows cost less
+ * than those. A unit alone is a group of one.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,65 +27,107 @@
 
 #define COPY_REPORT_EVERY_US 1000000LL
 
+/* One table of the group. */
 typedef struct
 {
     const Pgferry__Assign *assign; /* borrowed */
-    PGconn *src;                   /* taken from the agent's pool */
-    PGconn *tgt;                   /* taken from the agent's pool */
+    Pgferry__Result *res;          /* borrowed: this unit's Result */
     char *qualified;               /* "schema"."table", owned */
     char *label;                   /* schema.table for messages, owned */
     int64_t rows;
     int64_t bytes;
+    bool done; /* an earlier attempt committed it */
 } copy_t;
 
-/* Fails the unit with the connection's error, naming the table. */
+typedef struct
+{
+    unit_t *unit;   /* borrowed */
+    PGconn *src;    /* taken from the agent's pool */
+    PGconn *tgt;    /* taken from the agent's pool */
+    copy_t *tables; /* n of them, owned */
+    size_t n;
+} group_t;
+
+/* Fails the table's unit with the connection's error, naming the table. */
 static int
-s_fail(copy_t *c, Pgferry__Result *res, PGconn *conn, PGresult *r,
-       const char *what)
+s_fail(const group_t *g, copy_t *c, PGconn *conn, PGresult *r, const char *what)
 {
     char *why = pgconn_error_text(conn, r);
-    int rc = unit_fail(res,
+    int rc = unit_fail(c->res,
                        xasprintf("table %s: %s on the %s: %s", c->label, what,
-                                 conn == c->src ? "source" : "target", why),
+                                 conn == g->src ? "source" : "target", why),
                        pgconn_is_transient(conn, r));
     free(why);
     return rc;
 }
 
-/* Returns 1 if an earlier attempt committed this table, 0 if not. */
-static int
-s_already_done(copy_t *c, Pgferry__Result *res)
+/* The (schema, name, part) arrays of the group's tables, from first on. */
+static void
+s_table_arrays(const group_t *g, strbuf_t **arrays)
 {
-    const Pgferry__TableRef *t = c->assign->table;
-    char part[16];
-    const char *params[4] = {c->assign->task_key, t->schema, t->name, part};
+    for (int i = 0; i < 3; i++)
+    {
+        strbuf_append(arrays[i], "{");
+    }
+    for (size_t k = 0; k < g->n; k++)
+    {
+        const Pgferry__TableRef *t = g->tables[k].assign->table;
+        strbuf_append_array_text(arrays[0], t->schema);
+        strbuf_append_array_text(arrays[1], t->name);
+        strbuf_appendf(arrays[2], "%s%u", k > 0 ? "," : "", t->part);
+    }
+    for (int i = 0; i < 3; i++)
+    {
+        strbuf_append(arrays[i], "}");
+    }
+}
 
-    snprintf(part, sizeof part, "%u", t->part);
-    PGresult *r = PQexecParams(
-        c->tgt,
-        "SELECT rows, bytes FROM pgferry.partition_done "
-        "WHERE task_key = $1 AND schema_name = $2 AND table_name = $3 "
-        "AND part = $4",
+/* Marks the tables an earlier attempt committed (their partition_done
+ * row is there), with what it counted. Returns 0, or -1 (failed). */
+static int
+s_find_done(group_t *g)
+{
+    strbuf_t *arrays[3] = {strbuf_new(), strbuf_new(), strbuf_new()};
+    PGresult *r = NULL;
+    int rc = -1;
+
+    s_table_arrays(g, arrays);
+    const char *params[4] = {g->tables[0].assign->task_key,
+                             strbuf_data(arrays[0]), strbuf_data(arrays[1]),
+                             strbuf_data(arrays[2])};
+    r = PQexecParams(
+        g->tgt,
+        "SELECT x.i, d.rows, d.bytes FROM pgferry.partition_done d "
+        "  JOIN unnest($2::text[], $3::text[], $4::int[]) WITH ORDINALITY "
+        "       AS x(s, t, p, i) "
+        "    ON d.schema_name = x.s AND d.table_name = x.t AND d.part = x.p "
+        " WHERE d.task_key = $1",
         4, NULL, params, NULL, NULL, 0);
-    int done = -1;
-
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
     {
-        (void) s_fail(c, res, c->tgt, r,
+        (void) s_fail(g, &g->tables[0], g->tgt, r,
                       "could not read pgferry.partition_done");
+        goto cleanup;
     }
-    else if (PQntuples(r) == 1)
+    for (int row = 0; row < PQntuples(r); row++)
     {
-        c->rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        c->bytes = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-        done = 1;
+        size_t k = (size_t) strtoull(PQgetvalue(r, row, 0), NULL, 10) - 1;
+        if (k < g->n)
+        {
+            g->tables[k].done = true;
+            g->tables[k].rows = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+            g->tables[k].bytes = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+        }
     }
-    else
-    {
-        done = 0;
-    }
+    rc = 0;
+
+cleanup:
     PQclear(r);
-    return done;
+    for (int i = 0; i < 3; i++)
+    {
+        strbuf_destroy(&arrays[i]);
+    }
+    return rc;
 }
 
 /*
@@ -110,19 +160,17 @@ s_source_sql(const copy_t *c)
                      format);
 }
 
+/* Opens the source transaction under the task's snapshot and the target
+ * one; every table of the group reads from the snapshot from now on. */
 static int
-s_begin(unit_t *self, copy_t *c, Pgferry__Result *res)
+s_begin(group_t *g)
 {
-    const Pgferry__Assign *a = c->assign;
-    const Pgferry__TableRef *t = a->table;
-    const char *format = t->binary ? "binary" : "text";
-    const char *cols = t->columns[0] ? t->columns : NULL;
+    const Pgferry__Assign *a = g->tables[0].assign;
     char *sql = NULL;
     char *error = NULL;
-    PGresult *r = NULL;
     int rc = -1;
 
-    if (pgconn_command(c->src,
+    if (pgconn_command(g->src,
                        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                        &error) != 0)
     {
@@ -131,54 +179,88 @@ s_begin(unit_t *self, copy_t *c, Pgferry__Result *res)
     if (a->snapshot[0] != '\0')
     {
         char *literal =
-            PQescapeLiteral(c->src, a->snapshot, strlen(a->snapshot));
+            PQescapeLiteral(g->src, a->snapshot, strlen(a->snapshot));
         sql = xasprintf("SET TRANSACTION SNAPSHOT %s", literal);
         PQfreemem(literal);
-        if (pgconn_command(c->src, sql, &error) != 0)
+        if (pgconn_command(g->src, sql, &error) != 0)
         {
             /* its holder is gone: the coordinator takes another */
-            res->snapshot_lost = true;
+            g->tables[0].res->snapshot_lost = true;
             goto failed;
         }
-        free(sql);
-        sql = NULL;
     }
-    unit_report_started(self);
-    /* a whole table is emptied and loaded frozen in this transaction; a
-     * range shares its table with other writers, so neither */
-    sql = t->parts > 1 ? xstrdup("BEGIN")
-                       : xasprintf("BEGIN; TRUNCATE ONLY %s", c->qualified);
-    if (pgconn_command(c->tgt, sql, &error) != 0)
+    for (size_t k = 0; k < g->n; k++)
+    {
+        if (!g->tables[k].done)
+        {
+            unit_report_started_id(g->unit, g->tables[k].assign->unit_id);
+        }
+    }
+    if (pgconn_command(g->tgt, "BEGIN", &error) != 0)
     {
         goto failed;
-    }
-    free(sql);
-    sql = xasprintf("COPY %s %s%s%s FROM STDIN WITH (FORMAT %s%s)",
-                    c->qualified, cols ? "(" : "", cols ? cols : "",
-                    cols ? ")" : "", format, t->parts > 1 ? "" : ", FREEZE");
-    r = PQexec(c->tgt, sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN)
-    {
-        rc = s_fail(c, res, c->tgt, r, "could not start COPY");
-        goto cleanup;
-    }
-    PQclear(r);
-    free(sql);
-    sql = s_source_sql(c);
-    r = PQexec(c->src, sql);
-    if (PQresultStatus(r) != PGRES_COPY_OUT)
-    {
-        rc = s_fail(c, res, c->src, r, "could not start COPY");
-        goto cleanup;
     }
     rc = 0;
     goto cleanup;
 
 failed:
     rc = unit_fail(
-        res, xasprintf("table %s: could not start: %s", c->label, error), true);
+        g->tables[0].res,
+        xasprintf("table %s: could not start: %s", g->tables[0].label, error),
+        true);
 cleanup:
     free(error);
+    free(sql);
+    return rc;
+}
+
+/* Starts the COPY of one table on both sides: a whole table is emptied
+ * first and loaded frozen; a range shares its table with other writers,
+ * so neither. */
+static int
+s_start_copy(group_t *g, copy_t *c)
+{
+    const Pgferry__TableRef *t = c->assign->table;
+    const char *format = t->binary ? "binary" : "text";
+    const char *cols = t->columns[0] ? t->columns : NULL;
+    bool whole = t->parts <= 1;
+    char *sql = NULL;
+    PGresult *r = NULL;
+    int rc = -1;
+
+    if (whole)
+    {
+        sql = xasprintf("TRUNCATE ONLY %s", c->qualified);
+        r = PQexec(g->tgt, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        {
+            rc = s_fail(g, c, g->tgt, r, "could not empty the table");
+            goto cleanup;
+        }
+        PQclear(r);
+        free(sql);
+    }
+    sql = xasprintf("COPY %s %s%s%s FROM STDIN WITH (FORMAT %s%s)",
+                    c->qualified, cols ? "(" : "", cols ? cols : "",
+                    cols ? ")" : "", format, whole ? ", FREEZE" : "");
+    r = PQexec(g->tgt, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+    {
+        rc = s_fail(g, c, g->tgt, r, "could not start COPY");
+        goto cleanup;
+    }
+    PQclear(r);
+    free(sql);
+    sql = s_source_sql(c);
+    r = PQexec(g->src, sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT)
+    {
+        rc = s_fail(g, c, g->src, r, "could not start COPY");
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
     free(sql);
     PQclear(r);
     return rc;
@@ -186,7 +268,7 @@ cleanup:
 
 /* The copy loop: bytes in, bytes out, nothing parsed. */
 static int
-s_stream(unit_t *self, copy_t *c, Pgferry__Result *res)
+s_stream(group_t *g, copy_t *c)
 {
     char *buf = NULL;
     int len = 0;
@@ -194,43 +276,43 @@ s_stream(unit_t *self, copy_t *c, Pgferry__Result *res)
     PGresult *r = NULL;
     int rc = -1;
 
-    while ((len = PQgetCopyData(c->src, &buf, 0)) > 0)
+    while ((len = PQgetCopyData(g->src, &buf, 0)) > 0)
     {
-        if (PQputCopyData(c->tgt, buf, len) != 1)
+        if (PQputCopyData(g->tgt, buf, len) != 1)
         {
             PQfreemem(buf);
-            return s_fail(c, res, c->tgt, NULL, "could not send COPY data");
+            return s_fail(g, c, g->tgt, NULL, "could not send COPY data");
         }
         PQfreemem(buf);
         c->bytes += len;
         if (zclock_usecs() >= next_report)
         {
-            unit_report_progress(self, 0, c->bytes, NULL);
+            unit_report_progress_id(g->unit, c->assign->unit_id, 0, c->bytes);
             next_report = zclock_usecs() + COPY_REPORT_EVERY_US;
         }
     }
-    r = PQgetResult(c->src);
+    r = PQgetResult(g->src);
     if (len == -2 || PQresultStatus(r) != PGRES_COMMAND_OK)
     {
-        rc = s_fail(c, res, c->src, r, "COPY failed");
-        (void) PQputCopyEnd(c->tgt, "source COPY failed");
+        rc = s_fail(g, c, g->src, r, "COPY failed");
+        (void) PQputCopyEnd(g->tgt, "source COPY failed");
         PQclear(r);
         return rc;
     }
     PQclear(r);
-    /* the source session is kept for the next unit: settle it too */
-    while ((r = PQgetResult(c->src)) != NULL)
+    /* settle the source session: the next table, or unit, uses it */
+    while ((r = PQgetResult(g->src)) != NULL)
     {
         PQclear(r);
     }
-    if (PQputCopyEnd(c->tgt, NULL) != 1)
+    if (PQputCopyEnd(g->tgt, NULL) != 1)
     {
-        return s_fail(c, res, c->tgt, NULL, "could not end COPY");
+        return s_fail(g, c, g->tgt, NULL, "could not end COPY");
     }
-    r = PQgetResult(c->tgt);
+    r = PQgetResult(g->tgt);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
     {
-        rc = s_fail(c, res, c->tgt, r, "COPY failed");
+        rc = s_fail(g, c, g->tgt, r, "COPY failed");
     }
     else
     {
@@ -239,116 +321,197 @@ s_stream(unit_t *self, copy_t *c, Pgferry__Result *res)
     }
     PQclear(r);
     /* drain: a COPY leaves one more NULL result behind */
-    while ((r = PQgetResult(c->tgt)) != NULL)
+    while ((r = PQgetResult(g->tgt)) != NULL)
     {
         PQclear(r);
     }
     return rc;
 }
 
+/* Records every table copied, with its counts, and commits. */
 static int
-s_commit(copy_t *c, Pgferry__Result *res)
+s_commit(group_t *g)
 {
-    const Pgferry__TableRef *t = c->assign->table;
-    char rows[32];
-    char bytes[32];
-    char part[16];
-    const char *params[6] = {
-        c->assign->task_key, t->schema, t->name, rows, bytes, part};
+    strbuf_t *arrays[5] = {strbuf_new(), strbuf_new(), strbuf_new(),
+                           strbuf_new(), strbuf_new()};
+    copy_t *last = &g->tables[g->n - 1];
     PGresult *r = NULL;
+    int rc = -1;
 
-    snprintf(part, sizeof part, "%u", t->part);
-    snprintf(rows, sizeof rows, "%lld", (long long) c->rows);
-    snprintf(bytes, sizeof bytes, "%lld", (long long) c->bytes);
-    r = PQexecParams(c->tgt,
+    for (int i = 0; i < 5; i++)
+    {
+        strbuf_append(arrays[i], "{");
+    }
+    for (size_t k = 0; k < g->n; k++)
+    {
+        const copy_t *c = &g->tables[k];
+        const char *sep = strbuf_len(arrays[2]) > 1 ? "," : "";
+        if (c->done)
+        {
+            continue;
+        }
+        strbuf_append_array_text(arrays[0], c->assign->table->schema);
+        strbuf_append_array_text(arrays[1], c->assign->table->name);
+        strbuf_appendf(arrays[2], "%s%u", sep, c->assign->table->part);
+        strbuf_appendf(arrays[3], "%s%" PRId64, sep, c->rows);
+        strbuf_appendf(arrays[4], "%s%" PRId64, sep, c->bytes);
+    }
+    for (int i = 0; i < 5; i++)
+    {
+        strbuf_append(arrays[i], "}");
+    }
+    const char *params[6] = {last->assign->task_key, strbuf_data(arrays[0]),
+                             strbuf_data(arrays[1]), strbuf_data(arrays[2]),
+                             strbuf_data(arrays[3]), strbuf_data(arrays[4])};
+    r = PQexecParams(g->tgt,
                      "INSERT INTO pgferry.partition_done "
                      "(task_key, schema_name, table_name, part, rows, bytes) "
-                     "VALUES ($1, $2, $3, $6, $4, $5)",
+                     "SELECT $1, * FROM unnest($2::text[], $3::text[], "
+                     "$4::int[], $5::int8[], $6::int8[])",
                      6, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
     {
-        int rc = s_fail(c, res, c->tgt, r, "could not record the copy");
-        PQclear(r);
-        return rc;
-    }
-    PQclear(r);
-    r = PQexec(c->tgt, "COMMIT");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-    {
-        int rc = s_fail(c, res, c->tgt, r, "could not commit");
-        PQclear(r);
-        return rc;
-    }
-    PQclear(r);
-    return 0;
-}
-
-int
-unit_copy_run(unit_t *self, Pgferry__Result *res)
-{
-    const Pgferry__Assign *a = unit_assign(self);
-    copy_t c = {a, NULL, NULL, NULL, NULL, 0, 0};
-    char *error = NULL;
-    int rc = -1;
-    int done = 0;
-
-    c.label =
-        a->table->parts > 1
-            ? xasprintf("\"%s.%s\" part %u/%u", a->table->schema,
-                        a->table->name, a->table->part + 1, a->table->parts)
-            : xasprintf("\"%s.%s\"", a->table->schema, a->table->name);
-    c.tgt = connpool_take(unit_pool(self), a->target, NULL, "target", "copy",
-                          &error);
-    if (c.tgt == NULL)
-    {
-        rc = unit_fail(res, xasprintf("table %s: %s", c.label, error), true);
+        rc = s_fail(g, last, g->tgt, r, "could not record the copy");
         goto cleanup;
     }
+    PQclear(r);
+    r = PQexec(g->tgt, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    {
+        rc = s_fail(g, last, g->tgt, r, "could not commit");
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    PQclear(r);
+    for (int i = 0; i < 5; i++)
+    {
+        strbuf_destroy(&arrays[i]);
+    }
+    return rc;
+}
+
+/* Takes the target session, set for a load, and finds what is done. */
+static int
+s_prepare_target(group_t *g)
+{
+    const Pgferry__Assign *a = g->tables[0].assign;
+    char *error = NULL;
+
+    g->tgt = connpool_take(unit_pool(g->unit), a->target, NULL, "target",
+                           "copy", &error);
+    if (g->tgt == NULL)
+    {
+        return unit_fail(g->tables[0].res,
+                         xasprintf("table %s: %s", g->tables[0].label, error),
+                         true);
+    }
     /* safe: we report done only after a real commit */
-    (void) pgconn_command(c.tgt, "SET synchronous_commit = off", &error);
+    (void) pgconn_command(g->tgt, "SET synchronous_commit = off", &error);
     free(error);
     error = NULL;
     /* needs superuser; only matters when the user made the schema with
      * its triggers and foreign keys before the load */
-    if (pgconn_command(c.tgt, "SET session_replication_role = replica",
+    if (pgconn_command(g->tgt, "SET session_replication_role = replica",
                        &error) != 0)
     {
         log_debug("table=%s could not set session_replication_role: %s",
-                  c.label, error);
-        free(error);
-        error = NULL;
+                  g->tables[0].label, error);
     }
-    c.qualified =
-        pgconn_quote_qualified(c.tgt, a->table->schema, a->table->name);
-    done = s_already_done(&c, res);
-    if (done != 0)
+    free(error);
+    for (size_t k = 0; k < g->n; k++)
     {
-        res->skipped = done == 1;
-        rc = done == 1 ? 0 : -1;
+        const Pgferry__TableRef *t = g->tables[k].assign->table;
+        g->tables[k].qualified =
+            pgconn_quote_qualified(g->tgt, t->schema, t->name);
+    }
+    return s_find_done(g);
+}
+
+/* Copies the tables not done yet, and commits them together. */
+static int
+s_copy_tables(group_t *g)
+{
+    const Pgferry__Assign *a = g->tables[0].assign;
+    char *error = NULL;
+
+    g->src = connpool_take(unit_pool(g->unit), a->source, NULL, "source",
+                           "copy", &error);
+    if (g->src == NULL)
+    {
+        return unit_fail(g->tables[0].res,
+                         xasprintf("table %s: %s", g->tables[0].label, error),
+                         true);
+    }
+    if (s_begin(g) != 0)
+    {
+        return -1;
+    }
+    for (size_t k = 0; k < g->n; k++)
+    {
+        copy_t *c = &g->tables[k];
+        if (!c->done && (s_start_copy(g, c) != 0 || s_stream(g, c) != 0))
+        {
+            return -1;
+        }
+    }
+    return s_commit(g);
+}
+
+int
+unit_copy_group(unit_t *self, const Pgferry__Assign *const *assigns, size_t n,
+                Pgferry__Result **res)
+{
+    group_t g = {self, NULL, NULL, xcalloc(n, sizeof(copy_t)), n};
+    size_t todo = 0;
+    int rc = -1;
+
+    for (size_t k = 0; k < n; k++)
+    {
+        const Pgferry__TableRef *t = assigns[k]->table;
+        g.tables[k].assign = assigns[k];
+        g.tables[k].res = res[k];
+        g.tables[k].label = t->parts > 1
+                                ? xasprintf("\"%s.%s\" part %u/%u", t->schema,
+                                            t->name, t->part + 1, t->parts)
+                                : xasprintf("\"%s.%s\"", t->schema, t->name);
+    }
+    if (s_prepare_target(&g) != 0)
+    {
         goto cleanup;
     }
-    c.src = connpool_take(unit_pool(self), a->source, NULL, "source", "copy",
-                          &error);
-    if (c.src == NULL)
+    for (size_t k = 0; k < n; k++)
     {
-        rc = unit_fail(res, xasprintf("table %s: %s", c.label, error), true);
-        goto cleanup;
+        todo += g.tables[k].done ? 0 : 1;
     }
-    if (s_begin(self, &c, res) != 0 || s_stream(self, &c, res) != 0 ||
-        s_commit(&c, res) != 0)
+    if (todo > 0 && s_copy_tables(&g) != 0)
     {
         goto cleanup;
     }
     rc = 0;
 
 cleanup:
-    res->rows = c.rows;
-    res->bytes = c.bytes;
-    free(error);
-    free(c.qualified);
-    free(c.label);
+    for (size_t k = 0; k < n; k++)
+    {
+        copy_t *c = &g.tables[k];
+        c->res->rows = c->rows;
+        c->res->bytes = c->bytes;
+        c->res->skipped = rc == 0 && c->done;
+        free(c->qualified);
+        free(c->label);
+    }
+    free(g.tables);
     /* a session left mid-COPY by a failure is closed, not kept */
-    connpool_give(unit_pool(self), &c.src);
-    connpool_give(unit_pool(self), &c.tgt);
+    connpool_give(unit_pool(self), &g.src);
+    connpool_give(unit_pool(self), &g.tgt);
     return rc;
+}
+
+int
+unit_copy_run(unit_t *self, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+
+    return unit_copy_group(self, &a, 1, &res);
 }

@@ -446,6 +446,13 @@ cleanup:
     return rc;
 }
 
+/* The step name of an item, as its step_done row has it. */
+static void
+s_item_step(const Pgferry__SchemaItem *item, char *step, size_t size)
+{
+    snprintf(step, size, "item:%" PRIu64, item->id);
+}
+
 /* Runs items in order, each as its own step. */
 static int
 s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
@@ -456,7 +463,7 @@ s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
         char step[40];
         char *error = NULL;
 
-        snprintf(step, sizeof step, "item:%" PRIu64, item->id);
+        s_item_step(item, step, sizeof step);
         /* with the tables there beforehand, their indexes may be too */
         if (s_run_step(tgt, a->task_key, step, item->sql, a->skip_schema,
                        &error) != 0)
@@ -474,6 +481,118 @@ s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
         free(error);
     }
     return 0;
+}
+
+/* Adds to script, for the items of assigns[0..n) not in done, each
+ * item's SQL and its step_done row. Returns how many it added. */
+static size_t
+s_group_script(PGconn *tgt, const Pgferry__Assign *const *assigns, size_t n,
+               const PGresult *done, strbuf_t *script)
+{
+    char *key = PQescapeLiteral(tgt, assigns[0]->task_key,
+                                strlen(assigns[0]->task_key));
+    size_t added = 0;
+
+    for (size_t k = 0; k < n; k++)
+    {
+        for (size_t i = 0; i < assigns[k]->n_items; i++)
+        {
+            char step[40];
+            bool is_done = false;
+
+            s_item_step(assigns[k]->items[i], step, sizeof step);
+            for (int row = 0; row < PQntuples(done) && !is_done; row++)
+            {
+                is_done = strcmp(PQgetvalue(done, row, 0), step) == 0;
+            }
+            if (!is_done)
+            {
+                strbuf_appendf(script,
+                               "%s\n;\nINSERT INTO pgferry.step_done "
+                               "(task_key, step) VALUES (%s, '%s');\n",
+                               assigns[k]->items[i]->sql, key, step);
+                added++;
+            }
+        }
+    }
+    PQfreemem(key);
+    return added;
+}
+
+/*
+ * The index and constraint builds of several small tables in one
+ * transaction, with their step_done rows: one commit and one round trip
+ * instead of one each. A failure undoes them all, and the caller runs
+ * the units one by one, which tells whose build failed. Not for a schema
+ * the user made beforehand, whose objects may exist already: that needs
+ * each item's own verdict.
+ */
+int
+unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
+                       size_t n, Pgferry__Result **res)
+{
+    const Pgferry__Assign *a = assigns[0];
+    strbuf_t *steps = strbuf_new();
+    strbuf_t *script = strbuf_new();
+    char *error = NULL;
+    PGconn *tgt = NULL;
+    PGresult *done = NULL;
+    int rc = -1;
+
+    if (a->skip_schema)
+    {
+        goto cleanup;
+    }
+    tgt = connpool_take(unit_pool(self), a->target, NULL, "target", "schema",
+                        &error);
+    if (tgt == NULL)
+    {
+        rc = unit_fail(res[0], error, true);
+        goto cleanup;
+    }
+    strbuf_append(steps, "{");
+    for (size_t k = 0; k < n; k++)
+    {
+        for (size_t i = 0; i < assigns[k]->n_items; i++)
+        {
+            char step[40];
+            s_item_step(assigns[k]->items[i], step, sizeof step);
+            strbuf_append_array_text(steps, step);
+        }
+    }
+    strbuf_append(steps, "}");
+    const char *params[2] = {a->task_key, strbuf_data(steps)};
+    done = pgconn_query(tgt,
+                        "SELECT step FROM pgferry.step_done WHERE task_key = "
+                        "$1 AND step = ANY ($2::text[])",
+                        2, params, &error);
+    if (done == NULL)
+    {
+        rc = unit_fail(res[0], error, true);
+        goto cleanup;
+    }
+    /* large maintenance_work_mem: index builds are what this is for */
+    strbuf_append(script,
+                  "BEGIN;\nSET LOCAL maintenance_work_mem = '512MB';\n");
+    if (s_group_script(tgt, assigns, n, done, script) == 0)
+    {
+        rc = 0;
+        goto cleanup;
+    }
+    strbuf_append(script, "COMMIT;");
+    if (s_exec_step(tgt, strbuf_data(script), false, &error) != 0)
+    {
+        rc = unit_fail(res[0], error, pgconn_is_transient(tgt, NULL));
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    PQclear(done);
+    strbuf_destroy(&steps);
+    strbuf_destroy(&script);
+    connpool_give(unit_pool(self), &tgt);
+    return rc;
 }
 
 int
@@ -554,42 +673,6 @@ unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
         free(error);
     }
     PQclear(seqs);
-    return rc;
-}
-
-/*
- * The analyze unit: statistics for one table, run once its indexes are
- * built (so that expression indexes get theirs too) while other tables
- * still load, so that the application's first queries after the switch
- * are planned well.
- */
-int
-unit_analyze_run(unit_t *self, Pgferry__Result *res)
-{
-    const Pgferry__Assign *a = unit_assign(self);
-    char *error = NULL;
-    PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
-                                "analyze", &error);
-    int rc = -1;
-
-    if (tgt == NULL)
-    {
-        return unit_fail(res, error, true);
-    }
-    char *q = pgconn_quote_qualified(tgt, a->table->schema, a->table->name);
-    char *sql = xasprintf("ANALYZE %s", q);
-    rc = pgconn_command(tgt, sql, &error);
-    if (rc != 0)
-    {
-        rc = unit_fail(res,
-                       xasprintf("table \"%s.%s\": could not ANALYZE: %s",
-                                 a->table->schema, a->table->name, error),
-                       pgconn_is_transient(tgt, NULL));
-        free(error);
-    }
-    free(sql);
-    free(q);
-    connpool_give(unit_pool(self), &tgt);
     return rc;
 }
 

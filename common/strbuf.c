@@ -108,6 +108,21 @@ strbuf_append(strbuf_t *self, const char *text)
     strbuf_append_len(self, text, strlen(text));
 }
 
+void
+strbuf_append_array_text(strbuf_t *self, const char *text)
+{
+    strbuf_append(self, self->len > 1 ? ",\"" : "\"");
+    for (const char *p = text; *p != '\0'; p++)
+    {
+        if (*p == '"' || *p == '\\')
+        {
+            strbuf_append_len(self, "\\", 1);
+        }
+        strbuf_append_len(self, p, 1);
+    }
+    strbuf_append_len(self, "\"", 1);
+}
+
 static void
 s_vappendf(strbuf_t *self, const char *fmt, va_list ap)
 {

@@ -19,6 +19,10 @@ void strbuf_append_len(strbuf_t *self, const char *data, size_t len);
 void strbuf_appendf(strbuf_t *self, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void strbuf_reset(strbuf_t *self);
+/* Appends text as one element of a PostgreSQL array literal being built
+ * (the buffer holds "{" and the elements so far), quoted and escaped, for
+ * a parameter such as $1::text[]. */
+void strbuf_append_array_text(strbuf_t *self, const char *text);
 
 /* Borrowed view, valid until the next change. */
 const char *strbuf_data(const strbuf_t *self);

@@ -29,6 +29,22 @@ main(void)
     CHECK(strlen(owned) == 20000);
     free(owned);
 
+    /* array literal elements: always quoted, " and \ escaped, the
+     * separator only between elements */
+    strbuf_t *array = strbuf_new();
+    strbuf_append(array, "{");
+    strbuf_append_array_text(array, "plain");
+    strbuf_append_array_text(array, "a \"quoted\", name");
+    strbuf_append_array_text(array, "back\\slash");
+    strbuf_append_array_text(array, "");
+    strbuf_append(array, "}");
+    CHECK(
+        strcmp(
+            strbuf_data(array),
+            "{\"plain\",\"a \\\"quoted\\\", name\",\"back\\\\slash\",\"\"}") ==
+        0);
+    strbuf_destroy(&array);
+
     char *s = xasprintf("%s=%d", "port", 5432);
     CHECK(strcmp(s, "port=5432") == 0);
     free(s);

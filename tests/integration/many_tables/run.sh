@@ -127,6 +127,26 @@ tables=$(list_tables src "$OFF" | grep -c .)
 ((tables > N)) || fail "expected more than $N tables on the source, found $tables"
 pass "source: $tables tables ($N small ones, a parent, 60 daily partitions and their parent, ticks)"
 
+# The target refuses the first index build it sees run in a group (a
+# transaction that records more than one build), as a DBA's event trigger
+# or a lock timeout might: the group is undone and its units run again
+# one by one, and the migration still ends identical.
+psql_tgt "$OFF" <<'SQL' >/dev/null
+CREATE SCHEMA test_hooks;
+CREATE SEQUENCE test_hooks.refusals;
+CREATE FUNCTION test_hooks.refuse_first_group() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_query() ~ '(INSERT INTO pgferry\.step_done.*){2}'
+       AND nextval('test_hooks.refusals') = 1 THEN
+        RAISE EXCEPTION 'test: the first group of index builds is refused';
+    END IF;
+END
+$$;
+CREATE EVENT TRIGGER refuse_first_group ON ddl_command_end
+    WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION test_hooks.refuse_first_group();
+SQL
+
 pgferry_migrate --source "$(src_uri "$OFF")" --target "$(tgt_uri "$OFF")" --agents 2 \
     >"$TEST_TMP/migrate-off.out" 2>&1 || fail "pgferry migrate exited $?: $(tail -n 20 "$TEST_TMP/migrate-off.out")"
 compare_db "$OFF" "$OFF" || fail "the offline migration of $tables tables differs"
@@ -152,6 +172,19 @@ for log in "$state"/agent-*.log; do
     note "$(basename "$log"): $opened sessions opened, reused $reused times"
 done
 pass "$placements placements ($batches of them batches) for the units of $tables tables; sessions kept"
+
+# small tables' units ran in groups (a transaction or statement for many),
+# and the refused group was run again one by one
+for kind in COPY SCHEMA_POST ANALYZE; do
+    n=$(cat "$state"/agent-*.log | grep -c "ran a group of [0-9]* UNIT_$kind units" || true)
+    ((n > 0)) || fail "no $kind units ran as a group"
+    note "$n groups of $kind units"
+done
+refused=$(cat "$state"/agent-*.log | grep -c 'UNIT_SCHEMA_POST units failed, running them one by one: .*the first group of index builds is refused' || true)
+[[ $refused == 1 ]] || fail "expected the refused group to be run one by one once, the agents' logs say so $refused times"
+groups=$(psql_tgt "$OFF" -c "SELECT last_value FROM test_hooks.refusals")
+((groups > 1)) || fail "the target saw $groups groups of index builds, expected more than the refused one"
+pass "units of small tables ran in groups; the refused group ran again one by one"
 
 # --- 2. online, under writes --------------------------------------------------
 new_db "$ON"

@@ -1,0 +1,70 @@
+/*
+ * agent/unit_analyze.c
+ *     The analyze unit: statistics for one table, run once its indexes are
+ *     built (so that expression indexes get theirs too) while other tables
+ *     still load, so that the application's first queries after the switch
+ *     are planned well.
+ *
+ * Small tables' units are grouped into one ANALYZE of several tables:
+ * outside a transaction block PostgreSQL analyzes and commits each in
+ * turn, so a failure part way leaves statistics a second run simply
+ * renews.
+ */
+#include <stdlib.h>
+
+#include "agent/unit.h"
+#include "common/pgconn.h"
+#include "common/strbuf.h"
+
+int
+unit_analyze_run(unit_t *self, Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+
+    return unit_analyze_group(self, &a, 1, &res);
+}
+
+int
+unit_analyze_group(unit_t *self, const Pgferry__Assign *const *assigns,
+                   size_t n, Pgferry__Result **res)
+{
+    const Pgferry__Assign *a = assigns[0];
+    char *error = NULL;
+    PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
+                                "analyze", &error);
+    strbuf_t *sql = strbuf_new();
+    int rc = -1;
+
+    if (tgt == NULL)
+    {
+        rc = unit_fail(res[0], error, true);
+        goto cleanup;
+    }
+    strbuf_append(sql, "ANALYZE ");
+    for (size_t k = 0; k < n; k++)
+    {
+        char *q = pgconn_quote_qualified(tgt, assigns[k]->table->schema,
+                                         assigns[k]->table->name);
+        strbuf_appendf(sql, "%s%s", k > 0 ? ", " : "", q);
+        free(q);
+    }
+    rc = pgconn_command(tgt, strbuf_data(sql), &error);
+    if (rc != 0)
+    {
+        /* one table: its own error; several: the group is run again
+         * one by one, which names the table */
+        rc = unit_fail(
+            res[0],
+            n == 1 ? xasprintf("table \"%s.%s\": could not "
+                               "ANALYZE: %s",
+                               a->table->schema, a->table->name, error)
+                   : xasprintf("could not ANALYZE %zu tables: %s", n, error),
+            pgconn_is_transient(tgt, NULL));
+        free(error);
+    }
+
+cleanup:
+    strbuf_destroy(&sql);
+    connpool_give(unit_pool(self), &tgt);
+    return rc;
+}
