@@ -1,10 +1,11 @@
 /*
  * coordinator/store.c
- *     SQLite plumbing for the catalog.
+ *     SQLite plumbing for the catalog: the only file that calls sqlite3_*.
  */
 #include "coordinator/store.h"
 
 #include <assert.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,20 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 
+/* The rows of one query: its statement, and where the reading is. */
+struct store_rows_t
+{
+    store_t *store;     /* borrowed: the store it reads */
+    sqlite3_stmt *stmt; /* owned */
+    bool on_row;        /* store_rows_next() gave a row, columns readable */
+    bool ended;         /* store_rows_next() gave false: it stays false */
+};
+
 struct store_t
 {
     sqlite3 *db; /* owned; used by the coordinator's one thread only */
     int depth;   /* store_begin()s not yet committed or rolled back */
+    size_t open; /* cursors not done yet: none at store_destroy() */
 };
 
 /* The catalog. tables_ avoids the keyword. Passwords are never stored. */
@@ -265,22 +276,34 @@ store_destroy(store_t **self_p)
     {
         return;
     }
+    /* an open cursor would keep the connection from closing */
+    assert((*self_p)->open == 0);
     sqlite3_close((*self_p)->db);
     free(*self_p);
     *self_p = NULL;
 }
 
-static sqlite3_stmt *
-s_prepare(store_t *self, const char *sql, const char *types, va_list ap)
+/* Takes a cursor for sql and binds its parameters; NULL (logged) if not. */
+static store_rows_t *
+s_rows_open(store_t *self, const char *sql, const char *types, va_list ap)
 {
+    store_rows_t *rows = NULL;
     sqlite3_stmt *stmt = NULL;
 
-    if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    int prepared = sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL);
+    if (prepared != SQLITE_OK || stmt == NULL)
     {
+        /* SQLITE_OK and no statement: a text of blanks or comments */
         log_error("could not prepare catalog statement: %s: %s",
-                  sqlite3_errmsg(self->db), sql);
-        return NULL;
+                  prepared != SQLITE_OK ? sqlite3_errmsg(self->db)
+                                        : "no statement",
+                  sql);
+        return NULL; /* stmt is NULL on every error */
     }
+    rows = xcalloc(1, sizeof *rows);
+    rows->store = self;
+    rows->stmt = stmt;
+    self->open++;
     for (int i = 0; types != NULL && types[i] != '\0'; i++)
     {
         int rc = SQLITE_OK;
@@ -289,29 +312,114 @@ s_prepare(store_t *self, const char *sql, const char *types, va_list ap)
             case 's':
             {
                 const char *text = va_arg(ap, const char *);
-                rc = text ? sqlite3_bind_text(stmt, i + 1, text, -1,
+                rc = text ? sqlite3_bind_text(rows->stmt, i + 1, text, -1,
                                               SQLITE_TRANSIENT)
-                          : sqlite3_bind_null(stmt, i + 1);
+                          : sqlite3_bind_null(rows->stmt, i + 1);
                 break;
             }
             case 'i':
-                rc = sqlite3_bind_int64(stmt, i + 1, va_arg(ap, int64_t));
+                rc = sqlite3_bind_int64(rows->stmt, i + 1, va_arg(ap, int64_t));
                 break;
             case 'd':
-                rc = sqlite3_bind_double(stmt, i + 1, va_arg(ap, double));
+                rc = sqlite3_bind_double(rows->stmt, i + 1, va_arg(ap, double));
                 break;
             default:
                 assert(!"unknown binding type");
         }
         if (rc != SQLITE_OK)
         {
-            log_error("could not bind parameter %d: %s", i + 1,
-                      sqlite3_errmsg(self->db));
-            sqlite3_finalize(stmt);
+            log_error("could not bind parameter %d: %s: %s", i + 1,
+                      sqlite3_errmsg(self->db), sql);
+            store_rows_done(&rows);
             return NULL;
         }
     }
-    return stmt;
+    return rows;
+}
+
+store_rows_t *
+store_query(store_t *self, const char *sql, const char *types, ...)
+{
+    va_list ap;
+
+    va_start(ap, types);
+    store_rows_t *rows = s_rows_open(self, sql, types, ap);
+    va_end(ap);
+    return rows;
+}
+
+bool
+store_rows_next(store_rows_t *rows)
+{
+    if (rows == NULL || rows->ended)
+    {
+        return false;
+    }
+    /* never step again past the end: SQLite would start over */
+    int step = sqlite3_step(rows->stmt);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    {
+        log_error("catalog statement failed: %s: %s",
+                  sqlite3_errmsg(rows->store->db), sqlite3_sql(rows->stmt));
+    }
+    rows->on_row = step == SQLITE_ROW;
+    rows->ended = !rows->on_row;
+    return rows->on_row;
+}
+
+/* Reading a column off a row, or past the columns, is a caller's bug. */
+static void
+s_check_column(const store_rows_t *rows, int col)
+{
+    assert(rows != NULL && rows->on_row);
+    assert(col >= 0 && col < sqlite3_column_count(rows->stmt));
+    (void) rows;
+    (void) col;
+}
+
+int64_t
+store_rows_int(const store_rows_t *rows, int col)
+{
+    s_check_column(rows, col);
+    return sqlite3_column_int64(rows->stmt, col);
+}
+
+double
+store_rows_double(const store_rows_t *rows, int col)
+{
+    s_check_column(rows, col);
+    return sqlite3_column_double(rows->stmt, col);
+}
+
+const char *
+store_rows_text(const store_rows_t *rows, int col)
+{
+    s_check_column(rows, col);
+    const unsigned char *text = sqlite3_column_text(rows->stmt, col);
+    return text ? (const char *) text : "";
+}
+
+bool
+store_rows_is_null(const store_rows_t *rows, int col)
+{
+    s_check_column(rows, col);
+    return sqlite3_column_type(rows->stmt, col) == SQLITE_NULL;
+}
+
+void
+store_rows_done(store_rows_t **rows_p)
+{
+    assert(rows_p != NULL);
+    if (*rows_p == NULL)
+    {
+        return;
+    }
+    store_rows_t *rows = *rows_p;
+
+    rows->store->open--;
+    (void) sqlite3_finalize(rows->stmt);
+    free(rows);
+    *rows_p = NULL;
 }
 
 int
@@ -321,13 +429,14 @@ store_exec(store_t *self, const char *sql, const char *types, ...)
     int rc = -1;
 
     va_start(ap, types);
-    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    store_rows_t *rows = s_rows_open(self, sql, types, ap);
     va_end(ap);
-    if (stmt == NULL)
+    if (rows == NULL)
     {
         return -1;
     }
-    int step = sqlite3_step(stmt);
+    /* not store_rows_next(): a statement that returns no rows is done */
+    int step = sqlite3_step(rows->stmt);
     if (step == SQLITE_DONE || step == SQLITE_ROW)
     {
         rc = 0;
@@ -337,19 +446,8 @@ store_exec(store_t *self, const char *sql, const char *types, ...)
         log_error("catalog statement failed: %s: %s", sqlite3_errmsg(self->db),
                   sql);
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     return rc;
-}
-
-sqlite3_stmt *
-store_query(store_t *self, const char *sql, const char *types, ...)
-{
-    va_list ap;
-
-    va_start(ap, types);
-    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
-    va_end(ap);
-    return stmt;
 }
 
 int64_t
@@ -359,14 +457,13 @@ store_int(store_t *self, int64_t dflt, const char *sql, const char *types, ...)
     int64_t value = dflt;
 
     va_start(ap, types);
-    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    store_rows_t *rows = s_rows_open(self, sql, types, ap);
     va_end(ap);
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW &&
-        sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+    if (store_rows_next(rows) && !store_rows_is_null(rows, 0))
     {
-        value = sqlite3_column_int64(stmt, 0);
+        value = store_rows_int(rows, 0);
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     return value;
 }
 
@@ -378,15 +475,15 @@ store_string(store_t *self, char *buf, size_t size, const char *sql,
     int rc = -1;
 
     va_start(ap, types);
-    sqlite3_stmt *stmt = s_prepare(self, sql, types, ap);
+    store_rows_t *rows = s_rows_open(self, sql, types, ap);
     va_end(ap);
     buf[0] = '\0';
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    if (store_rows_next(rows))
     {
-        snprintf(buf, size, "%s", store_text(stmt, 0));
+        snprintf(buf, size, "%s", store_rows_text(rows, 0));
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     return rc;
 }
 
@@ -400,13 +497,6 @@ int64_t
 store_changes(store_t *self)
 {
     return sqlite3_changes64(self->db);
-}
-
-const char *
-store_text(sqlite3_stmt *stmt, int column)
-{
-    const unsigned char *text = sqlite3_column_text(stmt, column);
-    return text ? (const char *) text : "";
 }
 
 int

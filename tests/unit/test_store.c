@@ -66,17 +66,17 @@ main(void)
     /* reopened, as by a restarted coordinator: everything is there */
     store = store_new(state);
     CHECK(store != NULL);
-    sqlite3_stmt *stmt =
+    store_rows_t *rows =
         store_query(store,
                     "SELECT p.name, t.name, t.state FROM tasks t "
                     "JOIN projects p ON p.id = t.project_id",
                     NULL);
-    CHECK(stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW);
-    CHECK(strcmp(store_text(stmt, 0), "P") == 0);
-    CHECK(strcmp(store_text(stmt, 1), "T") == 0);
-    CHECK(strcmp(store_text(stmt, 2), "Pending") == 0);
-    CHECK(sqlite3_step(stmt) == SQLITE_DONE);
-    sqlite3_finalize(stmt);
+    CHECK(rows != NULL && store_rows_next(rows));
+    CHECK(strcmp(store_rows_text(rows, 0), "P") == 0);
+    CHECK(strcmp(store_rows_text(rows, 1), "T") == 0);
+    CHECK(strcmp(store_rows_text(rows, 2), "Pending") == 0);
+    CHECK(!store_rows_next(rows));
+    store_rows_done(&rows);
     /* nested transactions: an inner rollback undoes its own level only,
      * and nothing is committed before the outermost commit */
     CHECK(!store_in_transaction(store));
