@@ -9,6 +9,10 @@
  * 's' text (NULL binds NULL), 'i' int64_t, 'd' double. Every state change
  * the coordinator makes runs inside store_begin()/store_commit(), so a
  * crash leaves the catalog as of the last whole change.
+ *
+ * Statements are prepared once and kept, found again by their SQL text
+ * (built with xasprintf() or not), so that running one again costs its
+ * bindings and its steps only.
  */
 #ifndef PGFERRY_COORDINATOR_STORE_H
 #define PGFERRY_COORDINATOR_STORE_H
@@ -94,6 +98,12 @@ int store_string(store_t *self, char *buf, size_t size, const char *sql,
 int64_t store_last_id(store_t *self);
 /* Rows the last INSERT, UPDATE or DELETE changed (not its triggers'). */
 int64_t store_changes(store_t *self);
+
+/*
+ * Statements self has prepared since it opened: a query found in its
+ * cache prepares none (for the tests of that cache).
+ */
+int64_t store_prepared_count(const store_t *self);
 
 /* Current UTC time as ISO 8601 with microseconds, e.g. for startedOn. */
 void store_now(char *buf, size_t size);
