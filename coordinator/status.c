@@ -14,6 +14,14 @@
 #include "common/strbuf.h"
 #include "coordinator/coord.h"
 
+/* Column text as a JSON string, "" for NULL. */
+static json_object *
+s_text(const store_rows_t *rows, int column)
+{
+    return json_object_new_string(store_rows_text(rows, column));
+}
+
+/* Column text as a JSON string, or JSON null for NULL. */
 static json_object *
 s_text_or_null(const store_rows_t *rows, int column)
 {
@@ -21,7 +29,7 @@ s_text_or_null(const store_rows_t *rows, int column)
     {
         return NULL;
     }
-    return json_object_new_string(store_rows_text(rows, column));
+    return s_text(rows, column);
 }
 
 /* Seconds since the epoch of our own ISO timestamps; 0 if unparsable. */
@@ -72,21 +80,15 @@ s_add_migration(coord_t *self, json_object *out, int64_t task_id)
     if (store_rows_next(rows))
     {
         json_object *m = json_object_new_object();
-        json_object_object_add(
-            m, "id", json_object_new_string(store_rows_text(rows, 0)));
+        json_object_object_add(m, "id", s_text(rows, 0));
         json_object_object_add(m, "resultType",
                                json_object_new_string("MigrationLevelOutput"));
-        json_object_object_add(
-            m, "state", json_object_new_string(store_rows_text(rows, 1)));
+        json_object_object_add(m, "state", s_text(rows, 1));
         json_object_object_add(m, "databaseCount",
                                json_object_new_int64(store_rows_int(rows, 8)));
-        json_object_object_add(
-            m, "sourceServer",
-            json_object_new_string(store_rows_text(rows, 2)));
+        json_object_object_add(m, "sourceServer", s_text(rows, 2));
         json_object_object_add(m, "sourceVersion", s_text_or_null(rows, 3));
-        json_object_object_add(
-            m, "targetServer",
-            json_object_new_string(store_rows_text(rows, 4)));
+        json_object_object_add(m, "targetServer", s_text(rows, 4));
         json_object_object_add(m, "targetVersion", s_text_or_null(rows, 5));
         json_object_object_add(m, "startedOn", s_text_or_null(rows, 6));
         json_object_object_add(m, "endedOn", s_text_or_null(rows, 7));
@@ -175,12 +177,8 @@ s_add_databases(coord_t *self, json_object *out, int64_t task_id)
         json_object_object_add(d, "id", json_object_new_string(id));
         json_object_object_add(d, "resultType",
                                json_object_new_string("DatabaseLevelOutput"));
-        json_object_object_add(
-            d, "databaseName",
-            json_object_new_string(store_rows_text(rows, 0)));
-        json_object_object_add(
-            d, "targetDatabaseName",
-            json_object_new_string(store_rows_text(rows, 1)));
+        json_object_object_add(d, "databaseName", s_text(rows, 0));
+        json_object_object_add(d, "targetDatabaseName", s_text(rows, 1));
         json_object_object_add(d, "migrationState",
                                json_object_new_string(state));
         json_object_object_add(d, "fullLoadCompletedTables",
@@ -277,9 +275,7 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         json_object_object_add(t, "id", json_object_new_string(id));
         json_object_object_add(t, "resultType",
                                json_object_new_string("TableLevelOutput"));
-        json_object_object_add(
-            t, "databaseName",
-            json_object_new_string(store_rows_text(rows, 0)));
+        json_object_object_add(t, "databaseName", s_text(rows, 0));
         json_object_object_add(t, "tableName", json_object_new_string(name));
         json_object_object_add(t, "state", json_object_new_string(state));
         json_object_object_add(t, "fullLoadTotalRows",
@@ -345,17 +341,11 @@ status_task_json(coord_t *self, int64_t task_id, bool expand)
     if (store_rows_next(rows))
     {
         const char *state = store_rows_text(rows, 3);
-        json_object_object_add(
-            root, "id", json_object_new_string(store_rows_text(rows, 4)));
-        json_object_object_add(
-            root, "name", json_object_new_string(store_rows_text(rows, 0)));
-        json_object_object_add(
-            root, "projectName",
-            json_object_new_string(store_rows_text(rows, 1)));
+        json_object_object_add(root, "id", s_text(rows, 4));
+        json_object_object_add(root, "name", s_text(rows, 0));
+        json_object_object_add(root, "projectName", s_text(rows, 1));
         json_object_object_add(root, "type", json_object_new_string("tasks"));
-        json_object_object_add(
-            props, "taskType",
-            json_object_new_string(store_rows_text(rows, 2)));
+        json_object_object_add(props, "taskType", s_text(rows, 2));
         json_object_object_add(props, "state", json_object_new_string(state));
     }
     store_rows_done(&rows);
@@ -408,17 +398,10 @@ status_projects_json(coord_t *self)
     while (store_rows_next(rows))
     {
         json_object *p = json_object_new_object();
-        json_object_object_add(
-            p, "name", json_object_new_string(store_rows_text(rows, 0)));
-        json_object_object_add(
-            p, "sourcePlatform",
-            json_object_new_string(store_rows_text(rows, 1)));
-        json_object_object_add(
-            p, "targetPlatform",
-            json_object_new_string(store_rows_text(rows, 2)));
-        json_object_object_add(
-            p, "creationTime",
-            json_object_new_string(store_rows_text(rows, 3)));
+        json_object_object_add(p, "name", s_text(rows, 0));
+        json_object_object_add(p, "sourcePlatform", s_text(rows, 1));
+        json_object_object_add(p, "targetPlatform", s_text(rows, 2));
+        json_object_object_add(p, "creationTime", s_text(rows, 3));
         json_object_object_add(p, "tasks", s_text_or_null(rows, 4));
         json_object_array_add(projects, p);
     }
