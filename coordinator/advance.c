@@ -168,14 +168,14 @@ advance_database(coord_t *self, int64_t task_id, int64_t db_id)
     char state[32] = "";
     bool online = plan_is_online(self, task_id);
     bool building = false;
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
 
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    if (store_rows_next(rows))
     {
-        snprintf(state, sizeof state, "%s", store_text(stmt, 0));
+        snprintf(state, sizeof state, "%s", store_rows_text(rows, 0));
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
 
     if (strcmp(state, "FULL_LOAD") == 0)
     {
@@ -239,23 +239,23 @@ advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
                                     "SELECT split_bytes FROM tasks "
                                     "WHERE id = ?",
                                     "i", task_id);
-    sqlite3_stmt *stmt = NULL;
+    store_rows_t *rows = NULL;
 
     if (plan_database_state(self, db_id) != DB_SCHEMA)
     {
         return;
     }
-    stmt = store_query(self->store,
+    rows = store_query(self->store,
                        "SELECT id, pages, bytes_est FROM tables_ "
                        "WHERE database_id = ? ORDER BY id",
                        "i", db_id);
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
-        s_add_copy_units(self, task_id, db_id, sqlite3_column_int64(stmt, 0),
-                         sqlite3_column_int64(stmt, 1),
-                         sqlite3_column_int64(stmt, 2), split_bytes);
+        s_add_copy_units(self, task_id, db_id, store_rows_int(rows, 0),
+                         store_rows_int(rows, 1), store_rows_int(rows, 2),
+                         split_bytes);
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     (void) plan_move_database(self, db_id, DB_FULL_LOAD, NULL);
 }
 
@@ -354,7 +354,7 @@ advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
     int64_t differ = 0;
     char *names = NULL;
     uint64_t end_lsn = 0;
-    sqlite3_stmt *stmt = NULL;
+    store_rows_t *rows = NULL;
 
     if (plan_database_state(self, db_id) != DB_COMPLETING)
     {
@@ -382,21 +382,21 @@ advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
     {
         return;
     }
-    stmt = store_query(self->store,
+    rows = store_query(self->store,
                        "SELECT count(*), count(differs), group_concat(CASE "
                        "WHEN differs IS NOT NULL THEN '\"' || schema_name || "
                        "'.' || table_name || '\"' END, ', '), "
                        "(SELECT end_lsn FROM databases WHERE id = ?) "
                        "FROM tables_ WHERE database_id = ?",
                        "ii", db_id, db_id);
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    if (store_rows_next(rows))
     {
-        tables = sqlite3_column_int64(stmt, 0);
-        differ = sqlite3_column_int64(stmt, 1);
-        names = xstrdup(store_text(stmt, 2));
-        end_lsn = (uint64_t) sqlite3_column_int64(stmt, 3);
+        tables = store_rows_int(rows, 0);
+        differ = store_rows_int(rows, 1);
+        names = xstrdup(store_rows_text(rows, 2));
+        end_lsn = (uint64_t) store_rows_int(rows, 3);
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     if (differ > 0)
     {
         char *error = xasprintf(

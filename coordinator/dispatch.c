@@ -54,17 +54,17 @@ s_endpoint(const char *host, int64_t port, const char *user, const char *dbname,
 }
 
 static Pgferry__TableRef *
-s_table_ref(sqlite3_stmt *stmt, int first)
+s_table_ref(const store_rows_t *rows, int first)
 {
     Pgferry__TableRef *t = xcalloc(1, sizeof *t);
 
     pgferry__table_ref__init(t);
-    t->schema = xstrdup(store_text(stmt, first));
-    t->name = xstrdup(store_text(stmt, first + 1));
-    t->binary = sqlite3_column_int(stmt, first + 2) != 0;
-    t->columns = xstrdup(store_text(stmt, first + 3));
-    t->bytes = sqlite3_column_int64(stmt, first + 4);
-    t->rows = sqlite3_column_int64(stmt, first + 5);
+    t->schema = xstrdup(store_rows_text(rows, first));
+    t->name = xstrdup(store_rows_text(rows, first + 1));
+    t->binary = store_rows_int(rows, first + 2) != 0;
+    t->columns = xstrdup(store_rows_text(rows, first + 3));
+    t->bytes = store_rows_int(rows, first + 4);
+    t->rows = store_rows_int(rows, first + 5);
     return t;
 }
 
@@ -75,18 +75,18 @@ s_table_ref(sqlite3_stmt *stmt, int first)
 static void
 s_add_tables(coord_t *self, Pgferry__Assign *a, int64_t db_id)
 {
-    sqlite3_stmt *stmt = store_query(self->store,
+    store_rows_t *rows = store_query(self->store,
                                      "SELECT " TABLE_COLUMNS
                                      " FROM tables_ WHERE database_id = ? "
                                      "ORDER BY id",
                                      "i", db_id);
 
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
         a->tables = realloc(a->tables, (a->n_tables + 1) * sizeof *a->tables);
-        a->tables[a->n_tables++] = s_table_ref(stmt, 0);
+        a->tables[a->n_tables++] = s_table_ref(rows, 0);
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
 }
 
 static void
@@ -95,21 +95,21 @@ s_add_items(coord_t *self, Pgferry__Assign *a, const char *where, int64_t key)
     char *sql = xasprintf("SELECT id, kind, tag, sql, phase FROM "
                           "schema_items WHERE %s ORDER BY id",
                           where);
-    sqlite3_stmt *stmt = store_query(self->store, sql, "i", key);
+    store_rows_t *rows = store_query(self->store, sql, "i", key);
 
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
         Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
         pgferry__schema_item__init(item);
-        item->id = (uint64_t) sqlite3_column_int64(stmt, 0);
-        item->kind = xstrdup(store_text(stmt, 1));
-        item->tag = xstrdup(store_text(stmt, 2));
-        item->sql = xstrdup(store_text(stmt, 3));
-        item->phase = (uint32_t) sqlite3_column_int(stmt, 4);
+        item->id = (uint64_t) store_rows_int(rows, 0);
+        item->kind = xstrdup(store_rows_text(rows, 1));
+        item->tag = xstrdup(store_rows_text(rows, 2));
+        item->sql = xstrdup(store_rows_text(rows, 3));
+        item->phase = (uint32_t) store_rows_int(rows, 4);
         a->items = realloc(a->items, (a->n_items + 1) * sizeof *a->items);
         a->items[a->n_items++] = item;
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     free(sql);
 }
 
@@ -133,7 +133,7 @@ s_add_selected(Pgferry__Assign *a, const char *selected)
 static Pgferry__Assign *
 s_build_assign(coord_t *self, int64_t unit_id)
 {
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT u.kind, u.table_id, u.item_id, t.task_key, t.src_host, "
         "       t.src_port, t.src_user, d.name, t.tgt_host, t.tgt_port, "
@@ -147,50 +147,50 @@ s_build_assign(coord_t *self, int64_t unit_id)
         "i", unit_id);
     Pgferry__Assign *a = NULL;
 
-    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    if (!store_rows_next(rows))
     {
-        sqlite3_finalize(stmt);
+        store_rows_done(&rows);
         return NULL;
     }
-    int64_t task_id = sqlite3_column_int64(stmt, 15);
-    int kind = sqlite3_column_int(stmt, 0);
-    int64_t db_id = sqlite3_column_int64(stmt, 16);
+    int64_t task_id = store_rows_int(rows, 15);
+    int kind = (int) store_rows_int(rows, 0);
+    int64_t db_id = store_rows_int(rows, 16);
 
     a = xcalloc(1, sizeof *a);
     pgferry__assign__init(a);
     a->unit_id = (uint64_t) unit_id;
     a->kind = (Pgferry__UnitKind) kind;
-    a->task_key = xstrdup(store_text(stmt, 3));
-    a->source = s_endpoint(store_text(stmt, 4), sqlite3_column_int64(stmt, 5),
-                           store_text(stmt, 6), store_text(stmt, 7),
+    a->task_key = xstrdup(store_rows_text(rows, 3));
+    a->source = s_endpoint(store_rows_text(rows, 4), store_rows_int(rows, 5),
+                           store_rows_text(rows, 6), store_rows_text(rows, 7),
                            secrets_source(self->secrets, task_id));
-    a->target = s_endpoint(store_text(stmt, 8), sqlite3_column_int64(stmt, 9),
-                           store_text(stmt, 10), store_text(stmt, 11),
+    a->target = s_endpoint(store_rows_text(rows, 8), store_rows_int(rows, 9),
+                           store_rows_text(rows, 10), store_rows_text(rows, 11),
                            secrets_target(self->secrets, task_id));
-    if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
+    if (!store_rows_is_null(rows, 13))
     {
-        a->snapshot = xstrdup(store_text(stmt, 13));
+        a->snapshot = xstrdup(store_rows_text(rows, 13));
     }
-    a->skip_schema = sqlite3_column_int(stmt, 14) != 0;
-    a->online = sqlite3_column_int(stmt, 17) != 0;
-    a->fix_replica_identity = sqlite3_column_int(stmt, 18) != 0;
-    if (sqlite3_column_type(stmt, 19) != SQLITE_NULL)
+    a->skip_schema = store_rows_int(rows, 14) != 0;
+    a->online = store_rows_int(rows, 17) != 0;
+    a->fix_replica_identity = store_rows_int(rows, 18) != 0;
+    if (!store_rows_is_null(rows, 19))
     {
-        a->slot = xstrdup(store_text(stmt, 19));
+        a->slot = xstrdup(store_rows_text(rows, 19));
     }
-    a->start_lsn = (uint64_t) sqlite3_column_int64(stmt, 20);
-    a->cutover = sqlite3_column_int(stmt, 21) != 0;
-    a->validate = sqlite3_column_int(stmt, 22) != 0;
-    a->end_lsn = (uint64_t) sqlite3_column_int64(stmt, 23);
+    a->start_lsn = (uint64_t) store_rows_int(rows, 20);
+    a->cutover = store_rows_int(rows, 21) != 0;
+    a->validate = store_rows_int(rows, 22) != 0;
+    a->end_lsn = (uint64_t) store_rows_int(rows, 23);
     /* a database that failed half-loaded gives its tables back empty, for
      * a new task; one that failed after its full load (a difference found
      * by --validate, say) keeps them, for the operator to look into */
     _Static_assert(K_FINALIZE == 6, "the query names finalize by number");
-    a->truncate_target = strcmp(store_text(stmt, 24), "FAILED") == 0 &&
-                         sqlite3_column_int64(stmt, 25) == 0;
+    a->truncate_target = strcmp(store_rows_text(rows, 24), "FAILED") == 0 &&
+                         store_rows_int(rows, 25) == 0;
     if (kind == K_PREPARE || kind == K_SCHEMA_PRE)
     {
-        s_add_selected(a, store_text(stmt, 12));
+        s_add_selected(a, store_rows_text(rows, 12));
     }
     if (kind == K_SCHEMA_PRE || kind == K_FINALIZE || kind == K_SLOT ||
         kind == K_CDC || kind == K_CLEANUP)
@@ -199,26 +199,26 @@ s_build_assign(coord_t *self, int64_t unit_id)
     }
     if (kind == K_COPY || kind == K_ANALYZE || kind == K_VALIDATE)
     {
-        sqlite3_stmt *t = store_query(
+        store_rows_t *part = store_query(
             self->store,
             "SELECT " TABLE_COLUMNS ", t.parts, u.part, u.first_page, "
             "       u.last_page "
             "  FROM units u JOIN tables_ t ON t.id = u.table_id "
             " WHERE u.id = ?",
             "i", unit_id);
-        if (t != NULL && sqlite3_step(t) == SQLITE_ROW)
+        if (store_rows_next(part))
         {
-            a->table = s_table_ref(t, 0);
-            a->table->parts = (uint32_t) sqlite3_column_int(t, 6);
-            a->table->part = (uint32_t) sqlite3_column_int(t, 7);
-            a->table->first_page = sqlite3_column_int64(t, 8);
-            a->table->last_page = sqlite3_column_int64(t, 9);
+            a->table = s_table_ref(part, 0);
+            a->table->parts = (uint32_t) store_rows_int(part, 6);
+            a->table->part = (uint32_t) store_rows_int(part, 7);
+            a->table->first_page = store_rows_int(part, 8);
+            a->table->last_page = store_rows_int(part, 9);
         }
-        sqlite3_finalize(t);
+        store_rows_done(&part);
     }
     if (kind == K_SCHEMA_POST)
     {
-        s_add_items(self, a, "id = ?", sqlite3_column_int64(stmt, 2));
+        s_add_items(self, a, "id = ?", store_rows_int(rows, 2));
     }
     if (kind == K_FINALIZE)
     {
@@ -226,7 +226,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
         /* online: pgferry.cdc_counts lives there until the cutover */
         a->last = !a->online;
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     return a;
 }
 
@@ -324,7 +324,7 @@ static int *
 s_free_slots(coord_t *self, size_t n)
 {
     int *free_slots = xcalloc(n > 0 ? n : 1, sizeof *free_slots);
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT agent, count(DISTINCT coalesce(batch, id)) FROM units "
         " WHERE state = 'running' AND kind NOT IN " UNITS_HOLDER_KINDS
@@ -336,19 +336,19 @@ s_free_slots(coord_t *self, size_t n)
         registry_agent_t *agent = registry_at(self->registry, i);
         free_slots[i] = agent->alive ? agent->jobs : 0;
     }
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
-        const char *name = store_text(stmt, 0);
+        const char *name = store_rows_text(rows, 0);
         for (size_t i = 0; i < n; i++)
         {
             if (strcmp(registry_at(self->registry, i)->name, name) == 0)
             {
-                free_slots[i] -= sqlite3_column_int(stmt, 1);
+                free_slots[i] -= (int) store_rows_int(rows, 1);
                 break;
             }
         }
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     return free_slots;
 }
 
@@ -381,7 +381,7 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
     size_t n = 1;
     /* a range of a split table is not batched: its table was split so
      * that its ranges run in parallel */
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT kind, database_id, weight, first_page = 0 AND last_page = 0 "
         "FROM units WHERE id = ?",
@@ -392,14 +392,14 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
     bool whole = false;
 
     ids[0] = head;
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    if (store_rows_next(rows))
     {
-        kind = sqlite3_column_int(stmt, 0);
-        db_id = sqlite3_column_int64(stmt, 1);
-        bytes = sqlite3_column_int64(stmt, 2);
-        whole = sqlite3_column_int(stmt, 3) != 0;
+        kind = (int) store_rows_int(rows, 0);
+        db_id = store_rows_int(rows, 1);
+        bytes = store_rows_int(rows, 2);
+        whole = store_rows_int(rows, 3) != 0;
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     if ((kind == K_SCHEMA_POST || kind == K_ANALYZE || kind == K_VALIDATE ||
          (kind == K_COPY && whole)) &&
         bytes < DISPATCH_BATCH_TABLE_BYTES)
@@ -409,20 +409,20 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
         int64_t want =
             share < DISPATCH_BATCH_UNITS ? share : DISPATCH_BATCH_UNITS;
 
-        stmt = store_query(self->store,
+        rows = store_query(self->store,
                            "SELECT id, weight FROM units WHERE database_id = ? "
                            "AND kind = ? AND state = 'queued' AND id <> ? "
                            "AND weight < ? AND first_page = 0 AND "
                            "last_page = 0 ORDER BY id LIMIT ?",
                            "iiiii", db_id, (int64_t) kind, head,
                            (int64_t) DISPATCH_BATCH_TABLE_BYTES, want - 1);
-        while (stmt != NULL && (int64_t) n < want &&
-               bytes < DISPATCH_BATCH_BYTES && sqlite3_step(stmt) == SQLITE_ROW)
+        while ((int64_t) n < want && bytes < DISPATCH_BATCH_BYTES &&
+               store_rows_next(rows))
         {
-            ids[n++] = sqlite3_column_int64(stmt, 0);
-            bytes += sqlite3_column_int64(stmt, 1);
+            ids[n++] = store_rows_int(rows, 0);
+            bytes += store_rows_int(rows, 1);
         }
-        sqlite3_finalize(stmt);
+        store_rows_done(&rows);
     }
     return s_send_units(self, agent, ids, n);
 }

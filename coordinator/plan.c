@@ -161,17 +161,17 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
     int64_t task_id = 0;
     char *name = NULL;
     char now[40];
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store, "SELECT state, task_id, name FROM databases WHERE id = ?",
         "i", db_id);
 
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    if (store_rows_next(rows))
     {
-        (void) states_db_parse(store_text(stmt, 0), &from);
-        task_id = sqlite3_column_int64(stmt, 1);
-        name = xstrdup(store_text(stmt, 2));
+        (void) states_db_parse(store_rows_text(rows, 0), &from);
+        task_id = store_rows_int(rows, 1);
+        name = xstrdup(store_rows_text(rows, 2));
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     if (from == to)
     {
         free(name);
@@ -248,13 +248,13 @@ s_move_task(coord_t *self, int64_t task_id, task_state_t to)
 static int64_t *
 s_database_ids(coord_t *self, int64_t task_id, size_t *count)
 {
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store, "SELECT id FROM databases WHERE task_id = ? ORDER BY id",
         "i", task_id);
     int64_t *ids = NULL;
 
     *count = 0;
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
         int64_t *grown = realloc(ids, (*count + 1) * sizeof *ids);
         if (grown == NULL)
@@ -262,25 +262,25 @@ s_database_ids(coord_t *self, int64_t task_id, size_t *count)
             abort();
         }
         ids = grown;
-        ids[(*count)++] = sqlite3_column_int64(stmt, 0);
+        ids[(*count)++] = store_rows_int(rows, 0);
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     return ids;
 }
 
-/* Sends a Release with the flags of what to each running unit stmt lists
- * as (id, agent), and finalizes stmt. */
+/* Sends a Release with the flags of what to each running unit rows lists
+ * as (id, agent); borrows rows. */
 static void
-s_release_each(coord_t *self, sqlite3_stmt *stmt, const Pgferry__Release *what)
+s_release_each(coord_t *self, store_rows_t *rows, const Pgferry__Release *what)
 {
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
         registry_agent_t *agent =
-            registry_find(self->registry, store_text(stmt, 1));
+            registry_find(self->registry, store_rows_text(rows, 1));
         Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
         Pgferry__Release release = *what;
 
-        release.unit_id = (uint64_t) sqlite3_column_int64(stmt, 0);
+        release.unit_id = (uint64_t) store_rows_int(rows, 0);
         env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
         env.release = &release;
         if (agent != NULL && agent->alive)
@@ -288,7 +288,6 @@ s_release_each(coord_t *self, sqlite3_stmt *stmt, const Pgferry__Release *what)
             (void) outbox_add(self->outbox, self->agents, agent->route, &env);
         }
     }
-    sqlite3_finalize(stmt);
 }
 
 /* Sends Release for the running units of a database of one kind (0: the
@@ -303,15 +302,14 @@ s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
     what.cutover = cutover;
     what.validate = validate;
     what.validated = validated;
-    s_release_each(
-        self,
-        store_query(
-            self->store,
-            "SELECT id, agent FROM units WHERE database_id = ? AND "
-            "state = 'running' AND (kind = ? OR (? = 0 AND kind IN " UNITS_HOLDER_KINDS
-            "))",
-            "iii", db_id, (int64_t) kind, (int64_t) kind),
-        &what);
+    store_rows_t *rows = store_query(
+        self->store,
+        "SELECT id, agent FROM units WHERE database_id = ? AND "
+        "state = 'running' AND (kind = ? OR (? = 0 AND kind IN " UNITS_HOLDER_KINDS
+        "))",
+        "iii", db_id, (int64_t) kind, (int64_t) kind);
+    s_release_each(self, rows, &what);
+    store_rows_done(&rows);
 }
 
 void
@@ -329,14 +327,14 @@ static void
 s_release_batches(coord_t *self, int64_t db_id)
 {
     Pgferry__Release what = PGFERRY__RELEASE__INIT;
+    store_rows_t *rows = store_query(self->store,
+                                     "SELECT DISTINCT batch, agent FROM units "
+                                     "WHERE database_id = ? AND state = "
+                                     "'running' AND batch <> id",
+                                     "i", db_id);
 
-    s_release_each(self,
-                   store_query(self->store,
-                               "SELECT DISTINCT batch, agent FROM units WHERE "
-                               "database_id = ? AND state = 'running' AND "
-                               "batch <> id",
-                               "i", db_id),
-                   &what);
+    s_release_each(self, rows, &what);
+    store_rows_done(&rows);
 }
 
 void
@@ -439,18 +437,16 @@ s_answer_create(coord_t *self, int64_t task_id)
 {
     char *name = NULL;
     const char *problems = pending_problems(self->pending, task_id);
-    sqlite3_stmt *stmt = store_query(
-        self->store, "SELECT name FROM tasks WHERE id = ?", "i", task_id);
+    store_rows_t *rows = NULL;
 
     if (!pending_has(self->pending, task_id))
     {
-        sqlite3_finalize(stmt);
         return;
     }
-    name = xstrdup(stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW
-                       ? store_text(stmt, 0)
-                       : "?");
-    sqlite3_finalize(stmt);
+    rows = store_query(self->store, "SELECT name FROM tasks WHERE id = ?", "i",
+                       task_id);
+    name = xstrdup(store_rows_next(rows) ? store_rows_text(rows, 0) : "?");
+    store_rows_done(&rows);
     if (problems[0] != '\0')
     {
         char *message = xasprintf("task \"%s\" was not created, the checks "
@@ -601,18 +597,18 @@ plan_cutover(coord_t *self, int64_t task_id, const char *database,
 {
     char state[32] = "";
     int64_t db_id = 0;
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT d.id, d.state FROM databases d JOIN tasks t ON t.id = "
         "d.task_id WHERE d.task_id = ? AND d.name = ? AND t.online = 1",
         "is", task_id, database);
 
-    if (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    if (store_rows_next(rows))
     {
-        db_id = sqlite3_column_int64(stmt, 0);
-        snprintf(state, sizeof state, "%s", store_text(stmt, 1));
+        db_id = store_rows_int(rows, 0);
+        snprintf(state, sizeof state, "%s", store_rows_text(rows, 1));
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     if (db_id == 0)
     {
         *message = xasprintf("--object-name: \"%s\" is not a database of "

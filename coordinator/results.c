@@ -176,7 +176,7 @@ static void
 s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                 const Pgferry__Result *r)
 {
-    sqlite3_stmt *stmt = NULL;
+    store_rows_t *rows = NULL;
 
     for (size_t i = 0; i < r->n_items; i++)
     {
@@ -190,16 +190,16 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                           item->table_name);
     }
     advance_start_copies(self, task_id, db_id);
-    stmt = store_query(self->store,
+    rows = store_query(self->store,
                        "SELECT id FROM tables_ WHERE database_id = ? AND "
                        "state = 'COMPLETED'",
                        "i", db_id);
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
         (void) advance_queue_items(self, task_id, db_id,
-                                   sqlite3_column_int64(stmt, 0));
+                                   store_rows_int(rows, 0));
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     advance_queue_analyze(self, task_id, db_id, 0);
 }
 
@@ -323,22 +323,22 @@ void
 results_on_progress(coord_t *self, const char *agent,
                     const Pgferry__Progress *p)
 {
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
         "AND agent = ? AND state = 'running'",
         "is", (int64_t) p->unit_id, agent);
 
-    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    if (!store_rows_next(rows))
     {
-        sqlite3_finalize(stmt);
+        store_rows_done(&rows);
         return; /* a unit we no longer expect from this agent */
     }
-    int kind = sqlite3_column_int(stmt, 0);
-    int64_t db_id = sqlite3_column_int64(stmt, 1);
-    int64_t task_id = sqlite3_column_int64(stmt, 2);
-    bool released = sqlite3_column_int(stmt, 3) != 0;
-    sqlite3_finalize(stmt);
+    int kind = (int) store_rows_int(rows, 0);
+    int64_t db_id = store_rows_int(rows, 1);
+    int64_t task_id = store_rows_int(rows, 2);
+    bool released = store_rows_int(rows, 3) != 0;
+    store_rows_done(&rows);
     if (kind == K_CDC && p->cdc != NULL)
     {
         if (store_begin(self->store) == 0)
@@ -424,28 +424,28 @@ results_on_progress(coord_t *self, const char *agent,
 void
 results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
 {
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT kind, task_id, database_id, coalesce(table_id, 0), attempts "
         "FROM units WHERE id = ? AND agent = ? AND state = 'running'",
         "is", (int64_t) r->unit_id, agent);
 
-    if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    if (!store_rows_next(rows))
     {
         /* placed elsewhere since, or cancelled: the target's own
          * bookkeeping makes the other run skip or redo it */
         log_info("unit=%" PRIu64 " agent=%s result ignored: the unit is no "
                  "longer this agent's",
                  r->unit_id, agent);
-        sqlite3_finalize(stmt);
+        store_rows_done(&rows);
         return;
     }
-    int kind = sqlite3_column_int(stmt, 0);
-    int64_t task_id = sqlite3_column_int64(stmt, 1);
-    int64_t db_id = sqlite3_column_int64(stmt, 2);
-    int64_t table_id = sqlite3_column_int64(stmt, 3);
-    int attempts = sqlite3_column_int(stmt, 4);
-    sqlite3_finalize(stmt);
+    int kind = (int) store_rows_int(rows, 0);
+    int64_t task_id = store_rows_int(rows, 1);
+    int64_t db_id = store_rows_int(rows, 2);
+    int64_t table_id = store_rows_int(rows, 3);
+    int attempts = (int) store_rows_int(rows, 4);
+    store_rows_done(&rows);
 
     if (store_begin(self->store) != 0)
     {
@@ -597,7 +597,7 @@ results_forget_agent_units(coord_t *self, const char *agent,
                            const uint64_t *still_running, size_t n,
                            double older_than)
 {
-    sqlite3_stmt *stmt = store_query(
+    store_rows_t *rows = store_query(
         self->store,
         "SELECT id, kind, task_id, database_id, coalesce(table_id, 0), "
         "attempts FROM units WHERE state = 'running' AND agent = ? AND "
@@ -607,14 +607,14 @@ results_forget_agent_units(coord_t *self, const char *agent,
     size_t nlost = 0;
 
     /* collect first: settling a unit changes the rows being read */
-    while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+    while (store_rows_next(rows))
     {
-        results_lost_t u = {(uint64_t) sqlite3_column_int64(stmt, 0),
-                            sqlite3_column_int(stmt, 1),
-                            sqlite3_column_int64(stmt, 2),
-                            sqlite3_column_int64(stmt, 3),
-                            sqlite3_column_int64(stmt, 4),
-                            sqlite3_column_int(stmt, 5)};
+        results_lost_t u = {(uint64_t) store_rows_int(rows, 0),
+                            (int) store_rows_int(rows, 1),
+                            store_rows_int(rows, 2),
+                            store_rows_int(rows, 3),
+                            store_rows_int(rows, 4),
+                            (int) store_rows_int(rows, 5)};
         bool running = false;
         for (size_t i = 0; i < n; i++)
         {
@@ -630,7 +630,7 @@ results_forget_agent_units(coord_t *self, const char *agent,
             lost[nlost++] = u;
         }
     }
-    sqlite3_finalize(stmt);
+    store_rows_done(&rows);
     for (size_t i = 0; i < nlost; i++)
     {
         s_forget_unit(self, agent, &lost[i]);

@@ -542,19 +542,19 @@ s_tick(coord_t *self)
     if (now - s_started_at > COORD_AGENT_TIMEOUT_MS)
     {
         /* collect first: forgetting changes the rows being read */
-        sqlite3_stmt *stmt = store_query(
+        store_rows_t *rows = store_query(
             self->store,
             "SELECT DISTINCT agent FROM units WHERE state = 'running'", NULL);
         zlist_t *orphans = zlist_new();
         zlist_autofree(orphans);
-        while (stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW)
+        while (store_rows_next(rows))
         {
-            if (registry_find(self->registry, store_text(stmt, 0)) == NULL)
+            if (registry_find(self->registry, store_rows_text(rows, 0)) == NULL)
             {
-                zlist_append(orphans, (void *) store_text(stmt, 0));
+                zlist_append(orphans, (void *) store_rows_text(rows, 0));
             }
         }
-        sqlite3_finalize(stmt);
+        store_rows_done(&rows);
         for (char *name = zlist_first(orphans); name != NULL;
              name = zlist_next(orphans))
         {

@@ -1,22 +1,30 @@
 /*
  * coordinator/store.h
  *     The coordinator's SQLite catalog: opening it (WAL mode, foreign
- *     keys), its schema, transactions, and statements with bindings.
+ *     keys), its schema, transactions, statements with bindings, and the
+ *     rows of a query read through a cursor (store_rows_t). SQLite itself
+ *     stays behind this header: no other file calls sqlite3_*.
  *
  * Bindings are given by a type string, one letter per parameter:
  * 's' text (NULL binds NULL), 'i' int64_t, 'd' double. Every state change
  * the coordinator makes runs inside store_begin()/store_commit(), so a
  * crash leaves the catalog as of the last whole change.
+ *
+ * Statements are prepared once and kept, found again by their SQL text
+ * (built with xasprintf() or not), so that running one again costs its
+ * bindings and its steps only.
  */
 #ifndef PGFERRY_COORDINATOR_STORE_H
 #define PGFERRY_COORDINATOR_STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct store_t store_t;
+
+/* The rows of one query, read one at a time; see store_query(). */
+typedef struct store_rows_t store_rows_t;
 
 /* Opens (creating if needed) DIR/pgferry.db. Logs why on failure. */
 store_t *store_new(const char *state_dir);
@@ -39,11 +47,44 @@ bool store_in_transaction(const store_t *self);
 int store_exec(store_t *self, const char *sql, const char *types, ...);
 
 /*
- * Prepares and binds a query; step it with sqlite3_step() and finalize it
- * with sqlite3_finalize(). Returns NULL (logged) on error.
+ * Binds a query and opens a cursor on its rows, before the first one:
+ *
+ *     store_rows_t *rows = store_query(store, "SELECT ...", "i", id);
+ *     while (store_rows_next(rows))
+ *     {
+ *         ... store_rows_int(rows, 0) ...
+ *     }
+ *     store_rows_done(&rows);
+ *
+ * Returns NULL (logged) on error; store_rows_next() and store_rows_done()
+ * accept NULL, so the loop above needs no check. Every cursor must be
+ * done, also when it is left before its last row: until then it holds a
+ * read transaction open (and the checkpoints of the WAL wait for it).
+ * Cursors may nest, on the same SQL text too. The cursor borrows self,
+ * and must be done before store_destroy().
  */
-sqlite3_stmt *store_query(store_t *self, const char *sql, const char *types,
+store_rows_t *store_query(store_t *self, const char *sql, const char *types,
                           ...);
+
+/*
+ * Moves to the next row: true if there is one, false at the end or on
+ * an error (logged), and on every call after that, or for NULL.
+ */
+bool store_rows_next(store_rows_t *rows);
+
+/*
+ * The current row's column col (from 0), after store_rows_next() gave
+ * true; SQLite's conversions apply, NULL reads as 0, 0.0 or "". A text is
+ * borrowed from the cursor until its next store_rows_next() or
+ * store_rows_done().
+ */
+int64_t store_rows_int(const store_rows_t *rows, int col);
+double store_rows_double(const store_rows_t *rows, int col);
+const char *store_rows_text(const store_rows_t *rows, int col);
+bool store_rows_is_null(const store_rows_t *rows, int col);
+
+/* Ends the query (NULL-safe) and nulls the caller's pointer. */
+void store_rows_done(store_rows_t **rows_p);
 
 /* First column of the first row as an integer, or dflt if no row. */
 int64_t store_int(store_t *self, int64_t dflt, const char *sql,
@@ -58,8 +99,11 @@ int64_t store_last_id(store_t *self);
 /* Rows the last INSERT, UPDATE or DELETE changed (not its triggers'). */
 int64_t store_changes(store_t *self);
 
-/* Column text as a C string, "" for NULL (borrowed from the statement). */
-const char *store_text(sqlite3_stmt *stmt, int column);
+/*
+ * Statements self has prepared since it opened: a query found in its
+ * cache prepares none (for the tests of that cache).
+ */
+int64_t store_prepared_count(const store_t *self);
 
 /* Current UTC time as ISO 8601 with microseconds, e.g. for startedOn. */
 void store_now(char *buf, size_t size);

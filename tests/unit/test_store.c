@@ -2,14 +2,202 @@
  * tests/unit/test_store.c
  *     The catalog: created on first open, kept across a reopen (as after a
  *     coordinator restart), bindings of every type, rollback undoing a
- *     change, foreign keys enforced.
+ *     change, foreign keys enforced; the rows of a query read through a
+ *     cursor, and the statements kept prepared behind it.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "common/strbuf.h"
 #include "coordinator/store.h"
+
+/* Rows 1..? without a table: i, its text, NULL, i / 2.0. */
+#define COUNTING                                                               \
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "          \
+    "WHERE i < ?) SELECT i, 'row ' || i, NULL, i / 2.0 FROM n"
+
+/* Reads COUNTING up to last through one cursor: true if every row is right. */
+static bool
+s_counts_to(store_t *store, int64_t last)
+{
+    store_rows_t *rows = store_query(store, COUNTING, "i", last);
+    int64_t i = 0;
+    bool right = rows != NULL;
+    char text[32];
+
+    while (store_rows_next(rows))
+    {
+        i++;
+        snprintf(text, sizeof text, "row %" PRId64, i);
+        right = right && store_rows_int(rows, 0) == i &&
+                strcmp(store_rows_text(rows, 1), text) == 0 &&
+                store_rows_double(rows, 3) == (double) i / 2.0;
+    }
+    store_rows_done(&rows);
+    return right && i == last;
+}
+
+/*
+ * True if no connection holds a read transaction on the catalog in
+ * state_dir: a TRUNCATE checkpoint, from a connection of its own, waits
+ * for every reader (up to the busy timeout) and says busy if one stays.
+ */
+static bool
+s_no_reader(const char *state_dir)
+{
+    store_t *other = store_new(state_dir);
+    CHECK(other != NULL);
+    store_rows_t *rows =
+        store_query(other, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+    bool none = store_rows_next(rows) && store_rows_int(rows, 0) == 0;
+
+    store_rows_done(&rows);
+    store_destroy(&other);
+    return none;
+}
+
+/* A catalog's files, then its directory. */
+static void
+s_remove_state(const char *state_dir)
+{
+    static const char *const files[] = {"pgferry.db", "pgferry.db-wal",
+                                        "pgferry.db-shm"};
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    {
+        char *path = xasprintf("%s/%s", state_dir, files[i]);
+        (void) unlink(path);
+        free(path);
+    }
+    (void) rmdir(state_dir);
+}
+
+/* Cursors, and the cache of prepared statements behind them. */
+static void
+s_test_cursors(const char *state_dir)
+{
+    store_t *store = store_new(state_dir);
+    CHECK(store != NULL);
+
+    /* NULL reads as nothing, of every type */
+    store_rows_t *rows = store_query(store, COUNTING, "i", (int64_t) 1);
+    CHECK(store_rows_next(rows));
+    CHECK(store_rows_is_null(rows, 2));
+    CHECK(strcmp(store_rows_text(rows, 2), "") == 0);
+    CHECK(store_rows_int(rows, 2) == 0);
+    CHECK(store_rows_double(rows, 2) == 0.0);
+    CHECK(!store_rows_is_null(rows, 0) && !store_rows_is_null(rows, 1));
+    store_rows_done(&rows);
+
+    /* the same text again: the same rows, from the statement prepared
+     * the first time */
+    int64_t prepared = store_prepared_count(store);
+    CHECK(s_counts_to(store, 5));
+    CHECK(s_counts_to(store, 5));
+    CHECK(s_counts_to(store, 2)); /* its bindings are its own each time */
+    CHECK(store_prepared_count(store) == prepared);
+
+    /* the text is the key, not where it lives */
+    char *copy = xasprintf("%s", COUNTING);
+    rows = store_query(store, copy, "i", (int64_t) 3);
+    free(copy);
+    CHECK(store_rows_next(rows) && store_rows_int(rows, 0) == 1);
+    store_rows_done(&rows);
+    CHECK(store_prepared_count(store) == prepared);
+    for (int i = 0; i < 3; i++)
+    {
+        char *sql = xasprintf("SELECT %d + ?", 40);
+        CHECK(store_int(store, 0, sql, "i", (int64_t) 2) == 42);
+        free(sql);
+    }
+    CHECK(store_prepared_count(store) == prepared + 1);
+
+    /* nested cursors on one text: each reads its own rows */
+    prepared = store_prepared_count(store);
+    rows = store_query(store, COUNTING, "i", (int64_t) 4);
+    int64_t outer = 0;
+    while (store_rows_next(rows))
+    {
+        outer++;
+        CHECK(store_rows_int(rows, 0) == outer);
+        CHECK(s_counts_to(store, outer + 2));
+        CHECK(store_rows_int(rows, 0) == outer); /* still its own row */
+    }
+    store_rows_done(&rows);
+    CHECK(outer == 4);
+    /* each inner one took a statement of its own, and gave it up */
+    CHECK(store_prepared_count(store) == prepared + 4);
+    CHECK(s_counts_to(store, 3));
+    CHECK(store_prepared_count(store) == prepared + 4);
+
+    /* more texts than the cache keeps: all run, and a cursor open
+     * meanwhile keeps its statement */
+    rows = store_query(store, COUNTING, "i", (int64_t) 3);
+    CHECK(store_rows_next(rows) && store_rows_int(rows, 0) == 1);
+    for (int round = 0; round < 2; round++)
+    {
+        for (int64_t i = 0; i < 600; i++)
+        {
+            char *sql = xasprintf("SELECT %" PRId64 " + ?", i);
+            CHECK(store_int(store, -1, sql, "i", (int64_t) round) == i + round);
+            free(sql);
+        }
+    }
+    CHECK(store_rows_next(rows) && store_rows_int(rows, 0) == 2);
+    CHECK(store_rows_next(rows) && store_rows_int(rows, 0) == 3);
+    CHECK(!store_rows_next(rows));
+    store_rows_done(&rows);
+    CHECK(s_counts_to(store, 6));
+    /* the most recent texts are still kept */
+    prepared = store_prepared_count(store);
+    CHECK(store_int(store, -1, "SELECT 599 + ?", "i", (int64_t) 1) == 600);
+    CHECK(store_prepared_count(store) == prepared);
+
+    /* a statement that failed runs again once its cause is gone */
+    char now[40];
+    store_now(now, sizeof now);
+    static const char *const insert =
+        "INSERT INTO projects (name, source_platform, target_platform, "
+        "created_at) VALUES (?, 'PostgreSQL', 'PostgreSQL', ?)";
+    CHECK(store_exec(store, insert, "ss", "A", now) == 0);
+    CHECK(store_exec(store, insert, "ss", "A", now) == -1);
+    CHECK(store_exec(store, insert, "ss", "B", now) == 0);
+    CHECK(store_exec(store, insert, "ss", "C", now) == 0);
+    /* a text that does not prepare: NULL, and reading NULL is no row */
+    rows = store_query(store, "SELECT missing FROM nowhere", NULL);
+    CHECK(rows == NULL && !store_rows_next(rows));
+    store_rows_done(&rows);
+
+    /* a cursor done before its last row leaves no read transaction
+     * behind, nor do the one-value readers */
+    CHECK(s_no_reader(state_dir));
+    rows = store_query(store, "SELECT name FROM projects ORDER BY name", NULL);
+    CHECK(store_rows_next(rows) && strcmp(store_rows_text(rows, 0), "A") == 0);
+    store_rows_done(&rows);
+    CHECK(s_no_reader(state_dir));
+    char name[8];
+    CHECK(store_string(store, name, sizeof name,
+                       "SELECT name FROM projects ORDER BY name DESC",
+                       NULL) == 0);
+    CHECK(strcmp(name, "C") == 0);
+    CHECK(store_int(store, 0, "SELECT id FROM projects ORDER BY id", NULL) > 0);
+    CHECK(s_no_reader(state_dir));
+    /* and the statements kept are still good after the checkpoint */
+    rows = store_query(store, "SELECT name FROM projects ORDER BY name", NULL);
+    int n = 0;
+    while (store_rows_next(rows))
+    {
+        n++;
+    }
+    store_rows_done(&rows);
+    CHECK(n == 3);
+
+    store_destroy(&store);
+    CHECK(store == NULL);
+    s_remove_state(state_dir);
+}
 
 int
 main(void)
@@ -66,17 +254,21 @@ main(void)
     /* reopened, as by a restarted coordinator: everything is there */
     store = store_new(state);
     CHECK(store != NULL);
-    sqlite3_stmt *stmt =
+    store_rows_t *rows =
         store_query(store,
                     "SELECT p.name, t.name, t.state FROM tasks t "
                     "JOIN projects p ON p.id = t.project_id",
                     NULL);
-    CHECK(stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW);
-    CHECK(strcmp(store_text(stmt, 0), "P") == 0);
-    CHECK(strcmp(store_text(stmt, 1), "T") == 0);
-    CHECK(strcmp(store_text(stmt, 2), "Pending") == 0);
-    CHECK(sqlite3_step(stmt) == SQLITE_DONE);
-    sqlite3_finalize(stmt);
+    CHECK(rows != NULL && store_rows_next(rows));
+    CHECK(strcmp(store_rows_text(rows, 0), "P") == 0);
+    CHECK(strcmp(store_rows_text(rows, 1), "T") == 0);
+    CHECK(strcmp(store_rows_text(rows, 2), "Pending") == 0);
+    CHECK(!store_rows_next(rows));
+    CHECK(!store_rows_next(rows)); /* past the end it stays there */
+    store_rows_done(&rows);
+    CHECK(rows == NULL);
+    store_rows_done(&rows); /* NULL-safe */
+    CHECK(!store_rows_next(NULL));
     /* nested transactions: an inner rollback undoes its own level only,
      * and nothing is committed before the outermost commit */
     CHECK(!store_in_transaction(store));
@@ -172,19 +364,13 @@ main(void)
 
     /* a state directory that cannot be made is refused */
     CHECK(store_new("/proc/pgferry-cannot-be-here") == NULL);
-
-    char *db = xasprintf("%s/pgferry.db", state);
-    char *wal = xasprintf("%s/pgferry.db-wal", state);
-    char *shm = xasprintf("%s/pgferry.db-shm", state);
-    (void) unlink(db);
-    (void) unlink(wal);
-    (void) unlink(shm);
-    (void) rmdir(state);
-    (void) rmdir(dir);
-    free(db);
-    free(wal);
-    free(shm);
+    s_remove_state(state);
     free(state);
+
+    state = xasprintf("%s/cursors", dir);
+    s_test_cursors(state);
+    free(state);
+    (void) rmdir(dir);
     puts("test_store: ok");
     return 0;
 }
