@@ -35,10 +35,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
              Pgferry__Envelope **reply_p);
 
-/* The task's status JSON (expanded), or NULL with the error printed and
- * *code set. */
+/* The task's status JSON (expanded; with every table's output unless
+ * summary), or NULL with the error printed and *code set. */
 json_object *cli_fetch_status(const char *endpoint, const char *project,
-                              const char *task, int *code);
+                              const char *task, bool summary, int *code);
 
 /* Prints a status as a person reads it. */
 void cli_render_table(json_object *status, FILE *out);

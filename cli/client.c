@@ -109,7 +109,7 @@ cleanup:
 
 json_object *
 cli_fetch_status(const char *endpoint, const char *project, const char *task,
-                 int *code)
+                 bool summary, int *code)
 {
     Pgferry__Request req = PGFERRY__REQUEST__INIT;
     Pgferry__Envelope *reply = NULL;
@@ -119,6 +119,7 @@ cli_fetch_status(const char *endpoint, const char *project, const char *task,
     req.project = (char *) project;
     req.task = (char *) task;
     req.expand = true;
+    req.summary = summary;
     *code = cli_call(endpoint, &req, 30000, &reply);
     if (reply != NULL && *code != CLI_EXIT_OK)
     {

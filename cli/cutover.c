@@ -43,7 +43,8 @@ cli_cutover(const char *endpoint, const char *project, const char *task,
     envelope_free(&reply);
     while (code == CLI_EXIT_OK)
     {
-        json_object *status = cli_fetch_status(endpoint, project, task, &code);
+        json_object *status =
+            cli_fetch_status(endpoint, project, task, true, &code);
         const char *error = NULL;
         const char *state = NULL;
 

@@ -445,8 +445,8 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
 
     for (;;)
     {
-        json_object *status =
-            cli_fetch_status(self->cli_endpoint, "embedded", "migrate", &code);
+        json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
+                                               "migrate", true, &code);
         const char *error = NULL;
         const char *state = NULL;
 
@@ -526,7 +526,7 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
     }
     int fetch_code = 0;
     json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
-                                           "migrate", &fetch_code);
+                                           "migrate", false, &fetch_code);
     if (status != NULL)
     {
         printf("\n");

@@ -198,9 +198,6 @@ cli_render_progress(json_object *status, FILE *out)
     for (size_t i = 0; i < n; i++)
     {
         json_object *d = json_object_array_get_idx(output, i);
-        int64_t rows = 0;
-        int64_t bytes = 0;
-        int64_t rate = 0;
         char hbytes[32];
         char hrate[32];
 
@@ -208,21 +205,11 @@ cli_render_progress(json_object *status, FILE *out)
         {
             continue;
         }
-        for (size_t j = 0; j < n; j++)
-        {
-            json_object *tb = json_object_array_get_idx(output, j);
-            if (s_is(tb, "TableLevelOutput") &&
-                strcmp(s_str(tb, "databaseName"), s_str(d, "databaseName")) ==
-                    0)
-            {
-                rows += s_int(tb, "fullLoadTotalRows");
-                bytes += s_int(tb, "fullLoadTotalVolumeBytes");
-                if (strcmp(s_str(tb, "state"), "LOADING") == 0)
-                {
-                    rate += s_int(tb, "bytesPerSecond");
-                }
-            }
-        }
+        /* the database's totals over its tables, as the coordinator adds
+         * them up: a progress line needs no table's own output */
+        int64_t rows = s_int(d, "fullLoadTotalRows");
+        int64_t bytes = s_int(d, "fullLoadTotalVolumeBytes");
+        int64_t rate = s_int(d, "bytesPerSecond");
         s_human_bytes(bytes, hbytes, sizeof hbytes);
         s_human_bytes(rate, hrate, sizeof hrate);
         int64_t total = s_int(d, "fullLoadCompletedTables") +
@@ -318,7 +305,8 @@ cli_watch(const char *endpoint, const char *project, const char *task,
 
     for (;;)
     {
-        json_object *status = cli_fetch_status(endpoint, project, task, &code);
+        json_object *status =
+            cli_fetch_status(endpoint, project, task, !tty, &code);
         if (status == NULL)
         {
             free(last);

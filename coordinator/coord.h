@@ -47,7 +47,8 @@ typedef struct
 } coord_t;
 
 /* status.c */
-char *status_task_json(coord_t *self, int64_t task_id, bool expand);
+char *status_task_json(coord_t *self, int64_t task_id, bool expand,
+                       bool summary);
 char *status_projects_json(coord_t *self);
 
 /* events */

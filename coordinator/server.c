@@ -357,7 +357,8 @@ s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
         case PGFERRY__REQUEST__VERB__TASK_SHOW:
             if ((task_id = s_lookup_task(self, route, req)) != 0)
             {
-                char *json = status_task_json(self, task_id, req->expand);
+                char *json =
+                    status_task_json(self, task_id, req->expand, req->summary);
                 s_reply(self, route, 0, "", json);
                 free(json);
             }

@@ -138,8 +138,79 @@ s_add_cdc_position(json_object *d, const store_rows_t *rows, int first)
                                                      : 0));
 }
 
+/* What the tables of each database add up to, for its output. */
+typedef struct
+{
+    size_t n;
+    struct
+    {
+        char *name;    /* owned */
+        int64_t rows;  /* copied, estimated while loading */
+        int64_t bytes; /* copied so far */
+        int64_t rate;  /* bytes per second of the tables loading now */
+    } * db;
+} s_totals_t;
+
 static void
-s_add_databases(coord_t *self, json_object *out, int64_t task_id)
+s_totals_add(s_totals_t *totals, const char *name, int64_t rows, int64_t bytes,
+             int64_t rate)
+{
+    /* tables come ordered by database: only the last can be theirs */
+    if (totals->n == 0 || strcmp(totals->db[totals->n - 1].name, name) != 0)
+    {
+        totals->db = realloc(totals->db, (totals->n + 1) * sizeof *totals->db);
+        if (totals->db == NULL)
+        {
+            abort();
+        }
+        totals->db[totals->n].name = xstrdup(name);
+        totals->db[totals->n].rows = 0;
+        totals->db[totals->n].bytes = 0;
+        totals->db[totals->n].rate = 0;
+        totals->n++;
+    }
+    totals->db[totals->n - 1].rows += rows;
+    totals->db[totals->n - 1].bytes += bytes;
+    totals->db[totals->n - 1].rate += rate;
+}
+
+static void
+s_totals_clear(s_totals_t *totals)
+{
+    for (size_t i = 0; i < totals->n; i++)
+    {
+        free(totals->db[i].name);
+    }
+    free(totals->db);
+    totals->db = NULL;
+    totals->n = 0;
+}
+
+static void
+s_add_totals(json_object *d, const s_totals_t *totals, const char *name)
+{
+    int64_t rows = 0;
+    int64_t bytes = 0;
+    int64_t rate = 0;
+
+    for (size_t i = 0; i < totals->n; i++)
+    {
+        if (strcmp(totals->db[i].name, name) == 0)
+        {
+            rows = totals->db[i].rows;
+            bytes = totals->db[i].bytes;
+            rate = totals->db[i].rate;
+        }
+    }
+    json_object_object_add(d, "fullLoadTotalRows", json_object_new_int64(rows));
+    json_object_object_add(d, "fullLoadTotalVolumeBytes",
+                           json_object_new_int64(bytes));
+    json_object_object_add(d, "bytesPerSecond", json_object_new_int64(rate));
+}
+
+static void
+s_add_databases(coord_t *self, json_object *out, int64_t task_id,
+                const s_totals_t *totals)
 {
     store_rows_t *rows = store_query(
         self->store,
@@ -189,6 +260,7 @@ s_add_databases(coord_t *self, json_object *out, int64_t task_id)
                                json_object_new_int64(store_rows_int(rows, 8)));
         json_object_object_add(d, "fullLoadErroredTables",
                                json_object_new_int64(store_rows_int(rows, 9)));
+        s_add_totals(d, totals, store_rows_text(rows, 0));
         int64_t ins = store_rows_int(rows, 16);
         int64_t upd = store_rows_int(rows, 17);
         int64_t del = store_rows_int(rows, 18);
@@ -218,8 +290,11 @@ s_add_databases(coord_t *self, json_object *out, int64_t task_id)
     store_rows_done(&rows);
 }
 
+/* Adds each table's output to out (unless NULL) and its counts to
+ * totals. */
 static void
-s_add_tables(coord_t *self, json_object *out, int64_t task_id)
+s_add_tables(coord_t *self, json_object *out, int64_t task_id,
+             s_totals_t *totals)
 {
     store_rows_t *rows = store_query(
         self->store,
@@ -239,7 +314,6 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
 
     while (store_rows_next(rows))
     {
-        json_object *t = json_object_new_object();
         const char *state = store_rows_text(rows, 3);
         bool completed = strcmp(state, "COMPLETED") == 0;
         bool loading = strcmp(state, "LOADING") == 0;
@@ -252,13 +326,20 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
         double started = s_parse_time(store_rows_text(rows, 6));
         double ended = completed ? s_parse_time(store_rows_text(rows, 7)) : now;
         double elapsed = started > 0 && ended > started ? ended - started : 0;
-        char *id =
-            xasprintf("or|%s|%s|%s", store_rows_text(rows, 0),
-                      store_rows_text(rows, 1), store_rows_text(rows, 2));
-        char *name = xasprintf("%s.%s", store_rows_text(rows, 1),
-                               store_rows_text(rows, 2));
+        int64_t rate = elapsed > 0 ? (int64_t) ((double) bytes / elapsed) : 0;
         char finish[48] = "1970-01-01T00:00:00+00:00";
 
+        if (loading && bytes_est > 0)
+        {
+            double share = (double) bytes / (double) bytes_est;
+            row_count = (int64_t) ((double) rows_est * (share < 1 ? share : 1));
+        }
+        s_totals_add(totals, store_rows_text(rows, 0), row_count, bytes,
+                     loading ? rate : 0);
+        if (out == NULL)
+        {
+            continue;
+        }
         if (loading && bytes > 0 && bytes_est > bytes && elapsed > 0)
         {
             /* bytes streamed so far against the table's size on disk:
@@ -267,11 +348,12 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
                                     (double) bytes,
                           finish, sizeof finish);
         }
-        if (loading && bytes_est > 0)
-        {
-            double share = (double) bytes / (double) bytes_est;
-            row_count = (int64_t) ((double) rows_est * (share < 1 ? share : 1));
-        }
+        char *id =
+            xasprintf("or|%s|%s|%s", store_rows_text(rows, 0),
+                      store_rows_text(rows, 1), store_rows_text(rows, 2));
+        char *name = xasprintf("%s.%s", store_rows_text(rows, 1),
+                               store_rows_text(rows, 2));
+        json_object *t = json_object_new_object();
         json_object_object_add(t, "id", json_object_new_string(id));
         json_object_object_add(t, "resultType",
                                json_object_new_string("TableLevelOutput"));
@@ -304,10 +386,8 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
                                json_object_new_int64(store_rows_int(rows, 13)));
         json_object_object_add(t, "partitionsTotal",
                                json_object_new_int64(store_rows_int(rows, 12)));
-        json_object_object_add(
-            t, "bytesPerSecond",
-            json_object_new_int64(
-                elapsed > 0 ? (int64_t) ((double) bytes / elapsed) : 0));
+        json_object_object_add(t, "bytesPerSecond",
+                               json_object_new_int64(rate));
         json_object *agents = json_object_new_array();
         char *list = xstrdup(store_rows_text(rows, 9));
         char *save = NULL;
@@ -327,7 +407,7 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id)
 }
 
 char *
-status_task_json(coord_t *self, int64_t task_id, bool expand)
+status_task_json(coord_t *self, int64_t task_id, bool expand, bool summary)
 {
     json_object *root = json_object_new_object();
     json_object *props = json_object_new_object();
@@ -368,9 +448,20 @@ status_task_json(coord_t *self, int64_t task_id, bool expand)
     if (expand)
     {
         json_object *out = json_object_new_array();
+        json_object *tables = summary ? NULL : json_object_new_array();
+        s_totals_t totals = {0, NULL};
+
+        /* the tables first: the databases show their totals */
+        s_add_tables(self, tables, task_id, &totals);
         s_add_migration(self, out, task_id);
-        s_add_databases(self, out, task_id);
-        s_add_tables(self, out, task_id);
+        s_add_databases(self, out, task_id, &totals);
+        for (size_t i = 0; tables && i < json_object_array_length(tables); i++)
+        {
+            json_object_array_add(
+                out, json_object_get(json_object_array_get_idx(tables, i)));
+        }
+        json_object_put(tables);
+        s_totals_clear(&totals);
         json_object_object_add(props, "output", out);
     }
     json_object_object_add(root, "properties", props);

@@ -119,7 +119,7 @@ main(void)
     s_unit(&c, 1, 1, 2, "running", 100000);
     s_unit(&c, 1, 1, 2, "queued", 0);
 
-    char *text = status_task_json(&c, 1, true);
+    char *text = status_task_json(&c, 1, true, false);
     json_object *root = json_tokener_parse(text);
     CHECK(root != NULL);
     CHECK(strcmp(s_str(root, "name"), "T") == 0);
@@ -165,6 +165,29 @@ main(void)
     CHECK(s_int(loading, "fullLoadTotalVolumeBytes") == 600000);
     CHECK(s_int(loading, "fullLoadTotalRows") == 6000);
 
+    /* a database's totals are its tables': shop's done (500 rows, 4000
+     * bytes) and loading (6000, 600000) ones */
+    CHECK(s_int(shop, "fullLoadTotalRows") == 6500);
+    CHECK(s_int(shop, "fullLoadTotalVolumeBytes") == 604000);
+    CHECK(s_int(hr, "fullLoadTotalRows") == 0);
+
+    /* a summary: the same task and database outputs, no table's */
+    char *summary = status_task_json(&c, 1, true, true);
+    json_object *root3 = json_tokener_parse(summary);
+    json_object *props3 = NULL;
+    json_object *out3 = NULL;
+    CHECK(json_object_object_get_ex(root3, "properties", &props3));
+    CHECK(json_object_object_get_ex(props3, "output", &out3));
+    CHECK(json_object_array_length(out3) == 1 + 2);
+    CHECK(s_find(out3, "TableLevelOutput", NULL, NULL) == NULL);
+    json_object *shop3 =
+        s_find(out3, "DatabaseLevelOutput", "databaseName", "shop");
+    CHECK(shop3 != NULL && s_int(shop3, "fullLoadTotalRows") == 6500);
+    CHECK(s_int(shop3, "fullLoadTotalVolumeBytes") == 604000);
+    CHECK(s_int(shop3, "fullLoadLoadingTables") == 1);
+    json_object_put(root3);
+    free(summary);
+
     json_object *errors = NULL;
     CHECK(json_object_object_get_ex(props, "errors", &errors));
     CHECK(json_object_array_length(errors) == 1);
@@ -172,7 +195,7 @@ main(void)
                    "database \"hr\"");
 
     /* without --expand: no output list */
-    char *brief = status_task_json(&c, 1, false);
+    char *brief = status_task_json(&c, 1, false, false);
     json_object *root2 = json_tokener_parse(brief);
     json_object *props2 = NULL;
     json_object *out2 = NULL;
