@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "agent/unit.h"
@@ -48,6 +49,8 @@ typedef struct
     connpool_t *pool;               /* sessions kept between units, owned */
     size_t nunits;
     int heartbeat_ms;
+    uint64_t incarnation;     /* random, this process's: Hello */
+    uint64_t placements_seen; /* the highest Assign.placement received */
 } agent_t;
 
 static void
@@ -174,7 +177,10 @@ s_send_hello(agent_t *self)
     uint64_t running[AGENT_MAX_RUNNING];
     size_t nrunning = 0;
 
-    /* every unit of a batch, started or not, is ours until its Result */
+    /* every unit of a batch, started or not, is ours until its Result
+     * has been passed on: one sent by a unit's thread but still queued
+     * here would otherwise be missing from both this Hello and, so far,
+     * from what the coordinator received */
     for (size_t i = 0; i < self->nunits; i++)
     {
         nrunning += unit_pending_ids(self->units[i], running + nrunning,
@@ -185,6 +191,8 @@ s_send_hello(agent_t *self)
     hello.jobs = (uint32_t) self->opts.jobs;
     hello.n_running_units = nrunning;
     hello.running_units = running;
+    hello.incarnation = self->incarnation;
+    hello.placements_seen = self->placements_seen;
     env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     (void) envelope_send(self->dealer, NULL, &env);
@@ -230,6 +238,12 @@ s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
     }
     id = batch ? (*env_p)->assign_batch->units[0]->unit_id
                : (*env_p)->assign->unit_id;
+    uint64_t placement = batch ? (*env_p)->assign_batch->units[0]->placement
+                               : (*env_p)->assign->placement;
+    if (placement > self->placements_seen)
+    {
+        self->placements_seen = placement;
+    }
     if (s_runs_already(self, *env_p))
     {
         envelope_free(env_p);
@@ -364,6 +378,7 @@ s_handle_unit(agent_t *self)
         unit_t *unit = s_find_unit(self, id, &index);
         if (unit != NULL)
         {
+            unit_note_result(unit, id);
             log_info("unit=%" PRIu64 " finished ok=%d%s%s", id, env->result->ok,
                      env->result->ok ? "" : " ",
                      env->result->ok ? "" : env->result->error);
@@ -435,6 +450,16 @@ main(int argc, char **argv)
     unit_schema_remove_stale();
     zsys_init();
     self.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS;
+    /* never 0, which the coordinator's catalog holds for "none yet" */
+    while (self.incarnation == 0)
+    {
+        if (getrandom(&self.incarnation, sizeof self.incarnation, 0) !=
+            (ssize_t) sizeof self.incarnation)
+        {
+            self.incarnation =
+                (uint64_t) zclock_usecs() ^ ((uint64_t) getpid() << 32);
+        }
+    }
     /* a copy holds two sessions: one of each per job, and a spare pair */
     self.pool = connpool_new(2 * (size_t) self.opts.jobs + 2);
     snprintf(self.results_endpoint, sizeof self.results_endpoint,

@@ -24,6 +24,8 @@ struct unit_t
     size_t nassigns;           /* 1, or the batch's units */
     atomic_size_t current;     /* the one running, set by the
                                             * thread, read by both */
+    size_t answered;           /* main thread only: the units whose Result
+                                * it has passed on */
     char *results_endpoint;    /* inproc endpoint of the main thread */
     const char *agent_name;    /* borrowed from the agent */
     const char *pg_bin;        /* borrowed: where pg_dump lives */
@@ -108,6 +110,21 @@ unit_runs(const unit_t *self, uint64_t id)
     return false;
 }
 
+void
+unit_note_result(unit_t *self, uint64_t id)
+{
+    /* Results come in the batch's order */
+    while (self->answered < self->nassigns &&
+           self->assigns[self->answered]->unit_id != id)
+    {
+        self->answered++;
+    }
+    if (self->answered < self->nassigns)
+    {
+        self->answered++;
+    }
+}
+
 bool
 unit_is_last(const unit_t *self, uint64_t id)
 {
@@ -119,8 +136,7 @@ unit_pending_ids(const unit_t *self, uint64_t *ids, size_t max)
 {
     size_t n = 0;
 
-    for (size_t i = atomic_load(&self->current); i < self->nassigns && n < max;
-         i++)
+    for (size_t i = self->answered; i < self->nassigns && n < max; i++)
     {
         ids[n++] = self->assigns[i]->unit_id;
     }

@@ -44,7 +44,11 @@ const Pgferry__Assign *unit_assign(const unit_t *self);
 bool unit_runs(const unit_t *self, uint64_t id);
 /* True if id is the batch's last unit: its Result is the last. */
 bool unit_is_last(const unit_t *self, uint64_t id);
-/* The ids of the units running or still to run, at most max. */
+/* From the main thread: the Result of unit id was passed on to the
+ * coordinator (Results come in the batch's order). */
+void unit_note_result(unit_t *self, uint64_t id);
+/* The ids of the units whose Result was not passed on yet, at most max:
+ * running, still to run, or finished a moment ago. */
 size_t unit_pending_ids(const unit_t *self, uint64_t *ids, size_t max);
 const char *unit_agent_name(const unit_t *self);
 const char *unit_pg_bin(const unit_t *self);

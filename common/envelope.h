@@ -15,7 +15,7 @@
 
 #include "pgferry.pb-c.h"
 
-#define PGFERRY_PROTOCOL_VERSION 2
+#define PGFERRY_PROTOCOL_VERSION 3
 
 typedef enum
 {

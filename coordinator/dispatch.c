@@ -238,13 +238,28 @@ s_build_assign(coord_t *self, int64_t unit_id)
  */
 static int
 s_mark_placed(coord_t *self, registry_agent_t *agent, int64_t unit_id,
-              int64_t batch)
+              int64_t batch, int64_t placement)
 {
     return store_exec(self->store,
                       "UPDATE units SET state = 'running', agent = ?, "
                       "attempts = attempts + 1, assigned_at = ?, error = NULL, "
-                      "started = 0, batch = ? WHERE id = ?",
-                      "sdii", agent->name, s_wall_now(), batch, unit_id);
+                      "started = 0, batch = ?, placement = ? WHERE id = ?",
+                      "sdiii", agent->name, s_wall_now(), batch, placement,
+                      unit_id);
+}
+
+/*
+ * The next placement's number on agent: counted per agent in the catalog,
+ * so that it only grows, across the coordinator's restarts too. The
+ * agent's Hello says the highest it has received (server.c). 0 if none.
+ */
+static int64_t
+s_next_placement(coord_t *self, const registry_agent_t *agent)
+{
+    return store_int(self->store, 0,
+                     "UPDATE agents SET placements = placements + 1 "
+                     "WHERE name = ? RETURNING placements",
+                     "s", agent->name);
 }
 
 /*
@@ -265,10 +280,17 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
     {
         goto cleanup;
     }
+    int64_t placement = s_next_placement(self, agent);
     for (size_t i = 0; i < n; i++)
     {
-        Pgferry__Assign *a = s_build_assign(self, ids[i]);
-        if (a == NULL || s_mark_placed(self, agent, ids[i], ids[0]) != 0)
+        Pgferry__Assign *a =
+            placement > 0 ? s_build_assign(self, ids[i]) : NULL;
+        if (a != NULL)
+        {
+            a->placement = (uint64_t) placement;
+        }
+        if (a == NULL ||
+            s_mark_placed(self, agent, ids[i], ids[0], placement) != 0)
         {
             if (a != NULL)
             {

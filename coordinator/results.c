@@ -595,14 +595,14 @@ s_forget_unit(coord_t *self, const char *agent, const results_lost_t *u)
 void
 results_forget_agent_units(coord_t *self, const char *agent,
                            const uint64_t *still_running, size_t n,
-                           double older_than)
+                           int64_t up_to)
 {
     store_rows_t *rows = store_query(
         self->store,
         "SELECT id, kind, task_id, database_id, coalesce(table_id, 0), "
         "attempts FROM units WHERE state = 'running' AND agent = ? AND "
-        "assigned_at < ?",
-        "sd", agent, older_than);
+        "placement <= ?",
+        "si", agent, up_to);
     results_lost_t *lost = NULL;
     size_t nlost = 0;
 

@@ -12,10 +12,13 @@ void results_on_progress(coord_t *self, const char *agent,
 void results_on_result(coord_t *self, const char *agent,
                        const Pgferry__Result *result);
 /* Places again the units an agent no longer runs (it died or restarted).
- * still_running: the units it says it runs; NULL means none. Units
- * placed after older_than (a wall clock time) are left alone. */
+ * still_running: the units it says it runs; NULL means none. Units of
+ * placements after up_to (the last the agent said it received) may be on
+ * their way to it, and are left alone; RESULTS_ALL_PLACEMENTS forgets
+ * every unit the agent was given. */
+#define RESULTS_ALL_PLACEMENTS INT64_MAX
 void results_forget_agent_units(coord_t *self, const char *agent,
                                 const uint64_t *still_running, size_t n,
-                                double older_than);
+                                int64_t up_to);
 
 #endif

@@ -27,8 +27,6 @@
 #define SERVER_TICK_MS 500
 /* the most messages handled in one catalog transaction */
 #define SERVER_BATCH 256
-/* how long an agent may take to list a unit it was just sent */
-#define SERVER_ASSIGN_GRACE_S 3.0
 
 static int64_t s_started_at; /* zclock_mono() at start */
 
@@ -422,6 +420,12 @@ s_handle_cli(coord_t *self)
 
 /* ----- agents ----- */
 
+/*
+ * An agent's heartbeat. Units placed on it that it no longer runs are
+ * placed again: all of them when it is another process than before (a
+ * new incarnation: it restarted), else those of the placements it says it
+ * received (an Assign still on its way is not lost).
+ */
 static void
 s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
 {
@@ -429,6 +433,10 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
     registry_agent_t *agent =
         registry_heard(self->registry, hello->name, hello->labels,
                        (int) hello->jobs, route_p, &is_new);
+    int64_t incarnation = (int64_t) hello->incarnation;
+    int64_t known = store_int(self->store, 0,
+                              "SELECT incarnation FROM agents WHERE name = ?",
+                              "s", agent->name);
     char now[40];
 
     if (is_new)
@@ -444,19 +452,37 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
         (void) store_exec(
             self->store,
             "INSERT INTO agents (name, labels, jobs, first_seen, "
-            "last_seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT "
+            "last_seen, incarnation) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
             "(name) DO UPDATE SET labels = excluded.labels, "
-            "jobs = excluded.jobs, last_seen = excluded.last_seen",
-            "ssiss", agent->name, agent->labels, (int64_t) agent->jobs, now,
-            now);
+            "jobs = excluded.jobs, last_seen = excluded.last_seen, "
+            "incarnation = excluded.incarnation",
+            "ssissi", agent->name, agent->labels, (int64_t) agent->jobs, now,
+            now, incarnation);
         log_info("agent=%s labels=%s jobs=%d registered", agent->name,
                  agent->labels, agent->jobs);
     }
-    /* units it should run but does not (it restarted) are placed again;
-     * a unit just sent may not be listed yet, hence the grace */
-    results_forget_agent_units(
-        self, agent->name, hello->running_units, hello->n_running_units,
-        (double) zclock_time() / 1000.0 - SERVER_ASSIGN_GRACE_S);
+    else if (known != incarnation)
+    {
+        (void) store_exec(self->store,
+                          "UPDATE agents SET incarnation = ? WHERE name = ?",
+                          "is", incarnation, agent->name);
+    }
+    if (known != incarnation)
+    {
+        if (known != 0)
+        {
+            log_info("agent=%s restarted: its units are placed again",
+                     agent->name);
+        }
+        results_forget_agent_units(self, agent->name, NULL, 0,
+                                   RESULTS_ALL_PLACEMENTS);
+    }
+    else
+    {
+        results_forget_agent_units(self, agent->name, hello->running_units,
+                                   hello->n_running_units,
+                                   (int64_t) hello->placements_seen);
+    }
     dispatch_request(self);
 }
 
@@ -537,7 +563,8 @@ s_tick(coord_t *self)
             agent->alive = false;
             log_warn("agent=%s lost: no heartbeat for %d ms", agent->name,
                      COORD_AGENT_TIMEOUT_MS);
-            results_forget_agent_units(self, agent->name, NULL, 0, 1e18);
+            results_forget_agent_units(self, agent->name, NULL, 0,
+                                       RESULTS_ALL_PLACEMENTS);
         }
     }
     if (now - s_started_at > COORD_AGENT_TIMEOUT_MS)
@@ -559,7 +586,8 @@ s_tick(coord_t *self)
         for (char *name = zlist_first(orphans); name != NULL;
              name = zlist_next(orphans))
         {
-            results_forget_agent_units(self, name, NULL, 0, 1e18);
+            results_forget_agent_units(self, name, NULL, 0,
+                                       RESULTS_ALL_PLACEMENTS);
         }
         zlist_destroy(&orphans);
     }

@@ -140,7 +140,9 @@ static const char *const s_schema =
     "  last_page INTEGER NOT NULL DEFAULT 0,"
     "  rows INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
     /* placed in a batch: the batch's first unit (its own id alone) */
-    "  batch INTEGER);"
+    "  batch INTEGER,"
+    /* the agent's placement (agents.placements) that sent it there */
+    "  placement INTEGER NOT NULL DEFAULT 0);"
     /*
      * How many units of each kind are in each state, per database, kept
      * by triggers in the same transaction as the units: the planner asks
@@ -167,7 +169,11 @@ static const char *const s_schema =
     "END;"
     "CREATE TABLE IF NOT EXISTS agents ("
     "  name TEXT PRIMARY KEY, labels TEXT NOT NULL, jobs INTEGER NOT NULL,"
-    "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
+    "  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,"
+    /* the agent process's random id (Hello.incarnation), and the number
+     * of placements made on the agent, whatever its incarnation */
+    "  incarnation INTEGER NOT NULL DEFAULT 0,"
+    "  placements INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS events ("
     "  id INTEGER PRIMARY KEY, at TEXT NOT NULL, task_id INTEGER,"
     "  level TEXT NOT NULL, message TEXT NOT NULL);"
@@ -202,8 +208,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 4
-#define STORE_VERSION_TEXT "4"
+#define STORE_VERSION 5
+#define STORE_VERSION_TEXT "5"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int

@@ -67,6 +67,7 @@ typedef struct
     uint64_t snapshot;        /* the snapshot unit held here, or 0 */
     uint64_t schema_pre;      /* the schema-pre unit held here, or 0 */
     sim_placement_t *running; /* placements being run, owned */
+    uint64_t placements_seen; /* the highest Assign.placement received */
     sim_free_slot_t free[SIM_MAX_JOBS]; /* free slots, oldest first */
     int nfree;
 } sim_agent_t;
@@ -292,6 +293,9 @@ s_send_hello(sim_fleet_t *self, sim_agent_t *agent)
     }
     hello.name = agent->name;
     hello.labels = "sim=1";
+    /* the fleet's agents never restart: their index is their incarnation */
+    hello.incarnation = (uint64_t) (agent - self->agents) + 1;
+    hello.placements_seen = agent->placements_seen;
     hello.jobs = (uint32_t) self->jobs;
     hello.running_units = running;
     env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
@@ -630,6 +634,10 @@ s_on_placement(sim_fleet_t *self, sim_agent_t *agent, Pgferry__Envelope **env_p)
     {
         self->marks.unexpected++;
         return;
+    }
+    if (units[0]->placement > agent->placements_seen)
+    {
+        agent->placements_seen = units[0]->placement;
     }
     if (self->marks.prepare_sent != 0 && self->marks.prepare_next == 0)
     {
