@@ -196,6 +196,38 @@ advance_database(coord_t *self, int64_t task_id, int64_t db_id)
     plan_update_task_state(self, task_id);
 }
 
+void
+advance_request(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    for (size_t i = 0; i < self->n_advance; i++)
+    {
+        if (self->advance[i].db_id == db_id)
+        {
+            return;
+        }
+    }
+    self->advance =
+        realloc(self->advance, (self->n_advance + 1) * sizeof *self->advance);
+    if (self->advance == NULL)
+    {
+        abort();
+    }
+    self->advance[self->n_advance].task_id = task_id;
+    self->advance[self->n_advance].db_id = db_id;
+    self->n_advance++;
+}
+
+void
+advance_requested(coord_t *self)
+{
+    /* moving one database forward may ask for another: until none is */
+    while (self->n_advance > 0)
+    {
+        struct coord_advance_t next = self->advance[--self->n_advance];
+        advance_database(self, next.task_id, next.db_id);
+    }
+}
+
 /* Queues one copy unit per block range of the table. */
 static void
 s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,

@@ -9,6 +9,14 @@
 
 /* Moves one database forward as far as its units allow, and its task. */
 void advance_database(coord_t *self, int64_t task_id, int64_t db_id);
+/*
+ * The same, once, at the end of the batch of messages being handled
+ * (advance_requested()): a burst of 200 results of one database moves it
+ * forward once, not 200 times.
+ */
+void advance_request(coord_t *self, int64_t task_id, int64_t db_id);
+/* Moves forward each database asked for since the last call. */
+void advance_requested(coord_t *self);
 /* The tables exist on the target: queue their copies (once). */
 void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id);
 /* Queues the index and constraint builds not queued yet: of one loaded

@@ -44,6 +44,12 @@ typedef struct
     pending_t *pending;   /* owned: creations waiting for their checks */
     outbox_t *outbox;     /* owned: what is sent once the batch commits */
     bool dispatch_wanted; /* the batch being handled may have freed slots */
+    struct coord_advance_t
+    {
+        int64_t task_id;
+        int64_t db_id;
+    } * advance;      /* databases to move forward at the batch's end */
+    size_t n_advance; /* of them */
 } coord_t;
 
 /* status.c */

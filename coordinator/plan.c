@@ -473,17 +473,12 @@ s_answer_create(coord_t *self, int64_t task_id)
 void
 plan_prepare_verdict(coord_t *self, int64_t task_id)
 {
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
-                  "AND state IN ('queued', 'running')",
-                  "ii", task_id, (int64_t) K_PREPARE) > 0)
+    if (units_count_task(self->store, task_id, K_PREPARE,
+                         "'queued', 'running'") > 0)
     {
         return;
     }
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
-                  "AND state = 'failed'",
-                  "ii", task_id, (int64_t) K_PREPARE) == 0 &&
+    if (units_count_task(self->store, task_id, K_PREPARE, "'failed'") == 0 &&
         store_begin(self->store) == 0)
     {
         size_t ndbs = 0;
@@ -538,8 +533,9 @@ plan_cancel_task(coord_t *self, int64_t task_id)
         s_send_release(self, dbs[i], K_CDC, false, false, false);
     }
     (void) store_exec(self->store,
-                      "UPDATE units SET state = 'cancelled' WHERE task_id = ? "
-                      "AND state IN ('queued', 'running')",
+                      "UPDATE units SET state = 'cancelled' WHERE "
+                      "database_id IN (SELECT id FROM databases WHERE "
+                      "task_id = ?) AND state IN ('queued', 'running')",
                       "i", task_id);
     for (size_t i = 0; i < ndbs; i++)
     {
@@ -558,10 +554,8 @@ bool
 plan_delete_task(coord_t *self, int64_t task_id)
 {
     plan_cancel_task(self, task_id);
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
-                  "AND state IN ('queued', 'running')",
-                  "ii", task_id, (int64_t) K_CLEANUP) > 0)
+    if (units_count_task(self->store, task_id, K_CLEANUP,
+                         "'queued', 'running'") > 0)
     {
         /* the slot must go first; the last cleanup deletes the task */
         (void) s_move_task(self, task_id, TASK_DELETING);
@@ -579,10 +573,8 @@ void
 plan_finish_delete(coord_t *self, int64_t task_id)
 {
     if (s_task_state(self, task_id) == TASK_DELETING &&
-        store_int(self->store, 0,
-                  "SELECT count(*) FROM units WHERE task_id = ? AND kind = ? "
-                  "AND state IN ('queued', 'running')",
-                  "ii", task_id, (int64_t) K_CLEANUP) == 0)
+        units_count_task(self->store, task_id, K_CLEANUP,
+                         "'queued', 'running'") == 0)
     {
         secrets_forget(self->secrets, task_id);
         (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",

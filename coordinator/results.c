@@ -409,7 +409,7 @@ results_on_progress(coord_t *self, const char *agent,
             {
                 (void) s_move_table(self, table_id, TABLE_LOADING, NULL);
             }
-            advance_database(self, task_id, db_id);
+            advance_request(self, task_id, db_id);
             (void) store_commit(self->store);
         }
     }
@@ -539,7 +539,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     }
     else
     {
-        advance_database(self, task_id, db_id);
+        advance_request(self, task_id, db_id);
     }
     (void) store_commit(self->store);
     if (kind == K_PREPARE)
@@ -577,7 +577,7 @@ s_forget_unit(coord_t *self, const char *agent, const results_lost_t *u)
         }
         else
         {
-            advance_database(self, u->task_id, u->db_id);
+            advance_request(self, u->task_id, u->db_id);
         }
         (void) store_commit(self->store);
         if (u->kind == K_PREPARE)

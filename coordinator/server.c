@@ -20,6 +20,7 @@
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "coordinator/advance.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
@@ -91,6 +92,7 @@ server_destroy(coord_t **self_p)
     coord_t *self = *self_p;
     pending_destroy(&self->pending);
     outbox_destroy(&self->outbox);
+    free(self->advance);
     secrets_destroy(&self->secrets);
     registry_destroy(&self->registry);
     zsock_destroy(&self->cli);
@@ -602,6 +604,8 @@ s_tick(coord_t *self)
 static void
 s_end_batch(coord_t *self, bool in_transaction)
 {
+    /* the databases first: what they queue is placed now */
+    advance_requested(self);
     if (self->dispatch_wanted)
     {
         dispatch_units(self);

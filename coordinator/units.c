@@ -59,14 +59,34 @@ units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
                       item_id, (int64_t) units_kind_priority(kind), weight);
 }
 
+/* The units of kind in states (a list of quoted names) of database
+ * db_id, or of every database of task task_id when db_id is 0. */
+static int64_t
+s_count(store_t *store, int64_t task_id, int64_t db_id, int kind,
+        const char *states)
+{
+    /* kept by triggers (store.c): no units are counted here */
+    char *sql = xasprintf(
+        "SELECT coalesce(sum(n), 0) FROM unit_counts WHERE %s AND kind = ? "
+        "AND state IN (%s)",
+        db_id != 0 ? "database_id = ?"
+                   : "database_id IN (SELECT id FROM databases "
+                     "WHERE task_id = ?)",
+        states);
+    int64_t n = store_int(store, 0, sql, "ii", db_id != 0 ? db_id : task_id,
+                          (int64_t) kind);
+    free(sql);
+    return n;
+}
+
 int64_t
 units_count(store_t *store, int64_t db_id, int kind, const char *states)
 {
-    /* kept by triggers (store.c): no units are counted here */
-    char *sql = xasprintf("SELECT coalesce(sum(n), 0) FROM unit_counts WHERE "
-                          "database_id = ? AND kind = ? AND state IN (%s)",
-                          states);
-    int64_t n = store_int(store, 0, sql, "ii", db_id, (int64_t) kind);
-    free(sql);
-    return n;
+    return s_count(store, 0, db_id, kind, states);
+}
+
+int64_t
+units_count_task(store_t *store, int64_t task_id, int kind, const char *states)
+{
+    return s_count(store, task_id, 0, kind, states);
 }

@@ -42,5 +42,8 @@ int units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
  * quoted names): one row read, whatever the number of units. */
 int64_t units_count(store_t *store, int64_t db_id, int kind,
                     const char *states);
+/* The same over every database of a task: a row read per database. */
+int64_t units_count_task(store_t *store, int64_t task_id, int kind,
+                         const char *states);
 
 #endif
