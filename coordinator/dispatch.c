@@ -236,18 +236,6 @@ s_build_assign(coord_t *self, int64_t unit_id)
  * the copy has started (plan_on_progress), not here: in a batch it may
  * wait for the units before it.
  */
-static int
-s_mark_placed(coord_t *self, registry_agent_t *agent, int64_t unit_id,
-              int64_t batch, int64_t placement)
-{
-    return store_exec(self->store,
-                      "UPDATE units SET state = 'running', agent = ?, "
-                      "attempts = attempts + 1, assigned_at = ?, error = NULL, "
-                      "started = 0, batch = ?, placement = ? WHERE id = ?",
-                      "sdiii", agent->name, s_wall_now(), batch, placement,
-                      unit_id);
-}
-
 /*
  * The next placement's number on agent: counted per agent in the catalog,
  * so that it only grows, across the coordinator's restarts too. The
@@ -290,7 +278,8 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
             a->placement = (uint64_t) placement;
         }
         if (a == NULL ||
-            s_mark_placed(self, agent, ids[i], ids[0], placement) != 0)
+            units_place(self->store, ids[i], agent->name, ids[0], placement,
+                        s_wall_now()) != 0)
         {
             if (a != NULL)
             {

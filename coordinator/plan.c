@@ -365,11 +365,7 @@ static void
 s_stop_stream(coord_t *self, int64_t task_id, int64_t db_id)
 {
     s_send_release(self, db_id, K_CDC, false, false, false);
-    (void) store_exec(self->store,
-                      "UPDATE units SET state = 'cancelled' WHERE "
-                      "database_id = ? AND kind = ? AND state IN ('queued', "
-                      "'running')",
-                      "ii", db_id, (int64_t) K_CDC);
+    (void) units_cancel(self->store, db_id, K_CDC, true);
     if (store_int(self->store, 0,
                   "SELECT count(*) FROM databases WHERE id = ? AND slot IS "
                   "NOT NULL AND state <> 'COMPLETED'",
@@ -389,10 +385,7 @@ plan_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
     {
         (void) plan_move_database(self, db_id, DB_FAILED, error);
     }
-    (void) store_exec(self->store,
-                      "UPDATE units SET state = 'cancelled' WHERE "
-                      "database_id = ? AND state = 'queued'",
-                      "i", db_id);
+    (void) units_cancel(self->store, db_id, 0, false);
     plan_release_snapshots(self, db_id);
     s_release_batches(self, db_id);
     s_stop_stream(self, task_id, db_id);
@@ -532,11 +525,10 @@ plan_cancel_task(coord_t *self, int64_t task_id)
         s_release_batches(self, dbs[i]);
         s_send_release(self, dbs[i], K_CDC, false, false, false);
     }
-    (void) store_exec(self->store,
-                      "UPDATE units SET state = 'cancelled' WHERE "
-                      "database_id IN (SELECT id FROM databases WHERE "
-                      "task_id = ?) AND state IN ('queued', 'running')",
-                      "i", task_id);
+    for (size_t i = 0; i < ndbs; i++)
+    {
+        (void) units_cancel(self->store, dbs[i], 0, true);
+    }
     for (size_t i = 0; i < ndbs; i++)
     {
         if (!states_db_is_final(plan_database_state(self, dbs[i])))

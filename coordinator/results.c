@@ -247,10 +247,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
     if (kind == K_SNAPSHOT || kind == K_SLOT)
     {
         /* the snapshot is gone; FULL_LOAD takes another if copies wait */
-        (void) store_exec(self->store,
-                          "UPDATE units SET state = 'failed', error = ? "
-                          "WHERE id = ?",
-                          "si", r->error, unit_id);
+        (void) units_move(self->store, unit_id, UNIT_FAILED, r->error);
         (void) store_exec(self->store,
                           "UPDATE databases SET snapshot = NULL WHERE id = ?",
                           "i", db_id);
@@ -259,10 +256,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
     if (kind == K_CLEANUP && !(r->retryable && attempts < COORD_MAX_ATTEMPTS))
     {
         /* nothing left to fail: say what is left behind, and how to go */
-        (void) store_exec(self->store,
-                          "UPDATE units SET state = 'failed', error = ? "
-                          "WHERE id = ?",
-                          "si", r->error, unit_id);
+        (void) units_move(self->store, unit_id, UNIT_FAILED, r->error);
         coord_event(self, task_id, "error",
                     "database_id=%" PRId64 " the replication slot, "
                     "publication or origin could not be dropped; drop them "
@@ -279,9 +273,10 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                     "unit=%" PRId64 " could not import the snapshot, "
                     "taking a new one: %s",
                     unit_id, r->error);
+        (void) units_move(self->store, unit_id, UNIT_QUEUED, NULL);
         (void) store_exec(self->store,
-                          "UPDATE units SET state = 'queued', agent = NULL, "
-                          "attempts = attempts - 1 WHERE id = ?",
+                          "UPDATE units SET attempts = attempts - 1 "
+                          "WHERE id = ?",
                           "i", unit_id);
         (void) s_move_table(self, table_id, TABLE_QUEUED, NULL);
         plan_release_snapshots(self, db_id);
@@ -293,10 +288,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                     "unit=%" PRId64 " kind=%s attempt %d failed, trying "
                     "again: %s",
                     unit_id, units_kind_name(kind), attempts, r->error);
-        (void) store_exec(self->store,
-                          "UPDATE units SET state = 'queued', agent = NULL, "
-                          "error = ? WHERE id = ?",
-                          "si", r->error, unit_id);
+        (void) units_move(self->store, unit_id, UNIT_QUEUED, r->error);
         /* a table's state is its load's: an index build or ANALYZE
          * tried again leaves it as it is */
         if (kind == K_COPY && s_table_state(self, table_id) == TABLE_LOADING)
@@ -305,10 +297,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
         }
         return;
     }
-    (void) store_exec(self->store,
-                      "UPDATE units SET state = 'failed', error = ? "
-                      "WHERE id = ?",
-                      "si", r->error, unit_id);
+    (void) units_move(self->store, unit_id, UNIT_FAILED, r->error);
     if (kind == K_COPY)
     {
         (void) s_move_table(self, table_id, TABLE_ERROR, r->error);
@@ -453,9 +442,8 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     }
     if (r->ok)
     {
-        (void) store_exec(self->store,
-                          "UPDATE units SET state = 'done' WHERE id = ?", "i",
-                          (int64_t) r->unit_id);
+        (void) units_move(self->store, (int64_t) r->unit_id, UNIT_DONE,
+                          NULL);
         if (kind == K_SCHEMA_PRE)
         {
             s_on_schema_pre(self, task_id, db_id, r);

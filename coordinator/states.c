@@ -9,6 +9,7 @@
 #include "coordinator/states.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #define BIT(s) (1u << (s))
@@ -201,4 +202,26 @@ bool
 states_db_is_final(db_state_t state)
 {
     return state >= 0 && state < DB_STATE_COUNT && s_db_allowed[state] == 0;
+}
+
+char *
+states_unit_sources(unit_state_t to, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (int from = 0; from < UNIT_STATE_COUNT; from++)
+    {
+        if (states_unit_can_move((unit_state_t) from, to))
+        {
+            int n = snprintf(buf + len, size - len, "%s'%s'",
+                             len > 0 ? ", " : "", s_unit_names[from]);
+            if (n < 0 || (size_t) n >= size - len)
+            {
+                break; /* cut: snprintf ended it at the buffer's end */
+            }
+            len += (size_t) n;
+        }
+    }
+    return buf;
 }

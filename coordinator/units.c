@@ -4,8 +4,10 @@
  */
 #include "coordinator/units.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
+#include "common/log.h"
 #include "common/strbuf.h"
 
 static const char *const s_kind_names[] = {
@@ -57,6 +59,91 @@ units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
                       "VALUES (?, ?, ?, nullif(?, 0), nullif(?, 0), ?, ?)",
                       "iiiiiii", task_id, db_id, (int64_t) kind, table_id,
                       item_id, (int64_t) units_kind_priority(kind), weight);
+}
+
+/* After a guarded UPDATE of one unit changed nothing: 1 if the unit is
+ * in to already, else -1 with the refused move logged. */
+static int
+s_not_moved(store_t *store, int64_t unit_id, unit_state_t to)
+{
+    char name[32];
+    unit_state_t from = UNIT_STATE_COUNT;
+
+    (void) store_string(store, name, sizeof name,
+                        "SELECT state FROM units WHERE id = ?", "i", unit_id);
+    (void) states_unit_parse(name, &from);
+    if (from == to)
+    {
+        return 1;
+    }
+    log_error("unit=%" PRId64 " cannot move from %s to %s", unit_id,
+              from == UNIT_STATE_COUNT ? "nowhere (no such unit)"
+                                       : states_unit_name(from),
+              states_unit_name(to));
+    return -1;
+}
+
+int
+units_move(store_t *store, int64_t unit_id, unit_state_t to,
+           const char *error)
+{
+    char sources[64];
+    /* a unit queued again is nobody's; its last error stays for the
+     * status until it is placed */
+    char *sql = xasprintf("UPDATE units SET state = ?, error = coalesce(?, "
+                          "error), agent = CASE WHEN ? THEN NULL ELSE agent "
+                          "END WHERE id = ? AND state IN (%s)",
+                          states_unit_sources(to, sources, sizeof sources));
+    int rc = store_exec(store, sql, "ssii", states_unit_name(to), error,
+                        (int64_t) (to == UNIT_QUEUED), unit_id);
+
+    free(sql);
+    if (rc != 0)
+    {
+        return -1;
+    }
+    return store_changes(store) == 1 ? 0 : s_not_moved(store, unit_id, to);
+}
+
+int
+units_place(store_t *store, int64_t unit_id, const char *agent, int64_t batch,
+            int64_t placement, double now)
+{
+    char sources[64];
+    char *sql = xasprintf(
+        "UPDATE units SET state = ?, agent = ?, attempts = attempts + 1, "
+        "assigned_at = ?, error = NULL, started = 0, batch = ?, "
+        "placement = ? WHERE id = ? AND state IN (%s)",
+        states_unit_sources(UNIT_RUNNING, sources, sizeof sources));
+    int rc = store_exec(store, sql, "ssdiii", states_unit_name(UNIT_RUNNING),
+                        agent, now, batch, placement, unit_id);
+
+    free(sql);
+    if (rc != 0)
+    {
+        return -1;
+    }
+    return store_changes(store) == 1 ? 0
+                                     : s_not_moved(store, unit_id, UNIT_RUNNING);
+}
+
+int64_t
+units_cancel(store_t *store, int64_t db_id, int kind, bool running)
+{
+    char sources[64];
+    /* the kind spelt out or left out, never "? = 0 OR": that would
+     * keep the index from narrowing to it */
+    char *sql = xasprintf(
+        "UPDATE units SET state = ? WHERE database_id = ? AND kind %s ? "
+        "AND state IN (%s) AND (? OR state <> ?)",
+        kind != 0 ? "=" : "<>",
+        states_unit_sources(UNIT_CANCELLED, sources, sizeof sources));
+    int rc = store_exec(store, sql, "siiis", states_unit_name(UNIT_CANCELLED),
+                        db_id, (int64_t) kind, (int64_t) running,
+                        states_unit_name(UNIT_RUNNING));
+
+    free(sql);
+    return rc == 0 ? store_changes(store) : -1;
 }
 
 /* The units of kind in states (a list of quoted names) of database

@@ -7,8 +7,10 @@
 #ifndef PGFERRY_COORDINATOR_UNITS_H
 #define PGFERRY_COORDINATOR_UNITS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "coordinator/states.h"
 #include "coordinator/store.h"
 #include "pgferry.pb-c.h"
 
@@ -37,6 +39,26 @@ int units_kind_priority(int kind);
 /* Queues a unit (table_id, item_id: 0 for none). Returns 0 or -1. */
 int units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
               int64_t table_id, int64_t item_id, int64_t weight);
+
+/*
+ * A unit's state moves here only, as states.c's table allows: the guard
+ * is in the UPDATE itself (WHERE state IN the states it may come from),
+ * so that it costs nothing, and a move the table refuses is a bug,
+ * logged. Returns 0 if it moved, 1 if it was there already, -1 if
+ * refused or failed.
+ *
+ * units_move: to done; to failed, keeping error; back to queued (tried
+ * again: its agent let go of, error kept if not NULL).
+ */
+int units_move(store_t *store, int64_t unit_id, unit_state_t to,
+               const char *error);
+/* Queued to running on agent: its placement's number and batch (the
+ * batch's first unit; its own id alone), when (wall clock seconds). */
+int units_place(store_t *store, int64_t unit_id, const char *agent,
+                int64_t batch, int64_t placement, double now);
+/* Cancels a database's units of kind (0: of every kind) that are queued,
+ * and running ones too if running. Returns how many, or -1. */
+int64_t units_cancel(store_t *store, int64_t db_id, int kind, bool running);
 
 /* Units of a database of one kind in the states listed (an SQL list of
  * quoted names): one row read, whatever the number of units. */

@@ -33,4 +33,32 @@
         }                                                                      \
     } while (0)
 
+/* CHECK that two integers are equal, printing both when not. */
+#define CHECK_EQ_INT(got, want)                                                \
+    do                                                                         \
+    {                                                                          \
+        long long g_ = (long long) (got);                                      \
+        long long w_ = (long long) (want);                                     \
+        if (g_ != w_)                                                          \
+        {                                                                      \
+            fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", __FILE__,    \
+                    __LINE__, #got, g_, w_);                                   \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+/* CHECK that two strings are equal, printing both when not. */
+#define CHECK_EQ_STR(got, want)                                                \
+    do                                                                         \
+    {                                                                          \
+        const char *g_ = (got);                                                \
+        const char *w_ = (want);                                               \
+        if (g_ == NULL || strcmp(g_, w_) != 0)                                 \
+        {                                                                      \
+            fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n",          \
+                    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_);         \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
 #endif

@@ -168,6 +168,24 @@ s_test_bad_input(void)
     CHECK(!states_db_is_final(DB_STATE_COUNT));
 }
 
+/* The guard of a bulk move: the states a unit may come from. */
+static void
+s_test_unit_sources(void)
+{
+    char buf[64];
+    char tiny[8];
+
+    CHECK(strcmp(states_unit_sources(UNIT_CANCELLED, buf, sizeof buf),
+                 "'queued', 'running'") == 0);
+    CHECK(strcmp(states_unit_sources(UNIT_RUNNING, buf, sizeof buf),
+                 "'queued'") == 0);
+    CHECK(strcmp(states_unit_sources(UNIT_DONE, buf, sizeof buf),
+                 "'running'") == 0);
+    /* cut to the buffer, never past it */
+    CHECK(strlen(states_unit_sources(UNIT_CANCELLED, tiny, sizeof tiny)) ==
+          sizeof tiny - 1);
+}
+
 int
 main(void)
 {
@@ -175,6 +193,7 @@ main(void)
     s_test_db();
     s_test_table();
     s_test_unit();
+    s_test_unit_sources();
     s_test_bad_input();
     return 0;
 }
