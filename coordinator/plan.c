@@ -352,8 +352,9 @@ plan_release_snapshots(coord_t *self, int64_t db_id)
                       "i", db_id);
     /* copies queued from now on need a new snapshot */
     (void) store_exec(self->store,
-                      "UPDATE databases SET snapshot = NULL WHERE id = ?", "i",
-                      db_id);
+                      "UPDATE databases SET snapshot = NULL, "
+                      "snapshot_unit = NULL WHERE id = ?",
+                      "i", db_id);
 }
 
 /*

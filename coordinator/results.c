@@ -248,9 +248,13 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
     {
         /* the snapshot is gone; FULL_LOAD takes another if copies wait */
         (void) units_move(self->store, unit_id, UNIT_FAILED, r->error);
+        /* gone with it, unless another holder took a snapshot since
+         * (its agent was lost, and this is heard only now) */
         (void) store_exec(self->store,
-                          "UPDATE databases SET snapshot = NULL WHERE id = ?",
-                          "i", db_id);
+                          "UPDATE databases SET snapshot = NULL, "
+                          "snapshot_unit = NULL WHERE id = ? AND "
+                          "snapshot_unit = ?",
+                          "ii", db_id, unit_id);
         return;
     }
     if (kind == K_CLEANUP && !(r->retryable && attempts < COORD_MAX_ATTEMPTS))
@@ -354,11 +358,12 @@ results_on_progress(coord_t *self, const char *agent,
     {
         /* online: the stream starts where the snapshot was taken */
         (void) store_exec(self->store,
-                          "UPDATE databases SET snapshot = ?, start_lsn = "
+                          "UPDATE databases SET snapshot = ?, "
+                          "snapshot_unit = ?, start_lsn = "
                           "CASE WHEN ? > 0 THEN ? ELSE start_lsn END "
                           "WHERE id = ?",
-                          "siii", p->snapshot, (int64_t) p->lsn,
-                          (int64_t) p->lsn, db_id);
+                          "siiii", p->snapshot, (int64_t) p->unit_id,
+                          (int64_t) p->lsn, (int64_t) p->lsn, db_id);
         log_info("database_id=%" PRId64 " snapshot=%s agent=%s holds the "
                  "snapshot",
                  db_id, p->snapshot, agent);

@@ -89,7 +89,9 @@ static const char *const s_schema =
     "  name TEXT NOT NULL, target_name TEXT NOT NULL,"
     "  selected TEXT NOT NULL DEFAULT '',"
     "  state TEXT NOT NULL, skip_schema INTEGER NOT NULL DEFAULT 0,"
-    "  snapshot TEXT, started_at TEXT, ended_at TEXT, error TEXT,"
+    /* the exported snapshot copies read under, and the unit holding it */
+    "  snapshot TEXT, snapshot_unit INTEGER,"
+    "  started_at TEXT, ended_at TEXT, error TEXT,"
     /* online: the slot, where its stream starts, the cutover asked for,
      * and the cdc unit's latest report */
     "  slot TEXT, start_lsn INTEGER NOT NULL DEFAULT 0,"
