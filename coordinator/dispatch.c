@@ -26,6 +26,14 @@
 #define DISPATCH_BATCH_TABLE_BYTES (16LL * 1024 * 1024)
 #define DISPATCH_BATCH_BYTES (64LL * 1024 * 1024)
 #define DISPATCH_BATCH_UNITS 64
+/*
+ * Index builds cost far more per byte of table than a copy or an
+ * ANALYZE (a GIN or trigram index on a 7 MB table takes seconds): only
+ * those of tables under this go in batches, covering at most this much
+ * together, so that the builds of a middle-sized table spread over the
+ * agents instead of queuing on one while the others have nothing left.
+ */
+#define DISPATCH_BATCH_BUILD_BYTES (1LL * 1024 * 1024)
 
 static double
 s_wall_now(void)
@@ -380,8 +388,9 @@ s_total_slots(coord_t *self)
 /*
  * Places the head of the queue on agent, with more units like it when
  * it is small: copies, index builds and ANALYZEs of tables under
- * DISPATCH_BATCH_TABLE_BYTES, of the same kind and database, up to
- * DISPATCH_BATCH_UNITS units and DISPATCH_BATCH_BYTES of tables. A batch takes
+ * DISPATCH_BATCH_TABLE_BYTES (DISPATCH_BATCH_BUILD_BYTES for builds), of
+ * the same kind and database, up to DISPATCH_BATCH_UNITS units and
+ * DISPATCH_BATCH_BYTES (DISPATCH_BATCH_BUILD_BYTES) of tables. A batch takes
  * at most a share of what is queued (half of it over every slot), so
  * that the last units still spread over the agents.
  */
@@ -411,9 +420,13 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
         whole = store_rows_int(rows, 3) != 0;
     }
     store_rows_done(&rows);
+    int64_t table_limit = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
+                                                : DISPATCH_BATCH_TABLE_BYTES;
+    int64_t budget = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
+                                           : DISPATCH_BATCH_BYTES;
     if ((kind == K_SCHEMA_POST || kind == K_ANALYZE || kind == K_VALIDATE ||
          (kind == K_COPY && whole)) &&
-        bytes < DISPATCH_BATCH_TABLE_BYTES)
+        bytes < table_limit)
     {
         int64_t queued = units_count(self->store, db_id, kind, "'queued'");
         int64_t share = queued / (2 * s_total_slots(self));
@@ -425,10 +438,9 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
                            "AND kind = ? AND state = 'queued' AND id <> ? "
                            "AND weight < ? AND first_page = 0 AND "
                            "last_page = 0 ORDER BY id LIMIT ?",
-                           "iiiii", db_id, (int64_t) kind, head,
-                           (int64_t) DISPATCH_BATCH_TABLE_BYTES, want - 1);
-        while ((int64_t) n < want && bytes < DISPATCH_BATCH_BYTES &&
-               store_rows_next(rows))
+                           "iiiii", db_id, (int64_t) kind, head, table_limit,
+                           want - 1);
+        while ((int64_t) n < want && bytes < budget && store_rows_next(rows))
         {
             ids[n++] = store_rows_int(rows, 0);
             bytes += store_rows_int(rows, 1);
