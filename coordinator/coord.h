@@ -19,6 +19,7 @@
 #include "coordinator/pending.h"
 #include "coordinator/registry.h"
 #include "coordinator/secrets.h"
+#include "coordinator/status_worker.h"
 #include "coordinator/store.h"
 #include "pgferry.pb-c.h"
 
@@ -35,15 +36,16 @@
 
 typedef struct
 {
-    store_t *store;       /* owned */
-    zsock_t *cli;         /* ROUTER, CLI requests */
-    zsock_t *agents;      /* ROUTER, agents */
-    zactor_t *auth;       /* CURVE allow-list, when enabled */
-    registry_t *registry; /* owned */
-    secrets_t *secrets;   /* owned: passwords of the tasks created here */
-    pending_t *pending;   /* owned: creations waiting for their checks */
-    outbox_t *outbox;     /* owned: what is sent once the batch commits */
-    bool dispatch_wanted; /* the batch being handled may have freed slots */
+    store_t *store;          /* owned */
+    zsock_t *cli;            /* ROUTER, CLI requests */
+    zsock_t *agents;         /* ROUTER, agents */
+    zactor_t *auth;          /* CURVE allow-list, when enabled */
+    registry_t *registry;    /* owned */
+    secrets_t *secrets;      /* owned: passwords of the tasks created here */
+    pending_t *pending;      /* owned: creations waiting for their checks */
+    outbox_t *outbox;        /* owned: what is sent once the batch commits */
+    status_worker_t *status; /* owned: answers task show; NULL: we do */
+    bool dispatch_wanted;    /* the batch being handled may have freed slots */
     struct coord_advance_t
     {
         int64_t task_id;
@@ -52,8 +54,9 @@ typedef struct
     size_t n_advance; /* of them */
 } coord_t;
 
-/* status.c */
-char *status_task_json(coord_t *self, int64_t task_id, bool expand,
+/* status.c: a task's status (read from store, which may be another
+ * thread's connection), and the projects' and agents' */
+char *status_task_json(store_t *store, int64_t task_id, bool expand,
                        bool summary);
 char *status_projects_json(coord_t *self);
 

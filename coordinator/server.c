@@ -68,6 +68,13 @@ server_new(const char *state_dir, const char *cli_endpoint,
                   zmq_strerror(zmq_errno()));
         goto failed;
     }
+    self->status = status_worker_new(state_dir);
+    if (self->status == NULL)
+    {
+        log_warn("state_dir=%s task show is answered by the coordinator's "
+                 "loop itself",
+                 state_dir);
+    }
     self->registry = registry_new();
     self->secrets = secrets_new();
     self->outbox = outbox_new();
@@ -90,6 +97,7 @@ server_destroy(coord_t **self_p)
         return;
     }
     coord_t *self = *self_p;
+    status_worker_destroy(&self->status);
     pending_destroy(&self->pending);
     outbox_destroy(&self->outbox);
     free(self->advance);
@@ -355,10 +363,14 @@ s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
             s_task_create(self, route_p, req);
             break;
         case PGFERRY__REQUEST__VERB__TASK_SHOW:
-            if ((task_id = s_lookup_task(self, route, req)) != 0)
+            /* the worker answers, unless it cannot: then we do */
+            if ((task_id = s_lookup_task(self, route, req)) != 0 &&
+                (self->status == NULL ||
+                 status_worker_ask(self->status, route, task_id, req->expand,
+                                   req->summary) != 0))
             {
-                char *json =
-                    status_task_json(self, task_id, req->expand, req->summary);
+                char *json = status_task_json(self->store, task_id, req->expand,
+                                              req->summary);
                 s_reply(self, route, 0, "", json);
                 free(json);
             }
@@ -654,6 +666,12 @@ int
 server_run(coord_t *self)
 {
     zpoller_t *poller = zpoller_new(self->cli, self->agents, NULL);
+    zsock_t *answers = self->status ? status_worker_sock(self->status) : NULL;
+
+    if (answers != NULL)
+    {
+        (void) zpoller_add(poller, answers);
+    }
     int64_t next_tick = zclock_mono() + SERVER_TICK_MS;
 
     while (!zsys_interrupted)
@@ -663,6 +681,14 @@ server_run(coord_t *self)
         if (which == self->cli || which == self->agents)
         {
             s_handle_batch(self, which);
+        }
+        else if (which != NULL && which == answers)
+        {
+            zmsg_t *answer = status_worker_answer(self->status);
+            if (answer != NULL && zmsg_send(&answer, self->cli) != 0)
+            {
+                zmsg_destroy(&answer);
+            }
         }
         else if (zpoller_terminated(poller))
         {

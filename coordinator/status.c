@@ -66,10 +66,10 @@ s_format_time(double when, char *buf, size_t size)
 }
 
 static void
-s_add_migration(coord_t *self, json_object *out, int64_t task_id)
+s_add_migration(store_t *store, json_object *out, int64_t task_id)
 {
     store_rows_t *rows = store_query(
-        self->store,
+        store,
         "SELECT t.task_key, t.state, t.src_host || ':' || t.src_port, "
         "       t.source_version, t.tgt_host || ':' || t.tgt_port, "
         "       t.target_version, t.started_at, t.ended_at, "
@@ -209,11 +209,11 @@ s_add_totals(json_object *d, const s_totals_t *totals, const char *name)
 }
 
 static void
-s_add_databases(coord_t *self, json_object *out, int64_t task_id,
+s_add_databases(store_t *store, json_object *out, int64_t task_id,
                 const s_totals_t *totals)
 {
     store_rows_t *rows = store_query(
-        self->store,
+        store,
         "SELECT d.name, d.target_name, d.state, d.started_at, d.ended_at, "
         "       d.error, "
         "       (SELECT count(*) FROM tables_ WHERE database_id = d.id AND "
@@ -293,11 +293,11 @@ s_add_databases(coord_t *self, json_object *out, int64_t task_id,
 /* Adds each table's output to out (unless NULL) and its counts to
  * totals. */
 static void
-s_add_tables(coord_t *self, json_object *out, int64_t task_id,
+s_add_tables(store_t *store, json_object *out, int64_t task_id,
              s_totals_t *totals)
 {
     store_rows_t *rows = store_query(
-        self->store,
+        store,
         "SELECT d.name, t.schema_name, t.table_name, t.state, t.rows, "
         "       t.bytes, t.started_at, t.ended_at, t.error, t.agents, "
         "       t.bytes_est, t.rows_est, t.parts, "
@@ -407,12 +407,12 @@ s_add_tables(coord_t *self, json_object *out, int64_t task_id,
 }
 
 char *
-status_task_json(coord_t *self, int64_t task_id, bool expand, bool summary)
+status_task_json(store_t *store, int64_t task_id, bool expand, bool summary)
 {
     json_object *root = json_object_new_object();
     json_object *props = json_object_new_object();
     store_rows_t *rows =
-        store_query(self->store,
+        store_query(store,
                     "SELECT t.name, p.name, t.task_type, t.state, t.task_key "
                     "  FROM tasks t JOIN projects p ON p.id = t.project_id "
                     " WHERE t.id = ?",
@@ -431,7 +431,7 @@ status_task_json(coord_t *self, int64_t task_id, bool expand, bool summary)
     store_rows_done(&rows);
 
     json_object *errors = json_object_new_array();
-    rows = store_query(self->store,
+    rows = store_query(store,
                        "SELECT name, error FROM databases WHERE task_id = ? "
                        "AND error IS NOT NULL ORDER BY id",
                        "i", task_id);
@@ -452,9 +452,9 @@ status_task_json(coord_t *self, int64_t task_id, bool expand, bool summary)
         s_totals_t totals = {0, NULL};
 
         /* the tables first: the databases show their totals */
-        s_add_tables(self, tables, task_id, &totals);
-        s_add_migration(self, out, task_id);
-        s_add_databases(self, out, task_id, &totals);
+        s_add_tables(store, tables, task_id, &totals);
+        s_add_migration(store, out, task_id);
+        s_add_databases(store, out, task_id, &totals);
         for (size_t i = 0; tables && i < json_object_array_length(tables); i++)
         {
             json_object_array_add(

@@ -316,6 +316,30 @@ failed:
     return NULL;
 }
 
+store_t *
+store_new_reader(const char *state_dir)
+{
+    char *path = xasprintf("%s/pgferry.db", state_dir);
+    sqlite3 *db = NULL;
+    store_t *self = NULL;
+
+    /* the writer made the catalog and its WAL: only read, never set up */
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    {
+        log_error("file=%s could not open the catalog to read: %s", path,
+                  db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+    }
+    else
+    {
+        sqlite3_busy_timeout(db, 5000);
+        self = xcalloc(1, sizeof *self);
+        self->db = db;
+    }
+    free(path);
+    return self;
+}
+
 /* Finalizes and frees one cursor, kept or not. */
 static void
 s_rows_free(store_rows_t *rows)

@@ -28,6 +28,10 @@ typedef struct store_rows_t store_rows_t;
 
 /* Opens (creating if needed) DIR/pgferry.db. Logs why on failure. */
 store_t *store_new(const char *state_dir);
+/* Opens the catalog store_new() made, read only, for another thread
+ * (each thread its own store_t): with WAL it reads the last committed
+ * state while the writer goes on. NULL (logged) on failure. */
+store_t *store_new_reader(const char *state_dir);
 void store_destroy(store_t **self_p);
 
 /*

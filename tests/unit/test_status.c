@@ -119,7 +119,7 @@ main(void)
     s_unit(&c, 1, 1, 2, "running", 100000);
     s_unit(&c, 1, 1, 2, "queued", 0);
 
-    char *text = status_task_json(&c, 1, true, false);
+    char *text = status_task_json(c.store, 1, true, false);
     json_object *root = json_tokener_parse(text);
     CHECK(root != NULL);
     CHECK(strcmp(s_str(root, "name"), "T") == 0);
@@ -172,7 +172,7 @@ main(void)
     CHECK(s_int(hr, "fullLoadTotalRows") == 0);
 
     /* a summary: the same task and database outputs, no table's */
-    char *summary = status_task_json(&c, 1, true, true);
+    char *summary = status_task_json(c.store, 1, true, true);
     json_object *root3 = json_tokener_parse(summary);
     json_object *props3 = NULL;
     json_object *out3 = NULL;
@@ -195,7 +195,7 @@ main(void)
                    "database \"hr\"");
 
     /* without --expand: no output list */
-    char *brief = status_task_json(&c, 1, false, false);
+    char *brief = status_task_json(c.store, 1, false, false);
     json_object *root2 = json_tokener_parse(brief);
     json_object *props2 = NULL;
     json_object *out2 = NULL;
