@@ -336,11 +336,12 @@ s_entry_end(const char *body, const char *next)
 }
 
 char **
-postdata_split(const char *script, size_t n, const char *const *kinds)
+postdata_split_groups(const char *script, size_t n, const char *const *kinds,
+                      const size_t *ends, size_t ngroups)
 {
     const char **heads = xcalloc(n + 1, sizeof *heads);
     char *settings[POSTDATA_NSETTINGS] = {NULL};
-    char **items = NULL;
+    char **groups = NULL;
     const char *preamble_end = NULL;
     const char *footer = NULL;
     size_t found = 0;
@@ -364,29 +365,40 @@ postdata_split(const char *script, size_t n, const char *const *kinds)
         heads[found++] = p;
         p = s_next_line(p); /* past "--": the next line is no header */
     }
-    if (!ok || found != n)
+    if (!ok || found != n || ngroups == 0 || ends[ngroups - 1] != n)
     {
         free(heads);
         return NULL;
     }
     heads[n] = footer != NULL ? footer : script + strlen(script);
     preamble_end = n > 0 ? heads[0] : heads[n];
-    items = xcalloc(n + 1, sizeof *items);
-    for (size_t i = 0; i < n; i++)
+    groups = xcalloc(ngroups + 1, sizeof *groups);
+    strbuf_t *sql = NULL;
+    for (size_t i = 0, g = 0; i < n; i++)
     {
         const char *end = s_entry_end(heads[i], heads[i + 1]);
-        strbuf_t *sql = strbuf_new();
+        bool last = i + 1 == ends[g];
 
-        strbuf_append_len(sql, script, (size_t) (preamble_end - script));
-        for (int s = 0; s < POSTDATA_NSETTINGS; s++)
+        if (sql == NULL)
         {
-            if (settings[s] != NULL)
+            /* a group runs alone: the preamble and the settings in force */
+            sql = strbuf_new();
+            strbuf_append_len(sql, script, (size_t) (preamble_end - script));
+            for (int s = 0; s < POSTDATA_NSETTINGS; s++)
             {
-                strbuf_append(sql, settings[s]);
+                if (settings[s] != NULL)
+                {
+                    strbuf_append(sql, settings[s]);
+                }
             }
         }
-        strbuf_append_len(sql, heads[i], (size_t) (end - heads[i]));
-        items[i] = strbuf_finish(&sql);
+        /* within a group, the settings between its entries are its own */
+        strbuf_append_len(sql, heads[i],
+                          (size_t) ((last ? end : heads[i + 1]) - heads[i]));
+        if (last)
+        {
+            groups[g++] = strbuf_finish(&sql);
+        }
         /* what the block after this entry sets holds from the next on */
         for (const char *p = end; p < heads[i + 1]; p = s_next_line(p))
         {
@@ -403,6 +415,22 @@ postdata_split(const char *script, size_t n, const char *const *kinds)
         free(settings[s]);
     }
     free(heads);
+    return groups;
+}
+
+char **
+postdata_split(const char *script, size_t n, const char *const *kinds)
+{
+    size_t *ends = xcalloc(n > 0 ? n : 1, sizeof *ends);
+    char **items = NULL;
+
+    for (size_t i = 0; i < n; i++)
+    {
+        ends[i] = i + 1;
+    }
+    items = n > 0 ? postdata_split_groups(script, n, kinds, ends, n)
+                  : xcalloc(1, sizeof *items);
+    free(ends);
     return items;
 }
 

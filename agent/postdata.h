@@ -41,4 +41,15 @@ int postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
  */
 char **postdata_split(const char *script, size_t n, const char *const *kinds);
 
+/*
+ * The same, cut into groups of consecutive entries: group g holds the
+ * entries from ends[g - 1] (0 for the first) up to ends[g], which must
+ * end with n; each is a script to run alone, as postdata_split() makes
+ * them, and between its entries holds what pg_restore printed there.
+ * Returns an array of ngroups scripts, or NULL as postdata_split().
+ */
+char **postdata_split_groups(const char *script, size_t n,
+                             const char *const *kinds, const size_t *ends,
+                             size_t ngroups);
+
 #endif

@@ -298,6 +298,18 @@ unit_report_started_id(unit_t *self, uint64_t id)
 }
 
 void
+unit_report_tables(unit_t *self, Pgferry__TableRef **tables, size_t n)
+{
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = unit_id(self);
+    progress.started = true;
+    progress.tables = tables;
+    progress.n_tables = n;
+    s_send_progress(self, &progress);
+}
+
+void
 unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn)
 {
     Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;

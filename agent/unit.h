@@ -79,6 +79,8 @@ void unit_report_progress_id(unit_t *self, uint64_t id, int64_t rows,
 void unit_report_started(unit_t *self);
 /* The same for unit id of the group running now. */
 void unit_report_started_id(unit_t *self, uint64_t id);
+/* From schema-pre: these tables exist on the target now (borrowed). */
+void unit_report_tables(unit_t *self, Pgferry__TableRef **tables, size_t n);
 /* From a slot unit: the exported snapshot and the slot's consistent
  * point. */
 void unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn);

@@ -23,9 +23,19 @@
 
 #include "agent/pgtool.h"
 #include "agent/postdata.h"
+#include "agent/predata.h"
 #include "agent/unit.h"
+#include "common/log.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
+
+/*
+ * The pre-data section is made in chunks: the first closed after this
+ * many tables, so that the first copies start soon, the others after
+ * SCHEMA_CHUNK_TABLES (a chunk is one transaction and one message).
+ */
+#define SCHEMA_FIRST_CHUNK_TABLES 20
+#define SCHEMA_CHUNK_TABLES 200
 
 static const char *const s_bookkeeping_sql =
     "CREATE SCHEMA IF NOT EXISTS pgferry; "
@@ -273,11 +283,11 @@ s_tmp_dir(void)
     return getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
 }
 
-/* Removes directory dir and the files s_post_data_items() leaves in it. */
+/* Removes directory dir and the files the dumps leave in it. */
 static void
 s_remove_dump_dir(const char *dir)
 {
-    static const char *const files[] = {"items.list", "post.dump"};
+    static const char *const files[] = {"items.list", "post.dump", "pre.dump"};
 
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     {
@@ -334,20 +344,34 @@ unit_schema_remove_stale(void)
 /* Dumps the post-data section and reports it as items, one per entry.
  * The dump's directory is named after this process, so that an agent
  * killed meanwhile has it removed when one starts again. */
-static int
-s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
-                  Pgferry__Result *res, char **error)
+/* A private directory for a dump (named for unit_schema_remove_stale()),
+ * or NULL with *error set. */
+static char *
+s_make_dump_dir(char **error)
 {
     const char *tmp = s_tmp_dir();
     char *dir = xasprintf("%s/pgferry-schema-%d-XXXXXX", tmp, (int) getpid());
-    char *dump = NULL;
-    int rc = -1;
 
     if (mkdtemp(dir) == NULL)
     {
         *error = xasprintf("could not create a temporary directory in %s: %s",
                            tmp, strerror(errno));
         free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+static int
+s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
+                  Pgferry__Result *res, char **error)
+{
+    char *dir = s_make_dump_dir(error);
+    char *dump = NULL;
+    int rc = -1;
+
+    if (dir == NULL)
+    {
         return -1;
     }
     dump = xasprintf("%s/post.dump", dir);
@@ -363,6 +387,87 @@ s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
     return rc;
 }
 
+/*
+ * Makes the pre-data section on the target chunk by chunk, each chunk a
+ * step of its own (done once, whatever the attempts), and says which
+ * tables each made as it commits: their copies start while the next
+ * chunks are made. Returns 0, or -1 with res's error set.
+ */
+static int
+s_make_schema(unit_t *self, PGconn *src, PGconn *tgt, const filter_t *f,
+              Pgferry__Result *res)
+{
+    const Pgferry__Assign *a = unit_assign(self);
+    char *error = NULL;
+    char *dir = s_make_dump_dir(&error);
+    char *dump = dir ? xasprintf("%s/pre.dump", dir) : NULL;
+    predata_chunk_t *chunks = NULL;
+    size_t n = 0;
+    int rc = -1;
+
+    if (dir == NULL)
+    {
+        rc = unit_fail(res, error, true);
+        error = NULL;
+        goto cleanup;
+    }
+    const char *extra[] = {"--section=pre-data", "-Fc", "-f", dump, NULL};
+    if (s_pg_dump(self, f, extra, NULL, &error) != 0 ||
+        predata_read_chunks(unit_pg_bin(self), src, dump,
+                            SCHEMA_FIRST_CHUNK_TABLES, SCHEMA_CHUNK_TABLES,
+                            &chunks, &n, &error) != 0)
+    {
+        rc = unit_fail(
+            res,
+            xasprintf("source database \"%s\": %s", a->source->dbname, error),
+            false);
+        goto cleanup;
+    }
+    for (size_t c = 0; c < n; c++)
+    {
+        char step[40];
+
+        /* one piece keeps the step's name from before the chunks */
+        if (n == 1)
+        {
+            snprintf(step, sizeof step, "schema-pre");
+        }
+        else
+        {
+            snprintf(step, sizeof step, "schema-pre:%zu", c);
+        }
+        if (s_run_step(tgt, a->task_key, step, chunks[c].sql, false, &error) !=
+            0)
+        {
+            rc = unit_fail(res,
+                           xasprintf("target database \"%s\": could "
+                                     "not create the schema: %s",
+                                     a->target->dbname, error),
+                           pgconn_is_transient(tgt, NULL));
+            goto cleanup;
+        }
+        if (chunks[c].n_tables > 0)
+        {
+            unit_report_tables(self, chunks[c].tables, chunks[c].n_tables);
+        }
+        log_info("unit=%" PRIu64 " schema chunk %zu of %zu made, %zu "
+                 "tables in it",
+                 a->unit_id, c + 1, n, chunks[c].n_tables);
+    }
+    rc = 0;
+
+cleanup:
+    predata_free_chunks(&chunks, n);
+    if (dir != NULL)
+    {
+        s_remove_dump_dir(dir);
+    }
+    free(dump);
+    free(dir);
+    free(error);
+    return rc;
+}
+
 int
 unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
 {
@@ -370,7 +475,6 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
     char *error = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;
-    strbuf_t *script = strbuf_new();
     filter_t filter = {0};
     int rc = -1;
 
@@ -400,31 +504,13 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                        true);
         goto cleanup;
     }
-    if (!a->skip_schema)
+    if (!a->skip_schema && s_make_schema(self, src, tgt, &filter, res) != 0)
     {
-        const char *extra[] = {"--section=pre-data", NULL};
-        if (s_pg_dump(self, &filter, extra, script, &error) != 0)
-        {
-            rc = unit_fail(res,
-                           xasprintf("source database \"%s\": %s",
-                                     a->source->dbname, error),
-                           false);
-            goto cleanup;
-        }
-        pgtool_strip_meta(script);
-        if (s_run_step(tgt, a->task_key, "schema-pre", strbuf_data(script),
-                       false, &error) != 0)
-        {
-            rc = unit_fail(res,
-                           xasprintf("target database \"%s\": could "
-                                     "not create the schema: %s",
-                                     a->target->dbname, error),
-                           false);
-            goto cleanup;
-        }
+        goto cleanup;
     }
-    /* the copies can start while the post-data items are read; with the
-     * tables made beforehand, their items are built too, where missing */
+    /* every table exists: the copies can start while the post-data items
+     * are read; with the tables made beforehand, their items are built
+     * too, where missing */
     unit_report_started(self);
     if (s_post_data_items(self, src, &filter, res, &error) != 0)
     {
@@ -440,7 +526,6 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
 cleanup:
     free(error);
     s_filter_clear(&filter);
-    strbuf_destroy(&script);
     PQfinish(src);
     PQfinish(tgt);
     return rc;

@@ -104,14 +104,17 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
     }
     /* online, a copy tried again must read as of the slot's start too:
      * the slot's snapshot is held until every copy is done */
-    if ((online ? unfinished : unstarted) == 0 && holders > 0)
+    /* and not before schema-pre is done: it may still make tables whose
+     * copies are to come */
+    bool schema_done =
+        units_count(self->store, db_id, K_SCHEMA_PRE, "'done'") > 0;
+    if ((online ? unfinished : unstarted) == 0 && holders > 0 && schema_done)
     {
         plan_release_snapshots(self, db_id);
     }
     /* the copies may be done before schema-pre has read the post-data
      * items: those are needed first */
-    if (unfinished > 0 ||
-        units_count(self->store, db_id, K_SCHEMA_PRE, "'done'") == 0)
+    if (unfinished > 0 || !schema_done)
     {
         return false;
     }
@@ -264,31 +267,72 @@ s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,
  * in, before it has read the post-data items, and again with its result;
  * only the first call does anything.
  */
+/* Queues the copies of one table, unless queued already. */
+static void
+s_start_table_copies(coord_t *self, int64_t task_id, int64_t db_id,
+                     int64_t table_id, int64_t pages, int64_t bytes_est,
+                     int64_t split_bytes)
+{
+    if (store_int(self->store, 0,
+                  "SELECT count(*) FROM units WHERE table_id = ? AND kind = ?",
+                  "ii", table_id, (int64_t) K_COPY) == 0)
+    {
+        s_add_copy_units(self, task_id, db_id, table_id, pages, bytes_est,
+                         split_bytes);
+    }
+}
+
 void
-advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
+advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
+                     Pgferry__TableRef *const *tables, size_t n)
 {
     int64_t split_bytes = store_int(self->store, 0,
                                     "SELECT split_bytes FROM tasks "
                                     "WHERE id = ?",
                                     "i", task_id);
+    db_state_t state = plan_database_state(self, db_id);
     store_rows_t *rows = NULL;
 
-    if (plan_database_state(self, db_id) != DB_SCHEMA)
+    /* the first tables made move the database to its load; more may
+     * come from schema-pre until it is done */
+    if (state != DB_SCHEMA && state != DB_FULL_LOAD)
     {
         return;
     }
-    rows = store_query(self->store,
-                       "SELECT id, pages, bytes_est FROM tables_ "
-                       "WHERE database_id = ? ORDER BY id",
-                       "i", db_id);
-    while (store_rows_next(rows))
+    for (size_t i = 0; i < n; i++)
     {
-        s_add_copy_units(self, task_id, db_id, store_rows_int(rows, 0),
-                         store_rows_int(rows, 1), store_rows_int(rows, 2),
-                         split_bytes);
+        rows = store_query(self->store,
+                           "SELECT id, pages, bytes_est FROM tables_ "
+                           "WHERE database_id = ? AND schema_name = ? "
+                           "AND table_name = ?",
+                           "iss", db_id, tables[i]->schema, tables[i]->name);
+        /* not one to copy (a partitioned parent, one left out) */
+        if (store_rows_next(rows))
+        {
+            s_start_table_copies(self, task_id, db_id, store_rows_int(rows, 0),
+                                 store_rows_int(rows, 1),
+                                 store_rows_int(rows, 2), split_bytes);
+        }
+        store_rows_done(&rows);
     }
-    store_rows_done(&rows);
-    (void) plan_move_database(self, db_id, DB_FULL_LOAD, NULL);
+    if (n == 0)
+    {
+        rows = store_query(self->store,
+                           "SELECT id, pages, bytes_est FROM tables_ "
+                           "WHERE database_id = ? ORDER BY id",
+                           "i", db_id);
+        while (store_rows_next(rows))
+        {
+            s_start_table_copies(self, task_id, db_id, store_rows_int(rows, 0),
+                                 store_rows_int(rows, 1),
+                                 store_rows_int(rows, 2), split_bytes);
+        }
+        store_rows_done(&rows);
+    }
+    if (state == DB_SCHEMA)
+    {
+        (void) plan_move_database(self, db_id, DB_FULL_LOAD, NULL);
+    }
 }
 
 /*

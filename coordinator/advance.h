@@ -17,8 +17,10 @@ void advance_database(coord_t *self, int64_t task_id, int64_t db_id);
 void advance_request(coord_t *self, int64_t task_id, int64_t db_id);
 /* Moves forward each database asked for since the last call. */
 void advance_requested(coord_t *self);
-/* The tables exist on the target: queue their copies (once). */
-void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id);
+/* These tables exist on the target (n 0: all of the database's): queue
+ * their copies, once each. */
+void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
+                          Pgferry__TableRef *const *tables, size_t n);
 /* Queues the index and constraint builds not queued yet: of one loaded
  * table, or (table_id 0) all. Returns how many it queued. */
 int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,

@@ -189,7 +189,7 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                           (int64_t) item->phase, item->table_schema,
                           item->table_name);
     }
-    advance_start_copies(self, task_id, db_id);
+    advance_start_copies(self, task_id, db_id, NULL, 0);
     rows = store_query(self->store,
                        "SELECT id FROM tables_ WHERE database_id = ? AND "
                        "state = 'COMPLETED'",
@@ -375,7 +375,7 @@ results_on_progress(coord_t *self, const char *agent,
          * items, which schema-pre reads next */
         if (store_begin(self->store) == 0)
         {
-            advance_start_copies(self, task_id, db_id);
+            advance_start_copies(self, task_id, db_id, p->tables, p->n_tables);
             (void) store_commit(self->store);
         }
         dispatch_request(self);
@@ -447,8 +447,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     }
     if (r->ok)
     {
-        (void) units_move(self->store, (int64_t) r->unit_id, UNIT_DONE,
-                          NULL);
+        (void) units_move(self->store, (int64_t) r->unit_id, UNIT_DONE, NULL);
         if (kind == K_SCHEMA_PRE)
         {
             s_on_schema_pre(self, task_id, db_id, r);

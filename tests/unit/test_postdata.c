@@ -125,6 +125,43 @@ s_test_split(void)
     s_free(items, 5);
 }
 
+/* Groups of consecutive entries: each runs alone, so it starts with the
+ * preamble and the settings in force; inside, the script as printed. */
+static void
+s_test_groups(void)
+{
+    const size_t ends[] = {2, 5};
+    char **groups = postdata_split_groups(s_script, 5, s_kinds, ends, 2);
+
+    CHECK(groups != NULL && groups[2] == NULL);
+    CHECK(s_count(groups[0], "-- Name: ") == 2);
+    CHECK(s_count(groups[1], "-- Name: ") == 3);
+    for (size_t g = 0; g < 2; g++)
+    {
+        CHECK(s_count(groups[g], "SET statement_timeout = 0;") == 1);
+        CHECK(strstr(groups[g], "dump complete") == NULL);
+    }
+    /* a_pkey, then the setting printed between it and a_v, then a_v */
+    CHECK_CONTAINS(groups[0], "PRIMARY KEY (id);\n\n\nSET default_tablespace "
+                              "= fast;\n\n--\n-- Name: a_v");
+    /* the next group starts with what was in force: fast */
+    CHECK_CONTAINS(groups[1],
+                   "SET default_tablespace = fast;\n--\n-- Name: a_w");
+    CHECK_CONTAINS(groups[1], "'multi\nSET default_tablespace = evil;\nline';");
+    CHECK_CONTAINS(groups[1], "REFERENCES public.a(id);");
+    CHECK(strstr(groups[1], "a_pkey") == NULL);
+    s_free(groups, 2);
+
+    /* the last group must end with the last entry */
+    const size_t short_ends[] = {2, 4};
+    CHECK(postdata_split_groups(s_script, 5, s_kinds, short_ends, 2) == NULL);
+    /* one group: the whole script less its closing comment */
+    const size_t all[] = {5};
+    groups = postdata_split_groups(s_script, 5, s_kinds, all, 1);
+    CHECK(groups != NULL && s_count(groups[0], "-- Name: ") == 5);
+    s_free(groups, 1);
+}
+
 static void
 s_test_unknown_kind_matches_any(void)
 {
@@ -169,6 +206,7 @@ int
 main(void)
 {
     s_test_split();
+    s_test_groups();
     s_test_unknown_kind_matches_any();
     s_test_mismatch();
     return 0;

@@ -177,6 +177,12 @@ twice=$(sqlite3 "$state/pgferry.db" "SELECT count(*) FROM units WHERE attempts >
 [[ $twice == 0 ]] || fail "$twice units were placed more than once in a migration without faults"
 pass "$placements placements ($batches of them batches) for the units of $tables tables, none twice; sessions kept"
 
+# the schema was made in chunks, whose tables were loaded while the next
+# chunks were made
+chunks=$(cat "$state"/agent-*.log | grep -c 'schema chunk [0-9]* of [0-9]* made' || true)
+((chunks > 2)) || fail "the schema was made in $chunks chunks, expected several for $tables tables"
+note "the schema was made in $chunks chunks"
+
 # small tables' units ran in groups (a transaction or statement for many),
 # and the refused group was run again one by one
 for kind in COPY SCHEMA_POST ANALYZE; do

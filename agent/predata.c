@@ -1,0 +1,317 @@
+/*
+ * agent/predata.c
+ *     The pre-data section, cut into chunks that name their tables.
+ *
+ * pg_restore -l lists the entries in the order it prints them; the TABLE
+ * entries' object ids name their tables on the source (one query for all
+ * of them: the listing prints names unquoted, which spaces make
+ * ambiguous). The script is cut where a chunk ends, by the same rules
+ * that cut the post-data section into items (postdata.c).
+ */
+#include "agent/predata.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/pgtool.h"
+#include "agent/postdata.h"
+#include "agent/unit.h"
+#include "common/log.h"
+#include "common/pgconn.h"
+#include "common/strbuf.h"
+
+/* The listing's entries: the object id of each that makes a table, or
+ * attaches one as a partition (0 for others). */
+typedef struct
+{
+    unsigned int *oids;
+    bool *attaches; /* the entry attaches oids[i] to its parent */
+    size_t n;
+} s_listing_t;
+
+/*
+ * Reads "id; tableoid oid TYPE schema tag owner" lines. A table is made
+ * by a TABLE entry and, when a partition, attached by a TABLE ATTACH one
+ * (whose oid is the partition's); TABLE DATA is no pre-data entry.
+ */
+static void
+s_parse_listing(char *text, s_listing_t *l)
+{
+    char *save = NULL;
+
+    for (char *line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+    {
+        unsigned int oid = 0;
+        int rest = 0;
+        bool attach = false;
+
+        if (line[0] == ';' || line[0] == '\0')
+        {
+            continue;
+        }
+        if (sscanf(line, "%*d; %*u %u %n", &oid, &rest) < 1 || rest == 0)
+        {
+            oid = 0;
+        }
+        else if (strncmp(line + rest, "TABLE ATTACH ", 13) == 0)
+        {
+            attach = true;
+        }
+        else if (strncmp(line + rest, "TABLE ", 6) != 0 ||
+                 strncmp(line + rest, "TABLE DATA ", 11) == 0)
+        {
+            oid = 0;
+        }
+        l->oids = realloc(l->oids, (l->n + 1) * sizeof *l->oids);
+        l->attaches = realloc(l->attaches, (l->n + 1) * sizeof *l->attaches);
+        if (l->oids == NULL || l->attaches == NULL)
+        {
+            abort();
+        }
+        l->attaches[l->n] = attach;
+        l->oids[l->n++] = oid;
+    }
+}
+
+/* A TABLE ATTACH entry: the partition's oid, and where it is listed. */
+typedef struct
+{
+    unsigned int oid;
+    size_t at;
+} s_attach_t;
+
+static int
+s_attach_cmp(const void *a, const void *b)
+{
+    const s_attach_t *x = a;
+    const s_attach_t *y = b;
+
+    return x->oid < y->oid ? -1 : x->oid > y->oid ? 1 : 0;
+}
+
+/* The listing's TABLE ATTACH entries, sorted by oid. */
+static s_attach_t *
+s_attaches(const s_listing_t *l, size_t *n)
+{
+    s_attach_t *a = xcalloc(l->n + 1, sizeof *a);
+
+    *n = 0;
+    for (size_t i = 0; i < l->n; i++)
+    {
+        if (l->attaches[i])
+        {
+            a[*n].oid = l->oids[i];
+            a[(*n)++].at = i;
+        }
+    }
+    qsort(a, *n, sizeof *a, s_attach_cmp);
+    return a;
+}
+
+/*
+ * The entry after which table entry i's table is whole: its own, or the
+ * TABLE ATTACH that makes it a partition. Loaded before it is attached,
+ * a partition would be scanned by the ATTACH to check its bounds.
+ */
+static size_t
+s_made_at(const s_listing_t *l, size_t i, const s_attach_t *attaches,
+          size_t nattaches)
+{
+    s_attach_t key = {l->oids[i], 0};
+    const s_attach_t *found =
+        bsearch(&key, attaches, nattaches, sizeof key, s_attach_cmp);
+
+    return found != NULL && found->at > i ? found->at : i;
+}
+
+/* Where each chunk ends: after first_tables tables, then every tables. */
+static size_t *
+s_chunk_ends(const s_listing_t *l, size_t first_tables, size_t tables,
+             size_t *nchunks)
+{
+    size_t *ends = xcalloc(l->n + 1, sizeof *ends);
+    size_t in_chunk = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < l->n; i++)
+    {
+        in_chunk += l->oids[i] != 0 && !l->attaches[i] ? 1 : 0;
+        if (in_chunk >= (n == 0 ? first_tables : tables) || i + 1 == l->n)
+        {
+            ends[n++] = i + 1;
+            in_chunk = 0;
+        }
+    }
+    *nchunks = n;
+    return ends;
+}
+
+/* Names each chunk's tables, from one query on the source. */
+static int
+s_name_tables(PGconn *src, const s_listing_t *l, const size_t *ends,
+              predata_chunk_t *chunks, char **error)
+{
+    strbuf_t *oids = strbuf_new();
+    PGresult *r = NULL;
+    int rc = -1;
+
+    strbuf_append(oids, "{");
+    for (size_t i = 0; i < l->n; i++)
+    {
+        if (l->oids[i] != 0 && !l->attaches[i])
+        {
+            strbuf_appendf(oids, "%s%u", strbuf_len(oids) > 1 ? "," : "",
+                           l->oids[i]);
+        }
+    }
+    strbuf_append(oids, "}");
+    const char *params[1] = {strbuf_data(oids)};
+    /* in the listing's order: one walk over both matches them */
+    r = pgconn_query(src,
+                     "SELECT x.oid, n.nspname, c.relname "
+                     "  FROM unnest($1::oid[]) WITH ORDINALITY AS x(oid, i) "
+                     "  JOIN pg_class c ON c.oid = x.oid "
+                     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+                     " ORDER BY x.i",
+                     1, params, error);
+    if (r == NULL)
+    {
+        goto cleanup;
+    }
+    size_t nattaches = 0;
+    s_attach_t *attaches = s_attaches(l, &nattaches);
+    for (size_t i = 0, row = 0; i < l->n; i++)
+    {
+        if (l->oids[i] == 0 || l->attaches[i] || (int) row >= PQntuples(r) ||
+            strtoul(PQgetvalue(r, (int) row, 0), NULL, 10) != l->oids[i])
+        {
+            continue; /* not a table, or gone from the source since */
+        }
+        size_t made = s_made_at(l, i, attaches, nattaches);
+        size_t c = 0;
+        while (made >= ends[c])
+        {
+            c++;
+        }
+        Pgferry__TableRef *t = xcalloc(1, sizeof *t);
+        pgferry__table_ref__init(t);
+        t->schema = xstrdup(PQgetvalue(r, (int) row, 1));
+        t->name = xstrdup(PQgetvalue(r, (int) row, 2));
+        row++;
+        chunks[c].tables =
+            realloc(chunks[c].tables,
+                    (chunks[c].n_tables + 1) * sizeof *chunks[c].tables);
+        if (chunks[c].tables == NULL)
+        {
+            abort();
+        }
+        chunks[c].tables[chunks[c].n_tables++] = t;
+    }
+    free(attaches);
+    rc = 0;
+
+cleanup:
+    PQclear(r);
+    strbuf_destroy(&oids);
+    return rc;
+}
+
+int
+predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
+                    size_t first_tables, size_t tables,
+                    predata_chunk_t **chunks_p, size_t *n, char **error)
+{
+    const char *list_argv[] = {"-l", dump, NULL};
+    /* an archive keeps its owners whatever pg_dump was told: dropped
+     * here, as the plain script left them out */
+    const char *script_argv[] = {
+        "--no-owner", "--no-privileges", "-f", "-", dump, NULL};
+    strbuf_t *listing = strbuf_new();
+    strbuf_t *script = strbuf_new();
+    s_listing_t l = {NULL, NULL, 0};
+    const char **kinds = NULL;
+    size_t *ends = NULL;
+    size_t nchunks = 0;
+    char **sqls = NULL;
+    predata_chunk_t *chunks = NULL;
+    int rc = -1;
+
+    *chunks_p = NULL;
+    *n = 0;
+    if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, listing,
+                   error) != 0 ||
+        pgtool_run(pg_bin, "pg_restore", script_argv, NULL, NULL, script,
+                   error) != 0)
+    {
+        goto cleanup;
+    }
+    pgtool_strip_meta(script);
+    s_parse_listing((char *) strbuf_data(listing), &l);
+    /* the types are the listing's, not the headers' words: any header */
+    kinds = xcalloc(l.n + 1, sizeof *kinds);
+    ends = s_chunk_ends(&l, first_tables, tables, &nchunks);
+    sqls = l.n > 0 ? postdata_split_groups(strbuf_data(script), l.n, kinds,
+                                           ends, nchunks)
+                   : NULL;
+    if (sqls == NULL)
+    {
+        /* made whole, as before the chunks: no table exists before */
+        if (l.n > 0)
+        {
+            log_warn("db=%s the pre-data script does not match its table of "
+                     "contents entry for entry: making it in one piece",
+                     PQdb(src));
+        }
+        chunks = xcalloc(1, sizeof *chunks);
+        chunks[0].sql = strbuf_finish(&script);
+        *chunks_p = chunks;
+        *n = 1;
+        rc = 0;
+        goto cleanup;
+    }
+    chunks = xcalloc(nchunks, sizeof *chunks);
+    for (size_t c = 0; c < nchunks; c++)
+    {
+        chunks[c].sql = sqls[c];
+    }
+    if (s_name_tables(src, &l, ends, chunks, error) != 0)
+    {
+        predata_free_chunks(&chunks, nchunks);
+        goto cleanup;
+    }
+    *chunks_p = chunks;
+    *n = nchunks;
+    rc = 0;
+
+cleanup:
+    free(sqls);
+    free(ends);
+    free(kinds);
+    free(l.oids);
+    free(l.attaches);
+    strbuf_destroy(&script);
+    strbuf_destroy(&listing);
+    return rc;
+}
+
+void
+predata_free_chunks(predata_chunk_t **chunks_p, size_t n)
+{
+    predata_chunk_t *chunks = *chunks_p;
+
+    for (size_t c = 0; chunks != NULL && c < n; c++)
+    {
+        free(chunks[c].sql);
+        for (size_t i = 0; i < chunks[c].n_tables; i++)
+        {
+            pgferry__table_ref__free_unpacked(chunks[c].tables[i], NULL);
+        }
+        free(chunks[c].tables);
+    }
+    free(chunks);
+    *chunks_p = NULL;
+}
