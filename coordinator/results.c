@@ -316,22 +316,16 @@ void
 results_on_progress(coord_t *self, const char *agent,
                     const Pgferry__Progress *p)
 {
-    store_rows_t *rows = store_query(
-        self->store,
-        "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
-        "AND agent = ? AND state = 'running'",
-        "is", (int64_t) p->unit_id, agent);
+    units_row_t unit;
 
-    if (!store_rows_next(rows))
+    if (units_get_running(self->store, (int64_t) p->unit_id, agent, &unit) != 0)
     {
-        store_rows_done(&rows);
         return; /* a unit we no longer expect from this agent */
     }
-    int kind = (int) store_rows_int(rows, 0);
-    int64_t db_id = store_rows_int(rows, 1);
-    int64_t task_id = store_rows_int(rows, 2);
-    bool released = store_rows_int(rows, 3) != 0;
-    store_rows_done(&rows);
+    int kind = unit.kind;
+    int64_t db_id = unit.database_id;
+    int64_t task_id = unit.task_id;
+    bool released = unit.started;
     if (kind == K_CDC && p->cdc != NULL)
     {
         if (store_begin(self->store) == 0)
@@ -389,9 +383,7 @@ results_on_progress(coord_t *self, const char *agent,
                               (int64_t) p->unit_id);
             /* remember every agent that worked on the table, for the
              * status */
-            int64_t table_id = store_int(
-                self->store, 0, "SELECT table_id FROM units WHERE id = ?", "i",
-                (int64_t) p->unit_id);
+            int64_t table_id = unit.table_id;
             (void) store_exec(
                 self->store,
                 "UPDATE tables_ SET agents = CASE WHEN instr(',' || agents "
@@ -418,28 +410,22 @@ results_on_progress(coord_t *self, const char *agent,
 void
 results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
 {
-    store_rows_t *rows = store_query(
-        self->store,
-        "SELECT kind, task_id, database_id, coalesce(table_id, 0), attempts "
-        "FROM units WHERE id = ? AND agent = ? AND state = 'running'",
-        "is", (int64_t) r->unit_id, agent);
+    units_row_t unit;
 
-    if (!store_rows_next(rows))
+    if (units_get_running(self->store, (int64_t) r->unit_id, agent, &unit) != 0)
     {
         /* placed elsewhere since, or cancelled: the target's own
          * bookkeeping makes the other run skip or redo it */
         log_info("unit=%" PRIu64 " agent=%s result ignored: the unit is no "
                  "longer this agent's",
                  r->unit_id, agent);
-        store_rows_done(&rows);
         return;
     }
-    int kind = (int) store_rows_int(rows, 0);
-    int64_t task_id = store_rows_int(rows, 1);
-    int64_t db_id = store_rows_int(rows, 2);
-    int64_t table_id = store_rows_int(rows, 3);
-    int attempts = (int) store_rows_int(rows, 4);
-    store_rows_done(&rows);
+    int kind = unit.kind;
+    int64_t task_id = unit.task_id;
+    int64_t db_id = unit.database_id;
+    int64_t table_id = unit.table_id;
+    int attempts = unit.attempts;
 
     if (store_begin(self->store) != 0)
     {
@@ -447,8 +433,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     }
     if (r->ok)
     {
-        (void) units_move(self->store, (int64_t) r->unit_id, UNIT_DONE,
-                          NULL);
+        (void) units_move(self->store, (int64_t) r->unit_id, UNIT_DONE, NULL);
         if (kind == K_SCHEMA_PRE)
         {
             s_on_schema_pre(self, task_id, db_id, r);
@@ -521,11 +506,11 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     if (kind == K_PREPARE)
     {
         s_on_prepare(self, task_id, db_id, r);
+        units_row_t settled;
         /* failed for good, not queued again for another try */
-        if (!r->ok && store_int(self->store, 0,
-                                "SELECT count(*) FROM units WHERE id = ? AND "
-                                "state = 'failed'",
-                                "i", (int64_t) r->unit_id) > 0)
+        if (!r->ok &&
+            units_get(self->store, (int64_t) r->unit_id, &settled) == 0 &&
+            settled.state == UNIT_FAILED)
         {
             (void) plan_move_database(self, db_id, DB_FAILED, r->error);
         }
