@@ -20,6 +20,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/states.h"
+#include "coordinator/tables.h"
 #include "coordinator/units.h"
 
 /* The cdc unit's latency under which a database is READY_TO_COMPLETE,
@@ -41,13 +42,10 @@ typedef struct
 static table_state_t
 s_table_state(coord_t *self, int64_t id)
 {
-    char name[32];
-    table_state_t state = TABLE_STATE_COUNT;
+    tables_row_t table;
 
-    (void) store_string(self->store, name, sizeof name,
-                        "SELECT state FROM tables_ WHERE id = ?", "i", id);
-    (void) states_table_parse(name, &state);
-    return state;
+    (void) tables_get(self->store, id, &table);
+    return table.state;
 }
 
 /*
