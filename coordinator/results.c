@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
+#include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
@@ -226,10 +227,7 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
                       "iii", (int64_t) K_COPY, (int64_t) K_COPY, table_id);
     (void) s_move_table(self, table_id, TABLE_COMPLETED, NULL);
     /* its indexes need not wait for the other tables */
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM databases WHERE id = ? AND state = "
-                  "'FULL_LOAD'",
-                  "i", db_id) > 0)
+    if (plan_database_state(self, db_id) == DB_FULL_LOAD)
     {
         (void) advance_queue_items(self, task_id, db_id, table_id);
     }
@@ -469,14 +467,12 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
         else if (kind == K_FINALIZE && plan_is_online(self, task_id))
         {
             /* the copy is whole: now the changes made since */
-            if (plan_database_state(self, db_id) == DB_FULL_LOAD)
+            databases_row_t db;
+            if (databases_get(self->store, db_id, &db) == 0 &&
+                db.state == DB_FULL_LOAD)
             {
-                bool cutover = store_int(self->store, 0,
-                                         "SELECT cutover FROM databases "
-                                         "WHERE id = ?",
-                                         "i", db_id) != 0;
                 (void) plan_move_database(
-                    self, db_id, cutover ? DB_COMPLETING : DB_CATCHING_UP,
+                    self, db_id, db.cutover ? DB_COMPLETING : DB_CATCHING_UP,
                     NULL);
             }
             (void) units_add(self->store, task_id, db_id, K_CDC, 0, 0, 0);
