@@ -17,6 +17,7 @@
 #include "coordinator/advance.h"
 #include "coordinator/databases.h"
 #include "coordinator/plan.h"
+#include "coordinator/tasks.h"
 #include "coordinator/units.h"
 
 /* the most ranges one table is cut into */
@@ -258,16 +259,15 @@ s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,
 void
 advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
 {
-    int64_t split_bytes = store_int(self->store, 0,
-                                    "SELECT split_bytes FROM tasks "
-                                    "WHERE id = ?",
-                                    "i", task_id);
+    tasks_row_t task;
     store_rows_t *rows = NULL;
 
     if (plan_database_state(self, db_id) != DB_SCHEMA)
     {
         return;
     }
+    /* gone: split_bytes 0, no table split */
+    (void) tasks_get(self->store, task_id, &task);
     rows = store_query(self->store,
                        "SELECT id, pages, bytes_est FROM tables_ "
                        "WHERE database_id = ? ORDER BY id",
@@ -276,7 +276,7 @@ advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id)
     {
         s_add_copy_units(self, task_id, db_id, store_rows_int(rows, 0),
                          store_rows_int(rows, 1), store_rows_int(rows, 2),
-                         split_bytes);
+                         task.split_bytes);
     }
     store_rows_done(&rows);
     (void) plan_move_database(self, db_id, DB_FULL_LOAD, NULL);

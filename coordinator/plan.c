@@ -24,6 +24,7 @@
 #include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
+#include "coordinator/tasks.h"
 #include "coordinator/units.h"
 
 /*
@@ -189,13 +190,10 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
 static task_state_t
 s_task_state(coord_t *self, int64_t id)
 {
-    char name[32];
-    task_state_t state = TASK_STATE_COUNT;
+    tasks_row_t task;
 
-    (void) store_string(self->store, name, sizeof name,
-                        "SELECT state FROM tasks WHERE id = ?", "i", id);
-    (void) states_task_parse(name, &state);
-    return state;
+    (void) tasks_get(self->store, id, &task);
+    return task.state;
 }
 
 /* A task's state moves here only, as a database's does. */
@@ -403,8 +401,9 @@ plan_update_task_state(coord_t *self, int64_t task_id)
 bool
 plan_is_online(coord_t *self, int64_t task_id)
 {
-    return store_int(self->store, 0, "SELECT online FROM tasks WHERE id = ?",
-                     "i", task_id) != 0;
+    tasks_row_t task;
+
+    return tasks_get(self->store, task_id, &task) == 0 && task.online;
 }
 
 /*
