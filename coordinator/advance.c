@@ -9,15 +9,15 @@
  * acts on: counts come from unit_counts, lookups through indexes.
  */
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/log.h"
 #include "common/lsn.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
+#include "coordinator/databases.h"
 #include "coordinator/plan.h"
+#include "coordinator/tasks.h"
 #include "coordinator/units.h"
 
 /* the most ranges one table is cut into */
@@ -168,19 +168,11 @@ s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
 void
 advance_database(coord_t *self, int64_t task_id, int64_t db_id)
 {
-    char state[32] = "";
     bool online = plan_is_online(self, task_id);
     bool building = false;
-    store_rows_t *rows = store_query(
-        self->store, "SELECT state FROM databases WHERE id = ?", "i", db_id);
+    db_state_t state = plan_database_state(self, db_id);
 
-    if (store_rows_next(rows))
-    {
-        snprintf(state, sizeof state, "%s", store_rows_text(rows, 0));
-    }
-    store_rows_done(&rows);
-
-    if (strcmp(state, "FULL_LOAD") == 0)
+    if (state == DB_FULL_LOAD)
     {
         building = s_advance_full_load(self, task_id, db_id, online);
         if (building && !online)
@@ -188,7 +180,7 @@ advance_database(coord_t *self, int64_t task_id, int64_t db_id)
             (void) plan_move_database(self, db_id, DB_COMPLETING, NULL);
         }
     }
-    else if (strcmp(state, "COMPLETING") == 0)
+    else if (state == DB_COMPLETING)
     {
         building = !online;
     }
@@ -286,11 +278,8 @@ void
 advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
                      Pgferry__TableRef *const *tables, size_t n)
 {
-    int64_t split_bytes = store_int(self->store, 0,
-                                    "SELECT split_bytes FROM tasks "
-                                    "WHERE id = ?",
-                                    "i", task_id);
     db_state_t state = plan_database_state(self, db_id);
+    tasks_row_t task;
     store_rows_t *rows = NULL;
 
     /* the first tables made move the database to its load; more may
@@ -299,6 +288,8 @@ advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
     {
         return;
     }
+    /* gone: split_bytes 0, no table split */
+    (void) tasks_get(self->store, task_id, &task);
     for (size_t i = 0; i < n; i++)
     {
         rows = store_query(self->store,
@@ -311,7 +302,7 @@ advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
         {
             s_start_table_copies(self, task_id, db_id, store_rows_int(rows, 0),
                                  store_rows_int(rows, 1),
-                                 store_rows_int(rows, 2), split_bytes);
+                                 store_rows_int(rows, 2), task.split_bytes);
         }
         store_rows_done(&rows);
     }
@@ -325,7 +316,7 @@ advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
         {
             s_start_table_copies(self, task_id, db_id, store_rows_int(rows, 0),
                                  store_rows_int(rows, 1),
-                                 store_rows_int(rows, 2), split_bytes);
+                                 store_rows_int(rows, 2), task.split_bytes);
         }
         store_rows_done(&rows);
     }
@@ -429,10 +420,12 @@ advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
     int64_t tables = 0;
     int64_t differ = 0;
     char *names = NULL;
-    uint64_t end_lsn = 0;
+    databases_row_t db;
     store_rows_t *rows = NULL;
 
-    if (plan_database_state(self, db_id) != DB_COMPLETING)
+    /* the row's end_lsn, for the error, is read with its state */
+    if (databases_get(self->store, db_id, &db) != 0 ||
+        db.state != DB_COMPLETING)
     {
         return;
     }
@@ -461,16 +454,14 @@ advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
     rows = store_query(self->store,
                        "SELECT count(*), count(differs), group_concat(CASE "
                        "WHEN differs IS NOT NULL THEN '\"' || schema_name || "
-                       "'.' || table_name || '\"' END, ', '), "
-                       "(SELECT end_lsn FROM databases WHERE id = ?) "
+                       "'.' || table_name || '\"' END, ', ') "
                        "FROM tables_ WHERE database_id = ?",
-                       "ii", db_id, db_id);
+                       "i", db_id);
     if (store_rows_next(rows))
     {
         tables = store_rows_int(rows, 0);
         differ = store_rows_int(rows, 1);
         names = xstrdup(store_rows_text(rows, 2));
-        end_lsn = (uint64_t) store_rows_int(rows, 3);
     }
     store_rows_done(&rows);
     if (differ > 0)
@@ -480,7 +471,7 @@ advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
             "between source and target after applying up to " LSN_FMT
             ": %s (writes on the source after the cutover command also "
             "show here)",
-            differ, tables, LSN_ARGS(end_lsn), names);
+            differ, tables, LSN_ARGS(db.end_lsn), names);
         plan_fail_database(self, task_id, db_id, error);
         free(error);
     }

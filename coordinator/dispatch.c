@@ -285,9 +285,8 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
         {
             a->placement = (uint64_t) placement;
         }
-        if (a == NULL ||
-            units_place(self->store, ids[i], agent->name, ids[0], placement,
-                        s_wall_now()) != 0)
+        if (a == NULL || units_place(self->store, ids[i], agent->name, ids[0],
+                                     placement, s_wall_now()) != 0)
         {
             if (a != NULL)
             {
@@ -399,27 +398,18 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
 {
     int64_t ids[DISPATCH_BATCH_UNITS];
     size_t n = 1;
-    /* a range of a split table is not batched: its table was split so
-     * that its ranges run in parallel */
-    store_rows_t *rows = store_query(
-        self->store,
-        "SELECT kind, database_id, weight, first_page = 0 AND last_page = 0 "
-        "FROM units WHERE id = ?",
-        "i", head);
-    int kind = 0;
-    int64_t db_id = 0;
-    int64_t bytes = 0;
-    bool whole = false;
+    units_row_t unit;
+    store_rows_t *rows = NULL;
 
     ids[0] = head;
-    if (store_rows_next(rows))
-    {
-        kind = (int) store_rows_int(rows, 0);
-        db_id = store_rows_int(rows, 1);
-        bytes = store_rows_int(rows, 2);
-        whole = store_rows_int(rows, 3) != 0;
-    }
-    store_rows_done(&rows);
+    /* gone: kind 0, placed alone, and s_send_units() finds it gone */
+    (void) units_get(self->store, head, &unit);
+    int kind = unit.kind;
+    int64_t db_id = unit.database_id;
+    int64_t bytes = unit.weight;
+    /* a range of a split table is not batched: its table was split so
+     * that its ranges run in parallel */
+    bool whole = unit.first_page == 0 && unit.last_page == 0;
     int64_t table_limit = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
                                                 : DISPATCH_BATCH_TABLE_BYTES;
     int64_t budget = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES

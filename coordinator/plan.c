@@ -21,8 +21,10 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
+#include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
+#include "coordinator/tasks.h"
 #include "coordinator/units.h"
 
 /*
@@ -136,13 +138,10 @@ failed:
 db_state_t
 plan_database_state(coord_t *self, int64_t id)
 {
-    char name[32];
-    db_state_t state = DB_STATE_COUNT;
+    databases_row_t db;
 
-    (void) store_string(self->store, name, sizeof name,
-                        "SELECT state FROM databases WHERE id = ?", "i", id);
-    (void) states_db_parse(name, &state);
-    return state;
+    (void) databases_get(self->store, id, &db);
+    return db.state;
 }
 
 /*
@@ -157,31 +156,20 @@ int
 plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
                    const char *error)
 {
-    db_state_t from = DB_STATE_COUNT;
-    int64_t task_id = 0;
-    char *name = NULL;
+    databases_row_t db;
     char now[40];
-    store_rows_t *rows = store_query(
-        self->store, "SELECT state, task_id, name FROM databases WHERE id = ?",
-        "i", db_id);
 
-    if (store_rows_next(rows))
-    {
-        (void) states_db_parse(store_rows_text(rows, 0), &from);
-        task_id = store_rows_int(rows, 1);
-        name = xstrdup(store_rows_text(rows, 2));
-    }
-    store_rows_done(&rows);
+    /* gone: DB_STATE_COUNT, which no move leaves */
+    (void) databases_get(self->store, db_id, &db);
+    db_state_t from = db.state;
     if (from == to)
     {
-        free(name);
         return 1;
     }
     if (!states_db_can_move(from, to))
     {
         log_error("database_id=%" PRId64 " cannot move from %s to %s", db_id,
                   states_db_name(from), states_db_name(to));
-        free(name);
         return -1;
     }
     store_now(now, sizeof now);
@@ -191,11 +179,10 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
                       "ELSE ended_at END WHERE id = ?",
                       "ssisi", states_db_name(to), error,
                       (int64_t) states_db_is_final(to), now, db_id);
-    coord_event(self, task_id, to == DB_FAILED ? "error" : "info",
-                "database=%s %s -> %s%s%s", name, states_db_name(from),
+    coord_event(self, db.task_id, to == DB_FAILED ? "error" : "info",
+                "database=%s %s -> %s%s%s", db.name, states_db_name(from),
                 states_db_name(to), error != NULL ? ": " : "",
                 error != NULL ? error : "");
-    free(name);
     return 0;
 }
 
@@ -203,13 +190,10 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
 static task_state_t
 s_task_state(coord_t *self, int64_t id)
 {
-    char name[32];
-    task_state_t state = TASK_STATE_COUNT;
+    tasks_row_t task;
 
-    (void) store_string(self->store, name, sizeof name,
-                        "SELECT state FROM tasks WHERE id = ?", "i", id);
-    (void) states_task_parse(name, &state);
-    return state;
+    (void) tasks_get(self->store, id, &task);
+    return task.state;
 }
 
 /* A task's state moves here only, as a database's does. */
@@ -365,12 +349,12 @@ plan_release_snapshots(coord_t *self, int64_t db_id)
 static void
 s_stop_stream(coord_t *self, int64_t task_id, int64_t db_id)
 {
+    databases_row_t db;
+
     s_send_release(self, db_id, K_CDC, false, false, false);
     (void) units_cancel(self->store, db_id, K_CDC, true);
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM databases WHERE id = ? AND slot IS "
-                  "NOT NULL AND state <> 'COMPLETED'",
-                  "i", db_id) > 0 &&
+    if (databases_get(self->store, db_id, &db) == 0 && db.slot[0] != '\0' &&
+        db.state != DB_COMPLETED &&
         units_count(self->store, db_id, K_CLEANUP,
                     "'queued', 'running', 'done'") == 0)
     {
@@ -417,8 +401,9 @@ plan_update_task_state(coord_t *self, int64_t task_id)
 bool
 plan_is_online(coord_t *self, int64_t task_id)
 {
-    return store_int(self->store, 0, "SELECT online FROM tasks WHERE id = ?",
-                     "i", task_id) != 0;
+    tasks_row_t task;
+
+    return tasks_get(self->store, task_id, &task) == 0 && task.online;
 }
 
 /*

@@ -16,10 +16,12 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
+#include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/states.h"
+#include "coordinator/tables.h"
 #include "coordinator/units.h"
 
 /* The cdc unit's latency under which a database is READY_TO_COMPLETE,
@@ -41,13 +43,10 @@ typedef struct
 static table_state_t
 s_table_state(coord_t *self, int64_t id)
 {
-    char name[32];
-    table_state_t state = TABLE_STATE_COUNT;
+    tables_row_t table;
 
-    (void) store_string(self->store, name, sizeof name,
-                        "SELECT state FROM tables_ WHERE id = ?", "i", id);
-    (void) states_table_parse(name, &state);
-    return state;
+    (void) tables_get(self->store, id, &table);
+    return table.state;
 }
 
 /*
@@ -228,10 +227,7 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
                       "iii", (int64_t) K_COPY, (int64_t) K_COPY, table_id);
     (void) s_move_table(self, table_id, TABLE_COMPLETED, NULL);
     /* its indexes need not wait for the other tables */
-    if (store_int(self->store, 0,
-                  "SELECT count(*) FROM databases WHERE id = ? AND state = "
-                  "'FULL_LOAD'",
-                  "i", db_id) > 0)
+    if (plan_database_state(self, db_id) == DB_FULL_LOAD)
     {
         (void) advance_queue_items(self, task_id, db_id, table_id);
     }
@@ -316,22 +312,16 @@ void
 results_on_progress(coord_t *self, const char *agent,
                     const Pgferry__Progress *p)
 {
-    store_rows_t *rows = store_query(
-        self->store,
-        "SELECT kind, database_id, task_id, started FROM units WHERE id = ? "
-        "AND agent = ? AND state = 'running'",
-        "is", (int64_t) p->unit_id, agent);
+    units_row_t unit;
 
-    if (!store_rows_next(rows))
+    if (units_get_running(self->store, (int64_t) p->unit_id, agent, &unit) != 0)
     {
-        store_rows_done(&rows);
         return; /* a unit we no longer expect from this agent */
     }
-    int kind = (int) store_rows_int(rows, 0);
-    int64_t db_id = store_rows_int(rows, 1);
-    int64_t task_id = store_rows_int(rows, 2);
-    bool released = store_rows_int(rows, 3) != 0;
-    store_rows_done(&rows);
+    int kind = unit.kind;
+    int64_t db_id = unit.database_id;
+    int64_t task_id = unit.task_id;
+    bool released = unit.started;
     if (kind == K_CDC && p->cdc != NULL)
     {
         if (store_begin(self->store) == 0)
@@ -389,9 +379,7 @@ results_on_progress(coord_t *self, const char *agent,
                               (int64_t) p->unit_id);
             /* remember every agent that worked on the table, for the
              * status */
-            int64_t table_id = store_int(
-                self->store, 0, "SELECT table_id FROM units WHERE id = ?", "i",
-                (int64_t) p->unit_id);
+            int64_t table_id = unit.table_id;
             (void) store_exec(
                 self->store,
                 "UPDATE tables_ SET agents = CASE WHEN instr(',' || agents "
@@ -418,28 +406,22 @@ results_on_progress(coord_t *self, const char *agent,
 void
 results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
 {
-    store_rows_t *rows = store_query(
-        self->store,
-        "SELECT kind, task_id, database_id, coalesce(table_id, 0), attempts "
-        "FROM units WHERE id = ? AND agent = ? AND state = 'running'",
-        "is", (int64_t) r->unit_id, agent);
+    units_row_t unit;
 
-    if (!store_rows_next(rows))
+    if (units_get_running(self->store, (int64_t) r->unit_id, agent, &unit) != 0)
     {
         /* placed elsewhere since, or cancelled: the target's own
          * bookkeeping makes the other run skip or redo it */
         log_info("unit=%" PRIu64 " agent=%s result ignored: the unit is no "
                  "longer this agent's",
                  r->unit_id, agent);
-        store_rows_done(&rows);
         return;
     }
-    int kind = (int) store_rows_int(rows, 0);
-    int64_t task_id = store_rows_int(rows, 1);
-    int64_t db_id = store_rows_int(rows, 2);
-    int64_t table_id = store_rows_int(rows, 3);
-    int attempts = (int) store_rows_int(rows, 4);
-    store_rows_done(&rows);
+    int kind = unit.kind;
+    int64_t task_id = unit.task_id;
+    int64_t db_id = unit.database_id;
+    int64_t table_id = unit.table_id;
+    int attempts = unit.attempts;
 
     if (store_begin(self->store) != 0)
     {
@@ -485,14 +467,12 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
         else if (kind == K_FINALIZE && plan_is_online(self, task_id))
         {
             /* the copy is whole: now the changes made since */
-            if (plan_database_state(self, db_id) == DB_FULL_LOAD)
+            databases_row_t db;
+            if (databases_get(self->store, db_id, &db) == 0 &&
+                db.state == DB_FULL_LOAD)
             {
-                bool cutover = store_int(self->store, 0,
-                                         "SELECT cutover FROM databases "
-                                         "WHERE id = ?",
-                                         "i", db_id) != 0;
                 (void) plan_move_database(
-                    self, db_id, cutover ? DB_COMPLETING : DB_CATCHING_UP,
+                    self, db_id, db.cutover ? DB_COMPLETING : DB_CATCHING_UP,
                     NULL);
             }
             (void) units_add(self->store, task_id, db_id, K_CDC, 0, 0, 0);
@@ -520,11 +500,11 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     if (kind == K_PREPARE)
     {
         s_on_prepare(self, task_id, db_id, r);
+        units_row_t settled;
         /* failed for good, not queued again for another try */
-        if (!r->ok && store_int(self->store, 0,
-                                "SELECT count(*) FROM units WHERE id = ? AND "
-                                "state = 'failed'",
-                                "i", (int64_t) r->unit_id) > 0)
+        if (!r->ok &&
+            units_get(self->store, (int64_t) r->unit_id, &settled) == 0 &&
+            settled.state == UNIT_FAILED)
         {
             (void) plan_move_database(self, db_id, DB_FAILED, r->error);
         }

@@ -4,8 +4,10 @@
  */
 #include "coordinator/units.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "common/strbuf.h"
@@ -61,17 +63,94 @@ units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
                       item_id, (int64_t) units_kind_priority(kind), weight);
 }
 
+/* units_get()'s one query, by the key; s_decode() follows its order */
+#define UNITS_ROW_SQL                                                          \
+    "SELECT id, task_id, database_id, table_id, item_id, kind, state, "        \
+    "priority, weight, attempts, assigned_at, started, batch, placement, "     \
+    "part, first_page, last_page, rows, bytes, agent FROM units WHERE id = ?"
+#define UNITS_ROW_STATE 6
+#define UNITS_ROW_AGENT 19
+
+static void
+s_decode(const store_rows_t *rows, units_row_t *row)
+{
+    row->id = store_rows_int(rows, 0);
+    row->task_id = store_rows_int(rows, 1);
+    row->database_id = store_rows_int(rows, 2);
+    row->table_id = store_rows_int(rows, 3); /* NULL reads as 0 */
+    row->item_id = store_rows_int(rows, 4);
+    row->kind = (int) store_rows_int(rows, 5);
+    (void) states_unit_parse(store_rows_text(rows, UNITS_ROW_STATE),
+                             &row->state);
+    row->priority = store_rows_int(rows, 7);
+    row->weight = store_rows_int(rows, 8);
+    row->attempts = (int) store_rows_int(rows, 9);
+    row->assigned_at = store_rows_double(rows, 10);
+    row->started = store_rows_int(rows, 11) != 0;
+    row->batch = store_rows_int(rows, 12);
+    row->placement = store_rows_int(rows, 13);
+    row->part = store_rows_int(rows, 14);
+    row->first_page = store_rows_int(rows, 15);
+    row->last_page = store_rows_int(rows, 16);
+    row->rows = store_rows_int(rows, 17);
+    row->bytes = store_rows_int(rows, 18);
+}
+
+/* True if the cursor's unit is running on agent, compared in full: the
+ * row struct keeps no copy of the agent */
+static bool
+s_runs_on(const store_rows_t *rows, const char *agent)
+{
+    unit_state_t state = UNIT_STATE_COUNT;
+
+    (void) states_unit_parse(store_rows_text(rows, UNITS_ROW_STATE), &state);
+    return state == UNIT_RUNNING &&
+           !store_rows_is_null(rows, UNITS_ROW_AGENT) &&
+           strcmp(store_rows_text(rows, UNITS_ROW_AGENT), agent) == 0;
+}
+
+/* units_get(), and (agent not NULL) units_get_running() */
+static int
+s_get(store_t *store, int64_t id, const char *agent, units_row_t *row)
+{
+    store_rows_t *rows = store_query(store, UNITS_ROW_SQL, "i", id);
+    int rc = -1;
+
+    memset(row, 0, sizeof *row);
+    row->state = UNIT_STATE_COUNT;
+    if (store_rows_next(rows) && (agent == NULL || s_runs_on(rows, agent)))
+    {
+        s_decode(rows, row);
+        rc = 0;
+    }
+    store_rows_done(&rows);
+    return rc;
+}
+
+int
+units_get(store_t *store, int64_t id, units_row_t *row)
+{
+    return s_get(store, id, NULL, row);
+}
+
+int
+units_get_running(store_t *store, int64_t id, const char *agent,
+                  units_row_t *row)
+{
+    assert(agent != NULL);
+    return s_get(store, id, agent, row);
+}
+
 /* After a guarded UPDATE of one unit changed nothing: 1 if the unit is
  * in to already, else -1 with the refused move logged. */
 static int
 s_not_moved(store_t *store, int64_t unit_id, unit_state_t to)
 {
-    char name[32];
-    unit_state_t from = UNIT_STATE_COUNT;
+    units_row_t row;
 
-    (void) store_string(store, name, sizeof name,
-                        "SELECT state FROM units WHERE id = ?", "i", unit_id);
-    (void) states_unit_parse(name, &from);
+    /* no such unit: its state reads as UNIT_STATE_COUNT */
+    (void) units_get(store, unit_id, &row);
+    unit_state_t from = row.state;
     if (from == to)
     {
         return 1;
@@ -84,8 +163,7 @@ s_not_moved(store_t *store, int64_t unit_id, unit_state_t to)
 }
 
 int
-units_move(store_t *store, int64_t unit_id, unit_state_t to,
-           const char *error)
+units_move(store_t *store, int64_t unit_id, unit_state_t to, const char *error)
 {
     char sources[64];
     /* a unit queued again is nobody's; its last error stays for the
@@ -123,8 +201,9 @@ units_place(store_t *store, int64_t unit_id, const char *agent, int64_t batch,
     {
         return -1;
     }
-    return store_changes(store) == 1 ? 0
-                                     : s_not_moved(store, unit_id, UNIT_RUNNING);
+    return store_changes(store) == 1
+               ? 0
+               : s_not_moved(store, unit_id, UNIT_RUNNING);
 }
 
 int64_t

@@ -2,7 +2,7 @@
  * coordinator/units.h
  *     Unit kinds (their names and priorities) and the unit rows of the
  *     catalog that the planner and the dispatcher both use: adding one,
- *     and how many of a kind are in given states.
+ *     reading one, and how many of a kind are in given states.
  */
 #ifndef PGFERRY_COORDINATOR_UNITS_H
 #define PGFERRY_COORDINATOR_UNITS_H
@@ -29,6 +29,48 @@
 /* Units holding a snapshot only wait: they take no job slot. */
 #define UNITS_HOLDER_KINDS "(2, 8)" /* K_SNAPSHOT, K_SLOT */
 _Static_assert(K_SNAPSHOT == 2 && K_SLOT == 8, "UNITS_HOLDER_KINDS lists them");
+
+/*
+ * One row of units, typed. Its texts of no bound are left out: the
+ * error, and the agent (an agent's --name is any length), which
+ * units_get_running() compares instead.
+ */
+typedef struct
+{
+    int64_t id;
+    int64_t task_id;
+    int64_t database_id;
+    int64_t table_id;   /* copy, analyze, validate; 0 for none (NULL) */
+    int64_t item_id;    /* schema-post's schema item; 0 for none (NULL) */
+    int kind;           /* K_* */
+    unit_state_t state; /* UNIT_STATE_COUNT if the spelling is none */
+    int64_t priority;   /* units_kind_priority() when queued */
+    int64_t weight;     /* its table's bytes (a range its share): big first */
+    int attempts;       /* times placed (units_place() counts them) */
+    double assigned_at; /* wall clock seconds of its placement; 0: never */
+    bool started;       /* a copy started; a holder released; cdc waits */
+    int64_t batch;      /* its batch's first unit; 0 if never placed */
+    int64_t placement;  /* its agent's placement number; 0: never */
+    int64_t part;       /* a copy's range, from 0 */
+    int64_t first_page; /* the range's pages; both 0: the whole table */
+    int64_t last_page;  /* 0: to the end */
+    int64_t rows;       /* a copy's, as its result said */
+    int64_t bytes;      /* a copy's, as its progress or result said */
+} units_row_t;
+
+/*
+ * Reads unit id into *row by its key. Returns 0, or -1 if there is no
+ * such unit (or the read failed, logged): *row is then zeroed, its
+ * state UNIT_STATE_COUNT.
+ */
+int units_get(store_t *store, int64_t id, units_row_t *row);
+/*
+ * The same, for a unit that is running on agent: -1 too if it is not
+ * (placed elsewhere since, done, cancelled...), so that an agent's
+ * report is taken from the unit's current placement only.
+ */
+int units_get_running(store_t *store, int64_t id, const char *agent,
+                      units_row_t *row);
 
 /* "copy", "schema-post"…; "unknown" for no kind of ours. */
 const char *units_kind_name(int kind);

@@ -3,14 +3,16 @@
  *     Unit rows: every move states.c allows goes through (with its
  *     columns: the agent, the placement, the error), every other is
  *     refused and leaves the row as it was; the unit counts the triggers
- *     keep follow each move; cancelling takes what it is asked to.
+ *     keep follow each move; cancelling takes what it is asked to; a row
+ *     reads back as written, its NULLs as 0, and a report is taken only
+ *     from the agent a unit runs on.
  */
 #include <inttypes.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
 #include "check.h"
-#include "common/strbuf.h"
+#include "coord_fixture.h"
 #include "coordinator/states.h"
 #include "coordinator/units.h"
 
@@ -154,19 +156,114 @@ s_test_cancel(store_t *store)
     CHECK(units_count(store, 1, K_COPY, "'queued'") > 0);
 }
 
+/* units_get(): a row as units_add() and units_place() wrote it, its
+ * NULLs (table, item, batch, assigned_at) read as 0; none: -1. */
+static void
+s_test_get(store_t *store)
+{
+    units_row_t u;
+    int64_t id = 0;
+
+    CHECK(units_add(store, 1, 2, K_SCHEMA_POST, 0, 0, 4096) == 0);
+    id = store_last_id(store);
+    CHECK(units_get(store, id, &u) == 0);
+    CHECK_EQ_INT(u.id, id);
+    CHECK_EQ_INT(u.task_id, 1);
+    CHECK_EQ_INT(u.database_id, 2);
+    CHECK_EQ_INT(u.kind, K_SCHEMA_POST);
+    CHECK_EQ_INT(u.state, UNIT_QUEUED);
+    CHECK_EQ_INT(u.table_id, 0);
+    CHECK_EQ_INT(u.item_id, 0);
+    CHECK_EQ_INT(u.priority, units_kind_priority(K_SCHEMA_POST));
+    CHECK_EQ_INT(u.weight, 4096);
+    CHECK_EQ_INT(u.attempts, 0);
+    CHECK(u.assigned_at == 0.0);
+    CHECK(!u.started);
+    CHECK_EQ_INT(u.batch, 0);
+    CHECK_EQ_INT(u.placement, 0);
+    CHECK_EQ_INT(u.part + u.first_page + u.last_page + u.rows + u.bytes, 0);
+
+    CHECK(units_place(store, id, "a1", 41, 7, 12.5) == 0);
+    CHECK(store_exec(store,
+                     "UPDATE units SET started = 1, rows = 10, bytes = 300 "
+                     "WHERE id = ?",
+                     "i", id) == 0);
+    CHECK(units_get(store, id, &u) == 0);
+    CHECK_EQ_INT(u.state, UNIT_RUNNING);
+    CHECK_EQ_INT(u.attempts, 1);
+    CHECK(u.assigned_at == 12.5);
+    CHECK(u.started);
+    CHECK_EQ_INT(u.batch, 41);
+    CHECK_EQ_INT(u.placement, 7);
+    CHECK_EQ_INT(u.rows, 10);
+    CHECK_EQ_INT(u.bytes, 300);
+
+    /* no such unit: zeroed, in no state */
+    memset(&u, 0x5a, sizeof u);
+    CHECK(units_get(store, 999999, &u) == -1);
+    CHECK_EQ_INT(u.id, 0);
+    CHECK_EQ_INT(u.kind, 0);
+    CHECK_EQ_INT(u.state, UNIT_STATE_COUNT);
+}
+
+/* Every spelling reads as its state; one of no state, as none. */
+static void
+s_test_spellings(coord_fixture_t *fx)
+{
+    store_t *store = fx->coord.store;
+    int64_t id = s_new(store, 1, K_COPY);
+    units_row_t u;
+
+    CHECK_SPELLINGS(fx, "units", id, UNIT_STATE_COUNT, states_unit_name,
+                    unit_state_t, units_get, u);
+    coord_fixture_set_state(fx, "units", id, "Running");
+    CHECK(units_get(store, id, &u) == 0);
+    CHECK_EQ_INT(u.state, UNIT_STATE_COUNT);
+    CHECK_EQ_INT(u.id, id);
+}
+
+/* units_get_running(): the unit's agent, in full, and running only. */
+static void
+s_test_get_running(store_t *store)
+{
+    /* agents name themselves (--name): longer than any buffer, and
+     * telling two apart by their last byte */
+    char agent[300];
+    char other[300];
+    int64_t id = s_new(store, 1, K_COPY);
+    units_row_t u;
+
+    memset(agent, 'a', sizeof agent - 1);
+    agent[sizeof agent - 1] = '\0';
+    memcpy(other, agent, sizeof other);
+    other[sizeof other - 2] = 'b';
+
+    /* queued: nobody's */
+    CHECK(units_get_running(store, id, agent, &u) == -1);
+    CHECK_EQ_INT(u.state, UNIT_STATE_COUNT);
+    CHECK(units_place(store, id, agent, id, 3, 1.0) == 0);
+    CHECK(units_get_running(store, id, agent, &u) == 0);
+    CHECK_EQ_INT(u.id, id);
+    CHECK_EQ_INT(u.state, UNIT_RUNNING);
+    CHECK_EQ_INT(u.placement, 3);
+    CHECK(units_get_running(store, id, other, &u) == -1);
+    CHECK_EQ_INT(u.id, 0);
+    CHECK(units_get_running(store, id, "a", &u) == -1);
+    CHECK(units_get_running(store, 999999, agent, &u) == -1);
+    /* done: its agent's reports are no longer taken */
+    CHECK(units_move(store, id, UNIT_DONE, NULL) == 0);
+    CHECK(units_get_running(store, id, agent, &u) == -1);
+    CHECK(units_get(store, id, &u) == 0);
+    CHECK_EQ_INT(u.state, UNIT_DONE);
+}
+
 int
 main(void)
 {
-    char dir[] = "/tmp/pgferry-test-units-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    store_t *store = store_new(dir);
-    CHECK(store != NULL);
+    coord_fixture_t fx;
+    coord_fixture_open(&fx, "units");
+    store_t *store = fx.coord.store;
 
-    CHECK(store_exec(store,
-                     "INSERT INTO projects (name, source_platform, "
-                     "target_platform, created_at) VALUES ('P', 'PostgreSQL', "
-                     "'PostgreSQL', 'now')",
-                     NULL) == 0);
     CHECK(
         store_exec(store,
                    "INSERT INTO tasks (project_id, name, task_type, state, "
@@ -184,16 +281,11 @@ main(void)
     s_test_every_move(store);
     s_test_columns(store);
     s_test_cancel(store);
+    s_test_get(store);
+    s_test_spellings(&fx);
+    s_test_get_running(store);
 
-    store_destroy(&store);
-    const char *files[] = {"pgferry.db", "pgferry.db-wal", "pgferry.db-shm"};
-    for (int i = 0; i < 3; i++)
-    {
-        char *path = xasprintf("%s/%s", dir, files[i]);
-        (void) unlink(path);
-        free(path);
-    }
-    (void) rmdir(dir);
+    coord_fixture_close(&fx);
     puts("test_units: ok");
     return 0;
 }
