@@ -42,6 +42,11 @@ units_kind_priority(int kind)
             return 75;
         case K_FINALIZE:
             return 70;
+        /* copies before builds: a table's copy starts its chain (copy,
+         * builds, ANALYZE), and a copy left queued behind builds of
+         * other tables ends the load with a chain on one agent */
+        case K_COPY:
+            return 62;
         case K_SCHEMA_POST:
             return 60;
         case K_ANALYZE:
