@@ -24,6 +24,7 @@
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
+#include "coordinator/tasks.h"
 
 #define SERVER_TICK_MS 500
 /* the most messages handled in one catalog transaction */
@@ -272,15 +273,11 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
 static void
 s_task_cancel(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
 {
-    char state[32];
+    tasks_row_t task;
     char *msg = NULL;
 
-    if (store_string(self->store, state, sizeof state,
-                     "SELECT state FROM tasks WHERE id = ?", "i", task_id) != 0)
-    {
-        snprintf(state, sizeof state, "?");
-    }
-    if (strcmp(state, "Pending") == 0 || strcmp(state, "Running") == 0)
+    (void) tasks_get(self->store, task_id, &task);
+    if (task.state == TASK_PENDING || task.state == TASK_RUNNING)
     {
         plan_cancel_task(self, task_id);
         msg = xasprintf("task \"%s\" cancelled", name);
@@ -288,7 +285,7 @@ s_task_cancel(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
     else
     {
         msg = xasprintf("task \"%s\" is %s already: nothing to cancel", name,
-                        state);
+                        states_task_name(task.state));
     }
     s_reply(self, route, 0, msg, NULL);
     free(msg);
