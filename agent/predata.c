@@ -28,7 +28,8 @@
 typedef struct
 {
     unsigned int *oids;
-    bool *attaches; /* the entry attaches oids[i] to its parent */
+    bool *attaches;     /* the entry attaches oids[i] to its parent */
+    const char **types; /* "TABLE public …": borrowed from the listing */
     size_t n;
 } s_listing_t;
 
@@ -48,6 +49,7 @@ s_parse_listing(char *text, s_listing_t *l)
         unsigned int oid = 0;
         int rest = 0;
         bool attach = false;
+        const char *type = NULL;
 
         if (line[0] == ';' || line[0] == '\0')
         {
@@ -57,21 +59,24 @@ s_parse_listing(char *text, s_listing_t *l)
         {
             oid = 0;
         }
-        else if (strncmp(line + rest, "TABLE ATTACH ", 13) == 0)
+        else
         {
-            attach = true;
-        }
-        else if (strncmp(line + rest, "TABLE ", 6) != 0 ||
-                 strncmp(line + rest, "TABLE DATA ", 11) == 0)
-        {
-            oid = 0;
+            type = line + rest;
+            attach = strncmp(type, "TABLE ATTACH ", 13) == 0;
+            if (!attach && (strncmp(type, "TABLE ", 6) != 0 ||
+                            strncmp(type, "TABLE DATA ", 11) == 0))
+            {
+                oid = 0;
+            }
         }
         l->oids = realloc(l->oids, (l->n + 1) * sizeof *l->oids);
         l->attaches = realloc(l->attaches, (l->n + 1) * sizeof *l->attaches);
-        if (l->oids == NULL || l->attaches == NULL)
+        l->types = realloc(l->types, (l->n + 1) * sizeof *l->types);
+        if (l->oids == NULL || l->attaches == NULL || l->types == NULL)
         {
             abort();
         }
+        l->types[l->n] = type;
         l->attaches[l->n] = attach;
         l->oids[l->n++] = oid;
     }
@@ -126,6 +131,59 @@ s_made_at(const s_listing_t *l, size_t i, const s_attach_t *attaches,
         bsearch(&key, attaches, nattaches, sizeof key, s_attach_cmp);
 
     return found != NULL && found->at > i ? found->at : i;
+}
+
+/*
+ * True if each table may be loaded as soon as its chunk commits: no entry
+ * after the first table locks a table made before it. Loading takes a
+ * table's strongest lock (TRUNCATE) until it commits, and a chunk
+ * takes locks until it commits: a chunk that sets a column's default,
+ * attaches a partition, makes a view, an identity, a child table or a
+ * comment on a table already loading, while a load of several tables
+ * waits for a table the chunk made, is a deadlock. So only sections
+ * whose tables are plain, and whose entries after the first table make
+ * only schemas, types, domains and collations, are loaded early; any
+ * other is made in one piece, and loaded once it is whole, as before.
+ * entries[i] is entry i's script.
+ */
+static bool
+s_may_load_early(const s_listing_t *l, char *const *entries)
+{
+    static const char *const harmless[] = {"SCHEMA ", "TYPE ", "DOMAIN ",
+                                           "COLLATION ", NULL};
+    bool tables = false;
+
+    for (size_t i = 0; i < l->n; i++)
+    {
+        bool ok = false;
+
+        if (l->oids[i] != 0 && !l->attaches[i])
+        {
+            /* a child locks its parent */
+            if (strstr(entries[i], " INHERITS (") != NULL ||
+                strstr(entries[i], " PARTITION OF ") != NULL)
+            {
+                return false;
+            }
+            tables = true;
+            continue;
+        }
+        /* before the first table, nothing can lock one */
+        if (!tables)
+        {
+            continue;
+        }
+        for (size_t k = 0; l->types[i] != NULL && harmless[k] != NULL; k++)
+        {
+            ok = ok ||
+                 strncmp(l->types[i], harmless[k], strlen(harmless[k])) == 0;
+        }
+        if (!ok)
+        {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Where each chunk ends: after first_tables tables, then every tables. */
@@ -232,10 +290,11 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
         "--no-owner", "--no-privileges", "-f", "-", dump, NULL};
     strbuf_t *listing = strbuf_new();
     strbuf_t *script = strbuf_new();
-    s_listing_t l = {NULL, NULL, 0};
+    s_listing_t l = {NULL, NULL, NULL, 0};
     const char **kinds = NULL;
     size_t *ends = NULL;
     size_t nchunks = 0;
+    char **each = NULL;
     char **sqls = NULL;
     predata_chunk_t *chunks = NULL;
     int rc = -1;
@@ -254,18 +313,24 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
     /* the types are the listing's, not the headers' words: any header */
     kinds = xcalloc(l.n + 1, sizeof *kinds);
     ends = s_chunk_ends(&l, first_tables, tables, &nchunks);
-    sqls = l.n > 0 ? postdata_split_groups(strbuf_data(script), l.n, kinds,
-                                           ends, nchunks)
-                   : NULL;
+    each = l.n > 0 ? postdata_split(strbuf_data(script), l.n, kinds) : NULL;
+    if (each != NULL && s_may_load_early(&l, each))
+    {
+        sqls = postdata_split_groups(strbuf_data(script), l.n, kinds, ends,
+                                     nchunks);
+    }
+    else if (l.n > 0)
+    {
+        log_info("db=%s the pre-data section %s: made in one piece, its "
+                 "tables loaded once it is whole",
+                 PQdb(src),
+                 each == NULL ? "does not match its table of contents entry "
+                                "for entry"
+                              : "changes tables after making them");
+    }
     if (sqls == NULL)
     {
         /* made whole, as before the chunks: no table exists before */
-        if (l.n > 0)
-        {
-            log_warn("db=%s the pre-data script does not match its table of "
-                     "contents entry for entry: making it in one piece",
-                     PQdb(src));
-        }
         chunks = xcalloc(1, sizeof *chunks);
         chunks[0].sql = strbuf_finish(&script);
         *chunks_p = chunks;
@@ -288,11 +353,17 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
     rc = 0;
 
 cleanup:
+    for (size_t i = 0; each != NULL && i < l.n; i++)
+    {
+        free(each[i]);
+    }
+    free(each);
     free(sqls);
     free(ends);
     free(kinds);
     free(l.oids);
     free(l.attaches);
+    free(l.types);
     strbuf_destroy(&script);
     strbuf_destroy(&listing);
     return rc;

@@ -193,13 +193,14 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     return rc;
 }
 
-/* Runs sql and its step_done row in one target transaction, unless the
- * step is done already. */
 /*
- * Runs one step's script. Returns 0, -1 with *error set, or 1 if it
- * failed only because its object exists already and may_exist: the
- * user's own schema (or that of an earlier task on these tables) has it.
+ * Runs one step's script. Returns 0; -1 with *error set, or -2 (the same,
+ * but a deadlock, a serialization failure or a lost connection: trying
+ * again may succeed); or 1 if it failed only because its object exists
+ * already and may_exist: the user's own schema (or that of an earlier
+ * task on these tables) has it.
  */
+#define SCHEMA_STEP_TRANSIENT (-2)
 static int
 s_exec_step(PGconn *tgt, const char *script, bool may_exist, char **error)
 {
@@ -216,7 +217,9 @@ s_exec_step(PGconn *tgt, const char *script, bool may_exist, char **error)
     {
         char *ignored = NULL;
 
-        rc = may_exist && exists ? 1 : -1;
+        rc = may_exist && exists           ? 1
+             : pgconn_is_transient(tgt, r) ? SCHEMA_STEP_TRANSIENT
+                                           : -1;
         if (rc < 0)
         {
             *error = pgconn_error_text(tgt, r);
@@ -228,6 +231,8 @@ s_exec_step(PGconn *tgt, const char *script, bool may_exist, char **error)
     return rc;
 }
 
+/* Runs sql and its step_done row in one target transaction, unless the
+ * step is done already. Returns 0, or as s_exec_step() on failure. */
 static int
 s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
            bool may_exist, char **error)
@@ -436,14 +441,16 @@ s_make_schema(unit_t *self, PGconn *src, PGconn *tgt, const filter_t *f,
         {
             snprintf(step, sizeof step, "schema-pre:%zu", c);
         }
-        if (s_run_step(tgt, a->task_key, step, chunks[c].sql, false, &error) !=
-            0)
+        int step_rc =
+            s_run_step(tgt, a->task_key, step, chunks[c].sql, false, &error);
+        if (step_rc != 0)
         {
             rc = unit_fail(res,
                            xasprintf("target database \"%s\": could "
                                      "not create the schema: %s",
                                      a->target->dbname, error),
-                           pgconn_is_transient(tgt, NULL));
+                           step_rc == SCHEMA_STEP_TRANSIENT ||
+                               pgconn_is_transient(tgt, NULL));
             goto cleanup;
         }
         if (chunks[c].n_tables > 0)
@@ -550,10 +557,12 @@ s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
 
         s_item_step(item, step, sizeof step);
         /* with the tables there beforehand, their indexes may be too */
-        if (s_run_step(tgt, a->task_key, step, item->sql, a->skip_schema,
-                       &error) != 0)
+        int step_rc = s_run_step(tgt, a->task_key, step, item->sql,
+                                 a->skip_schema, &error);
+        if (step_rc != 0)
         {
-            bool transient = pgconn_is_transient(tgt, NULL);
+            bool transient = step_rc == SCHEMA_STEP_TRANSIENT ||
+                             pgconn_is_transient(tgt, NULL);
             int rc = unit_fail(res,
                                xasprintf("target database \"%s\": could not "
                                          "create %s %s: %s",
@@ -665,9 +674,13 @@ unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
         goto cleanup;
     }
     strbuf_append(script, "COMMIT;");
-    if (s_exec_step(tgt, strbuf_data(script), false, &error) != 0)
+    int step_rc = s_exec_step(tgt, strbuf_data(script), false, &error);
+    if (step_rc != 0)
     {
-        rc = unit_fail(res[0], error, pgconn_is_transient(tgt, NULL));
+        rc = unit_fail(res[0], error,
+                       step_rc == SCHEMA_STEP_TRANSIENT ||
+                           pgconn_is_transient(tgt, NULL));
+        error = NULL;
         goto cleanup;
     }
     rc = 0;
