@@ -475,6 +475,10 @@ main(int argc, char **argv)
     /* unsent messages wait for a restarted coordinator, within bounds */
     zsock_set_sndhwm(self.dealer, 10000);
     zsock_set_linger(self.dealer, 1000);
+    /* a coordinator started with us is there within milliseconds; one
+     * that is gone is tried less and less often, up to once a second */
+    zsock_set_reconnect_ivl(self.dealer, 10);
+    zsock_set_reconnect_ivl_max(self.dealer, 1000);
     if (self.opts.curve_secret != NULL &&
         curve_setup_client(self.dealer, self.opts.curve_secret,
                            self.opts.curve_server) != 0)

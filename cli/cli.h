@@ -35,18 +35,33 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
              Pgferry__Envelope **reply_p);
 
-/* The task's status JSON (expanded; with every table's output unless
- * summary), or NULL with the error printed and *code set. */
+/* How much of a task's status to ask for: the task's state and errors
+ * only (cheap at any size), with each database's totals, or with every
+ * table's output too. */
+typedef enum
+{
+    CLI_STATUS_TASK,
+    CLI_STATUS_SUMMARY,
+    CLI_STATUS_FULL,
+} cli_status_depth_t;
+
+/* The task's status JSON, or NULL with the error printed and *code set. */
 json_object *cli_fetch_status(const char *endpoint, const char *project,
-                              const char *task, bool summary, int *code);
+                              const char *task, cli_status_depth_t depth,
+                              int *code);
 
 /* Prints a status as a person reads it. */
 void cli_render_table(json_object *status, FILE *out);
-/* One progress line: state, tables done, bytes, throughput. */
-void cli_render_progress(json_object *status, FILE *out);
-/* The same, as a log: printed only when it differs from *last (owned,
- * free() it at the end, NULL at first). */
-void cli_log_progress(json_object *status, FILE *out, char **last);
+/* One progress line per database: state, tables done, bytes, throughput;
+ * rates[k] is the k-th database's (NULL: the coordinator's own figure). */
+void cli_render_progress(json_object *status, const int64_t *rates,
+                         FILE *out);
+/* The bytes each database has copied, in the status's order; at most max
+ * of them, returns how many. */
+size_t cli_database_bytes(json_object *status, int64_t *bytes, size_t max);
+/* The task's state and each database's, as one string (owned): what a
+ * progress log always shows at once when it changes. */
+char *cli_states(json_object *status);
 /* The task's state ("Running", "Succeeded", ...), borrowed. */
 const char *cli_task_state(json_object *status);
 bool cli_state_is_final(const char *state);
@@ -62,7 +77,18 @@ int cli_cutover(const char *endpoint, const char *project, const char *task,
 
 /* pgferry migrate ... (embedded mode) */
 int cli_migrate(int argc, char **argv);
-/* pgferry task watch: redraws until the task ends. */
+/*
+ * Progress lines for a log (watch.c): one as soon as a state changes,
+ * else at most one a second and only if something moved; the throughput
+ * shown is what was copied since the line before.
+ */
+typedef struct cli_progress_t cli_progress_t;
+cli_progress_t *cli_progress_new(void);
+void cli_progress_destroy(cli_progress_t **self_p);
+void cli_progress_log(cli_progress_t *self, json_object *status, FILE *out);
+
+/* pgferry task watch: redraws until the task ends; quiet (or without a
+ * terminal), logs progress lines instead. */
 int cli_watch(const char *endpoint, const char *project, const char *task,
               bool quiet);
 

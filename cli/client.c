@@ -43,6 +43,13 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
     int code = CLI_EXIT_FAILED;
 
     *reply_p = NULL;
+    if (sock != NULL)
+    {
+        /* a coordinator just started binds within milliseconds: retry
+         * at that pace, not ZeroMQ's default 100 ms */
+        zsock_set_reconnect_ivl(sock, 10);
+        zsock_set_reconnect_ivl_max(sock, 1000);
+    }
     if (sock == NULL || zsock_connect(sock, "%s", endpoint) != 0)
     {
         cli_error("--coordinator: value \"%s\" is not a ZeroMQ endpoint, "
@@ -109,7 +116,7 @@ cleanup:
 
 json_object *
 cli_fetch_status(const char *endpoint, const char *project, const char *task,
-                 bool summary, int *code)
+                 cli_status_depth_t depth, int *code)
 {
     Pgferry__Request req = PGFERRY__REQUEST__INIT;
     Pgferry__Envelope *reply = NULL;
@@ -118,8 +125,8 @@ cli_fetch_status(const char *endpoint, const char *project, const char *task,
     req.verb = PGFERRY__REQUEST__VERB__TASK_SHOW;
     req.project = (char *) project;
     req.task = (char *) task;
-    req.expand = true;
-    req.summary = summary;
+    req.expand = depth != CLI_STATUS_TASK;
+    req.summary = depth == CLI_STATUS_SUMMARY;
     *code = cli_call(endpoint, &req, 30000, &reply);
     if (reply != NULL && *code != CLI_EXIT_OK)
     {

@@ -44,7 +44,7 @@ cli_cutover(const char *endpoint, const char *project, const char *task,
     while (code == CLI_EXIT_OK)
     {
         json_object *status =
-            cli_fetch_status(endpoint, project, task, true, &code);
+            cli_fetch_status(endpoint, project, task, CLI_STATUS_SUMMARY, &code);
         const char *error = NULL;
         const char *state = NULL;
 
@@ -55,7 +55,7 @@ cli_cutover(const char *endpoint, const char *project, const char *task,
         state = cli_database_state(status, database, &error);
         if (strcmp(state, "COMPLETED") == 0)
         {
-            cli_render_progress(status, stdout);
+            cli_render_progress(status, NULL, stdout);
             json_object_put(status);
             printf("pgferry: database \"%s\" cut over: every change made "
                    "before the cutover is on the target\n",

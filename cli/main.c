@@ -370,7 +370,7 @@ s_task_show(const cli_args_t *args)
     if (args->output != NULL && strcmp(args->output, "table") == 0)
     {
         status = cli_fetch_status(args->coordinator, args->project, args->name,
-                                  false, &code);
+                                  CLI_STATUS_FULL, &code);
         if (status != NULL)
         {
             cli_render_table(status, stdout);

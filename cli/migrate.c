@@ -30,6 +30,8 @@
 
 #define MIGRATE_MAX_AGENTS 64
 #define MIGRATE_READY_TIMEOUT_MS 20000
+/* a look is one cheap request: a migration starts as soon as it can */
+#define MIGRATE_READY_POLL_US 10000
 /* how long the coordinator outlives an online task cut over from outside */
 #define MIGRATE_LINGER_US 2000000
 /* how often the online phase shows progress */
@@ -334,7 +336,7 @@ s_wait_ready(migrate_t *self, int agents)
         {
             return 0;
         }
-        usleep(100000);
+        usleep(MIGRATE_READY_POLL_US);
     }
     cli_error("the local coordinator and agents did not start within %d s; "
               "their logs are in %s",
@@ -441,12 +443,13 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
 {
     bool told = false;
     int code = CLI_EXIT_OK;
-    char *last = NULL;
+    cli_progress_t *progress = cli_progress_new();
 
     for (;;)
     {
-        json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
-                                               "migrate", true, &code);
+        json_object *status =
+            cli_fetch_status(self->cli_endpoint, "embedded", "migrate",
+                             CLI_STATUS_SUMMARY, &code);
         const char *error = NULL;
         const char *state = NULL;
 
@@ -455,7 +458,7 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
             break;
         }
         state = cli_database_state(status, database, &error);
-        cli_log_progress(status, stdout, &last);
+        cli_progress_log(progress, status, stdout);
         if (cli_state_is_final(cli_task_state(status)) ||
             strcmp(state, "COMPLETING") == 0)
         {
@@ -481,7 +484,7 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
         fflush(stdout);
         usleep(MIGRATE_POLL_US);
     }
-    free(last);
+    cli_progress_destroy(&progress);
     return code;
 }
 
@@ -526,7 +529,8 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
     }
     int fetch_code = 0;
     json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
-                                           "migrate", false, &fetch_code);
+                                           "migrate", CLI_STATUS_FULL,
+                                           &fetch_code);
     if (status != NULL)
     {
         printf("\n");

@@ -185,7 +185,7 @@ cli_render_table(json_object *status, FILE *out)
 }
 
 void
-cli_render_progress(json_object *status, FILE *out)
+cli_render_progress(json_object *status, const int64_t *rates, FILE *out)
 {
     json_object *output = s_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
@@ -195,7 +195,7 @@ cli_render_progress(json_object *status, FILE *out)
 
     localtime_r(&t, &tm);
     strftime(now, sizeof now, "%H:%M:%S", &tm);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0, k = 0; i < n; i++)
     {
         json_object *d = json_object_array_get_idx(output, i);
         char hbytes[32];
@@ -209,7 +209,7 @@ cli_render_progress(json_object *status, FILE *out)
          * them up: a progress line needs no table's own output */
         int64_t rows = s_int(d, "fullLoadTotalRows");
         int64_t bytes = s_int(d, "fullLoadTotalVolumeBytes");
-        int64_t rate = s_int(d, "bytesPerSecond");
+        int64_t rate = rates ? rates[k++] : s_int(d, "bytesPerSecond");
         s_human_bytes(bytes, hbytes, sizeof hbytes);
         s_human_bytes(rate, hrate, sizeof hrate);
         int64_t total = s_int(d, "fullLoadCompletedTables") +
@@ -249,30 +249,6 @@ cli_render_progress(json_object *status, FILE *out)
     fflush(out);
 }
 
-void
-cli_log_progress(json_object *status, FILE *out, char **last)
-{
-    char *line = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&line, &len);
-
-    cli_render_progress(status, mem);
-    fclose(mem);
-    /* lines start with the time, "HH:MM:SS ": compare after it */
-    if (*last == NULL || len < 9 || strlen(*last) < 9 ||
-        strcmp(*last + 9, line + 9) != 0)
-    {
-        fputs(line, out);
-        fflush(out);
-        free(*last);
-        *last = line;
-    }
-    else
-    {
-        free(line);
-    }
-}
-
 const char *
 cli_database_state(json_object *status, const char *database,
                    const char **error)
@@ -295,46 +271,39 @@ cli_database_state(json_object *status, const char *database,
     return "";
 }
 
-int
-cli_watch(const char *endpoint, const char *project, const char *task,
-          bool quiet)
+size_t
+cli_database_bytes(json_object *status, int64_t *bytes, size_t max)
 {
-    bool tty = isatty(STDOUT_FILENO) && !quiet;
-    char *last = NULL;
-    int code = CLI_EXIT_OK;
+    json_object *output = s_output(status);
+    size_t n = output ? json_object_array_length(output) : 0;
+    size_t k = 0;
 
-    for (;;)
+    for (size_t i = 0; i < n && k < max; i++)
     {
-        json_object *status =
-            cli_fetch_status(endpoint, project, task, !tty, &code);
-        if (status == NULL)
+        json_object *d = json_object_array_get_idx(output, i);
+        if (s_is(d, "DatabaseLevelOutput"))
         {
-            free(last);
-            return code;
+            bytes[k++] = s_int(d, "fullLoadTotalVolumeBytes");
         }
-        const char *state = cli_task_state(status);
-        if (tty)
-        {
-            fputs("\033[H\033[2J", stdout); /* redraw in place */
-            cli_render_table(status, stdout);
-            fflush(stdout);
-        }
-        else
-        {
-            cli_log_progress(status, stdout, &last);
-        }
-        if (cli_state_is_final(state))
-        {
-            code =
-                strcmp(state, "Succeeded") == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-            json_object_put(status);
-            break;
-        }
-        json_object_put(status);
-        /* often enough that the end shows at once, cheap for the
-         * coordinator: one catalog read */
-        usleep(tty ? 1000000 : 250000);
     }
-    free(last);
-    return code;
+    return k;
+}
+
+char *
+cli_states(json_object *status)
+{
+    json_object *output = s_output(status);
+    size_t n = output ? json_object_array_length(output) : 0;
+    strbuf_t *states = strbuf_new();
+
+    strbuf_append(states, cli_task_state(status));
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *d = json_object_array_get_idx(output, i);
+        if (s_is(d, "DatabaseLevelOutput"))
+        {
+            strbuf_appendf(states, " %s", s_str(d, "migrationState"));
+        }
+    }
+    return strbuf_finish(&states);
 }
