@@ -6,9 +6,12 @@
  *
  * Exactly once: the rows and the table's row in pgferry.partition_done
  * commit in one target transaction, and a unit that finds its row there
- * skips. The TRUNCATE in that same transaction makes a retry start from
- * an empty table and lets COPY FREEZE write frozen rows (no later
- * anti-wraparound rewrite). Memory stays bounded: one COPY row at a time.
+ * skips. A whole table that holds rows, or is big, is emptied by a
+ * TRUNCATE in that same transaction, which also lets COPY FREEZE write
+ * frozen rows (no later anti-wraparound rewrite). A small empty one is
+ * not: a TRUNCATE gives a table new files, which costs more than a later
+ * freeze of a few pages, and a 2,000-table load as much as its COPYs.
+ * Memory stays bounded: one COPY row at a time.
  *
  * A group reads its tables in one source transaction (under the task's
  * snapshot) and writes them in one target transaction, with all their
@@ -26,6 +29,8 @@
 #include "common/strbuf.h"
 
 #define COPY_REPORT_EVERY_US 1000000LL
+/* Whole tables of this size or more are always emptied and frozen. */
+#define COPY_FREEZE_MIN_BYTES ((int64_t) 1024 * 1024)
 
 /* One table of the group. */
 typedef struct
@@ -36,7 +41,8 @@ typedef struct
     char *label;                   /* schema.table for messages, owned */
     int64_t rows;
     int64_t bytes;
-    bool done; /* an earlier attempt committed it */
+    bool done;     /* an earlier attempt committed it */
+    bool truncate; /* emptied first, so loaded frozen */
 } copy_t;
 
 typedef struct
@@ -131,6 +137,64 @@ cleanup:
 }
 
 /*
+ * Decides which tables to empty first: the whole ones that are big, and
+ * the small ones that hold rows (one query for all of them; the target
+ * has no writer but us while it loads). Returns 0, or -1 (failed).
+ */
+static int
+s_find_filled(group_t *g)
+{
+    strbuf_t *sql = strbuf_new();
+    PGresult *r = NULL;
+    int rc = -1;
+
+    for (size_t k = 0; k < g->n; k++)
+    {
+        copy_t *c = &g->tables[k];
+        const Pgferry__TableRef *t = c->assign->table;
+        if (c->done || t->parts > 1)
+        {
+            continue;
+        }
+        if (t->bytes >= COPY_FREEZE_MIN_BYTES)
+        {
+            c->truncate = true;
+            continue;
+        }
+        strbuf_appendf(sql,
+                       "%sSELECT %zu WHERE EXISTS (SELECT FROM ONLY %s)",
+                       strbuf_len(sql) > 0 ? " UNION ALL " : "", k,
+                       c->qualified);
+    }
+    if (strbuf_len(sql) == 0)
+    {
+        rc = 0;
+        goto cleanup;
+    }
+    r = PQexec(g->tgt, strbuf_data(sql));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        (void) s_fail(g, &g->tables[0], g->tgt, r,
+                      "could not tell whether the tables are empty");
+        goto cleanup;
+    }
+    for (int row = 0; row < PQntuples(r); row++)
+    {
+        size_t k = (size_t) strtoull(PQgetvalue(r, row, 0), NULL, 10);
+        if (k < g->n)
+        {
+            g->tables[k].truncate = true;
+        }
+    }
+    rc = 0;
+
+cleanup:
+    PQclear(r);
+    strbuf_destroy(&sql);
+    return rc;
+}
+
+/*
  * The source side: the whole table, or one block range of it read with a
  * TID range scan (PostgreSQL 14 and later); the last range is open-ended
  * so that no row past the size measured at prepare time is missed.
@@ -214,21 +278,20 @@ cleanup:
     return rc;
 }
 
-/* Starts the COPY of one table on both sides: a whole table is emptied
- * first and loaded frozen; a range shares its table with other writers,
- * so neither. */
+/* Starts the COPY of one table on both sides, emptying it first if
+ * s_find_filled said so; a range shares its table with other writers,
+ * so never. */
 static int
 s_start_copy(group_t *g, copy_t *c)
 {
     const Pgferry__TableRef *t = c->assign->table;
     const char *format = t->binary ? "binary" : "text";
     const char *cols = t->columns[0] ? t->columns : NULL;
-    bool whole = t->parts <= 1;
     char *sql = NULL;
     PGresult *r = NULL;
     int rc = -1;
 
-    if (whole)
+    if (c->truncate)
     {
         sql = xasprintf("TRUNCATE ONLY %s", c->qualified);
         r = PQexec(g->tgt, sql);
@@ -242,7 +305,7 @@ s_start_copy(group_t *g, copy_t *c)
     }
     sql = xasprintf("COPY %s %s%s%s FROM STDIN WITH (FORMAT %s%s)",
                     c->qualified, cols ? "(" : "", cols ? cols : "",
-                    cols ? ")" : "", format, whole ? ", FREEZE" : "");
+                    cols ? ")" : "", format, c->truncate ? ", FREEZE" : "");
     r = PQexec(g->tgt, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN)
     {
@@ -426,7 +489,7 @@ s_prepare_target(group_t *g)
         g->tables[k].qualified =
             pgconn_quote_qualified(g->tgt, t->schema, t->name);
     }
-    return s_find_done(g);
+    return s_find_done(g) == 0 ? s_find_filled(g) : -1;
 }
 
 /* Copies the tables not done yet, and commits them together. */

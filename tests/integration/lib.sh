@@ -716,7 +716,12 @@ pgferry_migrate()
 {
     local cli rc=0
     cli=$(s_bin pgferry)
+    # a state directory of its own: a run in a subshell (expect_fail)
+    # cannot count its runs, so look for the first one not taken
     PGFERRY_MIGRATE_RUNS=$((${PGFERRY_MIGRATE_RUNS:-0} + 1))
+    while [[ -e $TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS ]]; do
+        PGFERRY_MIGRATE_RUNS=$((PGFERRY_MIGRATE_RUNS + 1))
+    done
     set -- --state-dir "$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS" "$@"
     # timeout leads its own process group and signals all of it, so the
     # coordinator and agents that migrate starts die with it. In the

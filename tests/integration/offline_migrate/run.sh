@@ -5,7 +5,9 @@
 #     Embedded mode: 'pgferry migrate' starts its own coordinator and agents.
 #     1. the whole type zoo, compared row by row;
 #     2. --tables with two tables (one in a schema that needs quoting): only
-#        those arrive, and a second run onto the filled target is refused.
+#        those arrive, and a second run onto the filled target is refused;
+#     3. a schema made on the target beforehand, whose tables get rows
+#        behind the load's back: each is emptied before its copy.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -48,5 +50,61 @@ expect_fail 2 'scalars|customers' \
 compare_db "$DB" "$DB" public.scalars '"Sales Dept".customers' ||
     fail "the refused second run changed the target"
 pass "second run refused, target unchanged"
+
+# --- 3. schema made beforehand, tables filled behind the load's back -------
+# A small table is loaded without a TRUNCATE only when it is empty (prepare
+# refuses tables that hold rows, and nothing else writes while pgferry
+# loads). Here a trigger on pgferry.partition_done writes a row into every
+# table not copied yet, each time a copy group commits: every group after
+# the first (one agent, one job, 64 tables a group at most) finds rows
+# that it must empty first, or the target differs.
+DB=offline_migrate_made
+new_db "$DB"
+psql_src "$DB" <<'SQL'
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP
+        EXECUTE format('CREATE TABLE public.%I (id integer PRIMARY KEY, v text)', 'm' || lpad(i::text, 3, '0'));
+        EXECUTE format('INSERT INTO public.%I SELECT g, md5(g::text) FROM generate_series(1, 10) g', 'm' || lpad(i::text, 3, '0'));
+    END LOOP;
+END
+$$;
+SQL
+"$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres --schema-only "$DB" |
+    psql_tgt "$DB" >/dev/null || fail "could not make the schema of $DB on the target"
+psql_tgt "$DB" <<'SQL' || fail "could not set up the planting trigger in $DB"
+CREATE SCHEMA pgferry;
+CREATE TABLE pgferry.partition_done (
+    task_key text, schema_name text, table_name text, part int,
+    rows bigint, bytes bigint, done_at timestamptz DEFAULT now(),
+    PRIMARY KEY (task_key, schema_name, table_name, part));
+CREATE SCHEMA made_test;
+CREATE TABLE made_test.planted (table_name text);
+CREATE FUNCTION made_test.plant() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    t text;
+BEGIN
+    FOR t IN SELECT c.relname FROM pg_class c
+              WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+                AND NOT EXISTS (SELECT FROM pgferry.partition_done d
+                                 WHERE d.schema_name = 'public' AND d.table_name = c.relname)
+    LOOP
+        EXECUTE format('INSERT INTO public.%I VALUES (-1, ''planted'') ON CONFLICT DO NOTHING', t);
+        INSERT INTO made_test.planted VALUES (t);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER plant AFTER INSERT ON pgferry.partition_done
+    FOR EACH STATEMENT EXECUTE FUNCTION made_test.plant();
+ALTER TABLE pgferry.partition_done ENABLE ALWAYS TRIGGER plant;
+SQL
+
+pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 --jobs 1 ||
+    fail "pgferry migrate of $DB onto its schema made beforehand exited $?"
+planted=$(psql_tgt "$DB" -c "SELECT count(DISTINCT table_name) FROM made_test.planted")
+((planted > 0)) || fail "the trigger planted no row: no copy had to empty its table"
+compare_db "$DB" "$DB" || fail "the target differs: a table filled before its copy was not emptied"
+pass "schema made beforehand: $planted tables held rows before their copy, each emptied first"
 
 scenario_pass
