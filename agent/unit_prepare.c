@@ -637,6 +637,32 @@ s_fix_replica_identity(prepare_t *p, PGconn *src)
     }
 }
 
+/*
+ * Values travel in UTF8 (pgconn.c) and the target converts them to its
+ * own encoding: it must hold every character the source can, so it has
+ * the source's encoding, or UTF8, which holds them all.
+ */
+static void
+s_check_encodings(prepare_t *p, PGconn *src, PGconn *tgt)
+{
+    const char *from = PQparameterStatus(src, "server_encoding");
+    const char *to = PQparameterStatus(tgt, "server_encoding");
+
+    if (from != NULL && to != NULL && strcmp(from, to) != 0 &&
+        strcmp(to, "UTF8") != 0)
+    {
+        bool from_utf8 = strcmp(from, "UTF8") == 0;
+        unit_add_problem(p->res,
+                         xasprintf("target database \"%s\" is encoded in %s, "
+                                   "which cannot hold every character of "
+                                   "the source database \"%s\" in %s: "
+                                   "expected %s%s",
+                                   p->target_db, to, p->source_db, from,
+                                   from_utf8 ? "" : from,
+                                   from_utf8 ? "UTF8" : " or UTF8"));
+    }
+}
+
 int
 unit_prepare_run(unit_t *self, Pgferry__Result *res)
 {
@@ -680,6 +706,10 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
                                "same major version or a later one",
                                a->target->host, a->target->port,
                                res->target_version, res->source_version));
+        }
+        if (src != NULL)
+        {
+            s_check_encodings(&p, src, tgt);
         }
         s_check_target_tables(&p, tgt);
         if (!res->target_has_schema)

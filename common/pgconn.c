@@ -68,8 +68,8 @@ s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
 {
     char port[16];
     char app[64];
-    const char *keys[10];
-    const char *values[10];
+    const char *keys[12];
+    const char *values[12];
     int n = 0;
     PGconn *conn = NULL;
 
@@ -95,6 +95,16 @@ s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
     }
     keys[n] = "application_name";
     values[n++] = app;
+    /* Values travel as text (COPY in text format, pgoutput, parameters):
+     * a database or role that sets another DateStyle, IntervalStyle or
+     * extra_float_digits would change how they are written on one side
+     * and read on the other. The startup packet outranks those settings
+     * and survives DISCARD ALL. UTF8 holds every server encoding's
+     * characters, so each side converts once, to or from it. */
+    keys[n] = "options";
+    values[n++] = PGCONN_PINNED_OPTIONS;
+    keys[n] = "client_encoding";
+    values[n++] = "UTF8";
     keys[n] = "connect_timeout";
     values[n++] = "10";
     keys[n] = NULL;

@@ -15,11 +15,17 @@
 
 #include "pgferry.pb-c.h"
 
+/* The session settings every connection pins in its startup packet,
+ * whatever the database or role set: how values are written as text. */
+#define PGCONN_PINNED_OPTIONS                                                  \
+    "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+
 /*
  * Connects to ep, to database dbname if not NULL (else ep->dbname), with
- * application_name=pgferry-<role>. The password goes to libpq as a
- * parameter, never through a conninfo string that could be logged.
- * side ("source"/"target") names the server in the error.
+ * application_name=pgferry-<role>, PGCONN_PINNED_OPTIONS and the client
+ * encoding UTF8. The password goes to libpq as a parameter, never through
+ * a conninfo string that could be logged. side ("source"/"target") names
+ * the server in the error.
  */
 PGconn *pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
                        const char *side, const char *role, char **error);

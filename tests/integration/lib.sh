@@ -161,20 +161,22 @@ export PATH="$PGBIN:$PATH" # pg_dump/pg_restore of the servers' major version
 # SQL
 
 # psql_src DB [psql args...] / psql_tgt DB [...]: unaligned, tuples only,
-# stops at the first error. The session time zone is UTC on both sides, so
-# timestamptz text is comparable.
+# stops at the first error. The session time zone is UTC on both sides and
+# the other settings that shape values' text are pinned (a database may set
+# its own), so the text of a row is comparable.
+PGFERRY_TEST_PGOPTIONS="-c client_min_messages=warning -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
 psql_src()
 {
     local db=$1
     shift
-    PGTZ=UTC PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$SRC_PORT" -U postgres -d "$db" "$@"
+    PGTZ=UTC PGOPTIONS=$PGFERRY_TEST_PGOPTIONS "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$SRC_PORT" -U postgres -d "$db" "$@"
 }
 
 psql_tgt()
 {
     local db=$1
     shift
-    PGTZ=UTC PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$TGT_PORT" -U postgres -d "$db" "$@"
+    PGTZ=UTC PGOPTIONS=$PGFERRY_TEST_PGOPTIONS "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$TGT_PORT" -U postgres -d "$db" "$@"
 }
 
 # psql_side src|tgt DB [...]

@@ -7,7 +7,9 @@
 #     2. --tables with two tables (one in a schema that needs quoting): only
 #        those arrive, and a second run onto the filled target is refused;
 #     3. a schema made on the target beforehand, whose tables get rows
-#        behind the load's back: each is emptied before its copy.
+#        behind the load's back: each is emptied before its copy;
+#     4. a target database in LATIN1 for a UTF8 source: refused by the
+#        checks, naming both encodings, and nothing written.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -106,5 +108,20 @@ planted=$(psql_tgt "$DB" -c "SELECT count(DISTINCT table_name) FROM made_test.pl
 ((planted > 0)) || fail "the trigger planted no row: no copy had to empty its table"
 compare_db "$DB" "$DB" || fail "the target differs: a table filled before its copy was not emptied"
 pass "schema made beforehand: $planted tables held rows before their copy, each emptied first"
+
+# --- 4. a target that cannot hold the source's characters -----------------
+DB=offline_migrate_latin
+new_db "$DB" src
+new_db "$DB" tgt
+psql_src "$DB" -c "CREATE TABLE public.t (id integer PRIMARY KEY, v text);
+                   INSERT INTO public.t VALUES (1, 'snowman ☃, not in LATIN1')" >/dev/null
+psql_tgt postgres >/dev/null <<SQL || fail "could not make a LATIN1 database $DB on the target"
+DROP DATABASE "$DB";
+CREATE DATABASE "$DB" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
+SQL
+expect_fail 2 "target database \"$DB\" is encoded in LATIN1, which cannot hold every character of the source database \"$DB\" in UTF8: expected UTF8\$" \
+    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1
+assert_target_untouched "$DB"
+pass "a LATIN1 target for a UTF8 source is refused, nothing written"
 
 scenario_pass

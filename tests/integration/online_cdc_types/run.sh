@@ -29,7 +29,13 @@
 #       8. a key GENERATED ALWAYS AS IDENTITY (which a plain INSERT may not
 #          give a value, nor an UPDATE set): inserts, updates, deletes, and
 #          after the cutover the target's own next insert takes the next
-#          value, the identity's sequence copied.
+#          value, the identity's sequence copied;
+#       9. dates, intervals and floats inserted and updated while the
+#          source database sets DateStyle 'SQL, DMY', IntervalStyle
+#          'sql_standard' and extra_float_digits -3, and the target's
+#          DateStyle 'German': pgoutput writes values as text in its
+#          session's style, so each side's session must pin its own (a
+#          date 2024-04-03 once arrived as 2024-03-04).
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -48,6 +54,12 @@ new_db "$DB"
 # the target's database keeps the server's time zone, UTC; sessions of the
 # agents on the source print timestamptz in New York time
 psql_src postgres -c "ALTER DATABASE $DB SET timezone = 'America/New_York'" >/dev/null
+psql_src postgres >/dev/null <<SQL
+ALTER DATABASE $DB SET datestyle = 'SQL, DMY';
+ALTER DATABASE $DB SET intervalstyle = 'sql_standard';
+ALTER DATABASE $DB SET extra_float_digits = -3;
+SQL
+psql_tgt postgres -c "ALTER DATABASE $DB SET datestyle = 'German, DMY'" >/dev/null
 psql_src "$DB" <<'SQL' >/dev/null
 -- 100 kB of md5s per row: hex digits do not compress below the TOAST
 -- threshold, so the value is stored out of line
@@ -81,6 +93,12 @@ FROM generate_series(1, 100) i;
 
 CREATE TABLE public.ident_t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text NOT NULL);
 INSERT INTO public.ident_t (v) SELECT 'v' || i FROM generate_series(1, 10) i;
+
+CREATE TABLE public.style_t (id integer PRIMARY KEY, d date, iv interval, f float8, ts timestamp);
+INSERT INTO public.style_t
+SELECT i, date '2024-01-02' + i, i * interval '-1 day -02:03:04', i / 7.0::float8,
+       timestamp '2024-01-02 03:04:05.678901' + i * interval '1 day'
+FROM generate_series(1, 10) i;
 ANALYZE;
 SQL
 toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
@@ -90,7 +108,7 @@ stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t"
 # compressed below the threshold)
 ((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
     fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
-pass "source: 8 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+pass "source: 9 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
 
 start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
@@ -180,6 +198,12 @@ UPDATE public.ts_t SET at = at + interval '1 hour 1 second', iv = iv * 2 WHERE i
 INSERT INTO public.ident_t (v) SELECT 'new ' || i FROM generate_series(1, 5) i;
 UPDATE public.ident_t SET v = v || ' changed' WHERE id IN (2, 4, 12);
 DELETE FROM public.ident_t WHERE id IN (3, 14);
+
+-- 9. values whose text the session's style shapes: 2 inserts, 3 updates
+INSERT INTO public.style_t VALUES
+    (101, '2024-04-03', '-1 day -02:03:04', 0.1::float8 + 0.2::float8, '2024-04-03 01:02:03.456789'),
+    (102, '1999-12-31', '1 year 2 mons -3 days 04:05:06.5', 1e-310, '1999-12-31 23:59:59.999999');
+UPDATE public.style_t SET d = d + 30, iv = iv - interval '1 hour', f = f / 3 WHERE id <= 3;
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
@@ -248,13 +272,17 @@ SELECT 'target transactions that wrote the $BIG_ROWS rows of one source transact
        (SELECT count(DISTINCT xmin::text) FROM public.big_t WHERE id > 0)::text, '1'
 UNION ALL
 SELECT 'rows of public.ident_t, of them changed',
-       (SELECT count(*) || ' ' || count(*) FILTER (WHERE v LIKE '% changed') FROM public.ident_t), '13 3';
+       (SELECT count(*) || ' ' || count(*) FILTER (WHERE v LIKE '% changed') FROM public.ident_t), '13 3'
+UNION ALL
+SELECT 'date, interval and float inserted as 2024-04-03, -1 day -02:03:04, 0.1 + 0.2',
+       (SELECT d || ' ' || iv || ' ' || (f = 0.1::float8 + 0.2::float8) FROM public.style_t WHERE id = 101),
+       '2024-04-03 -1 days -02:03:04 true';
 SQL
 while IFS=$'\t' read -r what got want; do
     [[ $got == "$want" ]] || fail "target: $what: expected $want, got $got"
 done <"$TEST_TMP/cases.out"
-[[ $(grep -c . "$TEST_TMP/cases.out") == 11 ]] || fail "expected 11 checks on the target: $(cat "$TEST_TMP/cases.out")"
-pass "every case checked on the target: TOAST kept, TRUNCATE+INSERT, NULLs and duplicates, composite keys, $BIG_ROWS rows, identity"
+[[ $(grep -c . "$TEST_TMP/cases.out") == 12 ]] || fail "expected 12 checks on the target: $(cat "$TEST_TMP/cases.out")"
+pass "every case checked on the target: TOAST kept, TRUNCATE+INSERT, NULLs and duplicates, composite keys, $BIG_ROWS rows, identity, styles"
 # the application, moved to the target, inserts: the identity goes on
 # where the source's was, so no key is taken twice
 next_id=$(psql_tgt "$DB" -c "INSERT INTO public.ident_t (v) VALUES ('after the cutover') RETURNING id")
@@ -269,12 +297,13 @@ public.comp_t 1 21 10
 public.del_t 0 0 333
 public.full_t 1 3 2
 public.ident_t 5 3 2
+public.style_t 2 3 0
 public.toast_t 0 11 1
 public.trunc_t 15 0 0
 public.ts_t 0 10 0"
 got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
               | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
-                                          "public.full_t", "public.ident_t", "public.toast_t", "public.trunc_t",
+                                          "public.full_t", "public.ident_t", "public.style_t", "public.toast_t", "public.trunc_t",
                                           "public.ts_t"] | index($n))
               | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
 [[ $got == "$want_counts" ]] ||
@@ -284,7 +313,7 @@ $want_counts
 got:
 $got"
 total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
-want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2))
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3))
 [[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
 [[ $(db_field appliedChanges) == "$want_total" ]] ||
     fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
