@@ -86,14 +86,26 @@ static const char *const s_online_server_sql =
  * publication (ownership, which superusers and members of the owning role
  * have too).
  */
+/* An index serves as replica identity only if it is valid, unique, not
+ * deferrable and not partial (relcache.c, RelationGetIndexList): the
+ * server ignores any other, and a published table without one makes
+ * every UPDATE and DELETE of the application fail. */
+#define PREPARE_IDENTITY_INDEX_OK                                              \
+    "i.indisvalid AND i.indisunique AND i.indimmediate AND i.indpred IS NULL"
+
 static const char *const s_online_tables_sql =
     "SELECT t.pos, c.relreplident, "
     "       EXISTS (SELECT 1 FROM pg_index i "
-    "               WHERE i.indrelid = c.oid AND i.indisprimary), "
+    "               WHERE i.indrelid = c.oid AND i.indisprimary "
+    "                 AND " PREPARE_IDENTITY_INDEX_OK "), "
     "       EXISTS (SELECT 1 FROM pg_index i "
-    "               WHERE i.indrelid = c.oid AND i.indisreplident), "
+    "               WHERE i.indrelid = c.oid AND i.indisreplident "
+    "                 AND " PREPARE_IDENTITY_INDEX_OK "), "
     "       c.relpersistence = 'u', "
-    "       pg_has_role(c.relowner, 'USAGE') "
+    "       pg_has_role(c.relowner, 'USAGE'), "
+    "       EXISTS (SELECT 1 FROM pg_index i "
+    "               WHERE i.indrelid = c.oid AND i.indisprimary "
+    "                 AND NOT i.indimmediate) "
     "  FROM unnest($1::oid[]) WITH ORDINALITY AS t(oid, pos) "
     "  JOIN pg_class c ON c.oid = t.oid "
     " ORDER BY t.pos";
@@ -422,7 +434,7 @@ s_check_online_server(prepare_t *p, PGconn *src)
  */
 static char *
 s_identity_problem(prepare_t *p, const Pgferry__TableRef *t, char ident,
-                   bool has_pkey, bool has_ident_index)
+                   bool has_pkey, bool has_ident_index, bool deferrable_pkey)
 {
     const char *what = NULL;
     const char *fix = NULL;
@@ -432,29 +444,28 @@ s_identity_problem(prepare_t *p, const Pgferry__TableRef *t, char ident,
     {
         return NULL;
     }
-    if (ident == 'n')
+    /* what to do about it: with a usable primary key, use it */
+    fix = has_pkey ? "set REPLICA IDENTITY DEFAULT"
+                   : "add a primary key and set REPLICA IDENTITY DEFAULT";
+    if (ident == 'd' && deferrable_pkey)
     {
-        what = "has REPLICA IDENTITY NOTHING";
-    }
-    else if (ident == 'i')
-    {
-        what = "has REPLICA IDENTITY USING INDEX but no such index";
-    }
-    else
-    {
-        what = "has no primary key and no replica identity";
-    }
-    if (has_pkey)
-    {
-        fix = "set REPLICA IDENTITY DEFAULT";
+        what = "has a DEFERRABLE primary key, which PostgreSQL cannot use "
+               "as its replica identity";
+        fix = "make the key NOT DEFERRABLE, or give the table a unique index "
+              "that is not and set REPLICA IDENTITY USING INDEX";
     }
     else if (ident == 'd')
     {
+        what = "has no primary key and no replica identity";
         fix = "add a primary key";
+    }
+    else if (ident == 'n')
+    {
+        what = "has REPLICA IDENTITY NOTHING";
     }
     else
     {
-        fix = "add a primary key and set REPLICA IDENTITY DEFAULT";
+        what = "has REPLICA IDENTITY USING INDEX but no such index";
     }
     return xasprintf("source database \"%s\": table \"%s.%s\" %s: updates "
                      "and deletes cannot be replicated (%s, or rerun with "
@@ -506,6 +517,7 @@ s_check_online_tables(prepare_t *p, PGconn *src)
         bool has_ident_index = PQgetvalue(r, row, 3)[0] == 't';
         bool unlogged = PQgetvalue(r, row, 4)[0] == 't';
         bool owned = PQgetvalue(r, row, 5)[0] == 't';
+        bool deferrable_pkey = PQgetvalue(r, row, 6)[0] == 't';
         char *problem = NULL;
 
         if (unlogged)
@@ -520,7 +532,8 @@ s_check_online_tables(prepare_t *p, PGconn *src)
                                        p->source_db, t->schema, t->name));
         }
         else if ((problem = s_identity_problem(p, t, ident, has_pkey,
-                                               has_ident_index)) != NULL)
+                                               has_ident_index,
+                                               deferrable_pkey)) != NULL)
         {
             if (p->assign->fix_replica_identity)
             {

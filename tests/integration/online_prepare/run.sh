@@ -6,8 +6,11 @@
 #     source, each refusal exiting 2 with every problem named and nothing
 #     written anywhere (no task kept, target untouched, no slot or
 #     publication, no replica identity changed):
-#       1. a table without a primary key, one with REPLICA IDENTITY NOTHING
-#          and an unlogged one are named, each with the fix to use;
+#       1. a table without a primary key, one with REPLICA IDENTITY NOTHING,
+#          one whose primary key is DEFERRABLE (which the server cannot use
+#          as replica identity: once published, the application's UPDATEs
+#          and DELETEs of it would fail) and an unlogged one are named,
+#          each with the fix to use;
 #       2. a role that may neither replicate nor publish the tables (it
 #          owns none of them) is named, with the tables;
 #       3. a source server of its own with wal_level = replica and neither
@@ -16,9 +19,10 @@
 #          while another session locks public.quiet: refused after the lock
 #          timeout, and public.history, altered first in the same
 #          transaction, keeps its replica identity (all or none);
-#       5. with --fix-replica-identity and no lock, the task is accepted
-#          and both tables have REPLICA IDENTITY FULL (the task is then
-#          cancelled and deleted).
+#       5. with --fix-replica-identity and no lock, the task is accepted,
+#          the three tables have REPLICA IDENTITY FULL, and once their
+#          publication exists an UPDATE and a DELETE of every table of the
+#          source succeed (the task is then cancelled and deleted).
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -36,13 +40,15 @@ SELECT now() - g * interval '1 minute', 'event ' || g FROM generate_series(1, 10
 CREATE TABLE public.quiet (id integer PRIMARY KEY, note text);
 ALTER TABLE public.quiet REPLICA IDENTITY NOTHING;
 CREATE UNLOGGED TABLE public.scratch (id integer PRIMARY KEY);
+CREATE TABLE public.deferred (id integer PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, note text);
+INSERT INTO public.deferred SELECT g, 'note ' || g FROM generate_series(1, 10) g;
 SQL
 psql_src postgres -c "DROP ROLE IF EXISTS $WEAK" >/dev/null
 psql_src "$DB" <<SQL >/dev/null
 CREATE ROLE $WEAK LOGIN;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO $WEAK;
 SQL
-pass "sample loaded into $DB, plus public.history (no primary key), public.quiet (REPLICA IDENTITY NOTHING), public.scratch (unlogged)"
+pass "sample loaded into $DB, plus public.history (no primary key), public.quiet (REPLICA IDENTITY NOTHING), public.deferred (DEFERRABLE primary key), public.scratch (unlogged)"
 
 start_coordinator
 start_agent a1
@@ -51,11 +57,13 @@ cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
 create_project "$PROJECT"
 
-# relreplident of public.history and public.quiet on the source
+# relreplident of public.deferred, public.history and public.quiet on the
+# source
 history_identity()
 {
     psql_src "$DB" -c "SELECT string_agg(relreplident::text, ',' ORDER BY relname)
-                       FROM pg_class WHERE oid IN ('public.history'::regclass, 'public.quiet'::regclass)"
+                       FROM pg_class WHERE oid IN ('public.deferred'::regclass, 'public.history'::regclass,
+                                                   'public.quiet'::regclass)"
 }
 
 # online_create TASK [ARGS...]: task create of an OnlineMigration task of
@@ -77,8 +85,8 @@ assert_refused_cleanly()
     expect_fail 2 "$1" pgf task show --project-name "$PROJECT" -n "$1"
     assert_target_untouched "$DB"
     assert_no_leftovers "$DB"
-    [[ $(history_identity) == d,n ]] ||
-        fail "the replica identities of public.history,quiet were changed to $(history_identity) by a refused task"
+    [[ $(history_identity) == d,d,n ]] ||
+        fail "the replica identities of public.deferred,history,quiet were changed to $(history_identity) by a refused task"
 }
 
 # expect_line PATTERN: LAST_OUTPUT has a line matching PATTERN.
@@ -94,13 +102,14 @@ $LAST_OUTPUT"
 expect_fail 2 "source database \"$DB\": table \"public\.history\" has no primary key and no replica identity: updates and deletes cannot be replicated \(add a primary key, or rerun with --fix-replica-identity" \
     online_create nokey
 expect_line "source database \"$DB\": table \"public\.quiet\" has REPLICA IDENTITY NOTHING: updates and deletes cannot be replicated \(set REPLICA IDENTITY DEFAULT, or rerun with --fix-replica-identity"
+expect_line "source database \"$DB\": table \"public\.deferred\" has a DEFERRABLE primary key, which PostgreSQL cannot use as its replica identity: updates and deletes cannot be replicated \(make the key NOT DEFERRABLE, .*or rerun with --fix-replica-identity"
 expect_line "source database \"$DB\": table \"public\.scratch\" is unlogged: its changes are not written to the WAL"
 # only those: the others have primary keys
-[[ $(grep -c 'cannot be replicated' <<<"$LAST_OUTPUT") == 3 ]] ||
-    fail "expected three tables named, history, quiet and scratch:
+[[ $(grep -c 'cannot be replicated' <<<"$LAST_OUTPUT") == 4 ]] ||
+    fail "expected four tables named, deferred, history, quiet and scratch:
 $LAST_OUTPUT"
 assert_refused_cleanly nokey
-pass "refused: public.history has no key, public.quiet no identity, public.scratch is unlogged; nothing written"
+pass "refused: public.history has no key, public.quiet no identity, public.deferred a deferrable key, public.scratch is unlogged; nothing written"
 
 # the flag is for online tasks only: bad usage, refused before any check
 expect_fail 2 'fix-replica-identity.*OnlineMigration' \
@@ -114,7 +123,7 @@ jq --arg u "$WEAK" '.userName = $u' s.json >s_weak.json
 # every problem at once, even with the fix asked for: the fix needs owning
 expect_fail 2 "user \"$WEAK\" cannot replicate" \
     online_create weak --source-connection-json s_weak.json --fix-replica-identity
-expect_line "source database \"$DB\": user \"$WEAK\" cannot add 7 tables to a publication because it does not own them: .*\"public\.history\""
+expect_line "source database \"$DB\": user \"$WEAK\" cannot add 8 tables to a publication because it does not own them: .*\"public\.history\""
 expect_line "source database \"$DB\": user \"$WEAK\" cannot create a publication, expected CREATE privilege"
 assert_refused_cleanly weak
 pass "refused: $WEAK cannot replicate, owns no table, cannot create a publication"
@@ -166,7 +175,7 @@ trap s_on_exit EXIT
 # every table but the unlogged one
 jq -n --arg db "$DB" '[{name: $db, target_database_name: $db,
     selectedTables: ["public.customers", "public.products", "public.orders",
-                     "public.order_items", "public.history", "public.quiet"]}]' >o_logged.json
+                     "public.order_items", "public.history", "public.quiet", "public.deferred"]}]' >o_logged.json
 
 # --- 4. --fix-replica-identity, a table locked -------------------------------
 # EXCLUSIVE: prepare's reads (ACCESS SHARE) pass, the ALTER waits. The
@@ -193,14 +202,46 @@ pass "refused: public.quiet locked; public.history not altered either"
 # --- 5. --fix-replica-identity -----------------------------------------------
 online_create fixed --database-options-json o_logged.json --fix-replica-identity ||
     fail "task create --fix-replica-identity exited $?"
-[[ $(history_identity) == f,f ]] ||
-    fail "public.history,quiet have replica identities $(history_identity), expected f,f (FULL)"
+[[ $(history_identity) == f,f,f ]] ||
+    fail "public.deferred,history,quiet have replica identities $(history_identity), expected f,f,f (FULL)"
 others=$(psql_src "$DB" -c "SELECT string_agg(relname || '=' || relreplident::text, ', ' ORDER BY relname)
                             FROM pg_class WHERE relnamespace = 'public'::regnamespace
-                             AND relkind = 'r' AND relname NOT IN ('history', 'quiet')
+                             AND relkind = 'r' AND relname NOT IN ('deferred', 'history', 'quiet')
                              AND relreplident <> 'd'")
 [[ -z $others ]] || fail "tables with a primary key had their replica identity changed: $others"
-pass "accepted with --fix-replica-identity: public.history and public.quiet have REPLICA IDENTITY FULL, the others kept theirs"
+pass "accepted with --fix-replica-identity: public.deferred, history and quiet have REPLICA IDENTITY FULL, the others kept theirs"
+
+# The application must go on: once the tables are published, an UPDATE
+# and a DELETE of every selected table (in a transaction rolled back, so
+# that the data stay) must not fail for want of a replica identity.
+for _ in $(seq 1 300); do
+    [[ $(psql_src "$DB" -c "SELECT count(*) FROM pg_publication_tables WHERE tablename = 'deferred'") == 1 ]] && break
+    sleep 0.1
+done
+[[ $(psql_src "$DB" -c "SELECT count(*) FROM pg_publication_tables WHERE tablename = 'deferred'") == 1 ]] ||
+    fail "no publication of public.deferred after 30 s"
+psql_src "$DB" >"$TEST_TMP/app-writes.out" 2>&1 <<'SQL' ||
+BEGIN;
+-- foreign keys would refuse the DELETEs; the replica identity check stays
+SET LOCAL session_replication_role = replica;
+DO $$
+DECLARE
+    t record;
+    col text;
+BEGIN
+    FOR t IN SELECT schemaname, tablename FROM pg_publication_tables ORDER BY 1, 2 LOOP
+        SELECT a.attname INTO col FROM pg_attribute a
+         WHERE a.attrelid = format('%I.%I', t.schemaname, t.tablename)::regclass
+           AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum LIMIT 1;
+        EXECUTE format('UPDATE %I.%I SET %I = %I', t.schemaname, t.tablename, col, col);
+        EXECUTE format('DELETE FROM %I.%I', t.schemaname, t.tablename);
+    END LOOP;
+END
+$$;
+ROLLBACK;
+SQL
+    fail "the source refused the application's UPDATE or DELETE of a published table: $(cat "$TEST_TMP/app-writes.out")"
+pass "every published table of the source takes an UPDATE and a DELETE"
 
 pgf task cancel --project-name "$PROJECT" -n fixed >/dev/null || fail "task cancel exited $?"
 pgf task delete --project-name "$PROJECT" -n fixed >/dev/null || fail "task delete exited $?"
