@@ -27,12 +27,30 @@
  * composite values carry their element types' OIDs, which differ between
  * servers for user-defined types.
  */
+/*
+ * Whether type T (an alias of pg_type) cannot travel in binary COPY: it
+ * has no binary form (aclitem), or its binary form is an object's OID,
+ * which names another object, or none, on the target (the reg* types;
+ * their text is the object's name). Arrays of these neither.
+ */
+#define PREPARE_NO_BINARY(T)                                                   \
+    "(" T ".typsend = 0 OR " T ".typreceive = 0 OR " T ".typname IN "           \
+    "('regclass', 'regcollation', 'regconfig', 'regdictionary', "              \
+    "'regnamespace', 'regoper', 'regoperator', 'regproc', 'regprocedure', "    \
+    "'regrole', 'regtype'))"
+
 static const char *const s_tables_sql =
     "SELECT n.nspname, c.relname, pg_table_size(c.oid), "
     "       greatest(c.reltuples, 0)::bigint, "
     "       NOT EXISTS (SELECT 1 FROM pg_attribute a "
+    "                     JOIN pg_type t ON t.oid = a.atttypid "
+    "                     LEFT JOIN pg_type e ON e.oid = t.typelem "
+    "                                        AND t.typcategory = 'A' "
     "                   WHERE a.attrelid = c.oid AND a.attnum > 0 "
-    "                     AND NOT a.attisdropped AND a.atttypid >= 16384), "
+    "                     AND NOT a.attisdropped "
+    "                     AND (a.atttypid >= 16384 "
+    "                          OR " PREPARE_NO_BINARY("t") " "
+    "                          OR " PREPARE_NO_BINARY("e") ")), "
     "       (SELECT string_agg(quote_ident(a.attname), ', ' "
     "                          ORDER BY a.attnum) "
     "          FROM pg_attribute a "
