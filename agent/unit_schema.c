@@ -165,7 +165,12 @@ s_filter_load(PGconn *src, const Pgferry__Assign *a, filter_t *f, char **error)
     return 0;
 }
 
-/* Runs pg_dump with the given extra arguments and the filter's. */
+/* Runs pg_dump with the given extra arguments (a --section, which leaves
+ * out table data) and the filter's. Not --schema-only: that would leave
+ * out the post-data section's REFRESH MATERIALIZED VIEW entries too, and
+ * every materialized view would arrive unpopulated. --no-blobs instead:
+ * large objects' contents are data, never made here, so neither are
+ * their empty shells. */
 static int
 s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
           strbuf_t *out, char **error)
@@ -175,7 +180,7 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     const char **argv = xcalloc(16 + f->nargs, sizeof(char *));
     int rc = -1;
 
-    argv[argc++] = "--schema-only";
+    argv[argc++] = "--no-blobs";
     argv[argc++] = "--no-owner";
     argv[argc++] = "--no-privileges";
     for (size_t i = 0; extra[i] != NULL; i++)

@@ -322,9 +322,10 @@ SQL
 # ---------------------------------------------------------------------------
 # compare_db SRCDB TGTDB [TABLE...]
 #
-# For each leaf table of SRCDB (or only the named ones; see
-# s_table_filter_sql for the name forms): row count and content checksum on
-# both sides, md5(string_agg(row::text, E'\n' ORDER BY row::text)). Tables
+# For each leaf table of SRCDB and each materialized view populated there
+# (or only the named ones; see s_table_filter_sql for the name forms): row
+# count and content checksum on both sides (a materialized view left
+# unpopulated on the target fails the comparison), md5(string_agg(row::text, E'\n' ORDER BY row::text)). Tables
 # over 64 MB use an order-free checksum instead (the sum of each row's md5,
 # two 60-bit halves): string_agg of a big table would sort gigabytes and hit
 # the 1 GB text limit. Then sequences (last_value; with names, only those
@@ -381,7 +382,8 @@ SELECT %L, 'MISSING', '';
     END,
     format('%I.%I', n.nspname, c.relname))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND $PGFERRY_USER_SCHEMAS_SQL AND $filter
+WHERE (c.relkind = 'r' OR (c.relkind = 'm' AND c.relispopulated))
+  AND $PGFERRY_USER_SCHEMAS_SQL AND $filter
 ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C";
 SQL
 
