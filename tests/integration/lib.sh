@@ -165,6 +165,9 @@ export PATH="$PGBIN:$PATH" # pg_dump/pg_restore of the servers' major version
 # the other settings that shape values' text are pinned (a database may set
 # its own), so the text of a row is comparable.
 PGFERRY_TEST_PGOPTIONS="-c client_min_messages=warning -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+# compare_db's sessions also read with an empty search_path: a reg* value
+# then prints schema-qualified, so the same name in another schema shows
+PGFERRY_COMPARE_PGOPTIONS="$PGFERRY_TEST_PGOPTIONS -c search_path=pg_catalog"
 psql_src()
 {
     local db=$1
@@ -422,7 +425,8 @@ SQL
         local db=$src
         [[ $side == tgt ]] && db=$tgt
         {
-            psql_side "$side" "$db" -F $'\t' -f "$dir/script.sql" >"$dir/$side.tables" &&
+            PGFERRY_TEST_PGOPTIONS=$PGFERRY_COMPARE_PGOPTIONS \
+                psql_side "$side" "$db" -F $'\t' -f "$dir/script.sql" >"$dir/$side.tables" &&
                 psql_side "$side" "$db" -F $'\t' -c "$seq_sql" >"$dir/$side.sequences" &&
                 psql_side "$side" "$db" -F $'\t' -c "$objects_sql" >"$dir/$side.objects"
         } 2>"$dir/$side.err" &

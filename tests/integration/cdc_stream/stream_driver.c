@@ -41,12 +41,13 @@
 /* the whole run, copy and stream, must fit in this */
 #define DEADLINE_SECONDS INT64_C(100)
 
-/* Copies one table from src (in the snapshot's transaction) to tgt.
- * Returns the rows copied, or -1. */
+/* Copies one table of schema public from src (in the snapshot's
+ * transaction) to tgt; named with its schema, as the sessions' search_path
+ * is pinned to pg_catalog. Returns the rows copied, or -1. */
 static long
 s_copy_table(PGconn *src, PGconn *tgt, const char *table)
 {
-    char *qname = pgconn_quote_ident(src, table);
+    char *qname = pgconn_quote_qualified(src, "public", table);
     char *out_sql = xasprintf("COPY %s TO STDOUT", qname);
     char *in_sql = xasprintf("COPY %s FROM STDIN", qname);
     PGresult *res = PQexec(src, out_sql);

@@ -3,7 +3,8 @@
 #
 # tests/integration/offline_migrate/run.sh
 #     Embedded mode: 'pgferry migrate' starts its own coordinator and agents.
-#     1. the whole type zoo, compared row by row, materialized views too;
+#     1. the whole type zoo, compared row by row, materialized views too,
+#        onto a target database with a search_path of its own;
 #     2. --tables with two tables (one in a schema that needs quoting): only
 #        those arrive, and a second run onto the filled target is refused;
 #     3. a schema made on the target beforehand, whose tables get rows
@@ -18,6 +19,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 DB=offline_migrate_zoo
 new_db "$DB"
 load_fixture "$DB" typezoo
+# The target database reads names through a search_path of its own, whose
+# first schema has a table of the name public.catrefs refers to: a
+# regclass written unqualified by the source would name that one there.
+psql_tgt "$DB" >/dev/null <<SQL || fail "could not set up the decoy schema in $DB"
+CREATE SCHEMA decoy;
+CREATE TABLE decoy.scalars (id integer);
+ALTER DATABASE $DB SET search_path = decoy, public;
+SQL
 
 pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 ||
     fail "pgferry migrate of $DB exited $?"
