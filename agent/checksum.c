@@ -25,19 +25,28 @@ checksum_pin_settings(PGconn *conn, char **error)
     return pgconn_command(conn, CHECKSUM_SETTINGS, error);
 }
 
-/* Row count and an order-independent checksum of one table on one side,
- * sent without waiting: both sides compute at once. */
+/*
+ * Row count and an order-independent checksum of one table on one side,
+ * sent without waiting: both sides compute at once. Each row is hashed
+ * as a ROW() of the source's columns, named, so that a target table
+ * whose columns stand in another order compares equal: pg_dump itself
+ * puts an inheritance child's inherited columns before its own. The
+ * list leaves out generated columns; each side computes its own.
+ */
 static int
 s_send(PGconn *conn, const Pgferry__TableRef *t)
 {
     char *q = pgconn_quote_qualified(conn, t->schema, t->name);
+    char *row = t->columns[0] != '\0' ? xasprintf("ROW(%s)", t->columns)
+                                       : xstrdup("r");
     char *sql = xasprintf(
-        "SELECT count(*), coalesce(sum(('x' || substr(md5(r::text), 1, 16))"
+        "SELECT count(*), coalesce(sum(('x' || substr(md5(%s::text), 1, 16))"
         "::bit(64)::bigint), 0) FROM ONLY %s r",
-        q);
+        row, q);
     int ok = PQsendQuery(conn, sql);
 
     free(sql);
+    free(row);
     free(q);
     return ok ? 0 : -1;
 }

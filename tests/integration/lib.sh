@@ -327,11 +327,13 @@ SQL
 #
 # For each leaf table of SRCDB and each materialized view populated there
 # (or only the named ones; see s_table_filter_sql for the name forms): row
-# count and content checksum on both sides (a materialized view left
-# unpopulated on the target fails the comparison), md5(string_agg(row::text, E'\n' ORDER BY row::text)). Tables
-# over 64 MB use an order-free checksum instead (the sum of each row's md5,
-# two 60-bit halves): string_agg of a big table would sort gigabytes and hit
-# the 1 GB text limit. Then sequences (last_value; with names, only those
+# count and content checksum on both sides, md5(string_agg(row::text,
+# E'\n' ORDER BY row::text)), each row taken as a ROW() of the source's
+# columns by name, whatever their order on the target (a materialized view
+# left unpopulated on the target fails the comparison). Tables over 64 MB
+# use an order-free checksum instead (the sum of each row's md5, two 60-bit
+# halves): string_agg of a big table would sort gigabytes and hit the 1 GB
+# text limit. Then sequences (last_value; with names, only those
 # owned by the named tables) and, per table and partitioned parent, the
 # numbers of indexes, constraints and user triggers.
 #
@@ -380,11 +382,16 @@ SELECT %L, 'MISSING', '';
               || ' || '':'' || coalesce(sum((''x'' || substr(_h, 16, 15))::bit(60)::bigint), 0)'
     END,
     CASE WHEN pg_table_size(c.oid) <= 64 * 1024 * 1024
-         THEN format('%I.%I _row', n.nspname, c.relname)
-         ELSE format('(SELECT md5(_row::text) AS _h FROM %I.%I _row) _hashes', n.nspname, c.relname)
+         THEN format('(SELECT %s AS _row FROM %I.%I _t) _rows', k.expr, n.nspname, c.relname)
+         ELSE format('(SELECT md5((%s)::text) AS _h FROM %I.%I _t) _hashes', k.expr, n.nspname, c.relname)
     END,
     format('%I.%I', n.nspname, c.relname))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+-- each row as a ROW() of the source's columns, by name: a target table
+-- whose columns stand in another order holds the same rows
+CROSS JOIN LATERAL (
+    SELECT coalesce('ROW(' || string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) || ')', '_t') AS expr
+    FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) k
 WHERE (c.relkind = 'r' OR (c.relkind = 'm' AND c.relispopulated))
   AND $PGFERRY_USER_SCHEMAS_SQL AND $filter
 ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C";

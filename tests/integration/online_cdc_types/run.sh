@@ -35,7 +35,12 @@
 #          'sql_standard' and extra_float_digits -3, and the target's
 #          DateStyle 'German': pgoutput writes values as text in its
 #          session's style, so each side's session must pin its own (a
-#          date 2024-04-03 once arrived as 2024-03-04).
+#          date 2024-04-03 once arrived as 2024-03-04);
+#      10. an inheritance child with a column of its own, whose parent got
+#          a column after it: (id, a, own, b) on the source, and pg_dump
+#          makes it (id, a, b, own) on the target; changes apply by name,
+#          and --validate compares by name (it compared by position and
+#          failed the cutover of identical tables).
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -99,6 +104,11 @@ INSERT INTO public.style_t
 SELECT i, date '2024-01-02' + i, i * interval '-1 day -02:03:04', i / 7.0::float8,
        timestamp '2024-01-02 03:04:05.678901' + i * interval '1 day'
 FROM generate_series(1, 10) i;
+
+CREATE TABLE public.inh_parent (id integer PRIMARY KEY, a text);
+CREATE TABLE public.inh_child (id integer PRIMARY KEY, own text) INHERITS (public.inh_parent);
+ALTER TABLE public.inh_parent ADD COLUMN b text;
+INSERT INTO public.inh_child VALUES (1, 'a1', 'own1', 'b1'), (2, 'a2', 'own2', 'b2');
 ANALYZE;
 SQL
 toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
@@ -108,7 +118,7 @@ stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t"
 # compressed below the threshold)
 ((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
     fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
-pass "source: 9 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+pass "source: 11 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
 
 start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
@@ -153,6 +163,14 @@ slot=$(db_field slotName)
 compare_db "$DB" "$DB" >"$TEST_TMP/compare-full-load.out" ||
     fail "full load differs before any change: $(cat "$TEST_TMP/compare-full-load.out")"
 pass "full load done, database $state, slot $slot; source and target identical before the changes"
+# 10. the case is there: the child's columns stand in another order
+columns_sql="SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+             WHERE attrelid = 'public.inh_child'::regclass AND attnum > 0 AND NOT attisdropped"
+order_src=$(psql_src "$DB" -c "$columns_sql")
+order_tgt=$(psql_tgt "$DB" -c "$columns_sql")
+[[ $order_src == id,a,own,b && $order_tgt == id,a,b,own ]] ||
+    fail "public.inh_child's columns: source $order_src, target $order_tgt; expected id,a,own,b and id,a,b,own"
+pass "public.inh_child: columns id,a,own,b on the source, id,a,b,own on the target"
 
 # --- the changes, all during CDC -------------------------------------------
 start=$SECONDS
@@ -204,6 +222,10 @@ INSERT INTO public.style_t VALUES
     (101, '2024-04-03', '-1 day -02:03:04', 0.1::float8 + 0.2::float8, '2024-04-03 01:02:03.456789'),
     (102, '1999-12-31', '1 year 2 mons -3 days 04:05:06.5', 1e-310, '1999-12-31 23:59:59.999999');
 UPDATE public.style_t SET d = d + 30, iv = iv - interval '1 hour', f = f / 3 WHERE id <= 3;
+
+-- 10. the inheritance child: 1 insert, 1 update
+INSERT INTO public.inh_child VALUES (3, 'a3', 'own3', 'b3');
+UPDATE public.inh_child SET b = 'b1 changed', own = 'own1 changed' WHERE id = 1;
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
@@ -297,13 +319,14 @@ public.comp_t 1 21 10
 public.del_t 0 0 333
 public.full_t 1 3 2
 public.ident_t 5 3 2
+public.inh_child 1 1 0
 public.style_t 2 3 0
 public.toast_t 0 11 1
 public.trunc_t 15 0 0
 public.ts_t 0 10 0"
 got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
               | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
-                                          "public.full_t", "public.ident_t", "public.style_t", "public.toast_t", "public.trunc_t",
+                                          "public.full_t", "public.ident_t", "public.inh_child", "public.style_t", "public.toast_t", "public.trunc_t",
                                           "public.ts_t"] | index($n))
               | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
 [[ $got == "$want_counts" ]] ||
@@ -313,7 +336,7 @@ $want_counts
 got:
 $got"
 total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
-want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3))
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1))
 [[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
 [[ $(db_field appliedChanges) == "$want_total" ]] ||
     fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
