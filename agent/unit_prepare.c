@@ -69,14 +69,15 @@ static const char *const s_tables_sql =
     "   AND ($1::oid[] IS NULL OR c.oid = ANY ($1::oid[])) "
     " ORDER BY pg_table_size(c.oid) DESC, n.nspname, c.relname";
 
-/* A selected name's table, or its leaf partitions when partitioned
- * (pg_partition_tree() lists nothing for a table outside any tree). */
+/* A selected name's table, or its leaf partitions when partitioned, or
+ * the partitioned table itself when it has none: nothing to copy, but
+ * there (pg_partition_tree() lists nothing for a table outside a tree). */
 static const char *const s_lookup_sql =
     "SELECT coalesce(t.relid::oid, c.oid) FROM pg_class c "
     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "  LEFT JOIN LATERAL pg_partition_tree(c.oid) t ON true "
-    " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
-    "   AND (t.relid IS NULL OR t.isleaf)";
+    "  LEFT JOIN LATERAL (SELECT relid FROM pg_partition_tree(c.oid) "
+    "                      WHERE isleaf) t ON true "
+    " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
 /*
  * Online: what logical replication needs of the source server. Slots and

@@ -27,6 +27,7 @@
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
+#include "common/qualname.h"
 #include "common/strbuf.h"
 
 /*
@@ -108,7 +109,11 @@ s_filter_clear(filter_t *f)
     memset(f, 0, sizeof *f);
 }
 
-/* Fills f for the selected tables; leaves it empty when all are. */
+/*
+ * Fills f for the selected tables; leaves it empty when all are. Kept:
+ * the tables to copy, and the selected names themselves, which adds a
+ * selected partitioned table that has no partition to copy.
+ */
 static int
 s_filter_load(PGconn *src, const Pgferry__Assign *a, filter_t *f, char **error)
 {
@@ -122,22 +127,32 @@ s_filter_load(PGconn *src, const Pgferry__Assign *a, filter_t *f, char **error)
     }
     list = strbuf_new();
     strbuf_append(list, "{");
-    for (size_t i = 0; i < a->n_tables; i++)
+    for (size_t i = 0; i < a->n_tables + a->n_selected_tables; i++)
     {
-        char *q = pgconn_quote_qualified(src, a->tables[i]->schema,
-                                         a->tables[i]->name);
-        /* array element: quote it, escaping backslashes and quotes */
-        strbuf_append(list, i ? ",\"" : "\"");
-        for (const char *p = q; *p; p++)
+        char *schema = NULL;
+        char *table = NULL;
+        char *bad = NULL;
+        char *q = NULL;
+
+        if (i < a->n_tables)
         {
-            if (*p == '"' || *p == '\\')
-            {
-                strbuf_append_len(list, "\\", 1);
-            }
-            strbuf_append_len(list, p, 1);
+            q = pgconn_quote_qualified(src, a->tables[i]->schema,
+                                       a->tables[i]->name);
         }
-        strbuf_append(list, "\"");
+        else if (qualname_parse(a->selected_tables[i - a->n_tables], &schema,
+                                &table, &bad) == 0)
+        {
+            /* prepare looked each name up: they parse, they exist */
+            q = pgconn_quote_qualified(src, schema, table);
+        }
+        if (q != NULL)
+        {
+            strbuf_append_array_text(list, q);
+        }
         free(q);
+        free(bad);
+        free(schema);
+        free(table);
     }
     strbuf_append(list, "}");
     const char *params[1] = {strbuf_data(list)};

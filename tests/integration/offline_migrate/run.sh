@@ -10,7 +10,9 @@
 #     3. a schema made on the target beforehand, whose tables get rows
 #        behind the load's back: each is emptied before its copy;
 #     4. a target database in LATIN1 for a UTF8 source: refused by the
-#        checks, naming both encodings, and nothing written.
+#        checks, naming both encodings, and nothing written;
+#     5. --tables naming a partitioned table that has no partition yet: it
+#        is made on the target (it once was "does not exist").
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -138,5 +140,24 @@ expect_fail 2 "target database \"$DB\" is encoded in LATIN1, which cannot hold e
     pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1
 assert_target_untouched "$DB"
 pass "a LATIN1 target for a UTF8 source is refused, nothing written"
+
+# --- 5. a selected partitioned table without partitions -------------------
+DB=offline_migrate_parted
+new_db "$DB"
+psql_src "$DB" >/dev/null <<'SQL'
+CREATE TABLE public.t (id integer PRIMARY KEY, v text);
+INSERT INTO public.t SELECT g, 'v' || g FROM generate_series(1, 100) g;
+CREATE TABLE public.later (id integer, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE INDEX later_at ON public.later (at);
+CREATE TABLE public.other (id integer);
+SQL
+pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 \
+    --tables 'public.t,public.later' ||
+    fail "pgferry migrate --tables with a partitioned table without partitions exited $?"
+got=$(list_tables tgt "$DB")
+[[ $got == $'public.later\npublic.t' ]] ||
+    fail "target $DB should hold public.later and public.t, it holds: ${got//$'\n'/, }"
+compare_db "$DB" "$DB" public.t public.later || fail "the selected tables differ"
+pass "a selected partitioned table without partitions is made, with its index; public.t copied"
 
 scenario_pass
