@@ -10,14 +10,14 @@
 #include "common/strbuf.h"
 
 /*
- * The checksums hash each row's text, which depends on session settings:
- * a source database in another time zone than the target's printed every
- * timestamptz differently, and identical tables failed validation.
+ * The checksums hash each row's text, which depends on session settings.
+ * Every session pins how values print (PGCONN_PINNED_OPTIONS) but for
+ * the time zone, which a timestamptz's text carries along and so need
+ * not be one for values to travel; hashed, it must: a source database in
+ * another time zone than the target's printed every timestamptz
+ * differently, and identical tables failed validation.
  */
-#define CHECKSUM_SETTINGS                                                      \
-    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "                       \
-    "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; "             \
-    "SET bytea_output = 'hex'; SET lc_monetary = 'C'"
+#define CHECKSUM_SETTINGS "SET TimeZone = 'UTC'"
 
 int
 checksum_pin_settings(PGconn *conn, char **error)

@@ -16,14 +16,15 @@
 #include "pgferry.pb-c.h"
 
 /* The session settings every connection pins in its startup packet,
- * whatever the database or role set: how values are written as text.
- * search_path too: a reg* value is written as the object's name, schema
- * qualified only when the schema is not in the path, and read back on
- * the target through the target's path (pg_dump and PostgreSQL's own
- * apply worker empty it likewise). */
+ * whatever the database or role set: how values are written as text
+ * (lc_monetary: money's symbol and separators). search_path too: a reg*
+ * value is written as the object's name, schema qualified only when the
+ * schema is not in the path, and read back on the target through the
+ * target's path (pg_dump and PostgreSQL's own apply worker empty it
+ * likewise). */
 #define PGCONN_PINNED_OPTIONS                                                  \
     "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 "      \
-    "-c search_path=pg_catalog"
+    "-c bytea_output=hex -c lc_monetary=C -c search_path=pg_catalog"
 
 /*
  * Connects to ep, to database dbname if not NULL (else ep->dbname), with
