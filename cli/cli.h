@@ -53,9 +53,10 @@ json_object *cli_fetch_status(const char *endpoint, const char *project,
 /* Prints a status as a person reads it. */
 void cli_render_table(json_object *status, FILE *out);
 /* One progress line per database: state, tables done, bytes, throughput;
- * rates[k] is the k-th database's (NULL: the coordinator's own figure). */
+ * rates[k] is the k-th database's, for k < n_rates (past them, and with
+ * rates NULL, the coordinator's own figure). */
 void cli_render_progress(json_object *status, const int64_t *rates,
-                         FILE *out);
+                         size_t n_rates, FILE *out);
 /* The bytes each database has copied, in the status's order; at most max
  * of them, returns how many. */
 size_t cli_database_bytes(json_object *status, int64_t *bytes, size_t max);

@@ -55,7 +55,7 @@ cli_cutover(const char *endpoint, const char *project, const char *task,
         state = cli_database_state(status, database, &error);
         if (strcmp(state, "COMPLETED") == 0)
         {
-            cli_render_progress(status, NULL, stdout);
+            cli_render_progress(status, NULL, 0, stdout);
             json_object_put(status);
             printf("pgferry: database \"%s\" cut over: every change made "
                    "before the cutover is on the target\n",

@@ -185,7 +185,8 @@ cli_render_table(json_object *status, FILE *out)
 }
 
 void
-cli_render_progress(json_object *status, const int64_t *rates, FILE *out)
+cli_render_progress(json_object *status, const int64_t *rates,
+                    size_t n_rates, FILE *out)
 {
     json_object *output = s_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
@@ -209,7 +210,8 @@ cli_render_progress(json_object *status, const int64_t *rates, FILE *out)
          * them up: a progress line needs no table's own output */
         int64_t rows = s_int(d, "fullLoadTotalRows");
         int64_t bytes = s_int(d, "fullLoadTotalVolumeBytes");
-        int64_t rate = rates ? rates[k++] : s_int(d, "bytesPerSecond");
+        int64_t rate = k < n_rates ? rates[k] : s_int(d, "bytesPerSecond");
+        k++;
         s_human_bytes(bytes, hbytes, sizeof hbytes);
         s_human_bytes(rate, hrate, sizeof hrate);
         int64_t total = s_int(d, "fullLoadCompletedTables") +

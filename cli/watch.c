@@ -84,7 +84,7 @@ cli_progress_log(cli_progress_t *self, json_object *status, FILE *out)
                        : 0;
     }
     FILE *mem = open_memstream(&line, &len);
-    cli_render_progress(status, rates, mem);
+    cli_render_progress(status, rates, n, mem);
     fclose(mem);
     /* lines start with the time, "HH:MM:SS ": compare after it */
     if (moved || self->line == NULL || len < 9 || strlen(self->line) < 9 ||
