@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/strbuf.h"
 
 #define WATCH_LOOK_EVERY_MS 50
 /* the totals, for a log (printed at most every WATCH_LINE_EVERY_MS) or
@@ -37,7 +38,7 @@ struct cli_progress_t
 cli_progress_t *
 cli_progress_new(void)
 {
-    return calloc(1, sizeof(cli_progress_t));
+    return xcalloc(1, sizeof(cli_progress_t));
 }
 
 void
@@ -105,17 +106,18 @@ cli_progress_log(cli_progress_t *self, json_object *status, FILE *out)
     free(states);
 }
 
-/* The task's state only: NULL when the coordinator did not answer. */
-static char *
-s_task_state(const char *endpoint, const char *project, const char *task,
+/* Whether the task has ended, from its state alone: 1 or 0, or -1 when
+ * the coordinator did not answer (*code says why). */
+static int
+s_task_ended(const char *endpoint, const char *project, const char *task,
              int *code)
 {
     json_object *status =
         cli_fetch_status(endpoint, project, task, CLI_STATUS_TASK, code);
-    char *state = status ? strdup(cli_task_state(status)) : NULL;
+    int ended = status ? cli_state_is_final(cli_task_state(status)) : -1;
 
     json_object_put(status);
-    return state;
+    return ended;
 }
 
 int
@@ -129,14 +131,12 @@ cli_watch(const char *endpoint, const char *project, const char *task,
 
     for (;;)
     {
-        char *state = s_task_state(endpoint, project, task, &code);
-        if (state == NULL)
+        int ended = s_task_ended(endpoint, project, task, &code);
+        if (ended < 0)
         {
             break;
         }
-        bool final = cli_state_is_final(state);
-        free(state);
-        if (final || zclock_mono() >= next_line)
+        if (ended || zclock_mono() >= next_line)
         {
             json_object *status = cli_fetch_status(
                 endpoint, project, task,
@@ -156,7 +156,7 @@ cli_watch(const char *endpoint, const char *project, const char *task,
                 cli_progress_log(progress, status, stdout);
             }
             /* the status read after the state: it may be final already */
-            final = cli_state_is_final(cli_task_state(status));
+            bool final = cli_state_is_final(cli_task_state(status));
             if (final)
             {
                 code = strcmp(cli_task_state(status), "Succeeded") == 0

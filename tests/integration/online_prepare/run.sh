@@ -59,7 +59,7 @@ create_project "$PROJECT"
 
 # relreplident of public.deferred, public.history and public.quiet on the
 # source
-history_identity()
+fixable_identities()
 {
     psql_src "$DB" -c "SELECT string_agg(relreplident::text, ',' ORDER BY relname)
                        FROM pg_class WHERE oid IN ('public.deferred'::regclass, 'public.history'::regclass,
@@ -85,8 +85,8 @@ assert_refused_cleanly()
     expect_fail 2 "$1" pgf task show --project-name "$PROJECT" -n "$1"
     assert_target_untouched "$DB"
     assert_no_leftovers "$DB"
-    [[ $(history_identity) == d,d,n ]] ||
-        fail "the replica identities of public.deferred,history,quiet were changed to $(history_identity) by a refused task"
+    [[ $(fixable_identities) == d,d,n ]] ||
+        fail "the replica identities of public.deferred,history,quiet were changed to $(fixable_identities) by a refused task"
 }
 
 # expect_line PATTERN: LAST_OUTPUT has a line matching PATTERN.
@@ -202,8 +202,8 @@ pass "refused: public.quiet locked; public.history not altered either"
 # --- 5. --fix-replica-identity -----------------------------------------------
 online_create fixed --database-options-json o_logged.json --fix-replica-identity ||
     fail "task create --fix-replica-identity exited $?"
-[[ $(history_identity) == f,f,f ]] ||
-    fail "public.deferred,history,quiet have replica identities $(history_identity), expected f,f,f (FULL)"
+[[ $(fixable_identities) == f,f,f ]] ||
+    fail "public.deferred,history,quiet have replica identities $(fixable_identities), expected f,f,f (FULL)"
 others=$(psql_src "$DB" -c "SELECT string_agg(relname || '=' || relreplident::text, ', ' ORDER BY relname)
                             FROM pg_class WHERE relnamespace = 'public'::regnamespace
                              AND relkind = 'r' AND relname NOT IN ('deferred', 'history', 'quiet')
