@@ -145,16 +145,22 @@ s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
         plan_release_snapshots(self, db_id); /* in case a Release was lost */
     }
     if (units_count(self->store, db_id, K_SCHEMA_POST, "'queued', 'running'") >
-        0)
+            0 ||
+        units_count(self->store, db_id, K_ANALYZE, "'queued', 'running'") > 0 ||
+        units_count(self->store, db_id, K_FINALIZE,
+                    "'queued', 'running', 'done'") > 0)
     {
         return;
     }
-    /* every index is built: whatever table is not analyzed yet is now */
-    advance_queue_analyze(self, task_id, db_id, 0);
-    if (units_count(self->store, db_id, K_ANALYZE, "'queued', 'running'") ==
-            0 &&
-        units_count(self->store, db_id, K_FINALIZE,
-                    "'queued', 'running', 'done'") == 0)
+    /*
+     * Every index is built and every ANALYZE queued so far is done: the
+     * tables not analyzed yet are now, then finalize. A table's ANALYZE is
+     * queued as soon as its last index is built; this pass, which reads
+     * every table of the database, only catches what that missed, and so
+     * runs once or twice per database, not whenever the queue of builds
+     * runs dry for a moment.
+     */
+    if (advance_queue_analyze(self, task_id, db_id, 0) == 0)
     {
         (void) units_add(self->store, task_id, db_id, K_FINALIZE, 0, 0, 0);
     }
@@ -377,7 +383,7 @@ advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
  * them, so that expression indexes get statistics too; not after the
  * whole load, so that it overlaps with the other tables' copies.
  */
-void
+int64_t
 advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
                       int64_t table_id)
 {
@@ -407,11 +413,16 @@ advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
 #undef ANALYZE_INSERT
 #undef ANALYZE_READY
 
-    (void) store_exec(
-        self->store, table_id != 0 ? one_table : all_tables, "iiiiiii", task_id,
-        (int64_t) K_ANALYZE, (int64_t) units_kind_priority(K_ANALYZE),
-        table_id != 0 ? table_id : db_id, table_id != 0 ? db_id : table_id,
-        (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE);
+    if (store_exec(self->store, table_id != 0 ? one_table : all_tables,
+                   "iiiiiii", task_id, (int64_t) K_ANALYZE,
+                   (int64_t) units_kind_priority(K_ANALYZE),
+                   table_id != 0 ? table_id : db_id,
+                   table_id != 0 ? db_id : table_id, (int64_t) K_SCHEMA_PRE,
+                   (int64_t) K_ANALYZE) != 0)
+    {
+        return 0;
+    }
+    return store_changes(self->store);
 }
 
 void

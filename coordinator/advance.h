@@ -26,9 +26,9 @@ void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
 int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                             int64_t table_id);
 /* Queues the ANALYZE of the loaded tables whose builds are done: one
- * table, or (table_id 0) all of the database. */
-void advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
-                           int64_t table_id);
+ * table, or (table_id 0) all of the database. Returns how many. */
+int64_t advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
+                              int64_t table_id);
 
 /*
  * Cutover with --validate, once the cdc unit has applied everything up

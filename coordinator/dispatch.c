@@ -336,6 +336,8 @@ cleanup:
  * The job slots free on each agent (free[i] for registry_at(i)), from one
  * query: a batch takes one slot, as it runs its units one after the
  * other; a cdc unit waiting for its validate units (started) takes none.
+ * One DISTINCT over the running units, not a count(DISTINCT) per agent:
+ * SQLite builds a temporary B-tree for each group of those.
  */
 _Static_assert(K_CDC == 9, "s_free_slots names the cdc kind by number");
 static int *
@@ -344,9 +346,10 @@ s_free_slots(coord_t *self, size_t n)
     int *free_slots = xcalloc(n > 0 ? n : 1, sizeof *free_slots);
     store_rows_t *rows = store_query(
         self->store,
-        "SELECT agent, count(DISTINCT coalesce(batch, id)) FROM units "
-        " WHERE state = 'running' AND kind NOT IN " UNITS_HOLDER_KINDS
-        "   AND NOT (kind = 9 AND started = 1) GROUP BY agent",
+        "SELECT agent, count(*) FROM ("
+        "  SELECT DISTINCT agent, coalesce(batch, id) FROM units "
+        "   WHERE state = 'running' AND kind NOT IN " UNITS_HOLDER_KINDS
+        "     AND NOT (kind = 9 AND started = 1)) GROUP BY agent",
         NULL);
 
     for (size_t i = 0; i < n; i++)
