@@ -27,8 +27,14 @@
 #include "coordinator/tasks.h"
 
 #define SERVER_TICK_MS 500
-/* the most messages handled in one catalog transaction */
+/*
+ * The most messages handled in one catalog transaction, and the longest
+ * time spent reading them: units are placed, and their Assigns sent,
+ * only once a batch ends, so a long batch keeps every agent freed early
+ * in it waiting.
+ */
 #define SERVER_BATCH 256
+#define SERVER_BATCH_USECS 2000
 
 static int64_t s_started_at; /* zclock_mono() at start */
 
@@ -632,14 +638,15 @@ s_end_batch(coord_t *self, bool in_transaction)
 }
 
 /*
- * Handles the messages waiting on sock, up to SERVER_BATCH, in one
- * catalog transaction: a burst of results costs one commit (one fsync),
- * not one each.
+ * Handles the messages waiting on sock, up to SERVER_BATCH or for up to
+ * SERVER_BATCH_USECS, in one catalog transaction: a burst of results
+ * costs one commit (one fsync), not one each.
  */
 static void
 s_handle_batch(coord_t *self, zsock_t *sock)
 {
     bool in_transaction = store_begin(self->store) == 0;
+    int64_t ends_at = zclock_usecs() + SERVER_BATCH_USECS;
 
     for (int n = 0; n < SERVER_BATCH; n++)
     {
@@ -651,7 +658,7 @@ s_handle_batch(coord_t *self, zsock_t *sock)
         {
             s_handle_agent(self);
         }
-        if ((zsock_events(sock) & ZMQ_POLLIN) == 0)
+        if ((zsock_events(sock) & ZMQ_POLLIN) == 0 || zclock_usecs() >= ends_at)
         {
             break;
         }
@@ -675,21 +682,34 @@ server_run(coord_t *self)
     {
         int64_t wait = next_tick - zclock_mono();
         void *which = zpoller_wait(poller, wait > 0 ? (int) wait : 0);
-        if (which == self->cli || which == self->agents)
+        if (which == NULL && zpoller_terminated(poller))
         {
-            s_handle_batch(self, which);
+            break;
         }
-        else if (which != NULL && which == answers)
+        /*
+         * Every socket that is ready gets its turn, whichever the poller
+         * named: it names the first ready one in its list, and under a
+         * steady stream of results the agents' socket is never empty.
+         */
+        while (answers != NULL && (zsock_events(answers) & ZMQ_POLLIN) != 0)
         {
             zmsg_t *answer = status_worker_answer(self->status);
-            if (answer != NULL && zmsg_send(&answer, self->cli) != 0)
+            if (answer == NULL)
+            {
+                break;
+            }
+            if (zmsg_send(&answer, self->cli) != 0)
             {
                 zmsg_destroy(&answer);
             }
         }
-        else if (zpoller_terminated(poller))
+        if ((zsock_events(self->cli) & ZMQ_POLLIN) != 0)
         {
-            break;
+            s_handle_batch(self, self->cli);
+        }
+        if ((zsock_events(self->agents) & ZMQ_POLLIN) != 0)
+        {
+            s_handle_batch(self, self->agents);
         }
         if (zclock_mono() >= next_tick)
         {
