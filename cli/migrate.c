@@ -459,20 +459,22 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
         }
         state = cli_database_state(status, database, &error);
         cli_progress_log(progress, status, stdout);
-        if (cli_state_is_final(cli_task_state(status)) ||
-            strcmp(state, "COMPLETING") == 0)
+        /* state is the status's: read before it goes */
+        bool ended = cli_state_is_final(cli_task_state(status)) ||
+                     strcmp(state, "COMPLETING") == 0;
+        bool ready = strcmp(state, "READY_TO_COMPLETE") == 0;
+        json_object_put(status);
+        if (ended)
         {
-            json_object_put(status);
             break; /* the watch reports the end */
         }
-        json_object_put(status);
-        if (strcmp(state, "READY_TO_COMPLETE") == 0 && opts->cutover_when_ready)
+        if (ready && opts->cutover_when_ready)
         {
             code = cli_cutover(self->cli_endpoint, "embedded", "migrate",
                                database, opts->validate);
             break;
         }
-        if (strcmp(state, "READY_TO_COMPLETE") == 0 && !told)
+        if (ready && !told)
         {
             printf("pgferry: caught up; stop the writes, then cut over with:\n"
                    "  pgferry --coordinator %s task cutover --project-name "
