@@ -169,6 +169,57 @@ s_find_item_tables(PGconn *src, Pgferry__SchemaItem **items, size_t n)
     strbuf_destroy(&tags);
 }
 
+/*
+ * True if name (within a tag) starts with the name of an online
+ * migration's publication: "pgferry_", the task key's 32 hex digits, "_",
+ * the database's number, then a space.
+ */
+static bool
+s_is_migration_publication(const char *name)
+{
+    const char *p = name + 8;
+
+    if (strncmp(name, "pgferry_", 8) != 0 ||
+        strspn(p, "0123456789abcdef") != 32)
+    {
+        return false;
+    }
+    p += 32;
+    if (*p++ != '_' || strspn(p, "0123456789") == 0)
+    {
+        return false;
+    }
+    return p[strspn(p, "0123456789")] == ' ';
+}
+
+/*
+ * True for the publication of an online migration of this database (this
+ * one's, made before the dump, or another's) and its tables: they belong
+ * to those migrations, not to the schema. The tags are "- NAME owner"
+ * and "SCHEMA NAME table owner" (any schema, spaces and all).
+ */
+static bool
+s_skipped_publication(const postdata_entry_t *e)
+{
+    if (e->kind == NULL || strncmp(e->kind, "PUBLICATION", 11) != 0)
+    {
+        return false;
+    }
+    if (strncmp(e->tag, "- ", 2) == 0 && s_is_migration_publication(e->tag + 2))
+    {
+        return true;
+    }
+    for (const char *p = strstr(e->tag, " pgferry_"); p != NULL;
+         p = strstr(p + 1, " pgferry_"))
+    {
+        if (s_is_migration_publication(p + 1))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* True if the filter drops this foreign key (its target is left out). */
 static bool
 s_skipped_fk(const postdata_entry_t *e, char *const *skip_fks, size_t n)
@@ -490,7 +541,7 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
             continue;
         }
         s_parse_entry(line, &e);
-        if (s_skipped_fk(&e, skip_fks, nskip_fks))
+        if (s_skipped_fk(&e, skip_fks, nskip_fks) || s_skipped_publication(&e))
         {
             continue;
         }
