@@ -59,6 +59,8 @@ typedef struct
     const char *line; /* borrowed from the listing */
     const char *kind; /* one of s_toc_types, or NULL: not one we know */
     const char *tag;  /* what follows the type on the line */
+    postdata_pass_t pass;
+    size_t at; /* its place in the listing */
 } postdata_entry_t;
 
 static const char *
@@ -75,6 +77,57 @@ s_toc_type(const char *rest, const char **tag)
     }
     *tag = rest;
     return NULL;
+}
+
+postdata_pass_t
+postdata_pass(const char *kind, const char *tag)
+{
+    if (kind == NULL)
+    {
+        return POSTDATA_PASS_MAIN;
+    }
+    if (strcmp(kind, "ACL") == 0 || strcmp(kind, "DEFAULT ACL") == 0)
+    {
+        return POSTDATA_PASS_ACL;
+    }
+    /* a comment goes with its object; an event trigger's tag is
+     * "- EVENT TRIGGER name owner" (it has no schema) */
+    if (strcmp(kind, "MATERIALIZED VIEW DATA") == 0 ||
+        strcmp(kind, "EVENT TRIGGER") == 0 ||
+        (strcmp(kind, "COMMENT") == 0 && tag != NULL &&
+         strncmp(tag, "- EVENT TRIGGER ", 16) == 0))
+    {
+        return POSTDATA_PASS_POST_ACL;
+    }
+    return POSTDATA_PASS_MAIN;
+}
+
+static int
+s_item_pass_cmp(const void *a, const void *b)
+{
+    const Pgferry__SchemaItem *x = *(Pgferry__SchemaItem *const *) a;
+    const Pgferry__SchemaItem *y = *(Pgferry__SchemaItem *const *) b;
+    postdata_pass_t px = postdata_pass(x->kind, x->tag);
+    postdata_pass_t py = postdata_pass(y->kind, y->tag);
+
+    return px != py ? (px < py ? -1 : 1) : 0;
+}
+
+void
+postdata_order_items(Pgferry__SchemaItem **items, size_t n)
+{
+    /* stable: insertion sort on the pass, as few items move */
+    for (size_t i = 1; i < n; i++)
+    {
+        Pgferry__SchemaItem *item = items[i];
+        size_t j = i;
+        while (j > 0 && s_item_pass_cmp(&items[j - 1], &item) > 0)
+        {
+            items[j] = items[j - 1];
+            j--;
+        }
+        items[j] = item;
+    }
 }
 
 static void
@@ -94,6 +147,22 @@ s_parse_entry(const char *line, postdata_entry_t *e)
     }
     e->line = line;
     e->kind = s_toc_type(rest ? rest : "", &e->tag);
+    e->pass = postdata_pass(e->kind, e->tag);
+    e->at = 0;
+}
+
+/* By pass, then as listed: the order of pg_restore's script. */
+static int
+s_entry_cmp(const void *a, const void *b)
+{
+    const postdata_entry_t *x = a;
+    const postdata_entry_t *y = b;
+
+    if (x->pass != y->pass)
+    {
+        return x->pass < y->pass ? -1 : 1;
+    }
+    return x->at < y->at ? -1 : x->at > y->at ? 1 : 0;
 }
 
 /*
@@ -280,11 +349,12 @@ s_write_list(const char *path, const postdata_entry_t *entries, size_t n,
 /* pg_restore's script for entries[0..n): 0, or -1 with *error set. */
 static int
 s_restore_script(const char *pg_bin, const char *dir, const char *dump,
-                 const postdata_entry_t *entries, size_t n, strbuf_t *sql,
-                 char **error)
+                 const postdata_entry_t *entries, size_t n, bool no_owner,
+                 strbuf_t *sql, char **error)
 {
     char *list_path = xasprintf("%s/items.list", dir);
-    const char *argv[] = {"-L", list_path, "-f", "-", dump, NULL};
+    const char *argv[] = {
+        "-L", list_path, "-f", "-", dump, no_owner ? "--no-owner" : NULL, NULL};
     int rc = s_write_list(list_path, entries, n, error);
 
     if (rc == 0)
@@ -490,7 +560,7 @@ postdata_split(const char *script, size_t n, const char *const *kinds)
 /* One pg_restore per entry: exact whatever the script holds, but slow. */
 static int
 s_read_one_by_one(const char *pg_bin, const char *dir, const char *dump,
-                  const postdata_entry_t *entries, size_t n,
+                  const postdata_entry_t *entries, size_t n, bool no_owner,
                   Pgferry__Result *res, char **error)
 {
     for (size_t i = 0; i < n; i++)
@@ -498,8 +568,8 @@ s_read_one_by_one(const char *pg_bin, const char *dir, const char *dump,
         strbuf_t *sql = strbuf_new();
         char *text = NULL;
 
-        if (s_restore_script(pg_bin, dir, dump, &entries[i], 1, sql, error) !=
-            0)
+        if (s_restore_script(pg_bin, dir, dump, &entries[i], 1, no_owner, sql,
+                             error) != 0)
         {
             strbuf_destroy(&sql);
             return -1;
@@ -512,7 +582,7 @@ s_read_one_by_one(const char *pg_bin, const char *dir, const char *dump,
 
 int
 postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
-                    const char *dump, char *const *skip_fks, size_t nskip_fks,
+                    const char *dump, const postdata_options_t *opts,
                     Pgferry__Result *res, char **error)
 {
     const char *list_argv[] = {"-l", dump, NULL};
@@ -541,17 +611,18 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
             continue;
         }
         s_parse_entry(line, &e);
-        if (s_skipped_fk(&e, skip_fks, nskip_fks) || s_skipped_publication(&e))
+        if (s_skipped_fk(&e, opts->skip_fks, opts->nskip_fks) ||
+            s_skipped_publication(&e) ||
+            (opts->acl_only && e.pass != POSTDATA_PASS_ACL))
         {
             continue;
         }
         entries = realloc(entries, (n + 1) * sizeof *entries);
-        kinds = realloc(kinds, (n + 1) * sizeof *kinds);
-        if (entries == NULL || kinds == NULL)
+        if (entries == NULL)
         {
             abort();
         }
-        kinds[n] = e.kind;
+        e.at = n;
         entries[n++] = e;
     }
     if (n == 0)
@@ -559,7 +630,17 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
         rc = 0;
         goto cleanup;
     }
-    if (s_restore_script(pg_bin, dir, dump, entries, n, sql, error) != 0)
+    /* pg_restore prints every GRANT after every object, and the
+     * materialized views' data and the event triggers after those, each
+     * pass in the list's order: listed so, the script is in list order */
+    qsort(entries, n, sizeof *entries, s_entry_cmp);
+    kinds = xcalloc(n, sizeof *kinds);
+    for (size_t i = 0; i < n; i++)
+    {
+        kinds[i] = entries[i].kind;
+    }
+    if (s_restore_script(pg_bin, dir, dump, entries, n, opts->no_owner, sql,
+                         error) != 0)
     {
         goto cleanup;
     }
@@ -569,7 +650,8 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
         log_warn("db=%s the post-data script does not match its table of "
                  "contents entry for entry: reading its %zu entries one by one",
                  PQdb(src), n);
-        rc = s_read_one_by_one(pg_bin, dir, dump, entries, n, res, error);
+        rc = s_read_one_by_one(pg_bin, dir, dump, entries, n, opts->no_owner,
+                               res, error);
     }
     else
     {

@@ -15,20 +15,49 @@
 #define PGFERRY_AGENT_POSTDATA_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pgferry.pb-c.h"
 
 /*
- * Reads the archive at dump (pg_dump -Fc --section=post-data) and adds
- * its entries to res as items, leaving out the foreign keys listed in
- * skip_fks ("schema table constraint"). dir is a private directory for
- * the list files. src (borrowed) finds each index's and constraint's
- * table. Returns 0, or -1 with *error set.
+ * pg_restore's passes: it prints every object, then every GRANT, REVOKE
+ * and default privilege (so that no privilege taken away stops the
+ * making of an object), then what reads data as its owner (materialized
+ * views' contents) or acts on what is made (event triggers).
+ */
+typedef enum
+{
+    POSTDATA_PASS_MAIN,
+    POSTDATA_PASS_ACL,
+    POSTDATA_PASS_POST_ACL
+} postdata_pass_t;
+
+/* The pass of an entry of TOC type kind (NULL: unknown) and tag. */
+postdata_pass_t postdata_pass(const char *kind, const char *tag);
+
+/* Orders items[0..n) by pass, keeping the order within each: the order
+ * in which finalize runs them. */
+void postdata_order_items(Pgferry__SchemaItem **items, size_t n);
+
+typedef struct
+{
+    char *const *skip_fks; /* foreign keys left out: "schema table name" */
+    size_t nskip_fks;
+    bool acl_only; /* only the GRANTs, REVOKEs and default privileges */
+    bool no_owner; /* pg_restore --no-owner */
+} postdata_options_t;
+
+/*
+ * Reads the archive at dump (pg_dump -Fc --section=post-data, or
+ * pre-data with acl_only) and adds its entries to res as items, in
+ * pass order. dir is a private directory for the list files. src
+ * (borrowed) finds each index's and constraint's table. Returns 0, or
+ * -1 with *error set.
  */
 int postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
-                        const char *dump, char *const *skip_fks,
-                        size_t nskip_fks, Pgferry__Result *res, char **error);
+                        const char *dump, const postdata_options_t *opts,
+                        Pgferry__Result *res, char **error);
 
 /*
  * Cuts script (pg_restore's output for n entries) into one script per

@@ -62,6 +62,12 @@ s_parse_listing(char *text, s_listing_t *l)
         else
         {
             type = line + rest;
+            /* the GRANTs are not in the script: they come after the load */
+            if (strncmp(type, "ACL ", 4) == 0 ||
+                strncmp(type, "DEFAULT ACL ", 12) == 0)
+            {
+                continue;
+            }
             attach = strncmp(type, "TABLE ATTACH ", 13) == 0;
             if (!attach && (strncmp(type, "TABLE ", 6) != 0 ||
                             strncmp(type, "TABLE DATA ", 11) == 0))
@@ -280,14 +286,19 @@ cleanup:
 
 int
 predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
-                    size_t first_tables, size_t tables,
+                    bool no_owner, size_t first_tables, size_t tables,
                     predata_chunk_t **chunks_p, size_t *n, char **error)
 {
     const char *list_argv[] = {"-l", dump, NULL};
-    /* an archive keeps its owners whatever pg_dump was told: dropped
-     * here, as the plain script left them out */
-    const char *script_argv[] = {
-        "--no-owner", "--no-privileges", "-f", "-", dump, NULL};
+    /* the GRANTs are read apart, as items for after the load (they
+     * would lock tables being loaded); an archive keeps its owners
+     * whatever pg_dump was told, so --no-owner is pg_restore's */
+    const char *script_argv[] = {"--no-privileges",
+                                 "-f",
+                                 "-",
+                                 dump,
+                                 no_owner ? "--no-owner" : NULL,
+                                 NULL};
     strbuf_t *listing = strbuf_new();
     strbuf_t *script = strbuf_new();
     s_listing_t l = {NULL, NULL, NULL, 0};

@@ -14,6 +14,7 @@
 #define PGFERRY_AGENT_PREDATA_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pgferry.pb-c.h"
@@ -30,11 +31,13 @@ typedef struct
  * the first closed after first_tables tables, the others after tables
  * tables each. src (borrowed) names the tables. When pg_restore's script
  * cannot be cut entry for entry, one chunk holds it whole and names no
- * table: every table exists once it commits. Returns 0 with *chunks_p
- * and *n set, or -1 with *error set.
+ * table: every table exists once it commits. The script leaves out the
+ * GRANTs, REVOKEs and default privileges (postdata_read_items() reads
+ * them, for after the load), and the owners with no_owner. Returns 0
+ * with *chunks_p and *n set, or -1 with *error set.
  */
 int predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
-                        size_t first_tables, size_t tables,
+                        bool no_owner, size_t first_tables, size_t tables,
                         predata_chunk_t **chunks_p, size_t *n, char **error);
 void predata_free_chunks(predata_chunk_t **chunks_p, size_t n);
 

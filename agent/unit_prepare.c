@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/prepare_roles.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -747,6 +748,10 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
         if (!res->target_has_schema)
         {
             s_check_target_privileges(&p, tgt);
+            if (src != NULL)
+            {
+                prepare_check_roles(a, src, tgt, res);
+            }
         }
     }
     /* the only write, and only for a task about to be accepted */

@@ -196,8 +196,15 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     int rc = -1;
 
     argv[argc++] = "--no-blobs";
-    argv[argc++] = "--no-owner";
-    argv[argc++] = "--no-privileges";
+    if (a->no_owner)
+    {
+        argv[argc++] = "--no-owner";
+    }
+    /* the user made the tables beforehand: their privileges are theirs */
+    if (a->no_privileges || a->skip_schema)
+    {
+        argv[argc++] = "--no-privileges";
+    }
     for (size_t i = 0; extra[i] != NULL; i++)
     {
         argv[argc++] = extra[i];
@@ -401,10 +408,12 @@ s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
     }
     dump = xasprintf("%s/post.dump", dir);
     const char *extra[] = {"--section=post-data", "-Fc", "-f", dump, NULL};
+    postdata_options_t opts = {f->skip_fks, f->nskip_fks, false,
+                               unit_assign(self)->no_owner};
     if (s_pg_dump(self, f, extra, NULL, error) == 0)
     {
-        rc = postdata_read_items(unit_pg_bin(self), src, dir, dump, f->skip_fks,
-                                 f->nskip_fks, res, error);
+        rc = postdata_read_items(unit_pg_bin(self), src, dir, dump, &opts, res,
+                                 error);
     }
     s_remove_dump_dir(dir);
     free(dir);
@@ -437,10 +446,15 @@ s_make_schema(unit_t *self, PGconn *src, PGconn *tgt, const filter_t *f,
         goto cleanup;
     }
     const char *extra[] = {"--section=pre-data", "-Fc", "-f", dump, NULL};
+    postdata_options_t acls = {NULL, 0, true, a->no_owner};
+    /* the GRANTs of the tables, views, functions… made here are items,
+     * run after the load as pg_restore runs them after every object */
     if (s_pg_dump(self, f, extra, NULL, &error) != 0 ||
-        predata_read_chunks(unit_pg_bin(self), src, dump,
+        predata_read_chunks(unit_pg_bin(self), src, dump, a->no_owner,
                             SCHEMA_FIRST_CHUNK_TABLES, SCHEMA_CHUNK_TABLES,
-                            &chunks, &n, &error) != 0)
+                            &chunks, &n, &error) != 0 ||
+        postdata_read_items(unit_pg_bin(self), src, dir, dump, &acls, res,
+                            &error) != 0)
     {
         rc = unit_fail(
             res,
@@ -548,6 +562,9 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                        false);
         goto cleanup;
     }
+    /* finalize runs them in this order: the pre-data section's GRANTs
+     * after the post-data section's objects */
+    postdata_order_items(res->items, res->n_items);
     rc = 0;
 
 cleanup:

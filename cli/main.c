@@ -40,6 +40,8 @@ typedef struct
     bool validate;
     int64_t split_bytes; /* 0: the coordinator's default */
     bool fix_replica_identity;
+    bool no_owner;
+    bool no_privileges;
 } cli_args_t;
 
 static void
@@ -58,6 +60,7 @@ s_usage(FILE *out)
             "--target-connection-json t.json\n"
             "              --database-options-json o.json "
             "[--split-tables-larger-than 1GB]\n"
+            "              [--no-owner] [--no-privileges]\n"
             "              [--fix-replica-identity]   (OnlineMigration "
             "only)\n"
             "  task show   --project-name P -n T [--expand output] "
@@ -69,8 +72,9 @@ s_usage(FILE *out)
             "  task delete --project-name P -n T\n"
             "  migrate --source URI --target URI [--tables s.t,...] "
             "[--agents N] [--jobs N]\n"
-            "          [--split-tables-larger-than 1GB] [--online "
-            "[--fix-replica-identity]]\n"
+            "          [--split-tables-larger-than 1GB] [--no-owner] "
+            "[--no-privileges]\n"
+            "          [--online [--fix-replica-identity]]\n"
             "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
             "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
@@ -96,6 +100,9 @@ s_parse(int argc, char **argv, cli_args_t *args)
         {"validate", no_argument, NULL, 'v'},
         {"split-tables-larger-than", required_argument, NULL, 'z'},
         {"fix-replica-identity", no_argument, NULL, 'F'},
+        {"no-owner", no_argument, NULL, 'O'},
+        {"no-privileges", no_argument, NULL, 'x'},
+        {"no-acl", no_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c = 0;
@@ -168,6 +175,12 @@ s_parse(int argc, char **argv, cli_args_t *args)
             }
             case 'F':
                 args->fix_replica_identity = true;
+                break;
+            case 'O':
+                args->no_owner = true;
+                break;
+            case 'x':
+                args->no_privileges = true;
                 break;
             case 'h':
                 s_usage(stdout);
@@ -349,6 +362,8 @@ s_task_create(const cli_args_t *args)
     req.databases = opt_ptrs;
     req.split_bytes = args->split_bytes;
     req.fix_replica_identity = args->fix_replica_identity;
+    req.no_owner = args->no_owner;
+    req.no_privileges = args->no_privileges;
     code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
 
 cleanup:

@@ -50,6 +50,8 @@ typedef struct
     bool cutover_when_ready;
     bool fix_replica_identity; /* online: REPLICA IDENTITY FULL if no key */
     bool validate;             /* online: compare every table at cutover */
+    bool no_owner;             /* objects owned by the migrating role */
+    bool no_privileges;        /* no GRANT, REVOKE, default privileges */
 } migrate_options_t;
 
 typedef struct
@@ -93,6 +95,9 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
         {"split-tables-larger-than", required_argument, NULL, 'z'},
         {"fix-replica-identity", no_argument, NULL, 'F'},
         {"validate", no_argument, NULL, 'V'},
+        {"no-owner", no_argument, NULL, 'O'},
+        {"no-privileges", no_argument, NULL, 'x'},
+        {"no-acl", no_argument, NULL, 'x'},
         {NULL, 0, NULL, 0}};
     int c = 0;
 
@@ -140,6 +145,12 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
                 break;
             case 'V':
                 opts->validate = true;
+                break;
+            case 'O':
+                opts->no_owner = true;
+                break;
+            case 'x':
+                opts->no_privileges = true;
                 break;
             case 'z':
             {
@@ -428,6 +439,8 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     req.databases = dbs;
     req.split_bytes = opts->split_bytes;
     req.fix_replica_identity = opts->fix_replica_identity;
+    req.no_owner = opts->no_owner;
+    req.no_privileges = opts->no_privileges;
     return s_call(self, &req, 600000);
 }
 

@@ -149,7 +149,8 @@ s_build_assign(coord_t *self, int64_t unit_id)
         "       d.skip_schema, t.id, d.id, t.online, t.fix_replica_identity, "
         "       d.slot, d.start_lsn, d.cutover, d.validate, d.end_lsn, "
         "       d.state, (SELECT count(*) FROM units f WHERE f.database_id = "
-        "                 d.id AND f.kind = 6 AND f.state = 'done') "
+        "                 d.id AND f.kind = 6 AND f.state = 'done'), "
+        "       t.no_owner, t.no_privileges "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -190,6 +191,8 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->cutover = store_rows_int(rows, 21) != 0;
     a->validate = store_rows_int(rows, 22) != 0;
     a->end_lsn = (uint64_t) store_rows_int(rows, 23);
+    a->no_owner = store_rows_int(rows, 26) != 0;
+    a->no_privileges = store_rows_int(rows, 27) != 0;
     /* a database that failed half-loaded gives its tables back empty, for
      * a new task; one that failed after its full load (a difference found
      * by --validate, say) keeps them, for the operator to look into */

@@ -79,17 +79,19 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
             "INSERT INTO tasks (project_id, name, task_type, state, "
             "task_key, src_host, src_port, src_user, src_db, "
             "tgt_host, tgt_port, tgt_user, tgt_db, started_at, "
-            "split_bytes, online, fix_replica_identity) "
+            "split_bytes, online, fix_replica_identity, no_owner, "
+            "no_privileges) "
             "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?)",
-            "issssisssisssiii", project_id, req->task, req->task_type,
+            "?, ?, ?, ?, ?)",
+            "issssisssisssiiiii", project_id, req->task, req->task_type,
             zuuid_str_canonical(uuid), req->source->host,
             (int64_t) req->source->port, req->source->user, req->source->dbname,
             req->target->host, (int64_t) req->target->port, req->target->user,
             req->target->dbname, now,
             req->split_bytes > 0 ? req->split_bytes : PLAN_DEFAULT_SPLIT_BYTES,
             (int64_t) (strcmp(req->task_type, "OnlineMigration") == 0),
-            (int64_t) req->fix_replica_identity) != 0)
+            (int64_t) req->fix_replica_identity, (int64_t) req->no_owner,
+            (int64_t) req->no_privileges) != 0)
     {
         goto failed;
     }

@@ -202,9 +202,51 @@ s_test_mismatch(void)
     CHECK(postdata_split("", 1, one) == NULL);
 }
 
+/* pg_restore's passes: objects, then privileges, then what reads data
+ * as its owner or acts on what is made */
+static void
+s_test_passes(void)
+{
+    Pgferry__SchemaItem items[7];
+    Pgferry__SchemaItem *order[7];
+    static const char *const kinds[7] = {"MATERIALIZED VIEW DATA",
+                                         "ACL",
+                                         "FK CONSTRAINT",
+                                         "DEFAULT ACL",
+                                         "COMMENT",
+                                         "EVENT TRIGGER",
+                                         "TRIGGER"};
+    static const char *const tags[7] = {"public mv postgres",
+                                        "public TABLE t postgres",
+                                        "public t t_fk postgres",
+                                        "app DEFAULT PRIVILEGES FOR TABLES o",
+                                        "- EVENT TRIGGER noted postgres",
+                                        "- noted postgres",
+                                        "public t t_trg postgres"};
+
+    CHECK(postdata_pass(NULL, "x") == POSTDATA_PASS_MAIN);
+    CHECK(postdata_pass("INDEX", "public i postgres") == POSTDATA_PASS_MAIN);
+    CHECK(postdata_pass("COMMENT", "public TABLE t postgres") ==
+          POSTDATA_PASS_MAIN);
+    for (size_t i = 0; i < 7; i++)
+    {
+        pgferry__schema_item__init(&items[i]);
+        items[i].kind = (char *) kinds[i];
+        items[i].tag = (char *) tags[i];
+        order[i] = &items[i];
+    }
+    postdata_order_items(order, 7);
+    /* within a pass, the order they came in */
+    CHECK(order[0] == &items[2] && order[1] == &items[6]);
+    CHECK(order[2] == &items[1] && order[3] == &items[3]);
+    CHECK(order[4] == &items[0] && order[5] == &items[4] &&
+          order[6] == &items[5]);
+}
+
 int
 main(void)
 {
+    s_test_passes();
     s_test_split();
     s_test_groups();
     s_test_unknown_kind_matches_any();

@@ -48,6 +48,12 @@ psql_src "$DB" <<SQL >/dev/null
 CREATE ROLE $WEAK LOGIN;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO $WEAK;
 SQL
+# the tables' privileges name it: the target needs it too (the checks
+# refuse a target without the roles the schema names)
+psql_tgt postgres -v role="$WEAK" >/dev/null <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SQL
 pass "sample loaded into $DB, plus public.history (no primary key), public.quiet (REPLICA IDENTITY NOTHING), public.deferred (DEFERRABLE primary key), public.scratch (unlogged)"
 
 start_coordinator

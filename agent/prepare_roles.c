@@ -1,0 +1,226 @@
+/*
+ * agent/prepare_roles.c
+ *     Does the target have the roles the source's schema names?
+ *
+ * pg_shdepend records, per database, every object's owner, every role
+ * named in a privilege and every role a policy applies to, except the
+ * bootstrap superuser, whose dependencies are not recorded: for that one
+ * the objects of the usual kinds are looked at directly. Both lists may
+ * name a role for an object pg_dump leaves out (an extension's member,
+ * a table not selected); the check then asks for a role pg_restore would
+ * not have needed, never the reverse.
+ */
+#include "agent/prepare_roles.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "agent/unit.h"
+#include "common/pgconn.h"
+#include "common/strbuf.h"
+
+/* n (an alias of pg_namespace) is a schema pg_dump dumps the objects of */
+#define ROLES_USER_SCHEMA(N)                                                   \
+    N ".nspname NOT IN ('information_schema', 'pgferry') "                     \
+      "AND " N ".nspname !~ '^pg_'"
+
+/* objects of catalog CAT (alias o) owned by the bootstrap superuser, in
+ * a schema pg_dump dumps, not members of an extension */
+#define ROLES_BOOTSTRAP_OWNS(CAT, OWNER, NSP)                                  \
+    "EXISTS (SELECT 1 FROM " CAT " o JOIN pg_namespace n "                     \
+    "          ON n.oid = o." NSP " WHERE o." OWNER " = 10 "                   \
+    "         AND " ROLES_USER_SCHEMA(                                         \
+        "n") " AND NOT EXISTS ("                                               \
+             "             SELECT 1 FROM pg_depend e WHERE e.classid = '" CAT  \
+             "'::regclass AND e.objid = o.oid AND e.deptype = 'e'))"
+
+/* Each role: whether it owns objects, is granted privileges, is named by
+ * a policy. The public schema's owner is dumped only when it is not the
+ * default one, the bootstrap superuser on servers before 15. */
+/* clang-format off */
+static const char *const s_source_roles_sql =
+    "WITH deps AS ("
+    "  SELECT d.refobjid AS role, d.deptype FROM pg_shdepend d "
+    "   WHERE d.dbid = (SELECT oid FROM pg_database "
+    "                    WHERE datname = current_database()) "
+    "     AND d.refclassid = 'pg_authid'::regclass "
+    "     AND d.deptype IN ('o', 'a', 'r') "
+    "  UNION ALL "
+    "  SELECT 10, 'o' "
+    "   WHERE EXISTS (SELECT 1 FROM pg_namespace n "
+    "                  WHERE n.nspowner = 10 AND n.nspname <> 'public' "
+    "                    AND " ROLES_USER_SCHEMA("n") ") "
+    "      OR " ROLES_BOOTSTRAP_OWNS("pg_class", "relowner", "relnamespace")
+    "      OR " ROLES_BOOTSTRAP_OWNS("pg_proc", "proowner", "pronamespace")
+    "      OR " ROLES_BOOTSTRAP_OWNS("pg_type", "typowner", "typnamespace")
+    ") "
+    "SELECT r.rolname, bool_or(x.deptype = 'o'), bool_or(x.deptype = 'a'), "
+    "       bool_or(x.deptype = 'r') "
+    "  FROM deps x JOIN pg_roles r ON r.oid = x.role "
+    " GROUP BY r.rolname ORDER BY r.rolname";
+/* clang-format on */
+
+/* For each role of the source's: whether the target has it, and whether
+ * the migrating role may give objects to it. */
+static const char *const s_target_roles_sql =
+    "SELECT x.name, r.oid IS NOT NULL, "
+    "       r.oid IS NOT NULL AND pg_has_role(current_user, r.oid, 'MEMBER'), "
+    "       current_user "
+    "  FROM unnest($1::text[]) WITH ORDINALITY AS x(name, i) "
+    "  LEFT JOIN pg_roles r ON r.rolname = x.name ORDER BY x.i";
+
+/* The roles of one kind of problem, as "\"a\", \"b\"". */
+typedef struct
+{
+    strbuf_t *names;
+    size_t n;
+} s_role_list_t;
+
+static void
+s_list_add(s_role_list_t *list, const char *name)
+{
+    if (list->names == NULL)
+    {
+        list->names = strbuf_new();
+    }
+    strbuf_appendf(list->names, "%s\"%s\"", list->n > 0 ? ", " : "", name);
+    list->n++;
+}
+
+/* "role \"a\"" or "roles \"a\", \"b\"", and the list is emptied. */
+static char *
+s_list_take(s_role_list_t *list)
+{
+    char *names = list->names != NULL ? strbuf_finish(&list->names) : NULL;
+    char *text = xasprintf("role%s %s", list->n == 1 ? "" : "s",
+                           names != NULL ? names : "");
+
+    free(names);
+    list->n = 0;
+    return text;
+}
+
+/*
+ * The problem of the roles in list missing on the target: "…has no
+ * role(s) LIST, WHAT WHERE of the source database…", then remedy.
+ */
+static void
+s_report_missing(Pgferry__Result *res, const char *server, s_role_list_t *list,
+                 const char *what, const char *where, const char *source_db,
+                 const char *remedy)
+{
+    if (list->n == 0)
+    {
+        return;
+    }
+    char *names = s_list_take(list);
+    unit_add_problem(res,
+                     xasprintf("target server %s has no %s, %s %s of the "
+                               "source database \"%s\": expected each on the "
+                               "target (pg_dumpall --roles-only prints the "
+                               "source's roles)%s",
+                               server, names, what, where, source_db, remedy));
+    free(names);
+}
+
+void
+prepare_check_roles(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+                    Pgferry__Result *res)
+{
+    char *error = NULL;
+    char *server = pgconn_describe(a->target);
+    PGresult *roles = pgconn_query(src, s_source_roles_sql, 0, NULL, &error);
+    PGresult *found = NULL;
+    strbuf_t *names = strbuf_new();
+    s_role_list_t owners = {NULL, 0};
+    s_role_list_t grantees = {NULL, 0};
+    s_role_list_t policies = {NULL, 0};
+    s_role_list_t not_member = {NULL, 0};
+
+    if (roles == NULL)
+    {
+        unit_add_problem(res,
+                         xasprintf("source database \"%s\": could not list "
+                                   "the roles its objects name: %s",
+                                   a->source->dbname, error));
+        goto cleanup;
+    }
+    strbuf_append(names, "{");
+    for (int i = 0; i < PQntuples(roles); i++)
+    {
+        strbuf_append_array_text(names, PQgetvalue(roles, i, 0));
+    }
+    strbuf_append(names, "}");
+    const char *params[1] = {strbuf_data(names)};
+    found = pgconn_query(tgt, s_target_roles_sql, 1, params, &error);
+    if (found == NULL || PQntuples(found) != PQntuples(roles))
+    {
+        unit_add_problem(res, xasprintf("target database \"%s\": could not "
+                                        "look for the roles of the source's "
+                                        "objects: %s",
+                                        a->target->dbname,
+                                        error ? error : "rows missing"));
+        goto cleanup;
+    }
+    for (int i = 0; i < PQntuples(roles); i++)
+    {
+        const char *name = PQgetvalue(roles, i, 0);
+        bool owns = PQgetvalue(roles, i, 1)[0] == 't' && !a->no_owner;
+        bool granted = PQgetvalue(roles, i, 2)[0] == 't' && !a->no_privileges;
+        bool policy = PQgetvalue(roles, i, 3)[0] == 't';
+        bool exists = PQgetvalue(found, i, 1)[0] == 't';
+        bool member = PQgetvalue(found, i, 2)[0] == 't';
+
+        if (!exists && owns)
+        {
+            s_list_add(&owners, name);
+        }
+        else if (!exists && granted)
+        {
+            s_list_add(&grantees, name);
+        }
+        else if (!exists && policy)
+        {
+            s_list_add(&policies, name);
+        }
+        else if (exists && owns && !member)
+        {
+            s_list_add(&not_member, name);
+        }
+    }
+    s_report_missing(res, server, &owners, owners.n == 1 ? "owner" : "owners",
+                     "of objects", a->source->dbname,
+                     ", or --no-owner to give every object to the migrating "
+                     "role");
+    s_report_missing(res, server, &grantees, "granted privileges", "on objects",
+                     a->source->dbname,
+                     ", or --no-privileges to leave every GRANT out");
+    s_report_missing(res, server, &policies, "named by row security",
+                     "policies", a->source->dbname, "");
+    if (not_member.n > 0)
+    {
+        const char *noun = not_member.n == 1 ? "owner" : "owners";
+        char *list = s_list_take(&not_member);
+        const char *user = PQgetvalue(found, 0, 3);
+        unit_add_problem(
+            res, xasprintf("target database \"%s\": role \"%s\" cannot give "
+                           "objects to %s, %s of objects of the "
+                           "source database \"%s\": expected it to be a "
+                           "superuser or a member of each owner (GRANT "
+                           "owner TO \"%s\"), or --no-owner",
+                           a->target->dbname, user, list, noun,
+                           a->source->dbname, user));
+        free(list);
+    }
+
+cleanup:
+    free(error);
+    free(server);
+    PQclear(roles);
+    PQclear(found);
+    strbuf_destroy(&names);
+    strbuf_destroy(&owners.names);
+    strbuf_destroy(&grantees.names);
+    strbuf_destroy(&policies.names);
+    strbuf_destroy(&not_member.names);
+}
