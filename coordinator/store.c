@@ -503,6 +503,18 @@ s_rows_open(store_t *self, const char *sql, const char *types, va_list ap)
     rows->ended = false;
     rows->used = ++self->ticks;
     self->open++;
+    /* checked before any va_arg(): one type too many or too few shifts
+     * every argument after it, and reading an integer as a string
+     * crashes */
+    int given = types != NULL ? (int) strlen(types) : 0;
+    if (given != sqlite3_bind_parameter_count(rows->stmt))
+    {
+        log_error("%d parameter types given for %d placeholders: %s", given,
+                  sqlite3_bind_parameter_count(rows->stmt), sql);
+        assert(!"parameter types do not match the placeholders");
+        store_rows_done(&rows);
+        return NULL;
+    }
     for (int i = 0; types != NULL && types[i] != '\0'; i++)
     {
         int rc = SQLITE_OK;
