@@ -22,6 +22,34 @@
 
 #define SLOT_POLL_US 100000
 
+/*
+ * What the publication names, for the task's tables (a text array of
+ * qualified names): each table, but a partitioned table in place of its
+ * partitions when the task has every one of them and its primary key
+ * holds for every partition to come. A partition created on the source
+ * during CDC then has its changes published too (as a partition's own);
+ * without a key it would have no replica identity, and once published
+ * the application's UPDATEs and DELETEs of it would fail on the source.
+ * Partitioned tables may be published from PostgreSQL 13 on.
+ */
+static const char *const s_published_sql =
+    "WITH t AS (SELECT unnest($1::text[])::regclass AS oid), "
+    "r AS (SELECT t.oid, coalesce(pg_partition_root(t.oid), t.oid) AS root "
+    "        FROM t), "
+    "whole AS (SELECT DISTINCT r.root FROM r "
+    "           WHERE r.root <> r.oid "
+    "             AND EXISTS (SELECT 1 FROM pg_constraint k "
+    "                          WHERE k.conrelid = r.root AND k.contype = 'p') "
+    "             AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(r.root) p "
+    "                              WHERE p.isleaf "
+    "                                AND p.relid NOT IN (SELECT oid FROM t))) "
+    "SELECT format('%I.%I', n.nspname, c.relname) "
+    "  FROM (SELECT root AS oid FROM whole UNION ALL "
+    "        SELECT oid FROM r WHERE root NOT IN (SELECT root FROM whole)) x "
+    "  JOIN pg_class c ON c.oid = x.oid "
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " ORDER BY 1";
+
 /* CREATE PUBLICATION for the task's tables, unless an earlier attempt
  * made it already. Returns 0, or -1 with *error set. */
 static int
@@ -46,17 +74,42 @@ s_create_publication(PGconn *src, const Pgferry__Assign *a, char **error)
         return 0;
     }
     PQclear(r);
+    r = NULL;
     sql = strbuf_new();
-    name = pgconn_quote_ident(src, a->slot);
-    strbuf_appendf(sql, "CREATE PUBLICATION %s", name);
+    strbuf_append(sql, "{");
     for (size_t i = 0; i < a->n_tables; i++)
     {
         char *table = pgconn_quote_qualified(src, a->tables[i]->schema,
                                              a->tables[i]->name);
+        strbuf_append_array_text(sql, table);
+        free(table);
+    }
+    strbuf_append(sql, "}");
+    if (PQserverVersion(src) >= 130000 && a->n_tables > 0)
+    {
+        const char *names[1] = {strbuf_data(sql)};
+        r = pgconn_query(src, s_published_sql, 1, names, error);
+        if (r == NULL)
+        {
+            goto cleanup;
+        }
+    }
+    strbuf_reset(sql);
+    name = pgconn_quote_ident(src, a->slot);
+    strbuf_appendf(sql, "CREATE PUBLICATION %s", name);
+    for (int i = 0; i < (r != NULL ? PQntuples(r) : (int) a->n_tables); i++)
+    {
+        char *table = r != NULL
+                          ? xstrdup(PQgetvalue(r, i, 0))
+                          : pgconn_quote_qualified(src, a->tables[i]->schema,
+                                                   a->tables[i]->name);
         strbuf_appendf(sql, "%s%s", i == 0 ? " FOR TABLE " : ", ", table);
         free(table);
     }
     rc = pgconn_command(src, strbuf_data(sql), error);
+
+cleanup:
+    PQclear(r);
     free(name);
     strbuf_destroy(&sql);
     return rc;

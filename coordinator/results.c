@@ -88,6 +88,41 @@ s_move_table(coord_t *self, int64_t table_id, table_state_t to,
 }
 
 /*
+ * A table the stream carries that the task did not list: a partition
+ * created on the source during CDC (the publication names its
+ * partitioned table). It is added as loaded, with its counters, so that
+ * the status shows it and the cutover's --validate compares it too: rows
+ * it held before it was attached to its parent were never published.
+ */
+static void
+s_add_cdc_table(coord_t *self, int64_t db_id, const Pgferry__TableChanges *t)
+{
+    char now[40];
+    int64_t task_id = store_int(self->store, 0,
+                                "SELECT task_id FROM databases WHERE id = ?",
+                                "i", db_id);
+
+    store_now(now, sizeof now);
+    if (store_exec(self->store,
+                   "INSERT INTO tables_ (database_id, schema_name, "
+                   "table_name, columns, state, started_at, ended_at, "
+                   "cdc_ins, cdc_upd, cdc_del) "
+                   "VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
+                   "isssssiii", db_id, t->schema, t->name,
+                   states_table_name(TABLE_COMPLETED), now, now, t->inserts,
+                   t->updates, t->deletes) == 0)
+    {
+        coord_event(self, task_id, "warn",
+                    "database_id=%" PRId64 " table %s.%s appeared in the "
+                    "change stream: created on the source after the full "
+                    "load started, its changes are applied from now on; rows "
+                    "it held before it was published are not (--validate "
+                    "compares it)",
+                    db_id, t->schema, t->name);
+    }
+}
+
+/*
  * The cdc unit's report: where the stream stands and each table's
  * counters, as the target committed them (so replacing, never adding).
  * Moves the database between CATCHING_UP and READY_TO_COMPLETE.
@@ -107,12 +142,16 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
     for (size_t i = 0; i < cdc->n_tables; i++)
     {
         const Pgferry__TableChanges *t = cdc->tables[i];
-        (void) store_exec(self->store,
-                          "UPDATE tables_ SET cdc_ins = ?, cdc_upd = ?, "
-                          "cdc_del = ? WHERE database_id = ? AND "
-                          "schema_name = ? AND table_name = ?",
-                          "iiiiss", t->inserts, t->updates, t->deletes, db_id,
-                          t->schema, t->name);
+        if (store_exec(self->store,
+                       "UPDATE tables_ SET cdc_ins = ?, cdc_upd = ?, "
+                       "cdc_del = ? WHERE database_id = ? AND "
+                       "schema_name = ? AND table_name = ?",
+                       "iiiiss", t->inserts, t->updates, t->deletes, db_id,
+                       t->schema, t->name) == 0 &&
+            store_changes(self->store) == 0)
+        {
+            s_add_cdc_table(self, db_id, t);
+        }
     }
     db_state_t state = plan_database_state(self, db_id);
     if (state == DB_CATCHING_UP && cdc->latency_ms < RESULTS_READY_LATENCY_MS)

@@ -40,7 +40,11 @@
 #          a column after it: (id, a, own, b) on the source, and pg_dump
 #          makes it (id, a, b, own) on the target; changes apply by name,
 #          and --validate compares by name (it compared by position and
-#          failed the cutover of identical tables).
+#          failed the cutover of identical tables);
+#      11. a partition created during CDC, on the source and on the target:
+#          its rows arrive (the publication names the partitioned table,
+#          so partitions to come are published too), a row moved into it
+#          from an older partition as well.
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -109,6 +113,10 @@ CREATE TABLE public.inh_parent (id integer PRIMARY KEY, a text);
 CREATE TABLE public.inh_child (id integer PRIMARY KEY, own text) INHERITS (public.inh_parent);
 ALTER TABLE public.inh_parent ADD COLUMN b text;
 INSERT INTO public.inh_child VALUES (1, 'a1', 'own1', 'b1'), (2, 'a2', 'own2', 'b2');
+
+CREATE TABLE public.part_t (id integer, k date, v text, PRIMARY KEY (id, k)) PARTITION BY RANGE (k);
+CREATE TABLE public.part_t_2024 PARTITION OF public.part_t FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO public.part_t SELECT i, date '2024-01-01' + i, 'v' || i FROM generate_series(1, 100) i;
 ANALYZE;
 SQL
 toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
@@ -118,7 +126,7 @@ stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t"
 # compressed below the threshold)
 ((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
     fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
-pass "source: 11 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+pass "source: 12 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
 
 start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
@@ -173,6 +181,12 @@ order_tgt=$(psql_tgt "$DB" -c "$columns_sql")
 pass "public.inh_child: columns id,a,own,b on the source, id,a,b,own on the target"
 
 # --- the changes, all during CDC -------------------------------------------
+# 11. a partition made during CDC, on both sides, as a DBA would
+for side in src tgt; do
+    psql_side "$side" "$DB" -c "CREATE TABLE public.part_t_2025 PARTITION OF public.part_t
+                                FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')" >/dev/null ||
+        fail "could not create public.part_t_2025 on $side"
+done
 start=$SECONDS
 psql_src "$DB" <<'SQL' >"$TEST_TMP/writer.out" 2>&1 || fail "the writer failed: $(cat "$TEST_TMP/writer.out")"
 -- 4. one transaction of 1,000,000 inserts, first: its apply, the longest,
@@ -226,12 +240,21 @@ UPDATE public.style_t SET d = d + 30, iv = iv - interval '1 hour', f = f / 3 WHE
 -- 10. the inheritance child: 1 insert, 1 update
 INSERT INTO public.inh_child VALUES (3, 'a3', 'own3', 'b3');
 UPDATE public.inh_child SET b = 'b1 changed', own = 'own1 changed' WHERE id = 1;
+
+-- 11. the partition made during CDC: 50 inserts, 10 updates, 5 deletes,
+--     and a row moved into it from part_t_2024 (a delete there, an insert
+--     here)
+INSERT INTO public.part_t SELECT i, date '2025-01-01' + i, 'new ' || i FROM generate_series(1, 50) i;
+UPDATE public.part_t SET v = v || ' changed' WHERE k >= '2025-01-01' AND id <= 10;
+DELETE FROM public.part_t WHERE k >= '2025-01-01' AND id > 45;
+UPDATE public.part_t SET k = '2025-06-01' WHERE id = 100;
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
     $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 4 AND c = 44") == 1 &&
     $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 4 AND c IS NULL") == 1 &&
-    $(psql_src "$DB" -c "SELECT count(*) FROM public.big_t") == $((BIG_ROWS + 1)) ]] ||
+    $(psql_src "$DB" -c "SELECT count(*) FROM public.big_t") == $((BIG_ROWS + 1)) &&
+    $(psql_src "$DB" -c "SELECT count(*) FROM public.part_t_2025") == 46 ]] ||
     fail "the writer's changes are not on the source as expected"
 task_show "$P" "$T" || fail "task show failed"
 state=$(db_field migrationState)
@@ -320,13 +343,16 @@ public.del_t 0 0 333
 public.full_t 1 3 2
 public.ident_t 5 3 2
 public.inh_child 1 1 0
+public.part_t_2024 0 0 1
+public.part_t_2025 51 10 5
 public.style_t 2 3 0
 public.toast_t 0 11 1
 public.trunc_t 15 0 0
 public.ts_t 0 10 0"
 got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
               | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
-                                          "public.full_t", "public.ident_t", "public.inh_child", "public.style_t", "public.toast_t", "public.trunc_t",
+                                          "public.full_t", "public.ident_t", "public.inh_child", "public.part_t_2024",
+                                          "public.part_t_2025", "public.style_t", "public.toast_t", "public.trunc_t",
                                           "public.ts_t"] | index($n))
               | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
 [[ $got == "$want_counts" ]] ||
@@ -336,11 +362,16 @@ $want_counts
 got:
 $got"
 total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
-want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1))
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1 + 1 + 51 + 10 + 5))
 [[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
 [[ $(db_field appliedChanges) == "$want_total" ]] ||
     fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
 pass "CDC counters equal the writer's changes per table ($want_total changes in all)"
+# 11. the partition made during CDC is a table of the task now
+[[ $(jq -r '.properties.output[] | select(.resultType == "TableLevelOutput")
+            | select(.tableName == "public.part_t_2025") | .state' "$TASK_JSON") == COMPLETED ]] ||
+    fail "public.part_t_2025, made during CDC, is not a completed table of the task: $(jq -c '.properties.output[] | select(.tableName == "public.part_t_2025")' "$TASK_JSON")"
+pass "public.part_t_2025, made during CDC, shows as a table of the task"
 
 # --- nothing left --------------------------------------------------------------
 assert_stream_gone "$DB" "$slot"
