@@ -34,7 +34,7 @@
  * in it waiting.
  */
 #define SERVER_BATCH 256
-#define SERVER_BATCH_USECS 2000
+#define SERVER_BATCH_USECS 5000
 
 static int64_t s_started_at; /* zclock_mono() at start */
 
