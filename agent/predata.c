@@ -148,15 +148,17 @@ s_made_at(const s_listing_t *l, size_t i, const s_attach_t *attaches,
  * comment on a table already loading, while a load of several tables
  * waits for a table the chunk made, is a deadlock. So only sections
  * whose tables are plain, and whose entries after the first table make
- * only schemas, types, domains and collations, are loaded early; any
- * other is made in one piece, and loaded once it is whole, as before.
+ * only schemas, types, domains, collations and large objects, are loaded
+ * early; any other is made in one piece, and loaded once it is whole, as
+ * before.
  * entries[i] is entry i's script.
  */
 static bool
 s_may_load_early(const s_listing_t *l, char *const *entries)
 {
-    static const char *const harmless[] = {"SCHEMA ", "TYPE ", "DOMAIN ",
-                                           "COLLATION ", NULL};
+    /* a large object's entry makes it, empty, and sets its owner */
+    static const char *const harmless[] = {
+        "SCHEMA ", "TYPE ", "DOMAIN ", "COLLATION ", "BLOB ", NULL};
     bool tables = false;
 
     for (size_t i = 0; i < l->n; i++)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent/apply.h"
+#include "agent/large_objects.h"
 #include "agent/pgoutput.h"
 #include "agent/slot_reader.h"
 #include "agent/unit.h"
@@ -491,8 +492,8 @@ s_wait_validated(cdc_t *c, Pgferry__Result *res)
     return 0;
 }
 
-/* Everything before the marker is on the target: sequences, validation,
- * then the slot, publication and origin go. */
+/* Everything before the marker is on the target: sequences, large
+ * objects, validation, then the slot, publication and origin go. */
 static int
 s_finish(cdc_t *c, Pgferry__Result *res)
 {
@@ -506,7 +507,9 @@ s_finish(cdc_t *c, Pgferry__Result *res)
     }
     res->cdc->caught_up = true;
     res->cdc->latency_ms = 0;
-    if (unit_copy_sequences(a, c->src, c->tgt, res) != 0)
+    /* neither travels through logical decoding */
+    if (unit_copy_sequences(a, c->src, c->tgt, res) != 0 ||
+        (a->large_objects && large_objects_sync(a, c->src, c->tgt, res) != 0))
     {
         return -1;
     }

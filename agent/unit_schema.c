@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/large_objects.h"
 #include "agent/pgtool.h"
 #include "agent/postdata.h"
 #include "agent/predata.h"
@@ -183,9 +184,10 @@ s_filter_load(PGconn *src, const Pgferry__Assign *a, filter_t *f, char **error)
 /* Runs pg_dump with the given extra arguments (a --section, which leaves
  * out table data) and the filter's. Not --schema-only: that would leave
  * out the post-data section's REFRESH MATERIALIZED VIEW entries too, and
- * every materialized view would arrive unpopulated. --no-blobs instead:
- * large objects' contents are data, never made here, so neither are
- * their empty shells. */
+ * every materialized view would arrive unpopulated. The pre-data section
+ * makes the large objects, empty, with their owners, comments and
+ * privileges (large_objects.c fills them), unless only some tables are
+ * selected: then none, as pg_dump -t. */
 static int
 s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
           strbuf_t *out, char **error)
@@ -195,7 +197,10 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     const char **argv = xcalloc(16 + f->nargs, sizeof(char *));
     int rc = -1;
 
-    argv[argc++] = "--no-blobs";
+    if (!a->large_objects)
+    {
+        argv[argc++] = "--no-blobs";
+    }
     if (a->no_owner)
     {
         argv[argc++] = "--no-owner";
@@ -865,7 +870,8 @@ unit_finalize_run(unit_t *self, Pgferry__Result *res)
         goto cleanup;
     }
     if (s_run_items(a, tgt, res) != 0 ||
-        unit_copy_sequences(a, src, tgt, res) != 0)
+        unit_copy_sequences(a, src, tgt, res) != 0 ||
+        (a->large_objects && large_objects_sync(a, src, tgt, res) != 0))
     {
         goto cleanup;
     }

@@ -193,6 +193,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->end_lsn = (uint64_t) store_rows_int(rows, 23);
     a->no_owner = store_rows_int(rows, 26) != 0;
     a->no_privileges = store_rows_int(rows, 27) != 0;
+    a->large_objects = store_rows_text(rows, 12)[0] == '\0';
     /* a database that failed half-loaded gives its tables back empty, for
      * a new task; one that failed after its full load (a difference found
      * by --validate, say) keeps them, for the operator to look into */

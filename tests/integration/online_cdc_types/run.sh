@@ -44,7 +44,11 @@
 #      11. a partition created during CDC, on the source and on the target:
 #          its rows arrive (the publication names the partitioned table,
 #          so partitions to come are published too), a row moved into it
-#          from an older partition as well.
+#          from an older partition as well;
+#      12. large objects, which logical decoding does not carry: one
+#          rewritten, one unlinked and one made (of 3 chunks) during CDC,
+#          one left alone: after the cutover the target's are the
+#          source's, content and all.
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -117,6 +121,9 @@ INSERT INTO public.inh_child VALUES (1, 'a1', 'own1', 'b1'), (2, 'a2', 'own2', '
 CREATE TABLE public.part_t (id integer, k date, v text, PRIMARY KEY (id, k)) PARTITION BY RANGE (k);
 CREATE TABLE public.part_t_2024 PARTITION OF public.part_t FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 INSERT INTO public.part_t SELECT i, date '2024-01-01' + i, 'v' || i FROM generate_series(1, 100) i;
+
+SELECT lo_from_bytea(7001, 'left alone'::bytea), lo_from_bytea(7002, 'to be rewritten'::bytea),
+       lo_from_bytea(7003, 'to be unlinked'::bytea);
 ANALYZE;
 SQL
 toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
@@ -248,6 +255,11 @@ INSERT INTO public.part_t SELECT i, date '2025-01-01' + i, 'new ' || i FROM gene
 UPDATE public.part_t SET v = v || ' changed' WHERE k >= '2025-01-01' AND id <= 10;
 DELETE FROM public.part_t WHERE k >= '2025-01-01' AND id > 45;
 UPDATE public.part_t SET k = '2025-06-01' WHERE id = 100;
+
+-- 12. large objects: one rewritten (longer), one unlinked, one made
+SELECT lo_put(7002, 0, 'REWRITTEN, and longer than before'::bytea);
+SELECT lo_unlink(7003);
+SELECT lo_from_bytea(7004, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 80000) g)::bytea);
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
@@ -334,6 +346,14 @@ next_id=$(psql_tgt "$DB" -c "INSERT INTO public.ident_t (v) VALUES ('after the c
 [[ $next_id == 16 ]] || fail "the target's next identity value is $next_id, expected 16 (the source had 15)"
 psql_tgt "$DB" -c "DELETE FROM public.ident_t WHERE id = 16" >/dev/null
 pass "after the cutover the target's own insert takes identity value 16, after the source's 15"
+
+# 12. the large objects, content and all
+lo_sql="SELECT string_agg(oid || ':' || md5(lo_get(oid)), ',' ORDER BY oid) FROM pg_largeobject_metadata"
+lo_src=$(psql_src "$DB" -c "$lo_sql")
+lo_tgt=$(psql_tgt "$DB" -c "$lo_sql")
+[[ $lo_src == 7001:*,7002:*,7004:* && $lo_tgt == "$lo_src" ]] ||
+    fail "large objects differ after the cutover: source $lo_src, target $lo_tgt"
+pass "large objects as on the source after the cutover: one rewritten, one unlinked, one of 2.5 MB made during CDC"
 
 # --- the counters: exactly what the writer did -------------------------------
 # table inserts updates deletes

@@ -10,7 +10,8 @@
 #        online (with a cutover) and offline, each target's
 #        pg_dump --schema-only equals that of a pg_restore of the same
 #        source, the data are identical, and the application's roles read
-#        what they were granted and nothing more;
+#        what they were granted and nothing more; large objects arrive
+#        with their contents, owners, privileges and comments;
 #     2. --no-owner --no-privileges: every object belongs to the migrating
 #        role and no privilege is granted;
 #     3. roles missing on the target (an owner, a grantee, a policy's
@@ -89,7 +90,16 @@ BEGIN
 END
 $$;
 CREATE EVENT TRIGGER ddl_noted ON ddl_command_end EXECUTE FUNCTION public.ddl_noted();
+SELECT lo_from_bytea(424242, 'hello'::bytea), lo_from_bytea(424243, ''::bytea),
+       lo_from_bytea(424244, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 100000) g)::bytea);
+ALTER LARGE OBJECT 424242 OWNER TO sf_owner;
+GRANT SELECT ON LARGE OBJECT 424242 TO sf_reader;
+COMMENT ON LARGE OBJECT 424244 IS 'three chunks and a bit';
 SQL
+lo_sql="SELECT string_agg(oid || ':' || pg_get_userbyid(lomowner) || ':' || coalesce(lomacl::text, '-') || ':'
+                          || md5(lo_get(oid)) || ':' || coalesce(obj_description(oid, 'pg_largeobject'), '-'),
+                          ',' ORDER BY oid)
+          FROM pg_largeobject_metadata"
 
 # online first: the checks set REPLICA IDENTITY FULL on public.nopk, which
 # every later dump then shows too
@@ -122,6 +132,11 @@ $(diff <(echo "$want") <(echo "$got") | head -40)"
     pass "target $target: pg_dump --schema-only equals pg_restore's, owners and privileges included"
     compare_db "$DB" "$target" || fail "target $target differs from source $DB"
     pass "target $target: identical data, materialized views included"
+    lo_src=$(psql_src "$DB" -c "$lo_sql")
+    lo_tgt=$(psql_tgt "$target" -c "$lo_sql")
+    [[ $lo_src == *"424242:sf_owner:{sf_owner=rw/sf_owner,sf_reader=r/sf_owner}:"* && $lo_tgt == "$lo_src" ]] ||
+        fail "target $target: large objects differ: source $lo_src, target $lo_tgt"
+    pass "target $target: large objects with their contents, owners, privileges and comments"
     # what the application's roles may do, tried as them
     got=$(psql_tgt "$target" <<'SQL' 2>&1
 SET ROLE sf_reader;
@@ -160,12 +175,15 @@ SELECT count(*) FILTER (WHERE c.relowner <> 'postgres'::regrole) || ' foreign-ow
        || count(*) FILTER (WHERE c.relacl IS NOT NULL) || ' with privileges, '
        || (SELECT count(*) FROM pg_default_acl) || ' default privileges, '
        || (SELECT count(*) FROM pg_namespace WHERE nspname = 'app' AND nspowner <> 'postgres'::regrole)
-       || ' schema foreign-owned'
+       || ' schema foreign-owned, '
+       || (SELECT count(*) FILTER (WHERE lomowner <> 'postgres'::regrole OR lomacl IS NOT NULL) || ' of '
+                  || count(*) FROM pg_largeobject_metadata)
+       || ' large objects foreign-owned or granted'
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname IN ('app', 'public');
 SQL
 )
-[[ $got == "0 foreign-owned, 0 with privileges, 0 default privileges, 0 schema foreign-owned" ]] ||
+[[ $got == "0 foreign-owned, 0 with privileges, 0 default privileges, 0 schema foreign-owned, 0 of 3 large objects foreign-owned or granted" ]] ||
     fail "with --no-owner --no-privileges the target still has: $got"
 pass "--no-owner --no-privileges: everything owned by the migrating role, nothing granted"
 compare_db "$DB" "${DB}_bare" || fail "target ${DB}_bare differs from source $DB"
