@@ -236,14 +236,24 @@ s_name_tables(PGconn *src, const s_listing_t *l, const size_t *ends,
     }
     strbuf_append(oids, "}");
     const char *params[1] = {strbuf_data(oids)};
-    /* in the listing's order: one walk over both matches them */
-    r = pgconn_query(src,
-                     "SELECT x.oid, n.nspname, c.relname "
-                     "  FROM unnest($1::oid[]) WITH ORDINALITY AS x(oid, i) "
-                     "  JOIN pg_class c ON c.oid = x.oid "
-                     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-                     " ORDER BY x.i",
-                     1, params, error);
+    /* in the listing's order: one walk over both matches them; with
+     * whether a column holds reg* values, which name objects that may
+     * be made in a later chunk */
+    r = pgconn_query(
+        src,
+        "SELECT x.oid, n.nspname, c.relname, "
+        "       EXISTS (SELECT 1 FROM pg_attribute a "
+        "                 JOIN pg_type t ON t.oid = a.atttypid "
+        "                 LEFT JOIN pg_type e ON e.oid = t.typelem "
+        "                WHERE a.attrelid = c.oid AND a.attnum > 0 "
+        "                  AND NOT a.attisdropped "
+        "                  AND (t.typname IN " UNIT_REG_TYPES
+        "                       OR e.typname IN " UNIT_REG_TYPES ")) "
+        "  FROM unnest($1::oid[]) WITH ORDINALITY AS x(oid, i) "
+        "  JOIN pg_class c ON c.oid = x.oid "
+        "  JOIN pg_namespace n ON n.oid = c.relnamespace "
+        " ORDER BY x.i",
+        1, params, error);
     if (r == NULL)
     {
         goto cleanup;
@@ -257,7 +267,11 @@ s_name_tables(PGconn *src, const s_listing_t *l, const size_t *ends,
         {
             continue; /* not a table, or gone from the source since */
         }
-        size_t made = s_made_at(l, i, attaches, nattaches);
+        /* a table holding reg* values is loaded once every object
+         * exists: the text of each is read on the target as a name */
+        size_t made = PQgetvalue(r, (int) row, 3)[0] == 't'
+                          ? l->n - 1
+                          : s_made_at(l, i, attaches, nattaches);
         size_t c = 0;
         while (made >= ends[c])
         {

@@ -128,6 +128,14 @@ int unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
 int unit_analyze_group(unit_t *self, const Pgferry__Assign *const *assigns,
                        size_t n, Pgferry__Result **res);
 
+/* The reg* types, whose values name objects (an SQL list, for IN): their
+ * binary form is the object's OID, their text its name, which the target
+ * reads only once it has the object. */
+#define UNIT_REG_TYPES                                                         \
+    "('regclass', 'regcollation', 'regconfig', 'regdictionary', "              \
+    "'regnamespace', 'regoper', 'regoperator', 'regproc', 'regprocedure', "    \
+    "'regrole', 'regtype')"
+
 /* Sets every target sequence to its source value (finalize, cutover).
  * Returns 0, or -1 with res->error set. */
 int unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,

@@ -35,10 +35,8 @@
  * their text is the object's name). Arrays of these neither.
  */
 #define PREPARE_NO_BINARY(T)                                                   \
-    "(" T ".typsend = 0 OR " T ".typreceive = 0 OR " T ".typname IN "           \
-    "('regclass', 'regcollation', 'regconfig', 'regdictionary', "              \
-    "'regnamespace', 'regoper', 'regoperator', 'regproc', 'regprocedure', "    \
-    "'regrole', 'regtype'))"
+    "(" T ".typsend = 0 OR " T ".typreceive = 0 OR " T                          \
+    ".typname IN " UNIT_REG_TYPES ")"
 
 static const char *const s_tables_sql =
     "SELECT n.nspname, c.relname, pg_table_size(c.oid), "

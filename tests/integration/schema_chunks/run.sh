@@ -10,7 +10,11 @@
 #        every table identical, every index there;
 #     2. a section that changes its tables after making them (a serial
 #        column's default, a view, a comment) is made in one piece, for a
-#        load under way would deadlock with it, and arrives identical.
+#        load under way would deadlock with it, and arrives identical;
+#     3. plain tables, the first of which holds regclass values naming a
+#        table made in a later chunk (whose making the target slows
+#        down): its copy waits for the whole section, as the text of a
+#        regclass is only read on a target that has the table.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -88,5 +92,41 @@ grep -q 'the pre-data section changes tables after making them: made in one piec
 [[ $(psql_tgt "$DB" -c "SELECT nextval('public.counted_id_seq')") == 101 ]] ||
     fail "the serial's sequence does not go on from the source's"
 pass "a section that changes its tables was made in one piece; identical, its view and sequence work"
+
+# --- 3. a regclass naming a table of a later chunk ---------------------------
+DB=schema_chunks_regclass
+new_db "$DB"
+psql_src "$DB" <<'SQL' >/dev/null
+CREATE TABLE public.a_refs (id integer PRIMARY KEY, rel regclass, rels regclass[]);
+DO $$
+BEGIN
+    FOR i IN 1..60 LOOP
+        EXECUTE format('CREATE TABLE public.%I (id integer PRIMARY KEY, v text)', 'z' || lpad(i::text, 2, '0'));
+    END LOOP;
+END
+$$;
+INSERT INTO public.a_refs VALUES (1, 'public.z60', '{public.z59,public.z01}'), (2, 'public.a_refs', NULL);
+SQL
+# the target makes public.z60, in the last chunk, 3 s late: a copy of
+# a_refs started with the first chunk would find no such relation
+psql_tgt "$DB" >/dev/null <<'SQL' || fail "could not set up the slow event trigger in $DB"
+CREATE FUNCTION public.slow_z60() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'public.z60') THEN
+        PERFORM pg_sleep(3);
+    END IF;
+END
+$$;
+CREATE EVENT TRIGGER slow_z60 ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.slow_z60();
+SQL
+pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+    >"$TEST_TMP/migrate-regclass.out" 2>&1 ||
+    fail "pgferry migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-regclass.out")"
+compare_db "$DB" "$DB" || fail "the target differs from the source"
+state=$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS
+if grep -q 'unit=.*kind=copy.*failed' "$state"/coordinator.log; then
+    fail "a copy failed before it succeeded: $(grep -m 1 'kind=copy.*failed' "$state"/coordinator.log)"
+fi
+pass "a table whose regclass values name a table of a later chunk waited for it: no copy failed, identical"
 
 scenario_pass
