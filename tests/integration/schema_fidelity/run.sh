@@ -12,6 +12,13 @@
 #        source, the data are identical, and the application's roles read
 #        what they were granted and nothing more; large objects arrive
 #        with their contents, owners, privileges and comments;
+#     1b. the object zoo (one object or more of every kind pg_dump dumps:
+#        extensions, collations, operators, text search, partitions of
+#        every kind, every index method, rules, triggers, policies,
+#        publications, foreign tables…), migrated offline, then (once its
+#        unlogged table is made logged, as an online migration requires)
+#        online with --fix-replica-identity and --validate: each time the same schema dump as
+#        pg_restore's, identical data, sequences and large objects;
 #     2. --no-owner --no-privileges: every object belongs to the migrating
 #        role and no privilege is granted;
 #     3. roles missing on the target (an owner, a grantee, a policy's
@@ -164,6 +171,50 @@ $expected"
     pass "target $target: the roles read what they were granted, the policy filters, a column not granted is refused"
     assert_no_leftovers "$DB"
 done
+
+# --- 1b. every kind of object, offline then online ---------------------------
+ZOO=schema_fidelity_objects
+new_db "$ZOO" src
+load_fixture "$ZOO" objectzoo src
+seq_sql="SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ','
+                           ORDER BY schemaname COLLATE \"C\", sequencename COLLATE \"C\")
+           FROM pg_sequences WHERE schemaname <> 'pgferry'"
+
+# check_zoo TARGET: the target's schema is pg_restore's, its data the source's
+check_zoo()
+{
+    local target=$1
+    new_db "${target}_ref" tgt
+    "$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -Fc "$ZOO" |
+        "$PGBIN/pg_restore" -h 127.0.0.1 -p "$TGT_PORT" -U postgres -d "${target}_ref" ||
+        fail "pg_dump | pg_restore of $ZOO failed"
+    want=$(schema_dump tgt "${target}_ref")
+    got=$(schema_dump tgt "$target")
+    if [[ $got != "$want" ]]; then
+        fail "target $target: pg_dump --schema-only differs from that of a pg_restore:
+$(diff <(echo "$want") <(echo "$got") | head -60)"
+    fi
+    pass "target $target: pg_dump --schema-only equals pg_restore's for every kind of object"
+    compare_db "$ZOO" "$target" || fail "target $target differs from source $ZOO"
+    [[ $(psql_tgt "$target" -c "$seq_sql") == "$(psql_src "$ZOO" -c "$seq_sql")" ]] ||
+        fail "target $target: sequences differ: source $(psql_src "$ZOO" -c "$seq_sql"), target $(psql_tgt "$target" -c "$seq_sql")"
+    [[ $(psql_tgt "$target" -c "$lo_sql") == "$(psql_src "$ZOO" -c "$lo_sql")" ]] ||
+        fail "target $target: large objects differ"
+    pass "target $target: identical data, sequences and large objects"
+}
+
+new_db "$ZOO" tgt
+pgferry_migrate --source "$(src_uri "$ZOO")" --target "$(tgt_uri "$ZOO")" --agents 2 ||
+    fail "pgferry migrate of $ZOO exited $?"
+check_zoo "$ZOO"
+psql_src "$ZOO" -c 'ALTER TABLE "Zoo Objects".scratch SET LOGGED' >/dev/null ||
+    fail "could not make the unlogged table of $ZOO logged"
+new_db "${ZOO}_online" tgt
+pgferry_migrate --source "$(src_uri "$ZOO")" --target "$(tgt_uri "${ZOO}_online")" --agents 2 \
+    --online --fix-replica-identity --cutover-when-ready --validate ||
+    fail "pgferry migrate --online --validate of $ZOO exited $?"
+check_zoo "${ZOO}_online"
+assert_no_leftovers "$ZOO"
 
 # --- 2. --no-owner --no-privileges ------------------------------------------
 new_db "${DB}_bare" tgt
