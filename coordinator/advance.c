@@ -463,9 +463,10 @@ advance_validation(coord_t *self, int64_t task_id, int64_t db_id)
         return;
     }
     rows = store_query(self->store,
-                       "SELECT count(*), count(differs), group_concat(CASE "
-                       "WHEN differs IS NOT NULL THEN '\"' || schema_name || "
-                       "'.' || table_name || '\"' END, ', ') "
+                       /* each: 'table "s.t": source N rows, checksum
+                        * C, target M rows, checksum D' */
+                       "SELECT count(*), count(differs), "
+                       "       group_concat(differs, '; ') "
                        "FROM tables_ WHERE database_id = ?",
                        "i", db_id);
     if (store_rows_next(rows))
