@@ -16,13 +16,28 @@
 
 #include "pgferry.pb-c.h"
 
+/* The roles --roles is to create, with their memberships. */
+typedef struct prepare_roles_t prepare_roles_t;
+
 /*
  * Adds to res a problem for each kind of role the target lacks, and one
  * if the migrating role cannot give objects to their owners (it must be
  * a member of each owner role, or a superuser). With a->no_owner the
- * owners do not count, with a->no_privileges the grantees do not.
+ * owners do not count, with a->no_privileges the grantees do not. With
+ * a->create_roles, the roles the target lacks are no problem: returns
+ * the plan to create them (with the source's attributes, without
+ * passwords, members of the groups the target has or gets, and, for an
+ * owner, granted to the migrating role unless it is a superuser), which
+ * prepare_roles_create() carries out once every check has passed. NULL
+ * if there is nothing to create.
  */
-void prepare_check_roles(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+prepare_roles_t *prepare_roles_check(const Pgferry__Assign *a, PGconn *src,
+                                     PGconn *tgt, Pgferry__Result *res);
+
+/* Creates the planned roles on tgt, all in one transaction. Returns 0,
+ * or -1 with a problem added to res. */
+int prepare_roles_create(prepare_roles_t *self, PGconn *tgt,
                          Pgferry__Result *res);
+void prepare_roles_destroy(prepare_roles_t **self_p);
 
 #endif

@@ -3,10 +3,12 @@
  *     The prepare unit: every check that can refuse a task before anything
  *     is written, and the list of tables to migrate with their sizes.
  *
- * Nothing here writes, on either server, with one exception that runs only
- * once every check has passed: an online task asked to fix replica
- * identities sets REPLICA IDENTITY FULL on the source tables that need it,
- * all in one transaction, so a refused task still leaves nothing behind.
+ * Nothing here writes, on either server, with two exceptions that run
+ * only once every check has passed, each in one transaction, so a
+ * refused task still leaves nothing behind: --roles makes the roles the
+ * target lacks (prepare_roles.c), and an online task asked to fix replica
+ * identities sets REPLICA IDENTITY FULL on the source tables that need
+ * it.
  * Every problem found is reported, not only the first, so that a user
  * fixes them all in one go.
  */
@@ -702,6 +704,7 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
     char *error = NULL;
     PGconn *src = pgconn_connect(a->source, NULL, "source", "prepare", &error);
     PGconn *tgt = NULL;
+    prepare_roles_t *roles = NULL;
     int src_version = 0;
 
     p.table_oids = strbuf_new();
@@ -748,15 +751,20 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
             s_check_target_privileges(&p, tgt);
             if (src != NULL)
             {
-                prepare_check_roles(a, src, tgt, res);
+                roles = prepare_roles_check(a, src, tgt, res);
             }
         }
     }
-    /* the only write, and only for a task about to be accepted */
+    /* the only writes, and only for a task about to be accepted */
+    if (res->n_problems == 0 && roles != NULL)
+    {
+        (void) prepare_roles_create(roles, tgt, res);
+    }
     if (res->n_problems == 0 && p.n_fix_identity > 0)
     {
         s_fix_replica_identity(&p, src);
     }
+    prepare_roles_destroy(&roles);
     PQfinish(src);
     PQfinish(tgt);
     strbuf_destroy(&p.table_oids);

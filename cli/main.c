@@ -42,6 +42,7 @@ typedef struct
     bool fix_replica_identity;
     bool no_owner;
     bool no_privileges;
+    bool create_roles;
 } cli_args_t;
 
 static void
@@ -60,7 +61,7 @@ s_usage(FILE *out)
             "--target-connection-json t.json\n"
             "              --database-options-json o.json "
             "[--split-tables-larger-than 1GB]\n"
-            "              [--no-owner] [--no-privileges]\n"
+            "              [--no-owner] [--no-privileges] [--roles]\n"
             "              [--fix-replica-identity]   (OnlineMigration "
             "only)\n"
             "  task show   --project-name P -n T [--expand output] "
@@ -73,7 +74,7 @@ s_usage(FILE *out)
             "  migrate --source URI --target URI [--tables s.t,...] "
             "[--agents N] [--jobs N]\n"
             "          [--split-tables-larger-than 1GB] [--no-owner] "
-            "[--no-privileges]\n"
+            "[--no-privileges] [--roles]\n"
             "          [--online [--fix-replica-identity]]\n"
             "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
@@ -103,6 +104,7 @@ s_parse(int argc, char **argv, cli_args_t *args)
         {"no-owner", no_argument, NULL, 'O'},
         {"no-privileges", no_argument, NULL, 'x'},
         {"no-acl", no_argument, NULL, 'x'},
+        {"roles", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c = 0;
@@ -181,6 +183,9 @@ s_parse(int argc, char **argv, cli_args_t *args)
                 break;
             case 'x':
                 args->no_privileges = true;
+                break;
+            case 'R':
+                args->create_roles = true;
                 break;
             case 'h':
                 s_usage(stdout);
@@ -364,6 +369,7 @@ s_task_create(const cli_args_t *args)
     req.fix_replica_identity = args->fix_replica_identity;
     req.no_owner = args->no_owner;
     req.no_privileges = args->no_privileges;
+    req.create_roles = args->create_roles;
     code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
 
 cleanup:

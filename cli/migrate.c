@@ -52,6 +52,7 @@ typedef struct
     bool validate;             /* online: compare every table at cutover */
     bool no_owner;             /* objects owned by the migrating role */
     bool no_privileges;        /* no GRANT, REVOKE, default privileges */
+    bool create_roles;         /* make the roles the target lacks */
 } migrate_options_t;
 
 typedef struct
@@ -98,6 +99,7 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
         {"no-owner", no_argument, NULL, 'O'},
         {"no-privileges", no_argument, NULL, 'x'},
         {"no-acl", no_argument, NULL, 'x'},
+        {"roles", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0}};
     int c = 0;
 
@@ -151,6 +153,9 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
                 break;
             case 'x':
                 opts->no_privileges = true;
+                break;
+            case 'R':
+                opts->create_roles = true;
                 break;
             case 'z':
             {
@@ -441,6 +446,7 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     req.fix_replica_identity = opts->fix_replica_identity;
     req.no_owner = opts->no_owner;
     req.no_privileges = opts->no_privileges;
+    req.create_roles = opts->create_roles;
     return s_call(self, &req, 600000);
 }
 
