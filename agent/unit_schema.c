@@ -1,15 +1,15 @@
 /*
  * agent/unit_schema.c
  *     The schema units: pre-data (types, tables, functions, sequences)
- *     before the load; post-data items (indexes, constraints, triggers…)
- *     after it; ANALYZE of each table; and the finalize unit (triggers,
- *     foreign keys, sequences, clean-up).
+ *     before the load, and the post-data items (indexes, constraints…)
+ *     after it, one by one or in groups.
  *
  * pg_dump decides what the schema is, so that pgferry restores what a
  * DBA's pg_dump | pg_restore would. Each post-data item is one TOC entry
  * of pg_dump's custom format, extracted with pg_restore -L, so that the
  * coordinator can spread index builds over agents. Every step commits
- * with its row in pgferry.step_done, so a step run twice is skipped.
+ * with its row in pgferry.step_done (schema_step.c), so a step run twice
+ * is skipped. The finalize unit is unit_finalize.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,10 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/large_objects.h"
 #include "agent/pgtool.h"
 #include "agent/postdata.h"
 #include "agent/predata.h"
+#include "agent/schema_step.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -38,16 +38,6 @@
  */
 #define SCHEMA_FIRST_CHUNK_TABLES 20
 #define SCHEMA_CHUNK_TABLES 200
-
-static const char *const s_bookkeeping_sql =
-    "CREATE SCHEMA IF NOT EXISTS pgferry; "
-    "CREATE TABLE IF NOT EXISTS pgferry.partition_done ("
-    "  task_key text, schema_name text, table_name text, part int, "
-    "  rows bigint, bytes bigint, done_at timestamptz DEFAULT now(), "
-    "  PRIMARY KEY (task_key, schema_name, table_name, part)); "
-    "CREATE TABLE IF NOT EXISTS pgferry.step_done ("
-    "  task_key text, step text, done_at timestamptz DEFAULT now(), "
-    "  PRIMARY KEY (task_key, step))";
 
 /*
  * What pg_dump must leave out when only some tables are selected: every
@@ -225,94 +215,6 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     return rc;
 }
 
-/*
- * Runs one step's script. Returns 0; -1 with *error set, or -2 (the same,
- * but a deadlock, a serialization failure or a lost connection: trying
- * again may succeed); or 1 if it failed only because its object exists
- * already and may_exist: the user's own schema (or that of an earlier
- * task on these tables) has it.
- */
-#define SCHEMA_STEP_TRANSIENT (-2)
-static int
-s_exec_step(PGconn *tgt, const char *script, bool may_exist, char **error)
-{
-    PGresult *r = PQexec(tgt, script);
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    /* duplicate_table (an index), duplicate_object (a constraint, a
-     * trigger), invalid_table_definition (a primary key of another name) */
-    bool exists = state != NULL &&
-                  (strcmp(state, "42P07") == 0 || strcmp(state, "42710") == 0 ||
-                   strcmp(state, "42P16") == 0);
-    int rc = 0;
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-    {
-        char *ignored = NULL;
-
-        rc = may_exist && exists           ? 1
-             : pgconn_is_transient(tgt, r) ? SCHEMA_STEP_TRANSIENT
-                                           : -1;
-        if (rc < 0)
-        {
-            *error = pgconn_error_text(tgt, r);
-        }
-        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
-        free(ignored);
-    }
-    PQclear(r);
-    return rc;
-}
-
-/* Runs sql and its step_done row in one target transaction, unless the
- * step is done already. Returns 0, or as s_exec_step() on failure. */
-static int
-s_run_step(PGconn *tgt, const char *task_key, const char *step, const char *sql,
-           bool may_exist, char **error)
-{
-    const char *params[2] = {task_key, step};
-    PGresult *r =
-        pgconn_query(tgt,
-                     "SELECT 1 FROM pgferry.step_done WHERE task_key = $1 "
-                     "AND step = $2",
-                     2, params, error);
-    char *key = NULL;
-    char *name = NULL;
-    char *script = NULL;
-    int rc = -1;
-
-    if (r == NULL)
-    {
-        return -1;
-    }
-    if (PQntuples(r) > 0)
-    {
-        PQclear(r);
-        return 0;
-    }
-    PQclear(r);
-    key = PQescapeLiteral(tgt, task_key, strlen(task_key));
-    name = PQescapeLiteral(tgt, step, strlen(step));
-    /* large maintenance_work_mem: index builds are what this is for */
-    script = xasprintf("BEGIN;\nSET LOCAL maintenance_work_mem = '512MB';\n"
-                       "%s\n;\nINSERT INTO pgferry.step_done (task_key, step) "
-                       "VALUES (%s, %s);\nCOMMIT;",
-                       sql, key, name);
-    rc = s_exec_step(tgt, script, may_exist, error);
-    if (rc > 0)
-    {
-        /* there already: done, for the next attempt too */
-        char *done = xasprintf("INSERT INTO pgferry.step_done (task_key, "
-                               "step) VALUES (%s, %s)",
-                               key, name);
-        rc = pgconn_command(tgt, done, error);
-        free(done);
-    }
-    PQfreemem(key);
-    PQfreemem(name);
-    free(script);
-    return rc;
-}
-
 /* Where the post-data dump goes: TMPDIR, or /tmp. */
 static const char *
 s_tmp_dir(void)
@@ -481,7 +383,7 @@ s_make_schema(unit_t *self, PGconn *src, PGconn *tgt, const filter_t *f,
             snprintf(step, sizeof step, "schema-pre:%zu", c);
         }
         int step_rc =
-            s_run_step(tgt, a->task_key, step, chunks[c].sql, false, &error);
+            schema_step_run(tgt, a->task_key, step, chunks[c].sql, false, &error);
         if (step_rc != 0)
         {
             rc = unit_fail(res,
@@ -532,7 +434,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
         error = NULL;
         goto cleanup;
     }
-    if (pgconn_command(tgt, s_bookkeeping_sql, &error) != 0)
+    if (schema_step_make_bookkeeping(tgt, &error) != 0)
     {
         rc = unit_fail(res,
                        xasprintf("target database \"%s\": could not "
@@ -580,45 +482,6 @@ cleanup:
     return rc;
 }
 
-/* The step name of an item, as its step_done row has it. */
-static void
-s_item_step(const Pgferry__SchemaItem *item, char *step, size_t size)
-{
-    snprintf(step, size, "item:%" PRIu64, item->id);
-}
-
-/* Runs items in order, each as its own step. */
-static int
-s_run_items(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
-{
-    for (size_t i = 0; i < a->n_items; i++)
-    {
-        const Pgferry__SchemaItem *item = a->items[i];
-        char step[40];
-        char *error = NULL;
-
-        s_item_step(item, step, sizeof step);
-        /* with the tables there beforehand, their indexes may be too */
-        int step_rc = s_run_step(tgt, a->task_key, step, item->sql,
-                                 a->skip_schema, &error);
-        if (step_rc != 0)
-        {
-            bool transient = step_rc == SCHEMA_STEP_TRANSIENT ||
-                             pgconn_is_transient(tgt, NULL);
-            int rc = unit_fail(res,
-                               xasprintf("target database \"%s\": could not "
-                                         "create %s %s: %s",
-                                         a->target->dbname, item->kind,
-                                         item->tag, error),
-                               transient);
-            free(error);
-            return rc;
-        }
-        free(error);
-    }
-    return 0;
-}
-
 /* Adds to script, for the items of assigns[0..n) not in done, each
  * item's SQL and its step_done row. Returns how many it added. */
 static size_t
@@ -636,7 +499,7 @@ s_group_script(PGconn *tgt, const Pgferry__Assign *const *assigns, size_t n,
             char step[40];
             bool is_done = false;
 
-            s_item_step(assigns[k]->items[i], step, sizeof step);
+            schema_step_item_name(assigns[k]->items[i], step, sizeof step);
             for (int row = 0; row < PQntuples(done) && !is_done; row++)
             {
                 is_done = strcmp(PQgetvalue(done, row, 0), step) == 0;
@@ -692,7 +555,7 @@ unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
         for (size_t i = 0; i < assigns[k]->n_items; i++)
         {
             char step[40];
-            s_item_step(assigns[k]->items[i], step, sizeof step);
+            schema_step_item_name(assigns[k]->items[i], step, sizeof step);
             strbuf_append_array_text(steps, step);
         }
     }
@@ -716,7 +579,7 @@ unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
         goto cleanup;
     }
     strbuf_append(script, "COMMIT;");
-    int step_rc = s_exec_step(tgt, strbuf_data(script), false, &error);
+    int step_rc = schema_step_exec(tgt, strbuf_data(script), false, &error);
     if (step_rc != 0)
     {
         rc = unit_fail(res[0], error,
@@ -748,143 +611,7 @@ unit_schema_post_run(unit_t *self, Pgferry__Result *res)
     {
         return unit_fail(res, error, true);
     }
-    rc = s_run_items(a, tgt, res);
+    rc = schema_step_run_items(a, tgt, res);
     connpool_give(unit_pool(self), &tgt);
-    return rc;
-}
-
-int
-unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                    Pgferry__Result *res)
-{
-    char *error = NULL;
-    PGresult *seqs = pgconn_query(
-        tgt,
-        "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
-        "WHERE schemaname <> 'pgferry'",
-        0, NULL, &error);
-    int rc = 0;
-
-    for (int i = 0; seqs != NULL && i < PQntuples(seqs) && rc == 0; i++)
-    {
-        const char *name = PQgetvalue(seqs, i, 0);
-        const char *exists_params[1] = {name};
-        PGresult *on_src =
-            pgconn_query(src, "SELECT to_regclass($1) IS NOT NULL", 1,
-                         exists_params, &error);
-        PGresult *value = NULL;
-
-        if (on_src != NULL && PQgetvalue(on_src, 0, 0)[0] == 't')
-        {
-            char *sql = xasprintf("SELECT last_value, is_called FROM %s", name);
-            value = pgconn_query(src, sql, 0, NULL, &error);
-            free(sql);
-            if (value != NULL)
-            {
-                const char *params[3] = {name, PQgetvalue(value, 0, 0),
-                                         PQgetvalue(value, 0, 1)};
-                PGresult *set =
-                    pgconn_query(tgt, "SELECT setval($1::regclass, $2, $3)", 3,
-                                 params, &error);
-                PQclear(set);
-                rc = set != NULL ? 0 : -1;
-            }
-        }
-        if (error != NULL)
-        {
-            rc = unit_fail(res,
-                           xasprintf("sequence \"%s\": could not copy "
-                                     "its value: %s",
-                                     name, error),
-                           true);
-            free(error);
-            error = NULL;
-        }
-        PQclear(value);
-        PQclear(on_src);
-    }
-    if (seqs == NULL)
-    {
-        rc = unit_fail(res,
-                       xasprintf("target database \"%s\": could not "
-                                 "list sequences: %s",
-                                 a->target->dbname, error),
-                       true);
-        free(error);
-    }
-    PQclear(seqs);
-    return rc;
-}
-
-int
-unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
-                      Pgferry__Result *res)
-{
-    char *error = NULL;
-    int rc = 0;
-
-    if (pgconn_command(tgt, "DROP SCHEMA IF EXISTS pgferry CASCADE", &error) !=
-        0)
-    {
-        rc = unit_fail(res,
-                       xasprintf("target database \"%s\": could not "
-                                 "drop schema \"pgferry\": %s",
-                                 a->target->dbname, error),
-                       true);
-        free(error);
-    }
-    return rc;
-}
-
-int
-unit_finalize_run(unit_t *self, Pgferry__Result *res)
-{
-    const Pgferry__Assign *a = unit_assign(self);
-    char *error = NULL;
-    PGconn *src = NULL;
-    PGconn *tgt = NULL;
-    PGresult *r = NULL;
-    int rc = -1;
-
-    src = pgconn_connect(a->source, NULL, "source", "finalize", &error);
-    if (src == NULL || (tgt = pgconn_connect(a->target, NULL, "target",
-                                             "finalize", &error)) == NULL)
-    {
-        rc = unit_fail(res, error, true);
-        error = NULL;
-        goto cleanup;
-    }
-    /* no pgferry schema: an earlier attempt finished, up to its DROP */
-    r = pgconn_query(tgt, "SELECT to_regnamespace('pgferry') IS NULL", 0, NULL,
-                     &error);
-    if (r == NULL)
-    {
-        rc = unit_fail(res, error, true);
-        error = NULL;
-        goto cleanup;
-    }
-    if (PQgetvalue(r, 0, 0)[0] == 't')
-    {
-        res->skipped = true;
-        rc = 0;
-        goto cleanup;
-    }
-    if (s_run_items(a, tgt, res) != 0 ||
-        unit_copy_sequences(a, src, tgt, res) != 0 ||
-        (a->large_objects && large_objects_sync(a, src, tgt, res) != 0))
-    {
-        goto cleanup;
-    }
-    if (a->last && unit_drop_bookkeeping(a, tgt, res) != 0)
-    {
-        goto cleanup;
-    }
-    rc = 0;
-
-cleanup:
-    free(error);
-    PQclear(r);
-    PQfinish(src);
-    PQfinish(tgt);
     return rc;
 }

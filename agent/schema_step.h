@@ -1,0 +1,45 @@
+/*
+ * agent/schema_step.h
+ *     Schema steps: a script and its pgferry.step_done row, committed
+ *     together on the target, so that a step is done once whatever the
+ *     attempts.
+ */
+#ifndef PGFERRY_AGENT_SCHEMA_STEP_H
+#define PGFERRY_AGENT_SCHEMA_STEP_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pgferry.pb-c.h"
+
+/* Makes the pgferry schema and its tables on tgt, if missing. Returns 0,
+ * or -1 with *error set. */
+int schema_step_make_bookkeeping(PGconn *tgt, char **error);
+
+/*
+ * Runs one step's script. Returns 0; -1 with *error set, or -2 (the same,
+ * but a deadlock, a serialization failure or a lost connection: trying
+ * again may succeed); or 1 if it failed only because its object exists
+ * already and may_exist: the user's own schema (or that of an earlier
+ * task on these tables) has it.
+ */
+#define SCHEMA_STEP_TRANSIENT (-2)
+int schema_step_exec(PGconn *tgt, const char *script, bool may_exist,
+                     char **error);
+
+/* Runs sql and its step_done row in one target transaction, unless the
+ * step is done already. Returns 0, or as schema_step_exec() on failure. */
+int schema_step_run(PGconn *tgt, const char *task_key, const char *step,
+                    const char *sql, bool may_exist, char **error);
+
+/* The step name of an item, as its step_done row has it. */
+void schema_step_item_name(const Pgferry__SchemaItem *item, char *step,
+                           size_t size);
+
+/* Runs a's items in order, each as its own step. Returns 0, or as
+ * unit_fail() with res's error set. */
+int schema_step_run_items(const Pgferry__Assign *a, PGconn *tgt,
+                          Pgferry__Result *res);
+
+#endif
