@@ -32,13 +32,17 @@
  */
 /*
  * Whether type T (an alias of pg_type) cannot travel in binary COPY: it
- * has no binary form (aclitem), or its binary form is an object's OID,
- * which names another object, or none, on the target (the reg* types;
- * their text is the object's name). Arrays of these neither.
+ * has no binary form (aclitem, gtsvector); its binary form is an object's
+ * OID, which names another object, or none, on the target (the reg*
+ * types; their text is the object's name); or its receive function
+ * refuses what its send function sends: an empty int2vector, oidvector
+ * or tsquery ("invalid int2vector data", "malformed tsquery"). Arrays of
+ * these neither.
  */
 #define PREPARE_NO_BINARY(T)                                                   \
     "(" T ".typsend = 0 OR " T ".typreceive = 0 OR " T                          \
-    ".typname IN " UNIT_REG_TYPES ")"
+    ".typname IN " UNIT_REG_TYPES " OR " T ".typname IN "                       \
+    "('int2vector', 'oidvector', 'tsquery'))"
 
 static const char *const s_tables_sql =
     "SELECT n.nspname, c.relname, pg_table_size(c.oid), "

@@ -13,6 +13,7 @@
 #        what they were granted and nothing more; large objects arrive
 #        with their contents, owners, privileges and comments;
 #     1b. the object zoo (one object or more of every kind pg_dump dumps:
+#        and a column of every built-in base type, array and range type,
 #        extensions, collations, operators, text search, partitions of
 #        every kind, every index method, rules, triggers, policies,
 #        publications, foreign tables…), migrated offline, then (once its
@@ -179,6 +180,16 @@ done
 ZOO=schema_fidelity_objects
 new_db "$ZOO" src
 load_fixture "$ZOO" objectzoo src
+# and a column of every built-in base type, with an array of each
+load_fixture "$ZOO" basetypes src
+# values that binary COPY sends but their own receive functions refuse:
+# an empty int2vector, oidvector or tsquery (public.basetypes has an
+# aclitem column, so it is copied as text whatever its other columns)
+psql_src "$ZOO" >/dev/null <<'SQL' || fail "could not set up public.vectors in $ZOO"
+CREATE TABLE public.vectors (id integer PRIMARY KEY, iv int2vector, ov oidvector, q tsquery,
+                             qa tsquery[]);
+INSERT INTO public.vectors VALUES (1, '', '', '', '{""}'), (2, '1 2', '3 4', 'a & !b <-> c', '{a|b}');
+SQL
 seq_sql="SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ','
                            ORDER BY schemaname COLLATE \"C\", sequencename COLLATE \"C\")
            FROM pg_sequences WHERE schemaname <> 'pgferry'"
