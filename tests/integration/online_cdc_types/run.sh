@@ -48,7 +48,11 @@
 #      12. large objects, which logical decoding does not carry: one
 #          rewritten, one unlinked and one made (of 3 chunks) during CDC,
 #          one left alone: after the cutover the target's are the
-#          source's, content and all.
+#          source's, content and all;
+#      13. a column of every built-in base, range and multirange type and
+#          an array of each (fixtures/basetypes.sql): every row inserted
+#          again under another key and three updated during CDC, each
+#          value through pgoutput's text.
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -73,6 +77,7 @@ ALTER DATABASE $DB SET intervalstyle = 'sql_standard';
 ALTER DATABASE $DB SET extra_float_digits = -3;
 SQL
 psql_tgt postgres -c "ALTER DATABASE $DB SET datestyle = 'German, DMY'" >/dev/null
+load_fixture "$DB" basetypes src
 psql_src "$DB" <<'SQL' >/dev/null
 -- 100 kB of md5s per row: hex digits do not compress below the TOAST
 -- threshold, so the value is stored out of line
@@ -133,7 +138,7 @@ stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t"
 # compressed below the threshold)
 ((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
     fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
-pass "source: 12 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+pass "source: 14 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
 
 start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
@@ -260,6 +265,17 @@ UPDATE public.part_t SET k = '2025-06-01' WHERE id = 100;
 SELECT lo_put(7002, 0, 'REWRITTEN, and longer than before'::bytea);
 SELECT lo_unlink(7003);
 SELECT lo_from_bytea(7004, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 80000) g)::bytea);
+
+-- 13. every base type: 6 + 6 inserts (every row again, under a new key,
+--     through temporary tables, which are not replicated), 3 updates (the
+--     TOASTed values of row 2 left alone by one of them)
+CREATE TEMP TABLE bt AS SELECT * FROM public.basetypes;
+UPDATE bt SET id = id + 100;
+INSERT INTO public.basetypes SELECT * FROM bt;
+CREATE TEMP TABLE btr AS SELECT * FROM public.basetypes_ranges;
+UPDATE btr SET id = id + 100;
+INSERT INTO public.basetypes_ranges SELECT * FROM btr;
+UPDATE public.basetypes SET c_bool = NOT coalesce(c_bool, false) WHERE id IN (1, 2, 3);
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
@@ -357,7 +373,9 @@ pass "large objects as on the source after the cutover: one rewritten, one unlin
 
 # --- the counters: exactly what the writer did -------------------------------
 # table inserts updates deletes
-want_counts="public.big_t $BIG_ROWS 0 0
+want_counts="public.basetypes 6 3 0
+public.basetypes_ranges 6 0 0
+public.big_t $BIG_ROWS 0 0
 public.comp_t 1 21 10
 public.del_t 0 0 333
 public.full_t 1 3 2
@@ -372,6 +390,7 @@ public.ts_t 0 10 0"
 got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
               | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
                                           "public.full_t", "public.ident_t", "public.inh_child", "public.part_t_2024",
+                                          "public.basetypes", "public.basetypes_ranges",
                                           "public.part_t_2025", "public.style_t", "public.toast_t", "public.trunc_t",
                                           "public.ts_t"] | index($n))
               | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
@@ -382,7 +401,7 @@ $want_counts
 got:
 $got"
 total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
-want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1 + 1 + 51 + 10 + 5))
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1 + 1 + 51 + 10 + 5 + 6 + 3 + 6))
 [[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
 [[ $(db_field appliedChanges) == "$want_total" ]] ||
     fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
