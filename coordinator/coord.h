@@ -46,6 +46,12 @@ typedef struct
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
     bool dispatch_wanted;    /* the batch being handled may have freed slots */
+    /* fault injection for tests ($PGFERRY_TEST_FAULT=exit-before-send:
+     * KIND): the process exits once a batch that placed a unit of that
+     * kind (copy, schema-post…) has committed, before it sends anything,
+     * as a kill at that moment would. NULL: none. */
+    const char *fault_exit_before_send;
+    bool fault_armed; /* the batch being handled placed one */
     struct coord_advance_t
     {
         int64_t task_id;

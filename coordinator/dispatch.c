@@ -318,6 +318,11 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
         env.assign_batch = &batch;
     }
     rc = outbox_add(self->outbox, self->agents, agent->route, &env);
+    self->fault_armed =
+        self->fault_armed ||
+        (self->fault_exit_before_send != NULL &&
+         strcmp(self->fault_exit_before_send,
+                units_kind_name(batch.units[0]->kind)) == 0);
     log_info("unit=%" PRId64 " kind=%s agent=%s assigned%s", ids[0],
              units_kind_name(batch.units[0]->kind), agent->name,
              n > 1 ? ", the first of a batch" : "");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/curve.h"
 #include "common/envelope.h"
@@ -45,6 +46,11 @@ server_new(const char *state_dir, const char *cli_endpoint,
 {
     coord_t *self = xcalloc(1, sizeof *self);
 
+    const char *fault = getenv("PGFERRY_TEST_FAULT");
+    if (fault != NULL && strncmp(fault, "exit-before-send:", 17) == 0)
+    {
+        self->fault_exit_before_send = fault + 17;
+    }
     self->store = store_new(state_dir);
     if (self->store == NULL)
     {
@@ -440,7 +446,8 @@ s_handle_cli(coord_t *self)
 /*
  * An agent's heartbeat. Units placed on it that it no longer runs are
  * placed again: all of them when it is another process than before (a
- * new incarnation: it restarted), else those of the placements it says it
+ * new incarnation: it restarted) or when this coordinator process hears
+ * from it for the first time, else those of the placements it says it
  * received (an Assign still on its way is not lost).
  */
 static void
@@ -496,9 +503,17 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
     }
     else
     {
+        /*
+         * The first heartbeat this process hears from the agent: nothing
+         * is on its way to it any more. An Assign the catalog recorded
+         * but a coordinator killed before sending it would otherwise
+         * hold the agent's job slot for good, its placement number
+         * always above what the agent received.
+         */
         results_forget_agent_units(self, agent->name, hello->running_units,
                                    hello->n_running_units,
-                                   (int64_t) hello->placements_seen);
+                                   is_new ? RESULTS_ALL_PLACEMENTS
+                                          : (int64_t) hello->placements_seen);
     }
     dispatch_request(self);
 }
@@ -633,6 +648,12 @@ s_end_batch(coord_t *self, bool in_transaction)
         store_rollback(self->store);
         outbox_discard(self->outbox);
         return;
+    }
+    if (self->fault_armed)
+    {
+        log_warn("fault injected: exiting with a placement committed and "
+                 "not sent");
+        _exit(99);
     }
     outbox_flush(self->outbox);
 }

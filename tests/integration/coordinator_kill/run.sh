@@ -8,6 +8,11 @@
 #     heartbeat; units whose results were lost meanwhile run again and skip
 #     what the target already committed. The target must end up exactly
 #     like the source, and the row counters must not count anything twice.
+#     Then, for a second task, the coordinator exits right after it
+#     committed a copy's placement and before it sent it (fault injected,
+#     $PGFERRY_TEST_FAULT=exit-before-send:copy): started again, it must
+#     place that unit again rather than wait for an Assign nobody will
+#     get, its agent's only job slot held meanwhile.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -81,5 +86,48 @@ pass "target identical to source"
 psql_tgt "$DB" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgferry'" | grep -q 1 &&
     fail "schema pgferry left on the target"
 pass "no pgferry schema left on the target"
+
+# --- a placement committed and never sent ------------------------------------
+DB2=coordinator_kill_unsent
+TASK2=coordinator_kill_unsent_task
+new_db "$DB2"
+psql_src "$DB2" >/dev/null <<'SQL' || fail "could not set up $DB2"
+CREATE TABLE public.t (id integer PRIMARY KEY, v text);
+INSERT INTO public.t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;
+SQL
+s_stop_process "${PGFERRY_PIDS[coordinator]}"
+registered=$(grep -c "registered" "$TEST_TMP/coordinator.log")
+PGFERRY_TEST_FAULT=exit-before-send:copy s_background coordinator "$(s_bin pgferry-coordinator)" \
+    --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" --agents "$AGENTS_EP"
+write_seed_files "$DB2"
+# a task is refused until an agent has said hello: both, here
+for _ in $(seq 1 300); do
+    (($(grep -c "registered" "$TEST_TMP/coordinator.log") >= registered + 2)) && break
+    sleep 0.1
+done
+(($(grep -c "registered" "$TEST_TMP/coordinator.log") >= registered + 2)) ||
+    fail "the agents did not register with the coordinator started with the fault"
+# the coordinator is gone once it has placed the first copy (the CLI
+# itself, not pgf, which fails the scenario when the coordinator dies)
+"$(s_bin pgferry)" --coordinator "$COORD" task create --project-name "$PROJECT" -n "$TASK2" \
+    --task-type OfflineMigration --source-connection-json s.json --target-connection-json t.json \
+    --database-options-json o.json >/dev/null 2>&1 &
+create_pid=$!
+for _ in $(seq 1 600); do
+    grep -q "fault injected: exiting with a placement committed and not sent" "$TEST_TMP/coordinator.log" &&
+        break
+    sleep 0.1
+done
+grep -q "fault injected: exiting with a placement committed and not sent" "$TEST_TMP/coordinator.log" ||
+    fail "the coordinator did not exit where the fault was injected: $(tail -n 5 "$TEST_TMP/coordinator.log")"
+s_stop_process "${PGFERRY_PIDS[coordinator]}"
+kill "$create_pid" 2>/dev/null || true
+wait "$create_pid" 2>/dev/null || true
+s_background coordinator "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
+    --listen "$COORD" --agents "$AGENTS_EP"
+wait_task "$PROJECT" "$TASK2" 120 ||
+    fail "task $TASK2 did not succeed after a placement was committed and never sent"
+compare_db "$DB2" "$DB2" || fail "the target differs from the source"
+pass "a placement committed and never sent was placed again once the coordinator came back"
 
 scenario_pass
