@@ -144,9 +144,10 @@ s_report_missing(Pgferry__Result *res, const char *server, s_role_list_t *list,
 /* The roles --roles creates: their statements, and their names. */
 struct prepare_roles_t
 {
-    strbuf_t *sql;   /* CREATE ROLE …; then the GRANTs */
+    strbuf_t *sql;   /* CREATE ROLE …; the GRANTs; the passwords */
     strbuf_t *names; /* "a", "b": for the log */
     size_t n;
+    int passwords; /* how many get their source password */
 };
 
 static const char *
@@ -188,6 +189,42 @@ s_plan_role(prepare_roles_t *plan, PGconn *tgt, const PGresult *roles, int i,
                    PQgetvalue(roles, i, 0));
     plan->n++;
     free(name);
+}
+
+/*
+ * Plans the source's password verifiers of the roles planned (names, a
+ * text array) that have one: pg_authid, which only a superuser reads.
+ * The verifier (SCRAM or md5) is set as it is, the password itself is
+ * never known. Returns 0, or -1 with *error set.
+ */
+static int
+s_plan_passwords(prepare_roles_t *plan, PGconn *src, PGconn *tgt,
+                 const char *names, char **error)
+{
+    const char *params[1] = {names};
+    PGresult *r = pgconn_query(src,
+                               "SELECT rolname, rolpassword FROM pg_authid "
+                               "WHERE rolname = ANY ($1::text[]) "
+                               "AND rolpassword IS NOT NULL ORDER BY 1",
+                               1, params, error);
+
+    if (r == NULL)
+    {
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+    {
+        const char *verifier = PQgetvalue(r, i, 1);
+        char *role = pgconn_quote_ident(tgt, PQgetvalue(r, i, 0));
+        char *literal = PQescapeLiteral(tgt, verifier, strlen(verifier));
+        strbuf_appendf(plan->sql, "ALTER ROLE %s PASSWORD %s;\n", role,
+                       literal != NULL ? literal : "NULL");
+        PQfreemem(literal);
+        free(role);
+    }
+    plan->passwords = PQntuples(r);
+    PQclear(r);
+    return 0;
 }
 
 /*
@@ -332,6 +369,18 @@ prepare_roles_check(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
                                         "the roles to create: %s",
                                         error ? error : "rows missing"));
     }
+    free(error);
+    error = NULL;
+    if (plan->n > 0 && a->role_passwords &&
+        s_plan_passwords(plan, src, tgt, strbuf_data(planned), &error) != 0)
+    {
+        unit_add_problem(
+            res, xasprintf("source database \"%s\": could not read the "
+                           "passwords of the roles to create (pg_authid, "
+                           "which only a superuser reads): %s; expected a "
+                           "superuser source user, or no --role-passwords",
+                           a->source->dbname, error));
+    }
     s_report_missing(res, server, &owners, owners.n == 1 ? "owner" : "owners",
                      "of objects", a->source->dbname,
                      ", --roles to create it, or --no-owner to give every "
@@ -398,8 +447,10 @@ prepare_roles_create(prepare_roles_t *self, PGconn *tgt, Pgferry__Result *res)
     }
     else
     {
-        log_info("db=%s created role%s %s on the target, without passwords",
-                 PQdb(tgt), self->n == 1 ? "" : "s", strbuf_data(self->names));
+        log_info("db=%s created role%s %s on the target, %d with the "
+                 "source's password",
+                 PQdb(tgt), self->n == 1 ? "" : "s", strbuf_data(self->names),
+                 self->passwords);
     }
     free(error);
     free(ignored);

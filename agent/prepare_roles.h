@@ -25,9 +25,10 @@ typedef struct prepare_roles_t prepare_roles_t;
  * a member of each owner role, or a superuser). With a->no_owner the
  * owners do not count, with a->no_privileges the grantees do not. With
  * a->create_roles, the roles the target lacks are no problem: returns
- * the plan to create them (with the source's attributes, without
- * passwords, members of the groups the target has or gets, and, for an
- * owner, granted to the migrating role unless it is a superuser), which
+ * the plan to create them (with the source's attributes, its password
+ * verifiers only with a->role_passwords, members of the groups the
+ * target has or gets, and, for an owner, granted to the migrating role
+ * unless it is a superuser), which
  * prepare_roles_create() carries out once every check has passed. NULL
  * if there is nothing to create.
  */

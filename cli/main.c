@@ -43,6 +43,7 @@ typedef struct
     bool no_owner;
     bool no_privileges;
     bool create_roles;
+    bool role_passwords;
 } cli_args_t;
 
 static void
@@ -61,7 +62,8 @@ s_usage(FILE *out)
             "--target-connection-json t.json\n"
             "              --database-options-json o.json "
             "[--split-tables-larger-than 1GB]\n"
-            "              [--no-owner] [--no-privileges] [--roles]\n"
+            "              [--no-owner] [--no-privileges] [--roles "
+            "[--role-passwords]]\n"
             "              [--fix-replica-identity]   (OnlineMigration "
             "only)\n"
             "  task show   --project-name P -n T [--expand output] "
@@ -74,7 +76,7 @@ s_usage(FILE *out)
             "  migrate --source URI --target URI [--tables s.t,...] "
             "[--agents N] [--jobs N]\n"
             "          [--split-tables-larger-than 1GB] [--no-owner] "
-            "[--no-privileges] [--roles]\n"
+            "[--no-privileges] [--roles [--role-passwords]]\n"
             "          [--online [--fix-replica-identity]]\n"
             "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
@@ -105,6 +107,7 @@ s_parse(int argc, char **argv, cli_args_t *args)
         {"no-privileges", no_argument, NULL, 'x'},
         {"no-acl", no_argument, NULL, 'x'},
         {"roles", no_argument, NULL, 'R'},
+        {"role-passwords", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c = 0;
@@ -186,6 +189,9 @@ s_parse(int argc, char **argv, cli_args_t *args)
                 break;
             case 'R':
                 args->create_roles = true;
+                break;
+            case 'P':
+                args->role_passwords = true;
                 break;
             case 'h':
                 s_usage(stdout);
@@ -335,6 +341,12 @@ s_task_create(const cli_args_t *args)
                   "a key as they are");
         return CLI_EXIT_USAGE;
     }
+    if (args->role_passwords && !args->create_roles)
+    {
+        cli_error("--role-passwords applies to --roles only: it gives the "
+                  "roles --roles creates their source passwords");
+        return CLI_EXIT_USAGE;
+    }
     if (config_load_endpoint(args->source_json, &src, &error) != 0 ||
         config_load_endpoint(args->target_json, &tgt, &error) != 0 ||
         config_load_databases(args->options_json, &dbs, &error) != 0)
@@ -370,6 +382,7 @@ s_task_create(const cli_args_t *args)
     req.no_owner = args->no_owner;
     req.no_privileges = args->no_privileges;
     req.create_roles = args->create_roles;
+    req.role_passwords = args->role_passwords;
     code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
 
 cleanup:

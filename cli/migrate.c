@@ -53,6 +53,7 @@ typedef struct
     bool no_owner;             /* objects owned by the migrating role */
     bool no_privileges;        /* no GRANT, REVOKE, default privileges */
     bool create_roles;         /* make the roles the target lacks */
+    bool role_passwords;       /* with their source passwords */
 } migrate_options_t;
 
 typedef struct
@@ -100,6 +101,7 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
         {"no-privileges", no_argument, NULL, 'x'},
         {"no-acl", no_argument, NULL, 'x'},
         {"roles", no_argument, NULL, 'R'},
+        {"role-passwords", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     int c = 0;
 
@@ -157,6 +159,9 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
             case 'R':
                 opts->create_roles = true;
                 break;
+            case 'P':
+                opts->role_passwords = true;
+                break;
             case 'z':
             {
                 char *error = NULL;
@@ -180,6 +185,12 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
     if (opts->source == NULL || opts->target == NULL)
     {
         cli_error("--source and --target are required");
+        return -1;
+    }
+    if (opts->role_passwords && !opts->create_roles)
+    {
+        cli_error("--role-passwords applies to --roles only: it gives the "
+                  "roles --roles creates their source passwords");
         return -1;
     }
     if (opts->fix_replica_identity && !opts->online)
@@ -447,6 +458,7 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     req.no_owner = opts->no_owner;
     req.no_privileges = opts->no_privileges;
     req.create_roles = opts->create_roles;
+    req.role_passwords = opts->role_passwords;
     return s_call(self, &req, 600000);
 }
 

@@ -80,10 +80,10 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
             "task_key, src_host, src_port, src_user, src_db, "
             "tgt_host, tgt_port, tgt_user, tgt_db, started_at, "
             "split_bytes, online, fix_replica_identity, no_owner, "
-            "no_privileges, create_roles) "
+            "no_privileges, create_roles, role_passwords) "
             "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?)",
-            "issssisssisssiiiiii", project_id, req->task, req->task_type,
+            "?, ?, ?, ?, ?, ?, ?)",
+            "issssisssisssiiiiiii", project_id, req->task, req->task_type,
             zuuid_str_canonical(uuid), req->source->host,
             (int64_t) req->source->port, req->source->user, req->source->dbname,
             req->target->host, (int64_t) req->target->port, req->target->user,
@@ -91,7 +91,8 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
             req->split_bytes > 0 ? req->split_bytes : PLAN_DEFAULT_SPLIT_BYTES,
             (int64_t) (strcmp(req->task_type, "OnlineMigration") == 0),
             (int64_t) req->fix_replica_identity, (int64_t) req->no_owner,
-            (int64_t) req->no_privileges, (int64_t) req->create_roles) != 0)
+            (int64_t) req->no_privileges, (int64_t) req->create_roles,
+            (int64_t) req->role_passwords) != 0)
     {
         goto failed;
     }

@@ -85,6 +85,7 @@ static const char *const s_schema =
     "  no_owner INTEGER NOT NULL DEFAULT 0,"
     "  no_privileges INTEGER NOT NULL DEFAULT 0,"
     "  create_roles INTEGER NOT NULL DEFAULT 0,"
+    "  role_passwords INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE (project_id, name));"
     "CREATE TABLE IF NOT EXISTS databases ("
     "  id INTEGER PRIMARY KEY,"
@@ -222,8 +223,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 7
-#define STORE_VERSION_TEXT "7"
+#define STORE_VERSION 8
+#define STORE_VERSION_TEXT "8"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int

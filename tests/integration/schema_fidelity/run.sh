@@ -25,9 +25,10 @@
 #     3. roles missing on the target (an owner, a grantee, a policy's
 #        role), and a migrating role that is no member of the owners: each
 #        named by the checks, exit 2, nothing written;
-#     4. --roles: the missing roles are made with their attributes and
-#        memberships, and the objects arrive owned and granted as on the
-#        source.
+#     4. --roles --role-passwords: the missing roles are made with their
+#        attributes, memberships and password verifiers (the password in
+#        no log), and the objects arrive owned and granted as on the
+#        source; --role-passwords without --roles is bad usage.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -301,7 +302,7 @@ assert_target_untouched "$DB"
 DB=schema_fidelity_create
 new_db "$DB"
 psql_src "$DB" >/dev/null <<'SQL' || fail "could not set up $DB"
-ALTER ROLE sf_only_src_owner LOGIN CONNECTION LIMIT 3;
+ALTER ROLE sf_only_src_owner LOGIN CONNECTION LIMIT 3 PASSWORD 'sf-Secret-Owner-7';
 GRANT sf_reader TO sf_only_src_reader;
 CREATE TABLE public.owned (id integer PRIMARY KEY, v text);
 INSERT INTO public.owned SELECT g, 'v' || g FROM generate_series(1, 10) g;
@@ -310,8 +311,18 @@ GRANT SELECT ON public.owned TO sf_only_src_reader;
 ALTER TABLE public.owned ENABLE ROW LEVEL SECURITY;
 CREATE POLICY some_rows ON public.owned TO sf_only_src_policy USING (id < 5);
 SQL
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --roles ||
-    fail "pgferry migrate --roles of $DB exited $?"
+expect_fail 2 'role-passwords applies to --roles only' \
+    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --role-passwords
+pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --roles --role-passwords ||
+    fail "pgferry migrate --roles --role-passwords of $DB exited $?"
+verifier_sql="SELECT rolpassword FROM pg_authid WHERE rolname = 'sf_only_src_owner'"
+verifier=$(psql_src postgres -c "$verifier_sql")
+[[ $verifier == SCRAM-SHA-256* && $(psql_tgt postgres -c "$verifier_sql") == "$verifier" ]] ||
+    fail "sf_only_src_owner's password verifier on the target is not the source's"
+if grep -rlF -e "sf-Secret-Owner-7" -e "$verifier" "$TEST_TMP" >/dev/null 2>&1; then
+    fail "the password or its verifier shows in $(grep -rlF -e "sf-Secret-Owner-7" -e "$verifier" "$TEST_TMP" | head -3)"
+fi
+pass "--role-passwords: the owner's password verifier arrived as on the source, in no log"
 got=$(psql_tgt "$DB" <<'SQL'
 SELECT string_agg(format('%s login=%s limit=%s in=%s', r.rolname, r.rolcanlogin, r.rolconnlimit,
                          coalesce((SELECT string_agg(g.rolname, '+' ORDER BY g.rolname)
