@@ -9,7 +9,9 @@
  * source chunk by chunk, in binary, and writes each chunk as it comes:
  * memory stays one chunk whatever the object's size. Each object is
  * written in a transaction of its own; a sync stopped half way leaves
- * objects that the next sync sees differ.
+ * objects that the next sync sees differ. Owners and privileges are
+ * compared as well: pg_dump set those of the objects it knew, and the
+ * sync sets those of the objects made or changed since.
  */
 #include "agent/large_objects.h"
 
@@ -30,17 +32,23 @@
 #define LARGE_OBJECTS_READ "262144"
 #define LARGE_OBJECTS_WRITE "131072"
 
-/* oid, owner, size, checksum of every large object, in oid order */
+/* oid, owner, size, checksum, privileges of every large object, in oid
+ * order */
 static const char *const s_list_sql =
     "SELECT l.oid::bigint, pg_get_userbyid(l.lomowner), s.size, "
     "       (SELECT md5(string_agg(md5(lo_get(l.oid, o, " LARGE_OBJECTS_CHUNK_TEXT
     ")), '' ORDER BY o)) "
     "          FROM generate_series(0::bigint, greatest(s.size - 1, 0), "
-    "                               " LARGE_OBJECTS_CHUNK_TEXT ") o) "
+    "                               " LARGE_OBJECTS_CHUNK_TEXT ") o), "
+    "       l.lomacl::text "
     "  FROM pg_largeobject_metadata l, "
     "       LATERAL (SELECT lo_lseek64(lo_open(l.oid, " LARGE_OBJECTS_READ
     "), 0, 2) AS size) s "
     " ORDER BY l.oid";
+#define LARGE_OBJECTS_OWNER 1
+#define LARGE_OBJECTS_SIZE 2
+#define LARGE_OBJECTS_SUM 3
+#define LARGE_OBJECTS_ACL 4
 
 /* What a sync did, for the log. */
 typedef struct
@@ -48,6 +56,7 @@ typedef struct
     int64_t created;
     int64_t rewritten;
     int64_t unlinked;
+    int64_t relabeled; /* owner or privileges changed */
     int64_t bytes;
 } s_counts_t;
 
@@ -112,12 +121,12 @@ s_copy_contents(PGconn *src, PGconn *tgt, const char *oid, int64_t size,
  * in one target transaction.
  */
 static bool
-s_write_object(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+s_write_object(PGconn *src, PGconn *tgt,
                const PGresult *list, int i, bool create, int64_t tgt_size,
                s_counts_t *counts, char **error)
 {
     const char *oid = PQgetvalue(list, i, 0);
-    int64_t size = strtoll(PQgetvalue(list, i, 2), NULL, 10);
+    int64_t size = strtoll(PQgetvalue(list, i, LARGE_OBJECTS_SIZE), NULL, 10);
     char size_text[32];
     char *ignored = NULL;
     bool ok = pgconn_command(tgt, "BEGIN", error) == 0;
@@ -127,15 +136,6 @@ s_write_object(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     if (ok && create)
     {
         ok = s_run(tgt, "SELECT lo_create($1::oid)", 1, params, error);
-        if (ok && !a->no_owner)
-        {
-            char *owner = pgconn_quote_ident(tgt, PQgetvalue(list, i, 1));
-            char *sql =
-                xasprintf("ALTER LARGE OBJECT %s OWNER TO %s", oid, owner);
-            ok = pgconn_command(tgt, sql, error) == 0;
-            free(sql);
-            free(owner);
-        }
     }
     if (ok && tgt_size > size)
     {
@@ -154,6 +154,121 @@ s_write_object(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     return ok;
 }
 
+/* "PUBLIC", or the role name quoted, for a grantee as the queries below
+ * print it ("" for PUBLIC). */
+static char *
+s_grantee(PGconn *tgt, const char *name)
+{
+    return name[0] == '\0' ? xstrdup("PUBLIC") : pgconn_quote_ident(tgt, name);
+}
+
+/*
+ * Gives object oid on tgt the source's privileges, acl (its text, role
+ * names and all), as pg_dump does: every privilege revoked, from the
+ * owner too, then each of acl's granted. The target's server reads acl,
+ * so that no aclitem is parsed here. One transaction: a multi-statement
+ * query.
+ */
+static bool
+s_set_privileges(PGconn *tgt, const char *oid, const char *acl, char **error)
+{
+    const char *revoke_params[1] = {oid};
+    const char *grant_params[1] = {acl};
+    PGresult *holders = pgconn_query(
+        tgt,
+        "SELECT DISTINCT CASE a.grantee WHEN 0 THEN '' "
+        "       ELSE pg_get_userbyid(a.grantee) END "
+        "  FROM pg_largeobject_metadata l, "
+        "       aclexplode(coalesce(l.lomacl, "
+        "                           acldefault('L', l.lomowner))) a "
+        " WHERE l.oid = $1::oid",
+        1, revoke_params, error);
+    PGresult *grants =
+        holders ? pgconn_query(tgt,
+                               "SELECT a.privilege_type, CASE a.grantee WHEN 0 "
+                               "       THEN '' ELSE pg_get_userbyid(a.grantee) "
+                               "       END, a.is_grantable "
+                               "  FROM aclexplode($1::aclitem[]) a",
+                               1, grant_params, error)
+                : NULL;
+    strbuf_t *sql = strbuf_new();
+    bool ok = false;
+
+    if (grants == NULL)
+    {
+        goto cleanup;
+    }
+    for (int k = 0; k < PQntuples(holders); k++)
+    {
+        char *grantee = s_grantee(tgt, PQgetvalue(holders, k, 0));
+        strbuf_appendf(sql, "REVOKE ALL ON LARGE OBJECT %s FROM %s; ", oid,
+                       grantee);
+        free(grantee);
+    }
+    for (int k = 0; k < PQntuples(grants); k++)
+    {
+        char *grantee = s_grantee(tgt, PQgetvalue(grants, k, 1));
+        /* privilege_type is SELECT or UPDATE, from the server's list */
+        strbuf_appendf(sql, "GRANT %s ON LARGE OBJECT %s TO %s%s; ",
+                       PQgetvalue(grants, k, 0), oid, grantee,
+                       PQgetvalue(grants, k, 2)[0] == 't' ? " WITH GRANT OPTION"
+                                                          : "");
+        free(grantee);
+    }
+    ok = pgconn_command(tgt, strbuf_data(sql), error) == 0;
+
+cleanup:
+    strbuf_destroy(&sql);
+    PQclear(holders);
+    PQclear(grants);
+    return ok;
+}
+
+/*
+ * Gives object row i of theirs (the source's listing) its owner and
+ * privileges on tgt, where they differ from row j of ours (the
+ * target's; j < 0 for an object just created, owned by the migrating
+ * role and with default privileges). A large object made during CDC has
+ * no pg_dump entry that would do it.
+ */
+static bool
+s_sync_labels(const Pgferry__Assign *a, PGconn *tgt, const PGresult *theirs,
+              int i, const PGresult *ours, int j, s_counts_t *counts,
+              char **error)
+{
+    const char *oid = PQgetvalue(theirs, i, 0);
+    const char *owner = PQgetvalue(theirs, i, LARGE_OBJECTS_OWNER);
+    bool set_owner =
+        !a->no_owner &&
+        (j < 0 || strcmp(owner, PQgetvalue(ours, j, LARGE_OBJECTS_OWNER)) != 0);
+    /* default privileges on the source: nothing was granted or revoked */
+    bool set_privileges =
+        !a->no_privileges && !PQgetisnull(theirs, i, LARGE_OBJECTS_ACL) &&
+        (j < 0 || PQgetisnull(ours, j, LARGE_OBJECTS_ACL) ||
+         strcmp(PQgetvalue(theirs, i, LARGE_OBJECTS_ACL),
+                PQgetvalue(ours, j, LARGE_OBJECTS_ACL)) != 0);
+    bool ok = true;
+
+    if (set_owner)
+    {
+        char *quoted = pgconn_quote_ident(tgt, owner);
+        char *sql = xasprintf("ALTER LARGE OBJECT %s OWNER TO %s", oid, quoted);
+        ok = pgconn_command(tgt, sql, error) == 0;
+        free(sql);
+        free(quoted);
+    }
+    if (ok && set_privileges)
+    {
+        ok = s_set_privileges(tgt, oid,
+                              PQgetvalue(theirs, i, LARGE_OBJECTS_ACL), error);
+    }
+    if (set_owner || set_privileges)
+    {
+        counts->relabeled++;
+    }
+    return ok;
+}
+
 int
 large_objects_sync(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
                    Pgferry__Result *res)
@@ -162,7 +277,7 @@ large_objects_sync(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     PGresult *theirs = pgconn_query(src, s_list_sql, 0, NULL, &error);
     PGresult *ours =
         theirs ? pgconn_query(tgt, s_list_sql, 0, NULL, &error) : NULL;
-    s_counts_t counts = {0, 0, 0, 0};
+    s_counts_t counts = {0, 0, 0, 0, 0};
     const char *failed_oid = NULL;
     int i = 0;
     int j = 0;
@@ -202,23 +317,29 @@ large_objects_sync(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
         else if (src_oid < tgt_oid)
         {
             failed_oid = PQgetvalue(theirs, i, 0);
-            ok = s_write_object(a, src, tgt, theirs, i, true, 0, &counts,
-                                &error);
+            ok = s_write_object(src, tgt, theirs, i, true, 0, &counts,
+                                &error) &&
+                 s_sync_labels(a, tgt, theirs, i, NULL, -1, &counts, &error);
             counts.created++;
             i++;
         }
         else
         {
             /* the size and checksum, as both servers print them */
-            if (strcmp(PQgetvalue(theirs, i, 2), PQgetvalue(ours, j, 2)) != 0 ||
-                strcmp(PQgetvalue(theirs, i, 3), PQgetvalue(ours, j, 3)) != 0)
+            failed_oid = PQgetvalue(theirs, i, 0);
+            if (strcmp(PQgetvalue(theirs, i, LARGE_OBJECTS_SIZE),
+                       PQgetvalue(ours, j, LARGE_OBJECTS_SIZE)) != 0 ||
+                strcmp(PQgetvalue(theirs, i, LARGE_OBJECTS_SUM),
+                       PQgetvalue(ours, j, LARGE_OBJECTS_SUM)) != 0)
             {
-                failed_oid = PQgetvalue(theirs, i, 0);
-                ok = s_write_object(a, src, tgt, theirs, i, false,
-                                    strtoll(PQgetvalue(ours, j, 2), NULL, 10),
-                                    &counts, &error);
+                ok = s_write_object(
+                    src, tgt, theirs, i, false,
+                    strtoll(PQgetvalue(ours, j, LARGE_OBJECTS_SIZE), NULL, 10),
+                    &counts, &error);
                 counts.rewritten++;
             }
+            ok = ok &&
+                 s_sync_labels(a, tgt, theirs, i, ours, j, &counts, &error);
             i++;
             j++;
         }
@@ -238,9 +359,11 @@ large_objects_sync(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     {
         log_info("db=%s large objects: %d on the source; %" PRId64
                  " created, %" PRId64 " rewritten (%" PRId64 " bytes), %" PRId64
-                 " unlinked on the target",
+                 " unlinked, %" PRId64 " given their owner or privileges on "
+                 "the target",
                  a->target->dbname, PQntuples(theirs), counts.created,
-                 counts.rewritten, counts.bytes, counts.unlinked);
+                 counts.rewritten, counts.bytes, counts.unlinked,
+                 counts.relabeled);
     }
     rc = 0;
 

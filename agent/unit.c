@@ -231,6 +231,13 @@ unit_add_problem(Pgferry__Result *res, char *problem)
 }
 
 void
+unit_add_notice(Pgferry__Result *res, char *notice)
+{
+    res->notices = s_grow(res->notices, res->n_notices, sizeof(char *));
+    res->notices[res->n_notices++] = notice;
+}
+
+void
 unit_add_table(Pgferry__Result *res, Pgferry__TableRef *table)
 {
     res->tables = s_grow(res->tables, res->n_tables, sizeof table);

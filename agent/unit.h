@@ -160,6 +160,7 @@ int unit_fail(Pgferry__Result *res, char *error, bool retryable);
 
 /* Appends to res's lists, taking ownership of what is added. */
 void unit_add_problem(Pgferry__Result *res, char *problem);
+void unit_add_notice(Pgferry__Result *res, char *notice);
 void unit_add_table(Pgferry__Result *res, Pgferry__TableRef *table);
 void unit_add_item(Pgferry__Result *res, Pgferry__SchemaItem *item);
 

@@ -26,6 +26,7 @@
 
 #include "agent/apply.h"
 #include "agent/large_objects.h"
+#include "agent/matviews.h"
 #include "agent/pgoutput.h"
 #include "agent/slot_reader.h"
 #include "agent/unit.h"
@@ -493,7 +494,8 @@ s_wait_validated(cdc_t *c, Pgferry__Result *res)
 }
 
 /* Everything before the marker is on the target: sequences, large
- * objects, validation, then the slot, publication and origin go. */
+ * objects, materialized views, validation, then the slot, publication
+ * and origin go. */
 static int
 s_finish(cdc_t *c, Pgferry__Result *res)
 {
@@ -507,9 +509,10 @@ s_finish(cdc_t *c, Pgferry__Result *res)
     }
     res->cdc->caught_up = true;
     res->cdc->latency_ms = 0;
-    /* neither travels through logical decoding */
+    /* none of them travels through logical decoding */
     if (unit_copy_sequences(a, c->src, c->tgt, res) != 0 ||
-        (a->large_objects && large_objects_sync(a, c->src, c->tgt, res) != 0))
+        (a->large_objects && large_objects_sync(a, c->src, c->tgt, res) != 0) ||
+        matviews_refresh(a, c->tgt, res) != 0)
     {
         return -1;
     }

@@ -700,6 +700,62 @@ s_check_encodings(prepare_t *p, PGconn *src, PGconn *tgt)
     }
 }
 
+/*
+ * Online: what logical decoding does not carry, and how the cutover makes
+ * up for it. Notices, not problems: the user should know that the
+ * cutover takes longer with large objects and materialized views.
+ */
+static void
+s_note_online_limits(prepare_t *p, PGconn *src)
+{
+    static const char *const sql =
+        "SELECT (SELECT count(*) FROM pg_largeobject_metadata), "
+        "       (SELECT count(*) FROM pg_class c "
+        "          JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "         WHERE c.relkind = 'm' AND c.relispopulated "
+        "           AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "           AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+        "                            WHERE d.classid = 'pg_class'::regclass "
+        "                              AND d.objid = c.oid AND d.deptype = 'e'))";
+    char *error = NULL;
+    PGresult *r = NULL;
+
+    if (!p->assign->large_objects)
+    {
+        return; /* a selection of tables: neither is migrated */
+    }
+    r = pgconn_query(src, sql, 0, NULL, &error);
+    if (r == NULL)
+    {
+        unit_add_problem(p->res, xasprintf("source database \"%s\": could not "
+                                           "count the large objects and "
+                                           "materialized views: %s",
+                                           p->source_db, error));
+        free(error);
+        return;
+    }
+    if (strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+    {
+        unit_add_notice(p->res,
+                        xasprintf("source database \"%s\": %s large "
+                                  "object(s): logical decoding does not carry "
+                                  "them, so what changes in them during "
+                                  "change data capture is copied at the "
+                                  "cutover",
+                                  p->source_db, PQgetvalue(r, 0, 0)));
+    }
+    if (strcmp(PQgetvalue(r, 0, 1), "0") != 0)
+    {
+        unit_add_notice(p->res,
+                        xasprintf("source database \"%s\": %s materialized "
+                                  "view(s): refreshed on the target after the "
+                                  "full load and again at the cutover, from "
+                                  "the data as they are then",
+                                  p->source_db, PQgetvalue(r, 0, 1)));
+    }
+    PQclear(r);
+}
+
 int
 unit_prepare_run(unit_t *self, Pgferry__Result *res)
 {
@@ -731,6 +787,7 @@ unit_prepare_run(unit_t *self, Pgferry__Result *res)
         {
             s_check_online_server(&p, src);
             s_check_online_tables(&p, src);
+            s_note_online_limits(&p, src);
         }
     }
     if (tgt != NULL)

@@ -381,6 +381,16 @@ s_call(migrate_t *self, Pgferry__Request *req, int timeout_ms)
     {
         cli_error("%s", reply->reply->message);
     }
+    else if (reply != NULL)
+    {
+        /* a created task's notices, each on a line after the first */
+        for (const char *line = strchr(reply->reply->message, '\n');
+             line != NULL; line = strchr(line, '\n'))
+        {
+            line++;
+            printf("pgferry: %.*s\n", (int) strcspn(line, "\n"), line);
+        }
+    }
     envelope_free(&reply);
     return code;
 }

@@ -14,6 +14,7 @@ typedef struct
     int64_t task_id;
     zmsg_t *route;      /* the waiting CLI, owned */
     strbuf_t *problems; /* every problem prepare found, one per line */
+    strbuf_t *notices;  /* and every notice */
 } pending_task_t;
 
 struct pending_t
@@ -39,6 +40,7 @@ s_forget(pending_t *self, size_t i)
 {
     zmsg_destroy(&self->tasks[i].route);
     strbuf_destroy(&self->tasks[i].problems);
+    strbuf_destroy(&self->tasks[i].notices);
     self->tasks[i] = self->tasks[--self->count];
 }
 
@@ -87,6 +89,7 @@ pending_add(pending_t *self, int64_t task_id, zmsg_t **route_p)
     self->tasks[self->count].task_id = task_id;
     self->tasks[self->count].route = *route_p;
     self->tasks[self->count].problems = strbuf_new();
+    self->tasks[self->count].notices = strbuf_new();
     self->count++;
     *route_p = NULL;
 }
@@ -113,6 +116,24 @@ pending_problems(const pending_t *self, int64_t task_id)
 {
     const pending_task_t *t = s_find(self, task_id);
     return t ? strbuf_data(t->problems) : "";
+}
+
+void
+pending_add_notice(pending_t *self, int64_t task_id, const char *notice)
+{
+    pending_task_t *t = s_find(self, task_id);
+
+    if (t != NULL)
+    {
+        strbuf_appendf(t->notices, "%s\n", notice);
+    }
+}
+
+const char *
+pending_notices(const pending_t *self, int64_t task_id)
+{
+    const pending_task_t *t = s_find(self, task_id);
+    return t ? strbuf_data(t->notices) : "";
 }
 
 void

@@ -31,6 +31,11 @@ void pending_add_problem(pending_t *self, int64_t task_id, const char *problem);
 /* Every problem found, one per line ("" if none; borrowed). */
 const char *pending_problems(const pending_t *self, int64_t task_id);
 
+/* Adds one line the user should know of, refusal or not (no-op if none). */
+void pending_add_notice(pending_t *self, int64_t task_id, const char *notice);
+/* Every notice, one per line ("" if none; borrowed). */
+const char *pending_notices(const pending_t *self, int64_t task_id);
+
 /* Answers the waiting CLI (through the outbox) and forgets the task. */
 void pending_answer(pending_t *self, int64_t task_id, int code,
                     const char *message);

@@ -443,7 +443,18 @@ s_answer_create(coord_t *self, int64_t task_id)
     }
     else
     {
-        char *message = xasprintf("task \"%s\" created", name);
+        /* the notices follow, one per line, each saying it is one */
+        strbuf_t *text = strbuf_new();
+        const char *notices = pending_notices(self->pending, task_id);
+
+        strbuf_appendf(text, "task \"%s\" created", name);
+        for (const char *line = notices; *line != '\0';)
+        {
+            const char *end = strchr(line, '\n');
+            strbuf_appendf(text, "\nnotice: %.*s", (int) (end - line), line);
+            line = end + 1;
+        }
+        char *message = strbuf_finish(&text);
         pending_answer(self->pending, task_id, 0, message);
         coord_event(self, task_id, "info", "task \"%s\" started", name);
         free(message);

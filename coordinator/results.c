@@ -194,6 +194,12 @@ s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
                           "UPDATE databases SET skip_schema = ? WHERE id = ?",
                           "ii", (int64_t) r->target_has_schema, db_id);
         s_insert_tables(self, db_id, r);
+        for (size_t i = 0; i < r->n_notices; i++)
+        {
+            pending_add_notice(self->pending, task_id, r->notices[i]);
+            coord_event(self, task_id, "warn", "database_id=%" PRId64 " %s",
+                        db_id, r->notices[i]);
+        }
     }
     else if (!r->retryable)
     {

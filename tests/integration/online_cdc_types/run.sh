@@ -46,9 +46,15 @@
 #          so partitions to come are published too), a row moved into it
 #          from an older partition as well;
 #      12. large objects, which logical decoding does not carry: one
-#          rewritten, one unlinked and one made (of 3 chunks) during CDC,
-#          one left alone: after the cutover the target's are the
-#          source's, content and all;
+#          rewritten, one unlinked and one made (of 3 chunks, owned by
+#          another role, with a GRANT) during CDC, one given to another
+#          owner and one granted to a role, one left alone: after the
+#          cutover the target's are the source's, content, owners and
+#          privileges; the checks said how they travel;
+#      12b. materialized views over a table changed during CDC, one
+#          reading another, and one never populated: the first two hold
+#          what their queries give at the cutover, the last stays
+#          unpopulated;
 #      13. a column of every built-in base, range and multirange type and
 #          an array of each (fixtures/basetypes.sql): every row inserted
 #          again under another key and three updated during CDC, each
@@ -78,6 +84,14 @@ ALTER DATABASE $DB SET extra_float_digits = -3;
 SQL
 psql_tgt postgres -c "ALTER DATABASE $DB SET datestyle = 'German, DMY'" >/dev/null
 load_fixture "$DB" basetypes src
+# 12. roles of the cluster, this scenario's own, made on both sides unless
+# a run before this one made them
+for side in src tgt; do
+    psql_side "$side" postgres >/dev/null <<'SQL' || fail "could not create the roles on $side"
+SELECT format('CREATE ROLE %I NOLOGIN', r) FROM unnest(ARRAY['oct_lo_owner', 'oct_lo_reader']) r
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
+SQL
+done
 psql_src "$DB" <<'SQL' >/dev/null
 -- 100 kB of md5s per row: hex digits do not compress below the TOAST
 -- threshold, so the value is stored out of line
@@ -128,7 +142,14 @@ CREATE TABLE public.part_t_2024 PARTITION OF public.part_t FOR VALUES FROM ('202
 INSERT INTO public.part_t SELECT i, date '2024-01-01' + i, 'v' || i FROM generate_series(1, 100) i;
 
 SELECT lo_from_bytea(7001, 'left alone'::bytea), lo_from_bytea(7002, 'to be rewritten'::bytea),
-       lo_from_bytea(7003, 'to be unlinked'::bytea);
+       lo_from_bytea(7003, 'to be unlinked'::bytea), lo_from_bytea(7005, 'to change owner'::bytea),
+       lo_from_bytea(7006, 'to be granted'::bytea);
+
+-- 12b. materialized views over del_t, one reading the other, and one
+-- left unpopulated
+CREATE MATERIALIZED VIEW public.mv_del AS SELECT count(*) AS n, sum(id) AS s FROM public.del_t;
+CREATE MATERIALIZED VIEW public.mv_del_twice AS SELECT n * 2 AS n2 FROM public.mv_del;
+CREATE MATERIALIZED VIEW public.mv_never AS SELECT count(*) AS n FROM public.del_t WITH NO DATA;
 ANALYZE;
 SQL
 toast_bytes=$(psql_src "$DB" -c "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'public.toast_t'::regclass")
@@ -159,7 +180,7 @@ write_seed_files "$DB"
 create_project "$P"
 pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
     --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
+    --database-options-json o.json >"$TEST_TMP/task-create.out" || fail "task create exited $?"
 
 db_field()
 {
@@ -265,6 +286,10 @@ UPDATE public.part_t SET k = '2025-06-01' WHERE id = 100;
 SELECT lo_put(7002, 0, 'REWRITTEN, and longer than before'::bytea);
 SELECT lo_unlink(7003);
 SELECT lo_from_bytea(7004, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 80000) g)::bytea);
+ALTER LARGE OBJECT 7004 OWNER TO oct_lo_owner;
+GRANT SELECT ON LARGE OBJECT 7004 TO oct_lo_reader;
+ALTER LARGE OBJECT 7005 OWNER TO oct_lo_owner;
+GRANT SELECT, UPDATE ON LARGE OBJECT 7006 TO oct_lo_reader WITH GRANT OPTION;
 
 -- 13. every base type: 6 + 6 inserts (every row again, under a new key,
 --     through temporary tables, which are not replicated), 3 updates (the
@@ -308,6 +333,12 @@ wait_task "$P" "$T" 60 || fail "the task did not succeed after the cutover"
 [[ $(db_field migrationState) == COMPLETED ]] || fail "database not COMPLETED: $(db_field migrationState)"
 
 # --- identical ---------------------------------------------------------------
+# 12b. nobody refreshed the source's views since the changes; the cutover
+# refreshed the target's: refreshed here too, they must be equal
+psql_src "$DB" >/dev/null <<'SQL' || fail "could not refresh the source's materialized views"
+REFRESH MATERIALIZED VIEW public.mv_del;
+REFRESH MATERIALIZED VIEW public.mv_del_twice;
+SQL
 compare_db "$DB" "$DB" || fail "source and target differ after the cutover"
 # the cases in detail, on the target, in one query: name<TAB>got<TAB>expected
 src_toast_md5=$(psql_src "$DB" -c "SELECT md5(string_agg(id || ':' || md5(big), ',' ORDER BY id)) FROM public.toast_t")
@@ -364,12 +395,30 @@ psql_tgt "$DB" -c "DELETE FROM public.ident_t WHERE id = 16" >/dev/null
 pass "after the cutover the target's own insert takes identity value 16, after the source's 15"
 
 # 12. the large objects, content and all
-lo_sql="SELECT string_agg(oid || ':' || md5(lo_get(oid)), ',' ORDER BY oid) FROM pg_largeobject_metadata"
+lo_sql="SELECT string_agg(oid || ':' || md5(lo_get(oid)) || ':' || pg_get_userbyid(lomowner)
+                          || ':' || coalesce(lomacl::text, '-'), ',' ORDER BY oid)
+          FROM pg_largeobject_metadata"
 lo_src=$(psql_src "$DB" -c "$lo_sql")
 lo_tgt=$(psql_tgt "$DB" -c "$lo_sql")
-[[ $lo_src == 7001:*,7002:*,7004:* && $lo_tgt == "$lo_src" ]] ||
-    fail "large objects differ after the cutover: source $lo_src, target $lo_tgt"
-pass "large objects as on the source after the cutover: one rewritten, one unlinked, one of 2.5 MB made during CDC"
+[[ $lo_src == 7001:*,7002:*,7004:*:oct_lo_owner:*oct_lo_reader=r/oct_lo_owner*,7005:*:oct_lo_owner:-,7006:*oct_lo_reader=r*w*/* &&
+    $lo_tgt == "$lo_src" ]] ||
+    fail "large objects differ after the cutover:
+source $lo_src
+target $lo_tgt"
+pass "large objects as on the source after the cutover, owners and privileges too: one rewritten, one unlinked, one of 2.5 MB made, one given away and one granted during CDC"
+grep -q 'notice: source database "'"$DB"'": 5 large object(s): .*copied at the cutover' "$TEST_TMP/task-create.out" ||
+    fail "task create did not say how the large objects travel: $(cat "$TEST_TMP/task-create.out")"
+pass "task create said: $(grep -m 1 'large object' "$TEST_TMP/task-create.out")"
+
+# 12b. the views hold what their queries give now
+mv_tgt=$(psql_tgt "$DB" -c "SELECT (SELECT n || '/' || s FROM public.mv_del) || ' ' || (SELECT n2 FROM public.mv_del_twice)
+                              || ' ' || (SELECT relispopulated FROM pg_class WHERE oid = 'public.mv_never'::regclass)")
+mv_want=$(psql_src "$DB" -c "SELECT count(*) || '/' || sum(id) || ' ' || count(*) * 2 || ' false' FROM public.del_t")
+[[ $mv_tgt == "$mv_want" && $mv_want == "667/"*" 1334 false" ]] ||
+    fail "materialized views on the target after the cutover: $mv_tgt, expected $mv_want"
+grep -q 'materialized view(s): refreshed on the target .* again at the cutover' "$TEST_TMP/task-create.out" ||
+    fail "task create did not say the materialized views are refreshed at the cutover: $(cat "$TEST_TMP/task-create.out")"
+pass "materialized views refreshed at the cutover: $mv_tgt (count/sum, twice, unpopulated one)"
 
 # --- the counters: exactly what the writer did -------------------------------
 # table inserts updates deletes
