@@ -59,6 +59,41 @@ coord_event(coord_t *self, int64_t task_id, const char *level, const char *fmt,
               "task=%" PRId64 " %s", task_id, text);
 }
 
+char *
+plan_task_request_problem(const Pgferry__Request *req)
+{
+    const Pgferry__Endpoint *ends[2] = {req->source, req->target};
+    const char *names[2] = {"source", "target"};
+
+    for (int i = 0; i < 2; i++)
+    {
+        if (ends[i] == NULL || ends[i]->host[0] == '\0' ||
+            ends[i]->dbname[0] == '\0' || ends[i]->port == 0 ||
+            ends[i]->port > 65535)
+        {
+            return xasprintf("task create: no %s server given, expected its "
+                             "host, port and database",
+                             names[i]);
+        }
+    }
+    if (req->n_databases == 0)
+    {
+        return xstrdup("task create: no database given, expected at least "
+                       "one");
+    }
+    for (size_t i = 0; i < req->n_databases; i++)
+    {
+        if (req->databases[i]->name[0] == '\0' ||
+            req->databases[i]->target_name[0] == '\0')
+        {
+            return xasprintf("task create: database %zu has no name, "
+                             "expected its source and target names",
+                             i + 1);
+        }
+    }
+    return NULL;
+}
+
 int
 plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
                  char **error)

@@ -8,7 +8,13 @@
 #include "coordinator/coord.h"
 #include "coordinator/states.h"
 
-/* A task from a TASK_CREATE: its databases' prepare units queued, its
+/* What a TASK_CREATE lacks that plan_create_task() reads (servers,
+ * databases), or NULL: a message to free. The CLI never sends such a
+ * request; anything else that reaches the socket may. */
+char *plan_task_request_problem(const Pgferry__Request *req);
+
+/* A task from a TASK_CREATE (plan_task_request_problem() found nothing
+ * missing): its databases' prepare units queued, its
  * passwords kept in memory. The task's id, or -1 with *error set. */
 int plan_create_task(coord_t *self, const Pgferry__Request *req,
                      int64_t project_id, char **error);

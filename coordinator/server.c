@@ -240,7 +240,11 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
     char *error = NULL;
     int code = 2;
 
-    if (project_id == 0)
+    if ((msg = plan_task_request_problem(req)) != NULL)
+    {
+        code = 2; /* the planner would read what is not there */
+    }
+    else if (project_id == 0)
     {
         msg = xasprintf("--project-name: project \"%s\" does not exist",
                         req->project);

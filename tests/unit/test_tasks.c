@@ -2,8 +2,10 @@
  * tests/unit/test_tasks.c
  *     Task rows read back as plan_create_task() and the moves of a task
  *     wrote them; every state's spelling reads as that state; no such
- *     task reads as -1.
+ *     task reads as -1; a request missing what the planner reads is
+ *     refused before it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -71,6 +73,52 @@ s_test_spellings(coord_fixture_t *fx)
     CHECK(!plan_is_online(&fx->coord, 999999));
 }
 
+/* CHECKs that req is refused with a message containing want. */
+static void
+s_check_refused(const Pgferry__Request *req, const char *want)
+{
+    char *problem = plan_task_request_problem(req);
+
+    CHECK(problem != NULL);
+    if (problem != NULL)
+    {
+        CHECK_CONTAINS(problem, want);
+    }
+    free(problem);
+}
+
+/* No servers, no databases, nameless ones: each refused (a request
+ * without a source once crashed the coordinator); a whole one passes. */
+static void
+s_test_request_problems(void)
+{
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgferry__Endpoint src = PGFERRY__ENDPOINT__INIT;
+    Pgferry__Endpoint tgt = PGFERRY__ENDPOINT__INIT;
+    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
+    Pgferry__DatabaseOption *dbs[1] = {&db};
+
+    s_check_refused(&req, "no source server given");
+    req.source = &src;
+    s_check_refused(&req, "no source server given");
+    src.host = "127.0.0.1";
+    src.dbname = "shop";
+    src.port = 70000;
+    s_check_refused(&req, "no source server given");
+    src.port = 5433;
+    s_check_refused(&req, "no target server given");
+    tgt = src;
+    req.target = &tgt;
+    s_check_refused(&req, "no database given");
+    req.n_databases = 1;
+    req.databases = dbs;
+    s_check_refused(&req, "database 1 has no name");
+    db.name = "shop";
+    s_check_refused(&req, "database 1 has no name");
+    db.target_name = "shop";
+    CHECK(plan_task_request_problem(&req) == NULL);
+}
+
 int
 main(void)
 {
@@ -79,6 +127,7 @@ main(void)
     coord_fixture_open(&fx, "tasks");
     s_test_created(&fx);
     s_test_spellings(&fx);
+    s_test_request_problems();
     coord_fixture_close(&fx);
     puts("test_tasks: ok");
     return 0;
