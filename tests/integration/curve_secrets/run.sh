@@ -51,10 +51,14 @@ for side in s t; do
 done
 create_project "$PROJECT"
 create_task "$PROJECT" "$TASK"
-# look at every process's arguments while the task runs
+# look at the arguments of the daemons and of every process they start
+# (pg_dump, pg_restore) while the task runs; not at other scenarios'
+# processes, whose arguments may hold the same cluster's password
 seen=""
 while [[ $(pgf task show --project-name "$PROJECT" -n "$TASK" | jq -r .properties.state) == Running ]]; do
-    if ps -eo args | grep -v grep | grep -q -- "$SECRET"; then
+    args=$(daemon_process_args)
+    [[ -n $args ]] || fail "no process of the coordinator or the agents found"
+    if grep -q -- "$SECRET" <<<"$args"; then
         seen=yes
     fi
     sleep 0.1
