@@ -32,6 +32,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * with pgferry__reply__free_unpacked via cli_reply_free), or 1 with the
  * reason printed when there is no usable reply.
  */
+/* Every call of this process uses CURVE: secret_file is the CLI's key
+ * pair, server_public_file the coordinator's certificate (both NULL:
+ * plain). Both borrowed for the process's life. */
+void cli_use_curve(const char *secret_file, const char *server_public_file);
+
 int cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
              Pgferry__Envelope **reply_p);
 

@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "common/curve.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
 
@@ -32,6 +34,84 @@ cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* CURVE for every call of this process: its key pair and the
+ * coordinator's public certificate, or NULL (borrowed, from argv or the
+ * environment). */
+static const char *s_curve_secret;
+static const char *s_curve_server;
+
+void
+cli_use_curve(const char *secret_file, const char *server_public_file)
+{
+    s_curve_secret = secret_file;
+    s_curve_server = server_public_file;
+}
+
+/*
+ * A monitor of sock's handshakes: a coordinator that refuses this
+ * client's CURVE key, or wants keys the client has not got (or the
+ * reverse), sends no answer; ZeroMQ only reports the failed handshake,
+ * and retries. NULL if the monitor could not be set up (then a refusal
+ * shows as no answer). Set up before connecting.
+ */
+static zsock_t *
+s_monitor_new(zsock_t *sock)
+{
+    char endpoint[64];
+    zsock_t *mon = NULL;
+
+    snprintf(endpoint, sizeof endpoint, "inproc://cli-handshakes-%p",
+             (void *) sock);
+    if (zmq_socket_monitor(zsock_resolve(sock), endpoint,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+    {
+        return NULL;
+    }
+    mon = zsock_new(ZMQ_PAIR);
+    if (mon != NULL && zsock_connect(mon, "%s", endpoint) != 0)
+    {
+        zsock_destroy(&mon);
+    }
+    return mon;
+}
+
+/* Explains the failed handshake mon reports (its first frame holds the
+ * event, 16 bits, then a value); CLI_EXIT_USAGE: the keys are input. */
+static int
+s_handshake_failed(zsock_t *mon, const char *endpoint)
+{
+    zmsg_t *msg = zmsg_recv(mon);
+    zframe_t *head = msg ? zmsg_first(msg) : NULL;
+    uint16_t event = 0;
+
+    if (head != NULL && zframe_size(head) >= sizeof event)
+    {
+        memcpy(&event, zframe_data(head), sizeof event);
+    }
+    zmsg_destroy(&msg);
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    {
+        cli_error("the coordinator at %s refused this client's CURVE key: "
+                  "expected its public certificate (the --curve-secret "
+                  "file without _secret) in the coordinator's "
+                  "--curve-clients directory",
+                  endpoint);
+    }
+    else
+    {
+        cli_error("the handshake with the coordinator at %s failed: %s",
+                  endpoint,
+                  s_curve_secret != NULL
+                      ? "it does not use CURVE, or uses another key pair "
+                        "than --curve-server names"
+                      : "it uses CURVE: expected --curve-secret and "
+                        "--curve-server (or $PGFERRY_CURVE_SECRET and "
+                        "$PGFERRY_CURVE_SERVER)");
+    }
+    return CLI_EXIT_USAGE;
+}
+
 int
 cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
          Pgferry__Envelope **reply_p)
@@ -39,6 +119,8 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
     Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
     Pgferry__Envelope *reply = NULL;
     zsock_t *sock = zsock_new(ZMQ_REQ);
+    zsock_t *mon = NULL;
+    zpoller_t *poller = NULL;
     uint32_t version = 0;
     int code = CLI_EXIT_FAILED;
 
@@ -50,8 +132,19 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
         zsock_set_reconnect_ivl(sock, 10);
         zsock_set_reconnect_ivl_max(sock, 1000);
     }
+    if (sock != NULL && s_curve_secret != NULL &&
+        curve_setup_client(sock, s_curve_secret, s_curve_server) != 0)
+    {
+        cli_error("--curve-secret %s, --curve-server %s: cannot load the "
+                  "certificates, expected files written by pgferry keygen",
+                  s_curve_secret, s_curve_server);
+        zsock_destroy(&sock);
+        return CLI_EXIT_USAGE;
+    }
+    mon = sock ? s_monitor_new(sock) : NULL;
     if (sock == NULL || zsock_connect(sock, "%s", endpoint) != 0)
     {
+        zsock_destroy(&mon);
         cli_error("--coordinator: value \"%s\" is not a ZeroMQ endpoint, "
                   "expected tcp://HOST:PORT",
                   endpoint);
@@ -65,6 +158,22 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
     if (envelope_send(sock, NULL, &env) != 0)
     {
         goto cleanup;
+    }
+    /* the answer, or a failed handshake, whichever comes first */
+    poller = mon ? zpoller_new(sock, mon, NULL) : NULL;
+    if (poller != NULL)
+    {
+        void *which = zpoller_wait(poller, timeout_ms);
+        if (which == mon)
+        {
+            code = s_handshake_failed(mon, endpoint);
+            goto cleanup;
+        }
+        if (which == NULL)
+        {
+            /* the deadline passed (or ^C): envelope_recv() says so */
+            zsock_set_rcvtimeo(sock, 0);
+        }
     }
     switch (envelope_recv(sock, NULL, &reply, &version))
     {
@@ -110,6 +219,8 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
     *reply_p = reply;
 
 cleanup:
+    zpoller_destroy(&poller);
+    zsock_destroy(&mon);
     zsock_destroy(&sock);
     return code;
 }

@@ -50,7 +50,9 @@ static void
 s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: pgferry [--coordinator tcp://HOST:PORT] COMMAND ...\n"
+            "usage: pgferry [--coordinator tcp://HOST:PORT]\n"
+            "               [--curve-secret FILE --curve-server FILE] "
+            "COMMAND ...\n"
             "\n"
             "  project create -n P --source-platform PostgreSQL "
             "--target-platform PostgreSQL\n"
@@ -81,6 +83,10 @@ s_usage(FILE *out)
             "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
             "\n"
             "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
+            "CURVE: --curve-secret is this client's key pair (pgferry "
+            "keygen), --curve-server\n"
+            "the coordinator's public certificate; or $PGFERRY_CURVE_SECRET "
+            "and\n$PGFERRY_CURVE_SERVER.\n"
             "Exit codes: 0 done, 1 failed, 2 bad usage or bad input.\n",
             CLI_DEFAULT_ENDPOINT);
 }
@@ -511,27 +517,54 @@ s_task_command(const char *verb, const cli_args_t *args)
     return s_simple_call(args, &req, CLI_TIMEOUT_MS);
 }
 
+/* Takes global option name ("--name VALUE" or "--name=VALUE") at
+ * argv[*first] into *value, moving *first past it; false if it is not
+ * that option. */
+static bool
+s_global_option(int argc, char **argv, int *first, const char *name,
+                const char **value)
+{
+    const char *arg = argv[*first];
+    size_t len = strlen(name);
+
+    if (strcmp(arg, name) == 0 && *first + 1 < argc)
+    {
+        *value = argv[*first + 1];
+        *first += 2;
+        return true;
+    }
+    if (strncmp(arg, name, len) == 0 && arg[len] == '=')
+    {
+        *value = arg + len + 1;
+        *first += 1;
+        return true;
+    }
+    return false;
+}
+
 int
 main(int argc, char **argv)
 {
     cli_args_t args = {0};
     int first = 1;
 
+    const char *curve_secret = getenv("PGFERRY_CURVE_SECRET");
+    const char *curve_server = getenv("PGFERRY_CURVE_SERVER");
+
     args.coordinator = getenv("PGFERRY_COORDINATOR");
     /* global options come before the command */
     while (first < argc && strncmp(argv[first], "--", 2) == 0)
     {
-        if (strcmp(argv[first], "--coordinator") == 0 && first + 1 < argc)
+        if (s_global_option(argc, argv, &first, "--coordinator",
+                            &args.coordinator) ||
+            s_global_option(argc, argv, &first, "--curve-secret",
+                            &curve_secret) ||
+            s_global_option(argc, argv, &first, "--curve-server",
+                            &curve_server))
         {
-            args.coordinator = argv[first + 1];
-            first += 2;
+            continue;
         }
-        else if (strncmp(argv[first], "--coordinator=", 14) == 0)
-        {
-            args.coordinator = argv[first] + 14;
-            first++;
-        }
-        else if (strcmp(argv[first], "--help") == 0)
+        if (strcmp(argv[first], "--help") == 0)
         {
             s_usage(stdout);
             return CLI_EXIT_OK;
@@ -547,6 +580,14 @@ main(int argc, char **argv)
     {
         args.coordinator = CLI_DEFAULT_ENDPOINT;
     }
+    if ((curve_secret == NULL) != (curve_server == NULL))
+    {
+        cli_error("--curve-secret and --curve-server go together: the "
+                  "CLI's key pair and the coordinator's public "
+                  "certificate");
+        return CLI_EXIT_USAGE;
+    }
+    cli_use_curve(curve_secret, curve_server);
     if (first >= argc)
     {
         s_usage(stderr);

@@ -4,20 +4,35 @@
  *     in the state directory, binds the CLI and agent sockets, and runs.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/curve.h"
 #include "common/log.h"
 #include "coordinator/server.h"
 
 static void
 s_usage(FILE *out)
 {
-    fprintf(out, "usage: pgferry-coordinator --state-dir DIR "
-                 "[--listen tcp://*:5555] [--agents tcp://*:5556] "
-                 "[--log-level LEVEL]\n"
-                 "                           [--curve-secret FILE "
-                 "--curve-clients DIR]\n");
+    fprintf(out,
+            "usage: pgferry-coordinator --state-dir DIR "
+            "[--listen tcp://127.0.0.1:5555]\n"
+            "                           [--agents tcp://127.0.0.1:5556] "
+            "[--log-level LEVEL]\n"
+            "                           [--curve-secret FILE "
+            "--curve-clients DIR] [--insecure]\n"
+            "\n"
+            "Without CURVE keys both sockets must be local (loopback or "
+            "ipc://): anyone who\n"
+            "reaches them could start a copy of a database to a server of "
+            "theirs. --insecure\n"
+            "binds them elsewhere anyway. With --curve-secret (the "
+            "coordinator's key pair)\n"
+            "and --curve-clients (a directory of the agents' and operators' "
+            "public\n"
+            "certificates), only those clients get in, on both sockets, "
+            "encrypted.\n");
 }
 
 int
@@ -30,16 +45,18 @@ main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'L'},
         {"curve-secret", required_argument, NULL, 'k'},
         {"curve-clients", required_argument, NULL, 'K'},
+        {"insecure", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *state_dir = NULL;
-    const char *listen = "tcp://*:5555";
-    const char *agents = "tcp://*:5556";
+    const char *listen = "tcp://127.0.0.1:5555";
+    const char *agents = "tcp://127.0.0.1:5556";
+    bool insecure = false;
     const char *curve_secret = NULL;
     const char *curve_clients = NULL;
     int c = 0;
 
-    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:h", long_opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:Ih", long_opts, NULL)) !=
            -1)
     {
         switch (c)
@@ -58,6 +75,9 @@ main(int argc, char **argv)
                 break;
             case 'K':
                 curve_clients = optarg;
+                break;
+            case 'I':
+                insecure = true;
                 break;
             case 'L':
             {
@@ -87,6 +107,26 @@ main(int argc, char **argv)
         fprintf(stderr, "pgferry-coordinator: error: --curve-secret and "
                         "--curve-clients go together\n");
         return 2;
+    }
+    if (curve_secret == NULL && !insecure)
+    {
+        const char *names[2] = {"--listen", "--agents"};
+        const char *endpoints[2] = {listen, agents};
+        for (int i = 0; i < 2; i++)
+        {
+            if (!curve_endpoint_is_local(endpoints[i]))
+            {
+                fprintf(stderr,
+                        "pgferry-coordinator: error: %s: value \"%s\" can be "
+                        "reached from other hosts, and without CURVE keys "
+                        "anyone who reaches it could steer the coordinator: "
+                        "expected a loopback address (tcp://127.0.0.1:PORT) "
+                        "or ipc://PATH, --curve-secret and --curve-clients, "
+                        "or --insecure\n",
+                        names[i], endpoints[i]);
+                return 2;
+            }
+        }
     }
     if (state_dir == NULL || optind < argc)
     {

@@ -63,16 +63,19 @@ server_new(const char *state_dir, const char *cli_endpoint,
         log_error("could not create sockets");
         goto failed;
     }
+    /* the authenticator runs before either socket binds */
+    if (curve_secret != NULL &&
+        (curve_setup_server(self->cli, curve_secret, curve_clients,
+                            &self->auth) != 0 ||
+         curve_setup_server(self->agents, curve_secret, curve_clients,
+                            &self->auth) != 0))
+    {
+        goto failed;
+    }
     if (zsock_bind(self->cli, "%s", cli_endpoint) < 0)
     {
         log_error("listen=%s could not bind: %s", cli_endpoint,
                   zmq_strerror(zmq_errno()));
-        goto failed;
-    }
-    if (curve_secret != NULL &&
-        curve_setup_server(self->agents, curve_secret, curve_clients,
-                           &self->auth) != 0)
-    {
         goto failed;
     }
     if (zsock_bind(self->agents, "%s", agents_endpoint) < 0)

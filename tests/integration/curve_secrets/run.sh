@@ -2,10 +2,11 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/integration/curve_secrets/run.sh
-#     Safe by default: with CURVE, only agents whose public key is on the
+#     Safe by default: without keys the coordinator refuses to listen
+#     beyond loopback; with CURVE, only agents whose public key is on the
 #     coordinator's allow-list register (one with another key, and one
-#     without CURVE, never do), and a migration runs through the allowed
-#     agent. The passwords of the connection files never reach the
+#     without CURVE, never do), only allowed CLI keys are answered, and a
+#     migration runs through the allowed agent. The passwords of the connection files never reach the
 #     catalog, a log line or a process list.
 
 # shellcheck source=../lib.sh
@@ -25,14 +26,33 @@ load_fixture "$DB" sample
 cli=$(s_bin pgferry)
 keys=$TEST_TMP/keys
 mkdir -p "$keys/allowed"
-for name in coordinator a1 intruder; do
+for name in coordinator a1 intruder operator; do
     "$cli" keygen "$keys/$name" || fail "keygen $name exited $?"
     [[ -s $keys/$name && -s ${keys}/${name}_secret ]] || fail "keygen wrote no key pair for $name"
 done
-cp "$keys/a1" "$keys/allowed/a1"
-pass "key pairs written; only a1's public key is allowed"
+cp "$keys/a1" "$keys/operator" "$keys/allowed/"
+pass "key pairs written; only a1's and the operator's public keys are allowed"
 
+# without keys the coordinator listens on this host only: another address
+# is refused before anything is written
+expect_fail 2 '--listen: value "tcp://0.0.0.0:5555" can be reached from other hosts.*--insecure' \
+    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --listen tcp://0.0.0.0:5555
+expect_fail 2 '--agents: value "tcp://\*:5556" can be reached from other hosts' \
+    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --agents 'tcp://*:5556'
+[[ ! -e $TEST_TMP/refused-state ]] || fail "the refused coordinator wrote its state directory"
+pass "without keys, a listening address beyond loopback is refused and nothing is written"
+
+# the CLI's calls carry the operator's key (start_coordinator's too)
+export PGFERRY_CURVE_SECRET=$keys/operator_secret PGFERRY_CURVE_SERVER=$keys/coordinator
 start_coordinator --curve-secret "$keys/coordinator_secret" --curve-clients "$keys/allowed"
+# both sockets are CURVE's: a key not allowed, or no key, gets a clear
+# refusal at once (not a wait for an answer that never comes)
+expect_fail 2 "refused this client's CURVE key" \
+    "$cli" --coordinator "$COORD" --curve-secret "$keys/intruder_secret" \
+    --curve-server "$keys/coordinator" project list
+expect_fail 2 'it uses CURVE: expected --curve-secret and --curve-server' \
+    env -u PGFERRY_CURVE_SECRET -u PGFERRY_CURVE_SERVER "$cli" --coordinator "$COORD" project list
+pass "the CLI socket admits only allowed keys: an intruder's key and a plain client refused"
 start_agent a1 --curve-secret "$keys/a1_secret" --curve-server "$keys/coordinator"
 start_agent intruder --curve-secret "$keys/intruder_secret" --curve-server "$keys/coordinator"
 start_agent plain
