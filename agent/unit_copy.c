@@ -470,10 +470,18 @@ s_prepare_target(group_t *g)
                          xasprintf("table %s: %s", g->tables[0].label, error),
                          true);
     }
-    /* safe: we report done only after a real commit */
-    (void) pgconn_command(g->tgt, "SET synchronous_commit = off", &error);
-    free(error);
-    error = NULL;
+    /* a table is reported done once its commit is on the target's disk:
+     * a target crash right after must not lose what the catalog calls
+     * done. One commit per group, so one flush: on, whatever the role's
+     * or the server's default */
+    if (pgconn_command(g->tgt, "SET synchronous_commit = on", &error) != 0)
+    {
+        int rc = unit_fail(g->tables[0].res,
+                           xasprintf("table %s: %s", g->tables[0].label, error),
+                           pgconn_is_transient(g->tgt, NULL));
+        free(error);
+        return rc;
+    }
     /* needs superuser; only matters when the user made the schema with
      * its triggers and foreign keys before the load */
     if (pgconn_command(g->tgt, "SET session_replication_role = replica",
