@@ -49,6 +49,7 @@ struct slot_reader_t
     uint64_t confirmed_lsn; /* committed on the target: what we report */
     uint64_t reported_lsn;  /* confirmed_lsn as of the last status update */
     int64_t last_status_ms; /* monotonic time of the last status update */
+    bool transient;         /* the last failure is worth another try */
 };
 
 
@@ -74,11 +75,14 @@ s_put_u64(char *p, uint64_t v)
     }
 }
 
-/* "slot=NAME lsn=X/X what: libpq's reason", one line, allocated. */
+/* "slot=NAME lsn=X/X what: libpq's reason", one line, allocated; notes
+ * whether another try may do better. */
 static char *
-s_error(const slot_reader_t *self, const char *what, const PGresult *res)
+s_error(slot_reader_t *self, const char *what, const PGresult *res)
 {
     char *why = pgconn_error_text(self->conn, res);
+
+    self->transient = pgconn_is_transient(self->conn, res);
     uint64_t lsn = self->received_lsn > self->confirmed_lsn
                        ? self->received_lsn
                        : self->confirmed_lsn;
@@ -506,6 +510,12 @@ uint64_t
 slot_reader_confirmed_lsn(const slot_reader_t *self)
 {
     return self->confirmed_lsn;
+}
+
+bool
+slot_reader_error_is_transient(const slot_reader_t *self)
+{
+    return self->transient;
 }
 
 uint64_t

@@ -22,6 +22,7 @@
 #ifndef PGFERRY_SLOT_READER_H
 #define PGFERRY_SLOT_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,5 +101,10 @@ uint64_t slot_reader_confirmed_lsn(const slot_reader_t *self);
  * published (pg_recvlogical does the same).
  */
 uint64_t slot_reader_received_lsn(const slot_reader_t *self);
+
+/* Whether the last failure is worth another try: a lost connection or a
+ * server shutting down, or a slot still held by a walsender about to go;
+ * not a slot that does not exist. */
+bool slot_reader_error_is_transient(const slot_reader_t *self);
 
 #endif

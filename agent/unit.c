@@ -337,6 +337,17 @@ unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc)
     s_send_progress(self, &progress);
 }
 
+void
+unit_report_trouble(unit_t *self, const char *error, uint32_t retries)
+{
+    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+
+    progress.unit_id = unit_id(self);
+    progress.trouble = (char *) error;
+    progress.retries = retries;
+    s_send_progress(self, &progress);
+}
+
 static int
 s_dispatch(unit_t *self, Pgferry__Result *res)
 {

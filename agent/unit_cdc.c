@@ -37,8 +37,7 @@
 
 #define CDC_READ_TIMEOUT_MS 100
 #define CDC_REPORT_MS 1000
-/* consecutive failures without progress before the unit gives up */
-#define CDC_MAX_FAILURES 10
+/* between tries after a transient failure: 1 s, 2 s, ... up to this */
 #define CDC_MAX_BACKOFF_S 5
 #define CDC_MARKER_PREFIX "pgferry"
 /*
@@ -98,25 +97,31 @@ s_disconnect(cdc_t *c)
 }
 
 /* Both sides, the apply session, the stream from the origin's progress.
- * Returns 0, or -1 with *error set. */
+ * Returns 0, or -1 with *error and *transient set: a server that cannot
+ * be reached is waited for, a slot that does not exist is not. */
 static int
-s_connect(cdc_t *c, char **error)
+s_connect(cdc_t *c, char **error, bool *transient)
 {
     const Pgferry__Assign *a = c->a;
     uint64_t origin = 0;
 
+    *transient = true;
     c->src = pgconn_connect(a->source, NULL, "source", "cdc", error);
     if (c->src == NULL)
     {
         return -1;
     }
     c->tgt = pgconn_connect(a->target, NULL, "target", "cdc-apply", error);
+    if (c->tgt == NULL)
+    {
+        return -1;
+    }
     /* no waiting for each commit's flush: the slot is confirmed only up to
      * the origin's flushed progress (s_confirm_flushed()), so a target
      * crash costs a replay, never a change */
-    if (c->tgt == NULL ||
-        pgconn_command(c->tgt, "SET synchronous_commit = off", error) != 0)
+    if (pgconn_command(c->tgt, "SET synchronous_commit = off", error) != 0)
     {
+        *transient = pgconn_is_transient(c->tgt, NULL);
         return -1;
     }
     c->counts = pgconn_connect(a->target, NULL, "target", "cdc", error);
@@ -127,6 +132,7 @@ s_connect(cdc_t *c, char **error)
     c->apply = apply_new(c->tgt, a->slot, error);
     if (c->apply == NULL || apply_keep_counts(c->apply, error) != 0)
     {
+        *transient = pgconn_is_transient(c->tgt, NULL);
         return -1;
     }
     apply_set_batch(c->apply, CDC_BATCH_XACTS);
@@ -140,15 +146,20 @@ s_connect(cdc_t *c, char **error)
     if (apply_origin_lsn(c->apply, &origin) != 0)
     {
         *error = xstrdup(apply_error(c->apply));
+        *transient = apply_error_is_transient(c->apply);
         return -1;
     }
     c->decoder = pgoutput_new();
     c->reader = slot_reader_new(a->source, a->slot, a->slot, error);
-    if (c->reader == NULL ||
-        slot_reader_start(c->reader,
+    if (c->reader == NULL)
+    {
+        return -1;
+    }
+    if (slot_reader_start(c->reader,
                           origin > a->start_lsn ? origin : a->start_lsn,
                           error) != 0)
     {
+        *transient = slot_reader_error_is_transient(c->reader);
         return -1;
     }
     return 0;
@@ -266,9 +277,6 @@ s_snapshot_progress(cdc_t *c, char **error)
     return cdc;
 }
 
-/* Where the stream stands, to the coordinator. Returns 0, or -1 with
- * *error set (a lost connection: the caller reconnects). */
-
 /*
  * Tells the source how far the target has durably applied. The apply
  * session commits asynchronously (as a subscription's apply worker does),
@@ -297,13 +305,22 @@ s_confirm_flushed(cdc_t *c, char **error)
     return 0;
 }
 
+/* Where the stream stands, to the coordinator, with the WAL the slot
+ * holds back on the source. Returns 0, or -1 with *error set (a lost
+ * connection: the caller reconnects). */
 static int
 s_report(cdc_t *c, char **error)
 {
     Pgferry__CdcProgress *cdc = NULL;
+    const char *params[1] = {c->a->slot};
+    uint64_t restart_lsn = 0;
 
     if (s_query_lsn(c->src, "SELECT pg_current_wal_lsn()", 0, NULL,
                     &c->source_lsn, error) != 0 ||
+        s_query_lsn(c->src,
+                    "SELECT restart_lsn FROM pg_replication_slots "
+                    "WHERE slot_name = $1",
+                    1, params, &restart_lsn, error) != 0 ||
         s_confirm_flushed(c, error) != 0)
     {
         return -1;
@@ -313,6 +330,9 @@ s_report(cdc_t *c, char **error)
     {
         return -1;
     }
+    cdc->slot_wal_bytes = restart_lsn > 0 && c->source_lsn > restart_lsn
+                              ? c->source_lsn - restart_lsn
+                              : 0;
     unit_report_cdc(c->unit, cdc);
     pgferry__cdc_progress__free_unpacked(cdc, NULL);
     c->next_report = zclock_mono() + CDC_REPORT_MS;
@@ -562,7 +582,7 @@ unit_cdc_run(unit_t *self, Pgferry__Result *res)
         cdc_end_t end = CDC_FAILED;
 
         c.progressed = false;
-        if (s_connect(&c, &error) == 0)
+        if (s_connect(&c, &error, &transient) == 0)
         {
             /* a restarted unit emits its own marker: it cannot know
              * whether the last one was read */
@@ -583,14 +603,18 @@ unit_cdc_run(unit_t *self, Pgferry__Result *res)
                            false);
             break;
         }
+        /* transient trouble (a server restarting, a network cut) is
+         * waited out however long it lasts, the coordinator told at each
+         * try: only what no retry can mend fails the unit */
         failures = c.progressed ? 1 : failures + 1;
-        if (!transient || failures >= CDC_MAX_FAILURES)
+        if (!transient)
         {
             rc = unit_fail(res, error, false);
             break;
         }
-        log_warn("unit=%" PRIu64 " slot=%s streaming again after: %s",
-                 unit_id(self), c.a->slot, error);
+        log_warn("unit=%" PRIu64 " slot=%s streaming again (try %d) after: %s",
+                 unit_id(self), c.a->slot, failures + 1, error);
+        unit_report_trouble(self, error, (uint32_t) failures);
         free(error);
         s_disconnect(&c);
         sleep((unsigned) (failures < CDC_MAX_BACKOFF_S ? failures

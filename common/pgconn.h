@@ -60,7 +60,9 @@ PGresult *pgconn_query(PGconn *conn, const char *sql, int nparams,
 char *pgconn_error_text(PGconn *conn, const PGresult *res);
 
 /* True if the failure is worth another try: lost connection (class 08),
- * serialization failure, deadlock, admin shutdown. */
+ * serialization failure, deadlock, too many connections, a server
+ * shutting down or starting up, an object in use (a replication slot
+ * whose walsender has not gone yet). */
 bool pgconn_is_transient(PGconn *conn, const PGresult *res);
 
 /* Quoted identifier, allocated with malloc (free() it). */

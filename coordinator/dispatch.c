@@ -442,9 +442,10 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
                            "SELECT id, weight FROM units WHERE database_id = ? "
                            "AND kind = ? AND state = 'queued' AND id <> ? "
                            "AND weight < ? AND first_page = 0 AND "
-                           "last_page = 0 ORDER BY id LIMIT ?",
-                           "iiiii", db_id, (int64_t) kind, head, table_limit,
-                           want - 1);
+                           "last_page = 0 AND not_before <= ? "
+                           "ORDER BY id LIMIT ?",
+                           "iiiiii", db_id, (int64_t) kind, head, table_limit,
+                           zclock_time(), want - 1);
         while ((int64_t) n < want && bytes < budget && store_rows_next(rows))
         {
             ids[n++] = store_rows_int(rows, 0);
@@ -463,6 +464,8 @@ dispatch_units(coord_t *self)
     size_t next_holder = 0;
     bool placed = true;
     int *free_slots = NULL;
+    /* units tried again after a transient failure wait for their time */
+    int64_t now = zclock_time();
 
     /* snapshot holders take no job slot: they only wait */
     for (;;)
@@ -470,8 +473,9 @@ dispatch_units(coord_t *self)
         int64_t id =
             store_int(self->store, 0,
                       "SELECT id FROM units WHERE state = 'queued' "
-                      "AND kind IN " UNITS_HOLDER_KINDS " ORDER BY id LIMIT 1",
-                      NULL);
+                      "AND kind IN " UNITS_HOLDER_KINDS " AND not_before <= ? "
+                      "ORDER BY id LIMIT 1",
+                      "i", now);
         registry_agent_t *agent = NULL;
         for (size_t i = 0; id != 0 && agent == NULL && i < n; i++)
         {
@@ -504,8 +508,9 @@ dispatch_units(coord_t *self)
                 "  JOIN databases d ON d.id = u.database_id "
                 " WHERE u.state = 'queued' AND u.kind NOT IN " UNITS_HOLDER_KINDS
                 "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
+                "   AND u.not_before <= ? "
                 " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
-                "i", (int64_t) K_COPY);
+                "ii", (int64_t) K_COPY, now);
             if (id == 0)
             {
                 placed = false;

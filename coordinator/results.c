@@ -133,12 +133,13 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
     (void) store_exec(self->store,
                       "UPDATE databases SET received_lsn = ?, applied_lsn = ?, "
                       "source_lsn = ?, latency_ms = ?, pending = ?, "
-                      "end_lsn = CASE WHEN ? > 0 THEN ? ELSE end_lsn END "
-                      "WHERE id = ?",
-                      "iiiiiiii", (int64_t) cdc->received_lsn,
+                      "end_lsn = CASE WHEN ? > 0 THEN ? ELSE end_lsn END, "
+                      "slot_wal_bytes = ? WHERE id = ?",
+                      "iiiiiiiii", (int64_t) cdc->received_lsn,
                       (int64_t) cdc->applied_lsn, (int64_t) cdc->source_lsn,
                       cdc->latency_ms, cdc->pending, (int64_t) cdc->end_lsn,
-                      (int64_t) cdc->end_lsn, db_id);
+                      (int64_t) cdc->end_lsn, (int64_t) cdc->slot_wal_bytes,
+                      db_id);
     for (size_t i = 0; i < cdc->n_tables; i++)
     {
         const Pgferry__TableChanges *t = cdc->tables[i];
@@ -279,6 +280,64 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
     advance_queue_analyze(self, task_id, db_id, table_id);
 }
 
+/* Between tries of a unit that failed for a transient reason: 1 s, 2 s,
+ * 4 s ... up to this, however many tries it takes. */
+#define RESULTS_MAX_BACKOFF_MS 60000
+
+/*
+ * The database waits out a failure: shown in its status (what failed
+ * last, since when, tries failed in a row) until a unit of it succeeds.
+ * Told once as an event, when the waiting starts.
+ */
+static void
+s_note_trouble(coord_t *self, int64_t task_id, int64_t db_id,
+               const char *error, int64_t retries)
+{
+    char now[40];
+    bool started = store_int(self->store, 0,
+                             "SELECT trouble_since IS NULL FROM databases "
+                             "WHERE id = ?",
+                             "i", db_id) != 0;
+
+    store_now(now, sizeof now);
+    (void) store_exec(self->store,
+                      "UPDATE databases SET trouble = ?, trouble_retries = ?, "
+                      "trouble_since = coalesce(trouble_since, ?) "
+                      "WHERE id = ?",
+                      "sisi", error, retries, now, db_id);
+    if (started)
+    {
+        coord_event(self, task_id, "warn",
+                    "database_id=%" PRId64 " waiting out a failure, trying "
+                    "again until it works: %s",
+                    db_id, error);
+    }
+}
+
+/* A unit of the database worked: whatever it waited out is over. */
+static void
+s_clear_trouble(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    int64_t retries = store_int(self->store, -1,
+                                "SELECT trouble_retries FROM databases "
+                                "WHERE id = ? AND trouble IS NOT NULL",
+                                "i", db_id);
+
+    if (retries < 0)
+    {
+        return;
+    }
+    (void) store_exec(self->store,
+                      "UPDATE databases SET trouble = NULL, "
+                      "trouble_since = NULL, trouble_retries = 0 "
+                      "WHERE id = ?",
+                      "i", db_id);
+    coord_event(self, task_id, "info",
+                "database_id=%" PRId64 " working again after %" PRId64
+                " failed tries",
+                db_id, retries);
+}
+
 /* A unit failed: try it again, or fail its database. */
 static void
 s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
@@ -298,7 +357,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                           "ii", db_id, unit_id);
         return;
     }
-    if (kind == K_CLEANUP && !(r->retryable && attempts < COORD_MAX_ATTEMPTS))
+    if (kind == K_CLEANUP && !r->retryable)
     {
         /* nothing left to fail: say what is left behind, and how to go */
         (void) units_move(self->store, unit_id, UNIT_FAILED, r->error);
@@ -327,13 +386,31 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
         plan_release_snapshots(self, db_id);
         return;
     }
-    if (r->retryable && attempts < COORD_MAX_ATTEMPTS)
+    /*
+     * A transient failure (a server restarting, a network cut) is tried
+     * again for as long as it lasts, with a growing pause: no outage
+     * fails a database. Only the checks' unit is bounded, as a CLI waits
+     * for their verdict.
+     */
+    if (r->retryable && (kind != K_PREPARE || attempts < COORD_MAX_ATTEMPTS))
     {
+        int shift = attempts > 1 ? (attempts < 17 ? attempts - 1 : 16) : 0;
+        int64_t pause = (int64_t) 1000 << shift;
+
+        pause = pause < RESULTS_MAX_BACKOFF_MS ? pause : RESULTS_MAX_BACKOFF_MS;
         coord_event(self, task_id, "warn",
                     "unit=%" PRId64 " kind=%s attempt %d failed, trying "
-                    "again: %s",
-                    unit_id, units_kind_name(kind), attempts, r->error);
+                    "again in %" PRId64 " s: %s",
+                    unit_id, units_kind_name(kind), attempts, pause / 1000,
+                    r->error);
         (void) units_move(self->store, unit_id, UNIT_QUEUED, r->error);
+        (void) store_exec(self->store,
+                          "UPDATE units SET not_before = ? WHERE id = ?", "ii",
+                          (int64_t) zclock_time() + pause, unit_id);
+        if (kind != K_PREPARE)
+        {
+            s_note_trouble(self, task_id, db_id, r->error, attempts);
+        }
         /* a table's state is its load's: an index build or ANALYZE
          * tried again leaves it as it is */
         if (kind == K_COPY && s_table_state(self, table_id) == TABLE_LOADING)
@@ -367,10 +444,20 @@ results_on_progress(coord_t *self, const char *agent,
     int64_t db_id = unit.database_id;
     int64_t task_id = unit.task_id;
     bool released = unit.started;
-    if (kind == K_CDC && p->cdc != NULL)
+    if (p->trouble[0] != '\0')
+    {
+        /* a unit retrying by itself (cdc): it waits out a failure */
+        if (store_begin(self->store) == 0)
+        {
+            s_note_trouble(self, task_id, db_id, p->trouble, p->retries);
+            (void) store_commit(self->store);
+        }
+    }
+    else if (kind == K_CDC && p->cdc != NULL)
     {
         if (store_begin(self->store) == 0)
         {
+            s_clear_trouble(self, task_id, db_id);
             s_store_cdc(self, db_id, p->cdc);
             if (p->cdc->validating)
             {
@@ -475,6 +562,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
     if (r->ok)
     {
         (void) units_move(self->store, (int64_t) r->unit_id, UNIT_DONE, NULL);
+        s_clear_trouble(self, task_id, db_id);
         if (kind == K_SCHEMA_PRE)
         {
             s_on_schema_pre(self, task_id, db_id, r);

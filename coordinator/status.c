@@ -231,7 +231,9 @@ s_add_databases(store_t *store, json_object *out, int64_t task_id,
         "       (SELECT coalesce(sum(cdc_upd), 0) FROM tables_ "
         "         WHERE database_id = d.id), "
         "       (SELECT coalesce(sum(cdc_del), 0) FROM tables_ "
-        "         WHERE database_id = d.id) "
+        "         WHERE database_id = d.id), "
+        "       d.trouble, d.trouble_since, d.trouble_retries, "
+        "       d.slot_wal_bytes "
         "  FROM databases d WHERE d.task_id = ? ORDER BY d.id",
         "i", task_id);
 
@@ -284,6 +286,15 @@ s_add_databases(store_t *store, json_object *out, int64_t task_id,
         json_object_object_add(d, "startedOn", s_text_or_null(rows, 3));
         json_object_object_add(d, "endedOn", s_text_or_null(rows, 4));
         json_object_object_add(d, "errorMessage", s_text_or_null(rows, 5));
+        /* a failure being waited out (null while all goes well): the
+         * last one, since when, and how many tries failed in a row */
+        json_object_object_add(d, "waitingOut", s_text_or_null(rows, 19));
+        json_object_object_add(d, "waitingSince", s_text_or_null(rows, 20));
+        json_object_object_add(d, "retries",
+                               json_object_new_int64(store_rows_int(rows, 21)));
+        /* WAL the replication slot holds back on the source */
+        json_object_object_add(d, "slotRetainedWalBytes",
+                               json_object_new_int64(store_rows_int(rows, 22)));
         json_object_array_add(out, d);
         free(id);
     }

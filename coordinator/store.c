@@ -106,7 +106,12 @@ static const char *const s_schema =
     "  applied_lsn INTEGER NOT NULL DEFAULT 0,"
     "  source_lsn INTEGER NOT NULL DEFAULT 0,"
     "  latency_ms INTEGER NOT NULL DEFAULT 0,"
-    "  pending INTEGER NOT NULL DEFAULT 0);"
+    "  pending INTEGER NOT NULL DEFAULT 0,"
+    "  slot_wal_bytes INTEGER NOT NULL DEFAULT 0,"
+    /* a failure being waited out: the last one, since when, tries failed
+     * in a row; NULL while all goes well */
+    "  trouble TEXT, trouble_since TEXT,"
+    "  trouble_retries INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS tables_ ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
@@ -148,7 +153,10 @@ static const char *const s_schema =
     /* placed in a batch: the batch's first unit (its own id alone) */
     "  batch INTEGER,"
     /* the agent's placement (agents.placements) that sent it there */
-    "  placement INTEGER NOT NULL DEFAULT 0);"
+    "  placement INTEGER NOT NULL DEFAULT 0,"
+    /* tried again after a transient failure: not placed before this
+     * (Unix time, ms) */
+    "  not_before INTEGER NOT NULL DEFAULT 0);"
     /*
      * How many units of each kind are in each state, per database, kept
      * by triggers in the same transaction as the units: the planner asks
@@ -223,8 +231,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 8
-#define STORE_VERSION_TEXT "8"
+#define STORE_VERSION 9
+#define STORE_VERSION_TEXT "9"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int
