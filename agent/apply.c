@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/apply_sql.h"
 #include "agent/change.h"
 #include "agent/pipeline.h"
 #include "common/lsn.h"
@@ -83,22 +84,15 @@ typedef struct s_rel_t
     uint32_t relid;        /* the source's oid, the cache key */
     char *nspname;         /* as sent, to see whether a re-sent Relation */
     char *relname;         /* differs from the cached one */
-    char *qualname;        /* "schema"."table", quoted for SQL */
+    apply_sql_rel_t desc;  /* quoted names, columns, as statements see
+                            * them (owned) */
     char *label;           /* schema.table, for messages */
     char replident;        /* as sent: 'd', 'n', 'f', 'i' */
-    uint16_t ncols;        /* columns as sent (no dropped, no generated) */
-    char **names;          /* ncols names as sent */
-    char **quoted;         /* ncols quoted names */
-    uint8_t *flags;        /* ncols PGOUTPUT_COLUMN_* */
-    uint32_t *types;       /* ncols type oids */
     s_stmt_t *stmts;       /* prepared statements of this relation */
     int nstmts;            /* length of stmts */
     bool typed;            /* every column's type is built in */
     bool updates_in_order; /* its Updates are never grouped */
-    bool *always;    /* ncols: GENERATED ALWAYS AS IDENTITY on the target */
-    bool has_always; /* one of them is */
-    int nsettable;   /* columns an Update with the key unchanged sets */
-    int nkeys;       /* key columns */
+    int nsettable;         /* columns an Update with the key unchanged sets */
     /* prepared grouped statements (s_apply_group()): insert, update,
      * delete, by size; NULL until prepared, owned */
     char *group_names[3][S_GROUP_SIZES];
@@ -162,18 +156,6 @@ struct apply_t
                     * apply_flush() */
 };
 
-/* Parameters of one statement, borrowed from queued changes (whose text
- * values are NUL-terminated, as libpq wants them); freed once sent. */
-typedef struct
-{
-    int n;               /* parameters added so far */
-    int cap;             /* room in each array */
-    const char **values; /* NULL for SQL NULL */
-    int *lengths;        /* binary values only */
-    int *formats;        /* 0 text, 1 binary */
-    Oid *types;          /* NULL, or the types grouped statements name */
-} s_params_t;
-
 /* ------------------------------------------------------------------ */
 /* Errors */
 
@@ -232,67 +214,6 @@ s_pipe_failed(apply_t *self)
     s_set_error(self, pipeline_error_is_transient(self->pipe),
                 xstrdup(pipeline_error(self->pipe)));
     return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Parameters */
-
-static void
-s_params_init(s_params_t *p, int cap)
-{
-    p->n = 0;
-    p->cap = cap > 0 ? cap : 1;
-    p->values = xcalloc((size_t) p->cap, sizeof(*p->values));
-    p->lengths = xcalloc((size_t) p->cap, sizeof(*p->lengths));
-    p->formats = xcalloc((size_t) p->cap, sizeof(*p->formats));
-    p->types = NULL; /* until a parameter's type is named */
-}
-
-static void
-s_params_free(s_params_t *p)
-{
-    free(p->values);
-    free(p->lengths);
-    free(p->formats);
-    free(p->types);
-    memset(p, 0, sizeof(*p));
-}
-
-/* Adds v, of a queued change (not unchanged-TOAST: the callers leave
- * those out), as a parameter of type (0: to be inferred) and returns its
- * number, $n. */
-static int
-s_params_add_typed(s_params_t *p, const pgoutput_value_t *v, Oid type)
-{
-    assert(p->n < p->cap);
-    assert(v->kind != PGOUTPUT_VALUE_UNCHANGED);
-    int i = p->n++;
-
-    if (type != 0 && p->types == NULL)
-    {
-        p->types = xcalloc((size_t) p->cap, sizeof(*p->types));
-    }
-    if (p->types != NULL)
-    {
-        p->types[i] = type;
-    }
-    if (v->kind == PGOUTPUT_VALUE_TEXT)
-    {
-        p->values[i] = v->data;
-    }
-    else if (v->kind == PGOUTPUT_VALUE_BINARY)
-    {
-        p->values[i] = v->data;
-        p->lengths[i] = (int) v->len;
-        p->formats[i] = 1;
-    }
-    return i + 1;
-}
-
-static int
-s_params_add(s_params_t *p, const pgoutput_value_t *v)
-{
-    return s_params_add_typed(p, v, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,32 +298,32 @@ s_forget_statements(apply_t *self)
 static void
 s_rel_free_columns(s_rel_t *rel)
 {
-    for (int i = 0; i < rel->ncols; i++)
+    for (int i = 0; i < rel->desc.ncols; i++)
     {
-        free(rel->names[i]);
-        free(rel->quoted[i]);
+        free(rel->desc.names[i]);
+        free(rel->desc.quoted[i]);
     }
-    free(rel->names);
-    free(rel->quoted);
-    free(rel->flags);
-    free(rel->types);
-    free(rel->always);
-    rel->always = NULL;
+    free(rel->desc.names);
+    free(rel->desc.quoted);
+    free(rel->desc.flags);
+    free(rel->desc.types);
+    free(rel->desc.always);
+    rel->desc.always = NULL;
     free(rel->nspname);
     free(rel->relname);
-    free(rel->qualname);
+    free(rel->desc.qualname);
     free(rel->label);
-    rel->names = rel->quoted = NULL;
-    rel->flags = NULL;
-    rel->types = NULL;
-    rel->nspname = rel->relname = rel->qualname = rel->label = NULL;
-    rel->ncols = 0;
+    rel->desc.names = rel->desc.quoted = NULL;
+    rel->desc.flags = NULL;
+    rel->desc.types = NULL;
+    rel->nspname = rel->relname = rel->desc.qualname = rel->label = NULL;
+    rel->desc.ncols = 0;
 }
 
 static bool
 s_rel_is_same(const s_rel_t *rel, const pgoutput_relation_t *r)
 {
-    if (rel->ncols != r->ncols || rel->replident != r->replident ||
+    if (rel->desc.ncols != r->ncols || rel->replident != r->replident ||
         strcmp(rel->nspname, r->nspname) != 0 ||
         strcmp(rel->relname, r->relname) != 0)
     {
@@ -410,9 +331,9 @@ s_rel_is_same(const s_rel_t *rel, const pgoutput_relation_t *r)
     }
     for (int i = 0; i < r->ncols; i++)
     {
-        if (rel->flags[i] != r->columns[i].flags ||
-            rel->types[i] != r->columns[i].type_oid ||
-            strcmp(rel->names[i], r->columns[i].name) != 0)
+        if (rel->desc.flags[i] != r->columns[i].flags ||
+            rel->desc.types[i] != r->columns[i].type_oid ||
+            strcmp(rel->desc.names[i], r->columns[i].name) != 0)
         {
             return false;
         }
@@ -552,35 +473,36 @@ s_rel_sync(apply_t *self, const pgoutput_relation_t *r)
 
     rel->nspname = xstrdup(r->nspname);
     rel->relname = xstrdup(r->relname);
-    rel->qualname = pgconn_quote_qualified(self->target, nsp, r->relname);
+    rel->desc.qualname = pgconn_quote_qualified(self->target, nsp, r->relname);
     rel->label = xasprintf("%s.%s", nsp, r->relname);
     rel->replident = r->replident;
-    rel->ncols = r->ncols;
-    rel->names = xcalloc(r->ncols + 1u, sizeof(*rel->names));
-    rel->quoted = xcalloc(r->ncols + 1u, sizeof(*rel->quoted));
-    rel->flags = xcalloc(r->ncols + 1u, sizeof(*rel->flags));
-    rel->types = xcalloc(r->ncols + 1u, sizeof(*rel->types));
-    rel->always = xcalloc(r->ncols + 1u, sizeof(*rel->always));
+    rel->desc.ncols = r->ncols;
+    rel->desc.names = xcalloc(r->ncols + 1u, sizeof(*rel->desc.names));
+    rel->desc.quoted = xcalloc(r->ncols + 1u, sizeof(*rel->desc.quoted));
+    rel->desc.flags = xcalloc(r->ncols + 1u, sizeof(*rel->desc.flags));
+    rel->desc.types = xcalloc(r->ncols + 1u, sizeof(*rel->desc.types));
+    rel->desc.always = xcalloc(r->ncols + 1u, sizeof(*rel->desc.always));
     rel->typed = true;
     rel->updates_in_order = s_names_has(&self->in_order, nsp, r->relname, "");
-    rel->has_always = false;
-    rel->nkeys = 0;
+    rel->desc.has_always = false;
+    rel->desc.nkeys = 0;
     rel->nsettable = 0;
     for (int i = 0; i < r->ncols; i++)
     {
-        rel->names[i] = xstrdup(r->columns[i].name);
-        rel->quoted[i] = pgconn_quote_ident(self->target, r->columns[i].name);
-        rel->flags[i] = r->columns[i].flags;
-        rel->types[i] = r->columns[i].type_oid;
-        rel->always[i] =
+        rel->desc.names[i] = xstrdup(r->columns[i].name);
+        rel->desc.quoted[i] =
+            pgconn_quote_ident(self->target, r->columns[i].name);
+        rel->desc.flags[i] = r->columns[i].flags;
+        rel->desc.types[i] = r->columns[i].type_oid;
+        rel->desc.always[i] =
             s_names_has(&self->always, nsp, r->relname, r->columns[i].name);
-        rel->typed = rel->typed && rel->types[i] < S_FIRST_NORMAL_OID;
-        rel->has_always = rel->has_always || rel->always[i];
-        if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
+        rel->typed = rel->typed && rel->desc.types[i] < S_FIRST_NORMAL_OID;
+        rel->desc.has_always = rel->desc.has_always || rel->desc.always[i];
+        if ((rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
         {
-            rel->nkeys++;
+            rel->desc.nkeys++;
         }
-        else if (!rel->always[i])
+        else if (!rel->desc.always[i])
         {
             rel->nsettable++;
         }
@@ -671,7 +593,7 @@ s_count_sent(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
  */
 static int
 s_run(apply_t *self, s_rel_t *rel, const char *what, const char *sql,
-      const s_params_t *p, pipeline_expect_t expect)
+      const apply_sql_params_t *p, pipeline_expect_t expect)
 {
     const char *name = NULL;
 
@@ -706,304 +628,6 @@ s_run(apply_t *self, s_rel_t *rel, const char *what, const char *sql,
         return s_pipe_failed(self);
     }
     return 0;
-}
-
-/* Types without a btree equality operator: compared as text. */
-static bool
-s_type_needs_text_compare(uint32_t type_oid)
-{
-    switch (type_oid)
-    {
-        case 114: /* json */
-        case 142: /* xml */
-        case 199: /* json[] */
-        case 143: /* xml[] */
-        case 600: /* point */
-        case 601: /* lseg */
-        case 602: /* path */
-        case 603: /* box: = compares areas */
-        case 604: /* polygon */
-        case 628: /* line */
-        case 718: /* circle: = compares areas */
-            return true;
-        default:
-            return false;
-    }
-}
-
-/* Appends " WHERE " (first) or " AND ", then that column i of rel holds
- * v: '=' so that an index is used, IS NULL for a null, or as text for a
- * type without a btree equality. */
-static void
-s_append_condition(strbuf_t *sb, const s_rel_t *rel, int i,
-                   const pgoutput_value_t *v, s_params_t *p, bool first)
-{
-    strbuf_append(sb, first ? " WHERE " : " AND ");
-    if (v->kind == PGOUTPUT_VALUE_NULL)
-    {
-        strbuf_appendf(sb, "%s IS NULL", rel->quoted[i]);
-    }
-    else if (s_type_needs_text_compare(rel->types[i]))
-    {
-        strbuf_appendf(sb, "%s::text = $%d::text", rel->quoted[i],
-                       s_params_add(p, v));
-    }
-    else
-    {
-        strbuf_appendf(sb, "%s = $%d", rel->quoted[i], s_params_add(p, v));
-    }
-}
-
-/* An Update's new values of the columns the target generates always,
- * which it cannot set: the row must hold them already (s_always_sql). An
- * unchanged key (old_kind 0) is matched already; an old key or row sent
- * matched the old values, which must be the new ones. */
-static void
-s_append_always(const s_rel_t *rel, char old_kind,
-                const pgoutput_tuple_t *new_tuple, strbuf_t *where,
-                s_params_t *p)
-{
-    for (int i = 0; i < rel->ncols && rel->has_always; i++)
-    {
-        const pgoutput_value_t *v = &new_tuple->values[i];
-
-        if (rel->always[i] && v->kind != PGOUTPUT_VALUE_UNCHANGED &&
-            (old_kind != 0 || (rel->flags[i] & PGOUTPUT_COLUMN_KEY) == 0))
-        {
-            s_append_condition(where, rel, i, v, p, false);
-        }
-    }
-}
-
-/*
- * Appends the WHERE condition finding the changed row and adds its
- * parameters. old_kind 'K' or 0: the key columns of tuple, with '=' so an
- * index is used. 'O' (replica identity full): every column sent, NULL-safe
- * (IS NULL for a null, '=' otherwise, which means IS NOT DISTINCT FROM but
- * can use an index), unchanged-TOAST columns left out. Returns 0, or -1
- * with the error set when the row cannot be identified.
- */
-static int
-s_append_identity(apply_t *self, s_rel_t *rel, const char *what, char old_kind,
-                  const pgoutput_tuple_t *tuple, strbuf_t *sb, s_params_t *p)
-{
-    int nconds = 0;
-
-    for (int i = 0; i < rel->ncols; i++)
-    {
-        const pgoutput_value_t *v = &tuple->values[i];
-
-        if (old_kind != 'O' && (rel->flags[i] & PGOUTPUT_COLUMN_KEY) == 0)
-        {
-            continue;
-        }
-        if (v->kind == PGOUTPUT_VALUE_UNCHANGED)
-        {
-            if (old_kind == 'O')
-            {
-                continue;
-            }
-            s_set_error(
-                self, false,
-                xasprintf(
-                    "table=%s lsn=" LSN_FMT
-                    " cannot apply %s: key column \"%s\" was not sent (unchanged TOAST value)",
-                    rel->label, LSN_ARGS(self->stmt_lsn), what, rel->names[i]));
-            return -1;
-        }
-        s_append_condition(sb, rel, i, v, p, nconds++ == 0);
-    }
-    if (nconds == 0)
-    {
-        s_set_error(
-            self, false,
-            xasprintf("table=%s lsn=" LSN_FMT
-                      " cannot apply %s: no replica identity column was sent",
-                      rel->label, LSN_ARGS(self->stmt_lsn), what));
-        return -1;
-    }
-    return 0;
-}
-
-static int
-s_apply_insert(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
-{
-    int rc = -1;
-    strbuf_t *sb = strbuf_new();
-    s_params_t p;
-
-    s_params_init(&p, rel->ncols);
-    if (rel->ncols == 0)
-    {
-        strbuf_appendf(sb, "INSERT INTO %s DEFAULT VALUES", rel->qualname);
-    }
-    else
-    {
-        strbuf_appendf(sb, "INSERT INTO %s (", rel->qualname);
-        for (int i = 0; i < rel->ncols; i++)
-        {
-            strbuf_appendf(sb, "%s%s", i > 0 ? ", " : "", rel->quoted[i]);
-        }
-        strbuf_append(sb, rel->has_always ? ") OVERRIDING SYSTEM VALUE VALUES ("
-                                          : ") VALUES (");
-        for (int i = 0; i < rel->ncols; i++)
-        {
-            if (c->new_tuple.values[i].kind == PGOUTPUT_VALUE_UNCHANGED)
-            {
-                s_set_error(
-                    self, false,
-                    xasprintf(
-                        "table=%s lsn=" LSN_FMT
-                        " cannot apply INSERT: column \"%s\" was not sent",
-                        rel->label, LSN_ARGS(self->stmt_lsn), rel->names[i]));
-                goto cleanup;
-            }
-            strbuf_appendf(sb, "%s$%d", i > 0 ? ", " : "",
-                           s_params_add(&p, &c->new_tuple.values[i]));
-        }
-        strbuf_append(sb, ")");
-    }
-    if (s_run(self, rel, "INSERT", strbuf_data(sb), &p, PIPELINE_OK) != 0)
-    {
-        goto cleanup;
-    }
-    s_count_sent(self, rel, PGOUTPUT_INSERT, 1);
-    rc = 0;
-
-cleanup:
-    s_params_free(&p);
-    strbuf_destroy(&sb);
-    return rc;
-}
-
-/*
- * Full identity may match several identical rows, of which the source
- * changed one: change exactly one, found by ctid (a Tid Scan).
- */
-static void
-s_append_one_row_prefix(strbuf_t *sb, const s_rel_t *rel)
-{
-    strbuf_appendf(sb, " WHERE ctid = (SELECT ctid FROM %s", rel->qualname);
-}
-
-/* Appends the WHERE clause: the identity match, narrowed to one row when
- * the identity is the whole row (REPLICA IDENTITY FULL: duplicates may
- * exist, and a change touches one of them). */
-static void
-s_append_match(strbuf_t *sb, const s_rel_t *rel, char old_kind,
-               const strbuf_t *where)
-{
-    if (old_kind == 'O')
-    {
-        s_append_one_row_prefix(sb, rel);
-        strbuf_appendf(sb, "%s LIMIT 1)", strbuf_data(where));
-    }
-    else
-    {
-        strbuf_append(sb, strbuf_data(where));
-    }
-}
-
-static int
-s_apply_update(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
-{
-    int rc = -1;
-    strbuf_t *sb = strbuf_new();
-    strbuf_t *where = strbuf_new();
-    s_params_t p;
-    int nset = 0;
-    const pgoutput_tuple_t *ident =
-        c->old_kind != 0 ? &c->old_tuple : &c->new_tuple;
-
-    s_params_init(&p, 2 * rel->ncols);
-    strbuf_appendf(sb, "UPDATE %s SET ", rel->qualname);
-    for (int i = 0; i < rel->ncols; i++)
-    {
-        const pgoutput_value_t *v = &c->new_tuple.values[i];
-
-        /* unchanged TOAST: the target already holds the value; nor is an
-         * unchanged key set again (old_kind 0), or an identity column the
-         * target generates always (s_always_sql) */
-        if (v->kind == PGOUTPUT_VALUE_UNCHANGED ||
-            (c->old_kind == 0 && (rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0) ||
-            rel->always[i])
-        {
-            continue;
-        }
-        strbuf_appendf(sb, "%s%s = $%d", nset > 0 ? ", " : "", rel->quoted[i],
-                       s_params_add(&p, v));
-        nset++;
-    }
-    if (nset == 0 && rel->ncols > 0)
-    {
-        /* nothing to set, but the row must still be found, or the
-         * divergence would go unnoticed */
-        int i = 0;
-
-        while (i < rel->ncols - 1 && rel->always[i])
-        {
-            i++;
-        }
-        strbuf_appendf(sb, "%s = %s", rel->quoted[i], rel->quoted[i]);
-    }
-    if (s_append_identity(self, rel, "UPDATE", c->old_kind, ident, where, &p) !=
-        0)
-    {
-        goto cleanup;
-    }
-    s_append_always(rel, c->old_kind, &c->new_tuple, where, &p);
-    s_append_match(sb, rel, c->old_kind, where);
-    /* one row, or the target no longer holds the row the source changed */
-    if (s_run(self, rel, "UPDATE", strbuf_data(sb), &p, PIPELINE_ROWS) != 0)
-    {
-        goto cleanup;
-    }
-    s_count_sent(self, rel, PGOUTPUT_UPDATE, 1);
-    rc = 0;
-
-cleanup:
-    s_params_free(&p);
-    strbuf_destroy(&where);
-    strbuf_destroy(&sb);
-    return rc;
-}
-
-static int
-s_apply_delete(apply_t *self, s_rel_t *rel, const pgoutput_change_t *c)
-{
-    int rc = -1;
-    strbuf_t *sb = strbuf_new();
-    strbuf_t *where = strbuf_new();
-    s_params_t p;
-
-    s_params_init(&p, rel->ncols);
-    if (c->old_kind == 0)
-    {
-        s_set_error(self, false,
-                    xasprintf("table=%s lsn=" LSN_FMT
-                              " cannot apply DELETE: no old row was sent",
-                              rel->label, LSN_ARGS(self->stmt_lsn)));
-        goto cleanup;
-    }
-    if (s_append_identity(self, rel, "DELETE", c->old_kind, &c->old_tuple,
-                          where, &p) != 0)
-    {
-        goto cleanup;
-    }
-    strbuf_appendf(sb, "DELETE FROM %s", rel->qualname);
-    s_append_match(sb, rel, c->old_kind, where);
-    if (s_run(self, rel, "DELETE", strbuf_data(sb), &p, PIPELINE_ROWS) != 0)
-    {
-        goto cleanup;
-    }
-    s_count_sent(self, rel, PGOUTPUT_DELETE, 1);
-    rc = 0;
-
-cleanup:
-    s_params_free(&p);
-    strbuf_destroy(&where);
-    strbuf_destroy(&sb);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1047,14 +671,16 @@ s_is_groupable(const s_rel_t *rel, const change_t *ch)
         case PGOUTPUT_INSERT:
             break;
         case PGOUTPUT_UPDATE:
-            if (ch->change.old_kind != 0 || !rel->typed || rel->nkeys == 0 ||
-                rel->nsettable == 0 || rel->updates_in_order)
+            if (ch->change.old_kind != 0 || !rel->typed ||
+                rel->desc.nkeys == 0 || rel->nsettable == 0 ||
+                rel->updates_in_order)
             {
                 return false;
             }
             break;
         case PGOUTPUT_DELETE:
-            if (ch->change.old_kind != 'K' || !rel->typed || rel->nkeys == 0)
+            if (ch->change.old_kind != 'K' || !rel->typed ||
+                rel->desc.nkeys == 0)
             {
                 return false;
             }
@@ -1062,14 +688,14 @@ s_is_groupable(const s_rel_t *rel, const change_t *ch)
         default:
             return false;
     }
-    if (rel->ncols == 0 || key->ncols != rel->ncols)
+    if (rel->desc.ncols == 0 || key->ncols != rel->desc.ncols)
     {
         return false;
     }
-    for (int i = 0; i < rel->ncols; i++)
+    for (int i = 0; i < rel->desc.ncols; i++)
     {
         pgoutput_value_kind_t kind = key->values[i].kind;
-        bool is_key = (rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0;
+        bool is_key = (rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0;
 
         /* an Update must set every column; a key must be there to join */
         if ((ch->type != PGOUTPUT_DELETE && kind == PGOUTPUT_VALUE_UNCHANGED) ||
@@ -1090,25 +716,18 @@ s_same_key(const s_rel_t *rel, const change_t *a, const change_t *b)
     const pgoutput_tuple_t *ka = s_key_tuple(a);
     const pgoutput_tuple_t *kb = s_key_tuple(b);
 
-    for (int i = 0; i < rel->ncols; i++)
+    for (int i = 0; i < rel->desc.ncols; i++)
     {
         const pgoutput_value_t *va = &ka->values[i];
         const pgoutput_value_t *vb = &kb->values[i];
 
-        if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0 &&
+        if ((rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0 &&
             (va->len != vb->len || memcmp(va->data, vb->data, va->len) != 0))
         {
             return false;
         }
     }
     return true;
-}
-
-/* Parameters one change of rel takes in a grouped statement. */
-static int
-s_group_width(const s_rel_t *rel, pgoutput_msg_type_t type)
-{
-    return type == PGOUTPUT_DELETE ? rel->nkeys : rel->ncols;
 }
 
 /*
@@ -1119,7 +738,8 @@ s_group_width(const s_rel_t *rel, pgoutput_msg_type_t type)
 static int
 s_run_length(const apply_t *self, const s_rel_t *rel, const change_t *first)
 {
-    int max = S_MAX_PARAMS / (s_group_width(rel, first->type) + 1);
+    int max =
+        S_MAX_PARAMS / (apply_sql_group_width(&rel->desc, first->type) + 1);
     int n = 1;
 
     if (!self->grouping || !s_is_groupable(rel, first))
@@ -1150,85 +770,6 @@ s_run_length(const apply_t *self, const s_rel_t *rel, const change_t *first)
         }
     }
     return n;
-}
-
-/* The text of the grouped statement for rows changes of type. */
-static char *
-s_group_sql(const s_rel_t *rel, pgoutput_msg_type_t type, int rows)
-{
-    strbuf_t *sb = strbuf_new();
-    int width = s_group_width(rel, type);
-    int param = 1;
-    bool first = true;
-
-    if (type == PGOUTPUT_INSERT)
-    {
-        strbuf_appendf(sb, "INSERT INTO %s (", rel->qualname);
-        for (int i = 0; i < rel->ncols; i++)
-        {
-            strbuf_appendf(sb, "%s%s", i > 0 ? ", " : "", rel->quoted[i]);
-        }
-        strbuf_append(sb, rel->has_always ? ") OVERRIDING SYSTEM VALUE VALUES "
-                                          : ") VALUES ");
-    }
-    else if (type == PGOUTPUT_UPDATE)
-    {
-        /* the key is unchanged, and what the target generates always is
-         * matched instead (s_always_sql) */
-        strbuf_appendf(sb, "UPDATE %s AS pgferry_t SET ", rel->qualname);
-        for (int i = 0; i < rel->ncols; i++)
-        {
-            if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) == 0 && !rel->always[i])
-            {
-                strbuf_appendf(sb, "%s%s = pgferry_v.%s", first ? "" : ", ",
-                               rel->quoted[i], rel->quoted[i]);
-                first = false;
-            }
-        }
-        strbuf_append(sb, " FROM (VALUES ");
-    }
-    else
-    {
-        strbuf_appendf(sb, "DELETE FROM %s AS pgferry_t USING (VALUES ",
-                       rel->qualname);
-    }
-    for (int r = 0; r < rows; r++)
-    {
-        strbuf_append(sb, r > 0 ? ", (" : "(");
-        for (int i = 0; i < width; i++)
-        {
-            strbuf_appendf(sb, "%s$%d", i > 0 ? ", " : "", param++);
-        }
-        strbuf_append(sb, ")");
-    }
-    if (type != PGOUTPUT_INSERT)
-    {
-        strbuf_append(sb, ") AS pgferry_v (");
-        first = true;
-        for (int i = 0; i < rel->ncols; i++)
-        {
-            if (type == PGOUTPUT_UPDATE ||
-                (rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
-            {
-                strbuf_appendf(sb, "%s%s", first ? "" : ", ", rel->quoted[i]);
-                first = false;
-            }
-        }
-        strbuf_append(sb, ")");
-        first = true;
-        for (int i = 0; i < rel->ncols; i++)
-        {
-            if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0 ||
-                (type == PGOUTPUT_UPDATE && rel->always[i]))
-            {
-                strbuf_appendf(sb, " %s pgferry_t.%s = pgferry_v.%s",
-                               first ? "WHERE" : "AND", rel->quoted[i],
-                               rel->quoted[i]);
-                first = false;
-            }
-        }
-    }
-    return strbuf_finish(&sb);
 }
 
 /* Drops the grouped statements of the table that used one least recently
@@ -1267,30 +808,32 @@ s_kind_index(pgoutput_msg_type_t type)
 static int
 s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
 {
-    static const char *const what[] = {"INSERT", "UPDATE", "DELETE"};
+    const char *what = apply_sql_what(first->type);
     int kind = s_kind_index(first->type);
     int size = 0;
     bool key_only = first->type == PGOUTPUT_DELETE;
     const change_t *ch = first;
-    s_params_t p;
+    apply_sql_params_t p;
     int rc = -1;
 
     while ((2 << size) < rows)
     {
         size++;
     }
-    s_params_init(&p, rows * s_group_width(rel, first->type));
+    apply_sql_params_init(
+        &p, rows * apply_sql_group_width(&rel->desc, first->type));
     for (int r = 0; r < rows; r++, ch = ch->next)
     {
         const pgoutput_tuple_t *tuple = s_key_tuple(ch);
 
-        for (int i = 0; i < rel->ncols; i++)
+        for (int i = 0; i < rel->desc.ncols; i++)
         {
-            if (!key_only || (rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
+            if (!key_only || (rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
             {
-                (void) s_params_add_typed(
+                (void) apply_sql_params_add_typed(
                     &p, &tuple->values[i],
-                    first->type == PGOUTPUT_INSERT ? 0 : (Oid) rel->types[i]);
+                    first->type == PGOUTPUT_INSERT ? 0
+                                                   : (Oid) rel->desc.types[i]);
             }
         }
     }
@@ -1303,13 +846,12 @@ s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
         {
             s_evict_group_stmts(self);
         }
-        sql = s_group_sql(rel, first->type, rows);
+        sql = apply_sql_group(&rel->desc, first->type, rows);
         self->ngroup_stmts++;
         rel->group_names[kind][size] =
             xasprintf("pgferry_apply_%u", ++self->stmt_seq);
-        rc =
-            pipeline_prepare(self->pipe, rel->group_names[kind][size], sql, p.n,
-                             p.types, what[kind], rel->label, self->stmt_lsn);
+        rc = pipeline_prepare(self->pipe, rel->group_names[kind][size], sql,
+                              p.n, p.types, what, rel->label, self->stmt_lsn);
         free(sql);
         if (rc != 0)
         {
@@ -1321,7 +863,7 @@ s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
                       p.values, p.lengths, p.formats,
                       first->type == PGOUTPUT_INSERT ? PIPELINE_OK
                                                      : PIPELINE_ROWS,
-                      rows, what[kind], rel->label, self->stmt_lsn) != 0)
+                      rows, what, rel->label, self->stmt_lsn) != 0)
     {
         rc = s_pipe_failed(self);
         goto cleanup;
@@ -1330,7 +872,7 @@ s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
     rc = 0;
 
 cleanup:
-    s_params_free(&p);
+    apply_sql_params_free(&p);
     return rc;
 }
 
@@ -1460,10 +1002,16 @@ static int
 s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch)
 {
     const pgoutput_change_t *c = &ch->change;
+    const char *what = apply_sql_what(ch->type);
+    apply_sql_params_t p = {0};
+    char *why = NULL;
+    char *sql = NULL;
+    int rc = -1;
 
     /* what was sent must be of the columns apply knows (s_rel_get()) */
-    if ((ch->type != PGOUTPUT_DELETE && c->new_tuple.ncols != rel->ncols) ||
-        (c->old_kind != 0 && c->old_tuple.ncols != rel->ncols))
+    if ((ch->type != PGOUTPUT_DELETE &&
+         c->new_tuple.ncols != rel->desc.ncols) ||
+        (c->old_kind != 0 && c->old_tuple.ncols != rel->desc.ncols))
     {
         s_set_error(self, false,
                     xasprintf("table=%s lsn=" LSN_FMT " cannot apply a "
@@ -1472,18 +1020,32 @@ s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch)
                               (unsigned) (ch->type == PGOUTPUT_DELETE
                                               ? c->old_tuple.ncols
                                               : c->new_tuple.ncols),
-                              rel->ncols));
-        return -1;
+                              rel->desc.ncols));
+        goto cleanup;
     }
-    switch (ch->type)
+    sql = apply_sql_change(&rel->desc, ch->type, c, &p, &why);
+    if (sql == NULL)
     {
-        case PGOUTPUT_INSERT:
-            return s_apply_insert(self, rel, c);
-        case PGOUTPUT_UPDATE:
-            return s_apply_update(self, rel, c);
-        default:
-            return s_apply_delete(self, rel, c);
+        s_set_error(self, false,
+                    xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s: %s",
+                              rel->label, LSN_ARGS(self->stmt_lsn), what, why));
+        goto cleanup;
     }
+    /* an UPDATE or DELETE changes one row, or the target no longer holds
+     * the row the source changed */
+    if (s_run(self, rel, what, sql, &p,
+              ch->type == PGOUTPUT_INSERT ? PIPELINE_OK : PIPELINE_ROWS) != 0)
+    {
+        goto cleanup;
+    }
+    s_count_sent(self, rel, ch->type, 1);
+    rc = 0;
+
+cleanup:
+    apply_sql_params_free(&p); /* zeroed or initialised: safe either way */
+    free(why);
+    free(sql);
+    return rc;
 }
 
 static int
@@ -1512,7 +1074,7 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
                     t->relids[i], LSN_ARGS(self->xact_lsn)));
             goto cleanup;
         }
-        strbuf_appendf(sb, "%s ONLY %s", i > 0 ? "," : "", rel->qualname);
+        strbuf_appendf(sb, "%s ONLY %s", i > 0 ? "," : "", rel->desc.qualname);
     }
     if ((t->options & PGOUTPUT_TRUNCATE_RESTART_IDENTITY) != 0)
     {
@@ -1787,7 +1349,7 @@ s_setup_server_check(PGconn *target)
 static int
 s_send_baseline(apply_t *self, s_rel_t *rel)
 {
-    const char *params[1] = {rel->qualname};
+    const char *params[1] = {rel->desc.qualname};
 
     rel->must_update = 0;
     rel->must_delete = 0;
@@ -1816,7 +1378,7 @@ s_send_check(apply_t *self)
         {
             continue;
         }
-        strbuf_append_array_text(arrays[0], rel->qualname);
+        strbuf_append_array_text(arrays[0], rel->desc.qualname);
         s_append_array_int(arrays[1], rel->must_update);
         s_append_array_int(arrays[2], rel->must_delete);
     }

@@ -3,160 +3,24 @@
  *     The exact text of the statements apply sends for a change, alone or
  *     grouped, and their parameters in order, for a few relation shapes.
  *
- * Pinned before apply.c was split, so that the split is seen to change no
- * statement: this first version reaches apply.c's own static functions
- * (the file is included whole) and stubs the pipeline to catch what would
- * have gone to the target.
+ * The expected strings were pinned against apply.c before it was split
+ * (this file's first version reached apply.c's static functions through
+ * a stubbed pipeline): the split changed no statement.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/apply.c"
+#include "agent/apply_sql.h"
 #include "check.h"
-
-/* ------------------------------------------------------------------ */
-/* The pipeline, stubbed: it keeps the last statement's text and values */
-
-#define S_MAX_VALUES 64
-
-static char *s_last_sql;                  /* owned */
-static int s_last_n;                      /* values sent */
-static char *s_last_values[S_MAX_VALUES]; /* owned copies, NULL for NULL */
-
-static void
-s_last_clear(void)
-{
-    free(s_last_sql);
-    s_last_sql = NULL;
-    for (int i = 0; i < s_last_n; i++)
-    {
-        free(s_last_values[i]);
-        s_last_values[i] = NULL;
-    }
-    s_last_n = 0;
-}
-
-pipeline_t *
-pipeline_new(PGconn *conn)
-{
-    (void) conn;
-    return NULL;
-}
-
-void
-pipeline_destroy(pipeline_t **self_p)
-{
-    *self_p = NULL;
-}
-
-int
-pipeline_begin(pipeline_t *self)
-{
-    (void) self;
-    return 0;
-}
-
-bool
-pipeline_is_open(const pipeline_t *self)
-{
-    (void) self;
-    return true;
-}
-
-int
-pipeline_send(pipeline_t *self, const char *name, const char *sql, int nparams,
-              const char *const *values, const int *lengths, const int *formats,
-              pipeline_expect_t expect, int rows, const char *what,
-              const char *label, uint64_t lsn)
-{
-    (void) self, (void) name, (void) lengths, (void) formats, (void) expect;
-    (void) rows, (void) what, (void) label, (void) lsn;
-    if (sql != NULL)
-    {
-        free(s_last_sql);
-        s_last_sql = xstrdup(sql);
-    }
-    CHECK(nparams <= S_MAX_VALUES);
-    for (int i = 0; i < nparams; i++)
-    {
-        s_last_values[i] = xstrdup(values[i]);
-    }
-    s_last_n = nparams;
-    return 0;
-}
-
-int
-pipeline_prepare(pipeline_t *self, const char *name, const char *sql,
-                 int nparams, const Oid *types, const char *what,
-                 const char *label, uint64_t lsn)
-{
-    (void) self, (void) name, (void) nparams, (void) types, (void) what;
-    (void) label, (void) lsn;
-    free(s_last_sql);
-    s_last_sql = xstrdup(sql);
-    return 0;
-}
-
-int
-pipeline_sync(pipeline_t *self)
-{
-    (void) self;
-    return 0;
-}
-
-uint64_t
-pipeline_committed_lsn(const pipeline_t *self)
-{
-    (void) self;
-    return 0;
-}
-
-int
-pipeline_poll(pipeline_t *self)
-{
-    (void) self;
-    return 0;
-}
-
-int
-pipeline_drain(pipeline_t *self)
-{
-    (void) self;
-    return 0;
-}
-
-int
-pipeline_wait_commit(pipeline_t *self, uint64_t lsn)
-{
-    (void) self, (void) lsn;
-    return 0;
-}
-
-void
-pipeline_abort(pipeline_t *self)
-{
-    (void) self;
-}
-
-const char *
-pipeline_error(const pipeline_t *self)
-{
-    (void) self;
-    return "";
-}
-
-bool
-pipeline_error_is_transient(const pipeline_t *self)
-{
-    (void) self;
-    return false;
-}
+#include "common/strbuf.h"
 
 /* ------------------------------------------------------------------ */
 /* What the cases below see: a relation built from its columns, the
  * statement of one change, the text of a grouped statement */
+
+#define S_MAX_VALUES 64
 
 typedef struct
 {
@@ -175,22 +39,18 @@ typedef struct
     char *values[S_MAX_VALUES]; /* owned copies, NULL for NULL */
 } s_stmt_case_t;
 
-static apply_t *s_apply; /* what apply.c's functions run in */
-
-static s_rel_t *
+static apply_sql_rel_t *
 s_shape_new(const char *qualname, int ncols, const s_col_t *cols)
 {
-    s_rel_t *rel = xcalloc(1, sizeof(*rel));
+    apply_sql_rel_t *rel = xcalloc(1, sizeof(*rel));
 
     rel->qualname = xstrdup(qualname);
-    rel->label = xstrdup("test");
     rel->ncols = (uint16_t) ncols;
     rel->names = xcalloc((size_t) ncols + 1, sizeof(*rel->names));
     rel->quoted = xcalloc((size_t) ncols + 1, sizeof(*rel->quoted));
     rel->flags = xcalloc((size_t) ncols + 1, sizeof(*rel->flags));
     rel->types = xcalloc((size_t) ncols + 1, sizeof(*rel->types));
     rel->always = xcalloc((size_t) ncols + 1, sizeof(*rel->always));
-    rel->typed = true;
     for (int i = 0; i < ncols; i++)
     {
         rel->names[i] = xstrdup(cols[i].name);
@@ -203,116 +63,59 @@ s_shape_new(const char *qualname, int ncols, const s_col_t *cols)
         {
             rel->nkeys++;
         }
-        else if (!cols[i].always)
-        {
-            rel->nsettable++;
-        }
     }
     return rel;
 }
 
 static void
-s_shape_free(s_rel_t **rel_p)
+s_shape_free(apply_sql_rel_t **rel_p)
 {
-    s_stmts_free(s_apply, *rel_p, false);
-    s_rel_free_columns(*rel_p);
-    free(*rel_p);
+    apply_sql_rel_t *rel = *rel_p;
+
+    for (int i = 0; i < rel->ncols; i++)
+    {
+        free(rel->names[i]);
+        free(rel->quoted[i]);
+    }
+    free(rel->names);
+    free(rel->quoted);
+    free(rel->flags);
+    free(rel->types);
+    free(rel->always);
+    free(rel->qualname);
+    free(rel);
     *rel_p = NULL;
 }
 
 /* The statement applying change c of type to rel alone. */
 static void
-s_single(s_rel_t *rel, pgoutput_msg_type_t type, const pgoutput_change_t *c,
-         s_stmt_case_t *out)
+s_single(apply_sql_rel_t *rel, pgoutput_msg_type_t type,
+         const pgoutput_change_t *c, s_stmt_case_t *out)
 {
-    change_t *ch = change_new(type, c, 0);
+    apply_sql_params_t p;
 
     memset(out, 0, sizeof(*out));
-    s_last_clear();
-    if (s_apply_one(s_apply, rel, ch) != 0)
+    out->sql = apply_sql_change(rel, type, c, &p, &out->why);
+    CHECK((out->sql == NULL) != (out->why == NULL));
+    if (out->sql != NULL)
     {
-        /* "table=test lsn=0/00000000 cannot apply WHAT: why" */
-        const char *why = strstr(apply_error(s_apply), ": ");
-
-        CHECK(strncmp(apply_error(s_apply), "table=test lsn=0/00000000 ", 26) ==
-              0);
-        CHECK(why != NULL);
-        out->why = xstrdup(why + 2);
+        CHECK(p.n <= S_MAX_VALUES);
+        out->n = p.n;
+        for (int i = 0; i < p.n; i++)
+        {
+            /* text values only here: no lengths, no formats */
+            CHECK(p.formats[i] == 0 && p.types == NULL);
+            out->values[i] = xstrdup(p.values[i]);
+        }
     }
-    else
-    {
-        out->sql = s_last_sql;
-        s_last_sql = NULL;
-        out->n = s_last_n;
-        memcpy(out->values, s_last_values, sizeof(out->values));
-        memset(s_last_values, 0, sizeof(s_last_values));
-        s_last_n = 0;
-    }
-    s_stmts_free(s_apply, rel, false);
-    change_destroy(&ch);
+    apply_sql_params_free(&p);
 }
 
 /* The text of the grouped statement for rows changes of type of rel. */
 static char *
-s_grouped(s_rel_t *rel, pgoutput_msg_type_t type, int rows)
+s_grouped(apply_sql_rel_t *rel, pgoutput_msg_type_t type, int rows)
 {
-    pgoutput_value_t values[16];
-    change_t *first = NULL;
-    change_t **last = &first;
-    char *sql = NULL;
-
-    CHECK(rel->ncols <= 16);
-    for (int i = 0; i < rel->ncols; i++)
-    {
-        values[i] = (pgoutput_value_t){PGOUTPUT_VALUE_TEXT, "1", 1};
-    }
-    for (int r = 0; r < rows; r++)
-    {
-        pgoutput_tuple_t tuple = {rel->ncols, values};
-        pgoutput_change_t c = {.old_kind = 0};
-
-        if (type == PGOUTPUT_DELETE)
-        {
-            c.old_kind = 'K';
-            c.old_tuple = tuple;
-        }
-        else
-        {
-            c.new_tuple = tuple;
-        }
-        *last = change_new(type, &c, 0);
-        last = &(*last)->next;
-    }
-    s_last_clear();
-    CHECK(s_apply_group(s_apply, rel, first, rows) == 0);
-    sql = s_last_sql;
-    s_last_sql = NULL;
-    s_last_clear();
-    s_stmts_free(s_apply, rel, false);
-    while (first != NULL)
-    {
-        change_t *ch = first;
-
-        first = ch->next;
-        change_destroy(&ch);
-    }
-    return sql;
-}
-
-static void
-s_setup(void)
-{
-    s_apply = xcalloc(1, sizeof(*s_apply));
-    s_apply->max_group_stmts = S_MAX_GROUP_STMTS;
-}
-
-static void
-s_teardown(void)
-{
-    s_last_clear();
-    free(s_apply->error);
-    free(s_apply);
-    s_apply = NULL;
+    return apply_sql_group(rel, type, rows);
 }
 
 /* ------------------------------------------------------------------ */
@@ -399,7 +202,7 @@ static void
 s_test_key_only(void)
 {
     static const s_col_t cols[] = {{"id", KEY, 23, false}};
-    s_rel_t *rel = s_shape_new("\"public\".\"k\"", 1, cols);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"k\"", 1, cols);
     const pgoutput_value_t one[] = {V_TEXT("1")};
     const pgoutput_value_t two[] = {V_TEXT("2")};
     pgoutput_change_t c;
@@ -433,7 +236,7 @@ s_test_key_and_columns(void)
 {
     static const s_col_t cols[] = {
         {"id", KEY, 23, false}, {"name", 0, 25, false}, {"Note", 0, 25, false}};
-    s_rel_t *rel = s_shape_new("\"public\".\"t\"", 3, cols);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"t\"", 3, cols);
     const pgoutput_value_t row[] = {V_TEXT("1"), V_TEXT("a"), V_NULL};
     const pgoutput_value_t toasted[] = {V_TEXT("1"), V_TEXT("b"), V_UNCH};
     const pgoutput_value_t old_key[] = {V_TEXT("1"), V_NULL, V_NULL};
@@ -505,7 +308,7 @@ s_test_two_column_key(void)
 {
     static const s_col_t cols[] = {
         {"a", KEY, 23, false}, {"b", 0, 25, false}, {"c", KEY, 23, false}};
-    s_rel_t *rel = s_shape_new("\"s\".\"c\"", 3, cols);
+    apply_sql_rel_t *rel = s_shape_new("\"s\".\"c\"", 3, cols);
     const pgoutput_value_t old_key[] = {V_TEXT("1"), V_NULL, V_TEXT("3")};
     pgoutput_change_t c = s_change('K', 3, old_key, NULL);
     s_stmt_case_t st;
@@ -529,7 +332,7 @@ s_test_replica_identity_full(void)
 {
     static const s_col_t cols[] = {
         {"a", KEY, 23, false}, {"b", KEY, 25, false}, {"c", KEY, 25, false}};
-    s_rel_t *rel = s_shape_new("\"public\".\"f\"", 3, cols);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"f\"", 3, cols);
     const pgoutput_value_t old_row[] = {V_TEXT("1"), V_NULL, V_UNCH};
     const pgoutput_value_t new_row[] = {V_TEXT("1"), V_TEXT("x"), V_UNCH};
     const pgoutput_value_t old_full[] = {V_TEXT("1"), V_NULL, V_TEXT("z")};
@@ -560,7 +363,7 @@ static void
 s_test_no_identity(void)
 {
     static const s_col_t cols[] = {{"v", 0, 25, false}};
-    s_rel_t *rel = s_shape_new("\"public\".\"n\"", 1, cols);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"n\"", 1, cols);
     const pgoutput_value_t row[] = {V_TEXT("a")};
     pgoutput_change_t c = s_change(0, 1, NULL, row);
     s_stmt_case_t st;
@@ -574,7 +377,7 @@ s_test_no_identity(void)
 static void
 s_test_no_columns(void)
 {
-    s_rel_t *rel = s_shape_new("\"public\".\"e\"", 0, NULL);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"e\"", 0, NULL);
     pgoutput_change_t c = s_change(0, 0, NULL, NULL);
     s_stmt_case_t st;
 
@@ -597,7 +400,7 @@ s_test_generated_always(void)
     /* nothing settable: the identity column and the key */
     static const s_col_t bare_cols[] = {{"seq", 0, 20, true},
                                         {"id", KEY, 23, false}};
-    s_rel_t *rel = s_shape_new("\"public\".\"g\"", 2, key_cols);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"g\"", 2, key_cols);
     const pgoutput_value_t row[] = {V_TEXT("1"), V_TEXT("a")};
     const pgoutput_value_t old_key[] = {V_TEXT("1"), V_NULL};
     const pgoutput_value_t new_row[] = {V_TEXT("2"), V_TEXT("b")};
@@ -666,7 +469,7 @@ s_test_text_compare(void)
                                    {"x", KEY, 142, false},
                                    {"p", KEY, 600, false},
                                    {"jb", KEY, 3802, false}};
-    s_rel_t *rel = s_shape_new("\"public\".\"j\"", 5, cols);
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"j\"", 5, cols);
     const pgoutput_value_t old_row[] = {V_TEXT("1"), V_TEXT("{}"),
                                         V_TEXT("<a/>"), V_NULL, V_TEXT("[]")};
     const pgoutput_value_t new_row[] = {V_TEXT("1"), V_TEXT("[]"), V_UNCH,
@@ -692,7 +495,6 @@ s_test_text_compare(void)
 int
 main(void)
 {
-    s_setup();
     s_test_key_only();
     s_test_key_and_columns();
     s_test_two_column_key();
@@ -701,7 +503,6 @@ main(void)
     s_test_no_columns();
     s_test_generated_always();
     s_test_text_compare();
-    s_teardown();
     puts("test_apply_sql: ok");
     return 0;
 }
