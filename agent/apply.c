@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/apply_internal.h"
 #include "agent/apply_sql.h"
 #include "agent/change.h"
 #include "agent/pipeline.h"
@@ -37,132 +38,20 @@
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
-#define S_NBUCKETS 256
-/* Statement shapes prepared per relation: Insert is one, Update and Delete
- * vary with unchanged-TOAST columns and NULLs in a full old row. Past this
- * many, the rare extra shapes run unprepared. */
-#define S_MAX_STMTS 32
 /* Changes held in the queue before they are sent anyway. */
 #define S_QUEUE_BYTES ((size_t) 1024 * 1024)
-/* Rows of one grouped statement: 2, 4, ... S_GROUP_MAX (S_GROUP_SIZES
- * powers of two), so that a table has few statements to prepare. */
-#define S_GROUP_MAX 64
-#define S_GROUP_SIZES 6
 /* Grouped statements prepared at a time, over all tables: a 64-row one
  * of a narrow table holds about 100 kB of the target backend's memory.
  * Past this many, the least recently used table's are dropped. */
 #define S_MAX_GROUP_STMTS 192
 /* PostgreSQL's limit on a statement's parameters. */
 #define S_MAX_PARAMS 65535
-/* Type oids below this are built in, the same on every server. */
-#define S_FIRST_NORMAL_OID 16384
-
-typedef struct s_stmt_t
-{
-    char *sql;             /* the statement's text: the cache key, owned */
-    char *name;            /* its prepared name on the target, owned */
-    struct s_stmt_t *next; /* next statement of the same relation */
-} s_stmt_t;
-
-/* Tables, or columns of tables, of the target, as a catalog query named
- * them: a sorted set (s_names_load()). */
-typedef struct
-{
-    char *nsp; /* owned, all three */
-    char *rel;
-    char *col; /* "" for a table */
-} s_name_t;
-
-typedef struct
-{
-    s_name_t *names;
-    size_t n;
-} s_names_t;
-
-typedef struct s_rel_t
-{
-    uint32_t relid;        /* the source's oid, the cache key */
-    char *nspname;         /* as sent, to see whether a re-sent Relation */
-    char *relname;         /* differs from the cached one */
-    apply_sql_rel_t desc;  /* quoted names, columns, as statements see
-                            * them (owned) */
-    char *label;           /* schema.table, for messages */
-    char replident;        /* as sent: 'd', 'n', 'f', 'i' */
-    s_stmt_t *stmts;       /* prepared statements of this relation */
-    int nstmts;            /* length of stmts */
-    bool typed;            /* every column's type is built in */
-    bool updates_in_order; /* its Updates are never grouped */
-    int nsettable;         /* columns an Update with the key unchanged sets */
-    /* prepared grouped statements (s_apply_group()): insert, update,
-     * delete, by size; NULL until prepared, owned */
-    char *group_names[3][S_GROUP_SIZES];
-    uint64_t group_used;  /* when it last sent one (apply_t's group_tick) */
-    change_t *queue;      /* changes waiting to be sent, owned */
-    change_t *queue_last; /* the newest of them */
-    struct s_rel_t *next_queued;     /* the apply_t's queued list */
-    apply_counters_t applied;        /* committed on the target */
-    apply_counters_t pending[2];     /* per s_batch_t, not committed yet */
-    uint64_t must_update;            /* rows the open batch's UPDATEs and */
-    uint64_t must_delete;            /* DELETEs changed since its baseline */
-    bool touched[2];                 /* on that batch's touched list */
-    struct s_rel_t *next_touched[2]; /* that batch's touched list */
-    struct s_rel_t *next;            /* hash bucket chain */
-} s_rel_t;
-
-/* Source transactions applied in one target transaction. */
-typedef struct
-{
-    s_rel_t *touched;    /* relations it changed */
-    unsigned int xacts;  /* source transactions in it */
-    uint64_t end_lsn;    /* the last one's end LSN */
-    int64_t commit_time; /* and its commit time */
-} s_batch_t;
-
-struct apply_t
-{
-    PGconn *target;               /* borrowed */
-    pipeline_t *pipe;             /* a transaction's statements, owned */
-    char *origin_name;            /* owned */
-    s_rel_t *buckets[S_NBUCKETS]; /* relations by relid, owned */
-    s_batch_t batch[2];        /* [open]: the open one; the other: committing */
-    s_rel_t *queued;           /* relations with changes queued, in order */
-    s_rel_t *queued_last;      /* the last of them */
-    size_t queued_bytes;       /* held in their queues */
-    bool grouping;             /* a table's changes go out together */
-    unsigned int ngroup_stmts; /* grouped statements prepared */
-    unsigned int max_group_stmts; /* at most, S_MAX_GROUP_STMTS */
-    uint64_t group_tick;          /* counts grouped statements sent */
-    s_names_t in_order;           /* tables with updates_in_order */
-    s_names_t always;             /* columns GENERATED ALWAYS AS IDENTITY */
-    unsigned int open;            /* 0 or 1 */
-    bool committing;              /* batch[open ^ 1]'s COMMIT is unanswered */
-    bool in_xact;                 /* a BEGIN is open on the target */
-    bool skipping;          /* the open source transaction is already applied */
-    uint64_t origin_lsn;    /* commits before it are on the target already */
-    uint64_t xact_lsn;      /* final (commit) LSN of the open transaction */
-    uint64_t stmt_lsn;      /* that of the statement's transaction, which
-                             * errors name: a queued one's, or xact_lsn */
-    uint64_t committed_lsn; /* end LSN of the last commit (or skip) */
-    uint64_t xacts_committed;    /* source transactions committed here */
-    uint64_t xacts_skipped;      /* and skipped as already applied */
-    unsigned int stmt_seq;       /* names prepared statements uniquely */
-    char *error;                 /* last failure, owned; NULL if none */
-    bool error_transient;        /* that failure is worth a retry */
-    bool keep_counts;            /* counters go to pgferry.cdc_counts too */
-    unsigned int fixed_prepared; /* bit per s_fixed_sql[] prepared */
-    bool server_check;           /* pg_temp.pgferry_expect_rows() exists */
-    unsigned int batch_max;      /* source transactions per target one */
-    bool deferred; /* the open batch's COMMIT waits for more, or for
-                    * apply_flush() */
-};
 
 /* ------------------------------------------------------------------ */
 /* Errors */
 
-/* Takes ownership of text. Callers format with xasprintf(): a variadic
- * helper here trips clang-analyzer's valist check (a false positive). */
-static void
-s_set_error(apply_t *self, bool transient, char *text)
+void
+apply_set_error(apply_t *self, bool transient, char *text)
 {
     free(self->error);
     self->error = text;
@@ -171,7 +60,6 @@ s_set_error(apply_t *self, bool transient, char *text)
 
 /* Rolls back the open transaction after a failure: the caller restarts
  * from the origin, so nothing of it may stay, nor be counted. */
-static void s_forget_statements(apply_t *self);
 
 static void s_batch_settle(apply_t *self, unsigned int which, bool committed);
 static int s_queue_flush(apply_t *self, bool send);
@@ -198,7 +86,7 @@ s_abort(apply_t *self)
     {
         PQclear(PQexec(self->target, "ROLLBACK"));
         /* a Parse may have been among what the failure aborted */
-        s_forget_statements(self);
+        apply_rel_forget_statements(self);
     }
     self->in_xact = false;
     self->skipping = false;
@@ -207,325 +95,30 @@ s_abort(apply_t *self)
     s_batch_settle(self, self->open, false);
 }
 
-/* The pipeline failed: its first failure becomes ours. */
-static int
-s_pipe_failed(apply_t *self)
+int
+apply_pipe_failed(apply_t *self)
 {
-    s_set_error(self, pipeline_error_is_transient(self->pipe),
-                xstrdup(pipeline_error(self->pipe)));
+    apply_set_error(self, pipeline_error_is_transient(self->pipe),
+                    xstrdup(pipeline_error(self->pipe)));
     return -1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Relations */
-
-/* Forgets prepared statement name (owned: freed), and first drops it on
- * the target if deallocate. */
-static void
-s_stmt_forget(apply_t *self, const s_rel_t *rel, char *name, bool deallocate)
-{
-    if (deallocate)
-    {
-        /* the name is ours, pgferry_apply_N: no quoting needed */
-        char *sql = xasprintf("DEALLOCATE %s", name);
-
-        if (pipeline_is_open(self->pipe))
-        {
-            /* a failure shows with the transaction's next statement */
-            (void) pipeline_send(self->pipe, NULL, sql, 0, NULL, NULL, NULL,
-                                 PIPELINE_OK, 0, "DEALLOCATE", rel->label,
-                                 self->stmt_lsn);
-        }
-        else
-        {
-            PQclear(PQexec(self->target, sql));
-        }
-        free(sql);
-    }
-    free(name);
-}
-
-/* Forgets rel's grouped statements, as s_stmt_forget(). */
-static void
-s_stmt_forget_groups(apply_t *self, s_rel_t *rel, bool deallocate)
-{
-    for (int k = 0; k < 3; k++)
-    {
-        for (int i = 0; i < S_GROUP_SIZES; i++)
-        {
-            if (rel->group_names[k][i] != NULL)
-            {
-                s_stmt_forget(self, rel, rel->group_names[k][i], deallocate);
-                rel->group_names[k][i] = NULL;
-                self->ngroup_stmts--;
-            }
-        }
-    }
-    rel->group_used = 0;
-}
-
-static void
-s_stmts_free(apply_t *self, s_rel_t *rel, bool deallocate)
-{
-    while (rel->stmts != NULL)
-    {
-        s_stmt_t *stmt = rel->stmts;
-
-        rel->stmts = stmt->next;
-        s_stmt_forget(self, rel, stmt->name, deallocate);
-        free(stmt->sql);
-        free(stmt);
-    }
-    rel->nstmts = 0;
-    s_stmt_forget_groups(self, rel, deallocate);
-}
-
-/* After DEALLOCATE ALL, or a failure that may have aborted a Parse. */
-static void
-s_forget_statements(apply_t *self)
-{
-    for (int b = 0; b < S_NBUCKETS; b++)
-    {
-        for (s_rel_t *rel = self->buckets[b]; rel != NULL; rel = rel->next)
-        {
-            s_stmts_free(self, rel, false);
-        }
-    }
-    self->fixed_prepared = 0;
-    PQclear(PQexec(self->target, "DEALLOCATE ALL"));
-}
-
-static void
-s_rel_free_columns(s_rel_t *rel)
-{
-    for (int i = 0; i < rel->desc.ncols; i++)
-    {
-        free(rel->desc.names[i]);
-        free(rel->desc.quoted[i]);
-    }
-    free(rel->desc.names);
-    free(rel->desc.quoted);
-    free(rel->desc.flags);
-    free(rel->desc.types);
-    free(rel->desc.always);
-    rel->desc.always = NULL;
-    free(rel->nspname);
-    free(rel->relname);
-    free(rel->desc.qualname);
-    free(rel->label);
-    rel->desc.names = rel->desc.quoted = NULL;
-    rel->desc.flags = NULL;
-    rel->desc.types = NULL;
-    rel->nspname = rel->relname = rel->desc.qualname = rel->label = NULL;
-    rel->desc.ncols = 0;
-}
-
-static bool
-s_rel_is_same(const s_rel_t *rel, const pgoutput_relation_t *r)
-{
-    if (rel->desc.ncols != r->ncols || rel->replident != r->replident ||
-        strcmp(rel->nspname, r->nspname) != 0 ||
-        strcmp(rel->relname, r->relname) != 0)
-    {
-        return false;
-    }
-    for (int i = 0; i < r->ncols; i++)
-    {
-        if (rel->desc.flags[i] != r->columns[i].flags ||
-            rel->desc.types[i] != r->columns[i].type_oid ||
-            strcmp(rel->desc.names[i], r->columns[i].name) != 0)
-        {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* ------------------------------------------------------------------ */
-/* Catalog facts of the target, read once per session */
-
-static int
-s_names_compare(const void *a, const void *b)
-{
-    const s_name_t *x = a;
-    const s_name_t *y = b;
-    int c = strcmp(x->nsp, y->nsp);
-
-    if (c == 0)
-    {
-        c = strcmp(x->rel, y->rel);
-    }
-    return c != 0 ? c : strcmp(x->col, y->col);
-}
-
-/* Runs sql, whose rows are (schema, table, column or ""), into *set.
- * Returns 0, or -1 with *error set. */
-static int
-s_names_load(PGconn *target, const char *sql, s_names_t *set, char **error)
-{
-    PGresult *res = pgconn_query(target, sql, 0, NULL, error);
-
-    if (res == NULL)
-    {
-        return -1;
-    }
-    set->n = (size_t) PQntuples(res);
-    set->names = xcalloc(set->n + 1, sizeof(*set->names));
-    for (size_t i = 0; i < set->n; i++)
-    {
-        set->names[i].nsp = xstrdup(PQgetvalue(res, (int) i, 0));
-        set->names[i].rel = xstrdup(PQgetvalue(res, (int) i, 1));
-        set->names[i].col = xstrdup(PQgetvalue(res, (int) i, 2));
-    }
-    qsort(set->names, set->n, sizeof(*set->names), s_names_compare);
-    PQclear(res);
-    return 0;
-}
-
-static bool
-s_names_has(const s_names_t *set, const char *nsp, const char *rel,
-            const char *col)
-{
-    s_name_t key = {(char *) nsp, (char *) rel, (char *) col};
-
-    return set->n > 0 && bsearch(&key, set->names, set->n, sizeof(*set->names),
-                                 s_names_compare) != NULL;
-}
-
-static void
-s_names_free(s_names_t *set)
-{
-    for (size_t i = 0; i < set->n; i++)
-    {
-        free(set->names[i].nsp);
-        free(set->names[i].rel);
-        free(set->names[i].col);
-    }
-    free(set->names);
-    set->names = NULL;
-    set->n = 0;
-}
-
-/* The tables whose Updates are not grouped: more than one unique index
- * or exclusion constraint (see Grouped statements). */
-static const char s_in_order_sql[] =
-    "SELECT n.nspname, c.relname, '' FROM pg_index i "
-    "JOIN pg_class c ON c.oid = i.indrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE i.indisunique OR i.indisexclusion "
-    "GROUP BY n.nspname, c.relname HAVING count(*) > 1";
-
-/*
- * The columns GENERATED ALWAYS AS IDENTITY: PostgreSQL takes a value for
- * them only with INSERT ... OVERRIDING SYSTEM VALUE, and an UPDATE can set
- * them only to DEFAULT. So Inserts override, and Updates leave them out
- * of SET and find the row by them too: one the source changed (SET ...
- * = DEFAULT is the only way) then matches no row, and fails as a
- * divergence instead of being lost.
- */
-static const char s_always_sql[] =
-    "SELECT n.nspname, c.relname, a.attname FROM pg_attribute a "
-    "JOIN pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE a.attidentity = 'a' AND NOT a.attisdropped";
-
-static s_rel_t *
-s_rel_find(const apply_t *self, uint32_t relid)
-{
-    s_rel_t *rel = self->buckets[relid % S_NBUCKETS];
-
-    while (rel != NULL && rel->relid != relid)
-    {
-        rel = rel->next;
-    }
-    return rel;
-}
-
-/*
- * The cached relation for r, created or brought up to date. A Relation is
- * re-sent after every schema change and at every new stream; only a real
- * difference drops the prepared statements, whose column lists would be
- * wrong. Counters survive.
- */
-static s_rel_t *
-s_rel_sync(apply_t *self, const pgoutput_relation_t *r)
-{
-    s_rel_t *rel = s_rel_find(self, r->relid);
-
-    if (rel != NULL && s_rel_is_same(rel, r))
-    {
-        return rel;
-    }
-    if (rel == NULL)
-    {
-        rel = xcalloc(1, sizeof(*rel));
-        rel->relid = r->relid;
-        rel->next = self->buckets[r->relid % S_NBUCKETS];
-        self->buckets[r->relid % S_NBUCKETS] = rel;
-    }
-    else
-    {
-        s_stmts_free(self, rel, true);
-        s_rel_free_columns(rel);
-    }
-    /* pg_catalog is sent as "" */
-    const char *nsp = r->nspname[0] != '\0' ? r->nspname : "pg_catalog";
-
-    rel->nspname = xstrdup(r->nspname);
-    rel->relname = xstrdup(r->relname);
-    rel->desc.qualname = pgconn_quote_qualified(self->target, nsp, r->relname);
-    rel->label = xasprintf("%s.%s", nsp, r->relname);
-    rel->replident = r->replident;
-    rel->desc.ncols = r->ncols;
-    rel->desc.names = xcalloc(r->ncols + 1u, sizeof(*rel->desc.names));
-    rel->desc.quoted = xcalloc(r->ncols + 1u, sizeof(*rel->desc.quoted));
-    rel->desc.flags = xcalloc(r->ncols + 1u, sizeof(*rel->desc.flags));
-    rel->desc.types = xcalloc(r->ncols + 1u, sizeof(*rel->desc.types));
-    rel->desc.always = xcalloc(r->ncols + 1u, sizeof(*rel->desc.always));
-    rel->typed = true;
-    rel->updates_in_order = s_names_has(&self->in_order, nsp, r->relname, "");
-    rel->desc.has_always = false;
-    rel->desc.nkeys = 0;
-    rel->nsettable = 0;
-    for (int i = 0; i < r->ncols; i++)
-    {
-        rel->desc.names[i] = xstrdup(r->columns[i].name);
-        rel->desc.quoted[i] =
-            pgconn_quote_ident(self->target, r->columns[i].name);
-        rel->desc.flags[i] = r->columns[i].flags;
-        rel->desc.types[i] = r->columns[i].type_oid;
-        rel->desc.always[i] =
-            s_names_has(&self->always, nsp, r->relname, r->columns[i].name);
-        rel->typed = rel->typed && rel->desc.types[i] < S_FIRST_NORMAL_OID;
-        rel->desc.has_always = rel->desc.has_always || rel->desc.always[i];
-        if ((rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
-        {
-            rel->desc.nkeys++;
-        }
-        else if (!rel->desc.always[i])
-        {
-            rel->nsettable++;
-        }
-    }
-    return rel;
 }
 
 /* s_rel_sync(), after sending the queue if it holds changes of r whose
  * columns r changes. NULL (the error set) if sending failed. */
-static s_rel_t *
+static apply_rel_t *
 s_rel_get(apply_t *self, const pgoutput_relation_t *r)
 {
-    const s_rel_t *old = s_rel_find(self, r->relid);
+    const apply_rel_t *old = apply_rel_find(self, r->relid);
 
-    if (old != NULL && old->queue != NULL && !s_rel_is_same(old, r) &&
+    if (old != NULL && old->queue != NULL && !apply_rel_is_same(old, r) &&
         s_queue_flush(self, true) != 0)
     {
         return NULL;
     }
-    return s_rel_sync(self, r);
+    return apply_rel_sync(self, r);
 }
 
-static int s_send_baseline(apply_t *self, s_rel_t *rel);
+static int s_send_baseline(apply_t *self, apply_rel_t *rel);
 
 /*
  * Before a change of rel: the first one in the open batch puts rel on the
@@ -535,7 +128,7 @@ static int s_send_baseline(apply_t *self, s_rel_t *rel);
  * Returns 0, or -1 with the error set.
  */
 static int
-s_rel_enter(apply_t *self, s_rel_t *rel, bool again)
+s_rel_enter(apply_t *self, apply_rel_t *rel, bool again)
 {
     unsigned int b = self->open;
 
@@ -554,7 +147,7 @@ s_rel_enter(apply_t *self, s_rel_t *rel, bool again)
 
 /* rel's counters in the open batch. */
 static apply_counters_t *
-s_pending(apply_t *self, s_rel_t *rel)
+s_pending(apply_t *self, apply_rel_t *rel)
 {
     return &rel->pending[self->open];
 }
@@ -562,7 +155,7 @@ s_pending(apply_t *self, s_rel_t *rel)
 /* Counts rows changes of type of rel just sent: in the open batch, and
  * for the server's check the rows Updates and Deletes must change. */
 static void
-s_count_sent(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
+s_count_sent(apply_t *self, apply_rel_t *rel, pgoutput_msg_type_t type,
              uint64_t rows)
 {
     apply_counters_t *n = s_pending(self, rel);
@@ -581,53 +174,6 @@ s_count_sent(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
         n->deletes += rows;
         rel->must_delete += rows;
     }
-}
-
-/* ------------------------------------------------------------------ */
-/* Statements */
-
-/*
- * Sends sql with p into the transaction's pipeline, prepared once per
- * relation and text; expect says what its result must be. Returns 0, or
- * -1 with the error set (this statement's or an earlier one's).
- */
-static int
-s_run(apply_t *self, s_rel_t *rel, const char *what, const char *sql,
-      const apply_sql_params_t *p, pipeline_expect_t expect)
-{
-    const char *name = NULL;
-
-    for (s_stmt_t *stmt = rel->stmts; stmt != NULL; stmt = stmt->next)
-    {
-        if (strcmp(stmt->sql, sql) == 0)
-        {
-            name = stmt->name;
-            break;
-        }
-    }
-    if (name == NULL && rel->nstmts < S_MAX_STMTS)
-    {
-        s_stmt_t *stmt = xcalloc(1, sizeof(*stmt));
-
-        stmt->name = xasprintf("pgferry_apply_%u", ++self->stmt_seq);
-        stmt->sql = xstrdup(sql);
-        stmt->next = rel->stmts;
-        rel->stmts = stmt;
-        rel->nstmts++;
-        name = stmt->name;
-        if (pipeline_prepare(self->pipe, name, sql, p->n, NULL, what,
-                             rel->label, self->stmt_lsn) != 0)
-        {
-            return s_pipe_failed(self);
-        }
-    }
-    if (pipeline_send(self->pipe, name, sql, p->n, p->values, p->lengths,
-                      p->formats, expect, 1, what, rel->label,
-                      self->stmt_lsn) != 0)
-    {
-        return s_pipe_failed(self);
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -662,7 +208,7 @@ s_key_tuple(const change_t *ch)
 
 /* Whether ch can share a statement with other changes of its kind. */
 static bool
-s_is_groupable(const s_rel_t *rel, const change_t *ch)
+s_is_groupable(const apply_rel_t *rel, const change_t *ch)
 {
     const pgoutput_tuple_t *key = s_key_tuple(ch);
 
@@ -711,7 +257,7 @@ s_is_groupable(const s_rel_t *rel, const change_t *ch)
 /* The same key: the same bytes in each key column. A row's key prints
  * the same each time, and two rows of a unique key cannot be equal. */
 static bool
-s_same_key(const s_rel_t *rel, const change_t *a, const change_t *b)
+s_same_key(const apply_rel_t *rel, const change_t *a, const change_t *b)
 {
     const pgoutput_tuple_t *ka = s_key_tuple(a);
     const pgoutput_tuple_t *kb = s_key_tuple(b);
@@ -732,11 +278,11 @@ s_same_key(const s_rel_t *rel, const change_t *a, const change_t *b)
 
 /*
  * How many changes from first on go in its statement, from 1 (alone) to
- * S_GROUP_MAX: of its kind, each groupable, no key twice (an Update or a
- * Delete joins each row once).
+ * APPLY_REL_GROUP_MAX: of its kind, each groupable, no key twice (an
+ * Update or a Delete joins each row once).
  */
 static int
-s_run_length(const apply_t *self, const s_rel_t *rel, const change_t *first)
+s_run_length(const apply_t *self, const apply_rel_t *rel, const change_t *first)
 {
     int max =
         S_MAX_PARAMS / (apply_sql_group_width(&rel->desc, first->type) + 1);
@@ -746,7 +292,7 @@ s_run_length(const apply_t *self, const s_rel_t *rel, const change_t *first)
     {
         return 1;
     }
-    max = max < S_GROUP_MAX ? max : S_GROUP_MAX;
+    max = max < APPLY_REL_GROUP_MAX ? max : APPLY_REL_GROUP_MAX;
     for (const change_t *ch = first->next; ch != NULL && n < max;
          ch = ch->next, n++)
     {
@@ -772,54 +318,17 @@ s_run_length(const apply_t *self, const s_rel_t *rel, const change_t *first)
     return n;
 }
 
-/* Drops the grouped statements of the table that used one least recently
- * (never the one using one now: it was just marked). */
-static void
-s_evict_group_stmts(apply_t *self)
-{
-    s_rel_t *victim = NULL;
-
-    for (int b = 0; b < S_NBUCKETS; b++)
-    {
-        for (s_rel_t *rel = self->buckets[b]; rel != NULL; rel = rel->next)
-        {
-            if (rel->group_used > 0 &&
-                (victim == NULL || rel->group_used < victim->group_used))
-            {
-                victim = rel;
-            }
-        }
-    }
-    if (victim != NULL && victim->group_used < self->group_tick)
-    {
-        s_stmt_forget_groups(self, victim, true);
-    }
-}
-
-/* 0 for Insert, 1 Update, 2 Delete: an index of group_names. */
-static int
-s_kind_index(pgoutput_msg_type_t type)
-{
-    return type == PGOUTPUT_INSERT ? 0 : type == PGOUTPUT_UPDATE ? 1 : 2;
-}
-
 /* Sends rows changes from first on (a run, rows a power of two from 2
- * to S_GROUP_MAX) as one statement. Returns 0, or -1 with the error set. */
+ * to APPLY_REL_GROUP_MAX) as one statement. Returns 0, or -1 with the
+ * error set. */
 static int
-s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
+s_apply_group(apply_t *self, apply_rel_t *rel, const change_t *first, int rows)
 {
-    const char *what = apply_sql_what(first->type);
-    int kind = s_kind_index(first->type);
-    int size = 0;
     bool key_only = first->type == PGOUTPUT_DELETE;
     const change_t *ch = first;
     apply_sql_params_t p;
     int rc = -1;
 
-    while ((2 << size) < rows)
-    {
-        size++;
-    }
     apply_sql_params_init(
         &p, rows * apply_sql_group_width(&rel->desc, first->type));
     for (int r = 0; r < rows; r++, ch = ch->next)
@@ -837,35 +346,8 @@ s_apply_group(apply_t *self, s_rel_t *rel, const change_t *first, int rows)
             }
         }
     }
-    rel->group_used = ++self->group_tick;
-    if (rel->group_names[kind][size] == NULL)
+    if (apply_rel_run_group(self, rel, first->type, rows, &p) != 0)
     {
-        char *sql = NULL;
-
-        if (self->ngroup_stmts >= self->max_group_stmts)
-        {
-            s_evict_group_stmts(self);
-        }
-        sql = apply_sql_group(&rel->desc, first->type, rows);
-        self->ngroup_stmts++;
-        rel->group_names[kind][size] =
-            xasprintf("pgferry_apply_%u", ++self->stmt_seq);
-        rc = pipeline_prepare(self->pipe, rel->group_names[kind][size], sql,
-                              p.n, p.types, what, rel->label, self->stmt_lsn);
-        free(sql);
-        if (rc != 0)
-        {
-            rc = s_pipe_failed(self);
-            goto cleanup;
-        }
-    }
-    if (pipeline_send(self->pipe, rel->group_names[kind][size], NULL, p.n,
-                      p.values, p.lengths, p.formats,
-                      first->type == PGOUTPUT_INSERT ? PIPELINE_OK
-                                                     : PIPELINE_ROWS,
-                      rows, what, rel->label, self->stmt_lsn) != 0)
-    {
-        rc = s_pipe_failed(self);
         goto cleanup;
     }
     s_count_sent(self, rel, first->type, (uint64_t) rows);
@@ -889,11 +371,11 @@ cleanup:
  * difference: then nothing is reordered or grouped (s_may_group()).
  */
 
-static int s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch);
+static int s_apply_one(apply_t *self, apply_rel_t *rel, const change_t *ch);
 
 /* Drops rel's queued changes. */
 static void
-s_queue_clear(s_rel_t *rel)
+s_queue_clear(apply_rel_t *rel)
 {
     while (rel->queue != NULL)
     {
@@ -907,7 +389,7 @@ s_queue_clear(s_rel_t *rel)
 
 /* Sends rel's queued changes, in their order, grouped where they can be. */
 static int
-s_queue_send_rel(apply_t *self, s_rel_t *rel)
+s_queue_send_rel(apply_t *self, apply_rel_t *rel)
 {
     const change_t *ch = rel->queue;
 
@@ -944,7 +426,7 @@ s_queue_flush(apply_t *self, bool send)
 
     while (self->queued != NULL)
     {
-        s_rel_t *rel = self->queued;
+        apply_rel_t *rel = self->queued;
 
         self->queued = rel->next_queued;
         rel->next_queued = NULL;
@@ -964,7 +446,7 @@ s_queue_flush(apply_t *self, bool send)
  * its budget, or first if not grouping and the last change queued was of
  * another table. Returns 0, or -1 with the error set. */
 static int
-s_queue_change(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
+s_queue_change(apply_t *self, apply_rel_t *rel, pgoutput_msg_type_t type,
                const pgoutput_change_t *c)
 {
     change_t *ch = NULL;
@@ -999,7 +481,7 @@ s_queue_change(apply_t *self, s_rel_t *rel, pgoutput_msg_type_t type,
 
 /* Sends one queued change as its own statement. */
 static int
-s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch)
+s_apply_one(apply_t *self, apply_rel_t *rel, const change_t *ch)
 {
     const pgoutput_change_t *c = &ch->change;
     const char *what = apply_sql_what(ch->type);
@@ -1013,28 +495,30 @@ s_apply_one(apply_t *self, s_rel_t *rel, const change_t *ch)
          c->new_tuple.ncols != rel->desc.ncols) ||
         (c->old_kind != 0 && c->old_tuple.ncols != rel->desc.ncols))
     {
-        s_set_error(self, false,
-                    xasprintf("table=%s lsn=" LSN_FMT " cannot apply a "
-                              "change of %u columns to a table of %d",
-                              rel->label, LSN_ARGS(ch->lsn),
-                              (unsigned) (ch->type == PGOUTPUT_DELETE
-                                              ? c->old_tuple.ncols
-                                              : c->new_tuple.ncols),
-                              rel->desc.ncols));
+        apply_set_error(self, false,
+                        xasprintf("table=%s lsn=" LSN_FMT " cannot apply a "
+                                  "change of %u columns to a table of %d",
+                                  rel->label, LSN_ARGS(ch->lsn),
+                                  (unsigned) (ch->type == PGOUTPUT_DELETE
+                                                  ? c->old_tuple.ncols
+                                                  : c->new_tuple.ncols),
+                                  rel->desc.ncols));
         goto cleanup;
     }
     sql = apply_sql_change(&rel->desc, ch->type, c, &p, &why);
     if (sql == NULL)
     {
-        s_set_error(self, false,
-                    xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s: %s",
-                              rel->label, LSN_ARGS(self->stmt_lsn), what, why));
+        apply_set_error(
+            self, false,
+            xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s: %s",
+                      rel->label, LSN_ARGS(self->stmt_lsn), what, why));
         goto cleanup;
     }
     /* an UPDATE or DELETE changes one row, or the target no longer holds
      * the row the source changed */
-    if (s_run(self, rel, what, sql, &p,
-              ch->type == PGOUTPUT_INSERT ? PIPELINE_OK : PIPELINE_ROWS) != 0)
+    if (apply_rel_run(self, rel, what, sql, &p,
+                      ch->type == PGOUTPUT_INSERT ? PIPELINE_OK
+                                                  : PIPELINE_ROWS) != 0)
     {
         goto cleanup;
     }
@@ -1062,11 +546,11 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
     strbuf_append(sb, "TRUNCATE");
     for (uint32_t i = 0; i < t->nrelids; i++)
     {
-        s_rel_t *rel = s_rel_find(self, t->relids[i]);
+        apply_rel_t *rel = apply_rel_find(self, t->relids[i]);
 
         if (rel == NULL)
         {
-            s_set_error(
+            apply_set_error(
                 self, false,
                 xasprintf(
                     "relid=%u lsn=" LSN_FMT
@@ -1085,20 +569,21 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
         strbuf_append(sb, " CASCADE");
     }
     {
-        s_rel_t *first = t->nrelids > 0 ? s_rel_find(self, t->relids[0]) : NULL;
+        apply_rel_t *first =
+            t->nrelids > 0 ? apply_rel_find(self, t->relids[0]) : NULL;
 
         if (pipeline_send(self->pipe, NULL, strbuf_data(sb), 0, NULL, NULL,
                           NULL, PIPELINE_OK, 0, "TRUNCATE",
                           first != NULL ? first->label : "",
                           self->xact_lsn) != 0)
         {
-            (void) s_pipe_failed(self);
+            (void) apply_pipe_failed(self);
             goto cleanup;
         }
     }
     for (uint32_t i = 0; i < t->nrelids; i++)
     {
-        s_rel_t *rel = s_rel_find(self, t->relids[i]);
+        apply_rel_t *rel = apply_rel_find(self, t->relids[i]);
 
         s_pending(self, rel)->truncates++;
         if (s_rel_enter(self, rel, true) != 0)
@@ -1149,12 +634,12 @@ s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
 {
     if (s_in_source_xact(self) || self->skipping)
     {
-        s_set_error(self, false,
-                    xasprintf("lsn=" LSN_FMT
-                              " cannot apply BEGIN: the transaction at " LSN_FMT
-                              " was not committed",
-                              LSN_ARGS(b->final_lsn),
-                              LSN_ARGS(self->xact_lsn)));
+        apply_set_error(
+            self, false,
+            xasprintf("lsn=" LSN_FMT
+                      " cannot apply BEGIN: the transaction at " LSN_FMT
+                      " was not committed",
+                      LSN_ARGS(b->final_lsn), LSN_ARGS(self->xact_lsn)));
         return -1;
     }
     self->xact_lsn = b->final_lsn;
@@ -1174,7 +659,7 @@ s_apply_begin(apply_t *self, const pgoutput_begin_t *b)
          pipeline_send(self->pipe, NULL, "BEGIN", 0, NULL, NULL, NULL,
                        PIPELINE_OK, 0, "BEGIN", "", b->final_lsn) != 0))
     {
-        return s_pipe_failed(self);
+        return apply_pipe_failed(self);
     }
     self->in_xact = true;
     self->deferred = false;
@@ -1347,7 +832,7 @@ s_setup_server_check(PGconn *target)
 
 /* The server notes what the transaction changed in rel so far. */
 static int
-s_send_baseline(apply_t *self, s_rel_t *rel)
+s_send_baseline(apply_t *self, apply_rel_t *rel)
 {
     const char *params[1] = {rel->desc.qualname};
 
@@ -1356,7 +841,7 @@ s_send_baseline(apply_t *self, s_rel_t *rel)
     if (self->server_check && s_send_fixed(self, S_FIXED_BASELINE, 1, params,
                                            "BEGIN", rel->label) != 0)
     {
-        return s_pipe_failed(self);
+        return apply_pipe_failed(self);
     }
     return 0;
 }
@@ -1371,7 +856,7 @@ s_send_check(apply_t *self)
     int rc = 0;
 
     s_arrays_open(arrays, 3);
-    for (const s_rel_t *rel = self->batch[self->open].touched; rel != NULL;
+    for (const apply_rel_t *rel = self->batch[self->open].touched; rel != NULL;
          rel = rel->next_touched[self->open])
     {
         if (rel->must_update + rel->must_delete == 0)
@@ -1406,7 +891,7 @@ s_send_setup_with_counts(apply_t *self, unsigned int which,
     int rc;
 
     s_arrays_open(arrays, 5);
-    for (const s_rel_t *rel = self->batch[which].touched; rel != NULL;
+    for (const apply_rel_t *rel = self->batch[which].touched; rel != NULL;
          rel = rel->next_touched[which])
     {
         const apply_counters_t *n = &rel->pending[which];
@@ -1434,11 +919,11 @@ s_send_setup_with_counts(apply_t *self, unsigned int which,
 static void
 s_batch_settle(apply_t *self, unsigned int which, bool committed)
 {
-    s_batch_t *batch = &self->batch[which];
+    apply_batch_t *batch = &self->batch[which];
 
     while (batch->touched != NULL)
     {
-        s_rel_t *rel = batch->touched;
+        apply_rel_t *rel = batch->touched;
         apply_counters_t *n = &rel->pending[which];
 
         batch->touched = rel->next_touched[which];
@@ -1493,7 +978,7 @@ s_batch_reap(apply_t *self)
 static int
 s_commit_now(apply_t *self, bool wait)
 {
-    s_batch_t *batch = &self->batch[self->open];
+    apply_batch_t *batch = &self->batch[self->open];
     char lsn[LSN_BUFSIZE];
     char when[64];
     const char *params[2] = {lsn, when};
@@ -1508,7 +993,7 @@ s_commit_now(apply_t *self, bool wait)
     if ((self->server_check ? s_send_check(self)
                             : pipeline_drain(self->pipe)) != 0)
     {
-        return s_pipe_failed(self);
+        return apply_pipe_failed(self);
     }
     /* in the same transaction as the rows: both commit, or neither */
     if ((self->keep_counts && batch->touched != NULL
@@ -1518,7 +1003,7 @@ s_commit_now(apply_t *self, bool wait)
         pipeline_send(self->pipe, NULL, "COMMIT", 0, NULL, NULL, NULL,
                       PIPELINE_COMMIT, 0, "COMMIT", "", batch->end_lsn) != 0)
     {
-        return s_pipe_failed(self);
+        return apply_pipe_failed(self);
     }
     self->deferred = false;
     /* until it is known to be sent after a good batch, or done, the
@@ -1527,7 +1012,7 @@ s_commit_now(apply_t *self, bool wait)
     {
         if (pipeline_sync(self->pipe) != 0)
         {
-            return s_pipe_failed(self);
+            return apply_pipe_failed(self);
         }
         self->in_xact = false;
         s_batch_reap(self);
@@ -1538,7 +1023,7 @@ s_commit_now(apply_t *self, bool wait)
         pipeline_wait_commit(self->pipe, self->batch[self->open ^ 1].end_lsn) !=
             0)
     {
-        return s_pipe_failed(self);
+        return apply_pipe_failed(self);
     }
     s_batch_reap(self);
     self->in_xact = false;
@@ -1550,7 +1035,7 @@ s_commit_now(apply_t *self, bool wait)
 static int
 s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
 {
-    s_batch_t *batch = &self->batch[self->open];
+    apply_batch_t *batch = &self->batch[self->open];
 
     if (self->skipping)
     {
@@ -1564,10 +1049,11 @@ s_apply_commit(apply_t *self, const pgoutput_commit_t *c)
     }
     if (!s_in_source_xact(self))
     {
-        s_set_error(self, false,
-                    xasprintf("lsn=" LSN_FMT
-                              " cannot apply COMMIT: no transaction is open",
-                              LSN_ARGS(c->commit_lsn)));
+        apply_set_error(
+            self, false,
+            xasprintf("lsn=" LSN_FMT
+                      " cannot apply COMMIT: no transaction is open",
+                      LSN_ARGS(c->commit_lsn)));
         return -1;
     }
     batch->xacts++;
@@ -1628,8 +1114,7 @@ apply_new(PGconn *target, const char *origin_name, char **error)
     /* a trigger firing for replicated rows could change rows of a table,
      * which the count would take for ours */
     self->server_check = self->grouping && s_setup_server_check(target);
-    if (s_names_load(target, s_in_order_sql, &self->in_order, &text) != 0 ||
-        s_names_load(target, s_always_sql, &self->always, &text) != 0)
+    if (apply_rel_load_facts(self, &text) != 0)
     {
         goto failed;
     }
@@ -1678,8 +1163,7 @@ failed:
                        origin_name, text);
     free(text);
     free(self->error);
-    s_names_free(&self->in_order);
-    s_names_free(&self->always);
+    apply_rel_free_all(self, false);
     pipeline_destroy(&self->pipe);
     free(self->origin_name);
     free(self);
@@ -1724,13 +1208,13 @@ apply_flush(apply_t *self)
     else if (self->committing && !self->in_xact)
     {
         /* nothing after that COMMIT: end the pipeline with it */
-        rc = pipeline_sync(self->pipe) != 0 ? s_pipe_failed(self) : 0;
+        rc = pipeline_sync(self->pipe) != 0 ? apply_pipe_failed(self) : 0;
         s_batch_reap(self);
     }
     else if (self->committing)
     {
         /* mid-transaction: take in what has come back, if anything */
-        rc = pipeline_poll(self->pipe) != 0 ? s_pipe_failed(self) : 0;
+        rc = pipeline_poll(self->pipe) != 0 ? apply_pipe_failed(self) : 0;
         s_batch_reap(self);
     }
     if (rc != 0)
@@ -1780,18 +1264,7 @@ apply_destroy(apply_t **self_p)
         s_abort(self);
     }
     (void) s_queue_flush(self, false);
-    for (int b = 0; b < S_NBUCKETS; b++)
-    {
-        while (self->buckets[b] != NULL)
-        {
-            s_rel_t *rel = self->buckets[b];
-
-            self->buckets[b] = rel->next;
-            s_stmts_free(self, rel, usable);
-            s_rel_free_columns(rel);
-            free(rel);
-        }
-    }
+    apply_rel_free_all(self, usable);
     if (usable)
     {
         s_session_reset(self);
@@ -1806,8 +1279,6 @@ apply_destroy(apply_t **self_p)
             }
         }
     }
-    s_names_free(&self->in_order);
-    s_names_free(&self->always);
     pipeline_destroy(&self->pipe);
     free(self->origin_name);
     free(self->error);
@@ -1827,7 +1298,7 @@ apply_origin_lsn(apply_t *self, uint64_t *lsn)
 
     if (res == NULL)
     {
-        s_set_error(
+        apply_set_error(
             self, pgconn_is_transient(self->target, NULL),
             xasprintf(
                 "origin=%s could not read the replication origin's progress: %s",
@@ -1837,7 +1308,7 @@ apply_origin_lsn(apply_t *self, uint64_t *lsn)
     }
     if (PQntuples(res) != 1)
     {
-        s_set_error(
+        apply_set_error(
             self, false,
             xasprintf(
                 "origin=%s could not read the replication origin's progress: %d rows",
@@ -1850,7 +1321,7 @@ apply_origin_lsn(apply_t *self, uint64_t *lsn)
     }
     else if (lsn_parse(PQgetvalue(res, 0, 0), lsn) != 0)
     {
-        s_set_error(
+        apply_set_error(
             self, false,
             xasprintf(
                 "origin=%s could not parse the replication origin's progress \"%s\"",
@@ -1887,7 +1358,7 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
         case PGOUTPUT_UPDATE:
         case PGOUTPUT_DELETE:
         {
-            s_rel_t *rel = s_rel_get(self, msg->change.relation);
+            apply_rel_t *rel = s_rel_get(self, msg->change.relation);
 
             if (rel == NULL)
             {
@@ -1900,7 +1371,7 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
             }
             if (!s_in_source_xact(self))
             {
-                s_set_error(
+                apply_set_error(
                     self, false,
                     xasprintf(
                         "table=%s cannot apply a change outside a transaction",
@@ -1922,7 +1393,7 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
             }
             if (!s_in_source_xact(self))
             {
-                s_set_error(
+                apply_set_error(
                     self, false,
                     xasprintf("cannot apply TRUNCATE outside a transaction"));
                 rc = -1;
@@ -1937,10 +1408,10 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
              * and logical messages are not replicated */
             break;
         default:
-            s_set_error(self, false,
-                        xasprintf("lsn=" LSN_FMT
-                                  " cannot apply message type '%c'",
-                                  LSN_ARGS(self->xact_lsn), (char) msg->type));
+            apply_set_error(
+                self, false,
+                xasprintf("lsn=" LSN_FMT " cannot apply message type '%c'",
+                          LSN_ARGS(self->xact_lsn), (char) msg->type));
             rc = -1;
             break;
     }
@@ -1966,7 +1437,7 @@ apply_error_is_transient(const apply_t *self)
 int
 apply_counters(const apply_t *self, uint32_t relid, apply_counters_t *counters)
 {
-    const s_rel_t *rel = s_rel_find(self, relid);
+    const apply_rel_t *rel = apply_rel_find(self, relid);
 
     if (rel == NULL)
     {
@@ -1979,18 +1450,7 @@ apply_counters(const apply_t *self, uint32_t relid, apply_counters_t *counters)
 void
 apply_totals(const apply_t *self, apply_counters_t *counters)
 {
-    memset(counters, 0, sizeof(*counters));
-    for (int b = 0; b < S_NBUCKETS; b++)
-    {
-        for (const s_rel_t *rel = self->buckets[b]; rel != NULL;
-             rel = rel->next)
-        {
-            counters->inserts += rel->applied.inserts;
-            counters->updates += rel->applied.updates;
-            counters->deletes += rel->applied.deletes;
-            counters->truncates += rel->applied.truncates;
-        }
-    }
+    apply_rel_totals(self, counters);
 }
 
 uint64_t
