@@ -18,17 +18,9 @@
 #include <stdint.h>
 
 #include "agent/apply.h"
+#include "agent/apply_batch.h"
 #include "agent/apply_rel.h"
 #include "agent/pipeline.h"
-
-/* Source transactions applied in one target transaction. */
-typedef struct
-{
-    apply_rel_t *touched; /* relations it changed */
-    unsigned int xacts;   /* source transactions in it */
-    uint64_t end_lsn;     /* the last one's end LSN */
-    int64_t commit_time;  /* and its commit time */
-} apply_batch_t;
 
 struct apply_t
 {
@@ -53,8 +45,8 @@ struct apply_t
     bool keep_counts;         /* counters go to pgferry.cdc_counts too */
     bool server_check;        /* pg_temp.pgferry_expect_rows() exists */
     unsigned int batch_max;   /* source transactions per target one */
-    bool deferred;            /* the open batch's COMMIT waits for more, or for
-                    * apply_flush() */
+    /* the open batch's COMMIT waits for more, or for apply_flush() */
+    bool deferred;
 
     /* apply_rel.c's: the relations and their prepared statements */
     apply_rel_t *buckets[APPLY_REL_NBUCKETS]; /* relations by relid, owned */
@@ -62,7 +54,7 @@ struct apply_t
     apply_rel_names_t *always;    /* columns GENERATED ALWAYS AS IDENTITY */
     unsigned int stmt_seq;        /* names prepared statements uniquely */
     unsigned int ngroup_stmts;    /* grouped statements prepared */
-    unsigned int max_group_stmts; /* at most (apply_set_group_statements()) */
+    unsigned int max_group_stmts; /* at most, S_MAX_GROUP_STMTS */
     uint64_t group_tick;          /* counts grouped statements sent */
 
     /* apply.c's: the queue */
@@ -70,7 +62,9 @@ struct apply_t
     apply_rel_t *queued_last; /* the last of them */
     size_t queued_bytes;      /* held in their queues */
 
-    /* apply.c's: the batches and their bookkeeping statements */
+    /* apply_batch.c's: the batches and their bookkeeping statements
+     * (apply.c moves open and committing; apply_batch_settle() advances
+     * xacts_committed, committed_lsn and origin_lsn above) */
     apply_batch_t batch[2]; /* [open]: the open one; the other: committing */
     unsigned int fixed_prepared; /* bit per s_fixed_sql[] prepared; cleared
                                   * by apply_rel_forget_statements() */

@@ -40,8 +40,7 @@ struct apply_rel_t
     uint32_t relid;          /* the source's oid, the cache key */
     char *nspname;           /* as sent, to see whether a re-sent Relation */
     char *relname;           /* differs from the cached one */
-    apply_sql_rel_t desc;    /* quoted names, columns, as statements see
-                            * them (owned) */
+    apply_sql_rel_t desc;    /* names, columns: as statements see it, owned */
     char *label;             /* schema.table, for messages */
     char replident;          /* as sent: 'd', 'n', 'f', 'i' */
     apply_rel_stmt_t *stmts; /* prepared statements of this relation */
@@ -60,7 +59,7 @@ struct apply_rel_t
     change_t *queue_last;     /* the newest of them */
     apply_rel_t *next_queued; /* the apply_t's queued list */
 
-    /* apply.c's (the batches): */
+    /* apply_batch.c's: */
     apply_counters_t applied;     /* committed on the target */
     apply_counters_t pending[2];  /* per apply_batch_t, not committed yet */
     uint64_t must_update;         /* rows the open batch's UPDATEs and */
