@@ -9,22 +9,31 @@
  *   same target transaction as the rows, never in a separate one: that is
  *   what makes a replay after a crash skip exactly what was committed.
  * - Counters move from pending to applied only once COMMIT succeeded, so
- *   they count what the target holds, not what was attempted.
+ *   they count what the target holds, not what was attempted
+ *   (agent/apply_batch.c).
  * - In a backlog, a full batch's COMMIT is not waited for: the next batch
  *   follows it in the same pipeline, and the batch is settled (counted,
  *   its LSN committed) when the COMMIT's result comes back. At most one
  *   such COMMIT is unanswered; a failure of either batch rolls back what
  *   did not commit, and the stream restarts from the origin as ever.
  * - A table's changes go to the target in the order they came; those of
- *   different tables may not (see the queue below). What is held is
+ *   different tables may not (see agent/apply_queue.c). What is held is
  *   bounded (S_QUEUE_BYTES), and dropped, never sent, after a failure.
  * - Values only ever travel as parameters; identifiers are quoted once,
- *   when the Relation is cached.
+ *   when the Relation is cached (agent/apply_sql.c, agent/apply_rel.c).
+ *
+ * This file keeps the public API, the transactions (BEGIN, when to
+ * COMMIT, the rollback after a failure) and the dispatch of messages. The
+ * rest is split along its seams, into modules private to apply that share
+ * struct apply_t (agent/apply_internal.h): the relation cache and its
+ * prepared statements (apply_rel.c), the text of the statements
+ * (apply_sql.c, pure), the per-table queue and its grouping
+ * (apply_queue.c), and the batches' bookkeeping with the server-side
+ * row-count check (apply_batch.c).
  */
 #include "agent/apply.h"
 
 #include <assert.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,21 +41,16 @@
 
 #include "agent/apply_batch.h"
 #include "agent/apply_internal.h"
-#include "agent/apply_sql.h"
-#include "agent/change.h"
+#include "agent/apply_queue.h"
 #include "agent/pipeline.h"
 #include "common/lsn.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
-/* Changes held in the queue before they are sent anyway. */
-#define S_QUEUE_BYTES ((size_t) 1024 * 1024)
 /* Grouped statements prepared at a time, over all tables: a 64-row one
  * of a narrow table holds about 100 kB of the target backend's memory.
  * Past this many, the least recently used table's are dropped. */
 #define S_MAX_GROUP_STMTS 192
-/* PostgreSQL's limit on a statement's parameters. */
-#define S_MAX_PARAMS 65535
 
 /* ------------------------------------------------------------------ */
 /* Errors */
@@ -61,9 +65,6 @@ apply_set_error(apply_t *self, bool transient, char *text)
 
 /* Rolls back the open transaction after a failure: the caller restarts
  * from the origin, so nothing of it may stay, nor be counted. */
-
-static int s_queue_flush(apply_t *self, bool send);
-
 static void
 s_abort(apply_t *self)
 {
@@ -91,7 +92,7 @@ s_abort(apply_t *self)
     self->in_xact = false;
     self->skipping = false;
     self->deferred = false;
-    (void) s_queue_flush(self, false);
+    (void) apply_queue_flush(self, false);
     apply_batch_settle(self, self->open, false);
 }
 
@@ -103,7 +104,7 @@ apply_pipe_failed(apply_t *self)
     return -1;
 }
 
-/* s_rel_sync(), after sending the queue if it holds changes of r whose
+/* apply_rel_sync(), after sending the queue if it holds changes of r whose
  * columns r changes. NULL (the error set) if sending failed. */
 static apply_rel_t *
 s_rel_get(apply_t *self, const pgoutput_relation_t *r)
@@ -111,367 +112,11 @@ s_rel_get(apply_t *self, const pgoutput_relation_t *r)
     const apply_rel_t *old = apply_rel_find(self, r->relid);
 
     if (old != NULL && old->queue != NULL && !apply_rel_is_same(old, r) &&
-        s_queue_flush(self, true) != 0)
+        apply_queue_flush(self, true) != 0)
     {
         return NULL;
     }
     return apply_rel_sync(self, r);
-}
-
-/* ------------------------------------------------------------------ */
-/* Grouped statements */
-
-/*
- * One statement for several changes of a table: a run of Inserts, or of
- * Updates (key unchanged, every column sent) or Deletes found by key, none
- * of whose keys repeats. A source transaction's statement costs the
- * target most of its time in starting and ending the executor, not in the
- * row; 64 rows in one statement cost about half as much as 64 statements
- * (pgbench's transactions: 1.9 times the rate).
- *
- * Updates and Deletes join the table with a VALUES list, whose parameters
- * need their types named: only built-in types have the same oid on both
- * servers, so only tables whose columns are all of them are grouped.
- *
- * The rows of a grouped UPDATE change in the join's order, not the
- * list's: a unique index other than the key's (or an exclusion
- * constraint), checked row by row, could then see two rows swap a value
- * in an order the source never had, and refuse. Such tables' Updates are
- * not grouped (s_in_order_sql).
- */
-
-/* The tuple holding a change's key. */
-static const pgoutput_tuple_t *
-s_key_tuple(const change_t *ch)
-{
-    return ch->type == PGOUTPUT_DELETE ? &ch->change.old_tuple
-                                       : &ch->change.new_tuple;
-}
-
-/* Whether ch can share a statement with other changes of its kind. */
-static bool
-s_is_groupable(const apply_rel_t *rel, const change_t *ch)
-{
-    const pgoutput_tuple_t *key = s_key_tuple(ch);
-
-    switch (ch->type)
-    {
-        case PGOUTPUT_INSERT:
-            break;
-        case PGOUTPUT_UPDATE:
-            if (ch->change.old_kind != 0 || !rel->typed ||
-                rel->desc.nkeys == 0 || rel->nsettable == 0 ||
-                rel->updates_in_order)
-            {
-                return false;
-            }
-            break;
-        case PGOUTPUT_DELETE:
-            if (ch->change.old_kind != 'K' || !rel->typed ||
-                rel->desc.nkeys == 0)
-            {
-                return false;
-            }
-            break;
-        default:
-            return false;
-    }
-    if (rel->desc.ncols == 0 || key->ncols != rel->desc.ncols)
-    {
-        return false;
-    }
-    for (int i = 0; i < rel->desc.ncols; i++)
-    {
-        pgoutput_value_kind_t kind = key->values[i].kind;
-        bool is_key = (rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0;
-
-        /* an Update must set every column; a key must be there to join */
-        if ((ch->type != PGOUTPUT_DELETE && kind == PGOUTPUT_VALUE_UNCHANGED) ||
-            (ch->type != PGOUTPUT_INSERT && is_key &&
-             (kind == PGOUTPUT_VALUE_NULL || kind == PGOUTPUT_VALUE_UNCHANGED)))
-        {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* The same key: the same bytes in each key column. A row's key prints
- * the same each time, and two rows of a unique key cannot be equal. */
-static bool
-s_same_key(const apply_rel_t *rel, const change_t *a, const change_t *b)
-{
-    const pgoutput_tuple_t *ka = s_key_tuple(a);
-    const pgoutput_tuple_t *kb = s_key_tuple(b);
-
-    for (int i = 0; i < rel->desc.ncols; i++)
-    {
-        const pgoutput_value_t *va = &ka->values[i];
-        const pgoutput_value_t *vb = &kb->values[i];
-
-        if ((rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0 &&
-            (va->len != vb->len || memcmp(va->data, vb->data, va->len) != 0))
-        {
-            return false;
-        }
-    }
-    return true;
-}
-
-/*
- * How many changes from first on go in its statement, from 1 (alone) to
- * APPLY_REL_GROUP_MAX: of its kind, each groupable, no key twice (an
- * Update or a Delete joins each row once).
- */
-static int
-s_run_length(const apply_t *self, const apply_rel_t *rel, const change_t *first)
-{
-    int max =
-        S_MAX_PARAMS / (apply_sql_group_width(&rel->desc, first->type) + 1);
-    int n = 1;
-
-    if (!self->grouping || !s_is_groupable(rel, first))
-    {
-        return 1;
-    }
-    max = max < APPLY_REL_GROUP_MAX ? max : APPLY_REL_GROUP_MAX;
-    for (const change_t *ch = first->next; ch != NULL && n < max;
-         ch = ch->next, n++)
-    {
-        if (ch->type != first->type || !s_is_groupable(rel, ch))
-        {
-            break;
-        }
-        if (ch->type != PGOUTPUT_INSERT)
-        {
-            /* the n before ch: stopping short of it, seen has its key */
-            const change_t *seen = first;
-
-            for (int i = 0; i < n && !s_same_key(rel, seen, ch); i++)
-            {
-                seen = seen->next;
-            }
-            if (seen != ch)
-            {
-                break;
-            }
-        }
-    }
-    return n;
-}
-
-/* Sends rows changes from first on (a run, rows a power of two from 2
- * to APPLY_REL_GROUP_MAX) as one statement. Returns 0, or -1 with the
- * error set. */
-static int
-s_apply_group(apply_t *self, apply_rel_t *rel, const change_t *first, int rows)
-{
-    bool key_only = first->type == PGOUTPUT_DELETE;
-    const change_t *ch = first;
-    apply_sql_params_t p;
-    int rc = -1;
-
-    apply_sql_params_init(
-        &p, rows * apply_sql_group_width(&rel->desc, first->type));
-    for (int r = 0; r < rows; r++, ch = ch->next)
-    {
-        const pgoutput_tuple_t *tuple = s_key_tuple(ch);
-
-        for (int i = 0; i < rel->desc.ncols; i++)
-        {
-            if (!key_only || (rel->desc.flags[i] & PGOUTPUT_COLUMN_KEY) != 0)
-            {
-                (void) apply_sql_params_add_typed(
-                    &p, &tuple->values[i],
-                    first->type == PGOUTPUT_INSERT ? 0
-                                                   : (Oid) rel->desc.types[i]);
-            }
-        }
-    }
-    if (apply_rel_run_group(self, rel, first->type, rows, &p) != 0)
-    {
-        goto cleanup;
-    }
-    apply_batch_count_sent(self, rel, first->type, (uint64_t) rows);
-    rc = 0;
-
-cleanup:
-    apply_sql_params_free(&p);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* The queue: a batch's changes, held to go out a table at a time */
-
-/*
- * Why changes of different tables may be reordered: in the target
- * transaction, with session_replication_role = replica, no foreign key is
- * checked and no trigger or rule fires, so a table's rows depend only on
- * that table's changes, in their order, which the queue keeps; and no
- * one sees the transaction before it commits. A trigger or rule that
- * fires for replicated rows (ENABLE ALWAYS or REPLICA) could see the
- * difference: then nothing is reordered or grouped (s_may_group()).
- */
-
-static int s_apply_one(apply_t *self, apply_rel_t *rel, const change_t *ch);
-
-/* Drops rel's queued changes. */
-static void
-s_queue_clear(apply_rel_t *rel)
-{
-    while (rel->queue != NULL)
-    {
-        change_t *ch = rel->queue;
-
-        rel->queue = ch->next;
-        change_destroy(&ch);
-    }
-    rel->queue_last = NULL;
-}
-
-/* Sends rel's queued changes, in their order, grouped where they can be. */
-static int
-s_queue_send_rel(apply_t *self, apply_rel_t *rel)
-{
-    const change_t *ch = rel->queue;
-
-    while (ch != NULL)
-    {
-        int rows = s_run_length(self, rel, ch);
-
-        /* the largest power of two in it: few statements to prepare */
-        while ((rows & (rows - 1)) != 0)
-        {
-            rows &= rows - 1;
-        }
-        self->stmt_lsn = ch->lsn;
-        if ((rows == 1 ? s_apply_one(self, rel, ch)
-                       : s_apply_group(self, rel, ch, rows)) != 0)
-        {
-            return -1;
-        }
-        for (int i = 0; i < rows; i++)
-        {
-            ch = ch->next;
-        }
-    }
-    return 0;
-}
-
-/* Sends every queued change, a table at a time; without send, drops
- * them (after a failure). Returns 0, or -1 with the error set. */
-static int
-s_queue_flush(apply_t *self, bool send)
-{
-    uint64_t stmt_lsn = self->stmt_lsn;
-    int rc = 0;
-
-    while (self->queued != NULL)
-    {
-        apply_rel_t *rel = self->queued;
-
-        self->queued = rel->next_queued;
-        rel->next_queued = NULL;
-        if (send && rc == 0)
-        {
-            rc = s_queue_send_rel(self, rel);
-        }
-        s_queue_clear(rel);
-    }
-    self->queued_last = NULL;
-    self->queued_bytes = 0;
-    self->stmt_lsn = stmt_lsn;
-    return rc;
-}
-
-/* Queues a copy of change c of rel, then sends the queue if it is over
- * its budget, or first if not grouping and the last change queued was of
- * another table. Returns 0, or -1 with the error set. */
-static int
-s_queue_change(apply_t *self, apply_rel_t *rel, pgoutput_msg_type_t type,
-               const pgoutput_change_t *c)
-{
-    change_t *ch = NULL;
-
-    if (!self->grouping && self->queued != NULL && self->queued != rel &&
-        s_queue_flush(self, true) != 0)
-    {
-        return -1;
-    }
-    ch = change_new(type, c, self->xact_lsn);
-    if (rel->queue == NULL)
-    {
-        rel->queue = ch;
-        if (self->queued_last != NULL)
-        {
-            self->queued_last->next_queued = rel;
-        }
-        else
-        {
-            self->queued = rel;
-        }
-        self->queued_last = rel;
-    }
-    else
-    {
-        rel->queue_last->next = ch;
-    }
-    rel->queue_last = ch;
-    self->queued_bytes += ch->size;
-    return self->queued_bytes > S_QUEUE_BYTES ? s_queue_flush(self, true) : 0;
-}
-
-/* Sends one queued change as its own statement. */
-static int
-s_apply_one(apply_t *self, apply_rel_t *rel, const change_t *ch)
-{
-    const pgoutput_change_t *c = &ch->change;
-    const char *what = apply_sql_what(ch->type);
-    apply_sql_params_t p = {0};
-    char *why = NULL;
-    char *sql = NULL;
-    int rc = -1;
-
-    /* what was sent must be of the columns apply knows (s_rel_get()) */
-    if ((ch->type != PGOUTPUT_DELETE &&
-         c->new_tuple.ncols != rel->desc.ncols) ||
-        (c->old_kind != 0 && c->old_tuple.ncols != rel->desc.ncols))
-    {
-        apply_set_error(self, false,
-                        xasprintf("table=%s lsn=" LSN_FMT " cannot apply a "
-                                  "change of %u columns to a table of %d",
-                                  rel->label, LSN_ARGS(ch->lsn),
-                                  (unsigned) (ch->type == PGOUTPUT_DELETE
-                                                  ? c->old_tuple.ncols
-                                                  : c->new_tuple.ncols),
-                                  rel->desc.ncols));
-        goto cleanup;
-    }
-    sql = apply_sql_change(&rel->desc, ch->type, c, &p, &why);
-    if (sql == NULL)
-    {
-        apply_set_error(
-            self, false,
-            xasprintf("table=%s lsn=" LSN_FMT " cannot apply %s: %s",
-                      rel->label, LSN_ARGS(self->stmt_lsn), what, why));
-        goto cleanup;
-    }
-    /* an UPDATE or DELETE changes one row, or the target no longer holds
-     * the row the source changed */
-    if (apply_rel_run(self, rel, what, sql, &p,
-                      ch->type == PGOUTPUT_INSERT ? PIPELINE_OK
-                                                  : PIPELINE_ROWS) != 0)
-    {
-        goto cleanup;
-    }
-    apply_batch_count_sent(self, rel, ch->type, 1);
-    rc = 0;
-
-cleanup:
-    apply_sql_params_free(&p); /* zeroed or initialised: safe either way */
-    free(why);
-    free(sql);
-    return rc;
 }
 
 static int
@@ -481,7 +126,7 @@ s_apply_truncate(apply_t *self, const pgoutput_truncate_t *t)
     strbuf_t *sb = strbuf_new();
 
     /* what came before it goes before it */
-    if (s_queue_flush(self, true) != 0)
+    if (apply_queue_flush(self, true) != 0)
     {
         goto cleanup;
     }
@@ -644,7 +289,7 @@ s_commit_now(apply_t *self, bool wait)
 
     (void) lsn_format(batch->end_lsn, lsn);
     s_format_time(batch->commit_time, when, sizeof(when));
-    if (s_queue_flush(self, true) != 0)
+    if (apply_queue_flush(self, true) != 0)
     {
         return -1;
     }
@@ -916,7 +561,7 @@ apply_destroy(apply_t **self_p)
     {
         s_abort(self);
     }
-    (void) s_queue_flush(self, false);
+    (void) apply_queue_flush(self, false);
     apply_rel_free_all(self, usable);
     if (usable)
     {
@@ -1024,7 +669,7 @@ apply_message(apply_t *self, const pgoutput_msg_t *msg)
                 break;
             }
             if (apply_batch_enter(self, rel, false) != 0 ||
-                s_queue_change(self, rel, msg->type, &msg->change) != 0)
+                apply_queue_change(self, rel, msg->type, &msg->change) != 0)
             {
                 rc = -1;
             }

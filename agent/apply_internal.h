@@ -57,7 +57,8 @@ struct apply_t
     unsigned int max_group_stmts; /* at most, S_MAX_GROUP_STMTS */
     uint64_t group_tick;          /* counts grouped statements sent */
 
-    /* apply.c's: the queue */
+    /* apply_queue.c's: the queue (which also sets stmt_lsn while it
+     * sends) */
     apply_rel_t *queued;      /* relations with changes queued, in order */
     apply_rel_t *queued_last; /* the last of them */
     size_t queued_bytes;      /* held in their queues */

@@ -257,7 +257,8 @@ s_names_free(apply_rel_names_t **set_p)
 }
 
 /* The tables whose Updates are not grouped: more than one unique index
- * or exclusion constraint (see Grouped statements). */
+ * or exclusion constraint (see Grouped statements,
+ * agent/apply_queue.c). */
 static const char s_in_order_sql[] =
     "SELECT n.nspname, c.relname, '' FROM pg_index i "
     "JOIN pg_class c ON c.oid = i.indrelid "

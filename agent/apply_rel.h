@@ -54,7 +54,7 @@ struct apply_rel_t
     uint64_t group_used; /* when it last sent one (apply_t's group_tick) */
     apply_rel_t *next;   /* hash bucket chain */
 
-    /* apply.c's (the queue): */
+    /* apply_queue.c's: */
     change_t *queue;          /* changes waiting to be sent, owned */
     change_t *queue_last;     /* the newest of them */
     apply_rel_t *next_queued; /* the apply_t's queued list */

@@ -2,7 +2,7 @@
  * agent/change.h
  *     A decoded Insert, Update or Delete copied out of its message, so that
  *     it outlives it: apply holds a batch's changes a moment, to send those
- *     of one table together (agent/apply.c).
+ *     of one table together (agent/apply_queue.c).
  *
  * One allocation per change: the header, both tuples' values and their
  * bytes. Text values are NUL-terminated in the copy (len does not count

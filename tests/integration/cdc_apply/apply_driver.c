@@ -199,8 +199,8 @@ s_apply_batch(driver_t *d)
     return rows;
 }
 
-/* Prints the prepared statements of several rows (s_group_sql() in
- * apply.c: one VALUES list per row). */
+/* Prints the prepared statements of several rows (apply_sql_group() in
+ * agent/apply_sql.c: one VALUES list per row). */
 static void
 s_print_grouped(PGconn *tgt)
 {
