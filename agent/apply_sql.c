@@ -266,13 +266,44 @@ s_append_match(strbuf_t *sb, const apply_sql_rel_t *rel, char old_kind,
     }
 }
 
+/*
+ * Ends an UPDATE's or a DELETE's text, *sb_p (taken: destroyed), with the
+ * WHERE clause finding the row of ident (c's old row or key, or an
+ * Update's new key when it did not change), adding its parameters after
+ * those already in p. new_tuple: an Update's new values, whose columns
+ * the target generates always must match too; NULL for a Delete. Returns
+ * the text, or NULL with *why set.
+ */
+static char *
+s_finish_where(strbuf_t **sb_p, const apply_sql_rel_t *rel, char old_kind,
+               const pgoutput_tuple_t *ident, const pgoutput_tuple_t *new_tuple,
+               apply_sql_params_t *p, char **why)
+{
+    char *sql = NULL;
+    strbuf_t *where = strbuf_new();
+
+    if (s_append_identity(rel, old_kind, ident, where, p, why) != 0)
+    {
+        goto cleanup;
+    }
+    if (new_tuple != NULL)
+    {
+        s_append_always(rel, old_kind, new_tuple, where, p);
+    }
+    s_append_match(*sb_p, rel, old_kind, where);
+    sql = strbuf_finish(sb_p);
+
+cleanup:
+    strbuf_destroy(&where);
+    strbuf_destroy(sb_p); /* NULL-safe, and NULL once finished */
+    return sql;
+}
+
 static char *
 s_update(const apply_sql_rel_t *rel, const pgoutput_change_t *c,
          apply_sql_params_t *p, char **why)
 {
-    char *sql = NULL;
     strbuf_t *sb = strbuf_new();
-    strbuf_t *where = strbuf_new();
     int nset = 0;
     const pgoutput_tuple_t *ident =
         c->old_kind != 0 ? &c->old_tuple : &c->new_tuple;
@@ -308,46 +339,24 @@ s_update(const apply_sql_rel_t *rel, const pgoutput_change_t *c,
         }
         strbuf_appendf(sb, "%s = %s", rel->quoted[i], rel->quoted[i]);
     }
-    if (s_append_identity(rel, c->old_kind, ident, where, p, why) != 0)
-    {
-        goto cleanup;
-    }
-    s_append_always(rel, c->old_kind, &c->new_tuple, where, p);
-    s_append_match(sb, rel, c->old_kind, where);
-    sql = strbuf_finish(&sb);
-
-cleanup:
-    strbuf_destroy(&where);
-    strbuf_destroy(&sb); /* NULL-safe, and NULL once finished */
-    return sql;
+    return s_finish_where(&sb, rel, c->old_kind, ident, &c->new_tuple, p, why);
 }
 
 static char *
 s_delete(const apply_sql_rel_t *rel, const pgoutput_change_t *c,
          apply_sql_params_t *p, char **why)
 {
-    char *sql = NULL;
-    strbuf_t *sb = strbuf_new();
-    strbuf_t *where = strbuf_new();
+    strbuf_t *sb = NULL;
 
     apply_sql_params_init(p, rel->ncols);
     if (c->old_kind == 0)
     {
         *why = xstrdup("no old row was sent");
-        goto cleanup;
+        return NULL;
     }
-    if (s_append_identity(rel, c->old_kind, &c->old_tuple, where, p, why) != 0)
-    {
-        goto cleanup;
-    }
+    sb = strbuf_new();
     strbuf_appendf(sb, "DELETE FROM %s", rel->qualname);
-    s_append_match(sb, rel, c->old_kind, where);
-    sql = strbuf_finish(&sb);
-
-cleanup:
-    strbuf_destroy(&where);
-    strbuf_destroy(&sb); /* NULL-safe, and NULL once finished */
-    return sql;
+    return s_finish_where(&sb, rel, c->old_kind, &c->old_tuple, NULL, p, why);
 }
 
 char *
