@@ -25,8 +25,8 @@
 typedef struct
 {
     const char *name; /* as sent; quoted here by plain double quotes */
-    uint8_t flags;    /* PGOUTPUT_COLUMN_KEY or 0 */
     uint32_t type;    /* type oid */
+    uint8_t flags;    /* PGOUTPUT_COLUMN_KEY or 0 */
     bool always;      /* GENERATED ALWAYS AS IDENTITY on the target */
 } s_col_t;
 
@@ -201,7 +201,7 @@ s_check_grouped(char *sql, const char *want)
 static void
 s_test_key_only(void)
 {
-    static const s_col_t cols[] = {{"id", KEY, 23, false}};
+    static const s_col_t cols[] = {{"id", 23, KEY, false}};
     apply_sql_rel_t *rel = s_shape_new("\"public\".\"k\"", 1, cols);
     const pgoutput_value_t one[] = {V_TEXT("1")};
     const pgoutput_value_t two[] = {V_TEXT("2")};
@@ -235,7 +235,7 @@ static void
 s_test_key_and_columns(void)
 {
     static const s_col_t cols[] = {
-        {"id", KEY, 23, false}, {"name", 0, 25, false}, {"Note", 0, 25, false}};
+        {"id", 23, KEY, false}, {"name", 25, 0, false}, {"Note", 25, 0, false}};
     apply_sql_rel_t *rel = s_shape_new("\"public\".\"t\"", 3, cols);
     const pgoutput_value_t row[] = {V_TEXT("1"), V_TEXT("a"), V_NULL};
     const pgoutput_value_t toasted[] = {V_TEXT("1"), V_TEXT("b"), V_UNCH};
@@ -307,7 +307,7 @@ static void
 s_test_two_column_key(void)
 {
     static const s_col_t cols[] = {
-        {"a", KEY, 23, false}, {"b", 0, 25, false}, {"c", KEY, 23, false}};
+        {"a", 23, KEY, false}, {"b", 25, 0, false}, {"c", 23, KEY, false}};
     apply_sql_rel_t *rel = s_shape_new("\"s\".\"c\"", 3, cols);
     const pgoutput_value_t old_key[] = {V_TEXT("1"), V_NULL, V_TEXT("3")};
     pgoutput_change_t c = s_change('K', 3, old_key, NULL);
@@ -331,7 +331,7 @@ static void
 s_test_replica_identity_full(void)
 {
     static const s_col_t cols[] = {
-        {"a", KEY, 23, false}, {"b", KEY, 25, false}, {"c", KEY, 25, false}};
+        {"a", 23, KEY, false}, {"b", 25, KEY, false}, {"c", 25, KEY, false}};
     apply_sql_rel_t *rel = s_shape_new("\"public\".\"f\"", 3, cols);
     const pgoutput_value_t old_row[] = {V_TEXT("1"), V_NULL, V_UNCH};
     const pgoutput_value_t new_row[] = {V_TEXT("1"), V_TEXT("x"), V_UNCH};
@@ -362,7 +362,7 @@ s_test_replica_identity_full(void)
 static void
 s_test_no_identity(void)
 {
-    static const s_col_t cols[] = {{"v", 0, 25, false}};
+    static const s_col_t cols[] = {{"v", 25, 0, false}};
     apply_sql_rel_t *rel = s_shape_new("\"public\".\"n\"", 1, cols);
     const pgoutput_value_t row[] = {V_TEXT("a")};
     pgoutput_change_t c = s_change(0, 1, NULL, row);
@@ -392,14 +392,14 @@ static void
 s_test_generated_always(void)
 {
     /* the key is the identity column */
-    static const s_col_t key_cols[] = {{"id", KEY, 20, true},
-                                       {"v", 0, 25, false}};
+    static const s_col_t key_cols[] = {{"id", 20, KEY, true},
+                                       {"v", 25, 0, false}};
     /* the identity column is not the key */
     static const s_col_t other_cols[] = {
-        {"id", KEY, 23, false}, {"seq", 0, 20, true}, {"v", 0, 25, false}};
+        {"id", 23, KEY, false}, {"seq", 20, 0, true}, {"v", 25, 0, false}};
     /* nothing settable: the identity column and the key */
-    static const s_col_t bare_cols[] = {{"seq", 0, 20, true},
-                                        {"id", KEY, 23, false}};
+    static const s_col_t bare_cols[] = {{"seq", 20, 0, true},
+                                        {"id", 23, KEY, false}};
     apply_sql_rel_t *rel = s_shape_new("\"public\".\"g\"", 2, key_cols);
     const pgoutput_value_t row[] = {V_TEXT("1"), V_TEXT("a")};
     const pgoutput_value_t old_key[] = {V_TEXT("1"), V_NULL};
@@ -464,11 +464,11 @@ s_test_generated_always(void)
 static void
 s_test_text_compare(void)
 {
-    static const s_col_t cols[] = {{"id", KEY, 23, false},
-                                   {"j", KEY, 114, false},
-                                   {"x", KEY, 142, false},
-                                   {"p", KEY, 600, false},
-                                   {"jb", KEY, 3802, false}};
+    static const s_col_t cols[] = {{"id", 23, KEY, false},
+                                   {"j", 114, KEY, false},
+                                   {"x", 142, KEY, false},
+                                   {"p", 600, KEY, false},
+                                   {"jb", 3802, KEY, false}};
     apply_sql_rel_t *rel = s_shape_new("\"public\".\"j\"", 5, cols);
     const pgoutput_value_t old_row[] = {V_TEXT("1"), V_TEXT("{}"),
                                         V_TEXT("<a/>"), V_NULL, V_TEXT("[]")};
