@@ -104,6 +104,9 @@ apply_pipe_failed(apply_t *self)
     return -1;
 }
 
+/* ------------------------------------------------------------------ */
+/* Relations and TRUNCATE */
+
 /* apply_rel_sync(), after sending the queue if it holds changes of r whose
  * columns r changes. NULL (the error set) if sending failed. */
 static apply_rel_t *
