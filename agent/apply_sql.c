@@ -86,32 +86,101 @@ apply_sql_what(pgoutput_msg_type_t type)
                                      : "DELETE";
 }
 
-/* Types without a btree equality operator: compared as text. */
+/*
+ * Built-in types whose values cannot be matched with '=': no default
+ * btree or hash operator class (json, xml, jsonpath, pg_snapshot,
+ * txid_snapshot, refcursor, gtsvector, the geometric types; an array of
+ * one fails as its elements do), or an '=' that is not identity (box and
+ * circle compare areas). A REPLICA IDENTITY FULL table's old row is
+ * matched on every column: these are compared as text, which the
+ * pinned session settings make exact. The list is PostgreSQL 15's,
+ * from pg_opclass (see tests/unit/test_apply_sql.c).
+ */
 static bool
 s_type_needs_text_compare(uint32_t type_oid)
 {
     switch (type_oid)
     {
-        case 114: /* json */
-        case 142: /* xml */
-        case 199: /* json[] */
-        case 143: /* xml[] */
-        case 600: /* point */
-        case 601: /* lseg */
-        case 602: /* path */
-        case 603: /* box: = compares areas */
-        case 604: /* polygon */
-        case 628: /* line */
-        case 718: /* circle: = compares areas */
+        case 114:  /* json */
+        case 199:  /* json[] */
+        case 142:  /* xml */
+        case 143:  /* xml[] */
+        case 600:  /* point */
+        case 1017: /* point[] */
+        case 601:  /* lseg */
+        case 1018: /* lseg[] */
+        case 602:  /* path */
+        case 1019: /* path[] */
+        case 603:  /* box: = compares areas */
+        case 1020: /* box[] */
+        case 604:  /* polygon */
+        case 1027: /* polygon[] */
+        case 628:  /* line */
+        case 629:  /* line[] */
+        case 718:  /* circle: = compares areas */
+        case 719:  /* circle[] */
+        case 1790: /* refcursor */
+        case 2201: /* refcursor[] */
+        case 2970: /* txid_snapshot */
+        case 2949: /* txid_snapshot[] */
+        case 3642: /* gtsvector */
+        case 3644: /* gtsvector[] */
+        case 4072: /* jsonpath */
+        case 4073: /* jsonpath[] */
+        case 5038: /* pg_snapshot */
+        case 5039: /* pg_snapshot[] */
             return true;
         default:
             return false;
     }
 }
 
+/*
+ * The reg* types (and their arrays) by name: they have no '=' of their
+ * own but oid's, so an untyped parameter would be read as an oid, and
+ * '-' or a name is no oid. Their parameter is cast to the column's type;
+ * NULL for any other type.
+ */
+static const char *
+s_reg_type_name(uint32_t type_oid)
+{
+    static const struct
+    {
+        uint32_t oid;
+        uint32_t array_oid;
+        const char *name;
+        const char *array_name;
+    } regs[] = {
+        {24, 1008, "regproc", "regproc[]"},
+        {2202, 2207, "regprocedure", "regprocedure[]"},
+        {2203, 2208, "regoper", "regoper[]"},
+        {2204, 2209, "regoperator", "regoperator[]"},
+        {2205, 2210, "regclass", "regclass[]"},
+        {2206, 2211, "regtype", "regtype[]"},
+        {3734, 3735, "regconfig", "regconfig[]"},
+        {3769, 3770, "regdictionary", "regdictionary[]"},
+        {4089, 4090, "regnamespace", "regnamespace[]"},
+        {4096, 4097, "regrole", "regrole[]"},
+        {4191, 4192, "regcollation", "regcollation[]"},
+    };
+
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
+    {
+        if (regs[i].oid == type_oid)
+        {
+            return regs[i].name;
+        }
+        if (regs[i].array_oid == type_oid)
+        {
+            return regs[i].array_name;
+        }
+    }
+    return NULL;
+}
+
 /* Appends " WHERE " (first) or " AND ", then that column i of rel holds
- * v: '=' so that an index is used, IS NULL for a null, or as text for a
- * type without a btree equality. */
+ * v: '=' so that an index is used, IS NULL for a null, as text for a
+ * type without an equality of its own, the value cast for a reg* type. */
 static void
 s_append_condition(strbuf_t *sb, const apply_sql_rel_t *rel, int i,
                    const pgoutput_value_t *v, apply_sql_params_t *p, bool first)
@@ -125,6 +194,11 @@ s_append_condition(strbuf_t *sb, const apply_sql_rel_t *rel, int i,
     {
         strbuf_appendf(sb, "%s::text = $%d::text", rel->quoted[i],
                        s_params_add(p, v));
+    }
+    else if (s_reg_type_name(rel->types[i]) != NULL)
+    {
+        strbuf_appendf(sb, "%s = $%d::%s", rel->quoted[i], s_params_add(p, v),
+                       s_reg_type_name(rel->types[i]));
     }
     else
     {

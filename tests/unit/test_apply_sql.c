@@ -492,6 +492,36 @@ s_test_text_compare(void)
     s_shape_free(&rel);
 }
 
+/* jsonpath and pg_snapshot have no equality, point[] fails as point
+ * does: as text. regproc and regclass[] use oid's '=', so their values
+ * are cast to the column's type ('-' is no oid). */
+static void
+s_test_more_types(void)
+{
+    static const s_col_t cols[] = {{"id", 23, KEY, false},
+                                   {"jp", 4072, KEY, false},
+                                   {"snap", 5038, KEY, false},
+                                   {"pts", 1017, KEY, false},
+                                   {"fn", 24, KEY, false},
+                                   {"rels", 2210, KEY, false}};
+    apply_sql_rel_t *rel = s_shape_new("\"public\".\"t\"", 6, cols);
+    const pgoutput_value_t old_row[] = {
+        V_TEXT("1"),         V_TEXT("$.a"), V_TEXT("10:20:10,14"),
+        V_TEXT("{\"(1,2)\"}"), V_TEXT("-"),   V_TEXT("{pg_class}")};
+    pgoutput_change_t c;
+    s_stmt_case_t st;
+
+    c = s_change('O', 6, old_row, NULL);
+    s_single(rel, PGOUTPUT_DELETE, &c, &st);
+    s_check_stmt(
+        &st,
+        "DELETE FROM \"public\".\"t\" WHERE ctid = (SELECT ctid FROM \"public\".\"t\" WHERE \"id\" = $1 AND \"jp\"::text = $2::text AND \"snap\"::text = $3::text AND \"pts\"::text = $4::text AND \"fn\" = $5::regproc AND \"rels\" = $6::regclass[] LIMIT 1)",
+        6,
+        (const char *[]){"1", "$.a", "10:20:10,14", "{\"(1,2)\"}", "-",
+                         "{pg_class}"});
+    s_shape_free(&rel);
+}
+
 int
 main(void)
 {
@@ -503,6 +533,7 @@ main(void)
     s_test_no_columns();
     s_test_generated_always();
     s_test_text_compare();
+    s_test_more_types();
     puts("test_apply_sql: ok");
     return 0;
 }

@@ -58,7 +58,11 @@
 #      13. a column of every built-in base, range and multirange type and
 #          an array of each (fixtures/basetypes.sql): every row inserted
 #          again under another key and three updated during CDC, each
-#          value through pgoutput's text.
+#          value through pgoutput's text; and the same rows in a table of
+#          REPLICA IDENTITY FULL, three updated and one deleted, each
+#          found by every column's old value (json, jsonpath, pg_snapshot,
+#          refcursor and the geometric types and their arrays have no
+#          equality, or one that is not identity: compared as text).
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
 #     what the writer did, and no slot, publication, origin or pgferry
@@ -84,6 +88,11 @@ ALTER DATABASE $DB SET extra_float_digits = -3;
 SQL
 psql_tgt postgres -c "ALTER DATABASE $DB SET datestyle = 'German, DMY'" >/dev/null
 load_fixture "$DB" basetypes src
+psql_src "$DB" >/dev/null <<'SQL' || fail "could not make public.basetypes_full"
+CREATE TABLE public.basetypes_full (LIKE public.basetypes);
+ALTER TABLE public.basetypes_full REPLICA IDENTITY FULL;
+INSERT INTO public.basetypes_full SELECT * FROM public.basetypes;
+SQL
 # 12. roles of the cluster, this scenario's own, made on both sides unless
 # a run before this one made them
 for side in src tgt; do
@@ -159,7 +168,7 @@ stored=$(psql_src "$DB" -c "SELECT min(pg_column_size(big)) FROM public.toast_t"
 # compressed below the threshold)
 ((big_len >= 100000 && stored > 8192 && toast_bytes >= 20 * stored)) ||
     fail "public.toast_t is not TOASTed out of line: values of $big_len bytes stored in $stored, TOAST relation of $toast_bytes bytes"
-pass "source: 14 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
+pass "source: 15 tables; public.toast_t holds 20 values of $big_len bytes, stored out of line in $stored bytes each"
 
 start_coordinator
 # A sanitizer build keeps freed memory in quarantine (256 MB by default) and
@@ -301,6 +310,8 @@ CREATE TEMP TABLE btr AS SELECT * FROM public.basetypes_ranges;
 UPDATE btr SET id = id + 100;
 INSERT INTO public.basetypes_ranges SELECT * FROM btr;
 UPDATE public.basetypes SET c_bool = NOT coalesce(c_bool, false) WHERE id IN (1, 2, 3);
+UPDATE public.basetypes_full SET c_bool = NOT coalesce(c_bool, false) WHERE id IN (1, 2, 3);
+DELETE FROM public.basetypes_full WHERE id = 4;
 SQL
 # the writer's effects on the source, so a writer that did nothing fails here
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.full_t WHERE a = 3") == 1 &&
@@ -423,6 +434,7 @@ pass "materialized views refreshed at the cutover: $mv_tgt (count/sum, twice, un
 # --- the counters: exactly what the writer did -------------------------------
 # table inserts updates deletes
 want_counts="public.basetypes 6 3 0
+public.basetypes_full 0 3 1
 public.basetypes_ranges 6 0 0
 public.big_t $BIG_ROWS 0 0
 public.comp_t 1 21 10
@@ -439,7 +451,7 @@ public.ts_t 0 10 0"
 got=$(jq -r '[.properties.output[] | select(.resultType == "TableLevelOutput")
               | select(.tableName as $n | ["public.big_t", "public.comp_t", "public.del_t",
                                           "public.full_t", "public.ident_t", "public.inh_child", "public.part_t_2024",
-                                          "public.basetypes", "public.basetypes_ranges",
+                                          "public.basetypes", "public.basetypes_full", "public.basetypes_ranges",
                                           "public.part_t_2025", "public.style_t", "public.toast_t", "public.trunc_t",
                                           "public.ts_t"] | index($n))
               | "\(.tableName) \(.cdcInsertCounter) \(.cdcUpdateCounter) \(.cdcDeleteCounter)"] | sort | .[]' "$TASK_JSON")
@@ -450,7 +462,7 @@ $want_counts
 got:
 $got"
 total=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutput") | .totalChangesApplied] | add' "$TASK_JSON")
-want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1 + 1 + 51 + 10 + 5 + 6 + 3 + 6))
+want_total=$((BIG_ROWS + 1 + 21 + 10 + 333 + 1 + 3 + 2 + 11 + 1 + 15 + 10 + 5 + 3 + 2 + 2 + 3 + 1 + 1 + 1 + 51 + 10 + 5 + 6 + 3 + 6 + 3 + 1))
 [[ $total == "$want_total" ]] || fail "totalChangesApplied adds up to $total, expected $want_total"
 [[ $(db_field appliedChanges) == "$want_total" ]] ||
     fail "appliedChanges is $(db_field appliedChanges), expected $want_total"
