@@ -500,8 +500,10 @@ apply_flush(apply_t *self)
 {
     int rc = 0;
 
+    /* a failure before this one is no longer the one to tell */
     free(self->error);
     self->error = NULL;
+    self->error_transient = false;
     if (self->deferred)
     {
         rc = s_commit_now(self, true);
