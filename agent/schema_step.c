@@ -24,7 +24,11 @@ static const char *const s_bookkeeping_sql =
     "  PRIMARY KEY (task_key, schema_name, table_name, part)); "
     "CREATE TABLE IF NOT EXISTS pgferry.step_done ("
     "  task_key text, step text, done_at timestamptz DEFAULT now(), "
-    "  PRIMARY KEY (task_key, step))";
+    "  PRIMARY KEY (task_key, step)); "
+    /* the latest placement of each copy unit that began to write */
+    "CREATE TABLE IF NOT EXISTS pgferry.fence ("
+    "  task_key text, unit_id bigint, epoch int NOT NULL, "
+    "  PRIMARY KEY (task_key, unit_id))";
 
 int
 schema_step_make_bookkeeping(PGconn *tgt, char **error)

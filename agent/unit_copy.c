@@ -29,6 +29,9 @@
 #include "common/strbuf.h"
 
 #define COPY_REPORT_EVERY_US 1000000LL
+/* How long a copy's claim waits for another placement of its unit to
+ * commit or roll back (s_claim()). */
+#define COPY_FENCE_WAIT "'10s'"
 /* Whole tables of this size or more are always emptied and frozen. */
 #define COPY_FREEZE_MIN_BYTES ((int64_t) 1024 * 1024)
 
@@ -224,6 +227,111 @@ s_source_sql(const copy_t *c)
                      format);
 }
 
+/* How many of the group's tables are done (by this or an earlier
+ * placement). */
+static size_t
+s_count_done(const group_t *g)
+{
+    size_t n = 0;
+
+    for (size_t k = 0; k < g->n; k++)
+    {
+        n += g->tables[k].done ? 1 : 0;
+    }
+    return n;
+}
+
+/*
+ * Fencing, in the open target transaction, before any write: claims each
+ * unit of the group for this placement's epoch in pgferry.fence. The
+ * claim's row lock is held until the commit, so two placements of a
+ * unit (one on an agent thought lost, paused or cut off, still running)
+ * write one after the other, never both: the later one finds the rows
+ * committed and skips, and an earlier placement finds a later epoch
+ * there and stops. A claim waits at most COPY_FENCE_WAIT for the other
+ * to end, then tries again later (transient). Returns 0, or -1 (failed).
+ */
+static int
+s_claim(group_t *g)
+{
+    strbuf_t *units = strbuf_new();
+    strbuf_t *epochs = strbuf_new();
+    size_t done = s_count_done(g);
+    size_t n = 0;
+    PGresult *r = NULL;
+    int rc = -1;
+
+    strbuf_append(units, "{");
+    strbuf_append(epochs, "{");
+    for (size_t k = 0; k < g->n; k++)
+    {
+        const Pgferry__Assign *a = g->tables[k].assign;
+        if (!g->tables[k].done)
+        {
+            strbuf_appendf(units, "%s%" PRIu64, n ? "," : "", a->unit_id);
+            strbuf_appendf(epochs, "%s%u", n ? "," : "", a->epoch);
+            n++;
+        }
+    }
+    strbuf_append(units, "}");
+    strbuf_append(epochs, "}");
+    const char *params[3] = {g->tables[0].assign->task_key, strbuf_data(units),
+                             strbuf_data(epochs)};
+    r = PQexec(g->tgt, "SET LOCAL lock_timeout = " COPY_FENCE_WAIT);
+    PQclear(r);
+    r = PQexecParams(
+        g->tgt,
+        "WITH claimed AS ("
+        "  INSERT INTO pgferry.fence AS f (task_key, unit_id, epoch) "
+        "  SELECT $1, u, e FROM unnest($2::int8[], $3::int4[]) AS x(u, e) "
+        "  ON CONFLICT (task_key, unit_id) DO UPDATE "
+        "     SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch "
+        "  RETURNING f.unit_id) "
+        "SELECT count(*) FROM claimed",
+        3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        rc = s_fail(g, &g->tables[0], g->tgt, r,
+                    "could not claim the copy for this placement");
+        goto cleanup;
+    }
+    if (strtoull(PQgetvalue(r, 0, 0), NULL, 10) != n)
+    {
+        rc = unit_fail(g->tables[0].res,
+                       xasprintf("table %s: a later placement of this unit "
+                                 "(epoch above %u) writes it: this one "
+                                 "stops without writing",
+                                 g->tables[0].label,
+                                 g->tables[0].assign->epoch),
+                       false);
+        goto cleanup;
+    }
+    PQclear(r);
+    r = PQexec(g->tgt, "SET LOCAL lock_timeout = DEFAULT");
+    /* committed by another placement since s_find_done() looked */
+    if (s_find_done(g) != 0)
+    {
+        goto cleanup;
+    }
+    if (s_count_done(g) != done)
+    {
+        rc = unit_fail(g->tables[0].res,
+                       xasprintf("table %s: another placement of this unit "
+                                 "committed a table of it meanwhile: "
+                                 "trying again",
+                                 g->tables[0].label),
+                       true);
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    PQclear(r);
+    strbuf_destroy(&units);
+    strbuf_destroy(&epochs);
+    return rc;
+}
+
 /* Opens the source transaction under the task's snapshot and the target
  * one; every table of the group reads from the snapshot from now on. */
 static int
@@ -264,7 +372,7 @@ s_begin(group_t *g)
     {
         goto failed;
     }
-    rc = 0;
+    rc = s_claim(g);
     goto cleanup;
 
 failed:

@@ -173,12 +173,14 @@ pgconn_is_transient(PGconn *conn, const PGresult *res)
         return false;
     }
     /* connection exceptions, serialization failures and deadlocks, too
-     * many connections, a server shutting down or starting up, and an
-     * object in use (a replication slot whose walsender has not ended) */
+     * many connections, a server shutting down or starting up, an
+     * object in use (a replication slot whose walsender has not ended),
+     * a lock not granted in time (lock_timeout) */
     return strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 ||
            strcmp(state, "40P01") == 0 || strcmp(state, "53300") == 0 ||
            strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
-           strcmp(state, "57P03") == 0 || strcmp(state, "55006") == 0;
+           strcmp(state, "57P03") == 0 || strcmp(state, "55006") == 0 ||
+           strcmp(state, "55P03") == 0;
 }
 
 int

@@ -151,7 +151,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
         "       d.state, (SELECT count(*) FROM units f WHERE f.database_id = "
         "                 d.id AND f.kind = 6 AND f.state = 'done'), "
         "       t.no_owner, t.no_privileges, t.create_roles, "
-        "       t.role_passwords "
+        "       t.role_passwords, u.epoch "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -197,6 +197,8 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->large_objects = store_rows_text(rows, 12)[0] == '\0';
     a->create_roles = store_rows_int(rows, 28) != 0;
     a->role_passwords = store_rows_int(rows, 29) != 0;
+    /* units_place() counts this placement in */
+    a->epoch = (uint32_t) store_rows_int(rows, 30) + 1;
     /* a database that failed half-loaded gives its tables back empty, for
      * a new task; one that failed after its full load (a difference found
      * by --validate, say) keeps them, for the operator to look into */

@@ -22,10 +22,12 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
+#include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/tasks.h"
+#include "coordinator/units.h"
 
 #define SERVER_TICK_MS 500
 /*
@@ -450,6 +452,58 @@ s_handle_cli(coord_t *self)
 
 /* ----- agents ----- */
 
+/* Sends agent a Release of unit id, with these flags. */
+static void
+s_send_release(coord_t *self, registry_agent_t *agent, uint64_t id,
+               bool cutover, bool validate)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Release release = PGFERRY__RELEASE__INIT;
+
+    release.unit_id = id;
+    release.cutover = cutover;
+    release.validate = validate;
+    env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+    env.release = &release;
+    (void) outbox_add(self->outbox, self->agents, agent->route, &env);
+}
+
+/*
+ * What the agent says it runs, against the catalog. A unit the catalog
+ * no longer places on it (the agent was thought lost, and the unit went
+ * elsewhere or ended) is released: the agent stops it, and a paused or
+ * cut off agent coming back does not go on writing beside its
+ * successor. A cdc unit whose database is cutting over is told so
+ * again, in case the first Release was lost (a coordinator killed
+ * before its outbox went out).
+ */
+static void
+s_settle_reported(coord_t *self, registry_agent_t *agent,
+                  const Pgferry__Hello *hello)
+{
+    for (size_t i = 0; i < hello->n_running_units; i++)
+    {
+        uint64_t id = hello->running_units[i];
+        units_row_t unit;
+        databases_row_t db;
+
+        if (units_get_running(self->store, (int64_t) id, agent->name, &unit) !=
+            0)
+        {
+            log_info("agent=%s unit=%" PRIu64 " is no longer placed there: "
+                     "released",
+                     agent->name, id);
+            s_send_release(self, agent, id, false, false);
+        }
+        else if (unit.kind == K_CDC &&
+                 databases_get(self->store, unit.database_id, &db) == 0 &&
+                 db.cutover)
+        {
+            s_send_release(self, agent, id, true, db.validate);
+        }
+    }
+}
+
 /*
  * An agent's heartbeat. Units placed on it that it no longer runs are
  * placed again: all of them when it is another process than before (a
@@ -522,6 +576,7 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
                                    is_new ? RESULTS_ALL_PLACEMENTS
                                           : (int64_t) hello->placements_seen);
     }
+    s_settle_reported(self, agent, hello);
     dispatch_request(self);
 }
 

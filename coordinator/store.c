@@ -156,7 +156,10 @@ static const char *const s_schema =
     "  placement INTEGER NOT NULL DEFAULT 0,"
     /* tried again after a transient failure: not placed before this
      * (Unix time, ms) */
-    "  not_before INTEGER NOT NULL DEFAULT 0);"
+    "  not_before INTEGER NOT NULL DEFAULT 0,"
+    /* its placements so far, never counted down: the fencing epoch a
+     * placement's writes on the target carry (Assign.epoch) */
+    "  epoch INTEGER NOT NULL DEFAULT 0);"
     /*
      * How many units of each kind are in each state, per database, kept
      * by triggers in the same transaction as the units: the planner asks

@@ -195,6 +195,7 @@ units_place(store_t *store, int64_t unit_id, const char *agent, int64_t batch,
     char sources[64];
     char *sql = xasprintf(
         "UPDATE units SET state = ?, agent = ?, attempts = attempts + 1, "
+        "epoch = epoch + 1, "
         "assigned_at = ?, error = NULL, started = 0, batch = ?, "
         "placement = ? WHERE id = ? AND state IN (%s)",
         states_unit_sources(UNIT_RUNNING, sources, sizeof sources));

@@ -640,6 +640,22 @@ daemon_process_args()
     done
 }
 
+# wait_started_copy [TIMEOUT]: waits (default 180 s) until the catalog
+# says a copy unit runs and has started reading, and prints "UNIT AGENT".
+# Polled fast: a range can take a fraction of a second, so the status can
+# show a table LOADING after its agent moved on.
+wait_started_copy()
+{
+    local catalog=$TEST_TMP/coordinator-state/pgferry.db row=""
+    local deadline=$((SECONDS + ${1:-180}))
+    while [[ -z $row ]]; do
+        ((SECONDS < deadline)) || fail "no copy unit started within ${1:-180} s"
+        row=$(sqlite3 -separator ' ' "$catalog" "SELECT id, agent FROM units WHERE kind = 4 AND state = 'running' AND started = 1 LIMIT 1" 2>/dev/null || true)
+        [[ -n $row ]] || sleep 0.02
+    done
+    echo "$row"
+}
+
 # start_coordinator: a coordinator on two free ports with its state dir in
 # $TEST_TMP; exports COORD (for the CLI) and AGENTS_EP (for agents) and
 # returns once 'pgferry project list' answers.

@@ -60,16 +60,9 @@ create_project "$PROJECT"
 create_task "$PROJECT" "$TASK" --split-tables-larger-than 16MB
 
 # Strike an agent the moment the catalog says it runs a copy that has
-# started (a range takes a fraction of a second on a fast machine, so the
-# status, polled, can show a table LOADING after its agent moved on).
-catalog=$TEST_TMP/coordinator-state/pgferry.db
-victim=""
-deadline=$((SECONDS + 180))
-while [[ -z $victim ]]; do
-    ((SECONDS < deadline)) || fail "no copy unit started within 180 s"
-    victim=$(sqlite3 "$catalog" "SELECT agent FROM units WHERE kind = 4 AND state = 'running' AND started = 1 LIMIT 1" 2>/dev/null || true)
-    [[ -n $victim ]] || sleep 0.02
-done
+# started.
+read -r _ victim <<<"$(wait_started_copy)"
+[[ -n $victim ]] || fail "no copy unit started"
 victim_pid=$(agent_pid "$victim")
 kill_agent "$victim"
 sleep 2
