@@ -194,12 +194,197 @@ s_get_string(const char *label, const char *where, json_object *obj,
     return 0;
 }
 
+/* libpq's sslmode values (fe-connect.c connectOptions2) */
+static const char *const s_sslmodes[] = {
+    "disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL};
+
+static bool
+s_is_sslmode(const char *value)
+{
+    for (const char *const *m = s_sslmodes; *m != NULL; m++)
+    {
+        if (strcmp(value, *m) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends one option to out; both strings are copied. */
+static void
+s_add_option(config_endpoint_t *out, const char *key, const char *value)
+{
+    config_option_t *grown =
+        realloc(out->options, (out->noptions + 1) * sizeof *out->options);
+
+    if (grown == NULL)
+    {
+        abort(); /* as xstrdup: no sane recovery */
+    }
+    out->options = grown;
+    out->options[out->noptions].key = xstrdup(key);
+    out->options[out->noptions].value = xstrdup(value);
+    out->noptions++;
+}
+
+/*
+ * pg_dump is handed the password in a password file, whose lines cannot
+ * hold a line break: such a password is refused before anything runs.
+ * The message never shows the password.
+ */
+static bool
+s_password_breaks_line(const char *password)
+{
+    return password != NULL && strpbrk(password, "\r\n") != NULL;
+}
+
+#define CONFIG_PASSWORD_LINE_BREAK                                             \
+    "holds a line break, which pg_dump cannot be given (a password file "      \
+    "holds one per line), expected a password on one line"
+
+/* Reads an optional boolean member: *out is -1 if it is missing or null,
+ * else 0 or 1. */
+static int
+s_get_bool(const char *label, json_object *obj, const char *field, int *out,
+           char **error)
+{
+    json_object *value = NULL;
+
+    *out = -1;
+    if (!json_object_object_get_ex(obj, field, &value) || value == NULL)
+    {
+        return 0;
+    }
+    if (!json_object_is_type(value, json_type_boolean))
+    {
+        char *shown = s_render(value);
+        *error = xasprintf("%s: field \"%s\": value %s is a %s, expected "
+                           "true or false",
+                           label, field, shown, s_type_name(value));
+        free(shown);
+        return -1;
+    }
+    *out = json_object_get_boolean(value) ? 1 : 0;
+    return 0;
+}
+
+/*
+ * The TLS fields of a connection file, as libpq settings in out->options.
+ * DMS names two booleans: encryptConnection (TLS or none) and
+ * trustServerCertificate (TLS without checking the server's
+ * certificate). sslMode says the same in libpq's words, so the two ways
+ * are not mixed. The paths name files on the agents' hosts, where libpq
+ * reads them.
+ */
+static int
+s_parse_tls(const char *label, json_object *root, config_endpoint_t *out,
+            char **error)
+{
+    static const struct
+    {
+        const char *field;
+        const char *key;
+    } paths[] = {{"sslRootCert", "sslrootcert"},
+                 {"sslCert", "sslcert"},
+                 {"sslKey", "sslkey"},
+                 {"sslCrl", "sslcrl"}};
+    int encrypt = -1;
+    int trust = -1;
+    char *mode = NULL;
+    char *path = NULL;
+    int rc = -1;
+
+    if (s_get_bool(label, root, "encryptConnection", &encrypt, error) != 0 ||
+        s_get_bool(label, root, "trustServerCertificate", &trust, error) != 0 ||
+        s_get_string(label, "", root, "sslMode", false, &mode, error) != 0)
+    {
+        goto cleanup;
+    }
+    if (mode != NULL && (encrypt >= 0 || trust >= 0))
+    {
+        *error = xasprintf("%s: fields \"sslMode\" and \"%s\" are both "
+                           "given, expected either sslMode or "
+                           "encryptConnection and trustServerCertificate",
+                           label,
+                           encrypt >= 0 ? "encryptConnection"
+                                        : "trustServerCertificate");
+        goto cleanup;
+    }
+    if (trust == 1 && encrypt != 1)
+    {
+        *error = xasprintf("%s: field \"trustServerCertificate\": value true "
+                           "applies only with \"encryptConnection\": true, "
+                           "expected both true (TLS, certificate not "
+                           "checked) or trustServerCertificate left out",
+                           label);
+        goto cleanup;
+    }
+    if (mode != NULL && !s_is_sslmode(mode))
+    {
+        *error = xasprintf("%s: field \"sslMode\": value \"%s\" is not an "
+                           "sslmode, expected disable, allow, prefer, "
+                           "require, verify-ca or verify-full",
+                           label, mode);
+        goto cleanup;
+    }
+    if (mode == NULL && encrypt >= 0)
+    {
+        mode = xstrdup(encrypt == 0 ? "disable"
+                       : trust == 1 ? "require"
+                                    : "verify-full");
+    }
+    if (mode != NULL)
+    {
+        s_add_option(out, "sslmode", mode);
+    }
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+    {
+        if (s_get_string(label, "", root, paths[i].field, false, &path,
+                         error) != 0)
+        {
+            goto cleanup;
+        }
+        if (path != NULL && path[0] == '\0')
+        {
+            *error = xasprintf("%s: field \"%s\": value \"\" is empty, "
+                               "expected the path of a file on the agents' "
+                               "hosts",
+                               label, paths[i].field);
+            goto cleanup;
+        }
+        if (path != NULL)
+        {
+            s_add_option(out, paths[i].key, path);
+        }
+        free(path);
+        path = NULL;
+    }
+    rc = 0;
+
+cleanup:
+    free(mode);
+    free(path);
+    return rc;
+}
+
 int
 config_parse_endpoint(const char *label, const char *text,
                       config_endpoint_t *out, char **error)
 {
-    static const char *const fields[] = {
-        "userName", "password", "serverName", "databaseName", "port", NULL};
+    static const char *const fields[] = {"userName",
+                                         "password",
+                                         "serverName",
+                                         "databaseName",
+                                         "port",
+                                         "encryptConnection",
+                                         "trustServerCertificate",
+                                         "sslMode",
+                                         "sslRootCert",
+                                         "sslCert",
+                                         "sslKey",
+                                         "sslCrl",
+                                         NULL};
     int rc = -1;
     json_object *root = s_parse_json(label, text, error);
     json_object *port = NULL;
@@ -226,8 +411,16 @@ config_parse_endpoint(const char *label, const char *text,
         s_get_string(label, "", root, "password", false, &out->password,
                      error) != 0 ||
         s_get_string(label, "", root, "databaseName", false, &out->dbname,
-                     error) != 0)
+                     error) != 0 ||
+        s_parse_tls(label, root, out, error) != 0)
     {
+        goto cleanup;
+    }
+    if (s_password_breaks_line(out->password))
+    {
+        *error = xasprintf(
+            "%s: field \"password\": the value " CONFIG_PASSWORD_LINE_BREAK,
+            label);
         goto cleanup;
     }
     if (out->user == NULL && getenv("PGUSER") != NULL)
@@ -441,11 +634,134 @@ config_load_databases(const char *path, config_databases_t *out, char **error)
     return rc;
 }
 
+/*
+ * The libpq settings refused by name, and why: pgferry sets them itself
+ * where its correctness depends on them, or cannot honour them from the
+ * agents' hosts. Dropping one silently is what issue 9 was about.
+ */
+static const struct
+{
+    const char *key;
+    const char *why;
+} s_refused_options[] = {
+    {"replication", "pgferry opens the replication connections it needs "
+                    "itself, expected it left out"},
+    {"client_encoding", "pgferry's sessions use UTF8, which holds every "
+                        "server encoding's characters, expected it left out"},
+    {"application_name", "pgferry names its sessions pgferry-<role>, as "
+                         "pg_stat_activity shows them, expected it left out"},
+    {"fallback_application_name", "pgferry names its sessions "
+                                  "pgferry-<role>, as pg_stat_activity "
+                                  "shows them, expected it left out"},
+    {"service", "a service is looked up in pg_service.conf on each agent's "
+                "host, beneath the host, port and user pgferry passes, "
+                "expected the service's settings written out instead"},
+    {"servicefile", "a service is looked up in pg_service.conf on each "
+                    "agent's host, beneath the host, port and user pgferry "
+                    "passes, expected the service's settings written out "
+                    "instead"},
+};
+
+/* libpq's own flags for a keyword, copied: "*" a secret, "D" for
+ * debugging; NULL for a keyword this libpq does not know. */
+static char *
+s_option_dispchar(const char *key)
+{
+    /* an empty conninfo lists every keyword, and unlike PQconndefaults()
+     * reads no environment or service file that could make it fail */
+    PQconninfoOption *all = PQconninfoParse("", NULL);
+    char *dispchar = NULL;
+
+    for (PQconninfoOption *o = all; o != NULL && o->keyword != NULL; o++)
+    {
+        if (strcmp(o->keyword, key) == 0)
+        {
+            dispchar = xstrdup(o->dispchar);
+        }
+    }
+    PQconninfoFree(all);
+    return dispchar;
+}
+
+int
+config_check_option(const char *key, const char *value, char **error)
+{
+    char *dispchar = NULL;
+    int rc = -1;
+
+    for (size_t i = 0;
+         i < sizeof s_refused_options / sizeof s_refused_options[0]; i++)
+    {
+        if (strcmp(key, s_refused_options[i].key) == 0)
+        {
+            *error = xasprintf("option \"%s\" is not supported: %s", key,
+                               s_refused_options[i].why);
+            return -1;
+        }
+    }
+    if ((strcmp(key, "host") == 0 || strcmp(key, "hostaddr") == 0 ||
+         strcmp(key, "port") == 0) &&
+        strchr(value, ',') != NULL)
+    {
+        *error =
+            xasprintf("option \"%s\": value \"%s\" is a list, which is "
+                      "not supported: a migration holds its snapshot "
+                      "and replication slot on one server, expected "
+                      "a single %s",
+                      key, value, strcmp(key, "port") == 0 ? "port" : "host");
+        return -1;
+    }
+    if (strcmp(key, "sslmode") == 0 && !s_is_sslmode(value))
+    {
+        *error = xasprintf("option \"sslmode\": value \"%s\" is not an "
+                           "sslmode, expected disable, allow, prefer, "
+                           "require, verify-ca or verify-full",
+                           value);
+        return -1;
+    }
+    if (strcmp(key, "password") == 0)
+    {
+        return 0; /* the caller keeps it apart, in its own field */
+    }
+    dispchar = s_option_dispchar(key);
+    if (dispchar == NULL)
+    {
+        *error = xasprintf("option \"%s\" is not a libpq connection "
+                           "setting, expected one of those listed in "
+                           "PostgreSQL's \"Parameter Key Words\"",
+                           key);
+    }
+    else if (dispchar[0] == '*')
+    {
+        /* the value is not named: it is the secret */
+        *error = xasprintf("option \"%s\" is not supported: it is a secret, "
+                           "and pgferry keeps only the password out of its "
+                           "catalog, logs and command lines, expected a key "
+                           "file that is not encrypted, readable by the "
+                           "agents' user only",
+                           key);
+    }
+    else if (dispchar[0] == 'D')
+    {
+        *error = xasprintf("option \"%s\" is not supported: it is a "
+                           "debugging setting, expected it left out",
+                           key);
+    }
+    else
+    {
+        rc = 0;
+    }
+    free(dispchar);
+    return rc;
+}
+
 int
 config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
 {
     char *pqerr = NULL;
+    char *why = NULL;
     PQconninfoOption *opts = PQconninfoParse(uri, &pqerr);
+    int rc = -1;
 
     memset(out, 0, sizeof *out);
     out->port = 5432;
@@ -461,7 +777,13 @@ config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
     {
         if (o->val == NULL || o->val[0] == '\0')
         {
-            continue;
+            continue; /* libpq too takes an empty value for none */
+        }
+        if (config_check_option(o->keyword, o->val, &why) != 0)
+        {
+            *error = xasprintf("connection URI: %s", why);
+            free(why);
+            goto cleanup;
         }
         if (strcmp(o->keyword, "user") == 0)
         {
@@ -471,8 +793,7 @@ config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
         {
             out->password = xstrdup(o->val);
         }
-        else if (strcmp(o->keyword, "host") == 0 ||
-                 (strcmp(o->keyword, "hostaddr") == 0 && out->host == NULL))
+        else if (strcmp(o->keyword, "host") == 0)
         {
             free(out->host);
             out->host = xstrdup(o->val);
@@ -490,14 +811,27 @@ config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
                 *error = xasprintf("connection URI: port \"%s\" is not an "
                                    "integer from 1 to 65535",
                                    o->val);
-                PQconninfoFree(opts);
-                config_endpoint_clear(out);
-                return -1;
+                goto cleanup;
             }
             out->port = (int) port;
         }
+        else
+        {
+            /* hostaddr too: the server's address, while host stays the
+             * name its certificate is checked against */
+            s_add_option(out, o->keyword, o->val);
+            if (strcmp(o->keyword, "hostaddr") == 0 && out->host == NULL)
+            {
+                out->host = xstrdup(o->val);
+            }
+        }
     }
-    PQconninfoFree(opts);
+    if (s_password_breaks_line(out->password))
+    {
+        *error =
+            xstrdup("connection URI: the password " CONFIG_PASSWORD_LINE_BREAK);
+        goto cleanup;
+    }
     if (out->host == NULL)
     {
         out->host = xstrdup(getenv("PGHOST") ? getenv("PGHOST") : "localhost");
@@ -510,10 +844,17 @@ config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
     {
         *error = xstrdup("connection URI names no database, expected "
                          "postgresql://user@host:port/dbname");
-        config_endpoint_clear(out);
-        return -1;
+        goto cleanup;
     }
-    return 0;
+    rc = 0;
+
+cleanup:
+    PQconninfoFree(opts);
+    if (rc != 0)
+    {
+        config_endpoint_clear(out);
+    }
+    return rc;
 }
 
 int
@@ -564,6 +905,12 @@ config_endpoint_clear(config_endpoint_t *endpoint)
     }
     free(endpoint->host);
     free(endpoint->dbname);
+    for (size_t i = 0; i < endpoint->noptions; i++)
+    {
+        free(endpoint->options[i].key);
+        free(endpoint->options[i].value);
+    }
+    free(endpoint->options);
     memset(endpoint, 0, sizeof *endpoint);
 }
 

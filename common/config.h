@@ -13,6 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One libpq connection setting beyond an endpoint's five fields
+ * (sslmode, sslrootcert, keepalives_idle, ...), as the user gave it. */
+typedef struct
+{
+    char *key;   /* owned: a libpq keyword, checked by config_check_option */
+    char *value; /* owned */
+} config_option_t;
+
 typedef struct
 {
     char *user;     /* owned */
@@ -20,6 +28,10 @@ typedef struct
     char *host;     /* owned */
     char *dbname;   /* owned */
     int port;
+    /* owned: every other setting the user gave, never a secret: the
+     * password travels only in its own field, which is never stored */
+    config_option_t *options;
+    size_t noptions;
 } config_endpoint_t;
 
 typedef struct
@@ -51,10 +63,22 @@ int config_parse_databases(const char *label, const char *text,
                            config_databases_t *out, char **error);
 
 /*
- * Fills *out from a libpq URI or conninfo string ("postgresql://u@h:p/db").
- * A password in it is kept in memory only.
+ * Fills *out from a libpq URI or conninfo string ("postgresql://u@h:p/db",
+ * "host=h dbname=db sslmode=verify-full"). A password in it is kept in
+ * memory only; every other setting goes to out->options, once
+ * config_check_option() accepts it.
  */
 int config_parse_uri(const char *uri, config_endpoint_t *out, char **error);
+
+/*
+ * Whether a libpq setting may be carried to the agents as an option:
+ * 0, or -1 with *error set to "option \"KEY\" ...: why, expected what"
+ * (the value is named, but never a secret's). Refused: the settings
+ * pgferry decides itself (replication, client_encoding, application
+ * names), those it cannot honour from another host (service), secrets
+ * other than the password, host lists, and an sslmode libpq lacks.
+ */
+int config_check_option(const char *key, const char *value, char **error);
 
 /*
  * Parses a size as PostgreSQL writes them: an integer with an optional

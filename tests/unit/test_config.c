@@ -4,9 +4,11 @@
  *     and that every refusal names the file, the field and the value.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "common/config.h"
+#include "common/strbuf.h"
 
 static char *
 s_endpoint_error(const char *json)
@@ -198,6 +200,259 @@ s_test_uri(void)
     free(error);
 }
 
+/* The value of option key in ep, or NULL. */
+static const char *
+s_option(const config_endpoint_t *ep, const char *key)
+{
+    for (size_t i = 0; i < ep->noptions; i++)
+    {
+        if (strcmp(ep->options[i].key, key) == 0)
+        {
+            return ep->options[i].value;
+        }
+    }
+    return NULL;
+}
+
+static char *
+s_uri_error(const char *uri)
+{
+    config_endpoint_t ep;
+    char *error = NULL;
+
+    CHECK(config_parse_uri(uri, &ep, &error) == -1);
+    CHECK(ep.host == NULL && ep.options == NULL && ep.noptions == 0);
+    CHECK_CONTAINS(error, "connection URI");
+    return error;
+}
+
+/* Issue 9: every libpq setting of a URI is kept, none dropped. */
+static void
+s_test_uri_options(void)
+{
+    config_endpoint_t ep;
+    char *error = NULL;
+    char *e = NULL;
+
+    CHECK(config_parse_uri(
+              "postgresql://alice:pw@db.example.com:6543/shop?"
+              "sslmode=verify-full&sslrootcert=/etc/ca.crt&connect_timeout=5"
+              "&keepalives_idle=60&options=-c%20statement_timeout%3D0"
+              "&hostaddr=10.0.0.7&target_session_attrs=read-write",
+              &ep, &error) == 0);
+    CHECK(strcmp(ep.host, "db.example.com") == 0 && ep.port == 6543);
+    CHECK(strcmp(ep.password, "pw") == 0);
+    CHECK(ep.noptions == 7);
+    CHECK(strcmp(s_option(&ep, "sslmode"), "verify-full") == 0);
+    CHECK(strcmp(s_option(&ep, "sslrootcert"), "/etc/ca.crt") == 0);
+    CHECK(strcmp(s_option(&ep, "connect_timeout"), "5") == 0);
+    CHECK(strcmp(s_option(&ep, "keepalives_idle"), "60") == 0);
+    CHECK(strcmp(s_option(&ep, "options"), "-c statement_timeout=0") == 0);
+    CHECK(strcmp(s_option(&ep, "hostaddr"), "10.0.0.7") == 0);
+    CHECK(strcmp(s_option(&ep, "target_session_attrs"), "read-write") == 0);
+    /* the five fields are fields, never options; the password neither */
+    for (const char *k = "user\0password\0host\0port\0dbname\0"; *k;
+         k += strlen(k) + 1)
+    {
+        CHECK(s_option(&ep, k) == NULL);
+    }
+    config_endpoint_clear(&ep);
+    CHECK(ep.options == NULL && ep.noptions == 0);
+
+    /* the keyword=value form too; hostaddr alone names the host */
+    CHECK(config_parse_uri("hostaddr=10.1.2.3 dbname=x sslmode=require "
+                           "passfile=/srv/pgpass",
+                           &ep, &error) == 0);
+    CHECK(strcmp(ep.host, "10.1.2.3") == 0);
+    CHECK(strcmp(s_option(&ep, "sslmode"), "require") == 0);
+    CHECK(strcmp(s_option(&ep, "passfile"), "/srv/pgpass") == 0);
+    config_endpoint_clear(&ep);
+
+    /* no options: none kept */
+    CHECK(config_parse_uri("postgresql://h/db", &ep, &error) == 0);
+    CHECK(ep.noptions == 0 && ep.options == NULL);
+    config_endpoint_clear(&ep);
+
+    /* each refusal names the option and what was expected; a secret's
+     * value is never shown */
+    static const struct
+    {
+        const char *uri;
+        const char *says;
+        const char *says_too;
+        const char *never;
+    } refused[] = {
+        {"postgresql://h/db?sslmode=strict",
+         "option \"sslmode\": value \"strict\" is not an sslmode",
+         "expected disable, allow, prefer, require, verify-ca or verify-full",
+         NULL},
+        /* libpq's own refusal: invalid URI query parameter */
+        {"postgresql://h/db?sslmod=require", "\"sslmod\"", "", NULL},
+        /* what pgferry decides itself */
+        {"postgresql://h/db?replication=database",
+         "option \"replication\" is not supported", "expected it left out",
+         NULL},
+        {"postgresql://h/db?client_encoding=LATIN1",
+         "option \"client_encoding\" is not supported", "UTF8", NULL},
+        {"postgresql://h/db?application_name=app",
+         "option \"application_name\" is not supported", "pgferry-<role>",
+         NULL},
+        {"postgresql://h/db?fallback_application_name=app",
+         "option \"fallback_application_name\" is not supported",
+         "pgferry-<role>", NULL},
+        /* what an agent could not honour as meant */
+        {"service=prod dbname=x", "option \"service\" is not supported",
+         "pg_service.conf", NULL},
+        {"postgresql://h1,h2/db", "option \"host\": value \"h1,h2\" is a list",
+         "expected a single host", NULL},
+        {"host=h dbname=x port=5432,5433", "option \"port\"",
+         "expected a single port", NULL},
+        {"hostaddr=1.2.3.4,5.6.7.8 dbname=x", "option \"hostaddr\"",
+         "expected a single host", NULL},
+        /* a secret other than the password */
+        {"postgresql://h/db?sslpassword=hunter2",
+         "option \"sslpassword\" is not supported: it is a secret",
+         "expected a key file that is not encrypted", "hunter2"},
+        /* a password pg_dump's password file could not hold */
+        {"host=h dbname=x password='a\nb'", "the password holds a line break",
+         "expected a password on one line", "a\nb"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+        e = s_uri_error(refused[i].uri);
+        CHECK_CONTAINS(e, refused[i].says);
+        CHECK_CONTAINS(e, refused[i].says_too);
+        CHECK(refused[i].never == NULL || strstr(e, refused[i].never) == NULL);
+        free(e);
+    }
+}
+
+static void
+s_test_check_option(void)
+{
+    char *e = NULL;
+
+    CHECK(config_check_option("sslmode", "verify-ca", &e) == 0);
+    CHECK(config_check_option("keepalives", "0", &e) == 0);
+    CHECK(config_check_option("gssencmode", "disable", &e) == 0);
+    CHECK(config_check_option("nonsense", "1", &e) == -1);
+    CHECK_CONTAINS(e, "option \"nonsense\" is not a libpq connection "
+                      "setting");
+    free(e);
+}
+
+static void
+s_test_endpoint_tls(void)
+{
+    config_endpoint_t ep;
+    char *error = NULL;
+
+    /* DMS's booleans: TLS with the server's certificate checked */
+    CHECK(config_parse_endpoint("s.json",
+                                "{\"userName\": \"u\", \"serverName\": "
+                                "\"h\", \"encryptConnection\": true, "
+                                "\"sslRootCert\": \"/etc/pgferry/ca.crt\"}",
+                                &ep, &error) == 0);
+    CHECK(ep.noptions == 2);
+    CHECK(strcmp(s_option(&ep, "sslmode"), "verify-full") == 0);
+    CHECK(strcmp(s_option(&ep, "sslrootcert"), "/etc/pgferry/ca.crt") == 0);
+    config_endpoint_clear(&ep);
+
+    /* ... or not checked */
+    CHECK(config_parse_endpoint(
+              "s.json",
+              "{\"userName\": \"u\", \"serverName\": \"h\", "
+              "\"encryptConnection\": true, \"trustServerCertificate\": "
+              "true}",
+              &ep, &error) == 0);
+    CHECK(strcmp(s_option(&ep, "sslmode"), "require") == 0);
+    config_endpoint_clear(&ep);
+
+    /* ... or no TLS, as a DMS file with both false says */
+    CHECK(config_parse_endpoint(
+              "s.json",
+              "{\"userName\": \"u\", \"serverName\": \"h\", "
+              "\"encryptConnection\": false, \"trustServerCertificate\": "
+              "false}",
+              &ep, &error) == 0);
+    CHECK(strcmp(s_option(&ep, "sslmode"), "disable") == 0);
+    config_endpoint_clear(&ep);
+
+    /* libpq's words, client certificate and key, revocation list */
+    CHECK(config_parse_endpoint(
+              "s.json",
+              "{\"userName\": \"u\", \"serverName\": \"h\", "
+              "\"sslMode\": \"verify-ca\", \"sslCert\": \"/c.crt\", "
+              "\"sslKey\": \"/c.key\", \"sslCrl\": \"/crl.pem\"}",
+              &ep, &error) == 0);
+    CHECK(ep.noptions == 4);
+    CHECK(strcmp(s_option(&ep, "sslmode"), "verify-ca") == 0);
+    CHECK(strcmp(s_option(&ep, "sslcert"), "/c.crt") == 0);
+    CHECK(strcmp(s_option(&ep, "sslkey"), "/c.key") == 0);
+    CHECK(strcmp(s_option(&ep, "sslcrl"), "/crl.pem") == 0);
+    config_endpoint_clear(&ep);
+
+    /* none of them: libpq's default, as before */
+    CHECK(config_parse_endpoint("s.json",
+                                "{\"userName\": \"u\", \"serverName\": "
+                                "\"h\"}",
+                                &ep, &error) == 0);
+    CHECK(ep.noptions == 0);
+    config_endpoint_clear(&ep);
+}
+
+static void
+s_test_endpoint_tls_errors(void)
+{
+    /* the fields after {"userName": "u", "serverName": "h", and what the
+     * refusal says */
+    static const struct
+    {
+        const char *fields;
+        const char *says;
+        const char *says_too;
+    } refused[] = {
+        {"\"sslMode\": \"strict\"",
+         "field \"sslMode\": value \"strict\" is not an sslmode",
+         "expected disable, allow, prefer, require, verify-ca or verify-full"},
+        {"\"encryptConnection\": \"yes\"",
+         "field \"encryptConnection\": value \"yes\" is a string",
+         "expected true or false"},
+        {"\"trustServerCertificate\": 1",
+         "field \"trustServerCertificate\": value 1 is a int",
+         "expected true or false"},
+        {"\"trustServerCertificate\": true",
+         "field \"trustServerCertificate\": value true applies only with "
+         "\"encryptConnection\": true",
+         "expected both true"},
+        {"\"sslMode\": \"require\", \"encryptConnection\": true",
+         "fields \"sslMode\" and \"encryptConnection\" are both given",
+         "expected either sslMode or encryptConnection"},
+        {"\"sslRootCert\": \"\"", "field \"sslRootCert\": value \"\" is empty",
+         "expected the path of a file"},
+        {"\"sslKey\": [\"/k\"]", "field \"sslKey\": value [\"/k\"] is a array",
+         "expected a string"},
+        {"\"sslmode\": \"require\"", "field \"sslmode\": unknown field",
+         "sslMode"},
+        /* the password itself is never shown */
+        {"\"password\": \"a\\nb\"",
+         "field \"password\": the value holds a line break",
+         "expected a password on one line"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+        char *json = xasprintf("{\"userName\": \"u\", \"serverName\": \"h\", "
+                               "%s}",
+                               refused[i].fields);
+        char *e = s_endpoint_error(json);
+        CHECK_CONTAINS(e, refused[i].says);
+        CHECK_CONTAINS(e, refused[i].says_too);
+        CHECK(strstr(e, "a\nb") == NULL);
+        free(e);
+        free(json);
+    }
+}
+
 static void
 s_test_size(void)
 {
@@ -234,6 +489,10 @@ main(void)
     s_test_options();
     s_test_options_errors();
     s_test_uri();
+    s_test_uri_options();
+    s_test_check_option();
+    s_test_endpoint_tls();
+    s_test_endpoint_tls_errors();
     puts("test_config: ok");
     return 0;
 }
