@@ -62,6 +62,15 @@ s_key(const Pgferry__Endpoint *ep, const char *dbname, size_t *len)
     {
         strbuf_append_len(key, fields[i], strlen(fields[i]) + 1);
     }
+    /* a session made with sslmode=disable for one task must not serve
+     * another that asked for verify-full */
+    for (size_t i = 0; i < ep->n_options; i++)
+    {
+        strbuf_append_len(key, ep->options[i]->key,
+                          strlen(ep->options[i]->key) + 1);
+        strbuf_append_len(key, ep->options[i]->value,
+                          strlen(ep->options[i]->value) + 1);
+    }
     *len = strbuf_len(key);
     return strbuf_finish(&key);
 }

@@ -20,8 +20,10 @@
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
 
-/* Points ep's fields at cfg's (borrows them): what a request carries. */
+/* Points ep's fields at cfg's (borrows them): what a request carries.
+ * The options' array is allocated: cli_endpoint_clear() frees it. */
 void cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg);
+void cli_endpoint_clear(Pgferry__Endpoint *ep);
 
 /* Prints "pgferry: error: ..." on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

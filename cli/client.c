@@ -20,6 +20,28 @@ cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
     ep->host = cfg->host;
     ep->dbname = cfg->dbname;
     ep->port = (uint32_t) cfg->port;
+    ep->n_options = cfg->noptions;
+    ep->options = xcalloc(cfg->noptions + 1, sizeof *ep->options);
+    for (size_t i = 0; i < cfg->noptions; i++)
+    {
+        Pgferry__ConnOption *opt = xcalloc(1, sizeof *opt);
+        pgferry__conn_option__init(opt);
+        opt->key = cfg->options[i].key;
+        opt->value = cfg->options[i].value;
+        ep->options[i] = opt;
+    }
+}
+
+void
+cli_endpoint_clear(Pgferry__Endpoint *ep)
+{
+    for (size_t i = 0; i < ep->n_options; i++)
+    {
+        free(ep->options[i]); /* its strings are the config's */
+    }
+    free(ep->options);
+    ep->options = NULL;
+    ep->n_options = 0;
 }
 
 void

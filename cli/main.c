@@ -395,6 +395,8 @@ cleanup:
     free(error);
     free(opts);
     free(opt_ptrs);
+    cli_endpoint_clear(&src_ep);
+    cli_endpoint_clear(&tgt_ep);
     config_endpoint_clear(&src);
     config_endpoint_clear(&tgt);
     config_databases_clear(&dbs);

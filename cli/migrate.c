@@ -469,7 +469,10 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     req.no_privileges = opts->no_privileges;
     req.create_roles = opts->create_roles;
     req.role_passwords = opts->role_passwords;
-    return s_call(self, &req, 600000);
+    code = s_call(self, &req, 600000);
+    cli_endpoint_clear(&src_ep);
+    cli_endpoint_clear(&tgt_ep);
+    return code;
 }
 
 /*

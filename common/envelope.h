@@ -15,7 +15,9 @@
 
 #include "pgferry.pb-c.h"
 
-#define PGFERRY_PROTOCOL_VERSION 3
+/* 4: Endpoint.options. An agent of 3 would drop them unseen, and
+ * connect without the TLS the user asked for: it is refused instead. */
+#define PGFERRY_PROTOCOL_VERSION 4
 
 typedef enum
 {

@@ -4,6 +4,7 @@
  */
 #include "common/pgconn.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +39,6 @@ pgconn_describe(const Pgferry__Endpoint *ep)
     return xasprintf("%s:%u", ep->host, ep->port);
 }
 
-/*
- * One place builds connection parameters: the password goes to libpq as a
- * parameter, never in a conninfo string that could be logged; replication
- * is NULL or "database" (a logical walsender that also runs SQL).
- */
 /* The server's notices ("schema already exists, skipping", "drop
  * cascades to ...") are noise in an agent's log; its warnings are not. */
 static void
@@ -62,56 +58,192 @@ s_notice(void *arg, const PGresult *res)
     free(text);
 }
 
-static PGconn *
-s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
-          const char *role, const char *replication, char **error)
-{
-    char port[16];
-    char app[64];
-    const char *keys[12];
-    const char *values[12];
-    int n = 0;
-    PGconn *conn = NULL;
+/*
+ * TCP keepalives unless the user set them: the connection holding an
+ * exported snapshot stays silent through the whole full load, as a slot's
+ * does while the source is quiet, and a NAT or firewall that drops idle
+ * flows would end it unseen. Idle 30 s, then 3 probes 10 s apart: a dead
+ * peer is known within a minute. connect_timeout: an agent must not wait
+ * on a server that does not answer (libpq's default is forever).
+ */
+static const char *const s_default_params[][2] = {
+    {"connect_timeout", "10"}, {"keepalives", "1"},
+    {"keepalives_idle", "30"}, {"keepalives_interval", "10"},
+    {"keepalives_count", "3"},
+};
+#define PGCONN_DEFAULT_PARAMS                                                  \
+    (sizeof s_default_params / sizeof s_default_params[0])
 
-    snprintf(port, sizeof port, "%u", ep->port);
-    snprintf(app, sizeof app, "pgferry-%s", role);
-    keys[n] = "host";
-    values[n++] = ep->host;
-    keys[n] = "port";
-    values[n++] = port;
-    keys[n] = "dbname";
-    values[n++] = dbname ? dbname : ep->dbname;
-    keys[n] = "user";
-    values[n++] = ep->user;
+static void
+s_param(pgconn_params_t *self, const char *key, const char *value)
+{
+    self->keys[self->count] = key;
+    self->values[self->count++] = value;
+}
+
+void
+pgconn_params_init(pgconn_params_t *self, const Pgferry__Endpoint *ep,
+                   const char *dbname, const char *role,
+                   const char *replication, bool pin)
+{
+    /* the defaults, the user's options, at most 9 of ours, the NULL */
+    size_t room = PGCONN_DEFAULT_PARAMS + ep->n_options + 10;
+    const char *user_options = NULL;
+
+    memset(self, 0, sizeof *self);
+    self->keys = xcalloc(room, sizeof *self->keys);
+    self->values = xcalloc(room, sizeof *self->values);
+    snprintf(self->port, sizeof self->port, "%u", ep->port);
+    snprintf(self->app, sizeof self->app, "pgferry-%s", role);
+    for (size_t i = 0; i < PGCONN_DEFAULT_PARAMS; i++)
+    {
+        s_param(self, s_default_params[i][0], s_default_params[i][1]);
+    }
+    for (size_t i = 0; i < ep->n_options; i++)
+    {
+        if (strcmp(ep->options[i]->key, "options") == 0)
+        {
+            user_options = ep->options[i]->value; /* merged below */
+            continue;
+        }
+        s_param(self, ep->options[i]->key, ep->options[i]->value);
+    }
+    s_param(self, "host", ep->host);
+    s_param(self, "port", self->port);
+    s_param(self, "dbname", dbname ? dbname : ep->dbname);
+    s_param(self, "user", ep->user);
     if (ep->password != NULL && ep->password[0] != '\0')
     {
-        keys[n] = "password";
-        values[n++] = ep->password;
+        s_param(self, "password", ep->password);
     }
     if (replication != NULL)
     {
-        keys[n] = "replication";
-        values[n++] = replication;
+        s_param(self, "replication", replication);
     }
-    keys[n] = "application_name";
-    values[n++] = app;
+    s_param(self, "application_name", self->app);
     /* Values travel as text (COPY in text format, pgoutput, parameters):
      * a database or role that sets another DateStyle, IntervalStyle or
      * extra_float_digits would change how they are written on one side
      * and read on the other. The startup packet outranks those settings
-     * and survives DISCARD ALL. UTF8 holds every server encoding's
-     * characters, so each side converts once, to or from it. */
-    keys[n] = "options";
-    values[n++] = PGCONN_PINNED_OPTIONS;
-    keys[n] = "client_encoding";
-    values[n++] = "UTF8";
-    keys[n] = "connect_timeout";
-    values[n++] = "10";
-    keys[n] = NULL;
-    values[n] = NULL;
+     * and survives DISCARD ALL; of two -c of one setting in it, the later
+     * wins, so the user's own come first. UTF8 holds every server
+     * encoding's characters, so each side converts once, to or from it. */
+    if (pin)
+    {
+        self->options = user_options ? xasprintf("%s %s", user_options,
+                                                 PGCONN_PINNED_OPTIONS)
+                                     : xstrdup(PGCONN_PINNED_OPTIONS);
+        s_param(self, "client_encoding", "UTF8");
+    }
+    else if (user_options != NULL)
+    {
+        self->options = xstrdup(user_options);
+    }
+    if (self->options != NULL)
+    {
+        s_param(self, "options", self->options);
+    }
+    assert(self->count < room);
+}
 
+void
+pgconn_params_clear(pgconn_params_t *self)
+{
+    free(self->keys);
+    free(self->values);
+    free(self->options);
+    memset(self, 0, sizeof *self);
+}
+
+/* Appends key='value' to a conninfo string, quoted as libpq reads it. */
+static void
+s_append_conninfo(strbuf_t *buf, const char *key, const char *value)
+{
+    strbuf_appendf(buf, "%s%s='", strbuf_len(buf) > 0 ? " " : "", key);
+    for (const char *c = value; *c != '\0'; c++)
+    {
+        if (*c == '\'' || *c == '\\')
+        {
+            strbuf_append_len(buf, "\\", 1);
+        }
+        strbuf_append_len(buf, c, 1);
+    }
+    strbuf_append_len(buf, "'", 1);
+}
+
+char *
+pgconn_params_conninfo(const pgconn_params_t *self)
+{
+    strbuf_t *buf = strbuf_new();
+
+    for (size_t i = 0; i < self->count; i++)
+    {
+        if (strcmp(self->keys[i], "password") != 0)
+        {
+            s_append_conninfo(buf, self->keys[i], self->values[i]);
+        }
+    }
+    return strbuf_finish(&buf);
+}
+
+char *
+pgconn_options_conninfo(const Pgferry__Endpoint *ep)
+{
+    strbuf_t *buf = strbuf_new();
+
+    for (size_t i = 0; i < ep->n_options; i++)
+    {
+        s_append_conninfo(buf, ep->options[i]->key, ep->options[i]->value);
+    }
+    return strbuf_finish(&buf);
+}
+
+int
+pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo, char **error)
+{
+    char *pqerr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &pqerr);
+
+    if (opts == NULL)
+    {
+        *error = xasprintf("connection options \"%s\" are malformed: %s",
+                           conninfo, pqerr ? pqerr : "out of memory");
+        PQfreemem(pqerr);
+        return -1;
+    }
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+    {
+        if (o->val == NULL || o->val[0] == '\0')
+        {
+            continue;
+        }
+        Pgferry__ConnOption *opt = xcalloc(1, sizeof *opt);
+        pgferry__conn_option__init(opt);
+        opt->key = xstrdup(o->keyword);
+        opt->value = xstrdup(o->val);
+        ep->options =
+            realloc(ep->options, (ep->n_options + 1) * sizeof *ep->options);
+        if (ep->options == NULL)
+        {
+            abort(); /* as xcalloc */
+        }
+        ep->options[ep->n_options++] = opt;
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+static PGconn *
+s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
+          const char *role, const char *replication, char **error)
+{
+    pgconn_params_t params;
+    PGconn *conn = NULL;
+
+    pgconn_params_init(&params, ep, dbname, role, replication, true);
     /* expand_dbname=0: a database name is never parsed as a conninfo */
-    conn = PQconnectdbParams(keys, values, 0);
+    conn = PQconnectdbParams(params.keys, params.values, 0);
+    pgconn_params_clear(&params);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
     {
         char *why = s_one_line(conn ? PQerrorMessage(conn) : "out of memory");

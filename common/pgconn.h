@@ -27,11 +27,59 @@
     "-c bytea_output=hex -c lc_monetary=C -c search_path=pg_catalog"
 
 /*
+ * The parameters of one connection to an Endpoint, in the order libpq
+ * applies them, a later one replacing an earlier one of the same keyword:
+ *   1. pgferry's defaults, which the user's options replace:
+ *      connect_timeout and TCP keepalives;
+ *   2. the user's options (ep->options: sslmode, sslrootcert, ...);
+ *   3. what pgferry's correctness depends on, which nothing replaces:
+ *      host, port, dbname, user, the password, replication,
+ *      application_name=pgferry-<role> and, for a session of ours (pin),
+ *      PGCONN_PINNED_OPTIONS after the user's own "options" (a later -c
+ *      wins) and client_encoding UTF8.
+ * Borrows ep (and its strings) until cleared.
+ */
+typedef struct
+{
+    const char **keys;   /* owned array, NULL-ended; strings borrowed */
+    const char **values; /* owned array, beside keys */
+    size_t count;        /* entries before the NULL */
+    char port[16];       /* ep->port as text */
+    char app[64];        /* pgferry-<role> */
+    char *options;       /* owned: the user's "options", then ours */
+} pgconn_params_t;
+
+void pgconn_params_init(pgconn_params_t *self, const Pgferry__Endpoint *ep,
+                        const char *dbname, const char *role,
+                        const char *replication, bool pin);
+void pgconn_params_clear(pgconn_params_t *self);
+
+/*
+ * The parameters as one conninfo string ("host='h' port='5432' ..."),
+ * for a child's --dbname: the password is left out, since a command
+ * line shows in ps. Allocated.
+ */
+char *pgconn_params_conninfo(const pgconn_params_t *self);
+
+/*
+ * ep's options as a conninfo string, "" if none: how the coordinator's
+ * catalog keeps them (they hold no secret). Allocated.
+ */
+char *pgconn_options_conninfo(const Pgferry__Endpoint *ep);
+
+/*
+ * Fills ep->options from a conninfo string pgconn_options_conninfo()
+ * made; they are allocated, to be freed with ep's message. Returns 0, or
+ * -1 with *error set.
+ */
+int pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo,
+                         char **error);
+
+/*
  * Connects to ep, to database dbname if not NULL (else ep->dbname), with
- * application_name=pgferry-<role>, PGCONN_PINNED_OPTIONS and the client
- * encoding UTF8. The password goes to libpq as a parameter, never through
- * a conninfo string that could be logged. side ("source"/"target") names
- * the server in the error.
+ * the parameters of pgconn_params_init() (pinned). The password goes to
+ * libpq as a parameter, never through a conninfo string that could be
+ * logged. side ("source"/"target") names the server in the error.
  */
 PGconn *pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
                        const char *side, const char *role, char **error);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/pgconn.h"
 #include "common/strbuf.h"
 #include "coordinator/units.h"
 
@@ -43,20 +44,34 @@ s_wall_now(void)
 
 /* ----- building an Assign ----- */
 
+/* An endpoint from the catalog's columns: host, port, user, options
+ * from column first on, the database given apart. */
 static Pgferry__Endpoint *
-s_endpoint(const char *host, int64_t port, const char *user, const char *dbname,
+s_endpoint(const store_rows_t *rows, int first, const char *dbname,
            const char *password)
 {
     Pgferry__Endpoint *ep = xcalloc(1, sizeof *ep);
+    char *error = NULL;
 
     pgferry__endpoint__init(ep);
-    ep->host = xstrdup(host);
-    ep->port = (uint32_t) port;
-    ep->user = xstrdup(user);
+    ep->host = xstrdup(store_rows_text(rows, first));
+    ep->port = (uint32_t) store_rows_int(rows, first + 1);
+    ep->user = xstrdup(store_rows_text(rows, first + 2));
     ep->dbname = xstrdup(dbname);
     if (password != NULL)
     {
         ep->password = xstrdup(password);
+    }
+    /* written by pgconn_options_conninfo(): it parses, or the catalog was
+     * changed by hand, and the agent then connects as libpq's defaults
+     * say, which the log tells */
+    if (pgconn_options_parse(ep, store_rows_text(rows, first + 3), &error) !=
+        0)
+    {
+        log_error("host=%s the catalog's connection options are not "
+                  "understood: %s",
+                  ep->host, error);
+        free(error);
     }
     return ep;
 }
@@ -144,14 +159,14 @@ s_build_assign(coord_t *self, int64_t unit_id)
     store_rows_t *rows = store_query(
         self->store,
         "SELECT u.kind, u.table_id, u.item_id, t.task_key, t.src_host, "
-        "       t.src_port, t.src_user, d.name, t.tgt_host, t.tgt_port, "
-        "       t.tgt_user, d.target_name, d.selected, d.snapshot, "
+        "       t.src_port, t.src_user, t.src_options, t.tgt_host, "
+        "       t.tgt_port, t.tgt_user, t.tgt_options, d.selected, d.snapshot, "
         "       d.skip_schema, t.id, d.id, t.online, t.fix_replica_identity, "
         "       d.slot, d.start_lsn, d.cutover, d.validate, d.end_lsn, "
         "       d.state, (SELECT count(*) FROM units f WHERE f.database_id = "
         "                 d.id AND f.kind = 6 AND f.state = 'done'), "
         "       t.no_owner, t.no_privileges, t.create_roles, "
-        "       t.role_passwords, u.epoch "
+        "       t.role_passwords, d.name, d.target_name, u.epoch "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -171,11 +186,9 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->unit_id = (uint64_t) unit_id;
     a->kind = (Pgferry__UnitKind) kind;
     a->task_key = xstrdup(store_rows_text(rows, 3));
-    a->source = s_endpoint(store_rows_text(rows, 4), store_rows_int(rows, 5),
-                           store_rows_text(rows, 6), store_rows_text(rows, 7),
+    a->source = s_endpoint(rows, 4, store_rows_text(rows, 30),
                            secrets_source(self->secrets, task_id));
-    a->target = s_endpoint(store_rows_text(rows, 8), store_rows_int(rows, 9),
-                           store_rows_text(rows, 10), store_rows_text(rows, 11),
+    a->target = s_endpoint(rows, 8, store_rows_text(rows, 31),
                            secrets_target(self->secrets, task_id));
     if (!store_rows_is_null(rows, 13))
     {
@@ -198,7 +211,7 @@ s_build_assign(coord_t *self, int64_t unit_id)
     a->create_roles = store_rows_int(rows, 28) != 0;
     a->role_passwords = store_rows_int(rows, 29) != 0;
     /* units_place() counts this placement in */
-    a->epoch = (uint32_t) store_rows_int(rows, 30) + 1;
+    a->epoch = (uint32_t) store_rows_int(rows, 32) + 1;
     /* a database that failed half-loaded gives its tables back empty, for
      * a new task; one that failed after its full load (a difference found
      * by --validate, say) keeps them, for the operator to look into */

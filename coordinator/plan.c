@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/pgconn.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
 #include "coordinator/databases.h"
@@ -101,28 +102,30 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
     char now[40];
     zuuid_t *uuid = zuuid_new();
     int64_t task_id = 0;
+    char *src_options = pgconn_options_conninfo(req->source);
+    char *tgt_options = pgconn_options_conninfo(req->target);
 
     store_now(now, sizeof now);
     if (store_begin(self->store) != 0)
     {
         *error = xstrdup("could not write to the catalog");
-        zuuid_destroy(&uuid);
-        return -1;
+        task_id = -1;
+        goto done;
     }
     if (store_exec(
             self->store,
             "INSERT INTO tasks (project_id, name, task_type, state, "
-            "task_key, src_host, src_port, src_user, src_db, "
-            "tgt_host, tgt_port, tgt_user, tgt_db, started_at, "
+            "task_key, src_host, src_port, src_user, src_db, src_options, "
+            "tgt_host, tgt_port, tgt_user, tgt_db, tgt_options, started_at, "
             "split_bytes, online, fix_replica_identity, no_owner, "
             "no_privileges, create_roles, role_passwords) "
-            "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
             "?, ?, ?, ?, ?, ?, ?)",
-            "issssisssisssiiiiiii", project_id, req->task, req->task_type,
+            "issssissssissssiiiiiii", project_id, req->task, req->task_type,
             zuuid_str_canonical(uuid), req->source->host,
             (int64_t) req->source->port, req->source->user, req->source->dbname,
-            req->target->host, (int64_t) req->target->port, req->target->user,
-            req->target->dbname, now,
+            src_options, req->target->host, (int64_t) req->target->port,
+            req->target->user, req->target->dbname, tgt_options, now,
             req->split_bytes > 0 ? req->split_bytes : PLAN_DEFAULT_SPLIT_BYTES,
             (int64_t) (strcmp(req->task_type, "OnlineMigration") == 0),
             (int64_t) req->fix_replica_identity, (int64_t) req->no_owner,
@@ -159,17 +162,20 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
     {
         goto failed;
     }
-    zuuid_destroy(&uuid);
-
     secrets_put(self->secrets, task_id, req->source->password,
                 req->target->password);
-    return (int) task_id;
+    goto done;
 
 failed:
     store_rollback(self->store);
-    zuuid_destroy(&uuid);
     *error = xstrdup("could not write the task to the catalog");
-    return -1;
+    task_id = -1;
+
+done:
+    zuuid_destroy(&uuid);
+    free(src_options);
+    free(tgt_options);
+    return (int) task_id;
 }
 
 /* A database's state; DB_STATE_COUNT if it is gone or unreadable. */

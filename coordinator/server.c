@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/curve.h"
 #include "common/envelope.h"
 #include "common/log.h"
@@ -237,6 +238,37 @@ s_lookup_task(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
     return task_id;
 }
 
+/*
+ * The first option of ep that config_check_option() refuses, as a
+ * message for the client, or NULL. The CLI checked them already; another
+ * client must not get a secret into the catalog, nor a setting pgferry
+ * decides itself.
+ */
+static char *
+s_check_options(const char *side, const Pgferry__Endpoint *ep)
+{
+    char *why = NULL;
+    char *msg = NULL;
+
+    for (size_t i = 0; i < ep->n_options && msg == NULL; i++)
+    {
+        const Pgferry__ConnOption *opt = ep->options[i];
+        if (strcmp(opt->key, "password") == 0)
+        {
+            msg = xasprintf("%s connection: option \"password\" is not "
+                            "supported, expected the password in its own "
+                            "field, which is never stored",
+                            side);
+        }
+        else if (config_check_option(opt->key, opt->value, &why) != 0)
+        {
+            msg = xasprintf("%s connection: %s", side, why);
+            free(why);
+        }
+    }
+    return msg;
+}
+
 static void
 s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
 {
@@ -272,6 +304,14 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
         msg = xstrdup("no agent is connected to the coordinator: start "
                       "pgferry-agent first");
         code = 1;
+    }
+    if (msg == NULL)
+    {
+        msg = s_check_options("source", req->source);
+    }
+    if (msg == NULL)
+    {
+        msg = s_check_options("target", req->target);
     }
     if (msg != NULL)
     {

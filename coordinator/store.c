@@ -77,6 +77,10 @@ static const char *const s_schema =
     "  task_key TEXT NOT NULL,"
     "  src_host TEXT, src_port INTEGER, src_user TEXT, src_db TEXT,"
     "  tgt_host TEXT, tgt_port INTEGER, tgt_user TEXT, tgt_db TEXT,"
+    /* the user's other libpq settings (sslmode, ...), as a conninfo
+     * string (pgconn_options_conninfo): no secret is among them */
+    "  src_options TEXT NOT NULL DEFAULT '',"
+    "  tgt_options TEXT NOT NULL DEFAULT '',"
     "  source_version TEXT, target_version TEXT,"
     "  started_at TEXT, ended_at TEXT, error TEXT,"
     "  split_bytes INTEGER NOT NULL,"
