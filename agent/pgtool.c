@@ -5,34 +5,49 @@
  *
  * Both pipes are drained with poll(): a child writing much to stderr
  * while we wait on stdout would otherwise deadlock.
+ *
+ * A child connects with the settings of every other connection of the
+ * agent (pgconn_params_init: the user's sslmode and the rest, TCP
+ * keepalives), given as --dbname. The password is in neither its command
+ * line nor its environment, both of which ps shows, but in a password
+ * file that exists only in memory and only for that child.
  */
+#define _GNU_SOURCE /* memfd_create() */
+
 #include "agent/pgtool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/pgconn.h"
 #include "common/strbuf.h"
 
 extern char **environ;
 
-/* the variables we set for the child; any of ours of the same name go */
+/* the connection's variables of ours that the child must not see: its
+ * --dbname names every setting, and these would only contradict it */
 static const char *const s_pg_vars[] = {
-    "PGHOST=",    "PGPORT=",     "PGUSER=",    "PGDATABASE=",
-    "PGAPPNAME=", "PGPASSWORD=", "PGSERVICE=", NULL};
+    "PGHOST=",    "PGPORT=",    "PGUSER=", "PGDATABASE=",
+    "PGAPPNAME=", "PGSERVICE=", NULL};
 
 /*
- * The child's environment: ours, with the connection's PG* settings in
- * place of any we had. Built before fork(): a threaded process may only
- * call async-signal-safe functions between fork() and exec().
+ * The child's environment: ours, without the PG* variables above when it
+ * connects, and without PGPASSWORD when it gets the password from a file
+ * (PGPASSWORD would win over it). Built before fork(): a threaded
+ * process may only call async-signal-safe functions between fork() and
+ * exec().
  */
 static char **
-s_child_env(const Pgferry__Endpoint *ep, const char *dbname)
+s_child_env(bool connects, bool password_file)
 {
     size_t n = 0;
     size_t count = 0;
@@ -42,11 +57,12 @@ s_child_env(const Pgferry__Endpoint *ep, const char *dbname)
     {
         count++;
     }
-    envp = xcalloc(count + 8, sizeof *envp);
+    envp = xcalloc(count + 1, sizeof *envp);
     for (size_t i = 0; i < count; i++)
     {
-        bool ours = false;
-        for (size_t v = 0; ep != NULL && s_pg_vars[v] != NULL; v++)
+        bool ours =
+            password_file && strncmp(environ[i], "PGPASSWORD=", 11) == 0;
+        for (size_t v = 0; connects && s_pg_vars[v] != NULL; v++)
         {
             ours = ours ||
                    strncmp(environ[i], s_pg_vars[v], strlen(s_pg_vars[v])) == 0;
@@ -56,19 +72,70 @@ s_child_env(const Pgferry__Endpoint *ep, const char *dbname)
             envp[n++] = xstrdup(environ[i]);
         }
     }
-    if (ep != NULL)
+    return envp;
+}
+
+/*
+ * A password file in memory holding password for any host, port, database
+ * and user, for one child: "*:*:*:*:password", with ':' and '\' escaped
+ * as libpq reads them. Returns its descriptor, close-on-exec so that no
+ * other thread's child inherits it (the child clears the flag for
+ * itself), or -1 with *error set.
+ */
+static int
+s_password_file(const char *password, char **error)
+{
+    strbuf_t *line = strbuf_new();
+    int fd = memfd_create("pgferry-pgpass", MFD_CLOEXEC);
+    const char *failed = NULL; /* what could not be done */
+    int why = 0;               /* its errno */
+
+    strbuf_append(line, "*:*:*:*:");
+    for (const char *c = password; *c != '\0'; c++)
     {
-        envp[n++] = xasprintf("PGHOST=%s", ep->host);
-        envp[n++] = xasprintf("PGPORT=%u", ep->port);
-        envp[n++] = xasprintf("PGUSER=%s", ep->user);
-        envp[n++] = xasprintf("PGDATABASE=%s", dbname ? dbname : ep->dbname);
-        envp[n++] = xstrdup("PGAPPNAME=pgferry-agent");
-        if (ep->password != NULL && ep->password[0] != '\0')
+        if (*c == ':' || *c == '\\')
         {
-            envp[n++] = xasprintf("PGPASSWORD=%s", ep->password);
+            strbuf_append_len(line, "\\", 1);
+        }
+        strbuf_append_len(line, c, 1);
+    }
+    strbuf_append(line, "\n");
+    /* libpq ignores a password file that others may read: 0600 */
+    if (fd < 0 || fchmod(fd, S_IRUSR | S_IWUSR) != 0)
+    {
+        failed = "create";
+        why = errno;
+    }
+    for (size_t done = 0; failed == NULL && done < strbuf_len(line);)
+    {
+        ssize_t written =
+            write(fd, strbuf_data(line) + done, strbuf_len(line) - done);
+        if (written > 0)
+        {
+            done += (size_t) written;
+        }
+        else if (written == 0 || errno != EINTR)
+        {
+            failed = "write";
+            why = written == 0 ? EIO : errno;
         }
     }
-    return envp;
+    if (failed != NULL)
+    {
+        *error = xasprintf("could not %s a password file in memory for the "
+                           "PostgreSQL tool: %s",
+                           failed, strerror(why));
+        if (fd >= 0)
+        {
+            close(fd);
+        }
+        fd = -1;
+    }
+    /* the buffer held the password */
+    char *text = strbuf_finish(&line);
+    memset(text, 0, strlen(text));
+    free(text);
+    return fd;
 }
 
 static void
@@ -76,10 +143,6 @@ s_free_vector(char **vector)
 {
     for (size_t i = 0; vector != NULL && vector[i] != NULL; i++)
     {
-        if (strncmp(vector[i], "PGPASSWORD=", 11) == 0)
-        {
-            memset(vector[i], 0, strlen(vector[i]));
-        }
         free(vector[i]);
     }
     free(vector);
@@ -113,24 +176,60 @@ s_tool_path(const char *pg_bin, const char *tool)
     return found ? found : xstrdup(tool);
 }
 
-/* argv as execve wants it: the program name first. */
+/* argv as execve wants it: the program name first, then dbname's
+ * options if not NULL (they take its ownership), then argv. */
 static char **
-s_child_args(const char *tool, const char *const *argv)
+s_child_args(const char *tool, char **dbname, const char *const *argv)
 {
     size_t count = 0;
+    size_t n = 0;
     char **args = NULL;
 
     while (argv[count] != NULL)
     {
         count++;
     }
-    args = xcalloc(count + 2, sizeof *args);
-    args[0] = xstrdup(tool);
+    args = xcalloc(count + 4, sizeof *args);
+    args[n++] = xstrdup(tool);
+    if (*dbname != NULL)
+    {
+        args[n++] = *dbname;
+        *dbname = NULL;
+        /* never wait for a password at a terminal: fail, and say why */
+        args[n++] = xstrdup("--no-password");
+    }
     for (size_t i = 0; i < count; i++)
     {
-        args[i + 1] = xstrdup(argv[i]);
+        args[n++] = xstrdup(argv[i]);
     }
     return args;
+}
+
+/*
+ * "--dbname=<conninfo>" for a child connecting to ep/dbname, with
+ * passfile naming /proc/self/fd/pass_fd if pass_fd >= 0 (after the
+ * user's own passfile, which it replaces); NULL if ep is NULL.
+ */
+static char *
+s_dbname_option(const Pgferry__Endpoint *ep, const char *dbname, int pass_fd)
+{
+    pgconn_params_t params;
+    char *conninfo = NULL;
+    char *option = NULL;
+
+    if (ep == NULL)
+    {
+        return NULL;
+    }
+    /* not pinned: pg_dump and pg_restore set their sessions up themselves */
+    pgconn_params_init(&params, ep, dbname, "agent", NULL, false);
+    conninfo = pgconn_params_conninfo(&params);
+    option = pass_fd >= 0 ? xasprintf("--dbname=%s passfile='/proc/self/fd/%d'",
+                                      conninfo, pass_fd)
+                          : xasprintf("--dbname=%s", conninfo);
+    free(conninfo);
+    pgconn_params_clear(&params);
+    return option;
 }
 
 int
@@ -140,14 +239,23 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
 {
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
+    bool password = ep != NULL && ep->password != NULL && ep->password[0];
+    int pass_fd = -1;
+    char *dbname_option = NULL;
     char *path = s_tool_path(pg_bin, tool);
-    char **args = s_child_args(tool, argv);
-    char **envp = s_child_env(ep, dbname);
+    char **args = NULL;
+    char **envp = s_child_env(ep != NULL, password);
     strbuf_t *err = strbuf_new();
     pid_t pid = -1;
     int status = 0;
     int rc = -1;
 
+    if (password && (pass_fd = s_password_file(ep->password, error)) < 0)
+    {
+        goto cleanup;
+    }
+    dbname_option = s_dbname_option(ep, dbname, pass_fd);
+    args = s_child_args(tool, &dbname_option, argv);
     if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
     {
         *error = xasprintf("could not create a pipe for %s: %s", tool,
@@ -168,6 +276,10 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
         close(err_pipe[0]);
         close(out_pipe[1]);
         close(err_pipe[1]);
+        if (pass_fd >= 0)
+        {
+            (void) fcntl(pass_fd, F_SETFD, 0); /* for the child's libpq */
+        }
         execve(path, args, envp);
         /* async-signal-safe only, here */
         static const char msg[] = "cannot run the PostgreSQL tool\n";
@@ -245,6 +357,10 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
     }
 
 cleanup:
+    if (pass_fd >= 0)
+    {
+        close(pass_fd);
+    }
     for (int i = 0; i < 2; i++)
     {
         if (out_pipe[i] >= 0)

@@ -2,8 +2,10 @@
  * agent/pgtool.h
  *     Runs pg_dump and pg_restore as child processes.
  *
- * Connection settings reach the child through PG* environment variables,
- * never its argument list, so no password shows in ps.
+ * Connection settings reach the child as --dbname, the same as every
+ * other connection of the agent's (pgconn_params_init), but for the
+ * password: it is in a password file held in memory for that child only,
+ * never in its argument list or environment, so it shows in no ps.
  */
 #ifndef PGFERRY_AGENT_PGTOOL_H
 #define PGFERRY_AGENT_PGTOOL_H
@@ -13,7 +15,8 @@
 
 /*
  * Runs pg_bin/tool with argv (NULL-ended, without the program name),
- * connected to ep/dbname if ep is not NULL. Its standard output is
+ * connected to ep/dbname if ep is not NULL (then with --dbname and
+ * --no-password ahead of argv). Its standard output is
  * appended to out (if not NULL). Returns 0 if it exited 0, else -1 with
  * *error set to what it printed on standard error.
  */

@@ -626,14 +626,14 @@ s_background()
     PGFERRY_PIDS[$name]=$!
 }
 
-# daemon_process_args: the arguments of this scenario's daemons and of
-# every process they started, a line each. Each daemon leads its own
+# daemon_process_args: the arguments and environments of this scenario's
+# daemons and of every process they started, a line each. Each daemon leads its own
 # process group (s_background); processes of other scenarios running
 # beside this one are not looked at.
 daemon_process_args()
 {
     local groups=" ${PGFERRY_PIDS[*]} "
-    ps -eo pgid=,args= | while read -r pgid args; do
+    ps -e e -ww -o pgid=,args= | while read -r pgid args; do
         if [[ $groups == *" $pgid "* ]]; then
             printf '%s\n' "$args"
         fi

@@ -71,9 +71,10 @@ for side in s t; do
 done
 create_project "$PROJECT"
 create_task "$PROJECT" "$TASK"
-# look at the arguments of the daemons and of every process they start
-# (pg_dump, pg_restore) while the task runs; not at other scenarios'
-# processes, whose arguments may hold the same cluster's password
+# look at the arguments and environments (pg_dump's once had PGPASSWORD)
+# of the daemons and of every process they start (pg_dump, pg_restore)
+# while the task runs; not at other scenarios' processes, whose arguments
+# may hold the same cluster's password
 seen=""
 while [[ $(pgf task show --project-name "$PROJECT" -n "$TASK" | jq -r .properties.state) == Running ]]; do
     args=$(daemon_process_args)
