@@ -18,6 +18,7 @@ PACKAGES=(
     libjson-c-dev libsqlite3-dev sqlite3
     postgresql-15 postgresql-client-15 postgresql-contrib
     pgcopydb jq
+    openssl # tests/integration/tls makes its CA and certificates
 )
 
 missing=()

@@ -81,6 +81,30 @@ task_create_fails bad_port70000 'pgferry: error: [^ ]*t_port70000\.json: field "
 
 task_create_fails bad_tasktype 'pgferry: error: .*Foo' --task-type Foo
 
+# the TLS fields (issue 9)
+mutate_json s.json s_sslmode.json '.sslMode = "strict"'
+task_create_fails bad_sslmode 'pgferry: error: [^ ]*s_sslmode\.json: field "sslMode": value "strict" is not an sslmode, expected disable, allow, prefer, require, verify-ca or verify-full' \
+    --source-connection-json s_sslmode.json
+
+mutate_json t.json t_trust.json '.trustServerCertificate = true'
+task_create_fails bad_trust 'pgferry: error: [^ ]*t_trust\.json: field "trustServerCertificate": value true applies only with "encryptConnection": true' \
+    --target-connection-json t_trust.json
+
+# a libpq setting of a URI that pgferry cannot honour: refused by name,
+# nothing started, nothing written
+for bad in 'service=prod' 'application_name=x' 'sslpassword=hush'; do
+    expect_fail 2 "pgferry: error: --source: connection URI: option \"${bad%%=*}\" is not supported" \
+        pgferry_migrate --source "$(src_uri "$DB")?$bad" --target "$(tgt_uri "$DB")"
+    [[ $LAST_OUTPUT != *hush* ]] || fail "the refusal showed sslpassword's value"
+done
+expect_fail 2 'pgferry: error: --target: connection URI: option "host": value "127.0.0.1,127.0.0.2" is a list' \
+    pgferry_migrate --source "$(src_uri "$DB")" --target "postgresql://postgres@127.0.0.1,127.0.0.2:$TGT_PORT/$DB"
+assert_target_untouched "$DB"
+if compgen -G "$TEST_TMP/migrate-*" >/dev/null; then
+    fail "a refused migrate made its state directory: $(echo "$TEST_TMP"/migrate-*)"
+fi
+pass "refused URIs: no state directory made, the target untouched"
+
 # --- what the prepare checks find ------------------------------------------
 # (these may be listed under a "pgferry: error:" header line, one problem a
 # line, so the patterns ask only for the name in question)
