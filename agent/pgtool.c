@@ -12,7 +12,8 @@
  * line nor its environment, both of which ps shows, but in a password
  * file that exists only in memory and only for that child.
  */
-#define _GNU_SOURCE /* memfd_create() */
+/* memfd_create(); a feature-test macro is reserved by design */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 
 #include "agent/pgtool.h"
 
@@ -176,10 +177,10 @@ s_tool_path(const char *pg_bin, const char *tool)
     return found ? found : xstrdup(tool);
 }
 
-/* argv as execve wants it: the program name first, then dbname's
- * options if not NULL (they take its ownership), then argv. */
+/* argv as execve wants it: the program name first, then dbname (the
+ * connection's --dbname option) if not NULL, then argv. */
 static char **
-s_child_args(const char *tool, char **dbname, const char *const *argv)
+s_child_args(const char *tool, const char *dbname, const char *const *argv)
 {
     size_t count = 0;
     size_t n = 0;
@@ -191,10 +192,9 @@ s_child_args(const char *tool, char **dbname, const char *const *argv)
     }
     args = xcalloc(count + 4, sizeof *args);
     args[n++] = xstrdup(tool);
-    if (*dbname != NULL)
+    if (dbname != NULL)
     {
-        args[n++] = *dbname;
-        *dbname = NULL;
+        args[n++] = xstrdup(dbname);
         /* never wait for a password at a terminal: fail, and say why */
         args[n++] = xstrdup("--no-password");
     }
@@ -255,7 +255,7 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
         goto cleanup;
     }
     dbname_option = s_dbname_option(ep, dbname, pass_fd);
-    args = s_child_args(tool, &dbname_option, argv);
+    args = s_child_args(tool, dbname_option, argv);
     if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0)
     {
         *error = xasprintf("could not create a pipe for %s: %s", tool,
@@ -361,6 +361,7 @@ cleanup:
     {
         close(pass_fd);
     }
+    free(dbname_option);
     for (int i = 0; i < 2; i++)
     {
         if (out_pipe[i] >= 0)
