@@ -388,6 +388,7 @@ config_parse_endpoint(const char *label, const char *text,
     int rc = -1;
     json_object *root = s_parse_json(label, text, error);
     json_object *port = NULL;
+    char *why = NULL;
 
     memset(out, 0, sizeof *out);
     out->port = 5432;
@@ -437,6 +438,13 @@ config_parse_endpoint(const char *label, const char *text,
     if (out->dbname == NULL)
     {
         out->dbname = xstrdup("postgres"); /* the seed's default */
+    }
+    /* a list of hosts is refused here as in a URI */
+    if (config_check_option("host", out->host, &why) != 0)
+    {
+        *error = xasprintf("%s: field \"serverName\": %s", label, why);
+        free(why);
+        goto cleanup;
     }
     if (json_object_object_get_ex(root, "port", &port) && port != NULL)
     {

@@ -434,6 +434,10 @@ s_test_endpoint_tls_errors(void)
          "expected a string"},
         {"\"sslmode\": \"require\"", "field \"sslmode\": unknown field",
          "sslMode"},
+        /* json-c keeps the later of two members of one name */
+        {"\"serverName\": \"h1,h2\"",
+         "field \"serverName\": option \"host\": value \"h1,h2\" is a list",
+         "expected a single host"},
         /* the password itself is never shown */
         {"\"password\": \"a\\nb\"",
          "field \"password\": the value holds a line break",
