@@ -24,6 +24,10 @@ typedef struct
     int jobs;          /* units it runs at once (snapshot holders aside) */
     int64_t last_seen; /* zclock_mono() of the last heartbeat */
     bool alive;        /* false once it missed its heartbeats */
+    uint64_t incarnation; /* the process heard last under this name */
+    uint64_t superseded;  /* the one it replaced while that one lived: if
+                           * that one speaks again, two processes share
+                           * the name */
 } registry_agent_t;
 
 registry_t *registry_new(void);

@@ -551,13 +551,52 @@ s_settle_reported(coord_t *self, registry_agent_t *agent,
  * from it for the first time, else those of the placements it says it
  * received (an Assign still on its way is not lost).
  */
+/*
+ * Whether hello comes from a process that another one under the same
+ * name replaced while it still lived: two agents share a --name. Each
+ * one's heartbeat would make the coordinator forget the other's units,
+ * so the older one is refused (it exits, saying why) and the newer one,
+ * which may be a restart of it, kept. Notes a replacement for next time.
+ */
+static bool
+s_is_duplicate(coord_t *self, zmsg_t *route, const Pgferry__Hello *hello)
+{
+    registry_agent_t *agent = registry_find(self->registry, hello->name);
+
+    if (agent == NULL || agent->incarnation == hello->incarnation)
+    {
+        return false;
+    }
+    if (agent->alive && agent->superseded == hello->incarnation)
+    {
+        char *why = xasprintf("another agent process runs under the name "
+                              "\"%s\" (it started after this one): expected "
+                              "each agent to have its own --name",
+                              hello->name);
+        log_warn("agent=%s two processes share this name: the older one is "
+                 "refused",
+                 hello->name);
+        (void) envelope_send_refused(self->agents, route, why);
+        free(why);
+        return true;
+    }
+    agent->superseded = agent->alive ? agent->incarnation : 0;
+    return false;
+}
+
 static void
 s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
 {
     bool is_new = false;
+
+    if (s_is_duplicate(self, *route_p, hello))
+    {
+        return;
+    }
     registry_agent_t *agent =
         registry_heard(self->registry, hello->name, hello->labels,
                        (int) hello->jobs, route_p, &is_new);
+    agent->incarnation = hello->incarnation;
     int64_t incarnation = (int64_t) hello->incarnation;
     int64_t known = store_int(self->store, 0,
                               "SELECT incarnation FROM agents WHERE name = ?",

@@ -10,7 +10,8 @@
 #     transaction) lets only one commit and the other skip or stop, and
 #     the coordinator releases the unit on the agent that came back. The
 #     load succeeds, with every row exactly once. (It once failed the
-#     database: a duplicate partition_done key.)
+#     database: a duplicate partition_done key.) Then a second agent
+#     process under a name in use: the older of the two is refused.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -72,4 +73,23 @@ until grep -q "agent=$victim unit=$unit is no longer placed there: released" "$T
 done
 pass "every row exactly once; the coordinator released unit $unit on $victim when it came back"
 assert_no_leftovers "$DB"
+
+# two live processes under one --name: each one's heartbeat would make the
+# coordinator forget the other's units. The older one is refused, and
+# exits saying why; the newer one (a restart, as far as anyone can tell)
+# stays.
+first=$(agent_pid a1)
+s_background agent-a1-twin "$(s_bin pgferry-agent)" --coordinator "$AGENTS_EP" --name a1
+deadline=$((SECONDS + 60))
+while s_alive "$first"; do
+    ((SECONDS < deadline)) || fail "the first agent named a1 still runs beside its twin after 60 s"
+    sleep 0.2
+done
+rc=0
+wait "$first" || rc=$?
+((rc == 2)) || fail "the first agent named a1 exited $rc, expected 2"
+grep -q 'refused this agent: another agent process runs under the name "a1"' "$TEST_TMP/agent-a1.log" ||
+    fail "the refused agent did not say why: $(tail -n 5 "$TEST_TMP/agent-a1.log")"
+s_alive "${PGFERRY_PIDS[agent-a1-twin]}" || fail "the newer agent named a1 exited too"
+pass "two agents named a1: the older one refused (exit 2, saying why), the newer one kept"
 scenario_pass
