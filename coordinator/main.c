@@ -10,6 +10,7 @@
 
 #include "common/curve.h"
 #include "common/log.h"
+#include "coordinator/secrets.h"
 #include "coordinator/server.h"
 
 static void
@@ -22,6 +23,7 @@ s_usage(FILE *out)
             "[--log-level LEVEL]\n"
             "                           [--curve-secret FILE "
             "--curve-clients DIR] [--insecure]\n"
+            "                           [--secrets-key FILE]\n"
             "\n"
             "Without CURVE keys both sockets must be local (loopback or "
             "ipc://): anyone who\n"
@@ -32,7 +34,14 @@ s_usage(FILE *out)
             "and --curve-clients (a directory of the agents' and operators' "
             "public\n"
             "certificates), only those clients get in, on both sockets, "
-            "encrypted.\n");
+            "encrypted.\n"
+            "\n"
+            "--secrets-key: 32 random bytes, mode 600 (head -c 32 "
+            "/dev/urandom > FILE).\n"
+            "The tasks' passwords are kept sealed with it in the catalog, "
+            "so that a task\n"
+            "goes on after a restart; without it they are in memory "
+            "only.\n");
 }
 
 int
@@ -46,17 +55,19 @@ main(int argc, char **argv)
         {"curve-secret", required_argument, NULL, 'k'},
         {"curve-clients", required_argument, NULL, 'K'},
         {"insecure", no_argument, NULL, 'I'},
+        {"secrets-key", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *state_dir = NULL;
     const char *listen = "tcp://127.0.0.1:5555";
     const char *agents = "tcp://127.0.0.1:5556";
     bool insecure = false;
+    const char *secrets_key = NULL;
     const char *curve_secret = NULL;
     const char *curve_clients = NULL;
     int c = 0;
 
-    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:Ih", long_opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:IS:h", long_opts, NULL)) !=
            -1)
     {
         switch (c)
@@ -78,6 +89,9 @@ main(int argc, char **argv)
                 break;
             case 'I':
                 insecure = true;
+                break;
+            case 'S':
+                secrets_key = optarg;
                 break;
             case 'L':
             {
@@ -128,6 +142,14 @@ main(int argc, char **argv)
             }
         }
     }
+    if (secrets_key != NULL && secrets_check_key(secrets_key) != 0)
+    {
+        fprintf(stderr, "pgferry-coordinator: error: --secrets-key: "
+                        "expected a file of 32 random bytes that only its "
+                        "owner reads (head -c 32 /dev/urandom > FILE; "
+                        "chmod 600 FILE)\n");
+        return 2;
+    }
     if (state_dir == NULL || optind < argc)
     {
         fprintf(stderr, "pgferry-coordinator: error: --state-dir is "
@@ -138,7 +160,8 @@ main(int argc, char **argv)
     log_set_context("coordinator");
     zsys_init();
     coord_t *coord =
-        server_new(state_dir, listen, agents, curve_secret, curve_clients);
+        server_new(state_dir, listen, agents, curve_secret, curve_clients,
+                   secrets_key);
     if (coord == NULL)
     {
         return 1;

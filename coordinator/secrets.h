@@ -1,9 +1,14 @@
 /*
  * coordinator/secrets.h
- *     The passwords of the tasks created here, held in memory only.
+ *     The passwords of the tasks created here: in memory, and sealed in
+ *     the catalog when the coordinator has a key.
  *
- * Never in the catalog, never in a log line: after a restart they are
- * gone, and the agents' own PGPASSWORD/.pgpass apply. Wiped when
+ * Never in clear in the catalog, never in a log line. Without a key
+ * (--secrets-key) they are gone after a restart, and the agents' own
+ * PGPASSWORD/.pgpass apply. With one, each task's pair is sealed
+ * (libsodium's secretbox: XSalsa20-Poly1305, a random nonce each) into
+ * task_secrets and opened again when the coordinator starts: a task
+ * goes on after a restart with the passwords it was given. Wiped when
  * forgotten.
  */
 #ifndef PGFERRY_COORDINATOR_SECRETS_H
@@ -13,7 +18,21 @@
 
 typedef struct secrets_t secrets_t;
 
+#include "coordinator/store.h"
+
 secrets_t *secrets_new(void);
+
+/*
+ * From now on, seals every task's passwords into store's task_secrets
+ * with the 32-byte key in key_file (which group and others must not
+ * read), and opens those sealed before. Returns 0, or -1 (logged, naming
+ * the file): a key that is not that file's, or a row it cannot open.
+ */
+int secrets_seal_with(secrets_t *self, store_t *store, const char *key_file);
+
+/* Whether key_file holds a key secrets_seal_with() takes: 0, or -1
+ * (logged, saying what is wrong). Reads nothing else, writes nothing. */
+int secrets_check_key(const char *key_file);
 /* Wipes and frees every password. */
 void secrets_destroy(secrets_t **self_p);
 

@@ -45,7 +45,7 @@ static int64_t s_started_at; /* zclock_mono() at start */
 coord_t *
 server_new(const char *state_dir, const char *cli_endpoint,
            const char *agents_endpoint, const char *curve_secret,
-           const char *curve_clients)
+           const char *curve_clients, const char *secrets_key)
 {
     coord_t *self = xcalloc(1, sizeof *self);
 
@@ -96,6 +96,20 @@ server_new(const char *state_dir, const char *cli_endpoint,
     }
     self->registry = registry_new();
     self->secrets = secrets_new();
+    if (secrets_key != NULL)
+    {
+        if (secrets_seal_with(self->secrets, self->store, secrets_key) != 0)
+        {
+            goto failed;
+        }
+    }
+    else
+    {
+        log_warn("the passwords given with tasks are kept in memory only: "
+                 "after a restart the agents' own .pgpass or PGPASSWORD "
+                 "apply (--secrets-key FILE keeps them sealed in the "
+                 "catalog)");
+    }
     self->outbox = outbox_new();
     self->pending = pending_new(self->cli, self->outbox);
     plan_resume(self);

@@ -7,10 +7,11 @@
 
 #include "coordinator/coord.h"
 
-/* Binds both sockets and opens the catalog. NULL (logged) on failure. */
+/* Binds both sockets and opens the catalog; with secrets_key, tasks'
+ * passwords are sealed in it (secrets.h). NULL (logged) on failure. */
 coord_t *server_new(const char *state_dir, const char *cli_endpoint,
                     const char *agents_endpoint, const char *curve_secret,
-                    const char *curve_clients);
+                    const char *curve_clients, const char *secrets_key);
 void server_destroy(coord_t **self_p);
 
 /* Runs until interrupted. Returns 0. */

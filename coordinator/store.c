@@ -133,6 +133,11 @@ static const char *const s_schema =
     "  cdc_del INTEGER NOT NULL DEFAULT 0,"
     /* cutover --validate: how the two sides differ, NULL if they do not */
     "  differs TEXT);"
+    /* a task's passwords, sealed under the coordinator's key (secrets.c);
+     * only with --secrets-key */
+    "CREATE TABLE IF NOT EXISTS task_secrets ("
+    "  task_id INTEGER PRIMARY KEY REFERENCES tasks ON DELETE CASCADE,"
+    "  sealed TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS schema_items ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"

@@ -15,7 +15,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config
     libpq-dev libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
-    libjson-c-dev libsqlite3-dev sqlite3
+    libjson-c-dev libsqlite3-dev sqlite3 libsodium-dev
     postgresql-15 postgresql-client-15 postgresql-contrib
     pgcopydb jq
     openssl # tests/integration/tls makes its CA and certificates

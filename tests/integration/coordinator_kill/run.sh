@@ -8,6 +8,9 @@
 #     heartbeat; units whose results were lost meanwhile run again and skip
 #     what the target already committed. The target must end up exactly
 #     like the source, and the row counters must not count anything twice.
+#     The task's servers ask for a password the agents do not have: the
+#     coordinator keeps it sealed in its catalog (--secrets-key), never in
+#     clear, so that the units it places after the restart carry it.
 #     Then, for a second task, the coordinator exits right after it
 #     committed a copy's placement and before it sent it (fault injected,
 #     $PGFERRY_TEST_FAULT=exit-before-send:copy): started again, it must
@@ -41,12 +44,31 @@ ANALYZE;
 SQL
 pass "1.55M rows loaded into $DB"
 
-start_coordinator
+# the key the coordinator seals passwords with; a key others may read,
+# or of the wrong size, is refused before anything is written
+key=$TEST_TMP/secrets.key
+head -c 32 /dev/urandom >"$key"
+chmod 644 "$key"
+expect_fail 2 'secrets key can be read by others \(mode 644\): expected mode 600 or 400' \
+    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --secrets-key "$key"
+head -c 31 /dev/urandom >"$TEST_TMP/short.key"
+chmod 600 "$TEST_TMP/short.key" "$key"
+expect_fail 2 'the secrets key is not 32 bytes' \
+    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --secrets-key "$TEST_TMP/short.key"
+[[ ! -e $TEST_TMP/refused-state ]] || fail "a refused coordinator wrote its state directory"
+pass "secrets keys that others can read, or of the wrong size, refused; nothing written"
+
+start_coordinator --secrets-key "$key"
 start_agent a1 --jobs 1
 start_agent a2 --jobs 1
 
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
+# $PASSWORD_ROLE must give its password (clusters.sh); the agents have none
+for side in s t; do
+    jq --arg pw "$PASSWORD_SECRET" --arg role "$PASSWORD_ROLE" '.userName = $role | .password = $pw' \
+        "$side.json" >"$side.tmp" && mv "$side.tmp" "$side.json"
+done
 create_project "$PROJECT"
 # 8MB ranges: many units, so that some are done and some in flight when
 # the coordinator goes
@@ -70,14 +92,23 @@ kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 pass "coordinator killed with SIGKILL at $done_parts/$total_parts ranges of public.events"
 
+[[ $(sqlite3 "$TEST_TMP/coordinator-state/pgferry.db" "SELECT count(*) FROM task_secrets") == 1 ]] ||
+    fail "the task's passwords were not sealed in the catalog"
+if grep -r -a -q -- "$PASSWORD_SECRET" "$TEST_TMP/coordinator-state"; then
+    fail "the password is in clear in the catalog"
+fi
+
 # the agents keep working meanwhile; their results queue up or are lost
 sleep 2
 s_background coordinator "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
-    --listen "$COORD" --agents "$AGENTS_EP"
+    --listen "$COORD" --agents "$AGENTS_EP" --secrets-key "$key"
 pass "coordinator started again on the same state directory"
 
 wait_task "$PROJECT" "$TASK" 300 || fail "task $TASK did not succeed after the coordinator restarted"
-pass "task Succeeded after the restart"
+pass "task Succeeded after the restart, its units placed since carrying the sealed password"
+if grep -r -a -q -- "$PASSWORD_SECRET" "$TEST_TMP/coordinator-state" "$TEST_TMP"/*.log; then
+    fail "the password is in clear in the catalog or a log"
+fi
 (($(grep -c "registered" "$TEST_TMP/coordinator.log") >= 4)) ||
     fail "the agents did not register again with the new coordinator"
 check_task_output "$DB" "$DB"
