@@ -33,6 +33,8 @@
 #define COORD_MAX_PLACEMENTS 5
 /* The catalog keeps the newest this many events. */
 #define COORD_MAX_EVENTS 100000
+/* --slot-wal-warn's default: 10 GiB */
+#define COORD_SLOT_WAL_WARN ((int64_t) 10 * 1024 * 1024 * 1024)
 
 typedef struct
 {
@@ -46,6 +48,9 @@ typedef struct
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
     bool dispatch_wanted;    /* the batch being handled may have freed slots */
+    /* a warning event when a database's slot holds back more WAL on its
+     * source than this (--slot-wal-warn; 0: never) */
+    int64_t slot_wal_warn;
     /* fault injection for tests ($PGFERRY_TEST_FAULT=exit-before-send:
      * KIND): the process exits once a batch that placed a unit of that
      * kind (copy, schema-post…) has committed, before it sends anything,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/config.h"
 #include "common/curve.h"
 #include "common/log.h"
 #include "coordinator/secrets.h"
@@ -23,7 +24,8 @@ s_usage(FILE *out)
             "[--log-level LEVEL]\n"
             "                           [--curve-secret FILE "
             "--curve-clients DIR] [--insecure]\n"
-            "                           [--secrets-key FILE]\n"
+            "                           [--secrets-key FILE] "
+            "[--slot-wal-warn 10GB]\n"
             "\n"
             "Without CURVE keys both sockets must be local (loopback or "
             "ipc://): anyone who\n"
@@ -56,6 +58,7 @@ main(int argc, char **argv)
         {"curve-clients", required_argument, NULL, 'K'},
         {"insecure", no_argument, NULL, 'I'},
         {"secrets-key", required_argument, NULL, 'S'},
+        {"slot-wal-warn", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *state_dir = NULL;
@@ -63,11 +66,12 @@ main(int argc, char **argv)
     const char *agents = "tcp://127.0.0.1:5556";
     bool insecure = false;
     const char *secrets_key = NULL;
+    int64_t slot_wal_warn = COORD_SLOT_WAL_WARN;
     const char *curve_secret = NULL;
     const char *curve_clients = NULL;
     int c = 0;
 
-    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:IS:h", long_opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:IS:W:h", long_opts, NULL)) !=
            -1)
     {
         switch (c)
@@ -93,6 +97,20 @@ main(int argc, char **argv)
             case 'S':
                 secrets_key = optarg;
                 break;
+            case 'W':
+            {
+                char *error = NULL;
+                if (config_parse_size(optarg, &slot_wal_warn, &error) != 0)
+                {
+                    fprintf(stderr,
+                            "pgferry-coordinator: error: --slot-wal-warn: "
+                            "%s\n",
+                            error);
+                    free(error);
+                    return 2;
+                }
+                break;
+            }
             case 'L':
             {
                 log_level_t level;
@@ -166,6 +184,7 @@ main(int argc, char **argv)
     {
         return 1;
     }
+    coord->slot_wal_warn = slot_wal_warn;
     log_info("listen=%s agents=%s state_dir=%s coordinator started", listen,
              agents, state_dir);
     int rc = server_run(coord);

@@ -130,6 +130,27 @@ s_add_cdc_table(coord_t *self, int64_t db_id, const Pgferry__TableChanges *t)
 static void
 s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
 {
+    int64_t held = store_int(self->store, 0,
+                             "SELECT slot_wal_bytes FROM databases "
+                             "WHERE id = ?",
+                             "i", db_id);
+
+    /* told once each time it crosses the line, not at every report */
+    if (self->slot_wal_warn > 0 && held <= self->slot_wal_warn &&
+        (int64_t) cdc->slot_wal_bytes > self->slot_wal_warn)
+    {
+        coord_event(self,
+                    store_int(self->store, 0,
+                              "SELECT task_id FROM databases WHERE id = ?",
+                              "i", db_id),
+                    "warn",
+                    "database_id=%" PRId64 " the replication slot holds "
+                    "back %" PRId64 " MB of WAL on the source, over "
+                    "--slot-wal-warn (%" PRId64 " MB): the source's disk "
+                    "fills while the target is behind",
+                    db_id, (int64_t) (cdc->slot_wal_bytes >> 20),
+                    self->slot_wal_warn >> 20);
+    }
     (void) store_exec(self->store,
                       "UPDATE databases SET received_lsn = ?, applied_lsn = ?, "
                       "source_lsn = ?, latency_ms = ?, pending = ?, "

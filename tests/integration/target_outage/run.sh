@@ -8,8 +8,10 @@
 #     for some tries, that the database waits it out (the failure, since
 #     when, how many tries). The database never fails, the changes made
 #     meanwhile all arrive, `task cutover --validate` succeeds, the two
-#     sides are identical, and no slot is left. (It once failed the
-#     database after ten tries, about 35 s, and orphaned the slot.)
+#     sides are identical, and no slot is left; the WAL the slot held back
+#     meanwhile is shown, and a warning says it crossed --slot-wal-warn.
+#     (It once failed the database after ten tries, about 35 s, and
+#     orphaned the slot.)
 #
 #     The scenario stops a server: it runs on clusters of its own, never
 #     on those other scenarios share.
@@ -38,7 +40,8 @@ BEGIN
 END $$;
 SQL
 
-start_coordinator
+# a low line, so that the WAL held back through the outage crosses it
+start_coordinator --slot-wal-warn 64kB
 start_agent a1 --jobs 2
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
@@ -102,6 +105,16 @@ start_target
 note "target started again"
 wait_db_field waitingOut '. == null' "working again"
 pass "working again: the status no longer shows a failure"
+# the WAL the slot held back through the outage was reported, and crossed
+# the line set
+wait_db_field slotRetainedWalBytes '. > 0' "reporting the WAL its slot holds back"
+deadline=$((SECONDS + 60))
+until grep -q "the replication slot holds back [0-9]* MB of WAL on the source, over --slot-wal-warn (0 MB)" \
+    "$TEST_TMP/coordinator.log"; do
+    ((SECONDS < deadline)) || fail "no warning that the slot held back more WAL than --slot-wal-warn"
+    sleep 0.5
+done
+pass "the slot's retained WAL shown ($(db_field slotRetainedWalBytes) bytes) and the line crossing told"
 wait "$writer" || fail "the writer failed: $(cat "$TEST_TMP/writer.out")"
 [[ $(psql_src "$DB" -c "SELECT count(*) FROM public.ticks") == "$TICKS" ]] ||
     fail "the writer did not write $TICKS rows"
