@@ -215,6 +215,21 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     return rc;
 }
 
+/*
+ * Whether a pg_dump that failed failed because the source went away (a
+ * restart, a network cut): the session this unit holds there fails too.
+ * pg_dump says why only in words, in the server's language.
+ */
+static bool
+s_source_lost(PGconn *src)
+{
+    char *error = NULL;
+    bool lost = pgconn_command(src, "SELECT 1", &error) != 0;
+
+    free(error);
+    return lost;
+}
+
 /* Where the post-data dump goes: TMPDIR, or /tmp. */
 static const char *
 s_tmp_dir(void)
@@ -366,7 +381,7 @@ s_make_schema(unit_t *self, PGconn *src, PGconn *tgt, const filter_t *f,
         rc = unit_fail(
             res,
             xasprintf("source database \"%s\": %s", a->source->dbname, error),
-            false);
+            s_source_lost(src));
         goto cleanup;
     }
     for (size_t c = 0; c < n; c++)
@@ -466,7 +481,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
                        xasprintf("source database \"%s\": could "
                                  "not read the post-data schema: %s",
                                  a->source->dbname, error),
-                       false);
+                       s_source_lost(src));
         goto cleanup;
     }
     /* finalize runs them in this order: the pre-data section's GRANTs
