@@ -28,12 +28,95 @@ static const char *const s_bookkeeping_sql =
     /* the latest placement of each copy unit that began to write */
     "CREATE TABLE IF NOT EXISTS pgferry.fence ("
     "  task_key text, unit_id bigint, epoch int NOT NULL, "
-    "  PRIMARY KEY (task_key, unit_id))";
+    "  PRIMARY KEY (task_key, unit_id)); "
+    /* online: the snapshot of the current slot, that copies read under */
+    "CREATE TABLE IF NOT EXISTS pgferry.load_snapshot ("
+    "  task_key text PRIMARY KEY, snapshot text NOT NULL)";
+
+/* Tries to make the bookkeeping this often: two units (schema-pre and a
+ * slot) making it at once may collide on the catalog's unique keys */
+#define SCHEMA_STEP_MAKE_TRIES 5
 
 int
 schema_step_make_bookkeeping(PGconn *tgt, char **error)
 {
-    return pgconn_command(tgt, s_bookkeeping_sql, error);
+    int rc = -1;
+
+    for (int i = 0; i < SCHEMA_STEP_MAKE_TRIES && rc != 0; i++)
+    {
+        free(*error);
+        *error = NULL;
+        rc = pgconn_command(tgt, s_bookkeeping_sql, error);
+    }
+    return rc;
+}
+
+/* One statement of schema_step_start_load(): 0, or -1 with *error and
+ * *transient set. */
+static int
+s_load_exec(PGconn *tgt, const char *sql, int nparams,
+            const char *const *params, bool *transient, char **error)
+{
+    PGresult *r = PQexecParams(tgt, sql, nparams, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+        PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        *error = pgconn_error_text(tgt, r);
+        *transient = pgconn_is_transient(tgt, r);
+        rc = -1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int
+schema_step_start_load(PGconn *tgt, const Pgferry__Assign *a,
+                       const char *snapshot, char **error)
+{
+    const char *params[2] = {a->task_key, snapshot};
+    bool transient = false;
+    char *truncate = NULL;
+    char *ignored = NULL;
+    int rc = -1;
+
+    if (schema_step_make_bookkeeping(tgt, error) != 0 ||
+        s_load_exec(tgt, "BEGIN", 0, NULL, &transient, error) != 0 ||
+        s_load_exec(tgt, "SET LOCAL lock_timeout = '10s'", 0, NULL,
+                    &transient, error) != 0 ||
+        /* waits for the copies under the old snapshot that hold its row
+         * (FOR SHARE) to end; any copy after this finds it changed */
+        s_load_exec(tgt,
+                    "INSERT INTO pgferry.load_snapshot (task_key, snapshot) "
+                    "VALUES ($1, $2) ON CONFLICT (task_key) DO UPDATE "
+                    "SET snapshot = excluded.snapshot",
+                    2, params, &transient, error) != 0)
+    {
+        goto cleanup;
+    }
+    if (a->truncate_target &&
+        ((truncate = unit_empty_tables_sql(a, tgt, error)) == NULL ||
+         (truncate[0] != '\0' &&
+          s_load_exec(tgt, truncate, 0, NULL, &transient, error) != 0) ||
+         s_load_exec(tgt,
+                     "DELETE FROM pgferry.partition_done WHERE task_key = $1",
+                     1, params, &transient, error) != 0))
+    {
+        goto cleanup;
+    }
+    rc = s_load_exec(tgt, "COMMIT", 0, NULL, &transient, error);
+
+cleanup:
+    if (rc != 0)
+    {
+        transient = transient || pgconn_is_transient(tgt, NULL);
+        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
+        free(ignored);
+        rc = transient ? SCHEMA_STEP_TRANSIENT : -1;
+    }
+    free(truncate);
+    return rc;
 }
 
 int

@@ -18,6 +18,18 @@
 int schema_step_make_bookkeeping(PGconn *tgt, char **error);
 
 /*
+ * Online, as a slot unit takes a snapshot for the copies: records it as
+ * the one copies read under (pgferry.load_snapshot, which a copy checks,
+ * row locked, in its transaction: one under another snapshot stops).
+ * With a->truncate_target (the load starts over) it also empties the
+ * tables and forgets which were copied, in that same transaction. Returns
+ * 0, or with *error set SCHEMA_STEP_TRANSIENT (worth another try: a lock
+ * not granted in time, a connection lost) or -1.
+ */
+int schema_step_start_load(PGconn *tgt, const Pgferry__Assign *a,
+                           const char *snapshot, char **error);
+
+/*
  * Runs one step's script. Returns 0; -1 with *error set, or -2 (the same,
  * but a deadlock, a serialization failure or a lost connection: trying
  * again may succeed); or 1 if it failed only because its object exists

@@ -150,6 +150,12 @@ int unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
 int unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
                           Pgferry__Result *res);
 
+/* The one TRUNCATE that empties the tables of a->tables that exist on
+ * tgt ("" if none): for a new task, which wants them there and empty, or
+ * a load started over. NULL with *error set if it cannot tell. */
+char *unit_empty_tables_sql(const Pgferry__Assign *a, PGconn *tgt,
+                            char **error);
+
 /*
  * Drops what an online task made for its stream: the slot (once no
  * walsender holds it) and the publication on src, the replication origin

@@ -130,15 +130,14 @@ unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
     return 0;
 }
 
-/* Empties the tables the task loaded, so that a new task finds them as
- * prepare wants them: there, and empty. */
-static int
-s_truncate_tables(const Pgferry__Assign *a, PGconn *tgt, char **error)
+char *
+unit_empty_tables_sql(const Pgferry__Assign *a, PGconn *tgt, char **error)
 {
     strbuf_t *sql = strbuf_new();
+    char *text = NULL;
     int rc = 0;
 
-    for (size_t i = 0; i < a->n_tables; i++)
+    for (size_t i = 0; i < a->n_tables && rc == 0; i++)
     {
         char *q = pgconn_quote_qualified(tgt, a->tables[i]->schema,
                                          a->tables[i]->name);
@@ -158,12 +157,12 @@ s_truncate_tables(const Pgferry__Assign *a, PGconn *tgt, char **error)
         PQclear(r);
         free(q);
     }
-    if (rc == 0 && strbuf_len(sql) > 0)
+    if (rc == 0)
     {
-        rc = pgconn_command(tgt, strbuf_data(sql), error);
+        text = xstrdup(strbuf_data(sql));
     }
     strbuf_destroy(&sql);
-    return rc;
+    return text;
 }
 
 int
@@ -173,6 +172,7 @@ unit_cleanup_run(unit_t *self, Pgferry__Result *res)
     char *error = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;
+    char *truncate = NULL;
     int rc = -1;
 
     src = pgconn_connect(a->source, NULL, "source", "cleanup", &error);
@@ -187,7 +187,10 @@ unit_cleanup_run(unit_t *self, Pgferry__Result *res)
         rc = unit_fail(res, error, true);
         goto cleanup;
     }
-    if (a->truncate_target && s_truncate_tables(a, tgt, &error) != 0)
+    if (a->truncate_target &&
+        ((truncate = unit_empty_tables_sql(a, tgt, &error)) == NULL ||
+         (truncate[0] != '\0' &&
+          pgconn_command(tgt, truncate, &error) != 0)))
     {
         rc = unit_fail(res,
                        xasprintf("target database \"%s\": could not empty "
@@ -204,6 +207,7 @@ unit_cleanup_run(unit_t *self, Pgferry__Result *res)
     rc = 0;
 
 cleanup:
+    free(truncate);
     PQfinish(src);
     PQfinish(tgt);
     return rc;

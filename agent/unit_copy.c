@@ -242,6 +242,45 @@ s_count_done(const group_t *g)
 }
 
 /*
+ * Online, in the open target transaction: the snapshot this copy reads
+ * under must still be the load's (pgferry.load_snapshot, written by the
+ * slot unit). Its row stays locked (FOR SHARE) until the commit, so a
+ * load that starts over waits for this copy before it empties the
+ * tables. Returns 0, or -1 (failed: a load started over is tried again
+ * under the new snapshot).
+ */
+static int
+s_check_load_snapshot(group_t *g)
+{
+    const Pgferry__Assign *a = g->tables[0].assign;
+    const char *params[1] = {a->task_key};
+    PGresult *r = PQexecParams(g->tgt,
+                               "SELECT snapshot FROM pgferry.load_snapshot "
+                               "WHERE task_key = $1 FOR SHARE",
+                               1, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        rc = s_fail(g, &g->tables[0], g->tgt, r,
+                    "could not read pgferry.load_snapshot");
+    }
+    else if (PQntuples(r) == 1 && a->snapshot != NULL &&
+             strcmp(PQgetvalue(r, 0, 0), a->snapshot) != 0)
+    {
+        rc = unit_fail(g->tables[0].res,
+                       xasprintf("table %s: the full load started over under "
+                                 "snapshot %s: this copy, under %s, stops "
+                                 "without writing",
+                                 g->tables[0].label, PQgetvalue(r, 0, 0),
+                                 a->snapshot),
+                       true);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/*
  * Fencing, in the open target transaction, before any write: claims each
  * unit of the group for this placement's epoch in pgferry.fence. The
  * claim's row lock is held until the commit, so two placements of a
@@ -279,6 +318,11 @@ s_claim(group_t *g)
                              strbuf_data(epochs)};
     r = PQexec(g->tgt, "SET LOCAL lock_timeout = " COPY_FENCE_WAIT);
     PQclear(r);
+    if (g->tables[0].assign->online && s_check_load_snapshot(g) != 0)
+    {
+        r = NULL;
+        goto cleanup;
+    }
     r = PQexecParams(
         g->tgt,
         "WITH claimed AS ("

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/schema_step.h"
 #include "agent/slot_reader.h"
 #include "agent/unit.h"
 #include "common/lsn.h"
@@ -143,6 +144,7 @@ unit_slot_run(unit_t *self, Pgferry__Result *res)
     uint64_t lsn = 0;
     slot_reader_t *reader = NULL;
     PGconn *src = pgconn_connect(a->source, NULL, "source", "slot", &error);
+    PGconn *tgt = NULL;
     int rc = -1;
 
     if (src == NULL)
@@ -163,10 +165,29 @@ unit_slot_run(unit_t *self, Pgferry__Result *res)
     if (reader == NULL ||
         slot_reader_create_slot(reader, &snapshot, &lsn, &error) != 0)
     {
+        /* a syntax or privilege error fails the database at once */
         rc = unit_fail(
             res,
             xasprintf("source database \"%s\": %s", a->source->dbname, error),
-            true);
+            reader == NULL || slot_reader_error_is_transient(reader));
+        goto cleanup;
+    }
+    tgt = pgconn_connect(a->target, NULL, "target", "slot", &error);
+    int started = tgt == NULL ? SCHEMA_STEP_TRANSIENT
+                              : schema_step_start_load(tgt, a, snapshot, &error);
+    if (started != 0)
+    {
+        rc = unit_fail(res,
+                       xasprintf("target database \"%s\": could not %s: "
+                                 "%s",
+                                 a->target->dbname,
+                                 a->truncate_target
+                                     ? "empty the tables for the full "
+                                       "load to start over"
+                                     : "record the snapshot copies read "
+                                       "under",
+                                 error),
+                       started == SCHEMA_STEP_TRANSIENT);
         goto cleanup;
     }
     unit_report_slot(self, snapshot, lsn);
@@ -179,7 +200,7 @@ unit_slot_run(unit_t *self, Pgferry__Result *res)
                            xasprintf("source database \"%s\": snapshot %s "
                                      "is gone: %s",
                                      a->source->dbname, snapshot, error),
-                           false);
+                           true); /* another is taken */
             goto cleanup;
         }
     }
@@ -189,6 +210,7 @@ cleanup:
     free(error);
     free(snapshot);
     slot_reader_destroy(&reader);
+    PQfinish(tgt);
     PQfinish(src);
     return rc;
 }

@@ -41,7 +41,7 @@ unit_snapshot_run(unit_t *self, Pgferry__Result *res)
                        xasprintf("source database \"%s\": could not export "
                                  "a snapshot: %s",
                                  a->source->dbname, error),
-                       true);
+                       pgconn_is_transient(src, NULL));
         free(error);
         goto cleanup;
     }
@@ -57,7 +57,7 @@ unit_snapshot_run(unit_t *self, Pgferry__Result *res)
                                      "connection holding snapshot %s: %s",
                                      a->source->dbname, PQgetvalue(r, 0, 0),
                                      error),
-                           false);
+                           true); /* another is taken */
             free(error);
             goto cleanup;
         }

@@ -26,15 +26,14 @@
 #define ADVANCE_BLOCK_SIZE 8192
 /* the weight of an index build whose table is not known */
 #define ADVANCE_UNKNOWN_BYTES (1LL << 40)
-/* the most snapshots one database may need before we give up on it */
-#define ADVANCE_MAX_SNAPSHOTS 5
 
 /*
  * No holder of the snapshot while copies wait for it: take another.
  * Offline, any snapshot will do. Online, the copies must read as of the
  * slot's consistent point: once a copy has read under the old snapshot,
- * a new slot cannot match it, so the database fails (and its cleanup
- * drops the slot and empties the tables, for a new task).
+ * a new slot cannot match it, so the full load starts over. A snapshot
+ * lost is a transient trouble (a source restarting, an agent dying):
+ * however often it happens, a new one is taken, after a growing pause.
  */
 static void
 s_retake_snapshot(coord_t *self, int64_t task_id, int64_t db_id, bool online,
@@ -42,35 +41,28 @@ s_retake_snapshot(coord_t *self, int64_t task_id, int64_t db_id, bool online,
 {
     int kind = online ? K_SLOT : K_SNAPSHOT;
 
+    /* a copy that failed rolled back what it read: only those that
+     * committed, or may still, tie the load to the old snapshot */
     if (online && store_int(self->store, 0,
                             "SELECT count(*) FROM units WHERE database_id = ? "
-                            "AND kind = ? AND (started = 1 OR state = "
-                            "'done')",
+                            "AND kind = ? AND (state = 'done' OR "
+                            "(state = 'running' AND started = 1))",
                             "ii", db_id, (int64_t) K_COPY) > 0)
     {
-        plan_fail_database(
-            self, task_id, db_id,
-            "the connection holding the slot's snapshot was lost "
-            "before every table was copied: the tables not "
-            "copied yet cannot be read as of the slot's start, "
-            "so the full load cannot finish consistently; the "
-            "slot and publication are dropped and the tables "
-            "emptied: create the task again");
+        plan_restart_load(self, task_id, db_id);
         return;
     }
-    if (units_count(self->store, db_id, kind, "'done', 'failed'") >=
-        ADVANCE_MAX_SNAPSHOTS)
-    {
-        plan_fail_database(self, task_id, db_id,
-                           "could not hold a snapshot of the source: "
-                           "the agents holding it were lost too often");
-        return;
-    }
+    int64_t lost = units_count(self->store, db_id, kind, "'done', 'failed'");
+    int64_t pause = units_backoff_ms(lost > 1 ? (int) lost - 1 : 0);
     coord_event(self, task_id, "warn",
                 "database_id=%" PRId64 " taking a new %s for the %" PRId64
-                " copies not started yet",
-                db_id, online ? "slot and snapshot" : "snapshot", queued);
-    (void) units_add(self->store, task_id, db_id, kind, 0, 0, 0);
+                " copies not started yet%s",
+                db_id, online ? "slot and snapshot" : "snapshot", queued,
+                pause > 0 ? ", after a pause: it was lost often" : "");
+    if (units_add(self->store, task_id, db_id, kind, 0, 0, 0) == 0)
+    {
+        (void) units_defer(self->store, store_last_id(self->store), pause);
+    }
 }
 
 /* FULL_LOAD: keeps a snapshot held while copies need it; once every copy

@@ -166,7 +166,8 @@ s_build_assign(coord_t *self, int64_t unit_id)
         "       d.state, (SELECT count(*) FROM units f WHERE f.database_id = "
         "                 d.id AND f.kind = 6 AND f.state = 'done'), "
         "       t.no_owner, t.no_privileges, t.create_roles, "
-        "       t.role_passwords, d.name, d.target_name, u.epoch "
+        "       t.role_passwords, d.name, d.target_name, u.epoch, "
+        "       d.reloads "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -218,6 +219,9 @@ s_build_assign(coord_t *self, int64_t unit_id)
     _Static_assert(K_FINALIZE == 6, "the query names finalize by number");
     a->truncate_target = strcmp(store_rows_text(rows, 24), "FAILED") == 0 &&
                          store_rows_int(rows, 25) == 0;
+    /* a slot of a load started over empties the tables first */
+    a->truncate_target = a->truncate_target ||
+                         (kind == K_SLOT && store_rows_int(rows, 33) > 0);
     if (kind == K_PREPARE || kind == K_SCHEMA_PRE)
     {
         s_add_selected(a, store_rows_text(rows, 12));

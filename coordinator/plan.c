@@ -420,6 +420,63 @@ plan_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
     s_stop_stream(self, task_id, db_id);
 }
 
+/*
+ * An online database whose snapshot was lost (its source restarted, or
+ * the agent holding it died) once copies had read under it: no new slot
+ * can start where they read, so its full load starts over, by itself;
+ * nothing fails. The copies running are stopped; every copy and ANALYZE
+ * is queued again and its table shown QUEUED; a new slot takes a new
+ * snapshot. That slot unit, told by databases.reloads, fences the old
+ * copies out and empties the tables on the target before any copy reads
+ * under it. The index builds done stay done: emptying a table keeps its
+ * indexes.
+ */
+void
+plan_restart_load(coord_t *self, int64_t task_id, int64_t db_id)
+{
+    char units_from[64];
+    char tables_from[64];
+    char *requeue = xasprintf(
+        "UPDATE units SET state = ?, agent = NULL, started = 0, rows = 0, "
+        "bytes = 0, not_before = 0 WHERE database_id = ? AND kind IN (?, ?) "
+        "AND (state IN (%s) OR state = ?)",
+        states_unit_sources(UNIT_QUEUED, units_from, sizeof units_from));
+    char *reset = xasprintf(
+        "UPDATE tables_ SET state = ?, rows = 0, bytes = 0, agents = '', "
+        "started_at = NULL, ended_at = NULL WHERE database_id = ? AND "
+        "state IN (%s)",
+        states_table_sources(TABLE_QUEUED, tables_from, sizeof tables_from));
+    int64_t copied = store_int(self->store, 0,
+                               "SELECT count(*) FROM tables_ WHERE "
+                               "database_id = ? AND state = ?",
+                               "is", db_id,
+                               states_table_name(TABLE_COMPLETED));
+
+    s_send_release(self, db_id, K_COPY, false, false, false);
+    s_send_release(self, db_id, K_ANALYZE, false, false, false);
+    s_release_batches(self, db_id);
+    plan_release_snapshots(self, db_id);
+    (void) store_exec(self->store, requeue, "siiis",
+                      states_unit_name(UNIT_QUEUED), db_id, (int64_t) K_COPY,
+                      (int64_t) K_ANALYZE, states_unit_name(UNIT_QUEUED));
+    (void) store_exec(self->store, reset, "si",
+                      states_table_name(TABLE_QUEUED), db_id);
+    (void) store_exec(self->store,
+                      "UPDATE databases SET reloads = reloads + 1 "
+                      "WHERE id = ?",
+                      "i", db_id);
+    (void) units_add(self->store, task_id, db_id, K_SLOT, 0, 0, 0);
+    coord_event(self, task_id, "warn",
+                "database_id=%" PRId64 " the snapshot the full load read "
+                "under was lost (the source restarted, or the agent "
+                "holding it was lost) after %" PRId64 " table(s) were "
+                "copied: the full load starts over under a new slot, "
+                "the tables emptied first",
+                db_id, copied);
+    free(requeue);
+    free(reset);
+}
+
 void
 plan_update_task_state(coord_t *self, int64_t task_id)
 {

@@ -49,6 +49,9 @@ int plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
  * cancelled, its snapshot, batches and stream let go. */
 void plan_fail_database(coord_t *self, int64_t task_id, int64_t db_id,
                         const char *error);
+/* Starts an online database's full load over, its snapshot lost after
+ * copies read under it: see plan.c. */
+void plan_restart_load(coord_t *self, int64_t task_id, int64_t db_id);
 /* Tells the cdc unit of a database, waiting for its validate units,
  * that every table compared equal: it may finish the cutover. */
 void plan_confirm_validated(coord_t *self, int64_t db_id);

@@ -301,10 +301,6 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
     advance_queue_analyze(self, task_id, db_id, table_id);
 }
 
-/* Between tries of a unit that failed for a transient reason: 1 s, 2 s,
- * 4 s ... up to this, however many tries it takes. */
-#define RESULTS_MAX_BACKOFF_MS 60000
-
 /*
  * The database waits out a failure: shown in its status (what failed
  * last, since when, tries failed in a row) until a unit of it succeeds.
@@ -365,6 +361,14 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
              int64_t db_id, int64_t table_id, int attempts,
              const Pgferry__Result *r)
 {
+    if ((kind == K_SNAPSHOT || kind == K_SLOT) && !r->retryable)
+    {
+        /* the source cannot give one (a privilege, a setting): say so
+         * now, not after retries */
+        (void) units_move(self->store, unit_id, UNIT_FAILED, r->error);
+        plan_fail_database(self, task_id, db_id, r->error);
+        return;
+    }
     if (kind == K_SNAPSHOT || kind == K_SLOT)
     {
         /* the snapshot is gone; FULL_LOAD takes another if copies wait */
@@ -393,7 +397,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
     if (kind == K_COPY && r->snapshot_lost)
     {
         /* not the copy's fault: it runs again, under a new snapshot,
-         * without using up an attempt; PLAN_MAX_SNAPSHOTS bounds this */
+         * without using up an attempt */
         coord_event(self, task_id, "warn",
                     "unit=%" PRId64 " could not import the snapshot, "
                     "taking a new one: %s",
@@ -415,19 +419,15 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
      */
     if (r->retryable && (kind != K_PREPARE || attempts < COORD_MAX_ATTEMPTS))
     {
-        int shift = attempts > 1 ? (attempts < 17 ? attempts - 1 : 16) : 0;
-        int64_t pause = (int64_t) 1000 << shift;
+        int64_t pause = units_backoff_ms(attempts);
 
-        pause = pause < RESULTS_MAX_BACKOFF_MS ? pause : RESULTS_MAX_BACKOFF_MS;
         coord_event(self, task_id, "warn",
                     "unit=%" PRId64 " kind=%s attempt %d failed, trying "
                     "again in %" PRId64 " s: %s",
                     unit_id, units_kind_name(kind), attempts, pause / 1000,
                     r->error);
         (void) units_move(self->store, unit_id, UNIT_QUEUED, r->error);
-        (void) store_exec(self->store,
-                          "UPDATE units SET not_before = ? WHERE id = ?", "ii",
-                          (int64_t) zclock_time() + pause, unit_id);
+        (void) units_defer(self->store, unit_id, pause);
         if (kind != K_PREPARE)
         {
             s_note_trouble(self, task_id, db_id, r->error, attempts);

@@ -68,7 +68,9 @@ static const uint32_t s_table_allowed[TABLE_STATE_COUNT] = {
     /* back to QUEUED: tried again, or its snapshot was lost */
     [TABLE_LOADING] =
         BIT(TABLE_QUEUED) | BIT(TABLE_COMPLETED) | BIT(TABLE_ERROR),
-    [TABLE_COMPLETED] = 0,
+    /* back to QUEUED: its database's online load started over (the
+     * snapshot it was read under was lost) */
+    [TABLE_COMPLETED] = BIT(TABLE_QUEUED),
     [TABLE_ERROR] = 0};
 
 static const char *const s_unit_names[UNIT_STATE_COUNT] = {
@@ -83,7 +85,9 @@ static const uint32_t s_unit_allowed[UNIT_STATE_COUNT] = {
     /* back to queued: tried again, or its agent was lost */
     [UNIT_RUNNING] = BIT(UNIT_QUEUED) | BIT(UNIT_DONE) | BIT(UNIT_FAILED) |
                      BIT(UNIT_CANCELLED),
-    [UNIT_DONE] = 0,
+    /* a copy or ANALYZE queued again: its database's online load started
+     * over */
+    [UNIT_DONE] = BIT(UNIT_QUEUED),
     [UNIT_FAILED] = 0,
     [UNIT_CANCELLED] = 0};
 
@@ -204,18 +208,20 @@ states_db_is_final(db_state_t state)
     return state >= 0 && state < DB_STATE_COUNT && s_db_allowed[state] == 0;
 }
 
-char *
-states_unit_sources(unit_state_t to, char *buf, size_t size)
+/* The names of the states that allowed lets move to to, as an SQL list. */
+static char *
+s_sources(const uint32_t *allowed, const char *const *names, int count, int to,
+          char *buf, size_t size)
 {
     size_t len = 0;
 
     buf[0] = '\0';
-    for (int from = 0; from < UNIT_STATE_COUNT; from++)
+    for (int from = 0; from < count; from++)
     {
-        if (states_unit_can_move((unit_state_t) from, to))
+        if (s_can_move(allowed, count, from, to))
         {
             int n = snprintf(buf + len, size - len, "%s'%s'",
-                             len > 0 ? ", " : "", s_unit_names[from]);
+                             len > 0 ? ", " : "", names[from]);
             if (n < 0 || (size_t) n >= size - len)
             {
                 break; /* cut: snprintf ended it at the buffer's end */
@@ -224,4 +230,18 @@ states_unit_sources(unit_state_t to, char *buf, size_t size)
         }
     }
     return buf;
+}
+
+char *
+states_unit_sources(unit_state_t to, char *buf, size_t size)
+{
+    return s_sources(s_unit_allowed, s_unit_names, UNIT_STATE_COUNT, (int) to,
+                     buf, size);
+}
+
+char *
+states_table_sources(table_state_t to, char *buf, size_t size)
+{
+    return s_sources(s_table_allowed, s_table_names, TABLE_STATE_COUNT,
+                     (int) to, buf, size);
 }

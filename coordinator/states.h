@@ -78,10 +78,11 @@ bool states_db_can_move(db_state_t from, db_state_t to);
 bool states_table_can_move(table_state_t from, table_state_t to);
 bool states_unit_can_move(unit_state_t from, unit_state_t to);
 
-/* The states from which a unit may move to to, as an SQL list of quoted
- * names ("'queued', 'running'") for the guard of a bulk move; "" if
- * none. Returns buf. */
+/* The states from which a unit (a table) may move to to, as an SQL list
+ * of quoted names ("'queued', 'running'") for the guard of a bulk move;
+ * "" if none. Returns buf. */
 char *states_unit_sources(unit_state_t to, char *buf, size_t size);
+char *states_table_sources(table_state_t to, char *buf, size_t size);
 
 /* True if nothing moves out of the state. */
 bool states_db_is_final(db_state_t state);

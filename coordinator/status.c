@@ -233,7 +233,7 @@ s_add_databases(store_t *store, json_object *out, int64_t task_id,
         "       (SELECT coalesce(sum(cdc_del), 0) FROM tables_ "
         "         WHERE database_id = d.id), "
         "       d.trouble, d.trouble_since, d.trouble_retries, "
-        "       d.slot_wal_bytes "
+        "       d.slot_wal_bytes, d.reloads "
         "  FROM databases d WHERE d.task_id = ? ORDER BY d.id",
         "i", task_id);
 
@@ -295,6 +295,9 @@ s_add_databases(store_t *store, json_object *out, int64_t task_id,
         /* WAL the replication slot holds back on the source */
         json_object_object_add(d, "slotRetainedWalBytes",
                                json_object_new_int64(store_rows_int(rows, 22)));
+        /* online: full loads started over, their snapshot lost */
+        json_object_object_add(d, "fullLoadRestarts",
+                               json_object_new_int64(store_rows_int(rows, 23)));
         json_object_array_add(out, d);
         free(id);
     }

@@ -115,7 +115,9 @@ static const char *const s_schema =
     /* a failure being waited out: the last one, since when, tries failed
      * in a row; NULL while all goes well */
     "  trouble TEXT, trouble_since TEXT,"
-    "  trouble_retries INTEGER NOT NULL DEFAULT 0);"
+    "  trouble_retries INTEGER NOT NULL DEFAULT 0,"
+    /* online: how often its full load started over, a snapshot lost */
+    "  reloads INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS tables_ ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
@@ -243,8 +245,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 9
-#define STORE_VERSION_TEXT "9"
+#define STORE_VERSION 10
+#define STORE_VERSION_TEXT "10"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int

@@ -5,6 +5,7 @@
 #include "coordinator/units.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,27 @@ units_place(store_t *store, int64_t unit_id, const char *agent, int64_t batch,
     return store_changes(store) == 1
                ? 0
                : s_not_moved(store, unit_id, UNIT_RUNNING);
+}
+
+/* the longest pause between two tries of a unit */
+#define UNITS_MAX_BACKOFF_MS 60000
+
+int64_t
+units_backoff_ms(int failures)
+{
+    if (failures <= 0)
+    {
+        return 0;
+    }
+    int64_t pause = (int64_t) 1000 << (failures < 17 ? failures - 1 : 16);
+    return pause < UNITS_MAX_BACKOFF_MS ? pause : UNITS_MAX_BACKOFF_MS;
+}
+
+int
+units_defer(store_t *store, int64_t unit_id, int64_t pause_ms)
+{
+    return store_exec(store, "UPDATE units SET not_before = ? WHERE id = ?",
+                      "ii", (int64_t) zclock_time() + pause_ms, unit_id);
 }
 
 int64_t

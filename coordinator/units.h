@@ -104,6 +104,16 @@ int64_t units_cancel(store_t *store, int64_t db_id, int kind, bool running);
 
 /* Units of a database of one kind in the states listed (an SQL list of
  * quoted names): one row read, whatever the number of units. */
+/*
+ * The pause before the next try of a unit after failures tries in a row
+ * failed for a transient reason: 1 s, 2 s, 4 s ... up to a minute,
+ * however many tries it takes (none before the first try).
+ */
+int64_t units_backoff_ms(int failures);
+
+/* Unit unit_id is not placed before pause_ms from now. Returns 0 or -1. */
+int units_defer(store_t *store, int64_t unit_id, int64_t pause_ms);
+
 int64_t units_count(store_t *store, int64_t db_id, int kind,
                     const char *states);
 /* The same over every database of a task: a row read per database. */

@@ -106,7 +106,8 @@ s_test_table(void)
     static const move_t moves[] = {
         {TABLE_QUEUED, TABLE_LOADING},    {TABLE_QUEUED, TABLE_COMPLETED},
         {TABLE_QUEUED, TABLE_ERROR},      {TABLE_LOADING, TABLE_QUEUED},
-        {TABLE_LOADING, TABLE_COMPLETED}, {TABLE_LOADING, TABLE_ERROR}};
+        {TABLE_LOADING, TABLE_COMPLETED}, {TABLE_LOADING, TABLE_ERROR},
+        {TABLE_COMPLETED, TABLE_QUEUED}};
     size_t n = sizeof moves / sizeof moves[0];
 
     for (int from = 0; from < TABLE_STATE_COUNT; from++)
@@ -128,7 +129,8 @@ s_test_unit(void)
     static const move_t moves[] = {
         {UNIT_QUEUED, UNIT_RUNNING}, {UNIT_QUEUED, UNIT_CANCELLED},
         {UNIT_RUNNING, UNIT_QUEUED}, {UNIT_RUNNING, UNIT_DONE},
-        {UNIT_RUNNING, UNIT_FAILED}, {UNIT_RUNNING, UNIT_CANCELLED}};
+        {UNIT_RUNNING, UNIT_FAILED}, {UNIT_RUNNING, UNIT_CANCELLED},
+        {UNIT_DONE, UNIT_QUEUED}};
     size_t n = sizeof moves / sizeof moves[0];
 
     for (int from = 0; from < UNIT_STATE_COUNT; from++)
@@ -181,6 +183,10 @@ s_test_unit_sources(void)
                  "'queued'") == 0);
     CHECK(strcmp(states_unit_sources(UNIT_DONE, buf, sizeof buf),
                  "'running'") == 0);
+    CHECK(strcmp(states_unit_sources(UNIT_QUEUED, buf, sizeof buf),
+                 "'running', 'done'") == 0);
+    CHECK(strcmp(states_table_sources(TABLE_QUEUED, buf, sizeof buf),
+                 "'LOADING', 'COMPLETED'") == 0);
     /* cut to the buffer, never past it */
     CHECK(strlen(states_unit_sources(UNIT_CANCELLED, tiny, sizeof tiny)) ==
           sizeof tiny - 1);
