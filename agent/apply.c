@@ -397,16 +397,38 @@ s_session_reset(apply_t *self)
     }
 }
 
+/* One statement setting the session up: 0, or -1 with *text set and
+ * *transient saying whether another try may do (an origin still held by
+ * a session on its way out: 55006). */
+static int
+s_setup_query(PGconn *target, const char *sql, const char *const *params,
+              char **text, bool *transient)
+{
+    PGresult *res =
+        PQexecParams(target, sql, 1, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    {
+        *text = pgconn_error_text(target, res);
+        *transient = pgconn_is_transient(target, res);
+        rc = -1;
+    }
+    PQclear(res);
+    return rc;
+}
+
 apply_t *
-apply_new(PGconn *target, const char *origin_name, char **error)
+apply_new(PGconn *target, const char *origin_name, char **error,
+          bool *transient)
 {
     assert(target != NULL);
     assert(origin_name != NULL);
     apply_t *self = xcalloc(1, sizeof(*self));
     const char *params[1] = {origin_name};
-    PGresult *res = NULL;
     char *text = NULL;
 
+    *transient = false;
     self->target = target;
     self->pipe = pipeline_new(target);
     self->origin_name = xstrdup(origin_name);
@@ -435,22 +457,15 @@ apply_new(PGconn *target, const char *origin_name, char **error)
     {
         goto failed;
     }
-    res = pgconn_query(
-        target,
-        "SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL",
-        1, params, &text);
-    if (res == NULL)
+    if (s_setup_query(target,
+                      "SELECT pg_replication_origin_create($1) "
+                      "WHERE pg_replication_origin_oid($1) IS NULL",
+                      params, &text, transient) != 0 ||
+        s_setup_query(target, "SELECT pg_replication_origin_session_setup($1)",
+                      params, &text, transient) != 0)
     {
         goto failed;
     }
-    PQclear(res);
-    res = pgconn_query(target, "SELECT pg_replication_origin_session_setup($1)",
-                       1, params, &text);
-    if (res == NULL)
-    {
-        goto failed;
-    }
-    PQclear(res);
     if (apply_origin_lsn(self, &self->origin_lsn) != 0)
     {
         text = xstrdup(self->error);

@@ -52,9 +52,12 @@ typedef struct
 /*
  * Borrows target (which must outlive the apply_t). Sets the session up
  * and creates the replication origin origin_name if missing. Returns NULL
- * with *error set (free() it) on failure.
+ * with *error set (free() it) on failure, and *transient true if another
+ * try may do (a connection lost, the origin still held by a session on
+ * its way out).
  */
-apply_t *apply_new(PGconn *target, const char *origin_name, char **error);
+apply_t *apply_new(PGconn *target, const char *origin_name, char **error,
+                   bool *transient);
 /*
  * Also counts each table's changes in pgferry.cdc_counts (origin,
  * schema_name, table_name, inserts, updates, deletes) on the target, in

@@ -129,8 +129,15 @@ s_connect(cdc_t *c, char **error, bool *transient)
     {
         return -1;
     }
-    c->apply = apply_new(c->tgt, a->slot, error);
-    if (c->apply == NULL || apply_keep_counts(c->apply, error) != 0)
+    c->apply = apply_new(c->tgt, a->slot, error, transient);
+    if (c->apply == NULL)
+    {
+        /* a connection lost, or the origin held by the session of a
+         * placement on its way out (an agent thought lost): tried again */
+        *transient = *transient || pgconn_is_transient(c->tgt, NULL);
+        return -1;
+    }
+    if (apply_keep_counts(c->apply, error) != 0)
     {
         *transient = pgconn_is_transient(c->tgt, NULL);
         return -1;

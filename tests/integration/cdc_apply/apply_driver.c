@@ -259,6 +259,7 @@ main(int argc, char **argv)
     int rc = 1;
     driver_t d;
     char *error = NULL;
+    bool transient = false; /* apply_new()'s, unused: a driver stops */
     uint64_t origin_lsn = 0;
     const char *crash = getenv("PGFERRY_APPLY_CRASH_AFTER");
     const char *no_advance = getenv("PGFERRY_APPLY_NO_ADVANCE");
@@ -285,7 +286,7 @@ main(int argc, char **argv)
         goto cleanup;
     }
     d.decoder = pgoutput_new();
-    d.apply = apply_new(d.tgt, argv[5], &error);
+    d.apply = apply_new(d.tgt, argv[5], &error, &transient);
     if (d.apply == NULL ||
         (batch != NULL && apply_keep_counts(d.apply, &error) != 0))
     {

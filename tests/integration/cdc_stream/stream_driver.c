@@ -226,6 +226,7 @@ main(int argc, char **argv)
 {
     int rc = 1;
     char *error = NULL;
+    bool transient = false; /* apply_new()'s, unused: a driver stops */
     char *snapshot = NULL;
     uint64_t consistent = 0;
     uint64_t endpos = 0;
@@ -289,7 +290,7 @@ main(int argc, char **argv)
 
     /* 2. the stream from the consistent point, applied */
     decoder = pgoutput_new();
-    apply = apply_new(tgt, argv[6], &error);
+    apply = apply_new(tgt, argv[6], &error, &transient);
     if (apply == NULL)
     {
         fprintf(stderr, "%s\n", error);
