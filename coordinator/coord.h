@@ -48,6 +48,9 @@ typedef struct
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
     bool dispatch_wanted;    /* the batch being handled may have freed slots */
+    /* the batch being handled moved a task or database: its commit is
+     * made durable, though agents' batches are not (server.c) */
+    bool sync_wanted;
     /* a warning event when a database's slot holds back more WAL on its
      * source than this (--slot-wal-warn; 0: never) */
     int64_t slot_wal_warn;

@@ -223,6 +223,7 @@ plan_move_database(coord_t *self, int64_t db_id, db_state_t to,
                       "ELSE ended_at END WHERE id = ?",
                       "ssisi", states_db_name(to), error,
                       (int64_t) states_db_is_final(to), now, db_id);
+    self->sync_wanted = true;
     coord_event(self, db.task_id, to == DB_FAILED ? "error" : "info",
                 "database=%s %s -> %s%s%s", db.name, states_db_name(from),
                 states_db_name(to), error != NULL ? ": " : "",
@@ -266,6 +267,7 @@ s_move_task(coord_t *self, int64_t task_id, task_state_t to)
                       (int64_t) (to == TASK_SUCCEEDED || to == TASK_FAILED ||
                                  to == TASK_CANCELED),
                       now, task_id);
+    self->sync_wanted = true;
     coord_event(self, task_id, to == TASK_FAILED ? "error" : "info",
                 "task %s -> %s", states_task_name(from), states_task_name(to));
     return 0;

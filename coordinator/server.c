@@ -804,6 +804,13 @@ s_end_batch(coord_t *self, bool in_transaction)
         outbox_discard(self->outbox);
         return;
     }
+    /* what a database or task became is not undone by a power loss */
+    if (self->sync_wanted && store_sync(self->store) != 0)
+    {
+        log_warn("could not sync the catalog to disk: a power loss now "
+                 "may undo the latest changes of state");
+    }
+    self->sync_wanted = false;
     if (self->fault_armed)
     {
         log_warn("fault injected: exiting with a placement committed and "
@@ -821,6 +828,16 @@ s_end_batch(coord_t *self, bool in_transaction)
 static void
 s_handle_batch(coord_t *self, zsock_t *sock)
 {
+    /*
+     * What a person is told (a task created, a cutover accepted) must
+     * survive a power loss: its commit is synced. An agent's progress
+     * need not: a placement or result a power loss undoes is done again,
+     * and the target's bookkeeping (partition_done, step_done, the
+     * origin, the fence) makes that harmless; not syncing it takes an
+     * fsync off the path of every placement. State moves are synced
+     * anyway (s_end_batch).
+     */
+    (void) store_set_durable(self->store, sock == self->cli);
     bool in_transaction = store_begin(self->store) == 0;
     int64_t ends_at = zclock_usecs() + SERVER_BATCH_USECS;
 
@@ -889,6 +906,7 @@ server_run(coord_t *self)
         }
         if (zclock_mono() >= next_tick)
         {
+            (void) store_set_durable(self->store, false);
             bool in_transaction = store_begin(self->store) == 0;
             s_tick(self);
             s_end_batch(self, in_transaction);

@@ -62,6 +62,7 @@ struct store_t
     size_t open;      /* cursors not done yet: none at store_destroy() */
     uint64_t ticks;   /* queries run: the cache's clock */
     int64_t prepared; /* statements prepared (store_prepared_count()) */
+    bool durable;     /* synchronous = FULL (store_set_durable()) */
 };
 
 /* The catalog. tables_ avoids the keyword. Passwords are never stored. */
@@ -312,8 +313,8 @@ store_new(const char *state_dir)
         goto failed;
     }
     sqlite3_busy_timeout(db, 5000);
-    /* WAL: a crash mid-write never corrupts; FULL: a change the CLI or an
-     * agent was told about survives a power loss too */
+    /* WAL: a crash mid-write never corrupts; FULL: a change the CLI was
+     * told about survives a power loss too (store_set_durable()) */
     if (s_check_version(db, path) != 0)
     {
         goto failed;
@@ -333,6 +334,7 @@ store_new(const char *state_dir)
     }
     self = xcalloc(1, sizeof *self);
     self->db = db;
+    self->durable = true;
     free(path);
     return self;
 
@@ -774,6 +776,50 @@ store_begin(store_t *self)
     }
     self->depth++;
     return 0;
+}
+
+int
+store_set_durable(store_t *self, bool durable)
+{
+    assert(self->depth == 0);
+    if (self->durable == durable)
+    {
+        return 0;
+    }
+    if (store_exec(self,
+                   durable ? "PRAGMA synchronous = FULL"
+                           : "PRAGMA synchronous = NORMAL",
+                   NULL) != 0)
+    {
+        return -1;
+    }
+    self->durable = durable;
+    return 0;
+}
+
+int
+store_sync(store_t *self)
+{
+    bool was = self->durable;
+    int rc = -1;
+
+    /* a commit that writes a page (the header's user_version, set to what
+     * it is) with synchronous = FULL syncs the write-ahead log, and with
+     * it every commit before */
+    if (store_set_durable(self, true) == 0 && store_begin(self) == 0)
+    {
+        if (store_exec(self, "PRAGMA user_version = " STORE_VERSION_TEXT,
+                       NULL) == 0)
+        {
+            rc = store_commit(self);
+        }
+        if (rc != 0)
+        {
+            store_rollback(self);
+        }
+    }
+    (void) store_set_durable(self, was);
+    return rc;
 }
 
 int

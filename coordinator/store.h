@@ -35,6 +35,18 @@ store_t *store_new_reader(const char *state_dir);
 void store_destroy(store_t **self_p);
 
 /*
+ * How durable a commit is. Durable (the default): each commit is synced
+ * to disk. Not durable: a commit is safe from a crash of the process, but
+ * a power loss may undo the latest ones (SQLite's synchronous = NORMAL in
+ * WAL mode), and costs no fsync. Set outside a transaction; returns 0 or
+ * -1 (logged).
+ */
+int store_set_durable(store_t *self, bool durable);
+/* Makes every commit so far durable, whatever the setting: one small
+ * synced commit. Outside a transaction; returns 0 or -1 (logged). */
+int store_sync(store_t *self);
+
+/*
  * Transactions nest: the outermost store_begin() starts one, each inner
  * level is a savepoint, and only the outermost store_commit() commits.
  * The coordinator's loop opens the outermost one around a batch of

@@ -2,8 +2,9 @@
  * tests/unit/test_store.c
  *     The catalog: created on first open, kept across a reopen (as after a
  *     coordinator restart), bindings of every type, rollback undoing a
- *     change, foreign keys enforced; the rows of a query read through a
- *     cursor, and the statements kept prepared behind it.
+ *     change, foreign keys enforced, commits synced or not as asked; the
+ *     rows of a query read through a cursor, and the statements kept
+ *     prepared behind it.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -248,6 +249,22 @@ main(void)
                     "s", "T") == (int64_t) 1 << 40);
     CHECK(store_int(store, -7, "SELECT id FROM tasks WHERE name = ?", "s",
                     "none") == -7);
+
+    /* durability: synced commits by default (synchronous 2, FULL), not
+     * synced when asked (1, NORMAL); a sync in between leaves it so */
+    CHECK(store_int(store, 0, "PRAGMA synchronous", NULL) == 2);
+    CHECK(store_set_durable(store, false) == 0);
+    CHECK(store_int(store, 0, "PRAGMA synchronous", NULL) == 1);
+    CHECK(store_exec(store, "UPDATE projects SET name = ? WHERE id = ?", "si",
+                     "unsynced", project) == 0);
+    CHECK(store_sync(store) == 0);
+    CHECK(store_int(store, 0, "PRAGMA synchronous", NULL) == 1);
+    CHECK(!store_in_transaction(store));
+    CHECK(store_exec(store, "UPDATE projects SET name = ? WHERE id = ?", "si",
+                     "P", project) == 0);
+    CHECK(store_set_durable(store, true) == 0);
+    CHECK(store_int(store, 0, "PRAGMA synchronous", NULL) == 2);
+    CHECK(store_int(store, 0, "PRAGMA user_version", NULL) > 0);
     store_destroy(&store);
     CHECK(store == NULL);
 
