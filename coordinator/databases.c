@@ -16,7 +16,7 @@
     "SELECT id, task_id, name, target_name, state, skip_schema, "              \
     "snapshot IS NOT NULL, snapshot_unit, slot, start_lsn, cutover, "          \
     "validate, end_lsn, received_lsn, applied_lsn, source_lsn, latency_ms, "   \
-    "pending FROM databases WHERE id = ?"
+    "pending, slot_wal_bytes, reloads FROM databases WHERE id = ?"
 
 static void
 s_decode(const store_rows_t *rows, databases_row_t *row)
@@ -41,6 +41,8 @@ s_decode(const store_rows_t *rows, databases_row_t *row)
     row->source_lsn = (uint64_t) store_rows_int(rows, 15);
     row->latency_ms = store_rows_int(rows, 16);
     row->pending = store_rows_int(rows, 17);
+    row->slot_wal_bytes = store_rows_int(rows, 18);
+    row->reloads = store_rows_int(rows, 19);
 }
 
 int

@@ -45,6 +45,8 @@ typedef struct
     uint64_t source_lsn;
     int64_t latency_ms;
     int64_t pending; /* changes received, not committed yet */
+    int64_t slot_wal_bytes; /* WAL the slot holds back on the source */
+    int64_t reloads;        /* full loads started over */
 } databases_row_t;
 
 /*

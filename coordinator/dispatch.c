@@ -152,9 +152,8 @@ s_add_selected(Pgferry__Assign *a, const char *selected)
     free(copy);
 }
 
-/* Builds the Assign of a unit from the catalog; NULL if it is gone. */
-static Pgferry__Assign *
-s_build_assign(coord_t *self, int64_t unit_id)
+Pgferry__Assign *
+dispatch_build_assign(coord_t *self, int64_t unit_id)
 {
     store_rows_t *rows = store_query(
         self->store,
@@ -306,7 +305,7 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
     for (size_t i = 0; i < n; i++)
     {
         Pgferry__Assign *a =
-            placement > 0 ? s_build_assign(self, ids[i]) : NULL;
+            placement > 0 ? dispatch_build_assign(self, ids[i]) : NULL;
         if (a != NULL)
         {
             a->placement = (uint64_t) placement;

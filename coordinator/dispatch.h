@@ -15,6 +15,11 @@
  */
 void dispatch_units(coord_t *self);
 
+/* The Assign of unit unit_id, built from the catalog as its next
+ * placement will send it (free with pgferry__assign__free_unpacked());
+ * NULL if the unit is gone. */
+Pgferry__Assign *dispatch_build_assign(coord_t *self, int64_t unit_id);
+
 /*
  * Asks for dispatch_units() at the end of the batch of messages being
  * handled: once per batch, not once per message, as every result, heartbeat

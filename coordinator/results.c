@@ -130,20 +130,17 @@ s_add_cdc_table(coord_t *self, int64_t db_id, const Pgferry__TableChanges *t)
 static void
 s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
 {
-    int64_t held = store_int(self->store, 0,
-                             "SELECT slot_wal_bytes FROM databases "
-                             "WHERE id = ?",
-                             "i", db_id);
+    databases_row_t db;
 
+    if (databases_get(self->store, db_id, &db) != 0)
+    {
+        return;
+    }
     /* told once each time it crosses the line, not at every report */
-    if (self->slot_wal_warn > 0 && held <= self->slot_wal_warn &&
+    if (self->slot_wal_warn > 0 && db.slot_wal_bytes <= self->slot_wal_warn &&
         (int64_t) cdc->slot_wal_bytes > self->slot_wal_warn)
     {
-        coord_event(self,
-                    store_int(self->store, 0,
-                              "SELECT task_id FROM databases WHERE id = ?",
-                              "i", db_id),
-                    "warn",
+        coord_event(self, db.task_id, "warn",
                     "database_id=%" PRId64 " the replication slot holds "
                     "back %" PRId64 " MB of WAL on the source, over "
                     "--slot-wal-warn (%" PRId64 " MB): the source's disk "
@@ -175,7 +172,7 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
             s_add_cdc_table(self, db_id, t);
         }
     }
-    db_state_t state = plan_database_state(self, db_id);
+    db_state_t state = db.state;
     if (state == DB_CATCHING_UP && cdc->latency_ms < RESULTS_READY_LATENCY_MS)
     {
         (void) plan_move_database(self, db_id, DB_READY_TO_COMPLETE, NULL);

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "coord_fixture.h"
 #include "coordinator/databases.h"
+#include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/units.h"
@@ -147,6 +148,92 @@ s_test_spellings(coord_fixture_t *fx)
     CHECK_EQ_INT(plan_database_state(&fx->coord, 999999), DB_STATE_COUNT);
 }
 
+/* The number of units of kind of database db_id in state (a name). */
+static int64_t
+s_units_in(coord_fixture_t *fx, int64_t db_id, int kind, const char *state)
+{
+    return store_int(fx->coord.store, -1,
+                     "SELECT count(*) FROM units WHERE database_id = ? AND "
+                     "kind = ? AND state = ?",
+                     "iis", db_id, (int64_t) kind, state);
+}
+
+/*
+ * An online load that starts over (its snapshot lost after copies read
+ * under it): every copy and ANALYZE queued again as new, whatever it
+ * was; the tables QUEUED with no rows counted; a new slot queued, whose
+ * Assign empties the target's tables first; what else was done stays.
+ */
+static void
+s_test_restart_load(coord_fixture_t *fx)
+{
+    int64_t db_id = 0;
+    int64_t task_id = coord_fixture_task(fx, "reload", true, "rl", 0, &db_id);
+    store_t *store = fx->coord.store;
+    char now[40];
+    databases_row_t d;
+
+    coord_fixture_prepare(fx, db_id, NULL, 0, true);
+    store_now(now, sizeof now);
+    for (int i = 0; i < 3; i++)
+    {
+        CHECK(store_exec(store,
+                         "INSERT INTO tables_ (database_id, schema_name, "
+                         "table_name, columns, state, rows, bytes) "
+                         "VALUES (?, 'public', ?, '', 'COMPLETED', 10, 100)",
+                         "is", db_id, i == 0 ? "t0" : i == 1 ? "t1" : "t2") ==
+              0);
+        int64_t table_id = store_last_id(store);
+        CHECK(units_add(store, task_id, db_id, K_COPY, table_id, 0, 100) == 0);
+        CHECK(units_add(store, task_id, db_id, K_ANALYZE, table_id, 0, 100) ==
+              0);
+    }
+    CHECK(units_add(store, task_id, db_id, K_SCHEMA_POST, 0, 0, 0) == 0);
+    /* copies: one done, one running (started), one queued; an ANALYZE
+     * done; an index build done */
+    int64_t copy = coord_fixture_place(fx, db_id, K_COPY, "a1");
+    CHECK(units_move(store, copy, UNIT_DONE, NULL) == 0);
+    copy = coord_fixture_place(fx, db_id, K_COPY, "a2");
+    CHECK(store_exec(store, "UPDATE units SET started = 1 WHERE id = ?", "i",
+                     copy) == 0);
+    int64_t analyze = coord_fixture_place(fx, db_id, K_ANALYZE, "a1");
+    CHECK(units_move(store, analyze, UNIT_DONE, NULL) == 0);
+    int64_t build = coord_fixture_place(fx, db_id, K_SCHEMA_POST, "a1");
+    CHECK(units_move(store, build, UNIT_DONE, NULL) == 0);
+    int64_t slots = s_units_in(fx, db_id, K_SLOT, "queued");
+
+    plan_restart_load(&fx->coord, task_id, db_id);
+
+    CHECK_EQ_INT(s_units_in(fx, db_id, K_COPY, "queued"), 3);
+    CHECK_EQ_INT(s_units_in(fx, db_id, K_ANALYZE, "queued"), 3);
+    CHECK_EQ_INT(s_units_in(fx, db_id, K_SCHEMA_POST, "done"), 1);
+    CHECK_EQ_INT(store_int(store, -1,
+                           "SELECT count(*) FROM units WHERE database_id = ? "
+                           "AND kind IN (?, ?) AND (started <> 0 OR agent "
+                           "IS NOT NULL OR rows <> 0)",
+                           "iii", db_id, (int64_t) K_COPY,
+                           (int64_t) K_ANALYZE),
+                 0);
+    /* unit_counts, kept by triggers, agree with the rows */
+    CHECK_EQ_INT(units_count(store, db_id, K_COPY, "'queued'"), 3);
+    CHECK_EQ_INT(units_count(store, db_id, K_COPY, "'done', 'running'"), 0);
+    CHECK_EQ_INT(store_int(store, -1,
+                           "SELECT count(*) FROM tables_ WHERE database_id = "
+                           "? AND state = 'QUEUED' AND rows = 0 AND bytes = 0",
+                           "i", db_id),
+                 3);
+    CHECK_EQ_INT(s_units_in(fx, db_id, K_SLOT, "queued"), slots + 1);
+    CHECK(databases_get(store, db_id, &d) == 0);
+    CHECK_EQ_INT(d.reloads, 1);
+    CHECK(!d.has_snapshot);
+
+    /* the new slot's Assign says to empty the tables first */
+    int64_t slot = coord_fixture_place(fx, db_id, K_SLOT, "a1");
+    Pgferry__Assign *a = dispatch_build_assign(&fx->coord, slot);
+    CHECK(a != NULL && a->truncate_target);
+    pgferry__assign__free_unpacked(a, NULL);
+}
+
 int
 main(void)
 {
@@ -156,6 +243,7 @@ main(void)
     s_test_online(&fx);
     s_test_long_name(&fx);
     s_test_spellings(&fx);
+    s_test_restart_load(&fx);
     coord_fixture_close(&fx);
     puts("test_databases: ok");
     return 0;
