@@ -338,13 +338,15 @@ unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc)
 }
 
 void
-unit_report_trouble(unit_t *self, const char *error, uint32_t retries)
+unit_report_trouble(unit_t *self, const char *error, uint32_t retries,
+                    uint64_t slot_wal_bytes)
 {
     Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
     progress.trouble = (char *) error;
     progress.retries = retries;
+    progress.slot_wal_bytes = slot_wal_bytes;
     s_send_progress(self, &progress);
 }
 

@@ -86,9 +86,11 @@ void unit_report_tables(unit_t *self, Pgferry__TableRef **tables, size_t n);
 void unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn);
 /* From a cdc unit: where the stream stands (borrowed). */
 void unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc);
-/* From a unit that retries by itself: the last failure it waits out, and
- * how many tries in a row failed. */
-void unit_report_trouble(unit_t *self, const char *error, uint32_t retries);
+/* From a unit that retries by itself: the last failure it waits out, how
+ * many tries in a row failed, and the WAL its slot holds back on the
+ * source (0: unknown). */
+void unit_report_trouble(unit_t *self, const char *error, uint32_t retries,
+                         uint64_t slot_wal_bytes);
 
 /*
  * The run functions, one per kind. Each fills res (allocated fields,

@@ -315,10 +315,11 @@ s_confirm_flushed(cdc_t *c, char **error)
 /* Where the stream stands, to the coordinator, with the WAL the slot
  * holds back on the source. Returns 0, or -1 with *error set (a lost
  * connection: the caller reconnects). */
+/* The source's WAL position (into c->source_lsn) and how much of it the
+ * slot holds back (into *held). Returns 0, or -1 with *error set. */
 static int
-s_report(cdc_t *c, char **error)
+s_query_slot_wal(cdc_t *c, uint64_t *held, char **error)
 {
-    Pgferry__CdcProgress *cdc = NULL;
     const char *params[1] = {c->a->slot};
     uint64_t restart_lsn = 0;
 
@@ -327,7 +328,23 @@ s_report(cdc_t *c, char **error)
         s_query_lsn(c->src,
                     "SELECT restart_lsn FROM pg_replication_slots "
                     "WHERE slot_name = $1",
-                    1, params, &restart_lsn, error) != 0 ||
+                    1, params, &restart_lsn, error) != 0)
+    {
+        return -1;
+    }
+    *held = restart_lsn > 0 && c->source_lsn > restart_lsn
+                ? c->source_lsn - restart_lsn
+                : 0;
+    return 0;
+}
+
+static int
+s_report(cdc_t *c, char **error)
+{
+    Pgferry__CdcProgress *cdc = NULL;
+    uint64_t held = 0;
+
+    if (s_query_slot_wal(c, &held, error) != 0 ||
         s_confirm_flushed(c, error) != 0)
     {
         return -1;
@@ -337,9 +354,7 @@ s_report(cdc_t *c, char **error)
     {
         return -1;
     }
-    cdc->slot_wal_bytes = restart_lsn > 0 && c->source_lsn > restart_lsn
-                              ? c->source_lsn - restart_lsn
-                              : 0;
+    cdc->slot_wal_bytes = held;
     unit_report_cdc(c->unit, cdc);
     pgferry__cdc_progress__free_unpacked(cdc, NULL);
     c->next_report = zclock_mono() + CDC_REPORT_MS;
@@ -621,7 +636,21 @@ unit_cdc_run(unit_t *self, Pgferry__Result *res)
         }
         log_warn("unit=%" PRIu64 " slot=%s streaming again (try %d) after: %s",
                  unit_id(self), c.a->slot, failures + 1, error);
-        unit_report_trouble(self, error, (uint32_t) failures);
+        /* the slot grows while the target is away: say by how much,
+         * asking the source only when it just answered (one cut off too
+         * would hold this up until the keepalives give up) */
+        uint64_t held = 0;
+        char *ignored = NULL;
+        bool target_trouble =
+            c.tgt == NULL || PQstatus(c.tgt) != CONNECTION_OK;
+        if (!target_trouble || c.src == NULL ||
+            PQstatus(c.src) != CONNECTION_OK ||
+            s_query_slot_wal(&c, &held, &ignored) != 0)
+        {
+            held = 0;
+        }
+        free(ignored);
+        unit_report_trouble(self, error, (uint32_t) failures, held);
         free(error);
         s_disconnect(&c);
         sleep((unsigned) (failures < CDC_MAX_BACKOFF_S ? failures

@@ -99,12 +99,12 @@ s_drop_origin(PGconn *tgt, const char *name, char **error)
     }
 }
 
-int
-unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                 char **error)
+/* The source's part of unit_drop_stream(): the slot and the publication,
+ * which retain WAL there. */
+static int
+s_drop_source_stream(const Pgferry__Assign *a, PGconn *src, char **error)
 {
     char *why = NULL;
-    const char *params[1] = {a->slot};
 
     if (s_drop_slot(src, a->slot, &why) != 0 ||
         s_drop_publication(src, a->slot, &why) != 0)
@@ -115,6 +115,16 @@ unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
         free(why);
         return -1;
     }
+    return 0;
+}
+
+/* The target's part: the replication origin and its counters. */
+static int
+s_drop_target_stream(const Pgferry__Assign *a, PGconn *tgt, char **error)
+{
+    char *why = NULL;
+    const char *params[1] = {a->slot};
+
     if (s_drop_origin(tgt, a->slot, &why) != 0)
     {
         *error =
@@ -128,6 +138,16 @@ unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
                          1, params, &why));
     free(why); /* no counters table: nothing to forget */
     return 0;
+}
+
+int
+unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+                 char **error)
+{
+    return s_drop_source_stream(a, src, error) != 0 ||
+                   s_drop_target_stream(a, tgt, error) != 0
+               ? -1
+               : 0;
 }
 
 char *
@@ -175,16 +195,28 @@ unit_cleanup_run(unit_t *self, Pgferry__Result *res)
     char *truncate = NULL;
     int rc = -1;
 
+    /*
+     * The source first, and without waiting for the target: a slot left
+     * there retains WAL for as long as the target stays away, while an
+     * origin left on the target costs nothing until it comes back.
+     */
     src = pgconn_connect(a->source, NULL, "source", "cleanup", &error);
-    if (src == NULL || (tgt = pgconn_connect(a->target, NULL, "target",
-                                             "cleanup", &error)) == NULL)
+    if (src == NULL || s_drop_source_stream(a, src, &error) != 0)
     {
         rc = unit_fail(res, error, true);
         goto cleanup;
     }
-    if (unit_drop_stream(a, src, tgt, &error) != 0)
+    tgt = pgconn_connect(a->target, NULL, "target", "cleanup", &error);
+    if (tgt == NULL || s_drop_target_stream(a, tgt, &error) != 0)
     {
-        rc = unit_fail(res, error, true);
+        res->source_stream_dropped = true;
+        rc = unit_fail(res,
+                       xasprintf("slot=%s dropped on the source; its "
+                                 "replication origin is left on the target "
+                                 "until it can be reached: %s",
+                                 a->slot, error),
+                       true);
+        free(error);
         goto cleanup;
     }
     if (a->truncate_target &&

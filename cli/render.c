@@ -104,6 +104,39 @@ s_render_errors(json_object *status, FILE *out)
     }
 }
 
+/* What a database waits out, and what it may still leave on the servers
+ * (its cleanup has not succeeded yet): the lines under its row, each
+ * indented; nothing when all goes well. */
+static void
+s_render_database_notes(json_object *d, FILE *out)
+{
+    json_object *left = NULL;
+
+    if (strcmp(s_str(d, "waitingOut"), "-") != 0)
+    {
+        char held[32];
+
+        s_human_bytes(s_int(d, "slotRetainedWalBytes"), held, sizeof held);
+        fprintf(out,
+                "    waiting out since %s (%lld retries, slot holds %s of "
+                "WAL): %s\n",
+                s_str(d, "waitingSince"), (long long) s_int(d, "retries"),
+                held, s_str(d, "waitingOut"));
+    }
+    if (json_object_object_get_ex(d, "cleanupPending", &left) &&
+        json_object_array_length(left) > 0)
+    {
+        fprintf(out, "    cleanup %s, not yet known gone:",
+                s_str(d, "cleanupState"));
+        for (size_t j = 0; j < json_object_array_length(left); j++)
+        {
+            fprintf(out, "%s %s", j ? "," : "",
+                    json_object_get_string(json_object_array_get_idx(left, j)));
+        }
+        fputc('\n', out);
+    }
+}
+
 void
 cli_render_table(json_object *status, FILE *out)
 {
@@ -140,6 +173,7 @@ cli_render_table(json_object *status, FILE *out)
                     (long long) s_int(d, "fullLoadLoadingTables"),
                     (long long) s_int(d, "fullLoadQueuedTables"),
                     (long long) s_int(d, "fullLoadErroredTables"));
+            s_render_database_notes(d, out);
         }
     }
     fprintf(out, "\n%-40s %-10s %12s %10s %10s  %s\n", "TABLE", "STATE", "ROWS",
@@ -245,6 +279,12 @@ cli_render_progress(json_object *status, const int64_t *rates,
                 (long long) s_int(d, "cdcDeleteCounter"),
                 json_object_get_double(json_object_object_get(d, "latency")),
                 hlag);
+        }
+        if (strcmp(s_str(d, "waitingOut"), "-") != 0)
+        {
+            fprintf(out, "; waiting out since %s (%lld retries): %s",
+                    s_str(d, "waitingSince"), (long long) s_int(d, "retries"),
+                    s_str(d, "waitingOut"));
         }
         fputc('\n', out);
     }

@@ -123,6 +123,27 @@ s_add_cdc_table(coord_t *self, int64_t db_id, const Pgferry__TableChanges *t)
 }
 
 /*
+ * The WAL a database's slot holds back on its source, as the cdc unit
+ * measured it (the caller keeps it in the catalog): a warning event each
+ * time it crosses --slot-wal-warn, not at every report.
+ */
+static void
+s_note_slot_wal(coord_t *self, const databases_row_t *db, int64_t db_id,
+                int64_t bytes)
+{
+    if (self->slot_wal_warn > 0 && db->slot_wal_bytes <= self->slot_wal_warn &&
+        bytes > self->slot_wal_warn)
+    {
+        coord_event(self, db->task_id, "warn",
+                    "database_id=%" PRId64 " the replication slot holds "
+                    "back %" PRId64 " MB of WAL on the source, over "
+                    "--slot-wal-warn (%" PRId64 " MB): the source's disk "
+                    "fills while the target is behind",
+                    db_id, bytes >> 20, self->slot_wal_warn >> 20);
+    }
+}
+
+/*
  * The cdc unit's report: where the stream stands and each table's
  * counters, as the target committed them (so replacing, never adding).
  * Moves the database between CATCHING_UP and READY_TO_COMPLETE.
@@ -136,18 +157,7 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
     {
         return;
     }
-    /* told once each time it crosses the line, not at every report */
-    if (self->slot_wal_warn > 0 && db.slot_wal_bytes <= self->slot_wal_warn &&
-        (int64_t) cdc->slot_wal_bytes > self->slot_wal_warn)
-    {
-        coord_event(self, db.task_id, "warn",
-                    "database_id=%" PRId64 " the replication slot holds "
-                    "back %" PRId64 " MB of WAL on the source, over "
-                    "--slot-wal-warn (%" PRId64 " MB): the source's disk "
-                    "fills while the target is behind",
-                    db_id, (int64_t) (cdc->slot_wal_bytes >> 20),
-                    self->slot_wal_warn >> 20);
-    }
+    s_note_slot_wal(self, &db, db_id, (int64_t) cdc->slot_wal_bytes);
     (void) store_exec(self->store,
                       "UPDATE databases SET received_lsn = ?, applied_lsn = ?, "
                       "source_lsn = ?, latency_ms = ?, pending = ?, "
@@ -379,6 +389,14 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
                           "ii", db_id, unit_id);
         return;
     }
+    if (kind == K_CLEANUP && r->source_stream_dropped)
+    {
+        /* task show lists only what is left */
+        (void) store_exec(self->store,
+                          "UPDATE databases SET source_stream_dropped = 1 "
+                          "WHERE id = ?",
+                          "i", db_id);
+    }
     if (kind == K_CLEANUP && !r->retryable)
     {
         /* nothing left to fail: say what is left behind, and how to go */
@@ -468,6 +486,18 @@ results_on_progress(coord_t *self, const char *agent,
         if (store_begin(self->store) == 0)
         {
             s_note_trouble(self, task_id, db_id, p->trouble, p->retries);
+            /* the slot grows most while the target is away: shown then
+             * too, when the source could be asked */
+            databases_row_t db;
+            if (p->slot_wal_bytes > 0 &&
+                databases_get(self->store, db_id, &db) == 0)
+            {
+                s_note_slot_wal(self, &db, db_id, (int64_t) p->slot_wal_bytes);
+                (void) store_exec(self->store,
+                                  "UPDATE databases SET slot_wal_bytes = ? "
+                                  "WHERE id = ?",
+                                  "ii", (int64_t) p->slot_wal_bytes, db_id);
+            }
             (void) store_commit(self->store);
         }
     }

@@ -13,6 +13,8 @@
 #include "common/lsn.h"
 #include "common/strbuf.h"
 #include "coordinator/coord.h"
+#include "coordinator/states.h"
+#include "coordinator/units.h"
 
 /* Column text as a JSON string, "" for NULL. */
 static json_object *
@@ -138,6 +140,49 @@ s_add_cdc_position(json_object *d, const store_rows_t *rows, int first)
                                                      : 0));
 }
 
+/*
+ * What an online database may still leave on the servers after it was
+ * cancelled or failed: its slot, publication and origin, until the
+ * cleanup unit (columns: slot, the last cleanup unit's state) has run;
+ * the origin alone once the cleanup dropped the rest (source_dropped). A
+ * DBA must know what to drop by hand if it never does.
+ */
+static void
+s_add_cleanup(json_object *d, const store_rows_t *rows, int slot_col,
+              int state_col, bool source_dropped)
+{
+    const char *state = store_rows_is_null(rows, state_col)
+                            ? NULL
+                            : store_rows_text(rows, state_col);
+    const char *slot = store_rows_text(rows, slot_col);
+    json_object *left = json_object_new_array();
+    bool pending = state != NULL &&
+                   strcmp(state, states_unit_name(UNIT_DONE)) != 0 &&
+                   strcmp(state, states_unit_name(UNIT_CANCELLED)) != 0;
+
+    if (pending && slot[0] != '\0')
+    {
+        char *what[] = {
+            xasprintf("replication slot %s on the source", slot),
+            xasprintf("publication %s on the source", slot),
+            xasprintf("replication origin %s on the target", slot)};
+
+        for (size_t i = 0; i < sizeof what / sizeof what[0]; i++)
+        {
+            if (!source_dropped || i == 2) /* 2: the target's */
+            {
+                json_object_array_add(left, json_object_new_string(what[i]));
+            }
+            free(what[i]);
+        }
+    }
+    /* null: no cleanup was needed; else queued, running, done, failed */
+    json_object_object_add(d, "cleanupState", state != NULL
+                                                  ? json_object_new_string(state)
+                                                  : NULL);
+    json_object_object_add(d, "cleanupPending", left);
+}
+
 /* What the tables of each database add up to, for its output. */
 typedef struct
 {
@@ -233,9 +278,12 @@ s_add_databases(store_t *store, json_object *out, int64_t task_id,
         "       (SELECT coalesce(sum(cdc_del), 0) FROM tables_ "
         "         WHERE database_id = d.id), "
         "       d.trouble, d.trouble_since, d.trouble_retries, "
-        "       d.slot_wal_bytes, d.reloads "
+        "       d.slot_wal_bytes, d.reloads, "
+        "       (SELECT state FROM units WHERE database_id = d.id AND "
+        "          kind = ? ORDER BY id DESC LIMIT 1), "
+        "       d.source_stream_dropped "
         "  FROM databases d WHERE d.task_id = ? ORDER BY d.id",
-        "i", task_id);
+        "ii", (int64_t) K_CLEANUP, task_id);
 
     while (store_rows_next(rows))
     {
@@ -298,6 +346,7 @@ s_add_databases(store_t *store, json_object *out, int64_t task_id,
         /* online: full loads started over, their snapshot lost */
         json_object_object_add(d, "fullLoadRestarts",
                                json_object_new_int64(store_rows_int(rows, 23)));
+        s_add_cleanup(d, rows, 12, 24, store_rows_int(rows, 25) != 0);
         json_object_array_add(out, d);
         free(id);
     }

@@ -118,7 +118,10 @@ static const char *const s_schema =
     "  trouble TEXT, trouble_since TEXT,"
     "  trouble_retries INTEGER NOT NULL DEFAULT 0,"
     /* online: how often its full load started over, a snapshot lost */
-    "  reloads INTEGER NOT NULL DEFAULT 0);"
+    "  reloads INTEGER NOT NULL DEFAULT 0,"
+    /* online, cleanup not done: its slot and publication are gone from
+     * the source all the same (the target was out of reach) */
+    "  source_stream_dropped INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS tables_ ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
@@ -246,8 +249,8 @@ static const char *const s_schema =
  * The catalog's layout version, in PRAGMA user_version. A catalog of
  * another layout is refused rather than half understood.
  */
-#define STORE_VERSION 10
-#define STORE_VERSION_TEXT "10"
+#define STORE_VERSION 11
+#define STORE_VERSION_TEXT "11"
 
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int
