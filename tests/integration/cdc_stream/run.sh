@@ -23,7 +23,6 @@ SLOT=cdc_stream_slot
 PUB=cdc_stream_pub
 ORIGIN=cdc_stream_origin
 DRIVER=$PGFERRY_BUILD_DIR/tests/cdc_stream_driver
-PGBENCH_SECONDS=30
 TABLES=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 [[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
 
@@ -42,10 +41,26 @@ SQL
 pass "source: pgbench -i -s 1 ($(psql_src "$DB" -c "SELECT count(*) FROM pgbench_accounts") accounts), publication $PUB"
 
 # --- writers: pgbench during and after the copy ----------------------------
-"$PGBIN/pgbench" -n -c 2 -T "$PGBENCH_SECONDS" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
+# run until stopped: the copy's end, however long a loaded machine takes,
+# decides when, not a clock
+"$PGBIN/pgbench" -n -c 2 -T 900 -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
     >"$TEST_TMP/pgbench.log" 2>&1 &
 PGFERRY_PIDS[pgbench]=$!
-sleep 2
+history_rows()
+{
+    psql_src "$DB" -c "SELECT count(*) FROM pgbench_history"
+}
+# wait_history N WHAT: until pgbench_history holds N rows, pgbench alive
+wait_history()
+{
+    local n=$1 what=$2 deadline=$((SECONDS + 300))
+    until (($(history_rows) >= n)); do
+        s_alive "${PGFERRY_PIDS[pgbench]}" || fail "pgbench ended $what: $(tail -n 5 "$TEST_TMP/pgbench.log")"
+        ((SECONDS < deadline)) || fail "pgbench wrote fewer than $n history rows in 300 s ($what)"
+        sleep 0.2
+    done
+}
+wait_history 100 "before the copy"
 
 # --- the driver: slot + snapshot, copy, stream until ENDPOS_FILE's LSN ------
 ENDPOS_FILE=$TEST_TMP/endpos
@@ -54,28 +69,38 @@ ENDPOS_FILE=$TEST_TMP/endpos
 PGFERRY_PIDS[driver]=$!
 
 # the copy is over while pgbench still writes
-for _ in $(seq 1 100); do
-    grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out" && break
+deadline=$((SECONDS + 300))
+until grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out"; do
     s_alive "${PGFERRY_PIDS[driver]}" || break
-    sleep 0.1
+    ((SECONDS < deadline)) || break
+    sleep 0.2
 done
 grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out" ||
     fail "the driver did not finish the copy: $(tail -n 5 "$TEST_TMP/driver.log")"
 s_alive "${PGFERRY_PIDS[pgbench]}" || fail "pgbench ended before the copy did: the test proves nothing"
-history_at_copy=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history")
+history_at_copy=$(history_rows)
 snapshot_line=$(grep '^snapshot ' "$TEST_TMP/driver.out")
 pass "slot created with an exported snapshot (${snapshot_line#snapshot }), copied under it while pgbench ran: $(grep '^copied ' "$TEST_TMP/driver.out" | tr '\n' ';')"
 
-wait "${PGFERRY_PIDS[pgbench]}" || fail "pgbench failed: $(tail -n 5 "$TEST_TMP/pgbench.log")"
+# changes after the copy too, then pgbench stopped, and its sessions gone
+# before the end position is taken (a COMMIT in flight would land after)
+wait_history $((history_at_copy + 500)) "after the copy"
+kill -TERM "${PGFERRY_PIDS[pgbench]}"
+wait "${PGFERRY_PIDS[pgbench]}" || true
 unset 'PGFERRY_PIDS[pgbench]'
-xacts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$TEST_TMP/pgbench.log")
+deadline=$((SECONDS + 60))
+until [[ $(psql_src postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND application_name = 'pgbench'") == 0 ]]; do
+    ((SECONDS < deadline)) || fail "pgbench's sessions still there 60 s after it was stopped"
+    sleep 0.2
+done
+xacts=$(history_rows)
 endpos=$(psql_src "$DB" -c "SELECT pg_current_wal_lsn()")
 echo "$endpos" >"$ENDPOS_FILE.tmp"
 mv "$ENDPOS_FILE.tmp" "$ENDPOS_FILE"
 # one more WAL record after endpos (not a published change): endpos may sit
 # just after a page header, where decoding only gets past the next record
 psql_src "$DB" -c "SELECT pg_logical_emit_message(false, 'pgferry-test', 'fence')" >/dev/null
-note "pgbench: $xacts transactions in $PGBENCH_SECONDS s; history rows at the end of the copy: $history_at_copy, now: $(psql_src "$DB" -c "SELECT count(*) FROM pgbench_history"); endpos $endpos"
+note "pgbench: $xacts transactions; history rows at the end of the copy: $history_at_copy; endpos $endpos"
 
 rc=0
 wait "${PGFERRY_PIDS[driver]}" || rc=$?
