@@ -303,11 +303,7 @@ s_handle_coordinator(agent_t *self)
     }
     if (status != ENVELOPE_OK)
     {
-        if (status == ENVELOPE_MALFORMED)
-        {
-            log_warn("ignoring a malformed message from the coordinator");
-        }
-        return 0;
+        return 0; /* envelope_recv() logged a malformed one */
     }
     switch (env->body_case)
     {

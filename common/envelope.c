@@ -6,6 +6,7 @@
 
 #include <assert.h>
 
+#include "common/envelope_check.h"
 #include "common/log.h"
 
 zmsg_t *
@@ -54,13 +55,52 @@ envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
 }
 
 envelope_status_t
+envelope_decode(const uint8_t *data, size_t size, Pgferry__Envelope **env_p,
+                uint32_t *peer_version_p)
+{
+    envelope_status_t status = ENVELOPE_MALFORMED;
+    Pgferry__Envelope *env = pgferry__envelope__unpack(NULL, size, data);
+    char why[160];
+
+    assert(env_p != NULL);
+    *env_p = NULL;
+    if (env == NULL)
+    {
+        log_warn("refused a message of %zu bytes: not a protobuf Envelope",
+                 size);
+        return ENVELOPE_MALFORMED;
+    }
+    if (peer_version_p != NULL)
+    {
+        *peer_version_p = env->protocol_version;
+    }
+    if (env->protocol_version != PGFERRY_PROTOCOL_VERSION)
+    {
+        /* the receiver answers with Refused: what else is in it, it may
+         * not understand */
+        status = ENVELOPE_VERSION;
+    }
+    else if (envelope_check_complete(env, why, sizeof why) != 0)
+    {
+        log_warn("refused a message of %zu bytes: %s", size, why);
+    }
+    else
+    {
+        status = ENVELOPE_OK;
+        *env_p = env;
+        env = NULL;
+    }
+    envelope_free(&env);
+    return status;
+}
+
+envelope_status_t
 envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgferry__Envelope **env_p,
               uint32_t *peer_version_p)
 {
     envelope_status_t status = ENVELOPE_MALFORMED;
     zmsg_t *msg = zmsg_recv(sock);
     zframe_t *payload = NULL;
-    Pgferry__Envelope *env = NULL;
 
     assert(env_p != NULL);
     *env_p = NULL;
@@ -76,27 +116,13 @@ envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgferry__Envelope **env_p,
     if (payload != NULL)
     {
         zmsg_remove(msg, payload);
-        env = pgferry__envelope__unpack(NULL, zframe_size(payload),
-                                        zframe_data(payload));
+        status = envelope_decode(zframe_data(payload), zframe_size(payload),
+                                 env_p, peer_version_p);
     }
-    if (env != NULL)
+    else
     {
-        if (peer_version_p != NULL)
-        {
-            *peer_version_p = env->protocol_version;
-        }
-        if (env->protocol_version != PGFERRY_PROTOCOL_VERSION)
-        {
-            status = ENVELOPE_VERSION;
-            pgferry__envelope__free_unpacked(env, NULL);
-            env = NULL;
-        }
-        else
-        {
-            status = ENVELOPE_OK;
-        }
+        log_warn("refused a message without frames");
     }
-    *env_p = env;
     if (route_p != NULL)
     {
         *route_p = msg;

@@ -19,11 +19,13 @@
  * connect without the TLS the user asked for: it is refused instead. */
 #define PGFERRY_PROTOCOL_VERSION 4
 
+
 typedef enum
 {
     ENVELOPE_OK = 0,
     ENVELOPE_INTERRUPTED, /* nothing received: signal or timeout */
-    ENVELOPE_MALFORMED,   /* not a protobuf Envelope */
+    ENVELOPE_MALFORMED,   /* not a protobuf Envelope, or one lacking a
+                             part its receiver needs (envelope_check.h) */
     ENVELOPE_VERSION,     /* an Envelope of another protocol version */
 } envelope_status_t;
 
@@ -48,6 +50,15 @@ zmsg_t *envelope_pack(zmsg_t *route, Pgferry__Envelope *env);
 envelope_status_t envelope_recv(zsock_t *sock, zmsg_t **route_p,
                                 Pgferry__Envelope **env_p,
                                 uint32_t *peer_version_p);
+
+/*
+ * Unpacks and checks one payload, as envelope_recv() does with the last
+ * frame it receives (borrows data): logs why it refuses a malformed or
+ * incomplete one. *env_p and *peer_version_p as for envelope_recv().
+ */
+envelope_status_t envelope_decode(const uint8_t *data, size_t size,
+                                  Pgferry__Envelope **env_p,
+                                  uint32_t *peer_version_p);
 
 void envelope_free(Pgferry__Envelope **env_p);
 

@@ -3,6 +3,8 @@
  *     Envelopes over real ZeroMQ sockets (inproc): a round trip keeps the
  *     message, a peer of another protocol version is told apart from a
  *     malformed message, and the routing frames of a ROUTER come back.
+ *     envelope_decode() refuses what its receiver would dereference as
+ *     NULL (issue 9: an Assign without Endpoints crashed the agent).
  */
 #include "check.h"
 #include "common/envelope.h"
@@ -82,6 +84,58 @@ s_test_version_and_garbage(zsock_t *dealer, zsock_t *router)
     zmsg_destroy(&route);
 }
 
+/* Packs env with our version and decodes it back. */
+static envelope_status_t
+s_decode(Pgferry__Envelope *env)
+{
+    uint8_t buf[256];
+    Pgferry__Envelope *got = NULL;
+
+    env->protocol_version = PGFERRY_PROTOCOL_VERSION;
+    CHECK(pgferry__envelope__get_packed_size(env) <= sizeof buf);
+    size_t size = pgferry__envelope__pack(env, buf);
+    envelope_status_t status = envelope_decode(buf, size, &got, NULL);
+    CHECK((status == ENVELOPE_OK) == (got != NULL));
+    envelope_free(&got);
+    return status;
+}
+
+static void
+s_test_incomplete(void)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Assign assign = PGFERRY__ASSIGN__INIT;
+    Pgferry__Assign *units[1] = {&assign};
+    Pgferry__AssignBatch batch = PGFERRY__ASSIGN_BATCH__INIT;
+    Pgferry__Endpoint source = PGFERRY__ENDPOINT__INIT;
+    Pgferry__Endpoint target = PGFERRY__ENDPOINT__INIT;
+    Pgferry__TableRef table = PGFERRY__TABLE_REF__INIT;
+
+    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+    env.assign = &assign;
+    assign.kind = PGFERRY__UNIT_KIND__UNIT_COPY;
+    CHECK(s_decode(&env) == ENVELOPE_MALFORMED); /* no endpoints */
+    assign.source = &source;
+    CHECK(s_decode(&env) == ENVELOPE_MALFORMED); /* no target */
+    assign.target = &target;
+    CHECK(s_decode(&env) == ENVELOPE_MALFORMED); /* a copy of no table */
+    assign.kind = PGFERRY__UNIT_KIND__UNIT_PREPARE;
+    CHECK(s_decode(&env) == ENVELOPE_OK); /* reads no table */
+    assign.kind = PGFERRY__UNIT_KIND__UNIT_VALIDATE;
+    assign.table = &table;
+    CHECK(s_decode(&env) == ENVELOPE_OK);
+
+    /* a batch: not empty, and every unit complete */
+    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    env.assign_batch = &batch;
+    CHECK(s_decode(&env) == ENVELOPE_MALFORMED);
+    batch.n_units = 1;
+    batch.units = units;
+    CHECK(s_decode(&env) == ENVELOPE_OK);
+    assign.source = NULL;
+    CHECK(s_decode(&env) == ENVELOPE_MALFORMED);
+}
+
 int
 main(void)
 {
@@ -93,6 +147,7 @@ main(void)
     zsock_set_rcvtimeo(dealer, 2000);
     s_test_round_trip(dealer, router);
     s_test_version_and_garbage(dealer, router);
+    s_test_incomplete();
 
     /* nothing to receive: a timeout, not an error */
     Pgferry__Envelope *got = NULL;
