@@ -5,6 +5,11 @@
  * The files are the ones DMS users already have, comments included
  * (json-c accepts // and block comments). Unknown fields are refused: a
  * misspelt "selectedTable" must not silently migrate every table.
+ *
+ * Every error leaves here on one line (s_one_line): they quote input,
+ * and a key or value holding a line break, from a file or from a peer
+ * over the network (config_check_option), must not split a log line or
+ * forge a second one.
  */
 #include "common/config.h"
 
@@ -20,6 +25,25 @@
 #include "common/strbuf.h"
 
 #define CONFIG_MAX_FILE (16 * 1024 * 1024)
+
+/* Rewrites *error, if set, on one line: control characters from the
+ * input escaped, libpq's trailing newline dropped. */
+static void
+s_one_line(char **error)
+{
+    if (*error == NULL)
+    {
+        return;
+    }
+    size_t len = strlen(*error);
+    while (len > 0 && ((*error)[len - 1] == '\n' || (*error)[len - 1] == ' '))
+    {
+        (*error)[--len] = '\0';
+    }
+    char *escaped = strbuf_escape_controls(*error);
+    free(*error);
+    *error = escaped;
+}
 
 /* Reads a whole file; NULL with *error set if it cannot. */
 static char *
@@ -471,6 +495,7 @@ cleanup:
     if (rc != 0)
     {
         config_endpoint_clear(out);
+        s_one_line(error);
     }
     return rc;
 }
@@ -487,6 +512,10 @@ config_load_endpoint(const char *path, config_endpoint_t *out, char **error)
         rc = config_parse_endpoint(path, text, out, error);
     }
     free(text);
+    if (rc != 0)
+    {
+        s_one_line(error); /* the path may hold anything */
+    }
     return rc;
 }
 
@@ -623,6 +652,7 @@ cleanup:
     if (rc != 0)
     {
         config_databases_clear(out);
+        s_one_line(error);
     }
     return rc;
 }
@@ -639,6 +669,10 @@ config_load_databases(const char *path, config_databases_t *out, char **error)
         rc = config_parse_databases(path, text, out, error);
     }
     free(text);
+    if (rc != 0)
+    {
+        s_one_line(error); /* the path may hold anything */
+    }
     return rc;
 }
 
@@ -691,8 +725,8 @@ s_option_dispchar(const char *key)
     return dispchar;
 }
 
-int
-config_check_option(const char *key, const char *value, char **error)
+static int
+s_check_option(const char *key, const char *value, char **error)
 {
     char *dispchar = NULL;
     int rc = -1;
@@ -764,6 +798,18 @@ config_check_option(const char *key, const char *value, char **error)
 }
 
 int
+config_check_option(const char *key, const char *value, char **error)
+{
+    int rc = s_check_option(key, value, error);
+
+    if (rc != 0)
+    {
+        s_one_line(error);
+    }
+    return rc;
+}
+
+int
 config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
 {
     char *pqerr = NULL;
@@ -779,6 +825,7 @@ config_parse_uri(const char *uri, config_endpoint_t *out, char **error)
         *error = xasprintf("connection URI is malformed: %s",
                            pqerr ? pqerr : "out of memory");
         PQfreemem(pqerr);
+        s_one_line(error);
         return -1;
     }
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
@@ -861,6 +908,7 @@ cleanup:
     if (rc != 0)
     {
         config_endpoint_clear(out);
+        s_one_line(error);
     }
     return rc;
 }
@@ -898,6 +946,7 @@ config_parse_size(const char *text, int64_t *bytes, char **error)
     *error = xasprintf("value \"%s\" is not a size, expected a number "
                        "with an optional unit kB, MB, GB or TB (as 256MB)",
                        text);
+    s_one_line(error);
     return -1;
 }
 

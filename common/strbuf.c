@@ -162,6 +162,29 @@ xasprintf(const char *fmt, ...)
     return strbuf_finish(&buf);
 }
 
+char *
+strbuf_escape_controls(const char *text)
+{
+    strbuf_t *buf = strbuf_new();
+
+    for (const unsigned char *p = (const unsigned char *) text; *p != '\0'; p++)
+    {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+        {
+            strbuf_append(buf, *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : "\\t");
+        }
+        else if (*p < 0x20 || *p == 0x7f)
+        {
+            strbuf_appendf(buf, "\\x%02x", *p);
+        }
+        else
+        {
+            strbuf_append_len(buf, (const char *) p, 1);
+        }
+    }
+    return strbuf_finish(&buf);
+}
+
 void
 strbuf_reset(strbuf_t *self)
 {

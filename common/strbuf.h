@@ -24,6 +24,11 @@ void strbuf_reset(strbuf_t *self);
  * a parameter such as $1::text[]. */
 void strbuf_append_array_text(strbuf_t *self, const char *text);
 
+/* A copy of text (allocated) with every control character written as
+ * an escape (\n, \t, \x1b, ...): text from input kept on one line of a
+ * message or a log. */
+char *strbuf_escape_controls(const char *text);
+
 /* Borrowed view, valid until the next change. */
 const char *strbuf_data(const strbuf_t *self);
 size_t strbuf_len(const strbuf_t *self);

@@ -484,9 +484,43 @@ s_test_size(void)
     free(error);
 }
 
+/* Issue 9: input quoted in an error never breaks its line. */
+static void
+s_test_one_line(void)
+{
+    char *e = NULL;
+
+    e = s_endpoint_error("{\"userName\": \"u\", \"serverName\": \"h\", "
+                         "\"a\\nE forged line\": 1}");
+    CHECK_CONTAINS(e, "field \"a\\nE forged line\": unknown field");
+    CHECK(strchr(e, '\n') == NULL);
+    free(e);
+
+    e = s_options_error("[{\"name\": \"d\\u001b[31m\"}, "
+                        "{\"name\": \"d\\u001b[31m\"}]");
+    CHECK_CONTAINS(e, "value \"d\\x1b[31m\" is listed twice");
+    free(e);
+
+    e = NULL;
+    CHECK(config_check_option("sslmode", "require\r\nx", &e) == -1);
+    CHECK_CONTAINS(e, "value \"require\\r\\nx\" is not an sslmode");
+    free(e);
+
+    e = NULL;
+    CHECK(config_parse_uri("postgresql://h/d?nonsense=1",
+                           &(config_endpoint_t){0}, &e) == -1);
+    free(e);
+    e = NULL;
+    CHECK(config_parse_uri("host='unterminated", &(config_endpoint_t){0}, &e) ==
+          -1);
+    CHECK(strchr(e, '\n') == NULL); /* libpq's message ends in one */
+    free(e);
+}
+
 int
 main(void)
 {
+    s_test_one_line();
     s_test_size();
     s_test_endpoint_seed();
     s_test_endpoint_errors();

@@ -49,6 +49,9 @@ main(void)
     CHECK(strcmp(s, "port=5432") == 0);
     free(s);
     CHECK(xstrdup(NULL) == NULL);
+    s = strbuf_escape_controls("a\nb\r\tc\x1b\x7f \xc3\xa9");
+    CHECK(strcmp(s, "a\\nb\\r\\tc\\x1b\\x7f \xc3\xa9") == 0);
+    free(s);
     strbuf_destroy(&buf); /* NULL-safe */
     puts("test_strbuf: ok");
     return 0;
