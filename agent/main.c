@@ -468,6 +468,7 @@ main(int argc, char **argv)
         log_error("could not create the agent's sockets");
         goto cleanup;
     }
+    envelope_limit_size(self.dealer);
     /* unsent messages wait for a restarted coordinator, within bounds */
     zsock_set_sndhwm(self.dealer, 10000);
     zsock_set_linger(self.dealer, 1000);

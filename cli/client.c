@@ -149,6 +149,7 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
     *reply_p = NULL;
     if (sock != NULL)
     {
+        envelope_limit_size(sock);
         /* a coordinator just started binds within milliseconds: retry
          * at that pace, not ZeroMQ's default 100 ms */
         zsock_set_reconnect_ivl(sock, 10);

@@ -134,6 +134,12 @@ envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgferry__Envelope **env_p,
 }
 
 void
+envelope_limit_size(zsock_t *sock)
+{
+    zsock_set_maxmsgsize(sock, PGFERRY_MAX_MESSAGE_SIZE);
+}
+
+void
 envelope_free(Pgferry__Envelope **env_p)
 {
     assert(env_p != NULL);

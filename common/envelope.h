@@ -19,6 +19,15 @@
  * connect without the TLS the user asked for: it is refused instead. */
 #define PGFERRY_PROTOCOL_VERSION 4
 
+/*
+ * The largest message a socket of ours takes from the network. Without
+ * a bound, libzmq allocates whatever a frame header claims: 2^62 bytes
+ * aborts a process (the sanitizers' allocator does not return NULL), and
+ * a few GB claimed by a peer that never sends them hold memory for
+ * nothing. Our largest real message, a schema-pre Result with every
+ * post-data item of a large schema, is tens of MB: 256 MB leaves room.
+ */
+#define PGFERRY_MAX_MESSAGE_SIZE (256 * 1024 * 1024)
 
 typedef enum
 {
@@ -59,6 +68,10 @@ envelope_status_t envelope_recv(zsock_t *sock, zmsg_t **route_p,
 envelope_status_t envelope_decode(const uint8_t *data, size_t size,
                                   Pgferry__Envelope **env_p,
                                   uint32_t *peer_version_p);
+
+/* Bounds what sock takes from the network to PGFERRY_MAX_MESSAGE_SIZE:
+ * a larger message disconnects its peer. Call before connect or bind. */
+void envelope_limit_size(zsock_t *sock);
 
 void envelope_free(Pgferry__Envelope **env_p);
 

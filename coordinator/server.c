@@ -66,6 +66,8 @@ server_new(const char *state_dir, const char *cli_endpoint,
         log_error("could not create sockets");
         goto failed;
     }
+    envelope_limit_size(self->cli);
+    envelope_limit_size(self->agents);
     /* the authenticator runs before either socket binds */
     if (curve_secret != NULL &&
         (curve_setup_server(self->cli, curve_secret, curve_clients,

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+#
+# tests/integration/oversized_message/run.sh
+#     Hostile bytes on the coordinator's sockets (issue 9): a raw ZMTP peer
+#     whose frame header claims 2^62 bytes (it aborted the sanitizer build:
+#     libzmq allocated what the header said), one claiming just over
+#     PGFERRY_MAX_MESSAGE_SIZE with bytes behind it, a payload that is no
+#     Envelope and an Assign without its Endpoints. Each one is refused
+#     (the peer disconnected by ZMQ_MAXMSGSIZE, or the message logged and
+#     dropped) and the coordinator lives on: the CLI gets its answers and
+#     an agent still registers.
+
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+start_coordinator
+
+# zmtp_peer ENDPOINT FRAMES [PAD_BYTES]: connects to tcp://HOST:PORT as a
+# ZMTP 3.0 DEALER with the NULL mechanism (what an insecure coordinator on
+# loopback speaks), sends FRAMES (printf escapes: frame headers and
+# payloads) and PAD_BYTES zero bytes behind them, then hangs up. The
+# coordinator may hang up first: a failed write is expected, not an error.
+zmtp_peer()
+{
+    local hostport=${1#tcp://} frames=$2 pad=${3:-0}
+    (
+        trap '' PIPE
+        exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || exit 0
+        # greeting (64 bytes): signature, version 3.0, mechanism "NULL"
+        # padded to 20 bytes, as-server 0, 31 bytes of filler
+        printf '\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f\x03\x00NULL' >&3
+        head -c 48 /dev/zero >&3
+        # READY command: flags 0x04 (command), 28 bytes, Socket-Type DEALER
+        printf '\x04\x1c\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER' >&3
+        printf '%b' "$frames" >&3
+        if ((pad > 0)); then
+            head -c "$pad" /dev/zero >&3
+        fi
+        sleep 0.5 # let the coordinator read before we close
+    ) 2>/dev/null || true
+}
+
+# coordinator_answers WHAT: the coordinator process lives and answers the CLI.
+coordinator_answers()
+{
+    s_alive "${PGFERRY_PIDS[coordinator]}" ||
+        fail "the coordinator died after $1; its log ends:
+$(tail -n 30 "$TEST_TMP/coordinator.log")"
+    pgf project list >/dev/null ||
+        fail "the coordinator did not answer 'project list' after $1"
+    pass "coordinator alive and answering after $1"
+}
+
+for ep in "$AGENTS_EP" "$COORD"; do
+    # a long frame (flags 0x02) of 2^62 bytes
+    zmtp_peer "$ep" '\x02\x40\x00\x00\x00\x00\x00\x00\x00'
+    coordinator_answers "a frame header of 2^62 bytes on $ep"
+    # 256 MiB + 1 (PGFERRY_MAX_MESSAGE_SIZE + 1), and a MiB of it sent
+    zmtp_peer "$ep" '\x02\x00\x00\x00\x00\x10\x00\x00\x01' $((1024 * 1024))
+    coordinator_answers "a message of 256 MiB + 1 byte on $ep"
+done
+
+# within the bound, but no Envelope: refused with a log line
+zmtp_peer "$AGENTS_EP" '\x00\x11\xff\xff\xff\xff not protobuf'
+coordinator_answers "a payload that is no Envelope"
+# an Envelope of our version (field 1 = 4) holding an empty Assign (field 23)
+zmtp_peer "$AGENTS_EP" '\x00\x05\x08\x04\xba\x01\x00'
+coordinator_answers "an Assign without its Endpoints"
+# coordinator_logged REGEX: waits up to 10 s for a line of the coordinator's log.
+coordinator_logged()
+{
+    for _ in $(seq 1 100); do
+        grep -q -- "$1" "$TEST_TMP/coordinator.log" && return 0
+        sleep 0.1
+    done
+    fail "the coordinator's log has no line matching \"$1\""
+}
+coordinator_logged 'refused a message of 17 bytes: not a protobuf Envelope'
+coordinator_logged 'refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
+pass "the coordinator logged why it refused each malformed message"
+
+# the agents' socket still takes a real agent
+start_agent a1
+coordinator_logged 'agent=a1 .*registered'
+pass "an agent registers after the hostile peers"
+
+scenario_pass
