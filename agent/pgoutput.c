@@ -92,6 +92,11 @@ s_fail(reader_t *r, const char *fmt, ...)
                          ap);
         va_end(ap);
     }
+    /* names from the stream are quoted, and a table may be called
+     * "a<newline>b": the error stays one line (issue 9) */
+    char *escaped = strbuf_escape_controls(r->error);
+    (void) snprintf(r->error, PGOUTPUT_ERROR_SIZE, "%s", escaped);
+    free(escaped);
 }
 
 /* Returns the next n bytes and moves past them, or NULL if they are not

@@ -644,6 +644,26 @@ s_test_details(void)
 
 /* ---- corrupted messages ------------------------------------------------ */
 
+/* Issue 9: a table may be named "a<newline>b"; an error naming it is
+ * still one line. */
+static void
+s_test_error_one_line(void)
+{
+    static const char relation[] = "R\0\0\x40\x0epublic\0a\nb\x1b\0d\0\1"
+                                   "\1id\0\0\0\0\x17\xff\xff\xff\xff";
+    static const char insert[] = "I\0\0\x40\x0eN\0\2nn";
+    pgoutput_t *dec = pgoutput_new();
+    pgoutput_msg_t msg;
+
+    CHECK(pgoutput_decode(dec, relation, sizeof relation - 1, &msg) == 0);
+    CHECK(strcmp(msg.relation->relname, "a\nb\x1b") == 0);
+    CHECK(pgoutput_decode(dec, insert, sizeof insert - 1, &msg) == -1);
+    CHECK_CONTAINS(pgoutput_error(dec),
+                   "has 2 columns, but relation 16398 \"public.a\\nb\\x1b\" "
+                   "has 1");
+    pgoutput_destroy(&dec);
+}
+
 /*
  * Decodes fixture name (of the text session, with the decoder's cache as
  * it was just before it, or empty if fresh) with bytes [at, at+n) replaced
@@ -799,6 +819,7 @@ main(int argc, char **argv)
                   sizeof s_binary_expected / sizeof s_binary_expected[0]);
     s_test_details();
     s_test_refusals();
+    s_test_error_one_line();
     printf("test_pgoutput: %zu fixtures decoded, %zu truncations refused\n",
            s_sessions[0].count + s_sessions[1].count, s_truncations);
     s_free_fixtures();
