@@ -123,6 +123,10 @@ strbuf_append_array_text(strbuf_t *self, const char *text)
     strbuf_append_len(self, "\"", 1);
 }
 
+/* the attribute lets clang's -Wformat-nonliteral see fmt is checked */
+static void s_vappendf(strbuf_t *self, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 s_vappendf(strbuf_t *self, const char *fmt, va_list ap)
 {

@@ -19,6 +19,7 @@ PACKAGES=(
     postgresql-15 postgresql-client-15 postgresql-contrib
     pgcopydb jq
     openssl # tests/integration/tls makes its CA and certificates
+    clang libclang-rt-14-dev # tests/fuzz: libFuzzer and its runtime
 )
 
 missing=()
