@@ -149,9 +149,11 @@ schema_step_exec(PGconn *tgt, const char *script, bool may_exist, char **error)
     return rc;
 }
 
-int
-schema_step_run(PGconn *tgt, const char *task_key, const char *step,
-                const char *sql, bool may_exist, char **error)
+/* Whether step is in pgferry.step_done: 1 yes, 0 no, -1 with *error
+ * set. */
+static int
+s_step_done(PGconn *tgt, const char *task_key, const char *step,
+            char **error)
 {
     const char *params[2] = {task_key, step};
     PGresult *r =
@@ -159,21 +161,26 @@ schema_step_run(PGconn *tgt, const char *task_key, const char *step,
                      "SELECT 1 FROM pgferry.step_done WHERE task_key = $1 "
                      "AND step = $2",
                      2, params, error);
+    int done = r == NULL ? -1 : PQntuples(r) > 0;
+
+    PQclear(r);
+    return done;
+}
+
+int
+schema_step_run(PGconn *tgt, const char *task_key, const char *step,
+                const char *sql, bool may_exist, char **error)
+{
+    int done = s_step_done(tgt, task_key, step, error);
     char *key = NULL;
     char *name = NULL;
     char *script = NULL;
     int rc = -1;
 
-    if (r == NULL)
+    if (done != 0)
     {
-        return -1;
+        return done > 0 ? 0 : -1;
     }
-    if (PQntuples(r) > 0)
-    {
-        PQclear(r);
-        return 0;
-    }
-    PQclear(r);
     key = PQescapeLiteral(tgt, task_key, strlen(task_key));
     name = PQescapeLiteral(tgt, step, strlen(step));
     /* large maintenance_work_mem: index builds are what this is for */
@@ -185,11 +192,29 @@ schema_step_run(PGconn *tgt, const char *task_key, const char *step,
     if (rc > 0)
     {
         /* there already: done, for the next attempt too */
-        char *done = xasprintf("INSERT INTO pgferry.step_done (task_key, "
-                               "step) VALUES (%s, %s)",
-                               key, name);
-        rc = pgconn_command(tgt, done, error);
-        free(done);
+        char *done_sql = xasprintf("INSERT INTO pgferry.step_done (task_key, "
+                                   "step) VALUES (%s, %s)",
+                                   key, name);
+        rc = pgconn_command(tgt, done_sql, error);
+        free(done_sql);
+    }
+    else if (rc != 0)
+    {
+        /*
+         * Two placements of one unit (the first one's agent thought lost,
+         * still running) each run the step; the second waits on the
+         * first's locks and then fails, the object or the step_done row
+         * there already. The step is done: not a failure.
+         */
+        char *ignored = NULL;
+
+        if (s_step_done(tgt, task_key, step, &ignored) > 0)
+        {
+            free(*error);
+            *error = NULL;
+            rc = 0;
+        }
+        free(ignored);
     }
     PQfreemem(key);
     PQfreemem(name);
