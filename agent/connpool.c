@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
@@ -29,10 +30,19 @@ typedef struct
 
 typedef struct
 {
-    PGconn *conn; /* a session handed out, borrowed by a unit */
-    char *key;    /* owned */
+    PGconn *conn;     /* a session handed out, borrowed by a unit */
+    PGcancel *cancel; /* owned: made by the taking thread, which owns conn;
+                       * NULL once handed to a canceller */
+    char *key;        /* owned */
     size_t key_len;
 } connpool_lent_t;
+
+/* What one canceller thread cancels: owned by that thread. */
+typedef struct
+{
+    PGcancel **cancels;
+    size_t n;
+} connpool_cancels_t;
 
 struct connpool_t
 {
@@ -133,7 +143,8 @@ s_unlink_idle(connpool_t *self, size_t i)
 
 /* Records conn as lent under key (lock held; takes key). */
 static void
-s_lend(connpool_t *self, PGconn *conn, char **key_p, size_t key_len)
+s_lend(connpool_t *self, PGconn *conn, PGcancel *cancel, char **key_p,
+       size_t key_len)
 {
     connpool_lent_t *grown =
         realloc(self->lent, (self->nlent + 1) * sizeof *self->lent);
@@ -143,6 +154,7 @@ s_lend(connpool_t *self, PGconn *conn, char **key_p, size_t key_len)
     }
     self->lent = grown;
     self->lent[self->nlent].conn = conn;
+    self->lent[self->nlent].cancel = cancel;
     self->lent[self->nlent].key = *key_p;
     self->lent[self->nlent].key_len = key_len;
     self->nlent++;
@@ -207,8 +219,11 @@ connpool_take(connpool_t *self, const Pgferry__Endpoint *ep, const char *dbname,
         self->made++;
         pthread_mutex_unlock(&self->lock);
     }
+    /* made here, by the thread that owns conn: libpq's objects are not
+     * to be read by two threads at once */
+    PGcancel *cancel = PQgetCancel(conn);
     pthread_mutex_lock(&self->lock);
-    s_lend(self, conn, &key, key_len);
+    s_lend(self, conn, cancel, &key, key_len);
     pthread_mutex_unlock(&self->lock);
     return conn;
 }
@@ -239,6 +254,7 @@ connpool_give(connpool_t *self, PGconn **conn_p)
 {
     PGconn *conn = *conn_p;
     PGconn *evicted = NULL;
+    PGcancel *cancel = NULL;
     char *key = NULL;
     size_t key_len = 0;
     bool keep = false;
@@ -256,6 +272,7 @@ connpool_give(connpool_t *self, PGconn **conn_p)
         {
             key = self->lent[i].key;
             key_len = self->lent[i].key_len;
+            cancel = self->lent[i].cancel;
             self->lent[i] = self->lent[--self->nlent];
             break;
         }
@@ -284,8 +301,71 @@ connpool_give(connpool_t *self, PGconn **conn_p)
     }
     pthread_mutex_unlock(&self->lock);
     s_wipe(&key, key_len);
-    PQfinish(conn); /* NULL-safe: kept ones are NULL here */
+    PQfreeCancel(cancel); /* NULL-safe */
+    PQfinish(conn);       /* NULL-safe: kept ones are NULL here */
     PQfinish(evicted);
+}
+
+/* A canceller: PQcancel() connects to the server and waits for it,
+ * however long that takes when it is out of reach. */
+static void *
+s_cancel_main(void *arg)
+{
+    connpool_cancels_t *work = arg;
+    char why[256];
+
+    for (size_t i = 0; i < work->n; i++)
+    {
+        /* failure is no news: the unit's own checks stop it instead */
+        (void) PQcancel(work->cancels[i], why, (int) sizeof why);
+        PQfreeCancel(work->cancels[i]);
+    }
+    free(work->cancels);
+    free(work);
+    return NULL;
+}
+
+void
+connpool_cancel_lent(connpool_t *self)
+{
+    connpool_cancels_t *work = xcalloc(1, sizeof *work);
+    pthread_t thread;
+    pthread_attr_t attr;
+
+    pthread_mutex_lock(&self->lock);
+    work->cancels =
+        xcalloc(self->nlent > 0 ? self->nlent : 1, sizeof(PGcancel *));
+    for (size_t i = 0; i < self->nlent; i++)
+    {
+        if (self->lent[i].cancel != NULL)
+        {
+            work->cancels[work->n++] = self->lent[i].cancel;
+            self->lent[i].cancel = NULL;
+        }
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (work->n == 0)
+    {
+        free(work->cancels);
+        free(work);
+        return;
+    }
+    /* detached: nobody waits for a server out of reach */
+    (void) pthread_attr_init(&attr);
+    (void) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&thread, &attr, s_cancel_main, work) != 0)
+    {
+        log_warn("could not start a thread to cancel %zu queries: the units "
+                 "stop at their next check instead",
+                 work->n);
+        for (size_t i = 0; i < work->n; i++)
+        {
+            PQfreeCancel(work->cancels[i]);
+        }
+        free(work->cancels);
+        free(work);
+    }
+    (void) pthread_attr_destroy(&attr);
 }
 
 void

@@ -42,6 +42,14 @@ PGconn *connpool_take(connpool_t *self, const Pgferry__Endpoint *ep,
  */
 void connpool_give(connpool_t *self, PGconn **conn_p);
 
+/*
+ * Asks the server of every session handed out to cancel its query, from
+ * a thread of its own, so that a server out of reach never blocks the
+ * caller. The units using them see the error (or, if the request never
+ * arrives, their own checks) and give them back as usual.
+ */
+void connpool_cancel_lent(connpool_t *self);
+
 /* Closes the sessions idle for longer than max_idle_ms. */
 void connpool_prune(connpool_t *self, int64_t max_idle_ms);
 

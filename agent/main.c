@@ -7,6 +7,10 @@
  * only the units it was running, which the coordinator places again. The
  * main thread alone uses the DEALER socket; unit threads report through
  * an inproc PULL socket that the main thread forwards.
+ *
+ * Units run only under a lease (agent/lease.h): cut off from the
+ * coordinator for longer, the agent stops them all before the
+ * coordinator places them elsewhere, and passes on nothing they say.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "agent/lease.h"
 #include "agent/unit.h"
 #include "common/curve.h"
 #include "common/envelope.h"
@@ -51,6 +56,7 @@ typedef struct
     int heartbeat_ms;
     uint64_t incarnation;     /* random, this process's: Hello */
     uint64_t placements_seen; /* the highest Assign.placement received */
+    lease_t *lease;           /* owned: may units run */
 } agent_t;
 
 static void
@@ -193,6 +199,7 @@ s_send_hello(agent_t *self)
     hello.running_units = running;
     hello.incarnation = self->incarnation;
     hello.placements_seen = self->placements_seen;
+    hello.sent_ms = (uint64_t) zclock_mono();
     env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     (void) envelope_send(self->dealer, NULL, &env);
@@ -246,6 +253,16 @@ s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
     }
     if (s_runs_already(self, *env_p))
     {
+        envelope_free(env_p);
+        return;
+    }
+    /* placements_seen covers it: the next Hello, which does not list
+     * it, has the coordinator place it again */
+    if (!lease_is_held(self->lease, zclock_mono()))
+    {
+        log_warn("unit=%" PRIu64 " not started: this agent holds no lease "
+                 "from the coordinator",
+                 id);
         envelope_free(env_p);
         return;
     }
@@ -328,6 +345,20 @@ s_handle_coordinator(agent_t *self)
             }
             break;
         }
+        case PGFERRY__ENVELOPE__BODY_LEASE:
+        {
+            int64_t now = zclock_mono();
+            lease_state_t before = lease_state(self->lease, now);
+            if (lease_grant(self->lease, (int64_t) env->lease->hello_sent_ms,
+                            env->lease->lease_ms, now) == 0 &&
+                before != LEASE_HELD && lease_is_held(self->lease, now))
+            {
+                log_info("lease_ms=%u was=%s holds a lease from the "
+                         "coordinator: units may run",
+                         env->lease->lease_ms, lease_state_name(before));
+            }
+            break;
+        }
         case PGFERRY__ENVELOPE__BODY_WELCOME:
             if (env->welcome->heartbeat_ms >= 100)
             {
@@ -347,7 +378,31 @@ s_handle_coordinator(agent_t *self)
     return rc;
 }
 
-/* Forwards a unit's message; reaps the unit when it is its Result. */
+/* The unit id a unit's message is about (0 if none). */
+static uint64_t
+s_message_unit(const Pgferry__Envelope *env)
+{
+    if (env == NULL)
+    {
+        return 0;
+    }
+    if (env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    {
+        return env->result->unit_id;
+    }
+    if (env->body_case == PGFERRY__ENVELOPE__BODY_PROGRESS)
+    {
+        return env->progress->unit_id;
+    }
+    return 0;
+}
+
+/*
+ * Forwards a unit's message; reaps the unit when it is its Result. A
+ * fenced unit's are dropped: placed elsewhere meanwhile, its failure
+ * (or success, which the target's bookkeeping makes its successor skip)
+ * is none of the coordinator's business.
+ */
 static void
 s_handle_unit(agent_t *self)
 {
@@ -363,24 +418,29 @@ s_handle_unit(agent_t *self)
     }
     env =
         pgferry__envelope__unpack(NULL, zframe_size(frame), zframe_data(frame));
-    if (zmsg_send(&msg, self->dealer) != 0)
+    uint64_t id = s_message_unit(env);
+    unit_t *unit = id != 0 ? s_find_unit(self, id, &index) : NULL;
+    bool fenced = unit != NULL && unit_is_fenced(unit);
+    if (!fenced && zmsg_send(&msg, self->dealer) != 0)
     {
         log_warn("could not forward a unit's message to the coordinator");
-        zmsg_destroy(&msg);
     }
-    if (env != NULL && env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    zmsg_destroy(&msg); /* NULL-safe: sent ones are NULL */
+    if (unit != NULL && env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
     {
-        uint64_t id = env->result->unit_id;
-        unit_t *unit = s_find_unit(self, id, &index);
-        if (unit != NULL)
+        unit_note_result(unit, id);
+        if (fenced)
         {
-            unit_note_result(unit, id);
+            log_debug("unit=%" PRIu64 " stopped: the lease had run out", id);
+        }
+        else
+        {
             log_info("unit=%" PRIu64 " finished ok=%d%s%s", id, env->result->ok,
                      env->result->ok ? "" : " ",
                      env->result->ok ? "" : env->result->error);
         }
         /* a batch's thread ends with its last unit's Result */
-        if (unit != NULL && unit_is_last(unit, id))
+        if (unit_is_last(unit, id))
         {
             unit_join(unit);
             unit_destroy(&unit);
@@ -388,6 +448,39 @@ s_handle_unit(agent_t *self)
         }
     }
     envelope_free(&env);
+}
+
+/*
+ * The lease ran out: every unit stops, told as Release would tell it,
+ * its queries cancelled, its transactions rolled back as it gives its
+ * sessions back. Idle sessions go too: a link cut long enough to lose
+ * the lease may have left them half-dead.
+ */
+static void
+s_fence_units(agent_t *self)
+{
+    strbuf_t *ids = strbuf_new();
+    uint64_t running[AGENT_MAX_RUNNING];
+    size_t nrunning = 0;
+
+    for (size_t i = 0; i < self->nunits; i++)
+    {
+        nrunning += unit_pending_ids(self->units[i], running + nrunning,
+                                     AGENT_MAX_RUNNING - nrunning);
+        unit_fence(self->units[i]);
+    }
+    for (size_t i = 0; i < nrunning; i++)
+    {
+        strbuf_appendf(ids, "%s%" PRIu64, i > 0 ? "," : "", running[i]);
+    }
+    log_warn("units=%s lease ran out: no answer from the coordinator in "
+             "time, stopping every unit here without reporting them (the "
+             "coordinator places them again) and taking none until it "
+             "answers",
+             nrunning > 0 ? strbuf_data(ids) : "none");
+    connpool_cancel_lent(self->pool);
+    connpool_prune(self->pool, 0);
+    strbuf_destroy(&ids);
 }
 
 static int
@@ -400,6 +493,11 @@ s_run(agent_t *self)
     while (!zsys_interrupted)
     {
         int64_t now = zclock_mono();
+        /* first: a paused agent resumed stops before it says anything */
+        if (lease_has_lapsed(self->lease, now))
+        {
+            s_fence_units(self);
+        }
         if (now >= next_hello)
         {
             s_send_hello(self);
@@ -407,7 +505,11 @@ s_run(agent_t *self)
             /* a database done with leaves no sessions open for long */
             connpool_prune(self->pool, AGENT_POOL_IDLE_MS);
         }
-        void *which = zpoller_wait(poller, (int) (next_hello - now));
+        /* woken at the lease's end too, to stop the units on time */
+        int64_t until = lease_expires_at(self->lease);
+        until = until < next_hello ? until : next_hello;
+        void *which =
+            zpoller_wait(poller, (int) (until > now ? until - now : 0));
         if (which == self->dealer)
         {
             if (s_handle_coordinator(self) != 0)
@@ -446,6 +548,7 @@ main(int argc, char **argv)
     unit_schema_remove_stale();
     zsys_init();
     self.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS;
+    self.lease = lease_new();
     /* never 0, which the coordinator's catalog holds for "none yet" */
     while (self.incarnation == 0)
     {
@@ -504,6 +607,7 @@ cleanup:
     /* running units die with the process; the coordinator re-places them */
     zsock_destroy(&self.dealer);
     zsock_destroy(&self.pull);
+    lease_destroy(&self.lease);
     if (self.nunits > 0)
     {
         _exit(rc);

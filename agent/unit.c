@@ -34,6 +34,7 @@ struct unit_t
     pthread_t thread;          /* valid once started */
     bool started;              /* thread was created */
     atomic_bool released;      /* set by main thread, read by unit */
+    atomic_bool fenced;        /* same: the lease ran out, released too */
     atomic_bool cutover;       /* same: a cdc unit is to cut over */
     atomic_bool validate;      /* with the cutover: compare tables */
     atomic_bool validated;     /* same: the tables compared equal */
@@ -64,6 +65,7 @@ unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
     self->pg_bin = pg_bin;
     self->pool = pool;
     atomic_init(&self->released, false);
+    atomic_init(&self->fenced, false);
     atomic_init(&self->cutover, self->assigns[0]->cutover);
     atomic_init(&self->validate, self->assigns[0]->validate);
     atomic_init(&self->validated, false);
@@ -171,6 +173,20 @@ bool
 unit_is_released(const unit_t *self)
 {
     return atomic_load(&self->released);
+}
+
+void
+unit_fence(unit_t *self)
+{
+    /* fenced first: a unit that sees released asks why */
+    atomic_store(&self->fenced, true);
+    atomic_store(&self->released, true);
+}
+
+bool
+unit_is_fenced(const unit_t *self)
+{
+    return atomic_load(&self->fenced);
 }
 
 void

@@ -57,6 +57,14 @@ connpool_t *unit_pool(const unit_t *self);
 /* Asks a held unit (snapshot, slot) to let go, or a cdc unit to stop. */
 void unit_release(unit_t *self);
 bool unit_is_released(const unit_t *self);
+/*
+ * From the main thread: this agent's lease ran out. The unit stops as if
+ * released, whatever it was doing (a cdc unit cutting over too), and
+ * commits nothing more; the main thread passes none of its messages on,
+ * since the coordinator places it again, and must not count it failed.
+ */
+void unit_fence(unit_t *self);
+bool unit_is_fenced(const unit_t *self);
 /* Asks a cdc unit to cut over (apply up to the source's WAL position
  * now, then finish); validate: compare every table first. */
 void unit_request_cutover(unit_t *self, bool validate);

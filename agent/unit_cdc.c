@@ -449,7 +449,10 @@ s_stream(cdc_t *c, char **error, bool *transient)
                 return CDC_FAILED;
             }
         }
-        if (!c->cutting_over && unit_is_released(c->unit))
+        /* a lease run out stops even a cutover: another agent may
+         * stream the slot by now */
+        if (unit_is_fenced(c->unit) ||
+            (!c->cutting_over && unit_is_released(c->unit)))
         {
             return CDC_STOPPED;
         }
@@ -655,8 +658,9 @@ unit_cdc_run(unit_t *self, Pgferry__Result *res)
         s_disconnect(&c);
         sleep((unsigned) (failures < CDC_MAX_BACKOFF_S ? failures
                                                        : CDC_MAX_BACKOFF_S));
-        if (unit_is_released(self) &&
-            !unit_cutover_requested(self, &c.validate))
+        if (unit_is_fenced(self) ||
+            (unit_is_released(self) &&
+             !unit_cutover_requested(self, &c.validate)))
         {
             rc = unit_fail(res,
                            xstrdup("streaming stopped: the task was "

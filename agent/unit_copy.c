@@ -481,6 +481,18 @@ cleanup:
     return rc;
 }
 
+/* A copy whose agent's lease ran out stops, its transaction rolled back
+ * by the caller: it may be placed elsewhere already. */
+static int
+s_fail_fenced(copy_t *c)
+{
+    return unit_fail(c->res,
+                     xasprintf("table %s: stopped without committing: this "
+                               "agent's lease ran out",
+                               c->label),
+                     true);
+}
+
 /* The copy loop: bytes in, bytes out, nothing parsed. */
 static int
 s_stream(group_t *g, copy_t *c)
@@ -500,6 +512,12 @@ s_stream(group_t *g, copy_t *c)
         }
         PQfreemem(buf);
         c->bytes += len;
+        /* an atomic load a row: nothing beside the copy itself */
+        if (unit_is_fenced(g->unit))
+        {
+            (void) PQputCopyEnd(g->tgt, "the agent's lease ran out");
+            return s_fail_fenced(c);
+        }
         if (zclock_usecs() >= next_report)
         {
             unit_report_progress_id(g->unit, c->assign->unit_id, 0, c->bytes);
@@ -678,6 +696,11 @@ s_copy_tables(group_t *g)
         {
             return -1;
         }
+    }
+    /* checked last before the commit, the fence row guarding the rest */
+    if (unit_is_fenced(g->unit))
+    {
+        return s_fail_fenced(&g->tables[0]);
     }
     return s_commit(g);
 }

@@ -16,8 +16,11 @@
 #include "pgferry.pb-c.h"
 
 /* 4: Endpoint.options. An agent of 3 would drop them unseen, and
- * connect without the TLS the user asked for: it is refused instead. */
-#define PGFERRY_PROTOCOL_VERSION 4
+ * connect without the TLS the user asked for: it is refused instead.
+ * 5: Lease, Hello.sent_ms. An agent of 5 takes no unit without a Lease,
+ * which a coordinator of 4 never sends; an agent of 4 would run units
+ * on past its lease: either is refused instead. */
+#define PGFERRY_PROTOCOL_VERSION 5
 
 /*
  * The largest message a socket of ours takes from the network. Without

@@ -27,6 +27,12 @@
  * COORD_AGENT_TIMEOUT_MS is dead and its units are placed again. */
 #define COORD_HEARTBEAT_MS 1000
 #define COORD_AGENT_TIMEOUT_MS 6000
+/* Each Hello is answered with a lease this long, which the agent counts
+ * from when it sent that Hello: cut off, it stops its units at least
+ * COORD_AGENT_TIMEOUT_MS - COORD_LEASE_MS (two heartbeats) before they
+ * are placed elsewhere, time to cancel and roll back. Units are placed
+ * only on agents holding one. */
+#define COORD_LEASE_MS 4000
 /* A unit failing for a transient reason is tried this many times. */
 #define COORD_MAX_ATTEMPTS 3
 /* A unit whose agent died is placed again up to this many times. */

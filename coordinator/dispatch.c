@@ -363,8 +363,8 @@ cleanup:
 }
 
 /*
- * The job slots free on each agent (free[i] for registry_at(i)), from one
- * query: a batch takes one slot, as it runs its units one after the
+ * The job slots free on each agent (free[i] for registry_at(i)), none on
+ * one whose lease ran out (it would not take them), from one query: a batch takes one slot, as it runs its units one after the
  * other; a cdc unit waiting for its validate units (started) takes none.
  * One DISTINCT over the running units, not a count(DISTINCT) per agent:
  * SQLite builds a temporary B-tree for each group of those.
@@ -374,6 +374,7 @@ static int *
 s_free_slots(coord_t *self, size_t n)
 {
     int *free_slots = xcalloc(n > 0 ? n : 1, sizeof *free_slots);
+    int64_t now = zclock_mono();
     store_rows_t *rows = store_query(
         self->store,
         "SELECT agent, count(*) FROM ("
@@ -385,7 +386,7 @@ s_free_slots(coord_t *self, size_t n)
     for (size_t i = 0; i < n; i++)
     {
         registry_agent_t *agent = registry_at(self->registry, i);
-        free_slots[i] = agent->alive ? agent->jobs : 0;
+        free_slots[i] = registry_is_leased(agent, now) ? agent->jobs : 0;
     }
     while (store_rows_next(rows))
     {
@@ -499,7 +500,8 @@ dispatch_units(coord_t *self)
         {
             registry_agent_t *candidate =
                 registry_at(self->registry, (next_holder + i) % n);
-            agent = candidate->alive ? candidate : NULL;
+            agent = registry_is_leased(candidate, zclock_mono()) ? candidate
+                                                                 : NULL;
         }
         if (agent == NULL || s_send_units(self, agent, &id, 1) != 0)
         {

@@ -101,6 +101,12 @@ registry_heard(registry_t *self, const char *name, const char *labels, int jobs,
     return agent;
 }
 
+bool
+registry_is_leased(const registry_agent_t *agent, int64_t now)
+{
+    return agent->alive && now < agent->lease_until;
+}
+
 size_t
 registry_size(const registry_t *self)
 {

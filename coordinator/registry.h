@@ -23,6 +23,8 @@ typedef struct
     zmsg_t *route;     /* routing frames to reach the agent, owned */
     int jobs;          /* units it runs at once (snapshot holders aside) */
     int64_t last_seen; /* zclock_mono() of the last heartbeat */
+    int64_t lease_until; /* zclock_mono() by which the agent's last lease
+                          * has run out, at the latest */
     bool alive;        /* false once it missed its heartbeats */
     uint64_t incarnation; /* the process heard last under this name */
     uint64_t superseded;  /* the one it replaced while that one lived: if
@@ -45,6 +47,10 @@ registry_agent_t *registry_heard(registry_t *self, const char *name,
 registry_agent_t *registry_find(registry_t *self, const char *name);
 /* Finds the agent whose route's first frame matches route's. */
 registry_agent_t *registry_find_route(registry_t *self, zmsg_t *route);
+
+/* True if units may be placed on agent at now: alive, and its lease
+ * (as far as we know) not run out. */
+bool registry_is_leased(const registry_agent_t *agent, int64_t now);
 
 size_t registry_size(const registry_t *self);
 registry_agent_t *registry_at(registry_t *self, size_t index);

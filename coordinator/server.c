@@ -600,6 +600,30 @@ s_is_duplicate(coord_t *self, zmsg_t *route, const Pgferry__Hello *hello)
     return false;
 }
 
+/*
+ * Answers a Hello with a lease. The agent counts it from when it sent
+ * the Hello, we from now, which is later: we never believe it holds a
+ * lease it has lost. Queued behind this batch's commit like any answer,
+ * and before the Assigns the batch may send the agent, so that they find
+ * the lease there.
+ */
+static void
+s_grant_lease(coord_t *self, registry_agent_t *agent,
+              const Pgferry__Hello *hello)
+{
+    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgferry__Lease lease = PGFERRY__LEASE__INIT;
+
+    lease.hello_sent_ms = hello->sent_ms;
+    lease.lease_ms = COORD_LEASE_MS;
+    env.body_case = PGFERRY__ENVELOPE__BODY_LEASE;
+    env.lease = &lease;
+    if (outbox_add(self->outbox, self->agents, agent->route, &env) == 0)
+    {
+        agent->lease_until = zclock_mono() + COORD_LEASE_MS;
+    }
+}
+
 static void
 s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
 {
@@ -671,6 +695,7 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
                                    is_new ? RESULTS_ALL_PLACEMENTS
                                           : (int64_t) hello->placements_seen);
     }
+    s_grant_lease(self, agent, hello);
     s_settle_reported(self, agent, hello);
     dispatch_request(self);
 }

@@ -751,6 +751,9 @@ s_handle_one(sim_fleet_t *self, sim_agent_t *agent)
     }
     switch (env->body_case)
     {
+        case PGFERRY__ENVELOPE__BODY_LEASE:
+            /* fake agents run nothing that would need stopping */
+            break;
         case PGFERRY__ENVELOPE__BODY_WELCOME:
             self->marks.rewelcomes += agent->welcomed;
             agent->welcomed = true;
