@@ -20,6 +20,7 @@ PACKAGES=(
     pgcopydb jq
     openssl # tests/integration/tls makes its CA and certificates
     clang libclang-rt-14-dev # tests/fuzz: libFuzzer and its runtime
+    iproute2 # ip netns: tests/integration/netns.sh cuts an agent's network
 )
 
 missing=()

@@ -12,6 +12,12 @@
 # among the free ones below the kernel's ephemeral range, so two setups can run
 # side by side and neither touches a Debian default cluster on 5432.
 #
+# PGFERRY_PG_LISTEN_EXTRA (addresses, comma-separated) and
+# PGFERRY_PG_HBA_EXTRA (networks, CIDR, space-separated) make setup's
+# clusters also listen on those addresses and trust those networks, for a
+# scenario whose agents reach the servers from a network namespace of
+# its own (tests/integration/agent_cut).
+#
 # When sourced (as lib.sh does) this file only defines pgferry_free_port and
 # pgferry_release_port and changes no shell option.
 
@@ -85,7 +91,7 @@ s_configure()
 
 # --- pgferry test cluster (tests/integration/clusters.sh) ---
 port = $port
-listen_addresses = '127.0.0.1'
+listen_addresses = '127.0.0.1${PGFERRY_PG_LISTEN_EXTRA:+,$PGFERRY_PG_LISTEN_EXTRA}'
 unix_socket_directories = '$sockdir'
 wal_level = logical
 max_wal_senders = 20
@@ -109,6 +115,11 @@ host    all             all     127.0.0.1/32    trust
 local   replication     all                     trust
 host    replication     all     127.0.0.1/32    trust
 EOF
+    local net
+    for net in ${PGFERRY_PG_HBA_EXTRA:-}; do
+        printf 'host    all             all     %s    trust\nhost    replication     all     %s    trust\n' \
+            "$net" "$net" >>"$data/pg_hba.conf"
+    done
     chown postgres:postgres "$data/postgresql.conf" "$data/pg_hba.conf"
 }
 

@@ -13,6 +13,11 @@
 #   PGFERRY_SCENARIO   name used in messages, temp dir and database names
 #                      (default: the name of the directory of the script)
 #   PGFERRY_KEEP_TMP   1 keeps the scenario's temp dir (logs) at exit
+#   PGFERRY_EXIT_HOOKS array of commands the exit trap runs once the
+#                      processes are stopped (a scenario's own cleanup:
+#                      network namespaces); set before sourcing or appended
+#   PGFERRY_AGENTS_HOST the address start_coordinator binds the agents'
+#                      socket to (default 127.0.0.1; another needs CURVE)
 #
 # What it guarantees: whatever happens (failure, ctest timeout sending TERM,
 # ^C), every process started here is killed, and the temp dir and any
@@ -86,6 +91,8 @@ declare -gA PGFERRY_PIDS=()  # name -> pid (also the process group id)
 declare -ga PGFERRY_PORTS=() # ports we reserved
 declare -ga PGFERRY_DBS=()   # "src:name" / "tgt:name" made by new_db
 PGFERRY_OWN_PG_DIR=""        # clusters we started ourselves
+# a scenario's own cleanup, run by the exit trap (kept if set before)
+declare -p PGFERRY_EXIT_HOOKS >/dev/null 2>&1 || declare -ga PGFERRY_EXIT_HOOKS=()
 
 s_stop_process()
 {
@@ -118,6 +125,9 @@ s_on_exit()
     fi
     for name in "${!PGFERRY_PIDS[@]}"; do
         s_stop_process "${PGFERRY_PIDS[$name]}"
+    done
+    for entry in "${PGFERRY_EXIT_HOOKS[@]}"; do
+        $entry
     done
     pgferry_release_port "${PGFERRY_PORTS[@]}"
     if ((rc == 0)) && [[ -z $PGFERRY_OWN_PG_DIR ]]; then
@@ -601,6 +611,24 @@ assert_stream_gone()
         fail "schema pgferry left on the target"
 }
 
+# start_writer DB STOPFILE: writes to DB on the source (pgbench -i made
+# it) in short pgbench runs, again after a failed one (the source
+# restarted), until STOPFILE exists; WRITER_PID is the loop's pid, to
+# wait for once STOPFILE is made.
+start_writer()
+{
+    local db=$1 stopfile=$2
+    rm -f "$stopfile"
+    (
+        while [[ ! -e $stopfile ]]; do
+            "$PGBIN/pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -n -c 2 -T 3 "$db" \
+                >/dev/null 2>&1 || sleep 0.5
+        done
+    ) &
+    # shellcheck disable=SC2034 # the caller waits for it
+    WRITER_PID=$!
+}
+
 # ---------------------------------------------------------------------------
 # pgferry processes
 
@@ -668,7 +696,7 @@ start_coordinator()
     agents_port=$(pgferry_free_port) || fail "no free port"
     PGFERRY_PORTS+=("$listen_port" "$agents_port")
     COORD=tcp://127.0.0.1:$listen_port
-    AGENTS_EP=tcp://127.0.0.1:$agents_port
+    AGENTS_EP=tcp://${PGFERRY_AGENTS_HOST:-127.0.0.1}:$agents_port
     export COORD AGENTS_EP
     mkdir -p "$TEST_TMP/coordinator-state"
     # extra arguments (e.g. CURVE options) go to the coordinator
