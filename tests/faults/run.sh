@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 #
-# tests/faults/run.sh [--seed N] [--rounds K] [--outage S] [--scale N]
-#                     [--faults F1,F2...]
+# tests/faults/run.sh [--seed N] [--rounds K] [--outage S] [--cut S]
+#                     [--scale N] [--faults F1,F2...]
 #     Fault injection. Each round is an online migration of a pgbench
 #     database under a pgbench writer, with real daemons (a coordinator
 #     with --secrets-key, two agents). At a moment the seed picks (while a
@@ -13,10 +13,15 @@
 #       kill-coordinator  kill -9 the coordinator, started again
 #       restart-source    pg_ctl restart -m fast of the source
 #       stop-target       the target stopped for --outage seconds
+#       cut-agent         the network of an agent cut for --cut seconds
+#                         (30): it runs in a network namespace of its own
+#                         (tests/integration/netns.sh), whose link goes
+#                         down; its lease runs out and it stops its units,
+#                         which the coordinator places elsewhere
 #     Then the migration must reach READY_TO_COMPLETE by itself, the
 #     writer stops, `task cutover --validate` must succeed, and both sides
-#     must be identical (compare_db). Round r runs fault r mod 5, so any
-#     5 rounds strike each fault once (--faults: only those listed, in
+#     must be identical (compare_db). Round r runs fault r mod 6, so any
+#     6 rounds strike each fault once (--faults: only those listed, in
 #     turn); the seed moves the moments.
 #
 #     Prints one line per round and "faults: RUNS runs, PASSES passed"
@@ -24,33 +29,38 @@
 #     its line). ctest runs a short set (faults.short); the long run is
 #     tests/bench/faults_long.sh.
 #
-#     It stops and restarts servers: it runs on clusters of its own.
+#     It stops and restarts servers: it runs on clusters of its own, which
+#     listen on the namespace's network too.
 
-unset PGFERRY_PG_DIR
 PGFERRY_SCENARIO=faults
+# shellcheck source=../integration/netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../integration/netns.sh"
+netns_setup || { echo "FAIL faults: could not make a network namespace" >&2; exit 1; }
 # shellcheck source=../integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 
 SEED=1
-ROUNDS=5
+ROUNDS=6
 OUTAGE=10
+CUT=30
 SCALE=4
-FAULTS=(kill-agent pause-agent kill-coordinator restart-source stop-target)
+FAULTS=(kill-agent pause-agent kill-coordinator restart-source stop-target cut-agent)
 while (($# > 0)); do
     case $1 in
         --seed) SEED=$2 ;;
         --rounds) ROUNDS=$2 ;;
         --outage) OUTAGE=$2 ;;
+        --cut) CUT=$2 ;;
         --scale) SCALE=$2 ;;
         --faults) IFS=, read -ra FAULTS <<<"$2" ;;
-        *) fail "usage: run.sh [--seed N] [--rounds K] [--outage SECONDS] [--scale N] [--faults F1,F2...]" ;;
+        *) fail "usage: run.sh [--seed N] [--rounds K] [--outage SECONDS] [--cut SECONDS] [--scale N] [--faults F1,F2...]" ;;
     esac
     shift 2
 done
 for fault in "${FAULTS[@]}"; do
     case $fault in
-        kill-agent | pause-agent | kill-coordinator | restart-source | stop-target) ;;
-        *) fail "unknown fault \"$fault\" (kill-agent, pause-agent, kill-coordinator, restart-source, stop-target)" ;;
+        kill-agent | pause-agent | kill-coordinator | restart-source | stop-target | cut-agent) ;;
+        *) fail "unknown fault \"$fault\" (kill-agent, pause-agent, kill-coordinator, restart-source, stop-target, cut-agent)" ;;
     esac
 done
 RANDOM=$SEED
@@ -58,6 +68,13 @@ declare -A runs=() passes=()
 KEY=$TEST_TMP/secrets.key
 head -c 32 /dev/urandom >"$KEY"
 chmod 600 "$KEY"
+# CURVE keys for the rounds whose agents' socket listens beyond loopback
+CURVE_KEYS=$TEST_TMP/curve
+mkdir -p "$CURVE_KEYS/allowed"
+for name in coordinator f1 f2 operator; do
+    "$(s_bin pgferry)" keygen "$CURVE_KEYS/$name" >/dev/null || fail "keygen $name failed"
+    [[ $name == coordinator ]] || cp "$CURVE_KEYS/$name" "$CURVE_KEYS/allowed/"
+done
 RESULTS=$TEST_TMP/results
 mkdir -p "$RESULTS"
 failed=0
@@ -110,7 +127,7 @@ stop_daemons()
 # strike FAULT: applies it; returns 1 if it could not be applied
 strike()
 {
-    local victim pid deadline
+    local victim pid deadline cut_at
     case $1 in
         kill-agent)
             victim=f$((RANDOM % 2 + 1))
@@ -139,7 +156,7 @@ strike()
             sleep 1
             s_background coordinator "$(s_bin pgferry-coordinator)" \
                 --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" \
-                --agents "$AGENTS_EP" --secrets-key "$KEY"
+                --agents "$AGENTS_EP" "${COORD_ARGS[@]}"
             ;;
         restart-source)
             pg_ctl_side src restart -m fast
@@ -149,6 +166,25 @@ strike()
             sleep "$OUTAGE"
             pg_ctl_side tgt start
             ;;
+        cut-agent)
+            # f1 runs in the namespace (round); lost, then its units go
+            # to f2 while the link stays down
+            netns_link down
+            cut_at=$SECONDS
+            deadline=$((SECONDS + 60))
+            until grep -q "agent=f1 lost" "$TEST_TMP/coordinator.log" &&
+                grep -q "lease ran out" "$TEST_TMP/agent-f1.log"; do
+                if ((SECONDS >= deadline)); then
+                    netns_link up
+                    return 1
+                fi
+                sleep 0.2
+            done
+            while ((SECONDS - cut_at < CUT)); do
+                sleep 1
+            done
+            netns_link up
+            ;;
     esac
 }
 
@@ -156,30 +192,36 @@ strike()
 round()
 {
     local r=$1 fault=$2 db=faults_r$1 p=faults_p$1 t=faults_t$1
-    local phase=$((RANDOM % 2)) writer stopfile=$TEST_TMP/stop-writer-$1
+    local phase=$((RANDOM % 2)) stopfile=$TEST_TMP/stop-writer-$1
 
     new_db "$db"
     "$PGBIN/pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -i -q -s "$SCALE" "$db" \
         >"$TEST_TMP/pgbench-init-$r.log" 2>&1 || { echo "pgbench -i failed" >&2; return 1; }
     rm -rf "$TEST_TMP/coordinator-state"
-    start_coordinator --secrets-key "$KEY"
-    start_agent f1 --jobs 2
-    start_agent f2 --jobs 2
-    write_seed_files "$db"
+    COORD_ARGS=(--secrets-key "$KEY")
+    if [[ $fault == cut-agent ]]; then
+        # the agents' socket on the pair's address, which takes CURVE;
+        # f1 inside the namespace, and the servers named by that address
+        COORD_ARGS+=(--curve-secret "$CURVE_KEYS/coordinator_secret" --curve-clients "$CURVE_KEYS/allowed")
+        export PGFERRY_CURVE_SECRET=$CURVE_KEYS/operator_secret PGFERRY_CURVE_SERVER=$CURVE_KEYS/coordinator
+        PGFERRY_AGENTS_HOST=$NETNS_HOST_ADDR start_coordinator "${COORD_ARGS[@]}"
+        netns_start_agent f1 --jobs 2 --curve-secret "$CURVE_KEYS/f1_secret" --curve-server "$CURVE_KEYS/coordinator"
+        start_agent f2 --jobs 2 --curve-secret "$CURVE_KEYS/f2_secret" --curve-server "$CURVE_KEYS/coordinator"
+        write_seed_files "$db"
+        netns_seed_files
+    else
+        unset PGFERRY_CURVE_SECRET PGFERRY_CURVE_SERVER
+        start_coordinator "${COORD_ARGS[@]}"
+        start_agent f1 --jobs 2
+        start_agent f2 --jobs 2
+        write_seed_files "$db"
+    fi
     pgf project create -n "$p" --source-platform PostgreSQL --target-platform PostgreSQL >/dev/null
     # pgbench_history has no key: REPLICA IDENTITY FULL for it
     pgf task create --project-name "$p" -n "$t" --task-type OnlineMigration \
         --source-connection-json s.json --target-connection-json t.json \
         --database-options-json o.json --fix-replica-identity >/dev/null
-    # the writer: pgbench in short runs, again after the source restarted
-    rm -f "$stopfile"
-    (
-        while [[ ! -e $stopfile ]]; do
-            "$PGBIN/pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -n -c 2 -T 3 "$db" \
-                >/dev/null 2>&1 || sleep 0.5
-        done
-    ) &
-    writer=$!
+    start_writer "$db" "$stopfile"
     if ((phase == 0)); then
         wait_started_copy 300 >/dev/null
         ROUND_PHASE="while a copy ran"
@@ -190,7 +232,7 @@ round()
     strike "$fault" || { echo "could not strike $fault" >&2; return 1; }
     wait_ready "$p" "$t" ready || return 1
     touch "$stopfile"
-    wait "$writer" || true
+    wait "$WRITER_PID" || true
     pgf task cutover --project-name "$p" -n "$t" --object-name "$db" --validate \
         >"$TEST_TMP/cutover-$r.out" 2>&1 || { cat "$TEST_TMP/cutover-$r.out" >&2; return 1; }
     wait_task "$p" "$t" 300 || return 1
@@ -222,6 +264,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         tail -n 5 "$RESULTS/round-$r.log"
     fi
     stop_daemons
+    netns_link up # a failed cut-agent round may have left it down
     rm -f "$TEST_TMP"/agent-*.log "$TEST_TMP/coordinator.log"
     # a server a failed round left stopped
     pg_ctl_side src status >/dev/null 2>&1 || pg_ctl_side src start
