@@ -144,6 +144,7 @@ main(int argc, char **argv)
     hello.running_units = running;
     hello.incarnation = 0x5eed5eed12345678;
     hello.placements_seen = 41;
+    hello.sent_ms = 123456789;
     env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     s_write(dir, "hello", &env);
@@ -153,6 +154,13 @@ main(int argc, char **argv)
     env.body_case = PGFERRY__ENVELOPE__BODY_WELCOME;
     env.welcome = &welcome;
     s_write(dir, "welcome", &env);
+
+    Pgferry__Lease lease = PGFERRY__LEASE__INIT;
+    lease.hello_sent_ms = 123456789;
+    lease.lease_ms = 4000;
+    env.body_case = PGFERRY__ENVELOPE__BODY_LEASE;
+    env.lease = &lease;
+    s_write(dir, "lease", &env);
 
     Pgferry__Assign copy;
     s_assign(&copy, 17, PGFERRY__UNIT_KIND__UNIT_COPY, &source, &target);
