@@ -64,17 +64,22 @@ done
 # within the bound, but no Envelope: refused with a log line
 zmtp_peer "$AGENTS_EP" '\x00\x11\xff\xff\xff\xff not protobuf'
 coordinator_answers "a payload that is no Envelope"
-# an Envelope of our version (field 1 = 4) holding an empty Assign (field 23)
-zmtp_peer "$AGENTS_EP" '\x00\x05\x08\x04\xba\x01\x00'
+# an Envelope of our version (field 1, from common/envelope.h) holding an
+# empty Assign (field 23)
+version=$(sed -n 's/^#define PGFERRY_PROTOCOL_VERSION \([0-9]*\)$/\1/p' \
+    "$(dirname "${BASH_SOURCE[0]}")/../../../common/envelope.h")
+((version > 0 && version < 128)) || fail "no one-byte protocol version in common/envelope.h: '$version'"
+zmtp_peer "$AGENTS_EP" "\\x00\\x05\\x08\\x$(printf '%02x' "$version")\\xba\\x01\\x00"
 coordinator_answers "an Assign without its Endpoints"
-# coordinator_logged REGEX: waits up to 10 s for a line of the coordinator's log.
+# coordinator_logged REGEX: waits up to 60 s (a loaded machine, a
+# sanitizer build) for a line of the coordinator's log.
 coordinator_logged()
 {
-    for _ in $(seq 1 100); do
-        grep -q -- "$1" "$TEST_TMP/coordinator.log" && return 0
+    local deadline=$((SECONDS + 60))
+    until grep -q -- "$1" "$TEST_TMP/coordinator.log"; do
+        ((SECONDS < deadline)) || fail "the coordinator's log has no line matching \"$1\" after 60 s"
         sleep 0.1
     done
-    fail "the coordinator's log has no line matching \"$1\""
 }
 coordinator_logged 'refused a message of 17 bytes: not a protobuf Envelope'
 coordinator_logged 'refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
