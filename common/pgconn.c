@@ -128,21 +128,15 @@ pgconn_params_init(pgconn_params_t *self, const Pgferry__Endpoint *ep,
      * and survives DISCARD ALL; of two -c of one setting in it, the later
      * wins, so the user's own come first. UTF8 holds every server
      * encoding's characters, so each side converts once, to or from it. */
+    self->options = xasprintf("%s%s%s%s%s", PGCONN_SERVER_KEEPALIVES,
+                              user_options ? " " : "",
+                              user_options ? user_options : "",
+                              pin ? " " : "", pin ? PGCONN_PINNED_OPTIONS : "");
     if (pin)
     {
-        self->options = user_options ? xasprintf("%s %s", user_options,
-                                                 PGCONN_PINNED_OPTIONS)
-                                     : xstrdup(PGCONN_PINNED_OPTIONS);
         s_param(self, "client_encoding", "UTF8");
     }
-    else if (user_options != NULL)
-    {
-        self->options = xstrdup(user_options);
-    }
-    if (self->options != NULL)
-    {
-        s_param(self, "options", self->options);
-    }
+    s_param(self, "options", self->options);
     assert(self->count < room);
 }
 

@@ -26,11 +26,22 @@
     "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 "      \
     "-c bytea_output=hex -c lc_monetary=C -c search_path=pg_catalog"
 
+/* The server's side of the keepalives (the user's own "options" come
+ * after, so theirs win): a backend whose agent was cut off mid-copy or
+ * mid-stream holds its locks, its fence row or its replication origin,
+ * and would keep them for the operating system's default of two hours
+ * before it learns that its client is gone; the unit placed again waits
+ * on them. */
+#define PGCONN_SERVER_KEEPALIVES                                               \
+    "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 "               \
+    "-c tcp_keepalives_count=3"
+
 /*
  * The parameters of one connection to an Endpoint, in the order libpq
  * applies them, a later one replacing an earlier one of the same keyword:
  *   1. pgferry's defaults, which the user's options replace:
- *      connect_timeout and TCP keepalives;
+ *      connect_timeout and TCP keepalives, on both sides
+ *      (PGCONN_SERVER_KEEPALIVES at the start of "options");
  *   2. the user's options (ep->options: sslmode, sslrootcert, ...);
  *   3. what pgferry's correctness depends on, which nothing replaces:
  *      host, port, dbname, user, the password, replication,

@@ -92,11 +92,11 @@ s_test_params(void)
     CHECK(strcmp(s_effective(&p, "keepalives"), "1") == 0);
     CHECK(strcmp(s_effective(&p, "keepalives_interval"), "10") == 0);
     CHECK(strcmp(s_effective(&p, "keepalives_count"), "3") == 0);
-    /* the user's -c first, the pinned ones after: a later -c wins */
-    CHECK(
-        strcmp(s_effective(&p, "options"),
-               "-c work_mem=64MB -c DateStyle=German " PGCONN_PINNED_OPTIONS) ==
-        0);
+    /* the server's keepalives, then the user's -c, the pinned ones
+     * after: a later -c wins */
+    CHECK(strcmp(s_effective(&p, "options"),
+                 PGCONN_SERVER_KEEPALIVES " -c work_mem=64MB -c "
+                                          "DateStyle=German " PGCONN_PINNED_OPTIONS) == 0);
     CHECK(strcmp(s_effective(&p, "client_encoding"), "UTF8") == 0);
     CHECK(strcmp(s_effective(&p, "application_name"), "pgferry-copy") == 0);
     CHECK(strcmp(s_effective(&p, "host"), "db.example.com") == 0);
@@ -119,11 +119,14 @@ s_test_params(void)
     pgconn_params_clear(&p);
 
     /* another database, a replication connection, nothing pinned (a tool
-     * such as pg_dump pins its own): only the user's options */
+     * such as pg_dump pins its own): the keepalives and the user's
+     * options */
     pgconn_params_init(&p, &ep, "other", "cdc", "database", false);
     CHECK(strcmp(s_effective(&p, "dbname"), "other") == 0);
     CHECK(strcmp(s_effective(&p, "replication"), "database") == 0);
-    CHECK(strcmp(s_effective(&p, "options"), opts[3].value) == 0);
+    char *expected = xasprintf("%s %s", PGCONN_SERVER_KEEPALIVES, opts[3].value);
+    CHECK(strcmp(s_effective(&p, "options"), expected) == 0);
+    free(expected);
     CHECK(s_effective(&p, "client_encoding") == NULL);
     pgconn_params_clear(&p);
 }
