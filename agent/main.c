@@ -12,7 +12,6 @@
  * coordinator for longer, the agent stops them all before the
  * coordinator places them elsewhere, and passes on nothing they say.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +20,12 @@
 
 #include "agent/lease.h"
 #include "agent/unit.h"
+#include "common/cmdline.h"
 #include "common/curve.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/version.h"
 
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
 #define AGENT_MAX_UNITS 256
@@ -59,36 +60,53 @@ typedef struct
     lease_t *lease;           /* owned: may units run */
 } agent_t;
 
+/* The options, their help and what the parser accepts: one table. */
+static const cmdline_option_t s_options[] = {
+    {"coordinator", 'c', "ENDPOINT", 'c',
+     "the coordinator's agents socket (required)"},
+    {"name", 'n', "NAME", 'n', "this agent's name, unique (required)"},
+    {"labels", 'l', "K=V,...", 'l',
+     "what tasks can ask for: region=eastus2,zone=1"},
+    {"jobs", 'j', "N", 'j', "units run at once, 1 to 64 (default 2)"},
+    {"pg-bin", 'b', "DIR", 'b', "where pg_dump and pg_restore are (see below)"},
+    {"log-level", 'L', "LEVEL", 'L',
+     "trace, debug, info, warn or error (default info)"},
+    {"curve-secret", 'k', "FILE", 'k',
+     "its CURVE key pair; with --curve-server"},
+    {"curve-server", 'K', "FILE", 'K',
+     "the coordinator's public CURVE certificate"},
+    {"version", 0, NULL, CMDLINE_VERSION, "print the versions and exit"},
+    {NULL, 0, NULL, 0, NULL}};
+
 static void
 s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: pgferry-agent --coordinator tcp://HOST:PORT --name NAME\n"
-            "                     [--labels k=v,...] [--jobs N] "
-            "[--pg-bin DIR] [--log-level LEVEL]\n"
-            "                     [--curve-secret FILE --curve-server "
-            "FILE]\n");
+            "Usage: %s --coordinator ENDPOINT --name NAME [OPTION]...\n"
+            "A pgferry agent: registers with the coordinator and runs the "
+            "units it is given\n(copies, schema steps, change streams), "
+            "each on a thread of its own.\n"
+            "\n"
+            "Options:\n",
+            PGFERRY_AGENT_NAME);
+    cmdline_print_options(s_options, out);
+    fprintf(out, "\n"
+                 "Without --pg-bin, pg_dump and pg_restore are taken from "
+                 "$PGFERRY_PG_BIN, else\n"
+                 "from /usr/lib/postgresql/15/bin if they are there, else from "
+                 "$PATH.\n");
 }
 
+/* 0: go on; 1: --help or --version printed, exit 0; -1: exit 2 */
 static int
 s_parse_options(int argc, char **argv, agent_options_t *opts)
 {
-    static const struct option long_opts[] = {
-        {"coordinator", required_argument, NULL, 'c'},
-        {"name", required_argument, NULL, 'n'},
-        {"labels", required_argument, NULL, 'l'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"pg-bin", required_argument, NULL, 'b'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"curve-secret", required_argument, NULL, 'k'},
-        {"curve-server", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    cmdline_t cmdline;
     int c = 0;
 
     opts->jobs = 2;
-    while ((c = getopt_long(argc, argv, "c:n:l:j:b:L:k:K:h", long_opts,
-                            NULL)) != -1)
+    cmdline_init(&cmdline, s_options, PGFERRY_AGENT_NAME, NULL, false);
+    while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
         {
@@ -140,11 +158,13 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
                 log_set_level(level);
                 break;
             }
-            case 'h':
+            case CMDLINE_HELP:
                 s_usage(stdout);
-                exit(0);
-            default:
-                s_usage(stderr);
+                return 1;
+            case CMDLINE_VERSION:
+                version_print(stdout, PGFERRY_AGENT_NAME);
+                return 1;
+            default: /* CMDLINE_ERROR: named on stderr */
                 return -1;
         }
     }
@@ -539,9 +559,10 @@ main(int argc, char **argv)
     int rc = 2;
 
     memset(&self, 0, sizeof self);
-    if (s_parse_options(argc, argv, &self.opts) != 0)
+    int parsed = s_parse_options(argc, argv, &self.opts);
+    if (parsed != 0)
     {
-        return 2;
+        return parsed > 0 ? 0 : 2;
     }
     snprintf(context, sizeof context, "agent=%s", self.opts.name);
     log_set_context(context);

@@ -3,29 +3,53 @@
  *     pgferry-coordinator: the only stateful process. Opens the catalog
  *     in the state directory, binds the CLI and agent sockets, and runs.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/cmdline.h"
 #include "common/config.h"
 #include "common/curve.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "coordinator/secrets.h"
 #include "coordinator/server.h"
+#include "coordinator/store.h"
+
+/* The options, their help and what the parser accepts: one table. */
+static const cmdline_option_t s_options[] = {
+    {"state-dir", 's', "DIR", 's', "where the catalog is kept (required)"},
+    {"listen", 'l', "ENDPOINT", 'l',
+     "the CLI's socket (default tcp://127.0.0.1:5555)"},
+    {"agents", 'a', "ENDPOINT", 'a',
+     "the agents' socket (default tcp://127.0.0.1:5556)"},
+    {"log-level", 'L', "LEVEL", 'L',
+     "trace, debug, info, warn or error (default info)"},
+    {"curve-secret", 'k', "FILE", 'k',
+     "its CURVE key pair; with --curve-clients"},
+    {"curve-clients", 'K', "DIR", 'K',
+     "public certificates of the clients let in"},
+    {"insecure", 'I', NULL, 'I', "bind other hosts' addresses without CURVE"},
+    {"secrets-key", 'S', "FILE", 'S',
+     "32 random bytes that seal stored passwords"},
+    {"slot-wal-warn", 'W', "SIZE", 'W',
+     "warn past this much WAL held (default 10GB)"},
+    {"version", 0, NULL, CMDLINE_VERSION,
+     "print the versions (catalog too) and exit"},
+    {NULL, 0, NULL, 0, NULL}};
 
 static void
 s_usage(FILE *out)
 {
     fprintf(out,
-            "usage: pgferry-coordinator --state-dir DIR "
-            "[--listen tcp://127.0.0.1:5555]\n"
-            "                           [--agents tcp://127.0.0.1:5556] "
-            "[--log-level LEVEL]\n"
-            "                           [--curve-secret FILE "
-            "--curve-clients DIR] [--insecure]\n"
-            "                           [--secrets-key FILE] "
-            "[--slot-wal-warn 10GB]\n"
+            "Usage: %s --state-dir DIR [OPTION]...\n"
+            "The pgferry coordinator: keeps the catalog of projects and "
+            "tasks, plans the\nunits and hands them to the agents.\n"
+            "\n"
+            "Options:\n",
+            PGFERRY_COORDINATOR_NAME);
+    cmdline_print_options(s_options, out);
+    fprintf(out,
             "\n"
             "Without CURVE keys both sockets must be local (loopback or "
             "ipc://): anyone who\n"
@@ -46,21 +70,18 @@ s_usage(FILE *out)
             "only.\n");
 }
 
+/* --version: the release, the protocol agents and the CLI must speak
+ * and the catalog layout this build opens */
+static void
+s_version(void)
+{
+    version_print(stdout, PGFERRY_COORDINATOR_NAME);
+    printf("catalog layout %d\n", STORE_VERSION);
+}
+
 int
 main(int argc, char **argv)
 {
-    static const struct option long_opts[] = {
-        {"state-dir", required_argument, NULL, 's'},
-        {"listen", required_argument, NULL, 'l'},
-        {"agents", required_argument, NULL, 'a'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"curve-secret", required_argument, NULL, 'k'},
-        {"curve-clients", required_argument, NULL, 'K'},
-        {"insecure", no_argument, NULL, 'I'},
-        {"secrets-key", required_argument, NULL, 'S'},
-        {"slot-wal-warn", required_argument, NULL, 'W'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *state_dir = NULL;
     const char *listen = "tcp://127.0.0.1:5555";
     const char *agents = "tcp://127.0.0.1:5556";
@@ -69,10 +90,11 @@ main(int argc, char **argv)
     int64_t slot_wal_warn = COORD_SLOT_WAL_WARN;
     const char *curve_secret = NULL;
     const char *curve_clients = NULL;
+    cmdline_t cmdline;
     int c = 0;
 
-    while ((c = getopt_long(argc, argv, "s:l:a:L:k:K:IS:W:h", long_opts, NULL)) !=
-           -1)
+    cmdline_init(&cmdline, s_options, PGFERRY_COORDINATOR_NAME, NULL, false);
+    while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
         {
@@ -126,11 +148,13 @@ main(int argc, char **argv)
                 log_set_level(level);
                 break;
             }
-            case 'h':
+            case CMDLINE_HELP:
                 s_usage(stdout);
                 return 0;
-            default:
-                s_usage(stderr);
+            case CMDLINE_VERSION:
+                s_version();
+                return 0;
+            default: /* CMDLINE_ERROR: named on stderr */
                 return 2;
         }
     }
@@ -177,9 +201,8 @@ main(int argc, char **argv)
     }
     log_set_context("coordinator");
     zsys_init();
-    coord_t *coord =
-        server_new(state_dir, listen, agents, curve_secret, curve_clients,
-                   secrets_key);
+    coord_t *coord = server_new(state_dir, listen, agents, curve_secret,
+                                curve_clients, secrets_key);
     if (coord == NULL)
     {
         return 1;

@@ -245,13 +245,6 @@ static const char *const s_schema =
     "CREATE INDEX IF NOT EXISTS tasks_by_project ON tasks (project_id);"
     "CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id);";
 
-/*
- * The catalog's layout version, in PRAGMA user_version. A catalog of
- * another layout is refused rather than half understood.
- */
-#define STORE_VERSION 11
-#define STORE_VERSION_TEXT "11"
-
 /* 0 if db is new or of our layout; -1 (logged) if not. */
 static int
 s_check_version(sqlite3 *db, const char *path)

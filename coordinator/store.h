@@ -21,6 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The catalog's layout version, in PRAGMA user_version. A catalog of
+ * another layout is refused rather than half understood. Here and not in
+ * store.c because --version prints it.
+ */
+#define STORE_VERSION 11
+#define STORE_VERSION_TEXT "11"
+
 typedef struct store_t store_t;
 
 /* The rows of one query, read one at a time; see store_query(). */
