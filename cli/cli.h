@@ -13,12 +13,16 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "cli/verbs.h"
 #include "common/config.h"
 #include "pgferry.pb-c.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
+
+/* the coordinator without --coordinator or $PGFERRY_COORDINATOR */
+#define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 
 /* Points ep's fields at cfg's (borrows them): what a request carries.
  * The options' array is allocated: cli_endpoint_clear() frees it. */
@@ -83,8 +87,9 @@ const char *cli_database_state(json_object *status, const char *database,
 int cli_cutover(const char *endpoint, const char *project, const char *task,
                 const char *database, bool validate);
 
-/* pgferry migrate ... (embedded mode) */
-int cli_migrate(int argc, char **argv);
+/* pgferry migrate ... (embedded mode): argv[0] is "migrate", verb its
+ * row of the commands' table (verbs.h), whose options it takes. */
+int cli_migrate(const cli_verb_t *verb, int argc, char **argv);
 /*
  * Progress lines for a log (watch.c): one as soon as a state changes,
  * else at most one a second and only if something moved; the throughput

@@ -11,6 +11,7 @@
 #include "common/curve.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
+#include "common/version.h"
 
 void
 cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
@@ -49,7 +50,7 @@ cli_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("pgferry: error: ", stderr);
+    fputs(PGFERRY_CLI_NAME ": error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

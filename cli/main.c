@@ -6,7 +6,6 @@
  * Input is checked here, before anything is sent: a bad file, field or
  * value is named and the exit code is 2, with nothing written anywhere.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +13,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/verbs.h"
+#include "common/cmdline.h"
 #include "common/config.h"
 #include "common/curve.h"
 #include "common/envelope.h"
 #include "common/strbuf.h"
+#include "common/version.h"
 
-#define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define CLI_CREATE_TIMEOUT_MS (600 * 1000) /* prepare checks every table */
 #define CLI_TIMEOUT_MS (30 * 1000)
 
@@ -36,6 +37,7 @@ typedef struct
     const char *options_json;
     const char *object_name;
     const char *output;
+    const char *operand; /* keygen's PATH */
     bool expand;
     bool validate;
     int64_t split_bytes; /* 0: the coordinator's default */
@@ -46,111 +48,47 @@ typedef struct
     bool role_passwords;
 } cli_args_t;
 
-static void
-s_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: pgferry [--coordinator tcp://HOST:PORT]\n"
-            "               [--curve-secret FILE --curve-server FILE] "
-            "COMMAND ...\n"
-            "\n"
-            "  project create -n P --source-platform PostgreSQL "
-            "--target-platform PostgreSQL\n"
-            "  project delete -n P\n"
-            "  project list\n"
-            "  task create --project-name P -n T --task-type "
-            "OfflineMigration|OnlineMigration\n"
-            "              --source-connection-json s.json "
-            "--target-connection-json t.json\n"
-            "              --database-options-json o.json "
-            "[--split-tables-larger-than 1GB]\n"
-            "              [--no-owner] [--no-privileges] [--roles "
-            "[--role-passwords]]\n"
-            "              [--fix-replica-identity]   (OnlineMigration "
-            "only)\n"
-            "  task show   --project-name P -n T [--expand output] "
-            "[-o json|table]\n"
-            "  task watch  --project-name P -n T\n"
-            "  task cutover --project-name P -n T --object-name DB "
-            "[--validate]\n"
-            "  task cancel --project-name P -n T\n"
-            "  task delete --project-name P -n T\n"
-            "  migrate --source URI --target URI [--tables s.t,...] "
-            "[--agents N] [--jobs N]\n"
-            "          [--split-tables-larger-than 1GB] [--no-owner] "
-            "[--no-privileges] [--roles [--role-passwords]]\n"
-            "          [--online [--fix-replica-identity]]\n"
-            "  keygen PATH   (writes a CURVE key pair: PATH, PATH_secret)\n"
-            "\n"
-            "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
-            "CURVE: --curve-secret is this client's key pair (pgferry "
-            "keygen), --curve-server\n"
-            "the coordinator's public certificate; or $PGFERRY_CURVE_SECRET "
-            "and\n$PGFERRY_CURVE_SERVER.\n"
-            "Exit codes: 0 done, 1 failed, 2 bad usage or bad input.\n",
-            CLI_DEFAULT_ENDPOINT);
-}
-
+/* 0: run the command; 1: its help was printed (exit 0); -1: bad input,
+ * named on stderr (exit 2). argv[0] is the command's last word. */
 static int
-s_parse(int argc, char **argv, cli_args_t *args)
+s_parse(const cli_verb_t *verb, int argc, char **argv, cli_args_t *args)
 {
-    static const struct option long_opts[] = {
-        {"name", required_argument, NULL, 'n'},
-        {"project-name", required_argument, NULL, 'p'},
-        {"source-platform", required_argument, NULL, 'S'},
-        {"target-platform", required_argument, NULL, 'T'},
-        {"task-type", required_argument, NULL, 't'},
-        {"source-connection-json", required_argument, NULL, 's'},
-        {"target-connection-json", required_argument, NULL, 'g'},
-        {"database-options-json", required_argument, NULL, 'd'},
-        {"object-name", required_argument, NULL, 'b'},
-        {"expand", required_argument, NULL, 'e'},
-        {"output", required_argument, NULL, 'o'},
-        {"validate", no_argument, NULL, 'v'},
-        {"split-tables-larger-than", required_argument, NULL, 'z'},
-        {"fix-replica-identity", no_argument, NULL, 'F'},
-        {"no-owner", no_argument, NULL, 'O'},
-        {"no-privileges", no_argument, NULL, 'x'},
-        {"no-acl", no_argument, NULL, 'x'},
-        {"roles", no_argument, NULL, 'R'},
-        {"role-passwords", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    cmdline_t cmdline;
     int c = 0;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "n:o:h", long_opts, NULL)) != -1)
+    cmdline_init(&cmdline, verb->options, PGFERRY_CLI_NAME, verb->name, false);
+    while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
         {
-            case 'n':
+            case CLI_OPT_NAME:
                 args->name = optarg;
                 break;
-            case 'p':
+            case CLI_OPT_PROJECT:
                 args->project = optarg;
                 break;
-            case 'S':
+            case CLI_OPT_SOURCE_PLATFORM:
                 args->source_platform = optarg;
                 break;
-            case 'T':
+            case CLI_OPT_TARGET_PLATFORM:
                 args->target_platform = optarg;
                 break;
-            case 't':
+            case CLI_OPT_TASK_TYPE:
                 args->task_type = optarg;
                 break;
-            case 's':
+            case CLI_OPT_SOURCE_JSON:
                 args->source_json = optarg;
                 break;
-            case 'g':
+            case CLI_OPT_TARGET_JSON:
                 args->target_json = optarg;
                 break;
-            case 'd':
+            case CLI_OPT_OPTIONS_JSON:
                 args->options_json = optarg;
                 break;
-            case 'b':
+            case CLI_OPT_OBJECT_NAME:
                 args->object_name = optarg;
                 break;
-            case 'e':
+            case CLI_OPT_EXPAND:
                 if (strcmp(optarg, "output") != 0)
                 {
                     cli_error("--expand: value \"%s\" is not supported, "
@@ -160,7 +98,7 @@ s_parse(int argc, char **argv, cli_args_t *args)
                 }
                 args->expand = true;
                 break;
-            case 'o':
+            case CLI_OPT_OUTPUT:
                 if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
                 {
                     cli_error("--output: value \"%s\" is not supported, "
@@ -170,10 +108,10 @@ s_parse(int argc, char **argv, cli_args_t *args)
                 }
                 args->output = optarg;
                 break;
-            case 'v':
+            case CLI_OPT_VALIDATE:
                 args->validate = true;
                 break;
-            case 'z':
+            case CLI_OPT_SPLIT:
             {
                 char *error = NULL;
                 if (config_parse_size(optarg, &args->split_bytes, &error) != 0)
@@ -184,31 +122,43 @@ s_parse(int argc, char **argv, cli_args_t *args)
                 }
                 break;
             }
-            case 'F':
+            case CLI_OPT_FIX_REPLICA_IDENTITY:
                 args->fix_replica_identity = true;
                 break;
-            case 'O':
+            case CLI_OPT_NO_OWNER:
                 args->no_owner = true;
                 break;
-            case 'x':
+            case CLI_OPT_NO_PRIVILEGES:
                 args->no_privileges = true;
                 break;
-            case 'R':
+            case CLI_OPT_ROLES:
                 args->create_roles = true;
                 break;
-            case 'P':
+            case CLI_OPT_ROLE_PASSWORDS:
                 args->role_passwords = true;
                 break;
-            case 'h':
-                s_usage(stdout);
-                exit(0);
-            default:
+            case CMDLINE_HELP:
+                cli_verb_print_help(verb, stdout);
+                return 1;
+            default: /* CMDLINE_ERROR: named on stderr */
                 return -1;
         }
     }
+    if (verb->operand != NULL && optind + 1 == argc)
+    {
+        args->operand = argv[optind];
+        return 0;
+    }
+    if (verb->operand != NULL)
+    {
+        cli_error("\"%s\" takes one argument, %s; see %s %s --help", verb->name,
+                  verb->operand, PGFERRY_CLI_NAME, verb->name);
+        return -1;
+    }
     if (optind < argc)
     {
-        cli_error("unexpected argument \"%s\"", argv[optind]);
+        cli_error("unexpected argument \"%s\" for \"%s\"; see %s %s --help",
+                  argv[optind], verb->name, PGFERRY_CLI_NAME, verb->name);
         return -1;
     }
     return 0;
@@ -429,12 +379,12 @@ s_task_show(const cli_args_t *args)
 }
 
 static int
-s_project_command(const char *verb, const cli_args_t *args)
+s_project_command(cli_verb_id_t verb, const cli_args_t *args)
 {
     Pgferry__Request req = PGFERRY__REQUEST__INIT;
 
     req.project = (char *) args->name;
-    if (strcmp(verb, "list") == 0)
+    if (verb == CLI_VERB_PROJECT_LIST)
     {
         req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
         return s_simple_call(args, &req, CLI_TIMEOUT_MS);
@@ -443,7 +393,7 @@ s_project_command(const char *verb, const cli_args_t *args)
     {
         return CLI_EXIT_USAGE;
     }
-    if (strcmp(verb, "create") == 0)
+    if (verb == CLI_VERB_PROJECT_CREATE)
     {
         if (s_require(args->source_platform, "--source-platform") != 0 ||
             s_require(args->target_platform, "--target-platform") != 0)
@@ -454,26 +404,19 @@ s_project_command(const char *verb, const cli_args_t *args)
         req.source_platform = (char *) args->source_platform;
         req.target_platform = (char *) args->target_platform;
     }
-    else if (strcmp(verb, "delete") == 0)
-    {
-        req.verb = PGFERRY__REQUEST__VERB__PROJECT_DELETE;
-    }
     else
     {
-        cli_error("unknown command \"project %s\", expected create, delete "
-                  "or list",
-                  verb);
-        return CLI_EXIT_USAGE;
+        req.verb = PGFERRY__REQUEST__VERB__PROJECT_DELETE;
     }
     return s_simple_call(args, &req, CLI_TIMEOUT_MS);
 }
 
 static int
-s_task_command(const char *verb, const cli_args_t *args)
+s_task_command(cli_verb_id_t verb, const cli_args_t *args)
 {
     Pgferry__Request req = PGFERRY__REQUEST__INIT;
 
-    if (strcmp(verb, "create") == 0)
+    if (verb == CLI_VERB_TASK_CREATE)
     {
         return s_task_create(args);
     }
@@ -484,23 +427,23 @@ s_task_command(const char *verb, const cli_args_t *args)
     }
     req.project = (char *) args->project;
     req.task = (char *) args->name;
-    if (strcmp(verb, "show") == 0)
+    if (verb == CLI_VERB_TASK_SHOW)
     {
         return s_task_show(args);
     }
-    if (strcmp(verb, "watch") == 0)
+    if (verb == CLI_VERB_TASK_WATCH)
     {
         return cli_watch(args->coordinator, args->project, args->name, false);
     }
-    if (strcmp(verb, "cancel") == 0)
+    if (verb == CLI_VERB_TASK_CANCEL)
     {
         req.verb = PGFERRY__REQUEST__VERB__TASK_CANCEL;
     }
-    else if (strcmp(verb, "delete") == 0)
+    else if (verb == CLI_VERB_TASK_DELETE)
     {
         req.verb = PGFERRY__REQUEST__VERB__TASK_DELETE;
     }
-    else if (strcmp(verb, "cutover") == 0)
+    else
     {
         if (s_require(args->object_name, "--object-name") != 0)
         {
@@ -509,75 +452,124 @@ s_task_command(const char *verb, const cli_args_t *args)
         return cli_cutover(args->coordinator, args->project, args->name,
                            args->object_name, args->validate);
     }
-    else
-    {
-        cli_error("unknown command \"task %s\", expected create, show, "
-                  "watch, cutover, cancel or delete",
-                  verb);
-        return CLI_EXIT_USAGE;
-    }
     return s_simple_call(args, &req, CLI_TIMEOUT_MS);
 }
 
-/* Takes global option name ("--name VALUE" or "--name=VALUE") at
- * argv[*first] into *value, moving *first past it; false if it is not
- * that option. */
-static bool
-s_global_option(int argc, char **argv, int *first, const char *name,
-                const char **value)
+/*
+ * The command at argv[0], and argv[1] for a noun's ("task show"): sets
+ * *verb_p and returns how many words its name took; or 0 when a noun's
+ * help was asked for and printed (exit 0); or -1 when there is no such
+ * command, named on stderr (exit 2).
+ */
+static int
+s_find_command(int argc, char **argv, const cli_verb_t **verb_p)
 {
-    const char *arg = argv[*first];
-    size_t len = strlen(name);
+    const char *noun = argv[0];
+    const char *second = argc > 1 ? argv[1] : NULL;
 
-    if (strcmp(arg, name) == 0 && *first + 1 < argc)
+    if ((*verb_p = cli_verb_find(noun, NULL)) != NULL)
     {
-        *value = argv[*first + 1];
-        *first += 2;
-        return true;
+        return 1;
     }
-    if (strncmp(arg, name, len) == 0 && arg[len] == '=')
+    if (!cli_verbs_is_noun(noun))
     {
-        *value = arg + len + 1;
-        *first += 1;
-        return true;
+        cli_error("unknown command \"%s\"; see %s --help", noun,
+                  PGFERRY_CLI_NAME);
+        return -1;
     }
-    return false;
+    if (second != NULL && (*verb_p = cli_verb_find(noun, second)) != NULL)
+    {
+        return 2;
+    }
+    if (second != NULL &&
+        (strcmp(second, "--help") == 0 || strcmp(second, "-h") == 0))
+    {
+        cli_verbs_print_noun(noun, stdout);
+        return 0;
+    }
+    if (second == NULL)
+    {
+        cli_error("\"%s\" needs a command; see %s %s --help", noun,
+                  PGFERRY_CLI_NAME, noun);
+    }
+    else
+    {
+        cli_error("unknown command \"%s %s\"; see %s %s --help", noun, second,
+                  PGFERRY_CLI_NAME, noun);
+    }
+    return -1;
+}
+
+/* pgferry help [COMMAND]: the overview, a noun's commands or one
+ * command's help, on stdout; the exit code. */
+static int
+s_help(int argc, char **argv)
+{
+    const cli_verb_t *verb = NULL;
+    int words = 0;
+
+    if (argc == 0)
+    {
+        cli_verbs_print_overview(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc == 1 && cli_verbs_is_noun(argv[0]))
+    {
+        cli_verbs_print_noun(argv[0], stdout);
+        return CLI_EXIT_OK;
+    }
+    words = s_find_command(argc, argv, &verb);
+    if (words > 0)
+    {
+        cli_verb_print_help(verb, stdout);
+    }
+    return words < 0 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 }
 
 int
 main(int argc, char **argv)
 {
     cli_args_t args = {0};
-    int first = 1;
+    cmdline_t cmdline;
+    const cli_verb_t *verb = NULL;
+    int first = 0;
+    int words = 0;
+    int c = 0;
 
     const char *curve_secret = getenv("PGFERRY_CURVE_SECRET");
     const char *curve_server = getenv("PGFERRY_CURVE_SERVER");
 
     args.coordinator = getenv("PGFERRY_COORDINATOR");
-    /* global options come before the command */
-    while (first < argc && strncmp(argv[first], "--", 2) == 0)
+    /* global options come before the command: the first word that is not
+     * an option ends them */
+    cmdline_init(&cmdline, cli_global_options, PGFERRY_CLI_NAME, NULL, true);
+    while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
-        if (s_global_option(argc, argv, &first, "--coordinator",
-                            &args.coordinator) ||
-            s_global_option(argc, argv, &first, "--curve-secret",
-                            &curve_secret) ||
-            s_global_option(argc, argv, &first, "--curve-server",
-                            &curve_server))
+        switch (c)
         {
-            continue;
-        }
-        if (strcmp(argv[first], "--help") == 0)
-        {
-            s_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        else
-        {
-            cli_error("unknown option \"%s\"", argv[first]);
-            s_usage(stderr);
-            return CLI_EXIT_USAGE;
+            case CLI_OPT_COORDINATOR:
+                args.coordinator = optarg;
+                break;
+            case CLI_OPT_CURVE_SECRET:
+                curve_secret = optarg;
+                break;
+            case CLI_OPT_CURVE_SERVER:
+                curve_server = optarg;
+                break;
+            case CMDLINE_HELP:
+                cli_verbs_print_overview(stdout);
+                return CLI_EXIT_OK;
+            case CLI_OPT_HELP_ALL:
+                cli_verbs_print_all(stdout);
+                return CLI_EXIT_OK;
+            case CMDLINE_VERSION:
+                version_print(stdout, PGFERRY_CLI_NAME);
+                return CLI_EXIT_OK;
+            default: /* CMDLINE_ERROR: named on stderr */
+                return CLI_EXIT_USAGE;
         }
     }
+    first = optind;
     if (args.coordinator == NULL)
     {
         args.coordinator = CLI_DEFAULT_ENDPOINT;
@@ -592,40 +584,42 @@ main(int argc, char **argv)
     cli_use_curve(curve_secret, curve_server);
     if (first >= argc)
     {
-        s_usage(stderr);
+        cli_verbs_print_overview(stderr);
         return CLI_EXIT_USAGE;
     }
-    const char *noun = argv[first];
+    if (strcmp(argv[first], "help") == 0)
+    {
+        return s_help(argc - first - 1, argv + first + 1);
+    }
+    words = s_find_command(argc - first, argv + first, &verb);
+    if (words <= 0)
+    {
+        return words == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    }
+    if (verb->id != CLI_VERB_MIGRATE)
+    {
+        /* argv[0] for getopt: the command's last word */
+        int parsed = s_parse(verb, argc - first - words + 1,
+                             argv + first + words - 1, &args);
+        if (parsed != 0)
+        {
+            return parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+        }
+    }
     zsys_init();
     zsys_set_logstream(NULL);
-    if (strcmp(noun, "keygen") == 0)
+    switch (verb->id)
     {
-        if (first + 2 != argc)
-        {
-            cli_error("keygen takes one argument: the path of the key pair "
-                      "to write (PATH and PATH_secret)");
-            return CLI_EXIT_USAGE;
-        }
-        return curve_generate(argv[first + 1]) == 0 ? CLI_EXIT_OK
-                                                    : CLI_EXIT_FAILED;
+        case CLI_VERB_MIGRATE:
+            return cli_migrate(verb, argc - first, argv + first);
+        case CLI_VERB_KEYGEN:
+            return curve_generate(args.operand) == 0 ? CLI_EXIT_OK
+                                                     : CLI_EXIT_FAILED;
+        case CLI_VERB_PROJECT_CREATE:
+        case CLI_VERB_PROJECT_DELETE:
+        case CLI_VERB_PROJECT_LIST:
+            return s_project_command(verb->id, &args);
+        default:
+            return s_task_command(verb->id, &args);
     }
-    if (strcmp(noun, "migrate") == 0)
-    {
-        return cli_migrate(argc - first, argv + first);
-    }
-    if ((strcmp(noun, "project") != 0 && strcmp(noun, "task") != 0) ||
-        first + 1 >= argc)
-    {
-        cli_error("unknown command \"%s\", expected project, task or migrate",
-                  noun);
-        s_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *verb = argv[first + 1];
-    if (s_parse(argc - first - 1, argv + first + 1, &args) != 0)
-    {
-        return CLI_EXIT_USAGE;
-    }
-    return strcmp(noun, "project") == 0 ? s_project_command(verb, &args)
-                                        : s_task_command(verb, &args);
 }

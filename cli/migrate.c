@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,10 +22,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/cmdline.h"
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/qualname.h"
 #include "common/strbuf.h"
+#include "common/version.h"
 
 #define MIGRATE_MAX_AGENTS 64
 #define MIGRATE_READY_TIMEOUT_MS 20000
@@ -82,87 +83,73 @@ s_parse_int(const char *option, const char *value, int min, int max, int *out)
     return 0;
 }
 
+/* 0: run; 1: the help was printed (exit 0); -1: bad input, named on
+ * stderr (exit 2) */
 static int
-s_parse_options(int argc, char **argv, migrate_options_t *opts)
+s_parse_options(const cli_verb_t *verb, int argc, char **argv,
+                migrate_options_t *opts)
 {
-    static const struct option long_opts[] = {
-        {"source", required_argument, NULL, 's'},
-        {"target", required_argument, NULL, 't'},
-        {"tables", required_argument, NULL, 'T'},
-        {"agents", required_argument, NULL, 'a'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"state-dir", required_argument, NULL, 'd'},
-        {"online", no_argument, NULL, 'o'},
-        {"cutover-when-ready", no_argument, NULL, 'c'},
-        {"split-tables-larger-than", required_argument, NULL, 'z'},
-        {"fix-replica-identity", no_argument, NULL, 'F'},
-        {"validate", no_argument, NULL, 'V'},
-        {"no-owner", no_argument, NULL, 'O'},
-        {"no-privileges", no_argument, NULL, 'x'},
-        {"no-acl", no_argument, NULL, 'x'},
-        {"roles", no_argument, NULL, 'R'},
-        {"role-passwords", no_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0}};
+    cmdline_t cmdline;
     int c = 0;
 
     opts->agents = 2;
     /* as pgferry-agent: two units at once hide each other's round trips */
     opts->jobs = 2;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1)
+    cmdline_init(&cmdline, verb->options, PGFERRY_CLI_NAME, verb->name, false);
+    while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
         {
-            case 's':
+            case CLI_OPT_SOURCE:
                 opts->source = optarg;
                 break;
-            case 't':
+            case CLI_OPT_TARGET:
                 opts->target = optarg;
                 break;
-            case 'T':
+            case CLI_OPT_TABLES:
                 opts->tables = optarg;
                 break;
-            case 'a':
+            case CLI_OPT_AGENTS:
                 if (s_parse_int("--agents", optarg, 1, MIGRATE_MAX_AGENTS,
                                 &opts->agents) != 0)
                 {
                     return -1;
                 }
                 break;
-            case 'j':
+            case CLI_OPT_JOBS:
                 if (s_parse_int("--jobs", optarg, 1, 64, &opts->jobs) != 0)
                 {
                     return -1;
                 }
                 break;
-            case 'd':
+            case CLI_OPT_STATE_DIR:
                 opts->state_dir = optarg;
                 break;
-            case 'o':
+            case CLI_OPT_ONLINE:
                 opts->online = true;
                 break;
-            case 'c':
+            case CLI_OPT_CUTOVER_WHEN_READY:
                 opts->cutover_when_ready = true;
                 break;
-            case 'F':
+            case CLI_OPT_FIX_REPLICA_IDENTITY:
                 opts->fix_replica_identity = true;
                 break;
-            case 'V':
+            case CLI_OPT_VALIDATE:
                 opts->validate = true;
                 break;
-            case 'O':
+            case CLI_OPT_NO_OWNER:
                 opts->no_owner = true;
                 break;
-            case 'x':
+            case CLI_OPT_NO_PRIVILEGES:
                 opts->no_privileges = true;
                 break;
-            case 'R':
+            case CLI_OPT_ROLES:
                 opts->create_roles = true;
                 break;
-            case 'P':
+            case CLI_OPT_ROLE_PASSWORDS:
                 opts->role_passwords = true;
                 break;
-            case 'z':
+            case CLI_OPT_SPLIT:
             {
                 char *error = NULL;
                 if (config_parse_size(optarg, &opts->split_bytes, &error) != 0)
@@ -173,13 +160,17 @@ s_parse_options(int argc, char **argv, migrate_options_t *opts)
                 }
                 break;
             }
-            default:
+            case CMDLINE_HELP:
+                cli_verb_print_help(verb, stdout);
+                return 1;
+            default: /* CMDLINE_ERROR: named on stderr */
                 return -1;
         }
     }
     if (optind < argc)
     {
-        cli_error("unexpected argument \"%s\"", argv[optind]);
+        cli_error("unexpected argument \"%s\" for \"%s\"; see %s %s --help",
+                  argv[optind], verb->name, PGFERRY_CLI_NAME, verb->name);
         return -1;
     }
     if (opts->source == NULL || opts->target == NULL)
@@ -299,12 +290,14 @@ s_spawn(migrate_t *self, const char *exe, const char *log_name,
 static int
 s_start_daemons(migrate_t *self, const migrate_options_t *opts)
 {
-    char *coord_argv[] = {
-        "pgferry-coordinator", "--state-dir", self->state_dir,       "--listen",
-        self->cli_endpoint,    "--agents",    self->agents_endpoint, NULL};
+    char *coord_argv[] = {PGFERRY_COORDINATOR_NAME, "--state-dir",
+                          self->state_dir,          "--listen",
+                          self->cli_endpoint,       "--agents",
+                          self->agents_endpoint,    NULL};
     char jobs[16];
 
-    if (s_spawn(self, "pgferry-coordinator", "coordinator.log", coord_argv) < 0)
+    if (s_spawn(self, PGFERRY_COORDINATOR_NAME, "coordinator.log", coord_argv) <
+        0)
     {
         return -1;
     }
@@ -315,7 +308,7 @@ s_start_daemons(migrate_t *self, const migrate_options_t *opts)
         char log_name[48];
         snprintf(name, sizeof name, "local-%d", i);
         snprintf(log_name, sizeof log_name, "agent-%d.log", i);
-        char *agent_argv[] = {"pgferry-agent",
+        char *agent_argv[] = {PGFERRY_AGENT_NAME,
                               "--coordinator",
                               self->agents_endpoint,
                               "--name",
@@ -325,7 +318,7 @@ s_start_daemons(migrate_t *self, const migrate_options_t *opts)
                               "--jobs",
                               jobs,
                               NULL};
-        if (s_spawn(self, "pgferry-agent", log_name, agent_argv) < 0)
+        if (s_spawn(self, PGFERRY_AGENT_NAME, log_name, agent_argv) < 0)
         {
             return -1;
         }
@@ -574,9 +567,9 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
         usleep(MIGRATE_LINGER_US);
     }
     int fetch_code = 0;
-    json_object *status = cli_fetch_status(self->cli_endpoint, "embedded",
-                                           "migrate", CLI_STATUS_FULL,
-                                           &fetch_code);
+    json_object *status =
+        cli_fetch_status(self->cli_endpoint, "embedded", "migrate",
+                         CLI_STATUS_FULL, &fetch_code);
     if (status != NULL)
     {
         printf("\n");
@@ -609,7 +602,7 @@ s_stop_daemons(migrate_t *self)
 }
 
 int
-cli_migrate(int argc, char **argv)
+cli_migrate(const cli_verb_t *verb, int argc, char **argv)
 {
     migrate_options_t opts = {0};
     migrate_t self = {0};
@@ -620,9 +613,10 @@ cli_migrate(int argc, char **argv)
     char *error = NULL;
     int code = CLI_EXIT_USAGE;
 
-    if (s_parse_options(argc, argv, &opts) != 0)
+    int parsed = s_parse_options(verb, argc, argv, &opts);
+    if (parsed != 0)
     {
-        return CLI_EXIT_USAGE;
+        return parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
     if (config_parse_uri(opts.source, &src, &error) != 0 ||
         config_parse_uri(opts.target, &tgt, &error) != 0)
