@@ -18,6 +18,7 @@
 #                      network namespaces); set before sourcing or appended
 #   PGFERRY_AGENTS_HOST the address start_coordinator binds the agents'
 #                      socket to (default 127.0.0.1; another needs CURVE)
+#   PGFERRY_NO_CLUSTERS 1: the scenario runs no SQL, so no clusters (below)
 #
 # What it guarantees: whatever happens (failure, ctest timeout sending TERM,
 # ^C), every process started here is killed, and the temp dir and any
@@ -153,19 +154,23 @@ trap 'echo "error: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
 # ---------------------------------------------------------------------------
 # Clusters
 
-if [[ -n ${PGFERRY_PG_DIR:-} ]]; then
-    [[ -f $PGFERRY_PG_DIR/env ]] ||
-        fail "PGFERRY_PG_DIR=$PGFERRY_PG_DIR has no env file: run tests/integration/clusters.sh setup $PGFERRY_PG_DIR first"
-else
-    PGFERRY_OWN_PG_DIR=$(mktemp -d "/tmp/pgferry-pg-$SCENARIO.XXXXXX")
-    bash "$PGFERRY_LIB_DIR/clusters.sh" setup "$PGFERRY_OWN_PG_DIR" >/dev/null ||
-        fail "could not start the test clusters"
-    PGFERRY_PG_DIR=$PGFERRY_OWN_PG_DIR
+# A scenario that runs no SQL (cli_help) sets PGFERRY_NO_CLUSTERS=1 before
+# sourcing this file: it then neither needs nor starts clusters.
+if [[ ${PGFERRY_NO_CLUSTERS:-0} != 1 ]]; then
+    if [[ -n ${PGFERRY_PG_DIR:-} ]]; then
+        [[ -f $PGFERRY_PG_DIR/env ]] ||
+            fail "PGFERRY_PG_DIR=$PGFERRY_PG_DIR has no env file: run tests/integration/clusters.sh setup $PGFERRY_PG_DIR first"
+    else
+        PGFERRY_OWN_PG_DIR=$(mktemp -d "/tmp/pgferry-pg-$SCENARIO.XXXXXX")
+        bash "$PGFERRY_LIB_DIR/clusters.sh" setup "$PGFERRY_OWN_PG_DIR" >/dev/null ||
+            fail "could not start the test clusters"
+        PGFERRY_PG_DIR=$PGFERRY_OWN_PG_DIR
+    fi
+    # shellcheck source=/dev/null
+    source "$PGFERRY_PG_DIR/env"
+    export SRC_PORT TGT_PORT PGBIN
+    export PATH="$PGBIN:$PATH" # pg_dump/pg_restore of the servers' major version
 fi
-# shellcheck source=/dev/null
-source "$PGFERRY_PG_DIR/env"
-export SRC_PORT TGT_PORT PGBIN
-export PATH="$PGBIN:$PATH" # pg_dump/pg_restore of the servers' major version
 
 # ---------------------------------------------------------------------------
 # SQL
