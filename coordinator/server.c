@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
+#include "coordinator/agent_list.h"
 #include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
@@ -429,6 +430,13 @@ s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
         case PGFERRY__REQUEST__VERB__PROJECT_LIST:
         {
             char *json = status_projects_json(self);
+            s_reply(self, route, 0, "", json);
+            free(json);
+            break;
+        }
+        case PGFERRY__REQUEST__VERB__AGENT_LIST:
+        {
+            char *json = agent_list_json(self, zclock_mono(), zclock_time());
             s_reply(self, route, 0, "", json);
             free(json);
             break;
