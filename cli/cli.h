@@ -63,6 +63,9 @@ json_object *cli_fetch_status(const char *endpoint, const char *project,
 
 /* Prints a status as a person reads it. */
 void cli_render_table(json_object *status, FILE *out);
+/* pgferry agent list -o table: a line per agent, its units indented
+ * under it. */
+void cli_render_agents(json_object *list, FILE *out);
 /* One progress line per database: state, tables done, bytes, throughput;
  * rates[k] is the k-th database's, for k < n_rates (past them, and with
  * rates NULL, the coordinator's own figure). */

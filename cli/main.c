@@ -378,6 +378,43 @@ s_task_show(const cli_args_t *args)
     return s_simple_call(args, &req, CLI_TIMEOUT_MS);
 }
 
+/* pgferry agent list: the coordinator's JSON as it is, or as a table */
+static int
+s_agent_list(const cli_args_t *args)
+{
+    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgferry__Envelope *reply = NULL;
+    json_object *list = NULL;
+    int code = CLI_EXIT_OK;
+
+    req.verb = PGFERRY__REQUEST__VERB__AGENT_LIST;
+    if (args->output == NULL || strcmp(args->output, "table") != 0)
+    {
+        return s_simple_call(args, &req, CLI_TIMEOUT_MS);
+    }
+    code = cli_call(args->coordinator, &req, CLI_TIMEOUT_MS, &reply);
+    if (reply != NULL && code != CLI_EXIT_OK)
+    {
+        cli_error("%s", reply->reply->message);
+    }
+    else if (reply != NULL)
+    {
+        list = json_tokener_parse(reply->reply->json);
+        if (list == NULL)
+        {
+            cli_error("the coordinator's agent list is not JSON");
+            code = CLI_EXIT_FAILED;
+        }
+        else
+        {
+            cli_render_agents(list, stdout);
+        }
+    }
+    json_object_put(list);
+    envelope_free(&reply);
+    return code;
+}
+
 static int
 s_project_command(cli_verb_id_t verb, const cli_args_t *args)
 {
@@ -619,6 +656,8 @@ main(int argc, char **argv)
         case CLI_VERB_PROJECT_DELETE:
         case CLI_VERB_PROJECT_LIST:
             return s_project_command(verb->id, &args);
+        case CLI_VERB_AGENT_LIST:
+            return s_agent_list(&args);
         default:
             return s_task_command(verb->id, &args);
     }

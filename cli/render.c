@@ -1,11 +1,12 @@
 /*
  * cli/render.c
  *     Status for a person: `task show -o table`, the progress lines of
- *     `migrate`, and `task watch`.
+ *     `migrate`, `task watch` and `agent list -o table`.
  *
  * Everything here reads the same JSON that `-o json` prints, so the two
  * views can never disagree.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,4 +349,60 @@ cli_states(json_object *status)
         }
     }
     return strbuf_finish(&states);
+}
+
+/* "a1 alive 1/2 0s ago (...)", then "  #12 cdc ..." per unit: the name
+ * column as wide as the longest name, so the rows line up */
+void
+cli_render_agents(json_object *list, FILE *out)
+{
+    json_object *agents = NULL;
+    int width = (int) strlen("AGENT");
+
+    if (!json_object_object_get_ex(list, "agents", &agents) ||
+        json_object_array_length(agents) == 0)
+    {
+        fprintf(out, "no agent has sent a heartbeat\n");
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(agents); i++)
+    {
+        int len =
+            (int) strlen(s_str(json_object_array_get_idx(agents, i), "name"));
+        width = len > width ? len : width;
+    }
+    fprintf(out, "%-*s  %-8s  %-5s  %-28s  %s\n", width, "AGENT", "STATE",
+            "JOBS", "LAST HEARTBEAT", "LABELS");
+    for (size_t i = 0; i < json_object_array_length(agents); i++)
+    {
+        json_object *a = json_object_array_get_idx(agents, i);
+        json_object *units = NULL;
+        char jobs[32];
+        char seen[64];
+        const char *labels = s_str(a, "labels");
+
+        (void) snprintf(jobs, sizeof jobs, "%" PRId64 "/%" PRId64,
+                        s_int(a, "jobsInUse"), s_int(a, "jobs"));
+        /* an agent known from the catalog only was never heard */
+        (void) snprintf(seen, sizeof seen, "%" PRId64 "s ago %s",
+                        s_int(a, "lastHeartbeatAgeSeconds"),
+                        s_str(a, "lastHeartbeat"));
+        if (strcmp(s_str(a, "lastHeartbeat"), "-") == 0)
+        {
+            (void) snprintf(seen, sizeof seen, "never");
+        }
+        fprintf(out, "%-*s  %-8s  %-5s  %-28s  %s\n", width, s_str(a, "name"),
+                s_str(a, "state"), jobs, seen, labels[0] ? labels : "-");
+        if (!json_object_object_get_ex(a, "units", &units))
+        {
+            continue;
+        }
+        for (size_t k = 0; k < json_object_array_length(units); k++)
+        {
+            json_object *u = json_object_array_get_idx(units, k);
+            fprintf(out, "    unit %-6" PRId64 " %-11s %s/%s  %s  %s\n",
+                    s_int(u, "id"), s_str(u, "kind"), s_str(u, "project"),
+                    s_str(u, "task"), s_str(u, "database"), s_str(u, "table"));
+        }
+    }
 }

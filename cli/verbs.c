@@ -27,6 +27,11 @@
     {                                                                          \
         "name", 'n', "T", CLI_OPT_NAME, "the task's name (required)"           \
     }
+#define OPT_OUTPUT                                                             \
+    {                                                                          \
+        "output", 'o', "json|table", CLI_OPT_OUTPUT,                           \
+            "print JSON (default) or a table"                                  \
+    }
 /* what to restore besides the data, the same for task create and migrate */
 #define OPTS_RESTORE                                                           \
     {"split-tables-larger-than", 0, "SIZE", CLI_OPT_SPLIT,                     \
@@ -112,8 +117,7 @@ static const cmdline_option_t s_task_show_options[] = {
     OPT_TASK,
     {"expand", 0, "output", CLI_OPT_EXPAND,
      "add each database's and table's output"},
-    {"output", 'o', "json|table", CLI_OPT_OUTPUT,
-     "print JSON (default) or a table"},
+    OPT_OUTPUT,
     OPT_END};
 
 static const cmdline_option_t s_task_options[] = {OPT_PROJECT, OPT_TASK,
@@ -127,6 +131,8 @@ static const cmdline_option_t s_task_cutover_options[] = {
     {"validate", 0, NULL, CLI_OPT_VALIDATE,
      "compare every table before completing"},
     OPT_END};
+
+static const cmdline_option_t s_output_options[] = {OPT_OUTPUT, OPT_END};
 
 static const cli_verb_t s_verbs[] = {
     {CLI_VERB_MIGRATE, "migrate", "--source URI --target URI [OPTION]...",
@@ -164,6 +170,12 @@ static const cli_verb_t s_verbs[] = {
      "Cancels a task, dropping its slot on the source.", NULL, s_task_options},
     {CLI_VERB_TASK_DELETE, "task delete", "--project-name P -n T",
      "Deletes a task, dropping its slot on the source.", NULL, s_task_options},
+    {CLI_VERB_AGENT_LIST, "agent list", "[-o json|table]",
+     "Lists the agents: state, heartbeat, jobs and running units.\n"
+     "An agent is alive while it sends heartbeats, and leased while units "
+     "may be\nplaced on it; lost agents stay listed until the coordinator "
+     "restarts.",
+     NULL, s_output_options},
     {CLI_VERB_KEYGEN, "keygen", "PATH",
      "Writes a CURVE key pair: PATH and PATH_secret.\n"
      "PATH is the public certificate, PATH_secret the key pair to keep "

@@ -64,6 +64,7 @@ typedef enum
     CLI_VERB_TASK_CUTOVER,
     CLI_VERB_TASK_CANCEL,
     CLI_VERB_TASK_DELETE,
+    CLI_VERB_AGENT_LIST,
     CLI_VERB_KEYGEN,
 } cli_verb_id_t;
 

@@ -39,6 +39,7 @@ declare -A OPTIONS=(
     [task cutover]="--project-name -n --name --object-name --validate"
     [task cancel]="--project-name -n --name"
     [task delete]="--project-name -n --name"
+    [agent list]="-o --output"
     [keygen]=""
 )
 GLOBAL_OPTIONS="--coordinator --curve-secret --curve-server --help-all --version"
@@ -119,7 +120,7 @@ check_help "pgferry-agent" "^Usage: pgferry-agent --coordinator ENDPOINT --name 
     fail "pgferry help: no overview"
 { "$CLI" help task show >out 2>err && grep -q '^Usage: pgferry task show' out; } ||
     fail "pgferry help task show: not task show's help"
-for noun in project task; do
+for noun in project task agent; do
     { "$CLI" "$noun" --help >out 2>err && grep -q "^Usage: pgferry $noun COMMAND" out; } ||
         fail "pgferry $noun --help: not the list of its commands"
 done
@@ -127,7 +128,7 @@ done
 for command in "${!OPTIONS[@]}"; do
     grep -q "^pgferry $command:$" out || fail "pgferry --help-all has no section for $command"
 done
-pass "pgferry help, help task show, project --help, task --help and --help-all"
+pass "pgferry help, help task show, project --help, task --help, agent --help and --help-all"
 
 # --- --version ---------------------------------------------------------------
 for program in "$CLI" "$COORDINATOR" "$AGENT"; do
