@@ -97,6 +97,25 @@ done
 cdc_agent=$(grep -l 'kind=cdc' "$TEST_TMP"/coordinator.log >/dev/null &&
     sed -n 's/.*kind=cdc agent=\([^ ]*\) assigned.*/\1/p' "$TEST_TMP/coordinator.log" | tail -n 1)
 [[ -n $cdc_agent ]] || fail "no cdc unit assignment in the coordinator's log"
+
+# agent list: both agents, alive and leased, 2 jobs each; the cdc unit
+# (running until the cutover) on the agent that holds it, and only there
+pgf agent list >"$TEST_TMP/agents.json" || fail "agent list exited $?"
+[[ $(jq -r '[.agents[].name] | sort | join(",")' "$TEST_TMP/agents.json") == a1,a2 ]] ||
+    fail "agent list does not list a1 and a2: $(cat "$TEST_TMP/agents.json")"
+[[ $(jq '[.agents[] | select(.jobs == 2 and .alive and .leased and .state == "alive")] | length' "$TEST_TMP/agents.json") == 2 ]] ||
+    fail "agent list: not both alive and leased with 2 jobs: $(cat "$TEST_TMP/agents.json")"
+[[ $(jq -r --arg t "$T" --arg db "$DB" '.agents[] | select(any(.units[]; .kind == "cdc" and .task == $t and .database == $db)) | .name' "$TEST_TMP/agents.json") == "$cdc_agent" ]] ||
+    fail "agent list: the cdc unit is not (only) on $cdc_agent: $(cat "$TEST_TMP/agents.json")"
+jq -e 'all(.agents[]; .lastHeartbeatAgeSeconds < 5 and (.lastHeartbeat | test("^[0-9-]+T[0-9:]+Z$")))' \
+    "$TEST_TMP/agents.json" >/dev/null || fail "agent list: stale or malformed heartbeats: $(cat "$TEST_TMP/agents.json")"
+pgf agent list -o table >"$TEST_TMP/agents.txt" || fail "agent list -o table exited $?"
+for a in a1 a2; do
+    grep -q "^$a " "$TEST_TMP/agents.txt" || fail "agent list -o table has no row for $a: $(cat "$TEST_TMP/agents.txt")"
+done
+grep -q "^ *unit [0-9]* *cdc " "$TEST_TMP/agents.txt" || fail "agent list -o table shows no cdc unit: $(cat "$TEST_TMP/agents.txt")"
+pass "agent list: a1 and a2 alive with 2 jobs, the cdc unit on $cdc_agent; as a table too
+$(cat "$TEST_TMP/agents.txt")"
 kill_agent "$cdc_agent"
 note "applied changes before the kill: $applied_before"
 sleep 2
