@@ -15,6 +15,8 @@
 #include <czmq.h>
 
 #include "common/strbuf.h"
+#include "coordinator/agent_snapshot.h"
+#include "coordinator/http.h"
 #include "coordinator/outbox.h"
 #include "coordinator/pending.h"
 #include "coordinator/registry.h"
@@ -53,6 +55,10 @@ typedef struct
     pending_t *pending;      /* owned: creations waiting for their checks */
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
+    /* owned: the registry as other threads may read it, published once
+     * per tick; and the --http listener reading it (NULL: none) */
+    agent_snapshot_t *agents_seen;
+    http_t *http;
     bool dispatch_wanted;    /* the batch being handled may have freed slots */
     /* the batch being handled moved a task or database: its commit is
      * made durable, though agents' batches are not (server.c) */

@@ -12,6 +12,7 @@
 #include "common/curve.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "coordinator/http.h"
 #include "coordinator/secrets.h"
 #include "coordinator/server.h"
 #include "coordinator/store.h"
@@ -23,6 +24,8 @@ static const cmdline_option_t s_options[] = {
      "the CLI's socket (default tcp://127.0.0.1:5555)"},
     {"agents", 'a', "ENDPOINT", 'a',
      "the agents' socket (default tcp://127.0.0.1:5556)"},
+    {"http", 'H', "HOST:PORT",
+     'H', "serve /metrics, /healthz and /readyz (default off)"},
     {"log-level", 'L', "LEVEL", 'L',
      "trace, debug, info, warn or error (default info)"},
     {"curve-secret", 'k', "FILE", 'k',
@@ -62,6 +65,11 @@ s_usage(FILE *out)
             "certificates), only those clients get in, on both sockets, "
             "encrypted.\n"
             "\n"
+            "--http HOST:PORT must be a loopback address too, unless "
+            "--insecure: it has no\n"
+            "CURVE, and its /metrics names every database and table "
+            "migrated. Off by default.\n"
+            "\n"
             "--secrets-key: 32 random bytes, mode 600 (head -c 32 "
             "/dev/urandom > FILE).\n"
             "The tasks' passwords are kept sealed with it in the catalog, "
@@ -85,6 +93,7 @@ main(int argc, char **argv)
     const char *state_dir = NULL;
     const char *listen = "tcp://127.0.0.1:5555";
     const char *agents = "tcp://127.0.0.1:5556";
+    const char *http = NULL;
     bool insecure = false;
     const char *secrets_key = NULL;
     int64_t slot_wal_warn = COORD_SLOT_WAL_WARN;
@@ -106,6 +115,9 @@ main(int argc, char **argv)
                 break;
             case 'a':
                 agents = optarg;
+                break;
+            case 'H':
+                http = optarg;
                 break;
             case 'k':
                 curve_secret = optarg;
@@ -184,6 +196,19 @@ main(int argc, char **argv)
             }
         }
     }
+    /* no CURVE on HTTP: --insecure alone lets it out. Metrics carry no
+     * secret, but they do name every database and table migrated. */
+    if (http != NULL && !insecure && !http_address_is_local(http))
+    {
+        fprintf(stderr,
+                "pgferry-coordinator: error: --http: value \"%s\" can be "
+                "reached from other hosts, and anyone who reaches it could "
+                "read the names of the databases and tables migrated: "
+                "expected a loopback address (127.0.0.1:PORT), or "
+                "--insecure\n",
+                http);
+        return 2;
+    }
     if (secrets_key != NULL && secrets_check_key(secrets_key) != 0)
     {
         fprintf(stderr, "pgferry-coordinator: error: --secrets-key: "
@@ -202,14 +227,14 @@ main(int argc, char **argv)
     log_set_context("coordinator");
     zsys_init();
     coord_t *coord = server_new(state_dir, listen, agents, curve_secret,
-                                curve_clients, secrets_key);
+                                curve_clients, secrets_key, http);
     if (coord == NULL)
     {
         return 1;
     }
     coord->slot_wal_warn = slot_wal_warn;
-    log_info("listen=%s agents=%s state_dir=%s coordinator started", listen,
-             agents, state_dir);
+    log_info("listen=%s agents=%s http=%s state_dir=%s coordinator started",
+             listen, agents, http != NULL ? http : "off", state_dir);
     int rc = server_run(coord);
     log_info("coordinator stopping");
     server_destroy(&coord);

@@ -46,7 +46,7 @@ static int64_t s_started_at; /* zclock_mono() at start */
 coord_t *
 server_new(const char *state_dir, const char *cli_endpoint,
            const char *agents_endpoint, const char *curve_secret,
-           const char *curve_clients, const char *secrets_key)
+           const char *curve_clients, const char *secrets_key, const char *http_address)
 {
     coord_t *self = xcalloc(1, sizeof *self);
 
@@ -98,6 +98,15 @@ server_new(const char *state_dir, const char *cli_endpoint,
                  state_dir);
     }
     self->registry = registry_new();
+    self->agents_seen = agent_snapshot_new();
+    if (http_address != NULL)
+    {
+        self->http = http_new(http_address, state_dir, self->agents_seen);
+        if (self->http == NULL)
+        {
+            goto failed;
+        }
+    }
     self->secrets = secrets_new();
     if (secrets_key != NULL)
     {
@@ -133,6 +142,8 @@ server_destroy(coord_t **self_p)
         return;
     }
     coord_t *self = *self_p;
+    http_destroy(&self->http); /* before what its thread reads */
+    agent_snapshot_destroy(&self->agents_seen);
     status_worker_destroy(&self->status);
     pending_destroy(&self->pending);
     outbox_destroy(&self->outbox);
@@ -945,6 +956,12 @@ server_run(coord_t *self)
             bool in_transaction = store_begin(self->store) == 0;
             s_tick(self);
             s_end_batch(self, in_transaction);
+            /* after the commit: what /metrics reads matches the agents */
+            agent_snapshot_publish(self->agents_seen, self->registry);
+            if (self->http != NULL)
+            {
+                http_set_ready(self->http);
+            }
             next_tick = zclock_mono() + SERVER_TICK_MS;
         }
     }

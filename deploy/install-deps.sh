@@ -16,6 +16,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libpq-dev libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libjson-c-dev libsqlite3-dev sqlite3 libsodium-dev
+    libmicrohttpd-dev curl # pgferry-coordinator --http; the metrics scenario scrapes it
     postgresql-15 postgresql-client-15 postgresql-contrib
     pgcopydb jq
     openssl # tests/integration/tls makes its CA and certificates
