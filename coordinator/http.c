@@ -100,8 +100,8 @@ s_answer_metrics(http_t *self, struct MHD_Connection *connection)
     agent_snapshot_free(&agents, n);
     if (page == NULL)
     {
-        return s_respond(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                         "text/plain", xstrdup("catalog unreadable\n"));
+        return s_respond(connection, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                         xstrdup("catalog unreadable\n"));
     }
     return s_respond(connection, MHD_HTTP_OK,
                      "text/plain; version=0.0.4; charset=utf-8", page);
@@ -121,8 +121,8 @@ s_answer(void *cls, struct MHD_Connection *connection, const char *url,
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
         strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
     {
-        return s_respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
-                         "text/plain", xstrdup("GET only\n"));
+        return s_respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                         xstrdup("GET only\n"));
     }
     if (strcmp(url, "/metrics") == 0)
     {
@@ -136,10 +136,9 @@ s_answer(void *cls, struct MHD_Connection *connection, const char *url,
     if (strcmp(url, "/readyz") == 0)
     {
         bool ready = atomic_load(&self->ready);
-        return s_respond(connection,
-                         ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-                         "text/plain",
-                         xstrdup(ready ? "ready\n" : "starting\n"));
+        return s_respond(
+            connection, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+            "text/plain", xstrdup(ready ? "ready\n" : "starting\n"));
     }
     return s_respond(connection, MHD_HTTP_NOT_FOUND, "text/plain",
                      xstrdup("not found: /metrics, /healthz, /readyz\n"));

@@ -50,17 +50,17 @@ typedef struct
 static const char *const s_task_labels[] = {"project", "task", "state", NULL};
 static const char *const s_db_labels[] = {"project", "task", "database",
                                           "state", NULL};
-static const char *const s_table_labels[] = {"project", "task", "database",
-                                             "schema", "table", NULL};
+static const char *const s_table_labels[] = {"project", "task",  "database",
+                                             "schema",  "table", NULL};
 
-#define S_DB_FROM                                                           \
-    "  FROM databases d JOIN tasks t ON t.id = d.task_id"                   \
-    "  JOIN projects p ON p.id = t.project_id"                              \
+#define S_DB_FROM                                                              \
+    "  FROM databases d JOIN tasks t ON t.id = d.task_id"                      \
+    "  JOIN projects p ON p.id = t.project_id"                                 \
     "  LEFT JOIN (SELECT database_id, sum(rows) AS rows, sum(bytes) AS bytes," \
-    "    sum(state = 'COMPLETED') AS completed,"                            \
-    "    sum(state = 'LOADING') AS loading, sum(state = 'QUEUED') AS queued," \
-    "    sum(state = 'ERROR') AS errored, sum(cdc_ins) AS ins,"             \
-    "    sum(cdc_upd) AS upd, sum(cdc_del) AS del"                          \
+    "    sum(state = 'COMPLETED') AS completed,"                               \
+    "    sum(state = 'LOADING') AS loading, sum(state = 'QUEUED') AS queued,"  \
+    "    sum(state = 'ERROR') AS errored, sum(cdc_ins) AS ins,"                \
+    "    sum(cdc_upd) AS upd, sum(cdc_del) AS del"                             \
     "    FROM tables_ GROUP BY database_id) s ON s.database_id = d.id"
 
 static const char s_db_sql[] =
@@ -83,10 +83,9 @@ static const s_family_t s_db_families[] = {
     {"pgferry_tables_completed", "gauge", "Tables whose full load is done", 2,
      0},
     {"pgferry_tables_loading", "gauge", "Tables being loaded", 3, 0},
-    {"pgferry_tables_queued", "gauge", "Tables waiting for their full load",
-     4, 0},
-    {"pgferry_tables_errored", "gauge", "Tables whose full load failed", 5,
+    {"pgferry_tables_queued", "gauge", "Tables waiting for their full load", 4,
      0},
+    {"pgferry_tables_errored", "gauge", "Tables whose full load failed", 5, 0},
     {"pgferry_cdc_inserts_applied_total", "counter",
      "INSERTs change data capture applied to the target; rates are left to rate()",
      6, 0},
@@ -109,8 +108,7 @@ static const s_family_t s_db_families[] = {
 
 static const s_family_t s_table_families[] = {
     {"pgferry_table_rows_total", "counter",
-     "Rows the full load copied into the table (unfinished tasks only)", 0,
-     0},
+     "Rows the full load copied into the table (unfinished tasks only)", 0, 0},
     {"pgferry_table_bytes_total", "counter",
      "Bytes the full load copied into the table (unfinished tasks only)", 1,
      0}};
@@ -216,7 +214,7 @@ s_add_families(prom_t *prom, const s_family_t *families, size_t n_families,
 static void
 s_add_states(prom_t *prom, const char *name, const char *help,
              const s_rows_t *rows, int state_label, int count,
-             const char *(*state_name)(int))
+             const char *(*state_name)(int) )
 {
     prom_add_family(prom, name, "gauge", help);
     for (size_t i = 0; i < rows->n; i++)
@@ -247,11 +245,12 @@ s_db_state(int s)
 
 /* Per agent: the snapshot's, and its running units from the catalog. */
 static void
-s_add_agents(prom_t *prom, store_t *store,
-             const agent_snapshot_agent_t *agents, size_t n, int64_t now)
+s_add_agents(prom_t *prom, store_t *store, const agent_snapshot_agent_t *agents,
+             size_t n, int64_t now)
 {
-    prom_add_family(prom, "pgferry_agent_up", "gauge",
-                    "1 while the agent sends heartbeats, 0 once it missed them");
+    prom_add_family(
+        prom, "pgferry_agent_up", "gauge",
+        "1 while the agent sends heartbeats, 0 once it missed them");
     for (size_t i = 0; i < n; i++)
     {
         const char *labels[] = {"agent", agents[i].name, NULL};
@@ -327,8 +326,9 @@ metrics_render(store_t *store, const agent_snapshot_agent_t *agents, size_t n,
     s_add_families(prom, s_table_families,
                    sizeof s_table_families / sizeof s_table_families[0],
                    &tables, -1);
-    prom_add_family(prom, "pgferry_units_queued", "gauge",
-                    "Units waiting to be placed on an agent (the queue's depth)");
+    prom_add_family(
+        prom, "pgferry_units_queued", "gauge",
+        "Units waiting to be placed on an agent (the queue's depth)");
     prom_add_int(prom, "pgferry_units_queued", NULL,
                  store_int(store, 0,
                            "SELECT coalesce(sum(n), 0) FROM unit_counts"

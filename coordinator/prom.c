@@ -86,8 +86,7 @@ s_add_series(prom_t *self, const char *name, const char *const *labels)
         strbuf_append(self->text, "{");
         for (int i = 0; labels[i] != NULL && labels[i + 1] != NULL; i += 2)
         {
-            strbuf_appendf(self->text, "%s%s=\"", i > 0 ? "," : "",
-                           labels[i]);
+            strbuf_appendf(self->text, "%s%s=\"", i > 0 ? "," : "", labels[i]);
             s_append_escaped(self->text, labels[i + 1], true);
             strbuf_append(self->text, "\"");
         }

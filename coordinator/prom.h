@@ -28,8 +28,8 @@ void prom_add_family(prom_t *self, const char *name, const char *type,
  */
 void prom_add_int(prom_t *self, const char *name, const char *const *labels,
                   int64_t value);
-void prom_add_double(prom_t *self, const char *name,
-                     const char *const *labels, double value);
+void prom_add_double(prom_t *self, const char *name, const char *const *labels,
+                     double value);
 
 /* The text so far, handed to the caller (free()), and self destroyed. */
 char *prom_finish(prom_t **self_p);

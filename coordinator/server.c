@@ -46,7 +46,8 @@ static int64_t s_started_at; /* zclock_mono() at start */
 coord_t *
 server_new(const char *state_dir, const char *cli_endpoint,
            const char *agents_endpoint, const char *curve_secret,
-           const char *curve_clients, const char *secrets_key, const char *http_address)
+           const char *curve_clients, const char *secrets_key,
+           const char *http_address)
 {
     coord_t *self = xcalloc(1, sizeof *self);
 
