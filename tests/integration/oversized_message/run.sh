@@ -16,14 +16,28 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 start_coordinator
 
-# zmtp_peer ENDPOINT FRAMES [PAD_BYTES]: connects to tcp://HOST:PORT as a
-# ZMTP 3.0 DEALER with the NULL mechanism (what an insecure coordinator on
-# loopback speaks), sends FRAMES (printf escapes: frame headers and
-# payloads) and PAD_BYTES zero bytes behind them, then hangs up. The
-# coordinator may hang up first: a failed write is expected, not an error.
+# coordinator_logged REGEX: waits up to 60 s (a loaded machine, a
+# sanitizer build) for a line of the coordinator's log.
+coordinator_logged()
+{
+    local deadline=$((SECONDS + 60))
+    until grep -q -- "$1" "$TEST_TMP/coordinator.log"; do
+        ((SECONDS < deadline)) || fail "the coordinator's log has no line matching \"$1\" after 60 s"
+        sleep 0.1
+    done
+}
+
+# zmtp_peer ENDPOINT FRAMES [PAD_BYTES [LOG_REGEX]]: connects as a ZMTP 3.0
+# DEALER with the NULL mechanism (what an insecure coordinator on loopback
+# speaks), sends FRAMES (printf escapes: frame headers and payloads) and
+# PAD_BYTES zero bytes behind them. Then it holds the connection until
+# the coordinator has dealt with them: until LOG_REGEX is in its log, or,
+# without one, until the coordinator hangs up (as it must on a message
+# over the bound). Hanging up first would race the coordinator's reading.
+# The coordinator may hang up mid-send: a failed write is expected.
 zmtp_peer()
 {
-    local hostport=${1#tcp://} frames=$2 pad=${3:-0}
+    local hostport=${1#tcp://} frames=$2 pad=${3:-0} logged=${4:-}
     (
         trap '' PIPE
         exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || exit 0
@@ -37,7 +51,11 @@ zmtp_peer()
         if ((pad > 0)); then
             head -c "$pad" /dev/zero >&3
         fi
-        sleep 0.5 # let the coordinator read before we close
+        if [[ -n $logged ]]; then
+            coordinator_logged "$logged"
+        else
+            timeout 120 cat <&3 >/dev/null
+        fi
     ) 2>/dev/null || true
 }
 
@@ -62,25 +80,17 @@ for ep in "$AGENTS_EP" "$COORD"; do
 done
 
 # within the bound, but no Envelope: refused with a log line
-zmtp_peer "$AGENTS_EP" '\x00\x11\xff\xff\xff\xff not protobuf'
+zmtp_peer "$AGENTS_EP" '\x00\x11\xff\xff\xff\xff not protobuf' 0 \
+    'refused a message of 17 bytes: not a protobuf Envelope'
 coordinator_answers "a payload that is no Envelope"
 # an Envelope of our version (field 1, from common/envelope.h) holding an
 # empty Assign (field 23)
 version=$(sed -n 's/^#define PGFERRY_PROTOCOL_VERSION \([0-9]*\)$/\1/p' \
     "$(dirname "${BASH_SOURCE[0]}")/../../../common/envelope.h")
 ((version > 0 && version < 128)) || fail "no one-byte protocol version in common/envelope.h: '$version'"
-zmtp_peer "$AGENTS_EP" "\\x00\\x05\\x08\\x$(printf '%02x' "$version")\\xba\\x01\\x00"
+zmtp_peer "$AGENTS_EP" "\\x00\\x05\\x08\\x$(printf '%02x' "$version")\\xba\\x01\\x00" 0 \
+    'refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
 coordinator_answers "an Assign without its Endpoints"
-# coordinator_logged REGEX: waits up to 60 s (a loaded machine, a
-# sanitizer build) for a line of the coordinator's log.
-coordinator_logged()
-{
-    local deadline=$((SECONDS + 60))
-    until grep -q -- "$1" "$TEST_TMP/coordinator.log"; do
-        ((SECONDS < deadline)) || fail "the coordinator's log has no line matching \"$1\" after 60 s"
-        sleep 0.1
-    done
-}
 coordinator_logged 'refused a message of 17 bytes: not a protobuf Envelope'
 coordinator_logged 'refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
 pass "the coordinator logged why it refused each malformed message"
