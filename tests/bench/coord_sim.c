@@ -936,6 +936,11 @@ s_print_summary(sim_t *self)
     printf("  %-52s %10" PRId64 "\n",
            "agents declared lost by the coordinator (Welcomed again)",
            m->rewelcomes);
+    printf("  %-52s %7" PRId64 " ms\n", "slowest heartbeat -> Lease answer",
+           m->lease_answer_max_ms);
+    printf("  %-52s %10" PRId64 "\n",
+           "leases run out before the next came (units stopped)",
+           m->lease_lapses);
     if (self->tables_completed > 0)
     {
         printf("  %-52s %10" PRId64 " (of %d)\n",

@@ -68,6 +68,7 @@ typedef struct
     uint64_t schema_pre;      /* the schema-pre unit held here, or 0 */
     sim_placement_t *running; /* placements being run, owned */
     uint64_t placements_seen; /* the highest Assign.placement received */
+    int64_t lease_until;      /* zclock_mono() when the lease runs out */
     sim_free_slot_t free[SIM_MAX_JOBS]; /* free slots, oldest first */
     int nfree;
 } sim_agent_t;
@@ -298,6 +299,7 @@ s_send_hello(sim_fleet_t *self, sim_agent_t *agent)
     hello.placements_seen = agent->placements_seen;
     hello.jobs = (uint32_t) self->jobs;
     hello.running_units = running;
+    hello.sent_ms = (uint64_t) zclock_mono(); /* as a real agent's lease */
     env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     s_send(agent, &env);
@@ -702,6 +704,32 @@ s_on_placement(sim_fleet_t *self, sim_agent_t *agent, Pgferry__Envelope **env_p)
     agent->running = p;
 }
 
+/*
+ * Fake agents run nothing that would need stopping, but they keep the
+ * lease a real agent would (agent/lease.c), to count how often a busy
+ * coordinator answers a heartbeat so late that a real agent's lease ran
+ * out meanwhile and it stopped its units.
+ */
+static void
+s_on_lease(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Lease *l)
+{
+    int64_t now = zclock_mono();
+    int64_t answered_in = now - (int64_t) l->hello_sent_ms;
+
+    if (answered_in > self->marks.lease_answer_max_ms)
+    {
+        self->marks.lease_answer_max_ms = answered_in;
+    }
+    if (agent->lease_until != 0 && now > agent->lease_until)
+    {
+        self->marks.lease_lapses++;
+    }
+    if ((int64_t) (l->hello_sent_ms + l->lease_ms) > agent->lease_until)
+    {
+        agent->lease_until = (int64_t) (l->hello_sent_ms + l->lease_ms);
+    }
+}
+
 static void
 s_on_release(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Release *r)
 {
@@ -752,7 +780,7 @@ s_handle_one(sim_fleet_t *self, sim_agent_t *agent)
     switch (env->body_case)
     {
         case PGFERRY__ENVELOPE__BODY_LEASE:
-            /* fake agents run nothing that would need stopping */
+            s_on_lease(self, agent, env->lease);
             break;
         case PGFERRY__ENVELOPE__BODY_WELCOME:
             self->marks.rewelcomes += agent->welcomed;

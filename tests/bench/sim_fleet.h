@@ -59,6 +59,8 @@ typedef struct
     int64_t releases;       /* Release messages */
     int64_t hellos;         /* heartbeats sent */
     int64_t rewelcomes;     /* Welcomes again: declared lost meanwhile */
+    int64_t lease_answer_max_ms; /* the slowest Hello -> Lease */
+    int64_t lease_lapses; /* a Lease came after the last one ran out */
     int64_t by_kind[SIM_FLEET_KINDS]; /* units received, per kind */
 } sim_fleet_marks_t;
 
