@@ -913,38 +913,76 @@ cleanup:
     return rc;
 }
 
-int
-config_parse_size(const char *text, int64_t *bytes, char **error)
+/* A unit a number may carry, and what one of it is worth. */
+typedef struct
 {
-    static const struct
-    {
-        const char *unit;
-        int shift;
-    } units[] = {{"", 0},    {"B", 0},   {"kB", 10},
-                 {"MB", 20}, {"GB", 30}, {"TB", 40}};
+    const char *unit;
+    int64_t factor;
+} s_unit_t;
+
+/* Parses a non-negative integer followed (after spaces) by one of the n
+ * units, into *out. Returns 0, or -1 if text is not of that form or the
+ * result would not fit. */
+static int
+s_parse_scaled(const char *text, const s_unit_t *units, size_t n,
+               int64_t *out)
+{
     char *end = NULL;
     long long value = 0;
 
     errno = 0;
     value = strtoll(text, &end, 10);
-    if (end != text && errno == 0 && value >= 0)
+    if (end == text || errno != 0 || value < 0)
     {
-        while (*end == ' ')
+        return -1;
+    }
+    while (*end == ' ')
+    {
+        end++;
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        if (strcmp(end, units[i].unit) == 0 &&
+            value <= INT64_MAX / units[i].factor)
         {
-            end++;
+            *out = (int64_t) value * units[i].factor;
+            return 0;
         }
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        {
-            if (strcmp(end, units[i].unit) == 0 &&
-                value <= (INT64_MAX >> units[i].shift))
-            {
-                *bytes = (int64_t) value << units[i].shift;
-                return 0;
-            }
-        }
+    }
+    return -1;
+}
+
+int
+config_parse_size(const char *text, int64_t *bytes, char **error)
+{
+    static const s_unit_t units[] = {
+        {"", 1},           {"B", 1},          {"kB", 1LL << 10},
+        {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
+
+    if (s_parse_scaled(text, units, sizeof units / sizeof units[0], bytes) ==
+        0)
+    {
+        return 0;
     }
     *error = xasprintf("value \"%s\" is not a size, expected a number "
                        "with an optional unit kB, MB, GB or TB (as 256MB)",
+                       text);
+    s_one_line(error);
+    return -1;
+}
+
+int
+config_parse_duration(const char *text, int64_t *ms, char **error)
+{
+    static const s_unit_t units[] = {
+        {"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}};
+
+    if (s_parse_scaled(text, units, sizeof units / sizeof units[0], ms) == 0)
+    {
+        return 0;
+    }
+    *error = xasprintf("value \"%s\" is not a duration, expected a number "
+                       "with a unit ms, s, min or h (as 20s)",
                        text);
     s_one_line(error);
     return -1;

@@ -87,6 +87,10 @@ int config_check_option(const char *key, const char *value, char **error);
  */
 int config_parse_size(const char *text, int64_t *bytes, char **error);
 
+/* Parses a duration as PostgreSQL writes them: an integer and a unit ms,
+ * s, min or h, into milliseconds. Returns 0, or -1 with *error set. */
+int config_parse_duration(const char *text, int64_t *ms, char **error);
+
 void config_endpoint_clear(config_endpoint_t *endpoint);
 void config_databases_clear(config_databases_t *databases);
 

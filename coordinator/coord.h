@@ -26,15 +26,23 @@
 #include "pgferry.pb-c.h"
 
 /* Heartbeats: agents send one every COORD_HEARTBEAT_MS; one silent for
- * COORD_AGENT_TIMEOUT_MS is dead and its units are placed again. */
+ * the agent timeout (--agent-timeout, coord_t.agent_timeout_ms) is dead
+ * and its units are placed again. */
 #define COORD_HEARTBEAT_MS 1000
-#define COORD_AGENT_TIMEOUT_MS 6000
-/* Each Hello is answered with a lease this long, which the agent counts
- * from when it sent that Hello: cut off, it stops its units at least
- * COORD_AGENT_TIMEOUT_MS - COORD_LEASE_MS (two heartbeats) before they
- * are placed elsewhere, time to cancel and roll back. Units are placed
- * only on agents holding one. */
-#define COORD_LEASE_MS 4000
+/*
+ * The default agent timeout. Each Hello is answered with a lease of the
+ * timeout less two heartbeats, which the agent counts from when it sent
+ * that Hello: cut off, it stops its units two heartbeats before they are
+ * placed elsewhere, time to cancel and roll back. Units are placed only
+ * on agents holding one. Long enough that a coordinator busy for seconds
+ * (the 80,000-item schema-pre Result of 10,000 tables, inserted in one
+ * transaction on a loaded machine: 8.8 s in coord_sim) does not let every
+ * agent's lease run out and stop every unit; short enough that a dead
+ * agent's units move within half a minute.
+ */
+#define COORD_AGENT_TIMEOUT_MS 20000
+/* The shortest --agent-timeout: a lease of one heartbeat */
+#define COORD_AGENT_TIMEOUT_MIN_MS (3 * COORD_HEARTBEAT_MS)
 /* A unit failing for a transient reason is tried this many times. */
 #define COORD_MAX_ATTEMPTS 3
 /* A unit whose agent died is placed again up to this many times. */
@@ -66,6 +74,9 @@ typedef struct
     /* a warning event when a database's slot holds back more WAL on its
      * source than this (--slot-wal-warn; 0: never) */
     int64_t slot_wal_warn;
+    /* an agent silent this long is lost; its lease is two heartbeats
+     * shorter (COORD_AGENT_TIMEOUT_MS) */
+    int64_t agent_timeout_ms;
     /* fault injection for tests ($PGFERRY_TEST_FAULT=exit-before-send:
      * KIND): the process exits once a batch that placed a unit of that
      * kind (copy, schema-post…) has committed, before it sends anything,

@@ -35,6 +35,9 @@ static const cmdline_option_t s_options[] = {
     {"insecure", 'I', NULL, 'I', "bind other hosts' addresses without CURVE"},
     {"secrets-key", 'S', "FILE", 'S',
      "32 random bytes that seal stored passwords"},
+    {"agent-timeout", 'T', "DURATION", 'T',
+     "an agent silent this long is lost, its units placed again; its "
+     "lease is 2 s shorter (default 20s, at least 3s)"},
     {"slot-wal-warn", 'W', "SIZE", 'W',
      "warn past this much WAL held (default 10GB)"},
     {"version", 0, NULL, CMDLINE_VERSION,
@@ -97,6 +100,7 @@ main(int argc, char **argv)
     bool insecure = false;
     const char *secrets_key = NULL;
     int64_t slot_wal_warn = COORD_SLOT_WAL_WARN;
+    int64_t agent_timeout_ms = COORD_AGENT_TIMEOUT_MS;
     const char *curve_secret = NULL;
     const char *curve_clients = NULL;
     cmdline_t cmdline;
@@ -140,6 +144,24 @@ main(int argc, char **argv)
                             "pgferry-coordinator: error: --slot-wal-warn: "
                             "%s\n",
                             error);
+                    free(error);
+                    return 2;
+                }
+                break;
+            }
+            case 'T':
+            {
+                char *error = NULL;
+                if (config_parse_duration(optarg, &agent_timeout_ms,
+                                          &error) != 0 ||
+                    agent_timeout_ms < COORD_AGENT_TIMEOUT_MIN_MS)
+                {
+                    fprintf(stderr,
+                            "pgferry-coordinator: error: --agent-timeout: "
+                            "%s\n",
+                            error != NULL ? error
+                                          : "expected at least 3s (a lease "
+                                            "of one heartbeat)");
                     free(error);
                     return 2;
                 }
@@ -233,6 +255,7 @@ main(int argc, char **argv)
         return 1;
     }
     coord->slot_wal_warn = slot_wal_warn;
+    coord->agent_timeout_ms = agent_timeout_ms;
     log_info("listen=%s agents=%s http=%s state_dir=%s coordinator started",
              listen, agents, http != NULL ? http : "off", state_dir);
     int rc = server_run(coord);

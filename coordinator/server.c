@@ -50,6 +50,7 @@ server_new(const char *state_dir, const char *cli_endpoint,
            const char *http_address)
 {
     coord_t *self = xcalloc(1, sizeof *self);
+    self->agent_timeout_ms = COORD_AGENT_TIMEOUT_MS;
 
     const char *fault = getenv("PGFERRY_TEST_FAULT");
     if (fault != NULL && strncmp(fault, "exit-before-send:", 17) == 0)
@@ -635,12 +636,13 @@ s_grant_lease(coord_t *self, registry_agent_t *agent,
     Pgferry__Lease lease = PGFERRY__LEASE__INIT;
 
     lease.hello_sent_ms = hello->sent_ms;
-    lease.lease_ms = COORD_LEASE_MS;
+    lease.lease_ms = (uint32_t) (self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS);
     env.body_case = PGFERRY__ENVELOPE__BODY_LEASE;
     env.lease = &lease;
     if (outbox_add(self->outbox, self->agents, agent->route, &env) == 0)
     {
-        agent->lease_until = zclock_mono() + COORD_LEASE_MS;
+        agent->lease_until =
+            zclock_mono() + self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS;
     }
 }
 
@@ -792,16 +794,16 @@ s_tick(coord_t *self)
     for (size_t i = 0; i < registry_size(self->registry); i++)
     {
         registry_agent_t *agent = registry_at(self->registry, i);
-        if (agent->alive && now - agent->last_seen > COORD_AGENT_TIMEOUT_MS)
+        if (agent->alive && now - agent->last_seen > self->agent_timeout_ms)
         {
             agent->alive = false;
             log_warn("agent=%s lost: no heartbeat for %d ms", agent->name,
-                     COORD_AGENT_TIMEOUT_MS);
+                     (int) self->agent_timeout_ms);
             results_forget_agent_units(self, agent->name, NULL, 0,
                                        RESULTS_ALL_PLACEMENTS);
         }
     }
-    if (now - s_started_at > COORD_AGENT_TIMEOUT_MS)
+    if (now - s_started_at > self->agent_timeout_ms)
     {
         /* collect first: forgetting changes the rows being read */
         store_rows_t *rows = store_query(

@@ -156,7 +156,7 @@ strike()
             sleep 1
             s_background coordinator "$(s_bin pgferry-coordinator)" \
                 --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" \
-                --agents "$AGENTS_EP" "${COORD_ARGS[@]}"
+                --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}" "${COORD_ARGS[@]}"
             ;;
         restart-source)
             pg_ctl_side src restart -m fast

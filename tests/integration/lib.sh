@@ -692,6 +692,11 @@ wait_started_copy()
 # start_coordinator: a coordinator on two free ports with its state dir in
 # $TEST_TMP; exports COORD (for the CLI) and AGENTS_EP (for agents) and
 # returns once 'pgferry project list' answers.
+# Scenarios strike agents and wait for the coordinator to notice: a short
+# agent timeout (and so lease) keeps them quick. The default, 20 s, rides
+# out a busy coordinator; PGFERRY_AGENT_TIMEOUT sets another.
+PGFERRY_AGENT_TIMEOUT_ARGS=(--agent-timeout "${PGFERRY_AGENT_TIMEOUT:-6s}")
+
 start_coordinator()
 {
     local bin cli listen_port agents_port
@@ -706,7 +711,7 @@ start_coordinator()
     mkdir -p "$TEST_TMP/coordinator-state"
     # extra arguments (e.g. CURVE options) go to the coordinator
     s_background coordinator "$bin" --state-dir "$TEST_TMP/coordinator-state" \
-        --listen "$COORD" --agents "$AGENTS_EP" "$@"
+        --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}" "$@"
     for _ in $(seq 1 100); do
         if ! kill -0 "${PGFERRY_PIDS[coordinator]}" 2>/dev/null; then
             fail "pgferry-coordinator exited at start; its log:

@@ -26,6 +26,7 @@ coord_fixture_open(coord_fixture_t *self, const char *name)
     self->coord.registry = registry_new();
     self->coord.secrets = secrets_new();
     self->coord.outbox = outbox_new();
+    self->coord.agent_timeout_ms = COORD_AGENT_TIMEOUT_MS;
     /* no CLI waits: nothing is answered */
     self->coord.pending = pending_new(NULL, self->coord.outbox);
     CHECK(store_exec(self->coord.store,

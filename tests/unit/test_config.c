@@ -484,6 +484,28 @@ s_test_size(void)
     free(error);
 }
 
+static void
+s_test_duration(void)
+{
+    int64_t ms = 0;
+    char *error = NULL;
+
+    CHECK(config_parse_duration("20s", &ms, &error) == 0 && ms == 20000);
+    CHECK(config_parse_duration("1500ms", &ms, &error) == 0 && ms == 1500);
+    CHECK(config_parse_duration("2 min", &ms, &error) == 0 && ms == 120000);
+    CHECK(config_parse_duration("1h", &ms, &error) == 0 && ms == 3600000);
+    /* a bare number says nothing of its unit */
+    CHECK(config_parse_duration("20", &ms, &error) == -1);
+    CHECK_CONTAINS(error, "\"20\" is not a duration");
+    free(error);
+    error = NULL;
+    CHECK(config_parse_duration("-1s", &ms, &error) == -1);
+    free(error);
+    error = NULL;
+    CHECK(config_parse_duration("9223372036854775807h", &ms, &error) == -1);
+    free(error);
+}
+
 /* Issue 9: input quoted in an error never breaks its line. */
 static void
 s_test_one_line(void)
@@ -522,6 +544,7 @@ main(void)
 {
     s_test_one_line();
     s_test_size();
+    s_test_duration();
     s_test_endpoint_seed();
     s_test_endpoint_errors();
     s_test_options();

@@ -58,6 +58,7 @@ value_for()
         json\|table) echo json ;; # --output
         LEVEL) echo info ;;
         SIZE) echo 1GB ;;
+        DURATION) echo 20s ;;
         N) echo 2 ;;
         *) echo x ;;
     esac

@@ -101,7 +101,7 @@ fi
 # the agents keep working meanwhile; their results queue up or are lost
 sleep 2
 s_background coordinator "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
-    --listen "$COORD" --agents "$AGENTS_EP" --secrets-key "$key"
+    --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}" --secrets-key "$key"
 pass "coordinator started again on the same state directory"
 
 wait_task "$PROJECT" "$TASK" 300 || fail "task $TASK did not succeed after the coordinator restarted"
@@ -129,7 +129,7 @@ SQL
 s_stop_process "${PGFERRY_PIDS[coordinator]}"
 registered=$(grep -c "registered" "$TEST_TMP/coordinator.log")
 PGFERRY_TEST_FAULT=exit-before-send:copy s_background coordinator "$(s_bin pgferry-coordinator)" \
-    --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" --agents "$AGENTS_EP"
+    --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}"
 write_seed_files "$DB2"
 # a task is refused until an agent has said hello: both, here
 for _ in $(seq 1 300); do
@@ -155,7 +155,7 @@ s_stop_process "${PGFERRY_PIDS[coordinator]}"
 kill "$create_pid" 2>/dev/null || true
 wait "$create_pid" 2>/dev/null || true
 s_background coordinator "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
-    --listen "$COORD" --agents "$AGENTS_EP"
+    --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}"
 wait_task "$PROJECT" "$TASK2" 120 ||
     fail "task $TASK2 did not succeed after a placement was committed and never sent"
 compare_db "$DB2" "$DB2" || fail "the target differs from the source"
