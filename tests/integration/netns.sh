@@ -22,14 +22,17 @@ netns_cleanup()
 
 netns_setup()
 {
-    local net
+    local net addrs
     if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null; then
         echo "netns.sh: error: a network namespace needs root and ip (iproute2)" >&2
         return 1
     fi
     # a subnet of this run's own: another run beside it picks another
+    # (the addresses are read once: `ip | grep -q` under pipefail fails
+    # when grep quits early and ip gets SIGPIPE, which would pick a used one)
+    addrs=$(ip -o addr show)
     for net in $(shuf -i 1-250 -n 250); do
-        ip -o addr show | grep -q " 10\.200\.$net\." || break
+        grep -q " 10\.200\.$net\." <<<"$addrs" || break
     done
     NETNS_NAME=pgferry-ns-$$
     NETNS_HOST_IF=pgfn$$h

@@ -114,7 +114,7 @@ fi
 check_task_output "$DB" "$DB"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
 pass "target identical to source"
-psql_tgt "$DB" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgferry'" | grep -q 1 &&
+[[ -z $(psql_tgt "$DB" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgferry'") ]] ||
     fail "schema pgferry left on the target"
 pass "no pgferry schema left on the target"
 

@@ -210,8 +210,10 @@ compare_db "$ONLINE_DB" "$ONLINE_DB" || fail "the target differs from the source
 assert_no_leftovers "$ONLINE_DB"
 assert_logged_tls "$log_from" pgferry-prepare pgferry-slot pgferry-schema pgferry-agent \
     pgferry-copy pgferry-finalize pgferry-cdc
-tail -c "+$log_from" "$SRC_LOG" |
-    grep -q 'replication connection authorized: .*application_name=pgferry-cdc SSL enabled' ||
+# Not `tail | grep -q`: grep quits at its match, and under pipefail the
+# SIGPIPE that tail then gets fails the pipeline when the log is long.
+grep -q 'replication connection authorized: .*application_name=pgferry-cdc SSL enabled' \
+    <<<"$(tail -c "+$log_from" "$SRC_LOG")" ||
     fail "the source logged no TLS replication connection of pgferry-cdc"
 pass "online over TLS: streamed, cut over, identical, no slot or publication left"
 
