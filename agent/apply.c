@@ -548,8 +548,8 @@ apply_keep_counts(apply_t *self, char **error)
     char *text = NULL;
 
     if (pgconn_command(self->target,
-                       "CREATE SCHEMA IF NOT EXISTS pgferry; "
-                       "CREATE TABLE IF NOT EXISTS pgferry.cdc_counts ("
+                       "CREATE SCHEMA IF NOT EXISTS pgconvoy; "
+                       "CREATE TABLE IF NOT EXISTS pgconvoy.cdc_counts ("
                        "  origin text, schema_name text, table_name text, "
                        "  inserts bigint NOT NULL, updates bigint NOT NULL, "
                        "  deletes bigint NOT NULL, "
@@ -557,7 +557,7 @@ apply_keep_counts(apply_t *self, char **error)
                        &text) != 0)
     {
         *error = xasprintf("origin=%s could not create "
-                           "pgferry.cdc_counts: %s",
+                           "pgconvoy.cdc_counts: %s",
                            self->origin_name, text);
         free(text);
         return -1;

@@ -19,7 +19,7 @@
  *
  * The target session is taken over (session_replication_role = replica,
  * generic plans, no sequential scans, the origin set up, prepared
- * statements named pgferry_*, pg_temp functions for the row-count check
+ * statements named pgconvoy_*, pg_temp functions for the row-count check
  * before each COMMIT): one apply_t per connection, and nothing else
  * running on it meanwhile. apply_destroy() undoes it.
  *
@@ -29,8 +29,8 @@
  * Memory: at most about a megabyte of changes is held; a transaction of
  * any size streams.
  */
-#ifndef PGFERRY_APPLY_H
-#define PGFERRY_APPLY_H
+#ifndef PGCONVOY_APPLY_H
+#define PGCONVOY_APPLY_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -59,7 +59,7 @@ typedef struct
 apply_t *apply_new(PGconn *target, const char *origin_name, char **error,
                    bool *transient);
 /*
- * Also counts each table's changes in pgferry.cdc_counts (origin,
+ * Also counts each table's changes in pgconvoy.cdc_counts (origin,
  * schema_name, table_name, inserts, updates, deletes) on the target, in
  * the transaction that applies them: counters that survive a restart and
  * never count a replayed change. Creates the table if missing. Returns 0,

@@ -6,7 +6,7 @@
  * Invariants:
  * - The origin's progress is set (pg_replication_origin_xact_setup) in the
  *   same target transaction as the rows, never in a separate one, and so
- *   are the counters kept in pgferry.cdc_counts.
+ *   are the counters kept in pgconvoy.cdc_counts.
  * - Counters move from pending to applied only once COMMIT succeeded
  *   (apply_batch_settle()), so they count what the target holds, not
  *   what was attempted.
@@ -69,7 +69,7 @@ s_arrays_destroy(strbuf_t **arrays, int n)
 /* ------------------------------------------------------------------ */
 /* Bookkeeping statements */
 
-/* The statements of pgferry's own bookkeeping, prepared once: what every
+/* The statements of pgconvoy's own bookkeeping, prepared once: what every
  * commit runs first (the origin's progress alone, or with the counters),
  * and the rows changed per table, noted and checked (s_send_baseline(),
  * apply_batch_send_check()). */
@@ -83,7 +83,7 @@ enum
 static const char *const s_fixed_sql[] = {
     "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
     "WITH counted AS ("
-    "  INSERT INTO pgferry.cdc_counts AS c (origin, schema_name, "
+    "  INSERT INTO pgconvoy.cdc_counts AS c (origin, schema_name, "
     "    table_name, inserts, updates, deletes) "
     "  SELECT $3, * FROM unnest($4::text[], $5::text[], $6::int8[], "
     "    $7::int8[], $8::int8[]) "
@@ -92,9 +92,9 @@ static const char *const s_fixed_sql[] = {
     "    updates = c.updates + excluded.updates, "
     "    deletes = c.deletes + excluded.deletes) "
     "SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)",
-    "SELECT set_config('pgferry.base_' || $1::regclass::oid, "
-    "  pg_temp.pgferry_changed($1::regclass)::text, true)",
-    "SELECT pg_temp.pgferry_expect_rows($1::regclass[], $2::int8[], "
+    "SELECT set_config('pgconvoy.base_' || $1::regclass::oid, "
+    "  pg_temp.pgconvoy_changed($1::regclass)::text, true)",
+    "SELECT pg_temp.pgconvoy_expect_rows($1::regclass[], $2::int8[], "
     "  $3::int8[])"};
 
 /* Sends s_fixed_sql[which], prepared the first time in this session:
@@ -106,7 +106,7 @@ s_send_fixed(apply_t *self, unsigned int which, int nparams,
 {
     char name[32];
 
-    snprintf(name, sizeof name, "pgferry_fixed_%u", which);
+    snprintf(name, sizeof name, "pgconvoy_fixed_%u", which);
     if ((self->fixed_prepared & (1u << which)) == 0)
     {
         if (pipeline_prepare(self->pipe, name, s_fixed_sql[which], nparams,
@@ -138,20 +138,20 @@ s_send_fixed(apply_t *self, unsigned int which, int nparams,
  * target partitioned where the source is not has its rows there).
  */
 static const char s_expect_rows_sql[] =
-    "CREATE FUNCTION pg_temp.pgferry_changed(r regclass) RETURNS bigint[] "
+    "CREATE FUNCTION pg_temp.pgconvoy_changed(r regclass) RETURNS bigint[] "
     "LANGUAGE sql AS $$ "
     "  SELECT ARRAY[sum(pg_stat_get_xact_tuples_updated(t)), "
     "               sum(pg_stat_get_xact_tuples_deleted(t))]::bigint[] "
     "  FROM (SELECT r AS t UNION ALL "
     "        SELECT relid FROM pg_partition_tree(r) WHERE relid <> r) s $$; "
-    "CREATE FUNCTION pg_temp.pgferry_expect_rows(rels regclass[], "
+    "CREATE FUNCTION pg_temp.pgconvoy_expect_rows(rels regclass[], "
     "  updated bigint[], deleted bigint[]) RETURNS void "
     "LANGUAGE plpgsql AS $$ "
     "DECLARE base bigint[]; cur bigint[]; u bigint; d bigint; "
     "BEGIN "
     "  FOR i IN 1 .. coalesce(array_length(rels, 1), 0) LOOP "
-    "    base := current_setting('pgferry.base_' || rels[i]::oid)::bigint[]; "
-    "    cur := pg_temp.pgferry_changed(rels[i]); "
+    "    base := current_setting('pgconvoy.base_' || rels[i]::oid)::bigint[]; "
+    "    cur := pg_temp.pgconvoy_changed(rels[i]); "
     "    u := cur[1] - base[1]; "
     "    d := cur[2] - base[2]; "
     "    IF u <> updated[i] OR d <> deleted[i] THEN "
@@ -181,9 +181,9 @@ void
 apply_batch_drop_check(PGconn *target)
 {
     PQclear(PQexec(target,
-                   "DROP FUNCTION pg_temp.pgferry_expect_rows(regclass[], "
+                   "DROP FUNCTION pg_temp.pgconvoy_expect_rows(regclass[], "
                    "bigint[], bigint[]); "
-                   "DROP FUNCTION pg_temp.pgferry_changed(regclass)"));
+                   "DROP FUNCTION pg_temp.pgconvoy_changed(regclass)"));
 }
 
 void
@@ -194,7 +194,7 @@ apply_batch_deallocate_fixed(apply_t *self)
     {
         if ((self->fixed_prepared & (1u << i)) != 0)
         {
-            char *sql = xasprintf("DEALLOCATE pgferry_fixed_%u", i);
+            char *sql = xasprintf("DEALLOCATE pgconvoy_fixed_%u", i);
             PQclear(PQexec(self->target, sql));
             free(sql);
         }

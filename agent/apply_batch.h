@@ -10,8 +10,8 @@
  * agent/apply_internal.h. Those that send return 0, or -1 once the
  * pipeline has failed, with the error set where they say so.
  */
-#ifndef PGFERRY_APPLY_BATCH_H
-#define PGFERRY_APPLY_BATCH_H
+#ifndef PGCONVOY_APPLY_BATCH_H
+#define PGCONVOY_APPLY_BATCH_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>

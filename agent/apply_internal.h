@@ -9,8 +9,8 @@
  * needs the pipeline, the LSN that errors name and the error slot. Each
  * field says which file writes it; the others only read it.
  */
-#ifndef PGFERRY_APPLY_INTERNAL_H
-#define PGFERRY_APPLY_INTERNAL_H
+#ifndef PGCONVOY_APPLY_INTERNAL_H
+#define PGCONVOY_APPLY_INTERNAL_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -42,8 +42,8 @@ struct apply_t
     uint64_t xacts_skipped;   /* and skipped as already applied */
     char *error;              /* last failure, owned; NULL if none */
     bool error_transient;     /* that failure is worth a retry */
-    bool keep_counts;         /* counters go to pgferry.cdc_counts too */
-    bool server_check;        /* pg_temp.pgferry_expect_rows() exists */
+    bool keep_counts;         /* counters go to pgconvoy.cdc_counts too */
+    bool server_check;        /* pg_temp.pgconvoy_expect_rows() exists */
     unsigned int batch_max;   /* source transactions per target one */
     /* the open batch's COMMIT waits for more, or for apply_flush() */
     bool deferred;

@@ -7,8 +7,8 @@
  * Private to apply (agent/apply*.c): the functions take the apply_t of
  * agent/apply_internal.h.
  */
-#ifndef PGFERRY_APPLY_QUEUE_H
-#define PGFERRY_APPLY_QUEUE_H
+#ifndef PGCONVOY_APPLY_QUEUE_H
+#define PGCONVOY_APPLY_QUEUE_H
 
 #include <stdbool.h>
 

@@ -63,7 +63,7 @@ s_stmt_forget(apply_t *self, const apply_rel_t *rel, char *name,
 {
     if (deallocate)
     {
-        /* the name is ours, pgferry_apply_N: no quoting needed */
+        /* the name is ours, pgconvoy_apply_N: no quoting needed */
         char *sql = xasprintf("DEALLOCATE %s", name);
 
         if (pipeline_is_open(self->pipe))
@@ -389,7 +389,7 @@ apply_rel_run(apply_t *self, apply_rel_t *rel, const char *what,
     {
         apply_rel_stmt_t *stmt = xcalloc(1, sizeof(*stmt));
 
-        stmt->name = xasprintf("pgferry_apply_%u", ++self->stmt_seq);
+        stmt->name = xasprintf("pgconvoy_apply_%u", ++self->stmt_seq);
         stmt->sql = xstrdup(sql);
         stmt->next = rel->stmts;
         rel->stmts = stmt;
@@ -469,7 +469,7 @@ apply_rel_run_group(apply_t *self, apply_rel_t *rel, pgoutput_msg_type_t type,
         sql = apply_sql_group(&rel->desc, type, rows);
         self->ngroup_stmts++;
         rel->group_names[kind][size] =
-            xasprintf("pgferry_apply_%u", ++self->stmt_seq);
+            xasprintf("pgconvoy_apply_%u", ++self->stmt_seq);
         rc = pipeline_prepare(self->pipe, rel->group_names[kind][size], sql,
                               p->n, p->types, what, rel->label, self->stmt_lsn);
         free(sql);

@@ -9,8 +9,8 @@
  * files keep their own state in it; each field says which file writes it,
  * and the others only read it.
  */
-#ifndef PGFERRY_APPLY_REL_H
-#define PGFERRY_APPLY_REL_H
+#ifndef PGCONVOY_APPLY_REL_H
+#define PGCONVOY_APPLY_REL_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -479,12 +479,12 @@ apply_sql_group(const apply_sql_rel_t *rel, pgoutput_msg_type_t type, int rows)
     {
         /* the key is unchanged, and what the target generates always is
          * matched instead (s_always_sql) */
-        strbuf_appendf(sb, "UPDATE %s AS pgferry_t SET ", rel->qualname);
+        strbuf_appendf(sb, "UPDATE %s AS pgconvoy_t SET ", rel->qualname);
         for (int i = 0; i < rel->ncols; i++)
         {
             if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) == 0 && !rel->always[i])
             {
-                strbuf_appendf(sb, "%s%s = pgferry_v.%s", first ? "" : ", ",
+                strbuf_appendf(sb, "%s%s = pgconvoy_v.%s", first ? "" : ", ",
                                rel->quoted[i], rel->quoted[i]);
                 first = false;
             }
@@ -493,7 +493,7 @@ apply_sql_group(const apply_sql_rel_t *rel, pgoutput_msg_type_t type, int rows)
     }
     else
     {
-        strbuf_appendf(sb, "DELETE FROM %s AS pgferry_t USING (VALUES ",
+        strbuf_appendf(sb, "DELETE FROM %s AS pgconvoy_t USING (VALUES ",
                        rel->qualname);
     }
     for (int r = 0; r < rows; r++)
@@ -507,7 +507,7 @@ apply_sql_group(const apply_sql_rel_t *rel, pgoutput_msg_type_t type, int rows)
     }
     if (type != PGOUTPUT_INSERT)
     {
-        strbuf_append(sb, ") AS pgferry_v (");
+        strbuf_append(sb, ") AS pgconvoy_v (");
         first = true;
         for (int i = 0; i < rel->ncols; i++)
         {
@@ -525,7 +525,7 @@ apply_sql_group(const apply_sql_rel_t *rel, pgoutput_msg_type_t type, int rows)
             if ((rel->flags[i] & PGOUTPUT_COLUMN_KEY) != 0 ||
                 (type == PGOUTPUT_UPDATE && rel->always[i]))
             {
-                strbuf_appendf(sb, " %s pgferry_t.%s = pgferry_v.%s",
+                strbuf_appendf(sb, " %s pgconvoy_t.%s = pgconvoy_v.%s",
                                first ? "WHERE" : "AND", rel->quoted[i],
                                rel->quoted[i]);
                 first = false;

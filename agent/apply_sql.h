@@ -9,8 +9,8 @@
  * test (tests/unit/test_apply_sql.c). Which changes may share a statement
  * is the queue's to decide (agent/apply_queue.c).
  */
-#ifndef PGFERRY_APPLY_SQL_H
-#define PGFERRY_APPLY_SQL_H
+#ifndef PGCONVOY_APPLY_SQL_H
+#define PGCONVOY_APPLY_SQL_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>

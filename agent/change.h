@@ -8,8 +8,8 @@
  * bytes. Text values are NUL-terminated in the copy (len does not count
  * the NUL), so that they can go to libpq as parameters as they are.
  */
-#ifndef PGFERRY_CHANGE_H
-#define PGFERRY_CHANGE_H
+#ifndef PGCONVOY_CHANGE_H
+#define PGCONVOY_CHANGE_H
 
 #include <stddef.h>
 #include <stdint.h>

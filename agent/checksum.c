@@ -34,7 +34,7 @@ checksum_pin_settings(PGconn *conn, char **error)
  * list leaves out generated columns; each side computes its own.
  */
 static int
-s_send(PGconn *conn, const Pgferry__TableRef *t)
+s_send(PGconn *conn, const Pgconvoy__TableRef *t)
 {
     char *q = pgconn_quote_qualified(conn, t->schema, t->name);
     char *row = t->columns[0] != '\0' ? xasprintf("ROW(%s)", t->columns)
@@ -78,7 +78,7 @@ s_get(PGconn *conn, char **error)
 }
 
 int
-checksum_compare(PGconn *src, PGconn *tgt, const Pgferry__TableRef *t,
+checksum_compare(PGconn *src, PGconn *tgt, const Pgconvoy__TableRef *t,
                  char **on_src, char **on_tgt, char **error)
 {
     char *src_error = NULL;

@@ -7,12 +7,12 @@
  * over each row's text with the session settings pinned so that both
  * servers print values alike whatever their own settings.
  */
-#ifndef PGFERRY_AGENT_CHECKSUM_H
-#define PGFERRY_AGENT_CHECKSUM_H
+#ifndef PGCONVOY_AGENT_CHECKSUM_H
+#define PGCONVOY_AGENT_CHECKSUM_H
 
 #include <libpq-fe.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /* Pins the settings that decide how values print. 0, or -1 with *error. */
 int checksum_pin_settings(PGconn *conn, char **error);
@@ -22,7 +22,7 @@ int checksum_pin_settings(PGconn *conn, char **error);
  * *on_tgt hold "N rows, checksum C" (free() them); on -1, *error says
  * which side could not, and why.
  */
-int checksum_compare(PGconn *src, PGconn *tgt, const Pgferry__TableRef *t,
+int checksum_compare(PGconn *src, PGconn *tgt, const Pgconvoy__TableRef *t,
                      char **on_src, char **on_tgt, char **error);
 
 #endif

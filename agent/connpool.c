@@ -58,7 +58,7 @@ struct connpool_t
 
 /* The key: every field that decides which session this is, NUL-separated. */
 static char *
-s_key(const Pgferry__Endpoint *ep, const char *dbname, size_t *len)
+s_key(const Pgconvoy__Endpoint *ep, const char *dbname, size_t *len)
 {
     strbuf_t *key = strbuf_new();
     const char *fields[5] = {ep->host, ep->user,
@@ -177,8 +177,9 @@ s_find_idle(connpool_t *self, const char *key, size_t key_len)
 }
 
 PGconn *
-connpool_take(connpool_t *self, const Pgferry__Endpoint *ep, const char *dbname,
-              const char *side, const char *role, char **error)
+connpool_take(connpool_t *self, const Pgconvoy__Endpoint *ep,
+              const char *dbname, const char *side, const char *role,
+              char **error)
 {
     size_t key_len = 0;
     char *key = s_key(ep, dbname, &key_len);

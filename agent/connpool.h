@@ -10,14 +10,14 @@
  * the server closed meanwhile is dropped, never handed out. Shared by
  * the units' threads; its own mutex guards it.
  */
-#ifndef PGFERRY_AGENT_CONNPOOL_H
-#define PGFERRY_AGENT_CONNPOOL_H
+#ifndef PGCONVOY_AGENT_CONNPOOL_H
+#define PGCONVOY_AGENT_CONNPOOL_H
 
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 typedef struct connpool_t connpool_t;
 
@@ -31,7 +31,7 @@ void connpool_destroy(connpool_t **self_p);
  * makes it: an idle one from the pool, or a new one. NULL with *error
  * set when it cannot connect.
  */
-PGconn *connpool_take(connpool_t *self, const Pgferry__Endpoint *ep,
+PGconn *connpool_take(connpool_t *self, const Pgconvoy__Endpoint *ep,
                       const char *dbname, const char *side, const char *role,
                       char **error);
 

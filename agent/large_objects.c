@@ -232,7 +232,7 @@ cleanup:
  * no pg_dump entry that would do it.
  */
 static bool
-s_sync_labels(const Pgferry__Assign *a, PGconn *tgt, const PGresult *theirs,
+s_sync_labels(const Pgconvoy__Assign *a, PGconn *tgt, const PGresult *theirs,
               int i, const PGresult *ours, int j, s_counts_t *counts,
               char **error)
 {
@@ -270,8 +270,8 @@ s_sync_labels(const Pgferry__Assign *a, PGconn *tgt, const PGresult *theirs,
 }
 
 int
-large_objects_sync(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                   Pgferry__Result *res)
+large_objects_sync(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
+                   Pgconvoy__Result *res)
 {
     char *error = NULL;
     PGresult *theirs = pgconn_query(src, s_list_sql, 0, NULL, &error);

@@ -12,12 +12,12 @@
  * over its own copy, and copies only what differs: the cutover's moves
  * what changed during CDC, not every object again.
  */
-#ifndef PGFERRY_AGENT_LARGE_OBJECTS_H
-#define PGFERRY_AGENT_LARGE_OBJECTS_H
+#ifndef PGCONVOY_AGENT_LARGE_OBJECTS_H
+#define PGCONVOY_AGENT_LARGE_OBJECTS_H
 
 #include <libpq-fe.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /*
  * Makes tgt's large objects those of src: each missing one is created
@@ -25,7 +25,7 @@
  * rewritten, each the source no longer has is unlinked. Returns 0, or
  * -1 with res->error set.
  */
-int large_objects_sync(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                       Pgferry__Result *res);
+int large_objects_sync(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
+                       Pgconvoy__Result *res);
 
 #endif

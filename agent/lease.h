@@ -11,8 +11,8 @@
  * received, declares this agent lost and places its units elsewhere.
  * Pure logic, no clock of its own: the caller passes "now".
  */
-#ifndef PGFERRY_AGENT_LEASE_H
-#define PGFERRY_AGENT_LEASE_H
+#ifndef PGCONVOY_AGENT_LEASE_H
+#define PGCONVOY_AGENT_LEASE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /*
  * agent/main.c
- *     pgferry-agent: registers with the coordinator, heartbeats, and runs
+ *     pgconvoy-agent: registers with the coordinator, heartbeats, and runs
  *     the units it is given, each on its own thread.
  *
  * The agent holds no state worth keeping: killed at any moment, it costs
@@ -83,16 +83,16 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "Usage: %s --coordinator ENDPOINT --name NAME [OPTION]...\n"
-            "A pgferry agent: registers with the coordinator and runs the "
+            "A pgconvoy agent: registers with the coordinator and runs the "
             "units it is given\n(copies, schema steps, change streams), "
             "each on a thread of its own.\n"
             "\n"
             "Options:\n",
-            PGFERRY_AGENT_NAME);
+            PGCONVOY_AGENT_NAME);
     cmdline_print_options(s_options, out);
     fprintf(out, "\n"
                  "Without --pg-bin, pg_dump and pg_restore are taken from "
-                 "$PGFERRY_PG_BIN, else\n"
+                 "$PGCONVOY_PG_BIN, else\n"
                  "from /usr/lib/postgresql/15/bin if they are there, else from "
                  "$PATH.\n");
 }
@@ -105,7 +105,7 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
     int c = 0;
 
     opts->jobs = 2;
-    cmdline_init(&cmdline, s_options, PGFERRY_AGENT_NAME, NULL, false);
+    cmdline_init(&cmdline, s_options, PGCONVOY_AGENT_NAME, NULL, false);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
@@ -126,7 +126,7 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
                 if (*end != '\0' || jobs < 1 || jobs > 64)
                 {
                     fprintf(stderr,
-                            "pgferry-agent: error: --jobs: value "
+                            "pgconvoy-agent: error: --jobs: value "
                             "\"%s\" is not an integer from 1 to 64\n",
                             optarg);
                     return -1;
@@ -149,7 +149,7 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
                 if (log_parse_level(optarg, &level) != 0)
                 {
                     fprintf(stderr,
-                            "pgferry-agent: error: --log-level: "
+                            "pgconvoy-agent: error: --log-level: "
                             "value \"%s\" is not one of trace, "
                             "debug, info, warn, error\n",
                             optarg);
@@ -162,7 +162,7 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
                 s_usage(stdout);
                 return 1;
             case CMDLINE_VERSION:
-                version_print(stdout, PGFERRY_AGENT_NAME);
+                version_print(stdout, PGCONVOY_AGENT_NAME);
                 return 1;
             default: /* CMDLINE_ERROR: named on stderr */
                 return -1;
@@ -170,20 +170,20 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
     }
     if (optind < argc || opts->coordinator == NULL || opts->name == NULL)
     {
-        fprintf(stderr, "pgferry-agent: error: --coordinator and --name are "
+        fprintf(stderr, "pgconvoy-agent: error: --coordinator and --name are "
                         "required\n");
         s_usage(stderr);
         return -1;
     }
     if ((opts->curve_secret == NULL) != (opts->curve_server == NULL))
     {
-        fprintf(stderr, "pgferry-agent: error: --curve-secret and "
+        fprintf(stderr, "pgconvoy-agent: error: --curve-secret and "
                         "--curve-server go together\n");
         return -1;
     }
     if (opts->pg_bin == NULL)
     {
-        opts->pg_bin = getenv("PGFERRY_PG_BIN");
+        opts->pg_bin = getenv("PGCONVOY_PG_BIN");
     }
     if (opts->pg_bin == NULL)
     {
@@ -198,8 +198,8 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
 static void
 s_send_hello(agent_t *self)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Hello hello = PGFERRY__HELLO__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Hello hello = PGCONVOY__HELLO__INIT;
     uint64_t running[AGENT_MAX_RUNNING];
     size_t nrunning = 0;
 
@@ -220,16 +220,16 @@ s_send_hello(agent_t *self)
     hello.incarnation = self->incarnation;
     hello.placements_seen = self->placements_seen;
     hello.sent_ms = (uint64_t) zclock_mono();
-    env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     (void) envelope_send(self->dealer, NULL, &env);
 }
 
 /* True (logged) if a unit of env runs here already. */
 static bool
-s_runs_already(agent_t *self, const Pgferry__Envelope *env)
+s_runs_already(agent_t *self, const Pgconvoy__Envelope *env)
 {
-    bool batch = env->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    bool batch = env->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
     size_t n = batch ? env->assign_batch->n_units : 1;
 
     for (size_t k = 0; k < n; k++)
@@ -251,9 +251,9 @@ s_runs_already(agent_t *self, const Pgferry__Envelope *env)
 }
 
 static void
-s_start_unit(agent_t *self, Pgferry__Envelope **env_p)
+s_start_unit(agent_t *self, Pgconvoy__Envelope **env_p)
 {
-    bool batch = (*env_p)->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    bool batch = (*env_p)->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
     uint64_t id = 0;
     unit_t *unit = NULL;
 
@@ -324,7 +324,7 @@ s_find_unit(agent_t *self, uint64_t id, size_t *index)
 static int
 s_handle_coordinator(agent_t *self)
 {
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     uint32_t peer_version = 0;
     envelope_status_t status =
         envelope_recv(self->dealer, NULL, &env, &peer_version);
@@ -335,7 +335,7 @@ s_handle_coordinator(agent_t *self)
     {
         log_error("coordinator speaks protocol version %u, this agent "
                   "speaks %u: upgrade one of them",
-                  peer_version, PGFERRY_PROTOCOL_VERSION);
+                  peer_version, PGCONVOY_PROTOCOL_VERSION);
         return -1;
     }
     if (status != ENVELOPE_OK)
@@ -344,11 +344,11 @@ s_handle_coordinator(agent_t *self)
     }
     switch (env->body_case)
     {
-        case PGFERRY__ENVELOPE__BODY_ASSIGN:
-        case PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH:
+        case PGCONVOY__ENVELOPE__BODY_ASSIGN:
+        case PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH:
             s_start_unit(self, &env);
             break;
-        case PGFERRY__ENVELOPE__BODY_RELEASE:
+        case PGCONVOY__ENVELOPE__BODY_RELEASE:
         {
             unit_t *unit = s_find_unit(self, env->release->unit_id, &index);
             if (unit != NULL && env->release->validated)
@@ -365,7 +365,7 @@ s_handle_coordinator(agent_t *self)
             }
             break;
         }
-        case PGFERRY__ENVELOPE__BODY_LEASE:
+        case PGCONVOY__ENVELOPE__BODY_LEASE:
         {
             int64_t now = zclock_mono();
             lease_state_t before = lease_state(self->lease, now);
@@ -379,13 +379,13 @@ s_handle_coordinator(agent_t *self)
             }
             break;
         }
-        case PGFERRY__ENVELOPE__BODY_WELCOME:
+        case PGCONVOY__ENVELOPE__BODY_WELCOME:
             if (env->welcome->heartbeat_ms >= 100)
             {
                 self->heartbeat_ms = (int) env->welcome->heartbeat_ms;
             }
             break;
-        case PGFERRY__ENVELOPE__BODY_REFUSED:
+        case PGCONVOY__ENVELOPE__BODY_REFUSED:
             log_error("coordinator refused this agent: %s",
                       env->refused->reason);
             rc = -1;
@@ -400,17 +400,17 @@ s_handle_coordinator(agent_t *self)
 
 /* The unit id a unit's message is about (0 if none). */
 static uint64_t
-s_message_unit(const Pgferry__Envelope *env)
+s_message_unit(const Pgconvoy__Envelope *env)
 {
     if (env == NULL)
     {
         return 0;
     }
-    if (env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    if (env->body_case == PGCONVOY__ENVELOPE__BODY_RESULT)
     {
         return env->result->unit_id;
     }
-    if (env->body_case == PGFERRY__ENVELOPE__BODY_PROGRESS)
+    if (env->body_case == PGCONVOY__ENVELOPE__BODY_PROGRESS)
     {
         return env->progress->unit_id;
     }
@@ -428,7 +428,7 @@ s_handle_unit(agent_t *self)
 {
     zmsg_t *msg = zmsg_recv(self->pull);
     zframe_t *frame = msg ? zmsg_first(msg) : NULL;
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     size_t index = 0;
 
     if (frame == NULL)
@@ -436,8 +436,8 @@ s_handle_unit(agent_t *self)
         zmsg_destroy(&msg);
         return;
     }
-    env =
-        pgferry__envelope__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    env = pgconvoy__envelope__unpack(NULL, zframe_size(frame),
+                                     zframe_data(frame));
     uint64_t id = s_message_unit(env);
     unit_t *unit = id != 0 ? s_find_unit(self, id, &index) : NULL;
     bool fenced = unit != NULL && unit_is_fenced(unit);
@@ -446,7 +446,7 @@ s_handle_unit(agent_t *self)
         log_warn("could not forward a unit's message to the coordinator");
     }
     zmsg_destroy(&msg); /* NULL-safe: sent ones are NULL */
-    if (unit != NULL && env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    if (unit != NULL && env->body_case == PGCONVOY__ENVELOPE__BODY_RESULT)
     {
         unit_note_result(unit, id);
         if (fenced)
@@ -609,7 +609,7 @@ main(int argc, char **argv)
     if (zsock_connect(self.dealer, "%s", self.opts.coordinator) != 0)
     {
         fprintf(stderr,
-                "pgferry-agent: error: --coordinator: value \"%s\" "
+                "pgconvoy-agent: error: --coordinator: value \"%s\" "
                 "is not a ZeroMQ endpoint, expected tcp://HOST:PORT\n",
                 self.opts.coordinator);
         goto cleanup;

@@ -48,7 +48,7 @@ static const char *const s_views_sql =
     " ORDER BY l.level, n.nspname, c.relname";
 
 int
-matviews_refresh(const Pgferry__Assign *a, PGconn *tgt, Pgferry__Result *res)
+matviews_refresh(const Pgconvoy__Assign *a, PGconn *tgt, Pgconvoy__Result *res)
 {
     char *error = NULL;
     PGresult *views = pgconn_query(tgt, s_views_sql, 0, NULL, &error);

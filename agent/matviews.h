@@ -11,18 +11,18 @@
  * the target's are what a pg_restore of the source at that moment would
  * give.
  */
-#ifndef PGFERRY_AGENT_MATVIEWS_H
-#define PGFERRY_AGENT_MATVIEWS_H
+#ifndef PGCONVOY_AGENT_MATVIEWS_H
+#define PGCONVOY_AGENT_MATVIEWS_H
 
 #include <libpq-fe.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /*
  * Refreshes every populated materialized view of tgt, those others
  * depend on first. Returns 0, or -1 with res->error set, naming the view.
  */
-int matviews_refresh(const Pgferry__Assign *a, PGconn *tgt,
-                     Pgferry__Result *res);
+int matviews_refresh(const Pgconvoy__Assign *a, PGconn *tgt,
+                     Pgconvoy__Result *res);
 
 #endif

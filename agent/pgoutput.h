@@ -17,8 +17,8 @@
  * the next pgoutput_decode() on the same pgoutput_t or until the buffer is
  * freed, whichever comes first.
  */
-#ifndef PGFERRY_PGOUTPUT_H
-#define PGFERRY_PGOUTPUT_H
+#ifndef PGCONVOY_PGOUTPUT_H
+#define PGCONVOY_PGOUTPUT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -87,7 +87,7 @@ static int
 s_password_file(const char *password, char **error)
 {
     strbuf_t *line = strbuf_new();
-    int fd = memfd_create("pgferry-pgpass", MFD_CLOEXEC);
+    int fd = memfd_create("pgconvoy-pgpass", MFD_CLOEXEC);
     const char *failed = NULL; /* what could not be done */
     int why = 0;               /* its errno */
 
@@ -211,7 +211,7 @@ s_child_args(const char *tool, const char *dbname, const char *const *argv)
  * user's own passfile, which it replaces); NULL if ep is NULL.
  */
 static char *
-s_dbname_option(const Pgferry__Endpoint *ep, const char *dbname, int pass_fd)
+s_dbname_option(const Pgconvoy__Endpoint *ep, const char *dbname, int pass_fd)
 {
     pgconn_params_t params;
     char *conninfo = NULL;
@@ -234,7 +234,7 @@ s_dbname_option(const Pgferry__Endpoint *ep, const char *dbname, int pass_fd)
 
 int
 pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
-           const Pgferry__Endpoint *ep, const char *dbname, strbuf_t *out,
+           const Pgconvoy__Endpoint *ep, const char *dbname, strbuf_t *out,
            char **error)
 {
     int out_pipe[2] = {-1, -1};

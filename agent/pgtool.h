@@ -7,11 +7,11 @@
  * password: it is in a password file held in memory for that child only,
  * never in its argument list or environment, so it shows in no ps.
  */
-#ifndef PGFERRY_AGENT_PGTOOL_H
-#define PGFERRY_AGENT_PGTOOL_H
+#ifndef PGCONVOY_AGENT_PGTOOL_H
+#define PGCONVOY_AGENT_PGTOOL_H
 
 #include "common/strbuf.h"
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /*
  * Runs pg_bin/tool with argv (NULL-ended, without the program name),
@@ -21,7 +21,7 @@
  * *error set to what it printed on standard error.
  */
 int pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
-               const Pgferry__Endpoint *ep, const char *dbname, strbuf_t *out,
+               const Pgconvoy__Endpoint *ep, const char *dbname, strbuf_t *out,
                char **error);
 
 /* Removes psql meta-commands (\restrict, \unrestrict) from a script, which

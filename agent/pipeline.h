@@ -20,8 +20,8 @@
  * most PIPELINE_MAX_INFLIGHT statements wait for their result: memory stays
  * bounded whatever the transaction's size.
  */
-#ifndef PGFERRY_PIPELINE_H
-#define PGFERRY_PIPELINE_H
+#ifndef PGCONVOY_PIPELINE_H
+#define PGCONVOY_PIPELINE_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>

@@ -105,8 +105,8 @@ postdata_pass(const char *kind, const char *tag)
 static int
 s_item_pass_cmp(const void *a, const void *b)
 {
-    const Pgferry__SchemaItem *x = *(Pgferry__SchemaItem *const *) a;
-    const Pgferry__SchemaItem *y = *(Pgferry__SchemaItem *const *) b;
+    const Pgconvoy__SchemaItem *x = *(Pgconvoy__SchemaItem *const *) a;
+    const Pgconvoy__SchemaItem *y = *(Pgconvoy__SchemaItem *const *) b;
     postdata_pass_t px = postdata_pass(x->kind, x->tag);
     postdata_pass_t py = postdata_pass(y->kind, y->tag);
 
@@ -114,12 +114,12 @@ s_item_pass_cmp(const void *a, const void *b)
 }
 
 void
-postdata_order_items(Pgferry__SchemaItem **items, size_t n)
+postdata_order_items(Pgconvoy__SchemaItem **items, size_t n)
 {
     /* stable: insertion sort on the pass, as few items move */
     for (size_t i = 1; i < n; i++)
     {
-        Pgferry__SchemaItem *item = items[i];
+        Pgconvoy__SchemaItem *item = items[i];
         size_t j = i;
         while (j > 0 && s_item_pass_cmp(&items[j - 1], &item) > 0)
         {
@@ -196,7 +196,7 @@ static const char *const s_item_tables_sql =
  * still right; so does every item if the query fails.
  */
 static void
-s_find_item_tables(PGconn *src, Pgferry__SchemaItem **items, size_t n)
+s_find_item_tables(PGconn *src, Pgconvoy__SchemaItem **items, size_t n)
 {
     strbuf_t *kinds = strbuf_new();
     strbuf_t *tags = strbuf_new();
@@ -240,7 +240,7 @@ s_find_item_tables(PGconn *src, Pgferry__SchemaItem **items, size_t n)
 
 /*
  * True if name (within a tag) starts with the name of an online
- * migration's publication: "pgferry_", the task key's 32 hex digits, "_",
+ * migration's publication: "pgconvoy_", the task key's 32 hex digits, "_",
  * the database's number, then a space.
  */
 static bool
@@ -248,7 +248,7 @@ s_is_migration_publication(const char *name)
 {
     const char *p = name + 8;
 
-    if (strncmp(name, "pgferry_", 8) != 0 ||
+    if (strncmp(name, "pgconvoy_", 8) != 0 ||
         strspn(p, "0123456789abcdef") != 32)
     {
         return false;
@@ -278,8 +278,8 @@ s_skipped_publication(const postdata_entry_t *e)
     {
         return true;
     }
-    for (const char *p = strstr(e->tag, " pgferry_"); p != NULL;
-         p = strstr(p + 1, " pgferry_"))
+    for (const char *p = strstr(e->tag, " pgconvoy_"); p != NULL;
+         p = strstr(p + 1, " pgconvoy_"))
     {
         if (s_is_migration_publication(p + 1))
         {
@@ -307,12 +307,12 @@ s_skipped_fk(const postdata_entry_t *e, char *const *skip_fks, size_t n)
 
 /* Adds entry e, whose script is sql (taken), to res as an item. */
 static void
-s_add_item(const postdata_entry_t *e, char **sql_p, Pgferry__Result *res)
+s_add_item(const postdata_entry_t *e, char **sql_p, Pgconvoy__Result *res)
 {
-    Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
+    Pgconvoy__SchemaItem *item = xcalloc(1, sizeof *item);
     const char *kind = e->kind != NULL ? e->kind : "OTHER";
 
-    pgferry__schema_item__init(item);
+    pgconvoy__schema_item__init(item);
     item->kind = xstrdup(kind);
     item->tag = xstrdup(e->tag);
     item->phase =
@@ -561,7 +561,7 @@ postdata_split(const char *script, size_t n, const char *const *kinds)
 static int
 s_read_one_by_one(const char *pg_bin, const char *dir, const char *dump,
                   const postdata_entry_t *entries, size_t n, bool no_owner,
-                  Pgferry__Result *res, char **error)
+                  Pgconvoy__Result *res, char **error)
 {
     for (size_t i = 0; i < n; i++)
     {
@@ -583,7 +583,7 @@ s_read_one_by_one(const char *pg_bin, const char *dir, const char *dump,
 int
 postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
                     const char *dump, const postdata_options_t *opts,
-                    Pgferry__Result *res, char **error)
+                    Pgconvoy__Result *res, char **error)
 {
     const char *list_argv[] = {"-l", dump, NULL};
     strbuf_t *toc = strbuf_new();

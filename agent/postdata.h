@@ -11,14 +11,14 @@
  * a pg_restore run of its own, which is exact but costs a process per
  * item.
  */
-#ifndef PGFERRY_AGENT_POSTDATA_H
-#define PGFERRY_AGENT_POSTDATA_H
+#ifndef PGCONVOY_AGENT_POSTDATA_H
+#define PGCONVOY_AGENT_POSTDATA_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /*
  * pg_restore's passes: it prints every object, then every GRANT, REVOKE
@@ -38,7 +38,7 @@ postdata_pass_t postdata_pass(const char *kind, const char *tag);
 
 /* Orders items[0..n) by pass, keeping the order within each: the order
  * in which finalize runs them. */
-void postdata_order_items(Pgferry__SchemaItem **items, size_t n);
+void postdata_order_items(Pgconvoy__SchemaItem **items, size_t n);
 
 typedef struct
 {
@@ -57,7 +57,7 @@ typedef struct
  */
 int postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
                         const char *dump, const postdata_options_t *opts,
-                        Pgferry__Result *res, char **error);
+                        Pgconvoy__Result *res, char **error);
 
 /*
  * Cuts script (pg_restore's output for n entries) into one script per

@@ -277,8 +277,8 @@ s_name_tables(PGconn *src, const s_listing_t *l, const size_t *ends,
         {
             c++;
         }
-        Pgferry__TableRef *t = xcalloc(1, sizeof *t);
-        pgferry__table_ref__init(t);
+        Pgconvoy__TableRef *t = xcalloc(1, sizeof *t);
+        pgconvoy__table_ref__init(t);
         t->schema = xstrdup(PQgetvalue(r, (int) row, 1));
         t->name = xstrdup(PQgetvalue(r, (int) row, 2));
         row++;
@@ -406,7 +406,7 @@ predata_free_chunks(predata_chunk_t **chunks_p, size_t n)
         free(chunks[c].sql);
         for (size_t i = 0; i < chunks[c].n_tables; i++)
         {
-            pgferry__table_ref__free_unpacked(chunks[c].tables[i], NULL);
+            pgconvoy__table_ref__free_unpacked(chunks[c].tables[i], NULL);
         }
         free(chunks[c].tables);
     }

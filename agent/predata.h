@@ -10,20 +10,20 @@
  * order), a chunk's tables can be loaded as soon as it commits, while
  * the next chunks are made.
  */
-#ifndef PGFERRY_AGENT_PREDATA_H
-#define PGFERRY_AGENT_PREDATA_H
+#ifndef PGCONVOY_AGENT_PREDATA_H
+#define PGCONVOY_AGENT_PREDATA_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 typedef struct
 {
-    char *sql;                  /* owned: runs alone, preamble and all */
-    Pgferry__TableRef **tables; /* owned: schema and name of each table */
-    size_t n_tables;            /* it creates */
+    char *sql;                   /* owned: runs alone, preamble and all */
+    Pgconvoy__TableRef **tables; /* owned: schema and name of each table */
+    size_t n_tables;             /* it creates */
 } predata_chunk_t;
 
 /*

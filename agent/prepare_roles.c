@@ -23,7 +23,7 @@
 
 /* n (an alias of pg_namespace) is a schema pg_dump dumps the objects of */
 #define ROLES_USER_SCHEMA(N)                                                   \
-    N ".nspname NOT IN ('information_schema', 'pgferry') "                     \
+    N ".nspname NOT IN ('information_schema', 'pgconvoy') "                    \
       "AND " N ".nspname !~ '^pg_'"
 
 /* objects of catalog CAT (alias o) owned by the bootstrap superuser, in
@@ -123,7 +123,7 @@ s_list_take(s_role_list_t *list)
  * role(s) LIST, WHAT WHERE of the source database…", then remedy.
  */
 static void
-s_report_missing(Pgferry__Result *res, const char *server, s_role_list_t *list,
+s_report_missing(Pgconvoy__Result *res, const char *server, s_role_list_t *list,
                  const char *what, const char *where, const char *source_db,
                  const char *remedy)
 {
@@ -286,8 +286,8 @@ cleanup:
 }
 
 prepare_roles_t *
-prepare_roles_check(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                    Pgferry__Result *res)
+prepare_roles_check(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
+                    Pgconvoy__Result *res)
 {
     char *error = NULL;
     char *server = pgconn_describe(a->target);
@@ -427,7 +427,7 @@ cleanup:
 }
 
 int
-prepare_roles_create(prepare_roles_t *self, PGconn *tgt, Pgferry__Result *res)
+prepare_roles_create(prepare_roles_t *self, PGconn *tgt, Pgconvoy__Result *res)
 {
     char *error = NULL;
     char *ignored = NULL;

@@ -6,15 +6,15 @@
  *
  * Roles belong to the server, not to the database, so a database's dump
  * names roles it does not make. pg_restore reports each statement that
- * names a missing role and goes on; pgferry refuses the task before it
+ * names a missing role and goes on; pgconvoy refuses the task before it
  * writes anything, naming every role missing and what to do about it.
  */
-#ifndef PGFERRY_AGENT_PREPARE_ROLES_H
-#define PGFERRY_AGENT_PREPARE_ROLES_H
+#ifndef PGCONVOY_AGENT_PREPARE_ROLES_H
+#define PGCONVOY_AGENT_PREPARE_ROLES_H
 
 #include <libpq-fe.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /* The roles --roles is to create, with their memberships. */
 typedef struct prepare_roles_t prepare_roles_t;
@@ -32,13 +32,13 @@ typedef struct prepare_roles_t prepare_roles_t;
  * prepare_roles_create() carries out once every check has passed. NULL
  * if there is nothing to create.
  */
-prepare_roles_t *prepare_roles_check(const Pgferry__Assign *a, PGconn *src,
-                                     PGconn *tgt, Pgferry__Result *res);
+prepare_roles_t *prepare_roles_check(const Pgconvoy__Assign *a, PGconn *src,
+                                     PGconn *tgt, Pgconvoy__Result *res);
 
 /* Creates the planned roles on tgt, all in one transaction. Returns 0,
  * or -1 with a problem added to res. */
 int prepare_roles_create(prepare_roles_t *self, PGconn *tgt,
-                         Pgferry__Result *res);
+                         Pgconvoy__Result *res);
 void prepare_roles_destroy(prepare_roles_t **self_p);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * agent/schema_step.c
  *     Schema steps: scripts run on the target each with its row in
- *     pgferry.step_done, in one transaction, so that a step run again (a
+ *     pgconvoy.step_done, in one transaction, so that a step run again (a
  *     unit placed a second time, an agent that died) is skipped; and the
  *     bookkeeping schema those rows live in.
  */
@@ -17,20 +17,20 @@
 #include "common/strbuf.h"
 
 static const char *const s_bookkeeping_sql =
-    "CREATE SCHEMA IF NOT EXISTS pgferry; "
-    "CREATE TABLE IF NOT EXISTS pgferry.partition_done ("
+    "CREATE SCHEMA IF NOT EXISTS pgconvoy; "
+    "CREATE TABLE IF NOT EXISTS pgconvoy.partition_done ("
     "  task_key text, schema_name text, table_name text, part int, "
     "  rows bigint, bytes bigint, done_at timestamptz DEFAULT now(), "
     "  PRIMARY KEY (task_key, schema_name, table_name, part)); "
-    "CREATE TABLE IF NOT EXISTS pgferry.step_done ("
+    "CREATE TABLE IF NOT EXISTS pgconvoy.step_done ("
     "  task_key text, step text, done_at timestamptz DEFAULT now(), "
     "  PRIMARY KEY (task_key, step)); "
     /* the latest placement of each copy unit that began to write */
-    "CREATE TABLE IF NOT EXISTS pgferry.fence ("
+    "CREATE TABLE IF NOT EXISTS pgconvoy.fence ("
     "  task_key text, unit_id bigint, epoch int NOT NULL, "
     "  PRIMARY KEY (task_key, unit_id)); "
     /* online: the snapshot of the current slot, that copies read under */
-    "CREATE TABLE IF NOT EXISTS pgferry.load_snapshot ("
+    "CREATE TABLE IF NOT EXISTS pgconvoy.load_snapshot ("
     "  task_key text PRIMARY KEY, snapshot text NOT NULL)";
 
 /* Tries to make the bookkeeping this often: two units (schema-pre and a
@@ -72,7 +72,7 @@ s_load_exec(PGconn *tgt, const char *sql, int nparams,
 }
 
 int
-schema_step_start_load(PGconn *tgt, const Pgferry__Assign *a,
+schema_step_start_load(PGconn *tgt, const Pgconvoy__Assign *a,
                        const char *snapshot, char **error)
 {
     const char *params[2] = {a->task_key, snapshot};
@@ -83,12 +83,12 @@ schema_step_start_load(PGconn *tgt, const Pgferry__Assign *a,
 
     if (schema_step_make_bookkeeping(tgt, error) != 0 ||
         s_load_exec(tgt, "BEGIN", 0, NULL, &transient, error) != 0 ||
-        s_load_exec(tgt, "SET LOCAL lock_timeout = '10s'", 0, NULL,
-                    &transient, error) != 0 ||
+        s_load_exec(tgt, "SET LOCAL lock_timeout = '10s'", 0, NULL, &transient,
+                    error) != 0 ||
         /* waits for the copies under the old snapshot that hold its row
          * (FOR SHARE) to end; any copy after this finds it changed */
         s_load_exec(tgt,
-                    "INSERT INTO pgferry.load_snapshot (task_key, snapshot) "
+                    "INSERT INTO pgconvoy.load_snapshot (task_key, snapshot) "
                     "VALUES ($1, $2) ON CONFLICT (task_key) DO UPDATE "
                     "SET snapshot = excluded.snapshot",
                     2, params, &transient, error) != 0)
@@ -100,7 +100,7 @@ schema_step_start_load(PGconn *tgt, const Pgferry__Assign *a,
          (truncate[0] != '\0' &&
           s_load_exec(tgt, truncate, 0, NULL, &transient, error) != 0) ||
          s_load_exec(tgt,
-                     "DELETE FROM pgferry.partition_done WHERE task_key = $1",
+                     "DELETE FROM pgconvoy.partition_done WHERE task_key = $1",
                      1, params, &transient, error) != 0))
     {
         goto cleanup;
@@ -149,7 +149,7 @@ schema_step_exec(PGconn *tgt, const char *script, bool may_exist, char **error)
     return rc;
 }
 
-/* Whether step is in pgferry.step_done: 1 yes, 0 no, -1 with *error
+/* Whether step is in pgconvoy.step_done: 1 yes, 0 no, -1 with *error
  * set. */
 static int
 s_step_done(PGconn *tgt, const char *task_key, const char *step,
@@ -158,7 +158,7 @@ s_step_done(PGconn *tgt, const char *task_key, const char *step,
     const char *params[2] = {task_key, step};
     PGresult *r =
         pgconn_query(tgt,
-                     "SELECT 1 FROM pgferry.step_done WHERE task_key = $1 "
+                     "SELECT 1 FROM pgconvoy.step_done WHERE task_key = $1 "
                      "AND step = $2",
                      2, params, error);
     int done = r == NULL ? -1 : PQntuples(r) > 0;
@@ -185,14 +185,14 @@ schema_step_run(PGconn *tgt, const char *task_key, const char *step,
     name = PQescapeLiteral(tgt, step, strlen(step));
     /* large maintenance_work_mem: index builds are what this is for */
     script = xasprintf("BEGIN;\nSET LOCAL maintenance_work_mem = '512MB';\n"
-                       "%s\n;\nINSERT INTO pgferry.step_done (task_key, step) "
+                       "%s\n;\nINSERT INTO pgconvoy.step_done (task_key, step) "
                        "VALUES (%s, %s);\nCOMMIT;",
                        sql, key, name);
     rc = schema_step_exec(tgt, script, may_exist, error);
     if (rc > 0)
     {
         /* there already: done, for the next attempt too */
-        char *done_sql = xasprintf("INSERT INTO pgferry.step_done (task_key, "
+        char *done_sql = xasprintf("INSERT INTO pgconvoy.step_done (task_key, "
                                    "step) VALUES (%s, %s)",
                                    key, name);
         rc = pgconn_command(tgt, done_sql, error);
@@ -223,18 +223,18 @@ schema_step_run(PGconn *tgt, const char *task_key, const char *step,
 }
 
 void
-schema_step_item_name(const Pgferry__SchemaItem *item, char *step, size_t size)
+schema_step_item_name(const Pgconvoy__SchemaItem *item, char *step, size_t size)
 {
     snprintf(step, size, "item:%" PRIu64, item->id);
 }
 
 int
-schema_step_run_items(const Pgferry__Assign *a, PGconn *tgt,
-                      Pgferry__Result *res)
+schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
+                      Pgconvoy__Result *res)
 {
     for (size_t i = 0; i < a->n_items; i++)
     {
-        const Pgferry__SchemaItem *item = a->items[i];
+        const Pgconvoy__SchemaItem *item = a->items[i];
         char step[40];
         char *error = NULL;
 

@@ -1,32 +1,32 @@
 /*
  * agent/schema_step.h
- *     Schema steps: a script and its pgferry.step_done row, committed
+ *     Schema steps: a script and its pgconvoy.step_done row, committed
  *     together on the target, so that a step is done once whatever the
  *     attempts.
  */
-#ifndef PGFERRY_AGENT_SCHEMA_STEP_H
-#define PGFERRY_AGENT_SCHEMA_STEP_H
+#ifndef PGCONVOY_AGENT_SCHEMA_STEP_H
+#define PGCONVOY_AGENT_SCHEMA_STEP_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
-/* Makes the pgferry schema and its tables on tgt, if missing. Returns 0,
+/* Makes the pgconvoy schema and its tables on tgt, if missing. Returns 0,
  * or -1 with *error set. */
 int schema_step_make_bookkeeping(PGconn *tgt, char **error);
 
 /*
  * Online, as a slot unit takes a snapshot for the copies: records it as
- * the one copies read under (pgferry.load_snapshot, which a copy checks,
+ * the one copies read under (pgconvoy.load_snapshot, which a copy checks,
  * row locked, in its transaction: one under another snapshot stops).
  * With a->truncate_target (the load starts over) it also empties the
  * tables and forgets which were copied, in that same transaction. Returns
  * 0, or with *error set SCHEMA_STEP_TRANSIENT (worth another try: a lock
  * not granted in time, a connection lost) or -1.
  */
-int schema_step_start_load(PGconn *tgt, const Pgferry__Assign *a,
+int schema_step_start_load(PGconn *tgt, const Pgconvoy__Assign *a,
                            const char *snapshot, char **error);
 
 /*
@@ -46,12 +46,12 @@ int schema_step_run(PGconn *tgt, const char *task_key, const char *step,
                     const char *sql, bool may_exist, char **error);
 
 /* The step name of an item, as its step_done row has it. */
-void schema_step_item_name(const Pgferry__SchemaItem *item, char *step,
+void schema_step_item_name(const Pgconvoy__SchemaItem *item, char *step,
                            size_t size);
 
 /* Runs a's items in order, each as its own step. Returns 0, or as
  * unit_fail() with res's error set. */
-int schema_step_run_items(const Pgferry__Assign *a, PGconn *tgt,
-                          Pgferry__Result *res);
+int schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
+                          Pgconvoy__Result *res);
 
 #endif

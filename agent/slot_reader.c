@@ -147,7 +147,7 @@ s_status_due_in(const slot_reader_t *self, int64_t now)
 }
 
 slot_reader_t *
-slot_reader_new(const Pgferry__Endpoint *ep, const char *slot,
+slot_reader_new(const Pgconvoy__Endpoint *ep, const char *slot,
                 const char *publication, char **error)
 {
     slot_reader_t *self = NULL;

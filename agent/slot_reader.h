@@ -19,24 +19,24 @@
  *
  * One slot_reader_t per thread; it owns its connection.
  */
-#ifndef PGFERRY_SLOT_READER_H
-#define PGFERRY_SLOT_READER_H
+#ifndef PGCONVOY_SLOT_READER_H
+#define PGCONVOY_SLOT_READER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 typedef struct slot_reader_t slot_reader_t;
 
 /*
  * Connects to ep (its database) as a logical replication connection
- * (replication=database, application_name=pgferry-cdc; the password goes
+ * (replication=database, application_name=pgconvoy-cdc; the password goes
  * to libpq as a parameter). slot and publication are copied. Returns NULL
  * with *error set on failure.
  */
-slot_reader_t *slot_reader_new(const Pgferry__Endpoint *ep, const char *slot,
+slot_reader_t *slot_reader_new(const Pgconvoy__Endpoint *ep, const char *slot,
                                const char *publication, char **error);
 
 /* Ends the COPY if streaming, closes the connection. NULL-safe; nulls the

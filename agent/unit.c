@@ -19,36 +19,36 @@
 
 struct unit_t
 {
-    Pgferry__Envelope *env;    /* Assign or AssignBatch, owned */
-    Pgferry__Assign **assigns; /* borrowed from env */
-    size_t nassigns;           /* 1, or the batch's units */
-    atomic_size_t current;     /* the one running, set by the
+    Pgconvoy__Envelope *env;    /* Assign or AssignBatch, owned */
+    Pgconvoy__Assign **assigns; /* borrowed from env */
+    size_t nassigns;            /* 1, or the batch's units */
+    atomic_size_t current;      /* the one running, set by the
                                             * thread, read by both */
-    size_t answered;           /* main thread only: the units whose Result
+    size_t answered;            /* main thread only: the units whose Result
                                 * it has passed on */
-    char *results_endpoint;    /* inproc endpoint of the main thread */
-    const char *agent_name;    /* borrowed from the agent */
-    const char *pg_bin;        /* borrowed: where pg_dump lives */
-    connpool_t *pool;          /* borrowed: the agent's idle sessions */
-    zsock_t *push;             /* created and used by the thread only */
-    pthread_t thread;          /* valid once started */
-    bool started;              /* thread was created */
-    atomic_bool released;      /* set by main thread, read by unit */
-    atomic_bool fenced;        /* same: the lease ran out, released too */
-    atomic_bool cutover;       /* same: a cdc unit is to cut over */
-    atomic_bool validate;      /* with the cutover: compare tables */
-    atomic_bool validated;     /* same: the tables compared equal */
+    char *results_endpoint;     /* inproc endpoint of the main thread */
+    const char *agent_name;     /* borrowed from the agent */
+    const char *pg_bin;         /* borrowed: where pg_dump lives */
+    connpool_t *pool;           /* borrowed: the agent's idle sessions */
+    zsock_t *push;              /* created and used by the thread only */
+    pthread_t thread;           /* valid once started */
+    bool started;               /* thread was created */
+    atomic_bool released;       /* set by main thread, read by unit */
+    atomic_bool fenced;         /* same: the lease ran out, released too */
+    atomic_bool cutover;        /* same: a cdc unit is to cut over */
+    atomic_bool validate;       /* with the cutover: compare tables */
+    atomic_bool validated;      /* same: the tables compared equal */
 };
 
 unit_t *
-unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
+unit_new(Pgconvoy__Envelope **env_p, const char *results_endpoint,
          const char *agent_name, const char *pg_bin, connpool_t *pool)
 {
     unit_t *self = xcalloc(1, sizeof *self);
 
     self->env = *env_p;
     *env_p = NULL;
-    if (self->env->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH)
+    if (self->env->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH)
     {
         self->assigns = self->env->assign_batch->units;
         self->nassigns = self->env->assign_batch->n_units;
@@ -93,7 +93,7 @@ unit_id(const unit_t *self)
     return unit_assign(self)->unit_id;
 }
 
-const Pgferry__Assign *
+const Pgconvoy__Assign *
 unit_assign(const unit_t *self)
 {
     return self->assigns[atomic_load(&self->current)];
@@ -219,7 +219,7 @@ unit_is_validated(const unit_t *self)
 }
 
 int
-unit_fail(Pgferry__Result *res, char *error, bool retryable)
+unit_fail(Pgconvoy__Result *res, char *error, bool retryable)
 {
     res->error = error ? error : xstrdup("unknown error");
     res->retryable = retryable;
@@ -240,47 +240,47 @@ s_grow(void *array, size_t count, size_t elem_size)
 }
 
 void
-unit_add_problem(Pgferry__Result *res, char *problem)
+unit_add_problem(Pgconvoy__Result *res, char *problem)
 {
     res->problems = s_grow(res->problems, res->n_problems, sizeof(char *));
     res->problems[res->n_problems++] = problem;
 }
 
 void
-unit_add_notice(Pgferry__Result *res, char *notice)
+unit_add_notice(Pgconvoy__Result *res, char *notice)
 {
     res->notices = s_grow(res->notices, res->n_notices, sizeof(char *));
     res->notices[res->n_notices++] = notice;
 }
 
 void
-unit_add_table(Pgferry__Result *res, Pgferry__TableRef *table)
+unit_add_table(Pgconvoy__Result *res, Pgconvoy__TableRef *table)
 {
     res->tables = s_grow(res->tables, res->n_tables, sizeof table);
     res->tables[res->n_tables++] = table;
 }
 
 void
-unit_add_item(Pgferry__Result *res, Pgferry__SchemaItem *item)
+unit_add_item(Pgconvoy__Result *res, Pgconvoy__SchemaItem *item)
 {
     res->items = s_grow(res->items, res->n_items, sizeof item);
     res->items[res->n_items++] = item;
 }
 
 static void
-s_send_progress(unit_t *self, const Pgferry__Progress *progress)
+s_send_progress(unit_t *self, const Pgconvoy__Progress *progress)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
 
-    env.body_case = PGFERRY__ENVELOPE__BODY_PROGRESS;
-    env.progress = (Pgferry__Progress *) progress;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_PROGRESS;
+    env.progress = (Pgconvoy__Progress *) progress;
     (void) envelope_send(self->push, NULL, &env);
 }
 
 void
 unit_report_progress_id(unit_t *self, uint64_t id, int64_t rows, int64_t bytes)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = id;
     progress.rows = rows;
@@ -292,7 +292,7 @@ void
 unit_report_progress(unit_t *self, int64_t rows, int64_t bytes,
                      const char *snapshot)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
     progress.rows = rows;
@@ -313,7 +313,7 @@ unit_report_started(unit_t *self)
 void
 unit_report_started_id(unit_t *self, uint64_t id)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = id;
     progress.started = true;
@@ -321,9 +321,9 @@ unit_report_started_id(unit_t *self, uint64_t id)
 }
 
 void
-unit_report_tables(unit_t *self, Pgferry__TableRef **tables, size_t n)
+unit_report_tables(unit_t *self, Pgconvoy__TableRef **tables, size_t n)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
     progress.started = true;
@@ -335,7 +335,7 @@ unit_report_tables(unit_t *self, Pgferry__TableRef **tables, size_t n)
 void
 unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
     progress.snapshot = (char *) snapshot;
@@ -344,9 +344,9 @@ unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn)
 }
 
 void
-unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc)
+unit_report_cdc(unit_t *self, Pgconvoy__CdcProgress *cdc)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
     progress.cdc = cdc;
@@ -357,7 +357,7 @@ void
 unit_report_trouble(unit_t *self, const char *error, uint32_t retries,
                     uint64_t slot_wal_bytes)
 {
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = unit_id(self);
     progress.trouble = (char *) error;
@@ -367,31 +367,31 @@ unit_report_trouble(unit_t *self, const char *error, uint32_t retries,
 }
 
 static int
-s_dispatch(unit_t *self, Pgferry__Result *res)
+s_dispatch(unit_t *self, Pgconvoy__Result *res)
 {
     switch (unit_assign(self)->kind)
     {
-        case PGFERRY__UNIT_KIND__UNIT_PREPARE:
+        case PGCONVOY__UNIT_KIND__UNIT_PREPARE:
             return unit_prepare_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_SNAPSHOT:
+        case PGCONVOY__UNIT_KIND__UNIT_SNAPSHOT:
             return unit_snapshot_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_PRE:
+        case PGCONVOY__UNIT_KIND__UNIT_SCHEMA_PRE:
             return unit_schema_pre_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_COPY:
+        case PGCONVOY__UNIT_KIND__UNIT_COPY:
             return unit_copy_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST:
+        case PGCONVOY__UNIT_KIND__UNIT_SCHEMA_POST:
             return unit_schema_post_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_FINALIZE:
+        case PGCONVOY__UNIT_KIND__UNIT_FINALIZE:
             return unit_finalize_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
+        case PGCONVOY__UNIT_KIND__UNIT_ANALYZE:
             return unit_analyze_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_SLOT:
+        case PGCONVOY__UNIT_KIND__UNIT_SLOT:
             return unit_slot_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_CDC:
+        case PGCONVOY__UNIT_KIND__UNIT_CDC:
             return unit_cdc_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_CLEANUP:
+        case PGCONVOY__UNIT_KIND__UNIT_CLEANUP:
             return unit_cleanup_run(self, res);
-        case PGFERRY__UNIT_KIND__UNIT_VALIDATE:
+        case PGCONVOY__UNIT_KIND__UNIT_VALIDATE:
             return unit_validate_run(self, res);
         default:
             return unit_fail(res,
@@ -405,10 +405,10 @@ s_dispatch(unit_t *self, Pgferry__Result *res)
 static void
 s_run_one(unit_t *self)
 {
-    Pgferry__Result *res = xcalloc(1, sizeof *res);
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgconvoy__Result *res = xcalloc(1, sizeof *res);
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
 
-    pgferry__result__init(res);
+    pgconvoy__result__init(res);
     res->unit_id = unit_id(self);
     if (atomic_load(&self->current) > 0 && unit_is_released(self))
     {
@@ -421,26 +421,26 @@ s_run_one(unit_t *self)
     {
         res->ok = s_dispatch(self, res) == 0;
     }
-    env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_RESULT;
     env.result = res;
     (void) envelope_send(self->push, NULL, &env);
     /* allocated with malloc field by field, as unpack would have done */
-    pgferry__result__free_unpacked(res, NULL);
+    pgconvoy__result__free_unpacked(res, NULL);
 }
 
 /* The group run function of a kind, or NULL if its units run alone. */
 static unit_group_fn
-s_group_fn(const Pgferry__Assign *a)
+s_group_fn(const Pgconvoy__Assign *a)
 {
     switch (a->kind)
     {
-        case PGFERRY__UNIT_KIND__UNIT_COPY:
+        case PGCONVOY__UNIT_KIND__UNIT_COPY:
             /* a range shares its table: only whole tables go together */
             return a->table != NULL && a->table->parts <= 1 ? unit_copy_group
                                                             : NULL;
-        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST:
+        case PGCONVOY__UNIT_KIND__UNIT_SCHEMA_POST:
             return unit_schema_post_group;
-        case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
+        case PGCONVOY__UNIT_KIND__UNIT_ANALYZE:
             return unit_analyze_group;
         default:
             return NULL;
@@ -451,7 +451,7 @@ s_group_fn(const Pgferry__Assign *a)
 static size_t
 s_group_size(const unit_t *self, size_t first)
 {
-    const Pgferry__Assign *head = self->assigns[first];
+    const Pgconvoy__Assign *head = self->assigns[first];
     unit_group_fn fn = s_group_fn(head);
     size_t n = 1;
 
@@ -461,7 +461,7 @@ s_group_size(const unit_t *self, size_t first)
     }
     while (first + n < self->nassigns && n < UNIT_GROUP_MAX)
     {
-        const Pgferry__Assign *a = self->assigns[first + n];
+        const Pgconvoy__Assign *a = self->assigns[first + n];
         if (s_group_fn(a) != fn || strcmp(a->snapshot, head->snapshot) != 0 ||
             strcmp(a->task_key, head->task_key) != 0)
         {
@@ -475,7 +475,7 @@ s_group_size(const unit_t *self, size_t first)
 /* The first error a group function set, for the log (NULL: it declined
  * the group without trying). */
 static const char *
-s_group_error(Pgferry__Result *const *res, size_t n)
+s_group_error(Pgconvoy__Result *const *res, size_t n)
 {
     for (size_t k = 0; k < n; k++)
     {
@@ -497,30 +497,30 @@ static int
 s_run_group(unit_t *self, size_t n)
 {
     size_t first = atomic_load(&self->current);
-    const Pgferry__Assign *const *assigns =
-        (const Pgferry__Assign *const *) self->assigns + first;
-    Pgferry__Result **res = xcalloc(n, sizeof *res);
+    const Pgconvoy__Assign *const *assigns =
+        (const Pgconvoy__Assign *const *) self->assigns + first;
+    Pgconvoy__Result **res = xcalloc(n, sizeof *res);
     int rc = -1;
 
     for (size_t k = 0; k < n; k++)
     {
         res[k] = xcalloc(1, sizeof *res[k]);
-        pgferry__result__init(res[k]);
+        pgconvoy__result__init(res[k]);
         res[k]->unit_id = assigns[k]->unit_id;
         res[k]->ok = true;
     }
     rc = s_group_fn(assigns[0])(self, assigns, n, res);
     const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(
-        &pgferry__unit_kind__descriptor, (int) assigns[0]->kind);
+        &pgconvoy__unit_kind__descriptor, (int) assigns[0]->kind);
     if (rc == 0)
     {
         log_info("unit=%" PRIu64 " ran a group of %zu %s units",
                  assigns[0]->unit_id, n, kind ? kind->name : "?");
         for (size_t k = 0; k < n; k++)
         {
-            Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+            Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
 
-            env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+            env.body_case = PGCONVOY__ENVELOPE__BODY_RESULT;
             env.result = res[k];
             (void) envelope_send(self->push, NULL, &env);
         }
@@ -534,7 +534,7 @@ s_run_group(unit_t *self, size_t n)
     }
     for (size_t k = 0; k < n; k++)
     {
-        pgferry__result__free_unpacked(res[k], NULL);
+        pgconvoy__result__free_unpacked(res[k], NULL);
     }
     free(res);
     return rc;

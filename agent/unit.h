@@ -7,8 +7,8 @@
  * and the atomic flags, and talks back through its own PUSH socket
  * (ZeroMQ sockets are not shared between threads).
  */
-#ifndef PGFERRY_AGENT_UNIT_H
-#define PGFERRY_AGENT_UNIT_H
+#ifndef PGCONVOY_AGENT_UNIT_H
+#define PGCONVOY_AGENT_UNIT_H
 
 #include <czmq.h>
 #include <libpq-fe.h>
@@ -17,7 +17,7 @@
 #include <stdbool.h>
 
 #include "agent/connpool.h"
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 typedef struct unit_t unit_t;
 
@@ -27,7 +27,7 @@ typedef struct unit_t unit_t;
  * its own Result), taking ownership of env. results_endpoint is where
  * the thread's PUSH socket connects.
  */
-unit_t *unit_new(Pgferry__Envelope **env_p, const char *results_endpoint,
+unit_t *unit_new(Pgconvoy__Envelope **env_p, const char *results_endpoint,
                  const char *agent_name, const char *pg_bin, connpool_t *pool);
 void unit_destroy(unit_t **self_p);
 
@@ -38,7 +38,7 @@ void unit_join(unit_t *self);
 
 /* The unit running now (of a batch, the current one). */
 uint64_t unit_id(const unit_t *self);
-const Pgferry__Assign *unit_assign(const unit_t *self);
+const Pgconvoy__Assign *unit_assign(const unit_t *self);
 /* True if id is this unit, or one of its batch (run, running or not
  * started yet). */
 bool unit_runs(const unit_t *self, uint64_t id);
@@ -88,12 +88,12 @@ void unit_report_started(unit_t *self);
 /* The same for unit id of the group running now. */
 void unit_report_started_id(unit_t *self, uint64_t id);
 /* From schema-pre: these tables exist on the target now (borrowed). */
-void unit_report_tables(unit_t *self, Pgferry__TableRef **tables, size_t n);
+void unit_report_tables(unit_t *self, Pgconvoy__TableRef **tables, size_t n);
 /* From a slot unit: the exported snapshot and the slot's consistent
  * point. */
 void unit_report_slot(unit_t *self, const char *snapshot, uint64_t lsn);
 /* From a cdc unit: where the stream stands (borrowed). */
-void unit_report_cdc(unit_t *self, Pgferry__CdcProgress *cdc);
+void unit_report_cdc(unit_t *self, Pgconvoy__CdcProgress *cdc);
 /* From a unit that retries by itself: the last failure it waits out, how
  * many tries in a row failed, and the WAL its slot holds back on the
  * source (0: unknown). */
@@ -105,20 +105,20 @@ void unit_report_trouble(unit_t *self, const char *error, uint32_t retries,
  * freed with the Result) and returns 0 on success or -1 with res->error
  * set.
  */
-int unit_prepare_run(unit_t *self, Pgferry__Result *res);
-int unit_snapshot_run(unit_t *self, Pgferry__Result *res);
-int unit_schema_pre_run(unit_t *self, Pgferry__Result *res);
-int unit_schema_post_run(unit_t *self, Pgferry__Result *res);
+int unit_prepare_run(unit_t *self, Pgconvoy__Result *res);
+int unit_snapshot_run(unit_t *self, Pgconvoy__Result *res);
+int unit_schema_pre_run(unit_t *self, Pgconvoy__Result *res);
+int unit_schema_post_run(unit_t *self, Pgconvoy__Result *res);
 /* Removes the temporary directories of schema units whose agent is gone
  * (killed before it could): run once, at the agent's start. */
 void unit_schema_remove_stale(void);
-int unit_finalize_run(unit_t *self, Pgferry__Result *res);
-int unit_analyze_run(unit_t *self, Pgferry__Result *res);
-int unit_copy_run(unit_t *self, Pgferry__Result *res);
-int unit_slot_run(unit_t *self, Pgferry__Result *res);
-int unit_cdc_run(unit_t *self, Pgferry__Result *res);
-int unit_cleanup_run(unit_t *self, Pgferry__Result *res);
-int unit_validate_run(unit_t *self, Pgferry__Result *res);
+int unit_finalize_run(unit_t *self, Pgconvoy__Result *res);
+int unit_analyze_run(unit_t *self, Pgconvoy__Result *res);
+int unit_copy_run(unit_t *self, Pgconvoy__Result *res);
+int unit_slot_run(unit_t *self, Pgconvoy__Result *res);
+int unit_cdc_run(unit_t *self, Pgconvoy__Result *res);
+int unit_cleanup_run(unit_t *self, Pgconvoy__Result *res);
+int unit_validate_run(unit_t *self, Pgconvoy__Result *res);
 
 /*
  * Group run functions: units of one kind whose work is small run n at a
@@ -132,14 +132,14 @@ int unit_validate_run(unit_t *self, Pgferry__Result *res);
  */
 #define UNIT_GROUP_MAX 64
 typedef int (*unit_group_fn)(unit_t *self,
-                             const Pgferry__Assign *const *assigns, size_t n,
-                             Pgferry__Result **res);
-int unit_copy_group(unit_t *self, const Pgferry__Assign *const *assigns,
-                    size_t n, Pgferry__Result **res);
-int unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
-                           size_t n, Pgferry__Result **res);
-int unit_analyze_group(unit_t *self, const Pgferry__Assign *const *assigns,
-                       size_t n, Pgferry__Result **res);
+                             const Pgconvoy__Assign *const *assigns, size_t n,
+                             Pgconvoy__Result **res);
+int unit_copy_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
+                    size_t n, Pgconvoy__Result **res);
+int unit_schema_post_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
+                           size_t n, Pgconvoy__Result **res);
+int unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
+                       size_t n, Pgconvoy__Result **res);
 
 /* The reg* types, whose values name objects (an SQL list, for IN): their
  * binary form is the object's OID, their text its name, which the target
@@ -151,19 +151,19 @@ int unit_analyze_group(unit_t *self, const Pgferry__Assign *const *assigns,
 
 /* Sets every target sequence to its source value (finalize, cutover).
  * Returns 0, or -1 with res->error set. */
-int unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                        Pgferry__Result *res);
+int unit_copy_sequences(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
+                        Pgconvoy__Result *res);
 
-/* Drops the pgferry schema (task bookkeeping, counters) on tgt, once a
+/* Drops the pgconvoy schema (task bookkeeping, counters) on tgt, once a
  * database is complete or given back. Returns 0, or -1 with res->error
  * set. */
-int unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
-                          Pgferry__Result *res);
+int unit_drop_bookkeeping(const Pgconvoy__Assign *a, PGconn *tgt,
+                          Pgconvoy__Result *res);
 
 /* The one TRUNCATE that empties the tables of a->tables that exist on
  * tgt ("" if none): for a new task, which wants them there and empty, or
  * a load started over. NULL with *error set if it cannot tell. */
-char *unit_empty_tables_sql(const Pgferry__Assign *a, PGconn *tgt,
+char *unit_empty_tables_sql(const Pgconvoy__Assign *a, PGconn *tgt,
                             char **error);
 
 /*
@@ -171,16 +171,16 @@ char *unit_empty_tables_sql(const Pgferry__Assign *a, PGconn *tgt,
  * walsender holds it) and the publication on src, the replication origin
  * and its counters on tgt. Idempotent. Returns 0, or -1 with *error set.
  */
-int unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+int unit_drop_stream(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
                      char **error);
 
 /* Sets res->error (taking ownership of error) and res->retryable. */
-int unit_fail(Pgferry__Result *res, char *error, bool retryable);
+int unit_fail(Pgconvoy__Result *res, char *error, bool retryable);
 
 /* Appends to res's lists, taking ownership of what is added. */
-void unit_add_problem(Pgferry__Result *res, char *problem);
-void unit_add_notice(Pgferry__Result *res, char *notice);
-void unit_add_table(Pgferry__Result *res, Pgferry__TableRef *table);
-void unit_add_item(Pgferry__Result *res, Pgferry__SchemaItem *item);
+void unit_add_problem(Pgconvoy__Result *res, char *problem);
+void unit_add_notice(Pgconvoy__Result *res, char *notice);
+void unit_add_table(Pgconvoy__Result *res, Pgconvoy__TableRef *table);
+void unit_add_item(Pgconvoy__Result *res, Pgconvoy__SchemaItem *item);
 
 #endif

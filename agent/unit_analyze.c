@@ -17,18 +17,18 @@
 #include "common/strbuf.h"
 
 int
-unit_analyze_run(unit_t *self, Pgferry__Result *res)
+unit_analyze_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
 
     return unit_analyze_group(self, &a, 1, &res);
 }
 
 int
-unit_analyze_group(unit_t *self, const Pgferry__Assign *const *assigns,
-                   size_t n, Pgferry__Result **res)
+unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
+                   size_t n, Pgconvoy__Result **res)
 {
-    const Pgferry__Assign *a = assigns[0];
+    const Pgconvoy__Assign *a = assigns[0];
     char *error = NULL;
     PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
                                 "analyze", &error);

@@ -11,7 +11,7 @@
  * target transaction; a restarted stream begins at the origin's progress,
  * and the slot is confirmed only up to what the target committed.
  *
- * Cutover marker: a non-transactional logical message (prefix "pgferry",
+ * Cutover marker: a non-transactional logical message (prefix "pgconvoy",
  * content the slot's name) emitted on the source when the cutover is
  * asked for. Logical decoding hands it over after every transaction that
  * committed before it, so once it arrives every write committed before
@@ -39,7 +39,7 @@
 #define CDC_REPORT_MS 1000
 /* between tries after a transient failure: 1 s, 2 s, ... up to this */
 #define CDC_MAX_BACKOFF_S 5
-#define CDC_MARKER_PREFIX "pgferry"
+#define CDC_MARKER_PREFIX "pgconvoy"
 /*
  * Source transactions applied in one target transaction while a backlog
  * is at hand (none are held back waiting for more): a commit and one
@@ -54,7 +54,7 @@
 typedef struct
 {
     unit_t *unit;
-    const Pgferry__Assign *a;
+    const Pgconvoy__Assign *a;
     PGconn *src;           /* WAL position, marker, sequences, validation */
     PGconn *tgt;           /* the apply session */
     PGconn *counts;        /* reads the committed counters back */
@@ -102,7 +102,7 @@ s_disconnect(cdc_t *c)
 static int
 s_connect(cdc_t *c, char **error, bool *transient)
 {
-    const Pgferry__Assign *a = c->a;
+    const Pgconvoy__Assign *a = c->a;
     uint64_t origin = 0;
 
     *transient = true;
@@ -225,12 +225,12 @@ s_is_marker(const cdc_t *c, const pgoutput_msg_t *msg)
 /* Fills cdc's counters from what the target committed (allocated field
  * by field, as unpack would). Returns 0, or -1 with *error set. */
 static int
-s_fill_tables(cdc_t *c, Pgferry__CdcProgress *cdc, char **error)
+s_fill_tables(cdc_t *c, Pgconvoy__CdcProgress *cdc, char **error)
 {
     const char *params[1] = {c->a->slot};
     PGresult *r = pgconn_query(c->counts,
                                "SELECT schema_name, table_name, inserts, "
-                               "updates, deletes FROM pgferry.cdc_counts "
+                               "updates, deletes FROM pgconvoy.cdc_counts "
                                "WHERE origin = $1",
                                1, params, error);
 
@@ -242,9 +242,9 @@ s_fill_tables(cdc_t *c, Pgferry__CdcProgress *cdc, char **error)
     cdc->tables = xcalloc(cdc->n_tables + 1, sizeof *cdc->tables);
     for (size_t i = 0; i < cdc->n_tables; i++)
     {
-        Pgferry__TableChanges *t = xcalloc(1, sizeof *t);
+        Pgconvoy__TableChanges *t = xcalloc(1, sizeof *t);
 
-        pgferry__table_changes__init(t);
+        pgconvoy__table_changes__init(t);
         t->schema = xstrdup(PQgetvalue(r, (int) i, 0));
         t->name = xstrdup(PQgetvalue(r, (int) i, 1));
         t->inserts = strtoll(PQgetvalue(r, (int) i, 2), NULL, 10);
@@ -256,13 +256,13 @@ s_fill_tables(cdc_t *c, Pgferry__CdcProgress *cdc, char **error)
     return 0;
 }
 
-static Pgferry__CdcProgress *
+static Pgconvoy__CdcProgress *
 s_snapshot_progress(cdc_t *c, char **error)
 {
-    Pgferry__CdcProgress *cdc = xcalloc(1, sizeof *cdc);
+    Pgconvoy__CdcProgress *cdc = xcalloc(1, sizeof *cdc);
     int64_t now = pgoutput_now_us();
 
-    pgferry__cdc_progress__init(cdc);
+    pgconvoy__cdc_progress__init(cdc);
     cdc->received_lsn = c->received_lsn;
     cdc->applied_lsn = apply_committed_lsn(c->apply);
     cdc->source_lsn = c->source_lsn;
@@ -278,7 +278,7 @@ s_snapshot_progress(cdc_t *c, char **error)
     }
     if (s_fill_tables(c, cdc, error) != 0)
     {
-        pgferry__cdc_progress__free_unpacked(cdc, NULL);
+        pgconvoy__cdc_progress__free_unpacked(cdc, NULL);
         return NULL;
     }
     return cdc;
@@ -341,7 +341,7 @@ s_query_slot_wal(cdc_t *c, uint64_t *held, char **error)
 static int
 s_report(cdc_t *c, char **error)
 {
-    Pgferry__CdcProgress *cdc = NULL;
+    Pgconvoy__CdcProgress *cdc = NULL;
     uint64_t held = 0;
 
     if (s_query_slot_wal(c, &held, error) != 0 ||
@@ -356,7 +356,7 @@ s_report(cdc_t *c, char **error)
     }
     cdc->slot_wal_bytes = held;
     unit_report_cdc(c->unit, cdc);
-    pgferry__cdc_progress__free_unpacked(cdc, NULL);
+    pgconvoy__cdc_progress__free_unpacked(cdc, NULL);
     c->next_report = zclock_mono() + CDC_REPORT_MS;
     return 0;
 }
@@ -511,7 +511,7 @@ s_stream(cdc_t *c, char **error, bool *transient)
  * a coordinator restarted meanwhile.
  */
 static int
-s_wait_validated(cdc_t *c, Pgferry__Result *res)
+s_wait_validated(cdc_t *c, Pgconvoy__Result *res)
 {
     int64_t next_report = 0;
 
@@ -542,9 +542,9 @@ s_wait_validated(cdc_t *c, Pgferry__Result *res)
  * objects, materialized views, validation, then the slot, publication
  * and origin go. */
 static int
-s_finish(cdc_t *c, Pgferry__Result *res)
+s_finish(cdc_t *c, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = c->a;
+    const Pgconvoy__Assign *a = c->a;
     char *error = NULL;
 
     res->cdc = s_snapshot_progress(c, &error);
@@ -591,7 +591,7 @@ s_finish(cdc_t *c, Pgferry__Result *res)
 }
 
 int
-unit_cdc_run(unit_t *self, Pgferry__Result *res)
+unit_cdc_run(unit_t *self, Pgconvoy__Result *res)
 {
     cdc_t c;
     int failures = 0;

@@ -102,7 +102,7 @@ s_drop_origin(PGconn *tgt, const char *name, char **error)
 /* The source's part of unit_drop_stream(): the slot and the publication,
  * which retain WAL there. */
 static int
-s_drop_source_stream(const Pgferry__Assign *a, PGconn *src, char **error)
+s_drop_source_stream(const Pgconvoy__Assign *a, PGconn *src, char **error)
 {
     char *why = NULL;
 
@@ -120,7 +120,7 @@ s_drop_source_stream(const Pgferry__Assign *a, PGconn *src, char **error)
 
 /* The target's part: the replication origin and its counters. */
 static int
-s_drop_target_stream(const Pgferry__Assign *a, PGconn *tgt, char **error)
+s_drop_target_stream(const Pgconvoy__Assign *a, PGconn *tgt, char **error)
 {
     char *why = NULL;
     const char *params[1] = {a->slot};
@@ -133,15 +133,15 @@ s_drop_target_stream(const Pgferry__Assign *a, PGconn *tgt, char **error)
         return -1;
     }
     PQclear(pgconn_query(tgt,
-                         "DELETE FROM pgferry.cdc_counts WHERE origin = $1 "
-                         "AND to_regclass('pgferry.cdc_counts') IS NOT NULL",
+                         "DELETE FROM pgconvoy.cdc_counts WHERE origin = $1 "
+                         "AND to_regclass('pgconvoy.cdc_counts') IS NOT NULL",
                          1, params, &why));
     free(why); /* no counters table: nothing to forget */
     return 0;
 }
 
 int
-unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
+unit_drop_stream(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
                  char **error)
 {
     return s_drop_source_stream(a, src, error) != 0 ||
@@ -151,7 +151,7 @@ unit_drop_stream(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
 }
 
 char *
-unit_empty_tables_sql(const Pgferry__Assign *a, PGconn *tgt, char **error)
+unit_empty_tables_sql(const Pgconvoy__Assign *a, PGconn *tgt, char **error)
 {
     strbuf_t *sql = strbuf_new();
     char *text = NULL;
@@ -186,9 +186,9 @@ unit_empty_tables_sql(const Pgferry__Assign *a, PGconn *tgt, char **error)
 }
 
 int
-unit_cleanup_run(unit_t *self, Pgferry__Result *res)
+unit_cleanup_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;

@@ -4,7 +4,7 @@
  *     forwarded untouched from PQgetCopyData to PQputCopyData; and the
  *     copy group, several small whole tables of one batch in one pass.
  *
- * Exactly once: the rows and the table's row in pgferry.partition_done
+ * Exactly once: the rows and the table's row in pgconvoy.partition_done
  * commit in one target transaction, and a unit that finds its row there
  * skips. A whole table that holds rows, or is big, is emptied by a
  * TRUNCATE in that same transaction, which also lets COPY FREEZE write
@@ -38,8 +38,8 @@
 /* One table of the group. */
 typedef struct
 {
-    const Pgferry__Assign *assign; /* borrowed */
-    Pgferry__Result *res;          /* borrowed: this unit's Result */
+    const Pgconvoy__Assign *assign; /* borrowed */
+    Pgconvoy__Result *res;          /* borrowed: this unit's Result */
     char *qualified;               /* "schema"."table", owned */
     char *label;                   /* schema.table for messages, owned */
     int64_t rows;
@@ -80,7 +80,7 @@ s_table_arrays(const group_t *g, strbuf_t **arrays)
     }
     for (size_t k = 0; k < g->n; k++)
     {
-        const Pgferry__TableRef *t = g->tables[k].assign->table;
+        const Pgconvoy__TableRef *t = g->tables[k].assign->table;
         strbuf_append_array_text(arrays[0], t->schema);
         strbuf_append_array_text(arrays[1], t->name);
         strbuf_appendf(arrays[2], "%s%u", k > 0 ? "," : "", t->part);
@@ -106,7 +106,7 @@ s_find_done(group_t *g)
                              strbuf_data(arrays[2])};
     r = PQexecParams(
         g->tgt,
-        "SELECT x.i, d.rows, d.bytes FROM pgferry.partition_done d "
+        "SELECT x.i, d.rows, d.bytes FROM pgconvoy.partition_done d "
         "  JOIN unnest($2::text[], $3::text[], $4::int[]) WITH ORDINALITY "
         "       AS x(s, t, p, i) "
         "    ON d.schema_name = x.s AND d.table_name = x.t AND d.part = x.p "
@@ -115,7 +115,7 @@ s_find_done(group_t *g)
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
     {
         (void) s_fail(g, &g->tables[0], g->tgt, r,
-                      "could not read pgferry.partition_done");
+                      "could not read pgconvoy.partition_done");
         goto cleanup;
     }
     for (int row = 0; row < PQntuples(r); row++)
@@ -154,7 +154,7 @@ s_find_filled(group_t *g)
     for (size_t k = 0; k < g->n; k++)
     {
         copy_t *c = &g->tables[k];
-        const Pgferry__TableRef *t = c->assign->table;
+        const Pgconvoy__TableRef *t = c->assign->table;
         if (c->done || t->parts > 1)
         {
             continue;
@@ -205,7 +205,7 @@ cleanup:
 static char *
 s_source_sql(const copy_t *c)
 {
-    const Pgferry__TableRef *t = c->assign->table;
+    const Pgconvoy__TableRef *t = c->assign->table;
     const char *format = t->binary ? "binary" : "text";
 
     if (t->parts <= 1)
@@ -243,7 +243,7 @@ s_count_done(const group_t *g)
 
 /*
  * Online, in the open target transaction: the snapshot this copy reads
- * under must still be the load's (pgferry.load_snapshot, written by the
+ * under must still be the load's (pgconvoy.load_snapshot, written by the
  * slot unit). Its row stays locked (FOR SHARE) until the commit, so a
  * load that starts over waits for this copy before it empties the
  * tables. Returns 0, or -1 (failed: a load started over is tried again
@@ -252,10 +252,10 @@ s_count_done(const group_t *g)
 static int
 s_check_load_snapshot(group_t *g)
 {
-    const Pgferry__Assign *a = g->tables[0].assign;
+    const Pgconvoy__Assign *a = g->tables[0].assign;
     const char *params[1] = {a->task_key};
     PGresult *r = PQexecParams(g->tgt,
-                               "SELECT snapshot FROM pgferry.load_snapshot "
+                               "SELECT snapshot FROM pgconvoy.load_snapshot "
                                "WHERE task_key = $1 FOR SHARE",
                                1, NULL, params, NULL, NULL, 0);
     int rc = 0;
@@ -263,7 +263,7 @@ s_check_load_snapshot(group_t *g)
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
     {
         rc = s_fail(g, &g->tables[0], g->tgt, r,
-                    "could not read pgferry.load_snapshot");
+                    "could not read pgconvoy.load_snapshot");
     }
     else if (PQntuples(r) == 1 && a->snapshot != NULL &&
              strcmp(PQgetvalue(r, 0, 0), a->snapshot) != 0)
@@ -282,7 +282,7 @@ s_check_load_snapshot(group_t *g)
 
 /*
  * Fencing, in the open target transaction, before any write: claims each
- * unit of the group for this placement's epoch in pgferry.fence. The
+ * unit of the group for this placement's epoch in pgconvoy.fence. The
  * claim's row lock is held until the commit, so two placements of a
  * unit (one on an agent thought lost, paused or cut off, still running)
  * write one after the other, never both: the later one finds the rows
@@ -304,7 +304,7 @@ s_claim(group_t *g)
     strbuf_append(epochs, "{");
     for (size_t k = 0; k < g->n; k++)
     {
-        const Pgferry__Assign *a = g->tables[k].assign;
+        const Pgconvoy__Assign *a = g->tables[k].assign;
         if (!g->tables[k].done)
         {
             strbuf_appendf(units, "%s%" PRIu64, n ? "," : "", a->unit_id);
@@ -326,7 +326,7 @@ s_claim(group_t *g)
     r = PQexecParams(
         g->tgt,
         "WITH claimed AS ("
-        "  INSERT INTO pgferry.fence AS f (task_key, unit_id, epoch) "
+        "  INSERT INTO pgconvoy.fence AS f (task_key, unit_id, epoch) "
         "  SELECT $1, u, e FROM unnest($2::int8[], $3::int4[]) AS x(u, e) "
         "  ON CONFLICT (task_key, unit_id) DO UPDATE "
         "     SET epoch = excluded.epoch WHERE f.epoch <= excluded.epoch "
@@ -381,7 +381,7 @@ cleanup:
 static int
 s_begin(group_t *g)
 {
-    const Pgferry__Assign *a = g->tables[0].assign;
+    const Pgconvoy__Assign *a = g->tables[0].assign;
     char *sql = NULL;
     char *error = NULL;
     int rc = -1;
@@ -436,7 +436,7 @@ cleanup:
 static int
 s_start_copy(group_t *g, copy_t *c)
 {
-    const Pgferry__TableRef *t = c->assign->table;
+    const Pgconvoy__TableRef *t = c->assign->table;
     const char *format = t->binary ? "binary" : "text";
     const char *cols = t->columns[0] ? t->columns : NULL;
     char *sql = NULL;
@@ -597,7 +597,7 @@ s_commit(group_t *g)
                              strbuf_data(arrays[1]), strbuf_data(arrays[2]),
                              strbuf_data(arrays[3]), strbuf_data(arrays[4])};
     r = PQexecParams(g->tgt,
-                     "INSERT INTO pgferry.partition_done "
+                     "INSERT INTO pgconvoy.partition_done "
                      "(task_key, schema_name, table_name, part, rows, bytes) "
                      "SELECT $1, * FROM unnest($2::text[], $3::text[], "
                      "$4::int[], $5::int8[], $6::int8[])",
@@ -629,7 +629,7 @@ cleanup:
 static int
 s_prepare_target(group_t *g)
 {
-    const Pgferry__Assign *a = g->tables[0].assign;
+    const Pgconvoy__Assign *a = g->tables[0].assign;
     char *error = NULL;
 
     g->tgt = connpool_take(unit_pool(g->unit), a->target, NULL, "target",
@@ -663,7 +663,7 @@ s_prepare_target(group_t *g)
     free(error);
     for (size_t k = 0; k < g->n; k++)
     {
-        const Pgferry__TableRef *t = g->tables[k].assign->table;
+        const Pgconvoy__TableRef *t = g->tables[k].assign->table;
         g->tables[k].qualified =
             pgconn_quote_qualified(g->tgt, t->schema, t->name);
     }
@@ -674,7 +674,7 @@ s_prepare_target(group_t *g)
 static int
 s_copy_tables(group_t *g)
 {
-    const Pgferry__Assign *a = g->tables[0].assign;
+    const Pgconvoy__Assign *a = g->tables[0].assign;
     char *error = NULL;
 
     g->src = connpool_take(unit_pool(g->unit), a->source, NULL, "source",
@@ -706,8 +706,8 @@ s_copy_tables(group_t *g)
 }
 
 int
-unit_copy_group(unit_t *self, const Pgferry__Assign *const *assigns, size_t n,
-                Pgferry__Result **res)
+unit_copy_group(unit_t *self, const Pgconvoy__Assign *const *assigns, size_t n,
+                Pgconvoy__Result **res)
 {
     group_t g = {self, NULL, NULL, xcalloc(n, sizeof(copy_t)), n};
     size_t todo = 0;
@@ -715,7 +715,7 @@ unit_copy_group(unit_t *self, const Pgferry__Assign *const *assigns, size_t n,
 
     for (size_t k = 0; k < n; k++)
     {
-        const Pgferry__TableRef *t = assigns[k]->table;
+        const Pgconvoy__TableRef *t = assigns[k]->table;
         g.tables[k].assign = assigns[k];
         g.tables[k].res = res[k];
         g.tables[k].label = t->parts > 1
@@ -755,9 +755,9 @@ cleanup:
 }
 
 int
-unit_copy_run(unit_t *self, Pgferry__Result *res)
+unit_copy_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
 
     return unit_copy_group(self, &a, 1, &res);
 }

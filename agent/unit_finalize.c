@@ -3,7 +3,7 @@
  *     The finalize unit, once a database's load is done: the items left
  *     for the end (foreign keys, triggers, privileges, materialized views'
  *     contents), the sequences' values and the large objects; then, for
- *     an offline database, the pgferry schema goes. The sequences and the
+ *     an offline database, the pgconvoy schema goes. The sequences and the
  *     bookkeeping's removal serve the cdc unit's cutover too.
  */
 #include <stdlib.h>
@@ -17,14 +17,14 @@
 #include "common/strbuf.h"
 
 int
-unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
-                    Pgferry__Result *res)
+unit_copy_sequences(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
+                    Pgconvoy__Result *res)
 {
     char *error = NULL;
     PGresult *seqs = pgconn_query(
         tgt,
         "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
-        "WHERE schemaname <> 'pgferry'",
+        "WHERE schemaname <> 'pgconvoy'",
         0, NULL, &error);
     int rc = 0;
 
@@ -80,18 +80,18 @@ unit_copy_sequences(const Pgferry__Assign *a, PGconn *src, PGconn *tgt,
 }
 
 int
-unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
-                      Pgferry__Result *res)
+unit_drop_bookkeeping(const Pgconvoy__Assign *a, PGconn *tgt,
+                      Pgconvoy__Result *res)
 {
     char *error = NULL;
     int rc = 0;
 
-    if (pgconn_command(tgt, "DROP SCHEMA IF EXISTS pgferry CASCADE", &error) !=
+    if (pgconn_command(tgt, "DROP SCHEMA IF EXISTS pgconvoy CASCADE", &error) !=
         0)
     {
         rc = unit_fail(res,
                        xasprintf("target database \"%s\": could not "
-                                 "drop schema \"pgferry\": %s",
+                                 "drop schema \"pgconvoy\": %s",
                                  a->target->dbname, error),
                        true);
         free(error);
@@ -100,9 +100,9 @@ unit_drop_bookkeeping(const Pgferry__Assign *a, PGconn *tgt,
 }
 
 int
-unit_finalize_run(unit_t *self, Pgferry__Result *res)
+unit_finalize_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;
@@ -117,8 +117,8 @@ unit_finalize_run(unit_t *self, Pgferry__Result *res)
         error = NULL;
         goto cleanup;
     }
-    /* no pgferry schema: an earlier attempt finished, up to its DROP */
-    r = pgconn_query(tgt, "SELECT to_regnamespace('pgferry') IS NULL", 0, NULL,
+    /* no pgconvoy schema: an earlier attempt finished, up to its DROP */
+    r = pgconn_query(tgt, "SELECT to_regnamespace('pgconvoy') IS NULL", 0, NULL,
                      &error);
     if (r == NULL)
     {

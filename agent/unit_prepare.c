@@ -54,25 +54,27 @@ static const char *const s_tables_sql =
     "                   WHERE a.attrelid = c.oid AND a.attnum > 0 "
     "                     AND NOT a.attisdropped "
     "                     AND (a.atttypid >= 16384 "
-    "                          OR " PREPARE_NO_BINARY("t") " "
-    "                          OR " PREPARE_NO_BINARY("e") ")), "
-    "       (SELECT string_agg(quote_ident(a.attname), ', ' "
-    "                          ORDER BY a.attnum) "
-    "          FROM pg_attribute a "
-    "         WHERE a.attrelid = c.oid AND a.attnum > 0 "
-    "           AND NOT a.attisdropped AND a.attgenerated = ''), "
-    "       has_table_privilege(c.oid, 'SELECT'), "
-    "       pg_relation_size(c.oid) / current_setting('block_size')::int, "
-    "       c.oid "
-    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    " WHERE c.relkind = 'r' "
-    "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry') "
-    "   AND n.nspname NOT LIKE 'pg\\_%' "
-    "   AND NOT EXISTS (SELECT 1 FROM pg_depend d "
-    "                   WHERE d.classid = 'pg_class'::regclass "
-    "                     AND d.objid = c.oid AND d.deptype = 'e') "
-    "   AND ($1::oid[] IS NULL OR c.oid = ANY ($1::oid[])) "
-    " ORDER BY pg_table_size(c.oid) DESC, n.nspname, c.relname";
+    "                          OR " PREPARE_NO_BINARY(
+        "t") " "
+             "                          OR " PREPARE_NO_BINARY(
+                 "e") ")), "
+                      "       (SELECT string_agg(quote_ident(a.attname), ', ' "
+                      "                          ORDER BY a.attnum) "
+                      "          FROM pg_attribute a "
+                      "         WHERE a.attrelid = c.oid AND a.attnum > 0 "
+                      "           AND NOT a.attisdropped AND a.attgenerated = ''), "
+                      "       has_table_privilege(c.oid, 'SELECT'), "
+                      "       pg_relation_size(c.oid) / current_setting('block_size')::int, "
+                      "       c.oid "
+                      "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      " WHERE c.relkind = 'r' "
+                      "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy') "
+                      "   AND n.nspname NOT LIKE 'pg\\_%' "
+                      "   AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+                      "                   WHERE d.classid = 'pg_class'::regclass "
+                      "                     AND d.objid = c.oid AND d.deptype = 'e') "
+                      "   AND ($1::oid[] IS NULL OR c.oid = ANY ($1::oid[])) "
+                      " ORDER BY pg_table_size(c.oid) DESC, n.nspname, c.relname";
 
 /* A selected name's table, or its leaf partitions when partitioned, or
  * the partitioned table itself when it has none: nothing to copy, but
@@ -143,10 +145,10 @@ static const char *const s_online_tables_sql =
 
 typedef struct
 {
-    const Pgferry__Assign *assign; /* borrowed */
+    const Pgconvoy__Assign *assign; /* borrowed */
     const char *source_db;         /* borrowed */
     const char *target_db;         /* borrowed */
-    Pgferry__Result *res;          /* borrowed: where problems go */
+    Pgconvoy__Result *res;         /* borrowed: where problems go */
     strbuf_t *table_oids;          /* owned: "oid,oid,..." of res->tables */
     size_t *fix_identity;          /* owned: indexes in res->tables that get
                                       REPLICA IDENTITY FULL once all passed */
@@ -157,7 +159,7 @@ typedef struct
 static char *
 s_selected_oids(prepare_t *p, PGconn *src)
 {
-    const Pgferry__Assign *a = p->assign;
+    const Pgconvoy__Assign *a = p->assign;
     strbuf_t *oids = NULL;
 
     if (a->n_selected_tables == 0)
@@ -246,8 +248,8 @@ s_list_tables(prepare_t *p, PGconn *src)
     }
     for (int r = 0; r < PQntuples(res); r++)
     {
-        Pgferry__TableRef *t = xcalloc(1, sizeof *t);
-        pgferry__table_ref__init(t);
+        Pgconvoy__TableRef *t = xcalloc(1, sizeof *t);
+        pgconvoy__table_ref__init(t);
         t->schema = xstrdup(PQgetvalue(res, r, 0));
         t->name = xstrdup(PQgetvalue(res, r, 1));
         t->bytes = strtoll(PQgetvalue(res, r, 2), NULL, 10);
@@ -285,13 +287,13 @@ s_list_tables(prepare_t *p, PGconn *src)
 static void
 s_check_target_tables(prepare_t *p, PGconn *tgt)
 {
-    Pgferry__Result *res = p->res;
+    Pgconvoy__Result *res = p->res;
     size_t existing = 0;
     strbuf_t *missing = strbuf_new();
 
     for (size_t i = 0; i < res->n_tables; i++)
     {
-        Pgferry__TableRef *t = res->tables[i];
+        Pgconvoy__TableRef *t = res->tables[i];
         char *qualified = pgconn_quote_qualified(tgt, t->schema, t->name);
         const char *params[1] = {qualified};
         char *error = NULL;
@@ -377,7 +379,7 @@ s_check_target_privileges(prepare_t *p, PGconn *tgt)
 static void
 s_check_online_server(prepare_t *p, PGconn *src)
 {
-    const Pgferry__Endpoint *ep = p->assign->source;
+    const Pgconvoy__Endpoint *ep = p->assign->source;
     char *server = pgconn_describe(ep);
     char *error = NULL;
     PGresult *r = pgconn_query(src, s_online_server_sql, 0, NULL, &error);
@@ -457,7 +459,7 @@ s_check_online_server(prepare_t *p, PGconn *src)
  * at all; USING INDEX whose index was dropped is none either.
  */
 static char *
-s_identity_problem(prepare_t *p, const Pgferry__TableRef *t, char ident,
+s_identity_problem(prepare_t *p, const Pgconvoy__TableRef *t, char ident,
                    bool has_pkey, bool has_ident_index, bool deferrable_pkey)
 {
     const char *what = NULL;
@@ -504,7 +506,7 @@ s_identity_problem(prepare_t *p, const Pgferry__TableRef *t, char ident,
 static void
 s_check_online_tables(prepare_t *p, PGconn *src)
 {
-    Pgferry__Result *res = p->res;
+    Pgconvoy__Result *res = p->res;
     char *oids = xasprintf("{%s}", strbuf_data(p->table_oids));
     const char *params[1] = {oids};
     char *error = NULL;
@@ -535,7 +537,7 @@ s_check_online_tables(prepare_t *p, PGconn *src)
             continue; /* cannot happen: pos comes from our own array */
         }
         size_t i = (size_t) pos - 1;
-        const Pgferry__TableRef *t = res->tables[i];
+        const Pgconvoy__TableRef *t = res->tables[i];
         char ident = PQgetvalue(r, row, 1)[0];
         bool has_pkey = PQgetvalue(r, row, 2)[0] == 't';
         bool has_ident_index = PQgetvalue(r, row, 3)[0] == 't';
@@ -635,7 +637,7 @@ s_fix_replica_identity(prepare_t *p, PGconn *src)
     }
     for (; done < p->n_fix_identity; done++)
     {
-        const Pgferry__TableRef *t = p->res->tables[p->fix_identity[done]];
+        const Pgconvoy__TableRef *t = p->res->tables[p->fix_identity[done]];
         char *quoted = pgconn_quote_qualified(src, t->schema, t->name);
         char *sql = xasprintf("ALTER TABLE %s REPLICA IDENTITY FULL", quoted);
         int rc = pgconn_command(src, sql, &error);
@@ -667,7 +669,7 @@ s_fix_replica_identity(prepare_t *p, PGconn *src)
     }
     for (size_t i = 0; i < p->n_fix_identity; i++)
     {
-        const Pgferry__TableRef *t = p->res->tables[p->fix_identity[i]];
+        const Pgconvoy__TableRef *t = p->res->tables[p->fix_identity[i]];
         log_info("database=%s table=%s.%s set REPLICA IDENTITY FULL on the "
                  "source, which has no primary key",
                  p->source_db, t->schema, t->name);
@@ -757,9 +759,9 @@ s_note_online_limits(prepare_t *p, PGconn *src)
 }
 
 int
-unit_prepare_run(unit_t *self, Pgferry__Result *res)
+unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     prepare_t p = {a, a->source->dbname, a->target->dbname, res, NULL, NULL, 0};
     char *error = NULL;
     PGconn *src = pgconn_connect(a->source, NULL, "source", "prepare", &error);

@@ -4,11 +4,11 @@
  *     before the load, and the post-data items (indexes, constraints…)
  *     after it, one by one or in groups.
  *
- * pg_dump decides what the schema is, so that pgferry restores what a
+ * pg_dump decides what the schema is, so that pgconvoy restores what a
  * DBA's pg_dump | pg_restore would. Each post-data item is one TOC entry
  * of pg_dump's custom format, extracted with pg_restore -L, so that the
  * coordinator can spread index builds over agents. Every step commits
- * with its row in pgferry.step_done (schema_step.c), so a step run twice
+ * with its row in pgconvoy.step_done (schema_step.c), so a step run twice
  * is skipped. The finalize unit is unit_finalize.c.
  */
 #include <dirent.h>
@@ -57,7 +57,7 @@ static const char *const s_filter_sql =
     "    JOIN pg_namespace n ON n.oid = c.relnamespace "
     "   WHERE c.relkind IN ('r', 'p', 'f') "
     "     AND n.nspname NOT IN ('pg_catalog', 'information_schema', "
-    "                           'pgferry') "
+    "                           'pgconvoy') "
     "     AND n.nspname NOT LIKE 'pg\\_%' "
     "     AND c.oid NOT IN (SELECT relid FROM keep) "
     "  UNION "
@@ -106,7 +106,7 @@ s_filter_clear(filter_t *f)
  * selected partitioned table that has no partition to copy.
  */
 static int
-s_filter_load(PGconn *src, const Pgferry__Assign *a, filter_t *f, char **error)
+s_filter_load(PGconn *src, const Pgconvoy__Assign *a, filter_t *f, char **error)
 {
     strbuf_t *list = NULL;
     PGresult *r = NULL;
@@ -182,7 +182,7 @@ static int
 s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
           strbuf_t *out, char **error)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     size_t argc = 0;
     const char **argv = xcalloc(16 + f->nargs, sizeof(char *));
     int rc = -1;
@@ -263,11 +263,11 @@ unit_schema_remove_stale(void)
     {
         return;
     }
-    /* pgferry-schema-PID-XXXXXX: PID is the agent that made it; only a
+    /* pgconvoy-schema-PID-XXXXXX: PID is the agent that made it; only a
      * directory of ours (not a link someone put there) is touched */
     while ((e = readdir(d)) != NULL)
     {
-        static const char prefix[] = "pgferry-schema-";
+        static const char prefix[] = "pgconvoy-schema-";
         const char *digits = e->d_name + sizeof prefix - 1;
         char *end = NULL;
         long pid = 0;
@@ -304,7 +304,7 @@ static char *
 s_make_dump_dir(char **error)
 {
     const char *tmp = s_tmp_dir();
-    char *dir = xasprintf("%s/pgferry-schema-%d-XXXXXX", tmp, (int) getpid());
+    char *dir = xasprintf("%s/pgconvoy-schema-%d-XXXXXX", tmp, (int) getpid());
 
     if (mkdtemp(dir) == NULL)
     {
@@ -318,7 +318,7 @@ s_make_dump_dir(char **error)
 
 static int
 s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
-                  Pgferry__Result *res, char **error)
+                  Pgconvoy__Result *res, char **error)
 {
     char *dir = s_make_dump_dir(error);
     char *dump = NULL;
@@ -351,9 +351,9 @@ s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
  */
 static int
 s_make_schema(unit_t *self, PGconn *src, PGconn *tgt, const filter_t *f,
-              Pgferry__Result *res)
+              Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     char *dir = s_make_dump_dir(&error);
     char *dump = dir ? xasprintf("%s/pre.dump", dir) : NULL;
@@ -432,9 +432,9 @@ cleanup:
 }
 
 int
-unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
+unit_schema_pre_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;
@@ -453,7 +453,7 @@ unit_schema_pre_run(unit_t *self, Pgferry__Result *res)
     {
         rc = unit_fail(res,
                        xasprintf("target database \"%s\": could not "
-                                 "create schema \"pgferry\": %s",
+                                 "create schema \"pgconvoy\": %s",
                                  a->target->dbname, error),
                        false);
         goto cleanup;
@@ -500,7 +500,7 @@ cleanup:
 /* Adds to script, for the items of assigns[0..n) not in done, each
  * item's SQL and its step_done row. Returns how many it added. */
 static size_t
-s_group_script(PGconn *tgt, const Pgferry__Assign *const *assigns, size_t n,
+s_group_script(PGconn *tgt, const Pgconvoy__Assign *const *assigns, size_t n,
                const PGresult *done, strbuf_t *script)
 {
     char *key = PQescapeLiteral(tgt, assigns[0]->task_key,
@@ -522,7 +522,7 @@ s_group_script(PGconn *tgt, const Pgferry__Assign *const *assigns, size_t n,
             if (!is_done)
             {
                 strbuf_appendf(script,
-                               "%s\n;\nINSERT INTO pgferry.step_done "
+                               "%s\n;\nINSERT INTO pgconvoy.step_done "
                                "(task_key, step) VALUES (%s, '%s');\n",
                                assigns[k]->items[i]->sql, key, step);
                 added++;
@@ -542,10 +542,10 @@ s_group_script(PGconn *tgt, const Pgferry__Assign *const *assigns, size_t n,
  * each item's own verdict.
  */
 int
-unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
-                       size_t n, Pgferry__Result **res)
+unit_schema_post_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
+                       size_t n, Pgconvoy__Result **res)
 {
-    const Pgferry__Assign *a = assigns[0];
+    const Pgconvoy__Assign *a = assigns[0];
     strbuf_t *steps = strbuf_new();
     strbuf_t *script = strbuf_new();
     char *error = NULL;
@@ -577,7 +577,7 @@ unit_schema_post_group(unit_t *self, const Pgferry__Assign *const *assigns,
     strbuf_append(steps, "}");
     const char *params[2] = {a->task_key, strbuf_data(steps)};
     done = pgconn_query(tgt,
-                        "SELECT step FROM pgferry.step_done WHERE task_key = "
+                        "SELECT step FROM pgconvoy.step_done WHERE task_key = "
                         "$1 AND step = ANY ($2::text[])",
                         2, params, &error);
     if (done == NULL)
@@ -614,9 +614,9 @@ cleanup:
 }
 
 int
-unit_schema_post_run(unit_t *self, Pgferry__Result *res)
+unit_schema_post_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
                                 "schema", &error);

@@ -54,7 +54,7 @@ static const char *const s_published_sql =
 /* CREATE PUBLICATION for the task's tables, unless an earlier attempt
  * made it already. Returns 0, or -1 with *error set. */
 static int
-s_create_publication(PGconn *src, const Pgferry__Assign *a, char **error)
+s_create_publication(PGconn *src, const Pgconvoy__Assign *a, char **error)
 {
     const char *params[1] = {a->slot};
     PGresult *r = pgconn_query(src,
@@ -136,9 +136,9 @@ s_drop_stale_slot(PGconn *src, const char *slot, char **error)
 }
 
 int
-unit_slot_run(unit_t *self, Pgferry__Result *res)
+unit_slot_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     char *snapshot = NULL;
     uint64_t lsn = 0;

@@ -20,9 +20,9 @@
 #define SNAPSHOT_PING_EVERY 50 /* polls: check the connection every 5 s */
 
 int
-unit_snapshot_run(unit_t *self, Pgferry__Result *res)
+unit_snapshot_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
+    const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     PGconn *src = pgconn_connect(a->source, NULL, "source", "snapshot", &error);
     PGresult *r = NULL;

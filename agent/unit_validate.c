@@ -16,10 +16,10 @@
 #include "common/strbuf.h"
 
 int
-unit_validate_run(unit_t *self, Pgferry__Result *res)
+unit_validate_run(unit_t *self, Pgconvoy__Result *res)
 {
-    const Pgferry__Assign *a = unit_assign(self);
-    const Pgferry__TableRef *t = a->table;
+    const Pgconvoy__Assign *a = unit_assign(self);
+    const Pgconvoy__TableRef *t = a->table;
     char *error = NULL;
     char *on_src = NULL;
     char *on_tgt = NULL;

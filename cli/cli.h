@@ -1,41 +1,41 @@
 /*
  * cli/cli.h
- *     The pgferry command line: the coordinator's client (client.c),
+ *     The pgconvoy command line: the coordinator's client (client.c),
  *     how it shows status (render.c) and the embedded mode that runs
  *     a coordinator and agents itself (migrate.c).
  *
  * Exit codes: 0 done, 1 the migration (or the coordinator) failed, 2 bad
  * usage or bad input.
  */
-#ifndef PGFERRY_CLI_CLI_H
-#define PGFERRY_CLI_CLI_H
+#ifndef PGCONVOY_CLI_CLI_H
+#define PGCONVOY_CLI_CLI_H
 
 #include <json-c/json.h>
 #include <stdbool.h>
 
 #include "cli/verbs.h"
 #include "common/config.h"
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
 
-/* the coordinator without --coordinator or $PGFERRY_COORDINATOR */
+/* the coordinator without --coordinator or $PGCONVOY_COORDINATOR */
 #define CLI_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 
 /* Points ep's fields at cfg's (borrows them): what a request carries.
  * The options' array is allocated: cli_endpoint_clear() frees it. */
-void cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg);
-void cli_endpoint_clear(Pgferry__Endpoint *ep);
+void cli_fill_endpoint(Pgconvoy__Endpoint *ep, const config_endpoint_t *cfg);
+void cli_endpoint_clear(Pgconvoy__Endpoint *ep);
 
-/* Prints "pgferry: error: ..." on stderr. */
+/* Prints "pgconvoy: error: ..." on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Sends req to the coordinator at endpoint and waits up to timeout_ms for
  * the reply. Returns the reply's code (0/1/2), with *reply_p set (free it
- * with pgferry__reply__free_unpacked via cli_reply_free), or 1 with the
+ * with pgconvoy__reply__free_unpacked via cli_reply_free), or 1 with the
  * reason printed when there is no usable reply.
  */
 /* Every call of this process uses CURVE: secret_file is the CLI's key
@@ -43,8 +43,8 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * plain). Both borrowed for the process's life. */
 void cli_use_curve(const char *secret_file, const char *server_public_file);
 
-int cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
-             Pgferry__Envelope **reply_p);
+int cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
+             Pgconvoy__Envelope **reply_p);
 
 /* How much of a task's status to ask for: the task's state and errors
  * only (cheap at any size), with each database's totals, or with every
@@ -63,7 +63,7 @@ json_object *cli_fetch_status(const char *endpoint, const char *project,
 
 /* Prints a status as a person reads it. */
 void cli_render_table(json_object *status, FILE *out);
-/* pgferry agent list -o table: a line per agent, its units indented
+/* pgconvoy agent list -o table: a line per agent, its units indented
  * under it. */
 void cli_render_agents(json_object *list, FILE *out);
 /* One progress line per database: state, tables done, bytes, throughput;
@@ -85,12 +85,12 @@ bool cli_state_is_final(const char *state);
  * database. */
 const char *cli_database_state(json_object *status, const char *database,
                                const char **error);
-/* pgferry task cutover: asks for it, then waits until the database is
+/* pgconvoy task cutover: asks for it, then waits until the database is
  * COMPLETED (0) or FAILED (1), printing progress. */
 int cli_cutover(const char *endpoint, const char *project, const char *task,
                 const char *database, bool validate);
 
-/* pgferry migrate ... (embedded mode): argv[0] is "migrate", verb its
+/* pgconvoy migrate ... (embedded mode): argv[0] is "migrate", verb its
  * row of the commands' table (verbs.h), whose options it takes. */
 int cli_migrate(const cli_verb_t *verb, int argc, char **argv);
 /*
@@ -103,7 +103,7 @@ cli_progress_t *cli_progress_new(void);
 void cli_progress_destroy(cli_progress_t **self_p);
 void cli_progress_log(cli_progress_t *self, json_object *status, FILE *out);
 
-/* pgferry task watch: redraws until the task ends; quiet (or without a
+/* pgconvoy task watch: redraws until the task ends; quiet (or without a
  * terminal), logs progress lines instead. */
 int cli_watch(const char *endpoint, const char *project, const char *task,
               bool quiet);

@@ -14,7 +14,7 @@
 #include "common/version.h"
 
 void
-cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
+cli_fill_endpoint(Pgconvoy__Endpoint *ep, const config_endpoint_t *cfg)
 {
     ep->user = cfg->user;
     ep->password = cfg->password ? cfg->password : "";
@@ -25,8 +25,8 @@ cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
     ep->options = xcalloc(cfg->noptions + 1, sizeof *ep->options);
     for (size_t i = 0; i < cfg->noptions; i++)
     {
-        Pgferry__ConnOption *opt = xcalloc(1, sizeof *opt);
-        pgferry__conn_option__init(opt);
+        Pgconvoy__ConnOption *opt = xcalloc(1, sizeof *opt);
+        pgconvoy__conn_option__init(opt);
         opt->key = cfg->options[i].key;
         opt->value = cfg->options[i].value;
         ep->options[i] = opt;
@@ -34,7 +34,7 @@ cli_fill_endpoint(Pgferry__Endpoint *ep, const config_endpoint_t *cfg)
 }
 
 void
-cli_endpoint_clear(Pgferry__Endpoint *ep)
+cli_endpoint_clear(Pgconvoy__Endpoint *ep)
 {
     for (size_t i = 0; i < ep->n_options; i++)
     {
@@ -50,7 +50,7 @@ cli_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs(PGFERRY_CLI_NAME ": error: ", stderr);
+    fputs(PGCONVOY_CLI_NAME ": error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -129,18 +129,18 @@ s_handshake_failed(zsock_t *mon, const char *endpoint)
                       ? "it does not use CURVE, or uses another key pair "
                         "than --curve-server names"
                       : "it uses CURVE: expected --curve-secret and "
-                        "--curve-server (or $PGFERRY_CURVE_SECRET and "
-                        "$PGFERRY_CURVE_SERVER)");
+                        "--curve-server (or $PGCONVOY_CURVE_SECRET and "
+                        "$PGCONVOY_CURVE_SERVER)");
     }
     return CLI_EXIT_USAGE;
 }
 
 int
-cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
-         Pgferry__Envelope **reply_p)
+cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
+         Pgconvoy__Envelope **reply_p)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Envelope *reply = NULL;
     zsock_t *sock = zsock_new(ZMQ_REQ);
     zsock_t *mon = NULL;
     zpoller_t *poller = NULL;
@@ -160,7 +160,7 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
         curve_setup_client(sock, s_curve_secret, s_curve_server) != 0)
     {
         cli_error("--curve-secret %s, --curve-server %s: cannot load the "
-                  "certificates, expected files written by pgferry keygen",
+                  "certificates, expected files written by pgconvoy keygen",
                   s_curve_secret, s_curve_server);
         zsock_destroy(&sock);
         return CLI_EXIT_USAGE;
@@ -177,7 +177,7 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
     }
     zsock_set_linger(sock, 0);
     zsock_set_rcvtimeo(sock, timeout_ms);
-    env.body_case = PGFERRY__ENVELOPE__BODY_REQUEST;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REQUEST;
     env.request = req;
     if (envelope_send(sock, NULL, &env) != 0)
     {
@@ -212,20 +212,20 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
                 goto cleanup;
             }
             cli_error("no answer from the coordinator at %s within %d s: is "
-                      "pgferry-coordinator running there?",
+                      "pgconvoy-coordinator running there?",
                       endpoint, timeout_ms / 1000);
             goto cleanup;
         case ENVELOPE_VERSION:
             cli_error("the coordinator at %s speaks protocol version %u, "
                       "this client %u: use matching versions",
-                      endpoint, version, PGFERRY_PROTOCOL_VERSION);
+                      endpoint, version, PGCONVOY_PROTOCOL_VERSION);
             code = CLI_EXIT_USAGE;
             goto cleanup;
         default:
             cli_error("malformed answer from the coordinator at %s", endpoint);
             goto cleanup;
     }
-    if (reply->body_case == PGFERRY__ENVELOPE__BODY_REFUSED)
+    if (reply->body_case == PGCONVOY__ENVELOPE__BODY_REFUSED)
     {
         cli_error("the coordinator refused this client: %s",
                   reply->refused->reason);
@@ -233,7 +233,7 @@ cli_call(const char *endpoint, Pgferry__Request *req, int timeout_ms,
         envelope_free(&reply);
         goto cleanup;
     }
-    if (reply->body_case != PGFERRY__ENVELOPE__BODY_REPLY)
+    if (reply->body_case != PGCONVOY__ENVELOPE__BODY_REPLY)
     {
         cli_error("unexpected answer from the coordinator at %s", endpoint);
         envelope_free(&reply);
@@ -253,11 +253,11 @@ json_object *
 cli_fetch_status(const char *endpoint, const char *project, const char *task,
                  cli_status_depth_t depth, int *code)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Envelope *reply = NULL;
     json_object *status = NULL;
 
-    req.verb = PGFERRY__REQUEST__VERB__TASK_SHOW;
+    req.verb = PGCONVOY__REQUEST__VERB__TASK_SHOW;
     req.project = (char *) project;
     req.task = (char *) task;
     req.expand = depth != CLI_STATUS_TASK;

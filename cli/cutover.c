@@ -1,6 +1,6 @@
 /*
  * cli/cutover.c
- *     pgferry task cutover: asks the coordinator to cut one database over,
+ *     pgconvoy task cutover: asks the coordinator to cut one database over,
  *     then follows it until it is COMPLETED or FAILED.
  *
  * The operator stops the application's writes, runs this, and points the
@@ -21,11 +21,11 @@ int
 cli_cutover(const char *endpoint, const char *project, const char *task,
             const char *database, bool validate)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Envelope *reply = NULL;
     int code;
 
-    req.verb = PGFERRY__REQUEST__VERB__TASK_CUTOVER;
+    req.verb = PGCONVOY__REQUEST__VERB__TASK_CUTOVER;
     req.project = (char *) project;
     req.task = (char *) task;
     req.object_name = (char *) database;
@@ -37,7 +37,7 @@ cli_cutover(const char *endpoint, const char *project, const char *task,
     }
     else if (reply != NULL)
     {
-        printf("pgferry: %s\n", reply->reply->message);
+        printf("pgconvoy: %s\n", reply->reply->message);
         fflush(stdout);
     }
     envelope_free(&reply);
@@ -57,7 +57,7 @@ cli_cutover(const char *endpoint, const char *project, const char *task,
         {
             cli_render_progress(status, NULL, 0, stdout);
             json_object_put(status);
-            printf("pgferry: database \"%s\" cut over: every change made "
+            printf("pgconvoy: database \"%s\" cut over: every change made "
                    "before the cutover is on the target\n",
                    database);
             break;

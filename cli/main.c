@@ -1,6 +1,6 @@
 /*
  * cli/main.c
- *     pgferry: the seed's `az dms` nouns and verbs against a coordinator,
+ *     pgconvoy: the seed's `az dms` nouns and verbs against a coordinator,
  *     and `migrate`, the embedded mode.
  *
  * Input is checked here, before anything is sent: a bad file, field or
@@ -56,7 +56,7 @@ s_parse(const cli_verb_t *verb, int argc, char **argv, cli_args_t *args)
     cmdline_t cmdline;
     int c = 0;
 
-    cmdline_init(&cmdline, verb->options, PGFERRY_CLI_NAME, verb->name, false);
+    cmdline_init(&cmdline, verb->options, PGCONVOY_CLI_NAME, verb->name, false);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
@@ -152,13 +152,13 @@ s_parse(const cli_verb_t *verb, int argc, char **argv, cli_args_t *args)
     if (verb->operand != NULL)
     {
         cli_error("\"%s\" takes one argument, %s; see %s %s --help", verb->name,
-                  verb->operand, PGFERRY_CLI_NAME, verb->name);
+                  verb->operand, PGCONVOY_CLI_NAME, verb->name);
         return -1;
     }
     if (optind < argc)
     {
         cli_error("unexpected argument \"%s\" for \"%s\"; see %s %s --help",
-                  argv[optind], verb->name, PGFERRY_CLI_NAME, verb->name);
+                  argv[optind], verb->name, PGCONVOY_CLI_NAME, verb->name);
         return -1;
     }
     return 0;
@@ -178,14 +178,14 @@ s_require(const char *value, const char *option)
 
 /* Sends req and prints the answer; returns the exit code. */
 static int
-s_simple_call(const cli_args_t *args, Pgferry__Request *req, int timeout_ms)
+s_simple_call(const cli_args_t *args, Pgconvoy__Request *req, int timeout_ms)
 {
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Envelope *reply = NULL;
     int code = cli_call(args->coordinator, req, timeout_ms, &reply);
 
     if (reply != NULL)
     {
-        const Pgferry__Reply *r = reply->reply;
+        const Pgconvoy__Reply *r = reply->reply;
         if (code != CLI_EXIT_OK)
         {
             cli_error("%s", r->message);
@@ -264,11 +264,11 @@ s_task_create(const cli_args_t *args)
     config_endpoint_t src = {0};
     config_endpoint_t tgt = {0};
     config_databases_t dbs = {0};
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint tgt_ep = PGFERRY__ENDPOINT__INIT;
-    Pgferry__DatabaseOption *opts = NULL;
-    Pgferry__DatabaseOption **opt_ptrs = NULL;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Endpoint src_ep = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint tgt_ep = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__DatabaseOption *opts = NULL;
+    Pgconvoy__DatabaseOption **opt_ptrs = NULL;
     char *error = NULL;
     int code = CLI_EXIT_USAGE;
 
@@ -318,14 +318,14 @@ s_task_create(const cli_args_t *args)
     opt_ptrs = xcalloc(dbs.count, sizeof *opt_ptrs);
     for (size_t i = 0; i < dbs.count; i++)
     {
-        pgferry__database_option__init(&opts[i]);
+        pgconvoy__database_option__init(&opts[i]);
         opts[i].name = dbs.items[i].name;
         opts[i].target_name = dbs.items[i].target_name;
         opts[i].n_selected_tables = dbs.items[i].ntables;
         opts[i].selected_tables = dbs.items[i].tables;
         opt_ptrs[i] = &opts[i];
     }
-    req.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
+    req.verb = PGCONVOY__REQUEST__VERB__TASK_CREATE;
     req.project = (char *) args->project;
     req.task = (char *) args->name;
     req.task_type = (char *) args->task_type;
@@ -370,24 +370,24 @@ s_task_show(const cli_args_t *args)
         }
         return code;
     }
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    req.verb = PGFERRY__REQUEST__VERB__TASK_SHOW;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    req.verb = PGCONVOY__REQUEST__VERB__TASK_SHOW;
     req.project = (char *) args->project;
     req.task = (char *) args->name;
     req.expand = args->expand;
     return s_simple_call(args, &req, CLI_TIMEOUT_MS);
 }
 
-/* pgferry agent list: the coordinator's JSON as it is, or as a table */
+/* pgconvoy agent list: the coordinator's JSON as it is, or as a table */
 static int
 s_agent_list(const cli_args_t *args)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Envelope *reply = NULL;
     json_object *list = NULL;
     int code = CLI_EXIT_OK;
 
-    req.verb = PGFERRY__REQUEST__VERB__AGENT_LIST;
+    req.verb = PGCONVOY__REQUEST__VERB__AGENT_LIST;
     if (args->output == NULL || strcmp(args->output, "table") != 0)
     {
         return s_simple_call(args, &req, CLI_TIMEOUT_MS);
@@ -418,12 +418,12 @@ s_agent_list(const cli_args_t *args)
 static int
 s_project_command(cli_verb_id_t verb, const cli_args_t *args)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
 
     req.project = (char *) args->name;
     if (verb == CLI_VERB_PROJECT_LIST)
     {
-        req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
+        req.verb = PGCONVOY__REQUEST__VERB__PROJECT_LIST;
         return s_simple_call(args, &req, CLI_TIMEOUT_MS);
     }
     if (s_require(args->name, "--name") != 0)
@@ -437,13 +437,13 @@ s_project_command(cli_verb_id_t verb, const cli_args_t *args)
         {
             return CLI_EXIT_USAGE;
         }
-        req.verb = PGFERRY__REQUEST__VERB__PROJECT_CREATE;
+        req.verb = PGCONVOY__REQUEST__VERB__PROJECT_CREATE;
         req.source_platform = (char *) args->source_platform;
         req.target_platform = (char *) args->target_platform;
     }
     else
     {
-        req.verb = PGFERRY__REQUEST__VERB__PROJECT_DELETE;
+        req.verb = PGCONVOY__REQUEST__VERB__PROJECT_DELETE;
     }
     return s_simple_call(args, &req, CLI_TIMEOUT_MS);
 }
@@ -451,7 +451,7 @@ s_project_command(cli_verb_id_t verb, const cli_args_t *args)
 static int
 s_task_command(cli_verb_id_t verb, const cli_args_t *args)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
 
     if (verb == CLI_VERB_TASK_CREATE)
     {
@@ -474,11 +474,11 @@ s_task_command(cli_verb_id_t verb, const cli_args_t *args)
     }
     if (verb == CLI_VERB_TASK_CANCEL)
     {
-        req.verb = PGFERRY__REQUEST__VERB__TASK_CANCEL;
+        req.verb = PGCONVOY__REQUEST__VERB__TASK_CANCEL;
     }
     else if (verb == CLI_VERB_TASK_DELETE)
     {
-        req.verb = PGFERRY__REQUEST__VERB__TASK_DELETE;
+        req.verb = PGCONVOY__REQUEST__VERB__TASK_DELETE;
     }
     else
     {
@@ -511,7 +511,7 @@ s_find_command(int argc, char **argv, const cli_verb_t **verb_p)
     if (!cli_verbs_is_noun(noun))
     {
         cli_error("unknown command \"%s\"; see %s --help", noun,
-                  PGFERRY_CLI_NAME);
+                  PGCONVOY_CLI_NAME);
         return -1;
     }
     if (second != NULL && (*verb_p = cli_verb_find(noun, second)) != NULL)
@@ -527,17 +527,17 @@ s_find_command(int argc, char **argv, const cli_verb_t **verb_p)
     if (second == NULL)
     {
         cli_error("\"%s\" needs a command; see %s %s --help", noun,
-                  PGFERRY_CLI_NAME, noun);
+                  PGCONVOY_CLI_NAME, noun);
     }
     else
     {
         cli_error("unknown command \"%s %s\"; see %s %s --help", noun, second,
-                  PGFERRY_CLI_NAME, noun);
+                  PGCONVOY_CLI_NAME, noun);
     }
     return -1;
 }
 
-/* pgferry help [COMMAND]: the overview, a noun's commands or one
+/* pgconvoy help [COMMAND]: the overview, a noun's commands or one
  * command's help, on stdout; the exit code. */
 static int
 s_help(int argc, char **argv)
@@ -573,13 +573,13 @@ main(int argc, char **argv)
     int words = 0;
     int c = 0;
 
-    const char *curve_secret = getenv("PGFERRY_CURVE_SECRET");
-    const char *curve_server = getenv("PGFERRY_CURVE_SERVER");
+    const char *curve_secret = getenv("PGCONVOY_CURVE_SECRET");
+    const char *curve_server = getenv("PGCONVOY_CURVE_SERVER");
 
-    args.coordinator = getenv("PGFERRY_COORDINATOR");
+    args.coordinator = getenv("PGCONVOY_COORDINATOR");
     /* global options come before the command: the first word that is not
      * an option ends them */
-    cmdline_init(&cmdline, cli_global_options, PGFERRY_CLI_NAME, NULL, true);
+    cmdline_init(&cmdline, cli_global_options, PGCONVOY_CLI_NAME, NULL, true);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
@@ -600,7 +600,7 @@ main(int argc, char **argv)
                 cli_verbs_print_all(stdout);
                 return CLI_EXIT_OK;
             case CMDLINE_VERSION:
-                version_print(stdout, PGFERRY_CLI_NAME);
+                version_print(stdout, PGCONVOY_CLI_NAME);
                 return CLI_EXIT_OK;
             default: /* CMDLINE_ERROR: named on stderr */
                 return CLI_EXIT_USAGE;

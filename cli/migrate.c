@@ -1,6 +1,6 @@
 /*
  * cli/migrate.c
- *     `pgferry migrate`: one command that starts a coordinator and N local
+ *     `pgconvoy migrate`: one command that starts a coordinator and N local
  *     agents on private ipc:// endpoints, runs one task through them and
  *     prints its progress and final status.
  *
@@ -93,9 +93,9 @@ s_parse_options(const cli_verb_t *verb, int argc, char **argv,
     int c = 0;
 
     opts->agents = 2;
-    /* as pgferry-agent: two units at once hide each other's round trips */
+    /* as pgconvoy-agent: two units at once hide each other's round trips */
     opts->jobs = 2;
-    cmdline_init(&cmdline, verb->options, PGFERRY_CLI_NAME, verb->name, false);
+    cmdline_init(&cmdline, verb->options, PGCONVOY_CLI_NAME, verb->name, false);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
@@ -170,7 +170,7 @@ s_parse_options(const cli_verb_t *verb, int argc, char **argv,
     if (optind < argc)
     {
         cli_error("unexpected argument \"%s\" for \"%s\"; see %s %s --help",
-                  argv[optind], verb->name, PGFERRY_CLI_NAME, verb->name);
+                  argv[optind], verb->name, PGCONVOY_CLI_NAME, verb->name);
         return -1;
     }
     if (opts->source == NULL || opts->target == NULL)
@@ -290,14 +290,14 @@ s_spawn(migrate_t *self, const char *exe, const char *log_name,
 static int
 s_start_daemons(migrate_t *self, const migrate_options_t *opts)
 {
-    char *coord_argv[] = {PGFERRY_COORDINATOR_NAME, "--state-dir",
-                          self->state_dir,          "--listen",
-                          self->cli_endpoint,       "--agents",
-                          self->agents_endpoint,    NULL};
+    char *coord_argv[] = {PGCONVOY_COORDINATOR_NAME, "--state-dir",
+                          self->state_dir,           "--listen",
+                          self->cli_endpoint,        "--agents",
+                          self->agents_endpoint,     NULL};
     char jobs[16];
 
-    if (s_spawn(self, PGFERRY_COORDINATOR_NAME, "coordinator.log", coord_argv) <
-        0)
+    if (s_spawn(self, PGCONVOY_COORDINATOR_NAME, "coordinator.log",
+                coord_argv) < 0)
     {
         return -1;
     }
@@ -308,7 +308,7 @@ s_start_daemons(migrate_t *self, const migrate_options_t *opts)
         char log_name[48];
         snprintf(name, sizeof name, "local-%d", i);
         snprintf(log_name, sizeof log_name, "agent-%d.log", i);
-        char *agent_argv[] = {PGFERRY_AGENT_NAME,
+        char *agent_argv[] = {PGCONVOY_AGENT_NAME,
                               "--coordinator",
                               self->agents_endpoint,
                               "--name",
@@ -318,7 +318,7 @@ s_start_daemons(migrate_t *self, const migrate_options_t *opts)
                               "--jobs",
                               jobs,
                               NULL};
-        if (s_spawn(self, PGFERRY_AGENT_NAME, log_name, agent_argv) < 0)
+        if (s_spawn(self, PGCONVOY_AGENT_NAME, log_name, agent_argv) < 0)
         {
             return -1;
         }
@@ -334,11 +334,11 @@ s_wait_ready(migrate_t *self, int agents)
 
     while (zclock_mono() < deadline)
     {
-        Pgferry__Request req = PGFERRY__REQUEST__INIT;
-        Pgferry__Envelope *reply = NULL;
+        Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+        Pgconvoy__Envelope *reply = NULL;
         int alive = 0;
 
-        req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
+        req.verb = PGCONVOY__REQUEST__VERB__PROJECT_LIST;
         if (cli_call(self->cli_endpoint, &req, 2000, &reply) == 0 &&
             reply != NULL)
         {
@@ -365,9 +365,9 @@ s_wait_ready(migrate_t *self, int agents)
 }
 
 static int
-s_call(migrate_t *self, Pgferry__Request *req, int timeout_ms)
+s_call(migrate_t *self, Pgconvoy__Request *req, int timeout_ms)
 {
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Envelope *reply = NULL;
     int code = cli_call(self->cli_endpoint, req, timeout_ms, &reply);
 
     if (reply != NULL && code != CLI_EXIT_OK)
@@ -381,7 +381,7 @@ s_call(migrate_t *self, Pgferry__Request *req, int timeout_ms)
              line != NULL; line = strchr(line, '\n'))
         {
             line++;
-            printf("pgferry: %.*s\n", (int) strcspn(line, "\n"), line);
+            printf("pgconvoy: %.*s\n", (int) strcspn(line, "\n"), line);
         }
     }
     envelope_free(&reply);
@@ -392,11 +392,11 @@ s_call(migrate_t *self, Pgferry__Request *req, int timeout_ms)
 static bool
 s_task_exists(migrate_t *self)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Envelope *reply = NULL;
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Envelope *reply = NULL;
     bool exists = false;
 
-    req.verb = PGFERRY__REQUEST__VERB__PROJECT_LIST;
+    req.verb = PGCONVOY__REQUEST__VERB__PROJECT_LIST;
     if (cli_call(self->cli_endpoint, &req, 10000, &reply) == CLI_EXIT_OK)
     {
         json_object *root = json_tokener_parse(reply->reply->json);
@@ -428,14 +428,14 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
               const config_endpoint_t *src, const config_endpoint_t *tgt,
               char **tables, int ntables)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint tgt_ep = PGFERRY__ENDPOINT__INIT;
-    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
-    Pgferry__DatabaseOption *dbs[1] = {&db};
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Endpoint src_ep = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint tgt_ep = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__DatabaseOption db = PGCONVOY__DATABASE_OPTION__INIT;
+    Pgconvoy__DatabaseOption *dbs[1] = {&db};
     int code = 0;
 
-    req.verb = PGFERRY__REQUEST__VERB__PROJECT_CREATE;
+    req.verb = PGCONVOY__REQUEST__VERB__PROJECT_CREATE;
     req.project = "embedded";
     req.source_platform = "PostgreSQL";
     req.target_platform = "PostgreSQL";
@@ -449,7 +449,7 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     db.target_name = tgt->dbname;
     db.selected_tables = tables;
     db.n_selected_tables = (size_t) ntables;
-    req.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
+    req.verb = PGCONVOY__REQUEST__VERB__TASK_CREATE;
     req.task = "migrate";
     req.task_type = opts->online ? "OnlineMigration" : "OfflineMigration";
     req.source = &src_ep;
@@ -513,8 +513,8 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
         }
         if (ready && !told)
         {
-            printf("pgferry: caught up; stop the writes, then cut over with:\n"
-                   "  pgferry --coordinator %s task cutover --project-name "
+            printf("pgconvoy: caught up; stop the writes, then cut over with:\n"
+                   "  pgconvoy --coordinator %s task cutover --project-name "
                    "embedded -n migrate --object-name %s%s\n",
                    self->cli_endpoint, database,
                    opts->validate ? " --validate" : "");
@@ -534,7 +534,7 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
 {
     int code = 0;
 
-    printf("pgferry: migrating database \"%s\" from %s:%d to database "
+    printf("pgconvoy: migrating database \"%s\" from %s:%d to database "
            "\"%s\" on %s:%d\n",
            src->dbname, src->host, src->port, tgt->dbname, tgt->host,
            tgt->port);
@@ -542,7 +542,7 @@ s_run_task(migrate_t *self, const migrate_options_t *opts,
     {
         /* an earlier run in this state directory was interrupted: its
          * catalog knows what is done, the target's bookkeeping too */
-        printf("pgferry: resuming the migration recorded in %s\n",
+        printf("pgconvoy: resuming the migration recorded in %s\n",
                self->state_dir);
     }
     else if ((code = s_create_task(self, opts, src, tgt, tables, ntables)) !=
@@ -642,7 +642,7 @@ cli_migrate(const cli_verb_t *verb, int argc, char **argv)
     }
     else
     {
-        self.state_dir = xstrdup("/tmp/pgferry-migrate-XXXXXX");
+        self.state_dir = xstrdup("/tmp/pgconvoy-migrate-XXXXXX");
         self.own_state_dir = true;
         if (mkdtemp(self.state_dir) == NULL)
         {
@@ -670,7 +670,7 @@ cleanup:
     else if (self.state_dir != NULL && code == CLI_EXIT_FAILED)
     {
         fprintf(stderr,
-                "pgferry: the catalog and the logs of this run are "
+                "pgconvoy: the catalog and the logs of this run are "
                 "in %s\n",
                 self.state_dir);
     }

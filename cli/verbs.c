@@ -1,6 +1,6 @@
 /*
  * cli/verbs.c
- *     The table of pgferry's commands and their options, and the help
+ *     The table of pgconvoy's commands and their options, and the help
  *     printed from it.
  *
  * A row's help is one line of at most 50 characters, so that the help
@@ -234,7 +234,7 @@ s_print_summary_line(const cli_verb_t *verb, FILE *out)
 void
 cli_verb_print_help(const cli_verb_t *verb, FILE *out)
 {
-    fprintf(out, "Usage: %s %s%s%s\n%s\n\nOptions:\n", PGFERRY_CLI_NAME,
+    fprintf(out, "Usage: %s %s%s%s\n%s\n\nOptions:\n", PGCONVOY_CLI_NAME,
             verb->name, verb->synopsis[0] ? " " : "", verb->synopsis,
             verb->summary);
     cmdline_print_options(verb->options, out);
@@ -246,7 +246,7 @@ cli_verbs_print_noun(const char *noun, FILE *out)
     size_t noun_len = strlen(noun);
 
     fprintf(out, "Usage: %s %s COMMAND [OPTION]...\n\nCommands:\n",
-            PGFERRY_CLI_NAME, noun);
+            PGCONVOY_CLI_NAME, noun);
     for (size_t i = 0; i < CLI_NVERBS; i++)
     {
         if (strncmp(s_verbs[i].name, noun, noun_len) == 0 &&
@@ -256,7 +256,7 @@ cli_verbs_print_noun(const char *noun, FILE *out)
         }
     }
     fprintf(out, "\n\"%s %s COMMAND --help\" prints a command's options.\n",
-            PGFERRY_CLI_NAME, noun);
+            PGCONVOY_CLI_NAME, noun);
 }
 
 void
@@ -267,7 +267,7 @@ cli_verbs_print_overview(FILE *out)
             "Migrates PostgreSQL databases, online or offline: through a "
             "%s\nand its %s processes, or on its own with \"migrate\".\n"
             "\nCommands:\n",
-            PGFERRY_CLI_NAME, PGFERRY_COORDINATOR_NAME, PGFERRY_AGENT_NAME);
+            PGCONVOY_CLI_NAME, PGCONVOY_COORDINATOR_NAME, PGCONVOY_AGENT_NAME);
     for (size_t i = 0; i < CLI_NVERBS; i++)
     {
         s_print_summary_line(&s_verbs[i], out);
@@ -280,12 +280,12 @@ cli_verbs_print_overview(FILE *out)
             "\n"
             "These options go before the command; \"%s COMMAND --help\" "
             "prints its own.\n"
-            "The coordinator defaults to $PGFERRY_COORDINATOR, else %s.\n"
+            "The coordinator defaults to $PGCONVOY_COORDINATOR, else %s.\n"
             "CURVE: --curve-secret and --curve-server default to "
-            "$PGFERRY_CURVE_SECRET and\n$PGFERRY_CURVE_SERVER; they go "
+            "$PGCONVOY_CURVE_SECRET and\n$PGCONVOY_CURVE_SERVER; they go "
             "together.\n"
             "Exit status: 0 done, 1 failed, 2 bad usage or bad input.\n",
-            PGFERRY_CLI_NAME, CLI_DEFAULT_ENDPOINT);
+            PGCONVOY_CLI_NAME, CLI_DEFAULT_ENDPOINT);
 }
 
 /* text with each line break (and the indent after it) as one space */
@@ -317,8 +317,8 @@ cli_verbs_print_all(FILE *out)
     for (size_t i = 0; i < CLI_NVERBS; i++)
     {
         const cli_verb_t *verb = &s_verbs[i];
-        fprintf(out, "%s %s:\n  %s %s ", PGFERRY_CLI_NAME, verb->name,
-                PGFERRY_CLI_NAME, verb->name);
+        fprintf(out, "%s %s:\n  %s %s ", PGCONVOY_CLI_NAME, verb->name,
+                PGCONVOY_CLI_NAME, verb->name);
         s_print_one_line(verb->synopsis, out);
         fprintf(out, "\n\n%s\n\n", verb->summary);
         cmdline_print_options(verb->options, out);

@@ -1,6 +1,6 @@
 /*
  * cli/verbs.h
- *     Every command of pgferry ("task show", "migrate", ...): its usage,
+ *     Every command of pgconvoy ("task show", "migrate", ...): its usage,
  *     what it does and the options it takes, in one table that both the
  *     parsers (main.c, migrate.c) and every help text read.
  *
@@ -8,8 +8,8 @@
  * command's table, and then its help lists it: the two cannot drift.
  * The parsers' switches handle the keys below.
  */
-#ifndef PGFERRY_CLI_VERBS_H
-#define PGFERRY_CLI_VERBS_H
+#ifndef PGCONVOY_CLI_VERBS_H
+#define PGCONVOY_CLI_VERBS_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -89,11 +89,11 @@ bool cli_verbs_is_noun(const char *noun);
 
 /* A command's help: usage, what it does, every option. */
 void cli_verb_print_help(const cli_verb_t *verb, FILE *out);
-/* pgferry task --help: the noun's commands, one line each. */
+/* pgconvoy task --help: the noun's commands, one line each. */
 void cli_verbs_print_noun(const char *noun, FILE *out);
-/* pgferry --help: the global options and the commands, one line each. */
+/* pgconvoy --help: the global options and the commands, one line each. */
 void cli_verbs_print_overview(FILE *out);
-/* pgferry --help-all: the overview, then every command's help (what the
+/* pgconvoy --help-all: the overview, then every command's help (what the
  * manual page is made from). */
 void cli_verbs_print_all(FILE *out);
 

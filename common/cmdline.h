@@ -9,8 +9,8 @@
  * CMDLINE_HELP). A bad option is named on stderr, with where to read the
  * command's help, and the caller exits 2 with nothing done.
  */
-#ifndef PGFERRY_COMMON_CMDLINE_H
-#define PGFERRY_COMMON_CMDLINE_H
+#ifndef PGCONVOY_COMMON_CMDLINE_H
+#define PGCONVOY_COMMON_CMDLINE_H
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -42,7 +42,7 @@ typedef struct
 typedef struct
 {
     const cmdline_option_t *options; /* borrowed */
-    const char *program;             /* "pgferry": messages' prefix */
+    const char *program;             /* "pgconvoy": messages' prefix */
     const char *command;             /* "task show", or NULL: the program */
     struct option longs[CMDLINE_MAX_OPTIONS + 2]; /* + --help, the end */
     char shorts[3 * CMDLINE_MAX_OPTIONS + 8];     /* "+:n:o:h" */

@@ -677,7 +677,7 @@ config_load_databases(const char *path, config_databases_t *out, char **error)
 }
 
 /*
- * The libpq settings refused by name, and why: pgferry sets them itself
+ * The libpq settings refused by name, and why: pgconvoy sets them itself
  * where its correctness depends on them, or cannot honour them from the
  * agents' hosts. Dropping one silently is what issue 9 was about.
  */
@@ -686,20 +686,20 @@ static const struct
     const char *key;
     const char *why;
 } s_refused_options[] = {
-    {"replication", "pgferry opens the replication connections it needs "
+    {"replication", "pgconvoy opens the replication connections it needs "
                     "itself, expected it left out"},
-    {"client_encoding", "pgferry's sessions use UTF8, which holds every "
+    {"client_encoding", "pgconvoy's sessions use UTF8, which holds every "
                         "server encoding's characters, expected it left out"},
-    {"application_name", "pgferry names its sessions pgferry-<role>, as "
+    {"application_name", "pgconvoy names its sessions pgconvoy-<role>, as "
                          "pg_stat_activity shows them, expected it left out"},
-    {"fallback_application_name", "pgferry names its sessions "
-                                  "pgferry-<role>, as pg_stat_activity "
+    {"fallback_application_name", "pgconvoy names its sessions "
+                                  "pgconvoy-<role>, as pg_stat_activity "
                                   "shows them, expected it left out"},
     {"service", "a service is looked up in pg_service.conf on each agent's "
-                "host, beneath the host, port and user pgferry passes, "
+                "host, beneath the host, port and user pgconvoy passes, "
                 "expected the service's settings written out instead"},
     {"servicefile", "a service is looked up in pg_service.conf on each "
-                    "agent's host, beneath the host, port and user pgferry "
+                    "agent's host, beneath the host, port and user pgconvoy "
                     "passes, expected the service's settings written out "
                     "instead"},
 };
@@ -777,7 +777,7 @@ s_check_option(const char *key, const char *value, char **error)
     {
         /* the value is not named: it is the secret */
         *error = xasprintf("option \"%s\" is not supported: it is a secret, "
-                           "and pgferry keeps only the password out of its "
+                           "and pgconvoy keeps only the password out of its "
                            "catalog, logs and command lines, expected a key "
                            "file that is not encrypted, readable by the "
                            "agents' user only",

@@ -5,10 +5,10 @@
  *     of {name, target_database_name, selectedTables}).
  *
  * Every error names the file, the field and the value, and says what was
- * expected, in one line fit for "pgferry: error: <line>".
+ * expected, in one line fit for "pgconvoy: error: <line>".
  */
-#ifndef PGFERRY_CONFIG_H
-#define PGFERRY_CONFIG_H
+#ifndef PGCONVOY_CONFIG_H
+#define PGCONVOY_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -74,7 +74,7 @@ int config_parse_uri(const char *uri, config_endpoint_t *out, char **error);
  * Whether a libpq setting may be carried to the agents as an option:
  * 0, or -1 with *error set to "option \"KEY\" ...: why, expected what"
  * (the value is named, but never a secret's). Refused: the settings
- * pgferry decides itself (replication, client_encoding, application
+ * pgconvoy decides itself (replication, client_encoding, application
  * names), those it cannot honour from another host (service), secrets
  * other than the password, host lists, and an sslmode libpq lacks.
  */

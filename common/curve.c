@@ -21,7 +21,7 @@ s_load(const char *file, const char *what)
     if (cert == NULL)
     {
         log_error("file=%s cannot load the %s certificate, expected a "
-                  "file written by pgferry keygen",
+                  "file written by pgconvoy keygen",
                   file, what);
     }
     return cert;
@@ -63,7 +63,7 @@ curve_setup_server(zsock_t *sock, const char *secret_file,
     }
     zcert_apply(cert, sock);
     zsock_set_curve_server(sock, 1);
-    zsock_set_zap_domain(sock, "pgferry");
+    zsock_set_zap_domain(sock, "pgconvoy");
     zcert_destroy(&cert);
     return 0;
 }

@@ -4,10 +4,10 @@
  *     the server with its own key pair and an allow-list of client public
  *     keys (agents' and operators'); each client has its own key pair and
  *     knows the server's public key. Certificates are CZMQ's zcert files: NAME (public part) and
- *     NAME_secret (both parts), as `pgferry keygen` writes them.
+ *     NAME_secret (both parts), as `pgconvoy keygen` writes them.
  */
-#ifndef PGFERRY_CURVE_H
-#define PGFERRY_CURVE_H
+#ifndef PGCONVOY_CURVE_H
+#define PGCONVOY_CURVE_H
 
 #include <czmq.h>
 #include <stdbool.h>

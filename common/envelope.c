@@ -10,14 +10,14 @@
 #include "common/log.h"
 
 zmsg_t *
-envelope_pack(zmsg_t *route, Pgferry__Envelope *env)
+envelope_pack(zmsg_t *route, Pgconvoy__Envelope *env)
 {
     zmsg_t *msg = route ? zmsg_dup(route) : zmsg_new();
     size_t size = 0;
     zframe_t *payload = NULL;
 
-    env->protocol_version = PGFERRY_PROTOCOL_VERSION;
-    size = pgferry__envelope__get_packed_size(env);
+    env->protocol_version = PGCONVOY_PROTOCOL_VERSION;
+    size = pgconvoy__envelope__get_packed_size(env);
     payload = zframe_new(NULL, size);
     if (msg == NULL || payload == NULL)
     {
@@ -26,7 +26,7 @@ envelope_pack(zmsg_t *route, Pgferry__Envelope *env)
         zmsg_destroy(&msg);
         return NULL;
     }
-    (void) pgferry__envelope__pack(env, zframe_data(payload));
+    (void) pgconvoy__envelope__pack(env, zframe_data(payload));
     if (zmsg_append(msg, &payload) != 0)
     {
         zframe_destroy(&payload);
@@ -37,7 +37,7 @@ envelope_pack(zmsg_t *route, Pgferry__Envelope *env)
 }
 
 int
-envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
+envelope_send(zsock_t *sock, zmsg_t *route, Pgconvoy__Envelope *env)
 {
     zmsg_t *msg = envelope_pack(route, env);
 
@@ -55,11 +55,11 @@ envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
 }
 
 envelope_status_t
-envelope_decode(const uint8_t *data, size_t size, Pgferry__Envelope **env_p,
+envelope_decode(const uint8_t *data, size_t size, Pgconvoy__Envelope **env_p,
                 uint32_t *peer_version_p)
 {
     envelope_status_t status = ENVELOPE_MALFORMED;
-    Pgferry__Envelope *env = pgferry__envelope__unpack(NULL, size, data);
+    Pgconvoy__Envelope *env = pgconvoy__envelope__unpack(NULL, size, data);
     char why[160];
 
     assert(env_p != NULL);
@@ -74,7 +74,7 @@ envelope_decode(const uint8_t *data, size_t size, Pgferry__Envelope **env_p,
     {
         *peer_version_p = env->protocol_version;
     }
-    if (env->protocol_version != PGFERRY_PROTOCOL_VERSION)
+    if (env->protocol_version != PGCONVOY_PROTOCOL_VERSION)
     {
         /* the receiver answers with Refused: what else is in it, it may
          * not understand */
@@ -95,7 +95,7 @@ envelope_decode(const uint8_t *data, size_t size, Pgferry__Envelope **env_p,
 }
 
 envelope_status_t
-envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgferry__Envelope **env_p,
+envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgconvoy__Envelope **env_p,
               uint32_t *peer_version_p)
 {
     envelope_status_t status = ENVELOPE_MALFORMED;
@@ -136,30 +136,30 @@ envelope_recv(zsock_t *sock, zmsg_t **route_p, Pgferry__Envelope **env_p,
 void
 envelope_limit_size(zsock_t *sock)
 {
-    zsock_set_maxmsgsize(sock, PGFERRY_MAX_MESSAGE_SIZE);
+    zsock_set_maxmsgsize(sock, PGCONVOY_MAX_MESSAGE_SIZE);
 }
 
 void
-envelope_free(Pgferry__Envelope **env_p)
+envelope_free(Pgconvoy__Envelope **env_p)
 {
     assert(env_p != NULL);
     if (*env_p == NULL)
     {
         return;
     }
-    pgferry__envelope__free_unpacked(*env_p, NULL);
+    pgconvoy__envelope__free_unpacked(*env_p, NULL);
     *env_p = NULL;
 }
 
 int
 envelope_send_refused(zsock_t *sock, zmsg_t *route, const char *reason)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Refused refused = PGFERRY__REFUSED__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Refused refused = PGCONVOY__REFUSED__INIT;
 
-    refused.expected_version = PGFERRY_PROTOCOL_VERSION;
+    refused.expected_version = PGCONVOY_PROTOCOL_VERSION;
     refused.reason = (char *) reason;
-    env.body_case = PGFERRY__ENVELOPE__BODY_REFUSED;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REFUSED;
     env.refused = &refused;
     return envelope_send(sock, route, &env);
 }

@@ -7,20 +7,20 @@
  * frames (peer identity, and REQ's empty delimiter) are handed back to the
  * caller as a zmsg_t so that a reply, even a deferred one, can be routed.
  */
-#ifndef PGFERRY_ENVELOPE_H
-#define PGFERRY_ENVELOPE_H
+#ifndef PGCONVOY_ENVELOPE_H
+#define PGCONVOY_ENVELOPE_H
 
 #include <czmq.h>
 #include <stdbool.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /* 4: Endpoint.options. An agent of 3 would drop them unseen, and
  * connect without the TLS the user asked for: it is refused instead.
  * 5: Lease, Hello.sent_ms. An agent of 5 takes no unit without a Lease,
  * which a coordinator of 4 never sends; an agent of 4 would run units
  * on past its lease: either is refused instead. */
-#define PGFERRY_PROTOCOL_VERSION 5
+#define PGCONVOY_PROTOCOL_VERSION 5
 
 /*
  * The largest message a socket of ours takes from the network. Without
@@ -30,7 +30,7 @@
  * nothing. Our largest real message, a schema-pre Result with every
  * post-data item of a large schema, is tens of MB: 256 MB leaves room.
  */
-#define PGFERRY_MAX_MESSAGE_SIZE (256 * 1024 * 1024)
+#define PGCONVOY_MAX_MESSAGE_SIZE (256 * 1024 * 1024)
 
 typedef enum
 {
@@ -46,11 +46,11 @@ typedef enum
  * preceded by a copy of the frames of route if route is not NULL (borrows
  * both). Returns 0, or -1 when the socket would not take it.
  */
-int envelope_send(zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env);
+int envelope_send(zsock_t *sock, zmsg_t *route, Pgconvoy__Envelope *env);
 
 /* The message envelope_send() would send, to send later (NULL, logged,
  * if it cannot be allocated). Borrows route and env. */
-zmsg_t *envelope_pack(zmsg_t *route, Pgferry__Envelope *env);
+zmsg_t *envelope_pack(zmsg_t *route, Pgconvoy__Envelope *env);
 
 /*
  * Receives one message. On ENVELOPE_OK, *env_p holds the unpacked
@@ -60,7 +60,7 @@ zmsg_t *envelope_pack(zmsg_t *route, Pgferry__Envelope *env);
  * *peer_version_p, if not NULL, receives the peer's version.
  */
 envelope_status_t envelope_recv(zsock_t *sock, zmsg_t **route_p,
-                                Pgferry__Envelope **env_p,
+                                Pgconvoy__Envelope **env_p,
                                 uint32_t *peer_version_p);
 
 /*
@@ -69,14 +69,14 @@ envelope_status_t envelope_recv(zsock_t *sock, zmsg_t **route_p,
  * incomplete one. *env_p and *peer_version_p as for envelope_recv().
  */
 envelope_status_t envelope_decode(const uint8_t *data, size_t size,
-                                  Pgferry__Envelope **env_p,
+                                  Pgconvoy__Envelope **env_p,
                                   uint32_t *peer_version_p);
 
-/* Bounds what sock takes from the network to PGFERRY_MAX_MESSAGE_SIZE:
+/* Bounds what sock takes from the network to PGCONVOY_MAX_MESSAGE_SIZE:
  * a larger message disconnects its peer. Call before connect or bind. */
 void envelope_limit_size(zsock_t *sock);
 
-void envelope_free(Pgferry__Envelope **env_p);
+void envelope_free(Pgconvoy__Envelope **env_p);
 
 /* Sends a Refused naming our version and the reason. */
 int envelope_send_refused(zsock_t *sock, zmsg_t *route, const char *reason);

@@ -15,16 +15,16 @@
 /* The unit kinds that read Assign.table (unit_copy.c, unit_analyze.c,
  * unit_validate.c). */
 static bool
-s_kind_reads_table(Pgferry__UnitKind kind)
+s_kind_reads_table(Pgconvoy__UnitKind kind)
 {
-    return kind == PGFERRY__UNIT_KIND__UNIT_COPY ||
-           kind == PGFERRY__UNIT_KIND__UNIT_ANALYZE ||
-           kind == PGFERRY__UNIT_KIND__UNIT_VALIDATE;
+    return kind == PGCONVOY__UNIT_KIND__UNIT_COPY ||
+           kind == PGCONVOY__UNIT_KIND__UNIT_ANALYZE ||
+           kind == PGCONVOY__UNIT_KIND__UNIT_VALIDATE;
 }
 
 /* where names the Assign in messages ("Assign", "AssignBatch.units[3]"). */
 static int
-s_check_assign(const Pgferry__Assign *a, const char *where, char *why,
+s_check_assign(const Pgconvoy__Assign *a, const char *where, char *why,
                size_t size)
 {
     const char *missing = NULL;
@@ -51,7 +51,7 @@ s_check_assign(const Pgferry__Assign *a, const char *where, char *why,
 }
 
 static int
-s_check_batch(const Pgferry__AssignBatch *batch, char *why, size_t size)
+s_check_batch(const Pgconvoy__AssignBatch *batch, char *why, size_t size)
 {
     char where[64];
 
@@ -72,13 +72,13 @@ s_check_batch(const Pgferry__AssignBatch *batch, char *why, size_t size)
 }
 
 int
-envelope_check_complete(const Pgferry__Envelope *env, char *why, size_t size)
+envelope_check_complete(const Pgconvoy__Envelope *env, char *why, size_t size)
 {
     switch (env->body_case)
     {
-        case PGFERRY__ENVELOPE__BODY_ASSIGN:
+        case PGCONVOY__ENVELOPE__BODY_ASSIGN:
             return s_check_assign(env->assign, "Assign", why, size);
-        case PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH:
+        case PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH:
             return s_check_batch(env->assign_batch, why, size);
         default:
             /* every other message is scalars, strings, repeated fields

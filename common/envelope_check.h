@@ -10,18 +10,18 @@
  * coordinator answers with a message of its own; the optional cdc
  * counters of Progress and Result) are left to it.
  */
-#ifndef PGFERRY_ENVELOPE_CHECK_H
-#define PGFERRY_ENVELOPE_CHECK_H
+#ifndef PGCONVOY_ENVELOPE_CHECK_H
+#define PGCONVOY_ENVELOPE_CHECK_H
 
 #include <stddef.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /*
  * 0 if env is complete; -1 with why (size bytes, always NUL-terminated)
  * saying which part of which message is missing. Borrows env.
  */
-int envelope_check_complete(const Pgferry__Envelope *env, char *why,
+int envelope_check_complete(const Pgconvoy__Envelope *env, char *why,
                             size_t size);
 
 #endif

@@ -4,8 +4,8 @@
  *     own context (role=… name=…), then the caller's key=value context and
  *     a lower-case sentence.
  */
-#ifndef PGFERRY_LOG_H
-#define PGFERRY_LOG_H
+#ifndef PGCONVOY_LOG_H
+#define PGCONVOY_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -3,8 +3,8 @@
  *     WAL positions (LSNs): printed as PostgreSQL 15 prints them, %X/%08X,
  *     and parsed in that form and in the older %X/%X.
  */
-#ifndef PGFERRY_LSN_H
-#define PGFERRY_LSN_H
+#ifndef PGCONVOY_LSN_H
+#define PGCONVOY_LSN_H
 
 #include <stdint.h>
 

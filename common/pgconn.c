@@ -34,7 +34,7 @@ s_one_line(const char *text)
 }
 
 char *
-pgconn_describe(const Pgferry__Endpoint *ep)
+pgconn_describe(const Pgconvoy__Endpoint *ep)
 {
     return xasprintf("%s:%u", ep->host, ep->port);
 }
@@ -82,7 +82,7 @@ s_param(pgconn_params_t *self, const char *key, const char *value)
 }
 
 void
-pgconn_params_init(pgconn_params_t *self, const Pgferry__Endpoint *ep,
+pgconn_params_init(pgconn_params_t *self, const Pgconvoy__Endpoint *ep,
                    const char *dbname, const char *role,
                    const char *replication, bool pin)
 {
@@ -94,7 +94,7 @@ pgconn_params_init(pgconn_params_t *self, const Pgferry__Endpoint *ep,
     self->keys = xcalloc(room, sizeof *self->keys);
     self->values = xcalloc(room, sizeof *self->values);
     snprintf(self->port, sizeof self->port, "%u", ep->port);
-    snprintf(self->app, sizeof self->app, "pgferry-%s", role);
+    snprintf(self->app, sizeof self->app, "pgconvoy-%s", role);
     for (size_t i = 0; i < PGCONN_DEFAULT_PARAMS; i++)
     {
         s_param(self, s_default_params[i][0], s_default_params[i][1]);
@@ -181,7 +181,7 @@ pgconn_params_conninfo(const pgconn_params_t *self)
 }
 
 char *
-pgconn_options_conninfo(const Pgferry__Endpoint *ep)
+pgconn_options_conninfo(const Pgconvoy__Endpoint *ep)
 {
     strbuf_t *buf = strbuf_new();
 
@@ -193,7 +193,7 @@ pgconn_options_conninfo(const Pgferry__Endpoint *ep)
 }
 
 int
-pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo, char **error)
+pgconn_options_parse(Pgconvoy__Endpoint *ep, const char *conninfo, char **error)
 {
     char *pqerr = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &pqerr);
@@ -211,8 +211,8 @@ pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo, char **error)
         {
             continue;
         }
-        Pgferry__ConnOption *opt = xcalloc(1, sizeof *opt);
-        pgferry__conn_option__init(opt);
+        Pgconvoy__ConnOption *opt = xcalloc(1, sizeof *opt);
+        pgconvoy__conn_option__init(opt);
         opt->key = xstrdup(o->keyword);
         opt->value = xstrdup(o->val);
         ep->options =
@@ -228,7 +228,7 @@ pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo, char **error)
 }
 
 static PGconn *
-s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
+s_connect(const Pgconvoy__Endpoint *ep, const char *dbname, const char *side,
           const char *role, const char *replication, char **error)
 {
     pgconn_params_t params;
@@ -255,14 +255,14 @@ s_connect(const Pgferry__Endpoint *ep, const char *dbname, const char *side,
 }
 
 PGconn *
-pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
+pgconn_connect(const Pgconvoy__Endpoint *ep, const char *dbname,
                const char *side, const char *role, char **error)
 {
     return s_connect(ep, dbname, side, role, NULL, error);
 }
 
 PGconn *
-pgconn_connect_replication(const Pgferry__Endpoint *ep, const char *role,
+pgconn_connect_replication(const Pgconvoy__Endpoint *ep, const char *role,
                            char **error)
 {
     return s_connect(ep, NULL, "source", role, "database", error);

@@ -7,13 +7,13 @@
  * lines, because an agent reports them to the coordinator, which shows
  * them to the user against the database, table or unit concerned.
  */
-#ifndef PGFERRY_PGCONN_H
-#define PGFERRY_PGCONN_H
+#ifndef PGCONVOY_PGCONN_H
+#define PGCONVOY_PGCONN_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /* The session settings every connection pins in its startup packet,
  * whatever the database or role set: how values are written as text
@@ -39,13 +39,13 @@
 /*
  * The parameters of one connection to an Endpoint, in the order libpq
  * applies them, a later one replacing an earlier one of the same keyword:
- *   1. pgferry's defaults, which the user's options replace:
+ *   1. pgconvoy's defaults, which the user's options replace:
  *      connect_timeout and TCP keepalives, on both sides
  *      (PGCONN_SERVER_KEEPALIVES at the start of "options");
  *   2. the user's options (ep->options: sslmode, sslrootcert, ...);
- *   3. what pgferry's correctness depends on, which nothing replaces:
+ *   3. what pgconvoy's correctness depends on, which nothing replaces:
  *      host, port, dbname, user, the password, replication,
- *      application_name=pgferry-<role> and, for a session of ours (pin),
+ *      application_name=pgconvoy-<role> and, for a session of ours (pin),
  *      PGCONN_PINNED_OPTIONS after the user's own "options" (a later -c
  *      wins) and client_encoding UTF8.
  * Borrows ep (and its strings) until cleared.
@@ -56,11 +56,11 @@ typedef struct
     const char **values; /* owned array, beside keys */
     size_t count;        /* entries before the NULL */
     char port[16];       /* ep->port as text */
-    char app[64];        /* pgferry-<role> */
+    char app[64];        /* pgconvoy-<role> */
     char *options;       /* owned: the user's "options", then ours */
 } pgconn_params_t;
 
-void pgconn_params_init(pgconn_params_t *self, const Pgferry__Endpoint *ep,
+void pgconn_params_init(pgconn_params_t *self, const Pgconvoy__Endpoint *ep,
                         const char *dbname, const char *role,
                         const char *replication, bool pin);
 void pgconn_params_clear(pgconn_params_t *self);
@@ -76,14 +76,14 @@ char *pgconn_params_conninfo(const pgconn_params_t *self);
  * ep's options as a conninfo string, "" if none: how the coordinator's
  * catalog keeps them (they hold no secret). Allocated.
  */
-char *pgconn_options_conninfo(const Pgferry__Endpoint *ep);
+char *pgconn_options_conninfo(const Pgconvoy__Endpoint *ep);
 
 /*
  * Fills ep->options from a conninfo string pgconn_options_conninfo()
  * made; they are allocated, to be freed with ep's message. Returns 0, or
  * -1 with *error set.
  */
-int pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo,
+int pgconn_options_parse(Pgconvoy__Endpoint *ep, const char *conninfo,
                          char **error);
 
 /*
@@ -92,14 +92,14 @@ int pgconn_options_parse(Pgferry__Endpoint *ep, const char *conninfo,
  * libpq as a parameter, never through a conninfo string that could be
  * logged. side ("source"/"target") names the server in the error.
  */
-PGconn *pgconn_connect(const Pgferry__Endpoint *ep, const char *dbname,
+PGconn *pgconn_connect(const Pgconvoy__Endpoint *ep, const char *dbname,
                        const char *side, const char *role, char **error);
 
 /*
  * A logical replication connection (replication=database) to ep's
  * database on the source: replication commands and SQL both work on it.
  */
-PGconn *pgconn_connect_replication(const Pgferry__Endpoint *ep,
+PGconn *pgconn_connect_replication(const Pgconvoy__Endpoint *ep,
                                    const char *role, char **error);
 
 /*
@@ -131,6 +131,6 @@ char *pgconn_quote_qualified(PGconn *conn, const char *schema,
                              const char *table);
 
 /* "host:port" for messages; no user, no password. */
-char *pgconn_describe(const Pgferry__Endpoint *ep);
+char *pgconn_describe(const Pgconvoy__Endpoint *ep);
 
 #endif

@@ -4,8 +4,8 @@
  *     rules: unquoted parts fold to lower case, quoted parts are taken as
  *     they are with "" standing for one quote.
  */
-#ifndef PGFERRY_QUALNAME_H
-#define PGFERRY_QUALNAME_H
+#ifndef PGCONVOY_QUALNAME_H
+#define PGCONVOY_QUALNAME_H
 
 /*
  * Splits text into its two parts (allocated, free() them). Returns -1 and

@@ -20,7 +20,7 @@ struct strbuf_t
 static void
 s_out_of_memory(void)
 {
-    fputs("pgferry: out of memory\n", stderr);
+    fputs("pgconvoy: out of memory\n", stderr);
     abort();
 }
 

@@ -4,8 +4,8 @@
  *     messages. Allocation failure aborts: there is no sane recovery from
  *     running out of memory mid-sentence.
  */
-#ifndef PGFERRY_STRBUF_H
-#define PGFERRY_STRBUF_H
+#ifndef PGCONVOY_STRBUF_H
+#define PGCONVOY_STRBUF_H
 
 #include <stddef.h>
 

@@ -12,6 +12,6 @@
 void
 version_print(FILE *out, const char *program)
 {
-    fprintf(out, "%s %s\nprotocol version %d\n", program, PGFERRY_VERSION,
-            PGFERRY_PROTOCOL_VERSION);
+    fprintf(out, "%s %s\nprotocol version %d\n", program, PGCONVOY_VERSION,
+            PGCONVOY_PROTOCOL_VERSION);
 }

@@ -274,7 +274,7 @@ s_start_table_copies(coord_t *self, int64_t task_id, int64_t db_id,
 
 void
 advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
-                     Pgferry__TableRef *const *tables, size_t n)
+                     Pgconvoy__TableRef *const *tables, size_t n)
 {
     db_state_t state = plan_database_state(self, db_id);
     tasks_row_t task;

@@ -2,8 +2,8 @@
  * coordinator/advance.h
  *     Moving a database forward as its units finish.
  */
-#ifndef PGFERRY_COORDINATOR_ADVANCE_H
-#define PGFERRY_COORDINATOR_ADVANCE_H
+#ifndef PGCONVOY_COORDINATOR_ADVANCE_H
+#define PGCONVOY_COORDINATOR_ADVANCE_H
 
 #include "coordinator/coord.h"
 
@@ -20,7 +20,7 @@ void advance_requested(coord_t *self);
 /* These tables exist on the target (n 0: all of the database's): queue
  * their copies, once each. */
 void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
-                          Pgferry__TableRef *const *tables, size_t n);
+                          Pgconvoy__TableRef *const *tables, size_t n);
 /* Queues the index and constraint builds not queued yet: of one loaded
  * table, or (table_id 0) all. Returns how many it queued. */
 int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,

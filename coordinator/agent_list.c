@@ -1,6 +1,6 @@
 /*
  * coordinator/agent_list.c
- *     Builds the answer to pgferry agent list from the registry and the
+ *     Builds the answer to pgconvoy agent list from the registry and the
  *     catalog's running units.
  *
  * The registry holds monotonic times only (a wall clock step must not

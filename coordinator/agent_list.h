@@ -1,14 +1,14 @@
 /*
  * coordinator/agent_list.h
- *     pgferry agent list: every agent the registry knows, with its state,
+ *     pgconvoy agent list: every agent the registry knows, with its state,
  *     its capacity and the units the catalog says it is running.
  *
  * Cost: one pass over the registry and one catalog query over the
  * running units (the units_running index), whatever the number of
  * agents: the answer never asks the catalog once per agent.
  */
-#ifndef PGFERRY_COORDINATOR_AGENT_LIST_H
-#define PGFERRY_COORDINATOR_AGENT_LIST_H
+#ifndef PGCONVOY_COORDINATOR_AGENT_LIST_H
+#define PGCONVOY_COORDINATOR_AGENT_LIST_H
 
 #include <stdint.h>
 

@@ -10,8 +10,8 @@
  * copy of the copy, so neither side waits on the other for longer than
  * a memcpy of a few agents.
  */
-#ifndef PGFERRY_COORDINATOR_AGENT_SNAPSHOT_H
-#define PGFERRY_COORDINATOR_AGENT_SNAPSHOT_H
+#ifndef PGCONVOY_COORDINATOR_AGENT_SNAPSHOT_H
+#define PGCONVOY_COORDINATOR_AGENT_SNAPSHOT_H
 
 #include <stdbool.h>
 #include <stddef.h>

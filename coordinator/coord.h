@@ -9,8 +9,8 @@
  * what it tells agents and CLIs goes through the outbox, which the
  * server's loop flushes after each batch's commit.
  */
-#ifndef PGFERRY_COORDINATOR_COORD_H
-#define PGFERRY_COORDINATOR_COORD_H
+#ifndef PGCONVOY_COORDINATOR_COORD_H
+#define PGCONVOY_COORDINATOR_COORD_H
 
 #include <czmq.h>
 
@@ -23,7 +23,7 @@
 #include "coordinator/secrets.h"
 #include "coordinator/status_worker.h"
 #include "coordinator/store.h"
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 /* Heartbeats: agents send one every COORD_HEARTBEAT_MS; one silent for
  * the agent timeout (--agent-timeout, coord_t.agent_timeout_ms) is dead
@@ -77,7 +77,7 @@ typedef struct
     /* an agent silent this long is lost; its lease is two heartbeats
      * shorter (COORD_AGENT_TIMEOUT_MS) */
     int64_t agent_timeout_ms;
-    /* fault injection for tests ($PGFERRY_TEST_FAULT=exit-before-send:
+    /* fault injection for tests ($PGCONVOY_TEST_FAULT=exit-before-send:
      * KIND): the process exits once a batch that placed a unit of that
      * kind (copy, schema-post…) has committed, before it sends anything,
      * as a kill at that moment would. NULL: none. */

@@ -3,8 +3,8 @@
  *     The rows of databases, the catalog's databases of a task, typed:
  *     one read by its key gives every column a caller decides on.
  */
-#ifndef PGFERRY_COORDINATOR_DATABASES_H
-#define PGFERRY_COORDINATOR_DATABASES_H
+#ifndef PGCONVOY_COORDINATOR_DATABASES_H
+#define PGCONVOY_COORDINATOR_DATABASES_H
 
 #include <stdbool.h>
 #include <stdint.h>

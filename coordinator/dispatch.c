@@ -46,14 +46,14 @@ s_wall_now(void)
 
 /* An endpoint from the catalog's columns: host, port, user, options
  * from column first on, the database given apart. */
-static Pgferry__Endpoint *
+static Pgconvoy__Endpoint *
 s_endpoint(const store_rows_t *rows, int first, const char *dbname,
            const char *password)
 {
-    Pgferry__Endpoint *ep = xcalloc(1, sizeof *ep);
+    Pgconvoy__Endpoint *ep = xcalloc(1, sizeof *ep);
     char *error = NULL;
 
-    pgferry__endpoint__init(ep);
+    pgconvoy__endpoint__init(ep);
     ep->host = xstrdup(store_rows_text(rows, first));
     ep->port = (uint32_t) store_rows_int(rows, first + 1);
     ep->user = xstrdup(store_rows_text(rows, first + 2));
@@ -76,12 +76,12 @@ s_endpoint(const store_rows_t *rows, int first, const char *dbname,
     return ep;
 }
 
-static Pgferry__TableRef *
+static Pgconvoy__TableRef *
 s_table_ref(const store_rows_t *rows, int first)
 {
-    Pgferry__TableRef *t = xcalloc(1, sizeof *t);
+    Pgconvoy__TableRef *t = xcalloc(1, sizeof *t);
 
-    pgferry__table_ref__init(t);
+    pgconvoy__table_ref__init(t);
     t->schema = xstrdup(store_rows_text(rows, first));
     t->name = xstrdup(store_rows_text(rows, first + 1));
     t->binary = store_rows_int(rows, first + 2) != 0;
@@ -96,7 +96,7 @@ s_table_ref(const store_rows_t *rows, int first)
     "bytes_est, rows_est"
 
 static void
-s_add_tables(coord_t *self, Pgferry__Assign *a, int64_t db_id)
+s_add_tables(coord_t *self, Pgconvoy__Assign *a, int64_t db_id)
 {
     store_rows_t *rows = store_query(self->store,
                                      "SELECT " TABLE_COLUMNS
@@ -113,7 +113,7 @@ s_add_tables(coord_t *self, Pgferry__Assign *a, int64_t db_id)
 }
 
 static void
-s_add_items(coord_t *self, Pgferry__Assign *a, const char *where, int64_t key)
+s_add_items(coord_t *self, Pgconvoy__Assign *a, const char *where, int64_t key)
 {
     char *sql = xasprintf("SELECT id, kind, tag, sql, phase FROM "
                           "schema_items WHERE %s ORDER BY id",
@@ -122,8 +122,8 @@ s_add_items(coord_t *self, Pgferry__Assign *a, const char *where, int64_t key)
 
     while (store_rows_next(rows))
     {
-        Pgferry__SchemaItem *item = xcalloc(1, sizeof *item);
-        pgferry__schema_item__init(item);
+        Pgconvoy__SchemaItem *item = xcalloc(1, sizeof *item);
+        pgconvoy__schema_item__init(item);
         item->id = (uint64_t) store_rows_int(rows, 0);
         item->kind = xstrdup(store_rows_text(rows, 1));
         item->tag = xstrdup(store_rows_text(rows, 2));
@@ -137,7 +137,7 @@ s_add_items(coord_t *self, Pgferry__Assign *a, const char *where, int64_t key)
 }
 
 static void
-s_add_selected(Pgferry__Assign *a, const char *selected)
+s_add_selected(Pgconvoy__Assign *a, const char *selected)
 {
     char *copy = xstrdup(selected);
     char *save = NULL;
@@ -152,7 +152,7 @@ s_add_selected(Pgferry__Assign *a, const char *selected)
     free(copy);
 }
 
-Pgferry__Assign *
+Pgconvoy__Assign *
 dispatch_build_assign(coord_t *self, int64_t unit_id)
 {
     store_rows_t *rows = store_query(
@@ -170,7 +170,7 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
-    Pgferry__Assign *a = NULL;
+    Pgconvoy__Assign *a = NULL;
 
     if (!store_rows_next(rows))
     {
@@ -182,9 +182,9 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
     int64_t db_id = store_rows_int(rows, 16);
 
     a = xcalloc(1, sizeof *a);
-    pgferry__assign__init(a);
+    pgconvoy__assign__init(a);
     a->unit_id = (uint64_t) unit_id;
-    a->kind = (Pgferry__UnitKind) kind;
+    a->kind = (Pgconvoy__UnitKind) kind;
     a->task_key = xstrdup(store_rows_text(rows, 3));
     a->source = s_endpoint(rows, 4, store_rows_text(rows, 30),
                            secrets_source(self->secrets, task_id));
@@ -256,7 +256,7 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
     if (kind == K_FINALIZE)
     {
         s_add_items(self, a, "phase = 2 AND database_id = ?", db_id);
-        /* online: pgferry.cdc_counts lives there until the cutover */
+        /* online: pgconvoy.cdc_counts lives there until the cutover */
         a->last = !a->online;
     }
     store_rows_done(&rows);
@@ -292,8 +292,8 @@ static int
 s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
              size_t n)
 {
-    Pgferry__AssignBatch batch = PGFERRY__ASSIGN_BATCH__INIT;
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgconvoy__AssignBatch batch = PGCONVOY__ASSIGN_BATCH__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
     int rc = -1;
 
     batch.units = xcalloc(n, sizeof *batch.units);
@@ -304,7 +304,7 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
     int64_t placement = s_next_placement(self, agent);
     for (size_t i = 0; i < n; i++)
     {
-        Pgferry__Assign *a =
+        Pgconvoy__Assign *a =
             placement > 0 ? dispatch_build_assign(self, ids[i]) : NULL;
         if (a != NULL)
         {
@@ -315,7 +315,7 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
         {
             if (a != NULL)
             {
-                pgferry__assign__free_unpacked(a, NULL);
+                pgconvoy__assign__free_unpacked(a, NULL);
             }
             store_rollback(self->store);
             goto cleanup;
@@ -329,12 +329,12 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
     }
     if (n == 1)
     {
-        env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+        env.body_case = PGCONVOY__ENVELOPE__BODY_ASSIGN;
         env.assign = batch.units[0];
     }
     else
     {
-        env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+        env.body_case = PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
         env.assign_batch = &batch;
     }
     rc = outbox_add(self->outbox, self->agents, agent->route, &env);
@@ -356,7 +356,7 @@ cleanup:
     /* built with malloc field by field, as unpack would have */
     for (size_t i = 0; i < batch.n_units; i++)
     {
-        pgferry__assign__free_unpacked(batch.units[i], NULL);
+        pgconvoy__assign__free_unpacked(batch.units[i], NULL);
     }
     free(batch.units);
     return rc;

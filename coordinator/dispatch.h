@@ -2,8 +2,8 @@
  * coordinator/dispatch.h
  *     Placing queued units on the agents that have free job slots.
  */
-#ifndef PGFERRY_COORDINATOR_DISPATCH_H
-#define PGFERRY_COORDINATOR_DISPATCH_H
+#ifndef PGCONVOY_COORDINATOR_DISPATCH_H
+#define PGCONVOY_COORDINATOR_DISPATCH_H
 
 #include "coordinator/coord.h"
 
@@ -16,9 +16,9 @@
 void dispatch_units(coord_t *self);
 
 /* The Assign of unit unit_id, built from the catalog as its next
- * placement will send it (free with pgferry__assign__free_unpacked());
+ * placement will send it (free with pgconvoy__assign__free_unpacked());
  * NULL if the unit is gone. */
-Pgferry__Assign *dispatch_build_assign(coord_t *self, int64_t unit_id);
+Pgconvoy__Assign *dispatch_build_assign(coord_t *self, int64_t unit_id);
 
 /*
  * Asks for dispatch_units() at the end of the batch of messages being

@@ -1,6 +1,6 @@
 /*
  * coordinator/http.h
- *     pgferry-coordinator --http HOST:PORT: /metrics (Prometheus),
+ *     pgconvoy-coordinator --http HOST:PORT: /metrics (Prometheus),
  *     /healthz and /readyz, served by libmicrohttpd on a thread of its
  *     own.
  *
@@ -9,8 +9,8 @@
  * loop publishes: a scrape never waits on the coordinator's loop, and
  * the loop never waits on a scrape.
  */
-#ifndef PGFERRY_COORDINATOR_HTTP_H
-#define PGFERRY_COORDINATOR_HTTP_H
+#ifndef PGCONVOY_COORDINATOR_HTTP_H
+#define PGCONVOY_COORDINATOR_HTTP_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /*
  * coordinator/main.c
- *     pgferry-coordinator: the only stateful process. Opens the catalog
+ *     pgconvoy-coordinator: the only stateful process. Opens the catalog
  *     in the state directory, binds the CLI and agent sockets, and runs.
  */
 #include <stdbool.h>
@@ -49,11 +49,11 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "Usage: %s --state-dir DIR [OPTION]...\n"
-            "The pgferry coordinator: keeps the catalog of projects and "
+            "The pgconvoy coordinator: keeps the catalog of projects and "
             "tasks, plans the\nunits and hands them to the agents.\n"
             "\n"
             "Options:\n",
-            PGFERRY_COORDINATOR_NAME);
+            PGCONVOY_COORDINATOR_NAME);
     cmdline_print_options(s_options, out);
     fprintf(out,
             "\n"
@@ -86,7 +86,7 @@ s_usage(FILE *out)
 static void
 s_version(void)
 {
-    version_print(stdout, PGFERRY_COORDINATOR_NAME);
+    version_print(stdout, PGCONVOY_COORDINATOR_NAME);
     printf("catalog layout %d\n", STORE_VERSION);
 }
 
@@ -106,7 +106,7 @@ main(int argc, char **argv)
     cmdline_t cmdline;
     int c = 0;
 
-    cmdline_init(&cmdline, s_options, PGFERRY_COORDINATOR_NAME, NULL, false);
+    cmdline_init(&cmdline, s_options, PGCONVOY_COORDINATOR_NAME, NULL, false);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
         switch (c)
@@ -141,7 +141,7 @@ main(int argc, char **argv)
                 if (config_parse_size(optarg, &slot_wal_warn, &error) != 0)
                 {
                     fprintf(stderr,
-                            "pgferry-coordinator: error: --slot-wal-warn: "
+                            "pgconvoy-coordinator: error: --slot-wal-warn: "
                             "%s\n",
                             error);
                     free(error);
@@ -157,7 +157,7 @@ main(int argc, char **argv)
                     agent_timeout_ms < COORD_AGENT_TIMEOUT_MIN_MS)
                 {
                     fprintf(stderr,
-                            "pgferry-coordinator: error: --agent-timeout: "
+                            "pgconvoy-coordinator: error: --agent-timeout: "
                             "%s\n",
                             error != NULL ? error
                                           : "expected at least 3s (a lease "
@@ -173,7 +173,7 @@ main(int argc, char **argv)
                 if (log_parse_level(optarg, &level) != 0)
                 {
                     fprintf(stderr,
-                            "pgferry-coordinator: error: "
+                            "pgconvoy-coordinator: error: "
                             "--log-level: value \"%s\" is not one "
                             "of trace, debug, info, warn, error\n",
                             optarg);
@@ -194,7 +194,7 @@ main(int argc, char **argv)
     }
     if ((curve_secret == NULL) != (curve_clients == NULL))
     {
-        fprintf(stderr, "pgferry-coordinator: error: --curve-secret and "
+        fprintf(stderr, "pgconvoy-coordinator: error: --curve-secret and "
                         "--curve-clients go together\n");
         return 2;
     }
@@ -207,7 +207,7 @@ main(int argc, char **argv)
             if (!curve_endpoint_is_local(endpoints[i]))
             {
                 fprintf(stderr,
-                        "pgferry-coordinator: error: %s: value \"%s\" can be "
+                        "pgconvoy-coordinator: error: %s: value \"%s\" can be "
                         "reached from other hosts, and without CURVE keys "
                         "anyone who reaches it could steer the coordinator: "
                         "expected a loopback address (tcp://127.0.0.1:PORT) "
@@ -223,7 +223,7 @@ main(int argc, char **argv)
     if (http != NULL && !insecure && !http_address_is_local(http))
     {
         fprintf(stderr,
-                "pgferry-coordinator: error: --http: value \"%s\" can be "
+                "pgconvoy-coordinator: error: --http: value \"%s\" can be "
                 "reached from other hosts, and anyone who reaches it could "
                 "read the names of the databases and tables migrated: "
                 "expected a loopback address (127.0.0.1:PORT), or "
@@ -233,7 +233,7 @@ main(int argc, char **argv)
     }
     if (secrets_key != NULL && secrets_check_key(secrets_key) != 0)
     {
-        fprintf(stderr, "pgferry-coordinator: error: --secrets-key: "
+        fprintf(stderr, "pgconvoy-coordinator: error: --secrets-key: "
                         "expected a file of 32 random bytes that only its "
                         "owner reads (head -c 32 /dev/urandom > FILE; "
                         "chmod 600 FILE)\n");
@@ -241,7 +241,7 @@ main(int argc, char **argv)
     }
     if (state_dir == NULL || optind < argc)
     {
-        fprintf(stderr, "pgferry-coordinator: error: --state-dir is "
+        fprintf(stderr, "pgconvoy-coordinator: error: --state-dir is "
                         "required\n");
         s_usage(stderr);
         return 2;

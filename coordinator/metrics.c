@@ -4,7 +4,7 @@
  *
  * The rows are loaded first, then written family by family, because the
  * format wants each family's samples together. Names follow Prometheus's
- * conventions: pgferry_ prefix, _total for counters, base units (bytes,
+ * conventions: pgconvoy_ prefix, _total for counters, base units (bytes,
  * seconds). Per-table series exist only for tasks still Pending or
  * Running, so that finished tasks of 10,000 tables do not keep 20,000
  * series alive.
@@ -74,42 +74,42 @@ static const char s_db_sql[] =
     "  d.slot_wal_bytes, d.trouble_retries" S_DB_FROM " ORDER BY d.id";
 
 static const s_family_t s_db_families[] = {
-    {"pgferry_full_load_rows_total", "counter",
+    {"pgconvoy_full_load_rows_total", "counter",
      "Rows the full load copied (starts over if the load does); rates are left to rate()",
      0, 0},
-    {"pgferry_full_load_bytes_total", "counter",
+    {"pgconvoy_full_load_bytes_total", "counter",
      "Bytes the full load copied (starts over if the load does); rates are left to rate()",
      1, 0},
-    {"pgferry_tables_completed", "gauge", "Tables whose full load is done", 2,
+    {"pgconvoy_tables_completed", "gauge", "Tables whose full load is done", 2,
      0},
-    {"pgferry_tables_loading", "gauge", "Tables being loaded", 3, 0},
-    {"pgferry_tables_queued", "gauge", "Tables waiting for their full load", 4,
+    {"pgconvoy_tables_loading", "gauge", "Tables being loaded", 3, 0},
+    {"pgconvoy_tables_queued", "gauge", "Tables waiting for their full load", 4,
      0},
-    {"pgferry_tables_errored", "gauge", "Tables whose full load failed", 5, 0},
-    {"pgferry_cdc_inserts_applied_total", "counter",
+    {"pgconvoy_tables_errored", "gauge", "Tables whose full load failed", 5, 0},
+    {"pgconvoy_cdc_inserts_applied_total", "counter",
      "INSERTs change data capture applied to the target; rates are left to rate()",
      6, 0},
-    {"pgferry_cdc_updates_applied_total", "counter",
+    {"pgconvoy_cdc_updates_applied_total", "counter",
      "UPDATEs change data capture applied to the target; rates are left to rate()",
      7, 0},
-    {"pgferry_cdc_deletes_applied_total", "counter",
+    {"pgconvoy_cdc_deletes_applied_total", "counter",
      "DELETEs change data capture applied to the target; rates are left to rate()",
      8, 0},
-    {"pgferry_cdc_lag_seconds", "gauge",
+    {"pgconvoy_cdc_lag_seconds", "gauge",
      "How far the target is behind the source, in time (the cdc unit's latest report)",
      9, 1000.0},
-    {"pgferry_cdc_lag_bytes", "gauge",
+    {"pgconvoy_cdc_lag_bytes", "gauge",
      "WAL between the source's position and the last change applied", 10, 0},
-    {"pgferry_slot_retained_wal_bytes", "gauge",
+    {"pgconvoy_slot_retained_wal_bytes", "gauge",
      "WAL the replication slot holds back on the source", 11, 0},
-    {"pgferry_retries", "gauge",
+    {"pgconvoy_retries", "gauge",
      "Tries failed in a row of a failure being waited out (0 while all goes well)",
      12, 0}};
 
 static const s_family_t s_table_families[] = {
-    {"pgferry_table_rows_total", "counter",
+    {"pgconvoy_table_rows_total", "counter",
      "Rows the full load copied into the table (unfinished tasks only)", 0, 0},
-    {"pgferry_table_bytes_total", "counter",
+    {"pgconvoy_table_bytes_total", "counter",
      "Bytes the full load copied into the table (unfinished tasks only)", 1,
      0}};
 
@@ -249,29 +249,29 @@ s_add_agents(prom_t *prom, store_t *store, const agent_snapshot_agent_t *agents,
              size_t n, int64_t now)
 {
     prom_add_family(
-        prom, "pgferry_agent_up", "gauge",
+        prom, "pgconvoy_agent_up", "gauge",
         "1 while the agent sends heartbeats, 0 once it missed them");
     for (size_t i = 0; i < n; i++)
     {
         const char *labels[] = {"agent", agents[i].name, NULL};
-        prom_add_int(prom, "pgferry_agent_up", labels, agents[i].alive);
+        prom_add_int(prom, "pgconvoy_agent_up", labels, agents[i].alive);
     }
-    prom_add_family(prom, "pgferry_agent_heartbeat_age_seconds", "gauge",
+    prom_add_family(prom, "pgconvoy_agent_heartbeat_age_seconds", "gauge",
                     "Time since the agent's last heartbeat");
     for (size_t i = 0; i < n; i++)
     {
         const char *labels[] = {"agent", agents[i].name, NULL};
-        prom_add_double(prom, "pgferry_agent_heartbeat_age_seconds", labels,
+        prom_add_double(prom, "pgconvoy_agent_heartbeat_age_seconds", labels,
                         (double) (now - agents[i].last_seen) / 1000.0);
     }
-    prom_add_family(prom, "pgferry_agent_jobs", "gauge",
+    prom_add_family(prom, "pgconvoy_agent_jobs", "gauge",
                     "Units the agent runs at once (--jobs)");
     for (size_t i = 0; i < n; i++)
     {
         const char *labels[] = {"agent", agents[i].name, NULL};
-        prom_add_int(prom, "pgferry_agent_jobs", labels, agents[i].jobs);
+        prom_add_int(prom, "pgconvoy_agent_jobs", labels, agents[i].jobs);
     }
-    prom_add_family(prom, "pgferry_agent_units_running", "gauge",
+    prom_add_family(prom, "pgconvoy_agent_units_running", "gauge",
                     "Units placed on the agent and running");
     for (size_t i = 0; i < n; i++)
     {
@@ -281,7 +281,7 @@ s_add_agents(prom_t *prom, store_t *store, const agent_snapshot_agent_t *agents,
             store, 0,
             "SELECT count(*) FROM units WHERE state = 'running' AND agent = ?",
             "s", agents[i].name);
-        prom_add_int(prom, "pgferry_agent_units_running", labels, running);
+        prom_add_int(prom, "pgconvoy_agent_units_running", labels, running);
     }
 }
 
@@ -315,10 +315,10 @@ metrics_render(store_t *store, const agent_snapshot_agent_t *agents, size_t n,
         log_error("could not read the catalog for /metrics");
         goto cleanup;
     }
-    s_add_states(prom, "pgferry_task_state",
+    s_add_states(prom, "pgconvoy_task_state",
                  "The task's state: 1 for the state it is in", &tasks, 2,
                  TASK_STATE_COUNT, s_task_state);
-    s_add_states(prom, "pgferry_database_state",
+    s_add_states(prom, "pgconvoy_database_state",
                  "The database's state: 1 for the state it is in", &dbs, 3,
                  DB_STATE_COUNT, s_db_state);
     s_add_families(prom, s_db_families,
@@ -327,9 +327,9 @@ metrics_render(store_t *store, const agent_snapshot_agent_t *agents, size_t n,
                    sizeof s_table_families / sizeof s_table_families[0],
                    &tables, -1);
     prom_add_family(
-        prom, "pgferry_units_queued", "gauge",
+        prom, "pgconvoy_units_queued", "gauge",
         "Units waiting to be placed on an agent (the queue's depth)");
-    prom_add_int(prom, "pgferry_units_queued", NULL,
+    prom_add_int(prom, "pgconvoy_units_queued", NULL,
                  store_int(store, 0,
                            "SELECT coalesce(sum(n), 0) FROM unit_counts"
                            " WHERE state = 'queued'",

@@ -8,8 +8,8 @@
  * Counters are the catalog's running totals; rates (rows per second,
  * changes per second) are left to Prometheus's rate().
  */
-#ifndef PGFERRY_COORDINATOR_METRICS_H
-#define PGFERRY_COORDINATOR_METRICS_H
+#ifndef PGCONVOY_COORDINATOR_METRICS_H
+#define PGCONVOY_COORDINATOR_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>

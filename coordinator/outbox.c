@@ -45,7 +45,8 @@ outbox_destroy(outbox_t **self_p)
 }
 
 int
-outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route, Pgferry__Envelope *env)
+outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route,
+           Pgconvoy__Envelope *env)
 {
     zmsg_t *msg = envelope_pack(route, env);
 

@@ -8,13 +8,13 @@
  * (a task created) in that batch waits here until the transaction has
  * committed, so that nobody hears of a change a crash could still undo.
  */
-#ifndef PGFERRY_COORDINATOR_OUTBOX_H
-#define PGFERRY_COORDINATOR_OUTBOX_H
+#ifndef PGCONVOY_COORDINATOR_OUTBOX_H
+#define PGCONVOY_COORDINATOR_OUTBOX_H
 
 #include <czmq.h>
 #include <stddef.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 typedef struct outbox_t outbox_t;
 
@@ -24,7 +24,7 @@ void outbox_destroy(outbox_t **self_p);
 /* Queues env for sock, routed by a copy of route (borrows all three:
  * env is packed now). Returns 0, or -1 (logged) if it cannot be packed. */
 int outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route,
-               Pgferry__Envelope *env);
+               Pgconvoy__Envelope *env);
 
 /* Sends every queued message, in the order queued. */
 void outbox_flush(outbox_t *self);

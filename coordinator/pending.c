@@ -140,8 +140,8 @@ void
 pending_answer(pending_t *self, int64_t task_id, int code, const char *message)
 {
     pending_task_t *t = s_find(self, task_id);
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Reply reply = PGFERRY__REPLY__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Reply reply = PGCONVOY__REPLY__INIT;
 
     if (t == NULL)
     {
@@ -150,7 +150,7 @@ pending_answer(pending_t *self, int64_t task_id, int code, const char *message)
     reply.code = code;
     reply.message = (char *) message;
     reply.json = "";
-    env.body_case = PGFERRY__ENVELOPE__BODY_REPLY;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     (void) outbox_add(self->out, self->cli, t->route, &env);
     s_forget(self, (size_t) (t - self->tasks));

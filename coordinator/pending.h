@@ -7,8 +7,8 @@
  * reply) with every problem found so far, and the answer goes out
  * through the outbox, after the catalog has committed the verdict.
  */
-#ifndef PGFERRY_COORDINATOR_PENDING_H
-#define PGFERRY_COORDINATOR_PENDING_H
+#ifndef PGCONVOY_COORDINATOR_PENDING_H
+#define PGCONVOY_COORDINATOR_PENDING_H
 
 #include <czmq.h>
 #include <stdbool.h>

@@ -61,9 +61,9 @@ coord_event(coord_t *self, int64_t task_id, const char *level, const char *fmt,
 }
 
 char *
-plan_task_request_problem(const Pgferry__Request *req)
+plan_task_request_problem(const Pgconvoy__Request *req)
 {
-    const Pgferry__Endpoint *ends[2] = {req->source, req->target};
+    const Pgconvoy__Endpoint *ends[2] = {req->source, req->target};
     const char *names[2] = {"source", "target"};
 
     for (int i = 0; i < 2; i++)
@@ -96,8 +96,8 @@ plan_task_request_problem(const Pgferry__Request *req)
 }
 
 int
-plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
-                 char **error)
+plan_create_task(coord_t *self, const Pgconvoy__Request *req,
+                 int64_t project_id, char **error)
 {
     char now[40];
     zuuid_t *uuid = zuuid_new();
@@ -137,7 +137,7 @@ plan_create_task(coord_t *self, const Pgferry__Request *req, int64_t project_id,
     task_id = store_last_id(self->store);
     for (size_t i = 0; i < req->n_databases; i++)
     {
-        const Pgferry__DatabaseOption *db = req->databases[i];
+        const Pgconvoy__DatabaseOption *db = req->databases[i];
         strbuf_t *selected = strbuf_new();
         for (size_t j = 0; j < db->n_selected_tables; j++)
         {
@@ -301,17 +301,17 @@ s_database_ids(coord_t *self, int64_t task_id, size_t *count)
 /* Sends a Release with the flags of what to each running unit rows lists
  * as (id, agent); borrows rows. */
 static void
-s_release_each(coord_t *self, store_rows_t *rows, const Pgferry__Release *what)
+s_release_each(coord_t *self, store_rows_t *rows, const Pgconvoy__Release *what)
 {
     while (store_rows_next(rows))
     {
         registry_agent_t *agent =
             registry_find(self->registry, store_rows_text(rows, 1));
-        Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-        Pgferry__Release release = *what;
+        Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+        Pgconvoy__Release release = *what;
 
         release.unit_id = (uint64_t) store_rows_int(rows, 0);
-        env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+        env.body_case = PGCONVOY__ENVELOPE__BODY_RELEASE;
         env.release = &release;
         if (agent != NULL && agent->alive)
         {
@@ -327,7 +327,7 @@ static void
 s_send_release(coord_t *self, int64_t db_id, int kind, bool cutover,
                bool validate, bool validated)
 {
-    Pgferry__Release what = PGFERRY__RELEASE__INIT;
+    Pgconvoy__Release what = PGCONVOY__RELEASE__INIT;
 
     what.cutover = cutover;
     what.validate = validate;
@@ -356,7 +356,7 @@ plan_confirm_validated(coord_t *self, int64_t db_id)
 static void
 s_release_batches(coord_t *self, int64_t db_id)
 {
-    Pgferry__Release what = PGFERRY__RELEASE__INIT;
+    Pgconvoy__Release what = PGCONVOY__RELEASE__INIT;
     store_rows_t *rows = store_query(self->store,
                                      "SELECT DISTINCT batch, agent FROM units "
                                      "WHERE database_id = ? AND state = "
@@ -584,7 +584,7 @@ plan_prepare_verdict(coord_t *self, int64_t task_id)
                 /* slot names are lower case, digits and _, at most 63 */
                 (void) store_exec(
                     self->store,
-                    "UPDATE databases SET slot = 'pgferry_' || "
+                    "UPDATE databases SET slot = 'pgconvoy_' || "
                     "replace(t.task_key, '-', '') || '_' || databases.id "
                     "FROM tasks t WHERE t.id = databases.task_id AND "
                     "databases.id = ?",

@@ -2,8 +2,8 @@
  * coordinator/plan.h
  *     Tasks and databases: their creation, their states and their end.
  */
-#ifndef PGFERRY_COORDINATOR_PLAN_H
-#define PGFERRY_COORDINATOR_PLAN_H
+#ifndef PGCONVOY_COORDINATOR_PLAN_H
+#define PGCONVOY_COORDINATOR_PLAN_H
 
 #include "coordinator/coord.h"
 #include "coordinator/states.h"
@@ -11,12 +11,12 @@
 /* What a TASK_CREATE lacks that plan_create_task() reads (servers,
  * databases), or NULL: a message to free. The CLI never sends such a
  * request; anything else that reaches the socket may. */
-char *plan_task_request_problem(const Pgferry__Request *req);
+char *plan_task_request_problem(const Pgconvoy__Request *req);
 
 /* A task from a TASK_CREATE (plan_task_request_problem() found nothing
  * missing): its databases' prepare units queued, its
  * passwords kept in memory. The task's id, or -1 with *error set. */
-int plan_create_task(coord_t *self, const Pgferry__Request *req,
+int plan_create_task(coord_t *self, const Pgconvoy__Request *req,
                      int64_t project_id, char **error);
 void plan_cancel_task(coord_t *self, int64_t task_id);
 /* Cancels, then deletes the task, at once or (online: its slot is to be

@@ -8,8 +8,8 @@
  * samples). Label values are escaped here (backslash, double quote,
  * newline), so database and table names of any spelling are safe.
  */
-#ifndef PGFERRY_COORDINATOR_PROM_H
-#define PGFERRY_COORDINATOR_PROM_H
+#ifndef PGCONVOY_COORDINATOR_PROM_H
+#define PGCONVOY_COORDINATOR_PROM_H
 
 #include <stdint.h>
 

@@ -6,8 +6,8 @@
  * The registry is memory only: after a restart agents re-register with
  * their next heartbeat, which carries all the registry needs.
  */
-#ifndef PGFERRY_COORDINATOR_REGISTRY_H
-#define PGFERRY_COORDINATOR_REGISTRY_H
+#ifndef PGCONVOY_COORDINATOR_REGISTRY_H
+#define PGCONVOY_COORDINATOR_REGISTRY_H
 
 #include <czmq.h>
 #include <stdbool.h>

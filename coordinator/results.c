@@ -95,7 +95,7 @@ s_move_table(coord_t *self, int64_t table_id, table_state_t to,
  * it held before it was attached to its parent were never published.
  */
 static void
-s_add_cdc_table(coord_t *self, int64_t db_id, const Pgferry__TableChanges *t)
+s_add_cdc_table(coord_t *self, int64_t db_id, const Pgconvoy__TableChanges *t)
 {
     char now[40];
     int64_t task_id = store_int(self->store, 0,
@@ -149,7 +149,7 @@ s_note_slot_wal(coord_t *self, const databases_row_t *db, int64_t db_id,
  * Moves the database between CATCHING_UP and READY_TO_COMPLETE.
  */
 static void
-s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
+s_store_cdc(coord_t *self, int64_t db_id, const Pgconvoy__CdcProgress *cdc)
 {
     databases_row_t db;
 
@@ -170,7 +170,7 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
                       db_id);
     for (size_t i = 0; i < cdc->n_tables; i++)
     {
-        const Pgferry__TableChanges *t = cdc->tables[i];
+        const Pgconvoy__TableChanges *t = cdc->tables[i];
         if (store_exec(self->store,
                        "UPDATE tables_ SET cdc_ins = ?, cdc_upd = ?, "
                        "cdc_del = ? WHERE database_id = ? AND "
@@ -195,11 +195,11 @@ s_store_cdc(coord_t *self, int64_t db_id, const Pgferry__CdcProgress *cdc)
 }
 
 static void
-s_insert_tables(coord_t *self, int64_t db_id, const Pgferry__Result *r)
+s_insert_tables(coord_t *self, int64_t db_id, const Pgconvoy__Result *r)
 {
     for (size_t i = 0; i < r->n_tables; i++)
     {
-        const Pgferry__TableRef *t = r->tables[i];
+        const Pgconvoy__TableRef *t = r->tables[i];
         (void) store_exec(self->store,
                           "INSERT INTO tables_ (database_id, schema_name, "
                           "table_name, bytes_est, rows_est, binary_ok, "
@@ -211,7 +211,7 @@ s_insert_tables(coord_t *self, int64_t db_id, const Pgferry__Result *r)
 
 static void
 s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
-             const Pgferry__Result *r)
+             const Pgconvoy__Result *r)
 {
     if (r->ok)
     {
@@ -247,13 +247,13 @@ s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
  * built now, and the tables without any analyzed. */
 static void
 s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
-                const Pgferry__Result *r)
+                const Pgconvoy__Result *r)
 {
     store_rows_t *rows = NULL;
 
     for (size_t i = 0; i < r->n_items; i++)
     {
-        const Pgferry__SchemaItem *item = r->items[i];
+        const Pgconvoy__SchemaItem *item = r->items[i];
         (void) store_exec(self->store,
                           "INSERT INTO schema_items (database_id, kind, tag, "
                           "sql, phase, table_schema, table_name) VALUES "
@@ -279,7 +279,7 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
 /* One range of a table is in; the last one completes the table. */
 static void
 s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
-               const Pgferry__Result *r)
+               const Pgconvoy__Result *r)
 {
     (void) store_exec(self->store,
                       "UPDATE units SET rows = ?, bytes = ? WHERE id = ?",
@@ -366,7 +366,7 @@ s_clear_trouble(coord_t *self, int64_t task_id, int64_t db_id)
 static void
 s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
              int64_t db_id, int64_t table_id, int attempts,
-             const Pgferry__Result *r)
+             const Pgconvoy__Result *r)
 {
     if ((kind == K_SNAPSHOT || kind == K_SLOT) && !r->retryable)
     {
@@ -468,7 +468,7 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
 
 void
 results_on_progress(coord_t *self, const char *agent,
-                    const Pgferry__Progress *p)
+                    const Pgconvoy__Progress *p)
 {
     units_row_t unit;
 
@@ -584,7 +584,7 @@ results_on_progress(coord_t *self, const char *agent,
 }
 
 void
-results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
+results_on_result(coord_t *self, const char *agent, const Pgconvoy__Result *r)
 {
     units_row_t unit;
 
@@ -710,7 +710,7 @@ results_on_result(coord_t *self, const char *agent, const Pgferry__Result *r)
 static void
 s_forget_unit(coord_t *self, const char *agent, const results_lost_t *u)
 {
-    Pgferry__Result lost = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result lost = PGCONVOY__RESULT__INIT;
     char *why = xasprintf("agent \"%s\" was lost while running this %s unit",
                           agent, units_kind_name(u->kind));
 

@@ -2,15 +2,15 @@
  * coordinator/results.h
  *     What agents report about their units.
  */
-#ifndef PGFERRY_COORDINATOR_RESULTS_H
-#define PGFERRY_COORDINATOR_RESULTS_H
+#ifndef PGCONVOY_COORDINATOR_RESULTS_H
+#define PGCONVOY_COORDINATOR_RESULTS_H
 
 #include "coordinator/coord.h"
 
 void results_on_progress(coord_t *self, const char *agent,
-                         const Pgferry__Progress *progress);
+                         const Pgconvoy__Progress *progress);
 void results_on_result(coord_t *self, const char *agent,
-                       const Pgferry__Result *result);
+                       const Pgconvoy__Result *result);
 /* Places again the units an agent no longer runs (it died or restarted).
  * still_running: the units it says it runs; NULL means none. Units of
  * placements after up_to (the last the agent said it received) may be on

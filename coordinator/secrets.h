@@ -11,8 +11,8 @@
  * goes on after a restart with the passwords it was given. Wiped when
  * forgotten.
  */
-#ifndef PGFERRY_COORDINATOR_SECRETS_H
-#define PGFERRY_COORDINATOR_SECRETS_H
+#ifndef PGCONVOY_COORDINATOR_SECRETS_H
+#define PGCONVOY_COORDINATOR_SECRETS_H
 
 #include <stdint.h>
 

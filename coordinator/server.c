@@ -52,7 +52,7 @@ server_new(const char *state_dir, const char *cli_endpoint,
     coord_t *self = xcalloc(1, sizeof *self);
     self->agent_timeout_ms = COORD_AGENT_TIMEOUT_MS;
 
-    const char *fault = getenv("PGFERRY_TEST_FAULT");
+    const char *fault = getenv("PGCONVOY_TEST_FAULT");
     if (fault != NULL && strncmp(fault, "exit-before-send:", 17) == 0)
     {
         self->fault_exit_before_send = fault + 17;
@@ -164,13 +164,13 @@ static void
 s_reply(coord_t *self, zmsg_t *route, int code, const char *message,
         const char *json)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Reply reply = PGFERRY__REPLY__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Reply reply = PGCONVOY__REPLY__INIT;
 
     reply.code = code;
     reply.message = (char *) (message ? message : "");
     reply.json = (char *) (json ? json : "");
-    env.body_case = PGFERRY__ENVELOPE__BODY_REPLY;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     /* after the commit of what it reports */
     (void) outbox_add(self->outbox, self->cli, route, &env);
@@ -202,7 +202,7 @@ s_platform_ok(const char *platform)
 }
 
 static void
-s_project_create(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
+s_project_create(coord_t *self, zmsg_t *route, const Pgconvoy__Request *req)
 {
     char now[40];
 
@@ -243,7 +243,7 @@ s_project_create(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
 
 /* Finds the project and the task named in req, or answers with code 2. */
 static int64_t
-s_lookup_task(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
+s_lookup_task(coord_t *self, zmsg_t *route, const Pgconvoy__Request *req)
 {
     int64_t project_id = s_project_id(self, req->project);
     int64_t task_id = project_id ? s_task_id(self, project_id, req->task) : 0;
@@ -271,18 +271,18 @@ s_lookup_task(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
 /*
  * The first option of ep that config_check_option() refuses, as a
  * message for the client, or NULL. The CLI checked them already; another
- * client must not get a secret into the catalog, nor a setting pgferry
+ * client must not get a secret into the catalog, nor a setting pgconvoy
  * decides itself.
  */
 static char *
-s_check_options(const char *side, const Pgferry__Endpoint *ep)
+s_check_options(const char *side, const Pgconvoy__Endpoint *ep)
 {
     char *why = NULL;
     char *msg = NULL;
 
     for (size_t i = 0; i < ep->n_options && msg == NULL; i++)
     {
-        const Pgferry__ConnOption *opt = ep->options[i];
+        const Pgconvoy__ConnOption *opt = ep->options[i];
         if (strcmp(opt->key, "password") == 0)
         {
             msg = xasprintf("%s connection: option \"password\" is not "
@@ -300,7 +300,7 @@ s_check_options(const char *side, const Pgferry__Endpoint *ep)
 }
 
 static void
-s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
+s_task_create(coord_t *self, zmsg_t **route_p, const Pgconvoy__Request *req)
 {
     int64_t project_id = s_project_id(self, req->project);
     char *msg = NULL;
@@ -332,7 +332,7 @@ s_task_create(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
     else if (registry_alive_count(self->registry) == 0)
     {
         msg = xstrdup("no agent is connected to the coordinator: start "
-                      "pgferry-agent first");
+                      "pgconvoy-agent first");
         code = 1;
     }
     if (msg == NULL)
@@ -396,7 +396,7 @@ s_task_delete(coord_t *self, zmsg_t *route, int64_t task_id, const char *name)
 }
 
 static void
-s_project_delete(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
+s_project_delete(coord_t *self, zmsg_t *route, const Pgconvoy__Request *req)
 {
     int64_t project_id = s_project_id(self, req->project);
     int64_t tasks = store_int(self->store, 0,
@@ -427,37 +427,37 @@ s_project_delete(coord_t *self, zmsg_t *route, const Pgferry__Request *req)
 }
 
 static void
-s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
+s_handle_request(coord_t *self, zmsg_t **route_p, const Pgconvoy__Request *req)
 {
     zmsg_t *route = *route_p;
     int64_t task_id = 0;
 
     switch (req->verb)
     {
-        case PGFERRY__REQUEST__VERB__PROJECT_CREATE:
+        case PGCONVOY__REQUEST__VERB__PROJECT_CREATE:
             s_project_create(self, route, req);
             break;
-        case PGFERRY__REQUEST__VERB__PROJECT_DELETE:
+        case PGCONVOY__REQUEST__VERB__PROJECT_DELETE:
             s_project_delete(self, route, req);
             break;
-        case PGFERRY__REQUEST__VERB__PROJECT_LIST:
+        case PGCONVOY__REQUEST__VERB__PROJECT_LIST:
         {
             char *json = status_projects_json(self);
             s_reply(self, route, 0, "", json);
             free(json);
             break;
         }
-        case PGFERRY__REQUEST__VERB__AGENT_LIST:
+        case PGCONVOY__REQUEST__VERB__AGENT_LIST:
         {
             char *json = agent_list_json(self, zclock_mono(), zclock_time());
             s_reply(self, route, 0, "", json);
             free(json);
             break;
         }
-        case PGFERRY__REQUEST__VERB__TASK_CREATE:
+        case PGCONVOY__REQUEST__VERB__TASK_CREATE:
             s_task_create(self, route_p, req);
             break;
-        case PGFERRY__REQUEST__VERB__TASK_SHOW:
+        case PGCONVOY__REQUEST__VERB__TASK_SHOW:
             /* the worker answers, unless it cannot: then we do */
             if ((task_id = s_lookup_task(self, route, req)) != 0 &&
                 (self->status == NULL ||
@@ -470,19 +470,19 @@ s_handle_request(coord_t *self, zmsg_t **route_p, const Pgferry__Request *req)
                 free(json);
             }
             break;
-        case PGFERRY__REQUEST__VERB__TASK_CANCEL:
+        case PGCONVOY__REQUEST__VERB__TASK_CANCEL:
             if ((task_id = s_lookup_task(self, route, req)) != 0)
             {
                 s_task_cancel(self, route, task_id, req->task);
             }
             break;
-        case PGFERRY__REQUEST__VERB__TASK_DELETE:
+        case PGCONVOY__REQUEST__VERB__TASK_DELETE:
             if ((task_id = s_lookup_task(self, route, req)) != 0)
             {
                 s_task_delete(self, route, task_id, req->task);
             }
             break;
-        case PGFERRY__REQUEST__VERB__TASK_CUTOVER:
+        case PGCONVOY__REQUEST__VERB__TASK_CUTOVER:
             if ((task_id = s_lookup_task(self, route, req)) != 0)
             {
                 char *msg = NULL;
@@ -502,7 +502,7 @@ static void
 s_handle_cli(coord_t *self)
 {
     zmsg_t *route = NULL;
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     uint32_t version = 0;
     envelope_status_t status = envelope_recv(self->cli, &route, &env, &version);
 
@@ -510,12 +510,12 @@ s_handle_cli(coord_t *self)
     {
         char *why = xasprintf("the coordinator speaks protocol version %u, "
                               "the client %u",
-                              PGFERRY_PROTOCOL_VERSION, version);
+                              PGCONVOY_PROTOCOL_VERSION, version);
         (void) envelope_send_refused(self->cli, route, why);
         free(why);
     }
     else if (status == ENVELOPE_OK &&
-             env->body_case == PGFERRY__ENVELOPE__BODY_REQUEST)
+             env->body_case == PGCONVOY__ENVELOPE__BODY_REQUEST)
     {
         s_handle_request(self, &route, env->request);
     }
@@ -534,13 +534,13 @@ static void
 s_send_release(coord_t *self, registry_agent_t *agent, uint64_t id,
                bool cutover, bool validate)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Release release = PGFERRY__RELEASE__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Release release = PGCONVOY__RELEASE__INIT;
 
     release.unit_id = id;
     release.cutover = cutover;
     release.validate = validate;
-    env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_RELEASE;
     env.release = &release;
     (void) outbox_add(self->outbox, self->agents, agent->route, &env);
 }
@@ -556,7 +556,7 @@ s_send_release(coord_t *self, registry_agent_t *agent, uint64_t id,
  */
 static void
 s_settle_reported(coord_t *self, registry_agent_t *agent,
-                  const Pgferry__Hello *hello)
+                  const Pgconvoy__Hello *hello)
 {
     for (size_t i = 0; i < hello->n_running_units; i++)
     {
@@ -596,7 +596,7 @@ s_settle_reported(coord_t *self, registry_agent_t *agent,
  * which may be a restart of it, kept. Notes a replacement for next time.
  */
 static bool
-s_is_duplicate(coord_t *self, zmsg_t *route, const Pgferry__Hello *hello)
+s_is_duplicate(coord_t *self, zmsg_t *route, const Pgconvoy__Hello *hello)
 {
     registry_agent_t *agent = registry_find(self->registry, hello->name);
 
@@ -630,14 +630,14 @@ s_is_duplicate(coord_t *self, zmsg_t *route, const Pgferry__Hello *hello)
  */
 static void
 s_grant_lease(coord_t *self, registry_agent_t *agent,
-              const Pgferry__Hello *hello)
+              const Pgconvoy__Hello *hello)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Lease lease = PGFERRY__LEASE__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Lease lease = PGCONVOY__LEASE__INIT;
 
     lease.hello_sent_ms = hello->sent_ms;
     lease.lease_ms = (uint32_t) (self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS);
-    env.body_case = PGFERRY__ENVELOPE__BODY_LEASE;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_LEASE;
     env.lease = &lease;
     if (outbox_add(self->outbox, self->agents, agent->route, &env) == 0)
     {
@@ -647,7 +647,7 @@ s_grant_lease(coord_t *self, registry_agent_t *agent,
 }
 
 static void
-s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
+s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgconvoy__Hello *hello)
 {
     bool is_new = false;
 
@@ -667,11 +667,11 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgferry__Hello *hello)
 
     if (is_new)
     {
-        Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-        Pgferry__Welcome welcome = PGFERRY__WELCOME__INIT;
+        Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+        Pgconvoy__Welcome welcome = PGCONVOY__WELCOME__INIT;
 
         welcome.heartbeat_ms = COORD_HEARTBEAT_MS;
-        env.body_case = PGFERRY__ENVELOPE__BODY_WELCOME;
+        env.body_case = PGCONVOY__ENVELOPE__BODY_WELCOME;
         env.welcome = &welcome;
         (void) outbox_add(self->outbox, self->agents, agent->route, &env);
         store_now(now, sizeof now);
@@ -726,7 +726,7 @@ static void
 s_handle_agent(coord_t *self)
 {
     zmsg_t *route = NULL;
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     uint32_t version = 0;
     envelope_status_t status =
         envelope_recv(self->agents, &route, &env, &version);
@@ -736,7 +736,7 @@ s_handle_agent(coord_t *self)
     {
         char *why = xasprintf("the coordinator speaks protocol version %u, "
                               "the agent %u",
-                              PGFERRY_PROTOCOL_VERSION, version);
+                              PGCONVOY_PROTOCOL_VERSION, version);
         log_warn("refused an agent speaking protocol version %u", version);
         (void) envelope_send_refused(self->agents, route, why);
         free(why);
@@ -746,7 +746,7 @@ s_handle_agent(coord_t *self)
     {
         goto cleanup;
     }
-    if (env->body_case == PGFERRY__ENVELOPE__BODY_HELLO)
+    if (env->body_case == PGCONVOY__ENVELOPE__BODY_HELLO)
     {
         s_handle_hello(self, &route, env->hello);
         goto cleanup;
@@ -764,11 +764,11 @@ s_handle_agent(coord_t *self)
     {
         agent->last_seen = zclock_mono();
     }
-    if (env->body_case == PGFERRY__ENVELOPE__BODY_PROGRESS)
+    if (env->body_case == PGCONVOY__ENVELOPE__BODY_PROGRESS)
     {
         results_on_progress(self, agent->name, env->progress);
     }
-    else if (env->body_case == PGFERRY__ENVELOPE__BODY_RESULT)
+    else if (env->body_case == PGCONVOY__ENVELOPE__BODY_RESULT)
     {
         results_on_result(self, agent->name, env->result);
     }

@@ -2,8 +2,8 @@
  * coordinator/server.h
  *     The coordinator's loop: answers the CLI, hears agents, keeps time.
  */
-#ifndef PGFERRY_COORDINATOR_SERVER_H
-#define PGFERRY_COORDINATOR_SERVER_H
+#ifndef PGCONVOY_COORDINATOR_SERVER_H
+#define PGCONVOY_COORDINATOR_SERVER_H
 
 #include "coordinator/coord.h"
 

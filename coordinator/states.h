@@ -9,8 +9,8 @@
  * Task states are DMS's MigrationLevelOutput spellings; database states
  * its migrationState; tables and units are ours.
  */
-#ifndef PGFERRY_COORDINATOR_STATES_H
-#define PGFERRY_COORDINATOR_STATES_H
+#ifndef PGCONVOY_COORDINATOR_STATES_H
+#define PGCONVOY_COORDINATOR_STATES_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -371,8 +371,8 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
         "       t.cdc_ins, t.cdc_upd, t.cdc_del "
         "  FROM tables_ t JOIN databases d ON d.id = t.database_id "
         " WHERE d.task_id = ? ORDER BY d.id, t.schema_name, t.table_name",
-        "iii", (int64_t) PGFERRY__UNIT_KIND__UNIT_COPY,
-        (int64_t) PGFERRY__UNIT_KIND__UNIT_COPY, task_id);
+        "iii", (int64_t) PGCONVOY__UNIT_KIND__UNIT_COPY,
+        (int64_t) PGCONVOY__UNIT_KIND__UNIT_COPY, task_id);
     double now = (double) zclock_time() / 1000.0;
 
     while (store_rows_next(rows))

@@ -37,8 +37,8 @@ s_answer(store_t *store, zsock_t *pipe, zmsg_t **question_p)
     zmsg_t *route = *question_p;
     zframe_t *last = zmsg_last(route);
     status_question_t q;
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Reply reply = PGFERRY__REPLY__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Reply reply = PGCONVOY__REPLY__INIT;
     char *json = NULL;
     zmsg_t *answer = NULL;
 
@@ -56,7 +56,7 @@ s_answer(store_t *store, zsock_t *pipe, zmsg_t **question_p)
     reply.code = 0;
     reply.message = "";
     reply.json = json;
-    env.body_case = PGFERRY__ENVELOPE__BODY_REPLY;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     answer = envelope_pack(route, &env);
     if (answer != NULL && zmsg_send(&answer, pipe) != 0)

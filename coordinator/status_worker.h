@@ -10,8 +10,8 @@
  * loop goes on writing. The loop still looks the task up (so that a
  * wrong name is answered at once) and sends the worker's answers on.
  */
-#ifndef PGFERRY_COORDINATOR_STATUS_WORKER_H
-#define PGFERRY_COORDINATOR_STATUS_WORKER_H
+#ifndef PGCONVOY_COORDINATOR_STATUS_WORKER_H
+#define PGCONVOY_COORDINATOR_STATUS_WORKER_H
 
 #include <czmq.h>
 #include <stdbool.h>

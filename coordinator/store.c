@@ -268,8 +268,8 @@ s_check_version(sqlite3 *db, const char *path)
     {
         return 0;
     }
-    log_error("file=%s the catalog has layout version %d, this pgferry "
-              "reads version %d: finish its tasks with the pgferry that "
+    log_error("file=%s the catalog has layout version %d, this pgconvoy "
+              "reads version %d: finish its tasks with the pgconvoy that "
               "wrote it, or start with an empty state directory",
               path, version, STORE_VERSION);
     return -1;
@@ -301,7 +301,7 @@ store_new(const char *state_dir)
         log_error("state_dir=%s cannot use the state directory", state_dir);
         return NULL;
     }
-    path = xasprintf("%s/pgferry.db", state_dir);
+    path = xasprintf("%s/pgconvoy.db", state_dir);
     if (sqlite3_open(path, &db) != SQLITE_OK)
     {
         log_error("file=%s could not open the catalog: %s", path,
@@ -343,7 +343,7 @@ failed:
 store_t *
 store_new_reader(const char *state_dir)
 {
-    char *path = xasprintf("%s/pgferry.db", state_dir);
+    char *path = xasprintf("%s/pgconvoy.db", state_dir);
     sqlite3 *db = NULL;
     store_t *self = NULL;
 

@@ -14,8 +14,8 @@
  * (built with xasprintf() or not), so that running one again costs its
  * bindings and its steps only.
  */
-#ifndef PGFERRY_COORDINATOR_STORE_H
-#define PGFERRY_COORDINATOR_STORE_H
+#ifndef PGCONVOY_COORDINATOR_STORE_H
+#define PGCONVOY_COORDINATOR_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,7 +34,7 @@ typedef struct store_t store_t;
 /* The rows of one query, read one at a time; see store_query(). */
 typedef struct store_rows_t store_rows_t;
 
-/* Opens (creating if needed) DIR/pgferry.db. Logs why on failure. */
+/* Opens (creating if needed) DIR/pgconvoy.db. Logs why on failure. */
 store_t *store_new(const char *state_dir);
 /* Opens the catalog store_new() made, read only, for another thread
  * (each thread its own store_t): with WAL it reads the last committed

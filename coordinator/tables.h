@@ -3,8 +3,8 @@
  *     The rows of tables_, the catalog's tables to migrate, typed: one
  *     read by its key gives every column a caller decides on.
  */
-#ifndef PGFERRY_COORDINATOR_TABLES_H
-#define PGFERRY_COORDINATOR_TABLES_H
+#ifndef PGCONVOY_COORDINATOR_TABLES_H
+#define PGCONVOY_COORDINATOR_TABLES_H
 
 #include <stdbool.h>
 #include <stdint.h>

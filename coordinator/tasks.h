@@ -3,8 +3,8 @@
  *     The rows of tasks, typed: one read by its key gives every column a
  *     caller decides on.
  */
-#ifndef PGFERRY_COORDINATOR_TASKS_H
-#define PGFERRY_COORDINATOR_TASKS_H
+#ifndef PGCONVOY_COORDINATOR_TASKS_H
+#define PGCONVOY_COORDINATOR_TASKS_H
 
 #include <stdbool.h>
 #include <stdint.h>

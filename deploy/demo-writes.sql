@@ -4,7 +4,7 @@
 --     with one line, moves a product's stock and advances an older order,
 --     and one in ten cancels (deletes) an order of its own. Inserts,
 --     updates and deletes, on tables with foreign keys between them, while
---     pgferry copies and then streams the database.
+--     pgconvoy copies and then streams the database.
 \set cust random(1, 5000)
 \set prod random(1, 1000)
 \set older random(1, 20000)

@@ -6,12 +6,12 @@
 #     command:   bash deploy/demo.sh
 #
 #  1. installs the build and runtime packages (deploy/install-deps.sh);
-#  2. builds pgferry (cmake, RelWithDebInfo) into build/;
+#  2. builds pgconvoy (cmake, RelWithDebInfo) into build/;
 #  3. starts a throw-away source and target PostgreSQL 15 cluster on free
 #     loopback ports (tests/integration/clusters.sh; a default cluster on
 #     5432, if any, is not touched);
 #  4. loads a sample shop database and the "type zoo" into the source;
-#  5. runs 'pgferry migrate --online' with two agents while a writer places,
+#  5. runs 'pgconvoy migrate --online' with two agents while a writer places,
 #     pays and cancels orders, then cuts over (with --validate) once the
 #     writes stop;
 #  6. compares every table, sequence, index and constraint on both sides
@@ -36,7 +36,7 @@ fi
 step "1/6 installing dependencies"
 bash deploy/install-deps.sh
 
-step "2/6 building pgferry"
+step "2/6 building pgconvoy"
 [[ -f CMakeLists.txt ]] || {
     echo "demo: error: no CMakeLists.txt in $REPO" >&2
     exit 1
@@ -45,11 +45,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j2
 
 step "3/6 starting a source and a target PostgreSQL cluster"
-# lib.sh starts its own cluster pair (PGFERRY_PG_DIR unset) and stops it and
+# lib.sh starts its own cluster pair (PGCONVOY_PG_DIR unset) and stops it and
 # kills whatever the demo started when this script exits.
-unset PGFERRY_PG_DIR
-PGFERRY_SCENARIO=demo
-PGFERRY_BUILD_DIR=$REPO/build
+unset PGCONVOY_PG_DIR
+PGCONVOY_SCENARIO=demo
+PGCONVOY_BUILD_DIR=$REPO/build
 # shellcheck source=../tests/integration/lib.sh
 source "$REPO/tests/integration/lib.sh"
 echo "source: 127.0.0.1:$SRC_PORT   target: 127.0.0.1:$TGT_PORT"
@@ -67,28 +67,28 @@ psql_src "$DB" -F $'\t' -c "
 step "5/6 migrating online while the shop takes orders"
 # The writer (deploy/demo-writes.sql: orders placed, paid and cancelled)
 # runs for WRITE_SECONDS, through the full load and into change data
-# capture; pgferry applies every change as it comes. When the writes stop
-# (as an application is switched), the operator cuts over: pgferry applies
+# capture; pgconvoy applies every change as it comes. When the writes stop
+# (as an application is switched), the operator cuts over: pgconvoy applies
 # up to that moment, copies the sequences, compares every table
 # (--validate) and drops its replication slot.
 WRITE_SECONDS=${WRITE_SECONDS:-20}
 STATE=$TEST_TMP/migrate-state
 "$PGBIN/pgbench" -n -c 2 -T "$WRITE_SECONDS" -f "$REPO/deploy/demo-writes.sql" \
     -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" >"$TEST_TMP/writes.log" 2>&1 &
-PGFERRY_PIDS[writer]=$!
+PGCONVOY_PIDS[writer]=$!
 SECONDS=0
-build/pgferry migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+build/pgconvoy migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     --online --fix-replica-identity --state-dir "$STATE" &
-PGFERRY_PIDS[migrate]=$!
-wait "${PGFERRY_PIDS[writer]}" || fail "the writer failed: $(tail -n 5 "$TEST_TMP/writes.log")"
-unset 'PGFERRY_PIDS[writer]'
+PGCONVOY_PIDS[migrate]=$!
+wait "${PGCONVOY_PIDS[writer]}" || fail "the writer failed: $(tail -n 5 "$TEST_TMP/writes.log")"
+unset 'PGCONVOY_PIDS[writer]'
 writes=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$TEST_TMP/writes.log")
-echo "demo: the writer placed $writes orders in $WRITE_SECONDS s while pgferry migrated; writes stopped, cutting over"
-build/pgferry --coordinator "ipc://$STATE/cli.sock" task cutover --project-name embedded \
+echo "demo: the writer placed $writes orders in $WRITE_SECONDS s while pgconvoy migrated; writes stopped, cutting over"
+build/pgconvoy --coordinator "ipc://$STATE/cli.sock" task cutover --project-name embedded \
     -n migrate --object-name "$DB" --validate ||
     fail "the cutover failed (the verdict: FAILED)"
-wait "${PGFERRY_PIDS[migrate]}" || fail "pgferry migrate exited $? (the verdict: FAILED)"
-unset 'PGFERRY_PIDS[migrate]'
+wait "${PGCONVOY_PIDS[migrate]}" || fail "pgconvoy migrate exited $? (the verdict: FAILED)"
+unset 'PGCONVOY_PIDS[migrate]'
 took=$SECONDS
 
 step "6/6 verifying: every table, sequence, index and constraint"
@@ -96,6 +96,6 @@ if ! compare_db "$DB" "$DB"; then
     fail "the target database differs from the source (the verdict: FAILED)"
 fi
 
-printf '\n==> VERDICT: PASSED. pgferry migrated database "%s" online from 127.0.0.1:%s to 127.0.0.1:%s in %d s, under %s live transactions; every row, sequence, index and constraint matches.\n' \
+printf '\n==> VERDICT: PASSED. pgconvoy migrated database "%s" online from 127.0.0.1:%s to 127.0.0.1:%s in %d s, under %s live transactions; every row, sequence, index and constraint matches.\n' \
     "$DB" "$SRC_PORT" "$TGT_PORT" "$took" "$writes"
 echo "(the demo clusters are now stopped and removed)"

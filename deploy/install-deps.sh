@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # deploy/install-deps.sh
-#     Installs the Debian 12 packages that pgferry builds, tests, benchmarks
+#     Installs the Debian 12 packages that pgconvoy builds, tests, benchmarks
 #     and demos with. Idempotent: when every package is already installed it
 #     does nothing (no apt-get update), so reruns take a second.
 #
@@ -16,7 +16,7 @@ PACKAGES=(
     build-essential cmake pkg-config
     libpq-dev libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler
     libjson-c-dev libsqlite3-dev sqlite3 libsodium-dev
-    libmicrohttpd-dev curl # pgferry-coordinator --http; the metrics scenario scrapes it
+    libmicrohttpd-dev curl # pgconvoy-coordinator --http; the metrics scenario scrapes it
     postgresql-15 postgresql-client-15 postgresql-contrib
     pgcopydb jq
     openssl # tests/integration/tls makes its CA and certificates

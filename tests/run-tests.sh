@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/run-tests.sh
 #     The README's test command, and what .ci/run runs: installs what the
-#     build and the tests need from Debian, builds pgferry twice (normal,
+#     build and the tests need from Debian, builds pgconvoy twice (normal,
 #     and with AddressSanitizer + UndefinedBehaviorSanitizer) and runs the
 #     whole suite, unit and integration, in each build; then fuzzes each
 #     libFuzzer target for a bounded 60 s (tests/fuzz/run.sh).
@@ -20,10 +20,10 @@ jobs=$(nproc 2>/dev/null || echo 2)
 run_suite() {
     local dir=$1
     shift
-    echo "== pgferry: building in $dir ($*)"
+    echo "== pgconvoy: building in $dir ($*)"
     cmake -S . -B "$dir" "$@" >/dev/null
     cmake --build "$dir" -j"$jobs"
-    echo "== pgferry: testing in $dir"
+    echo "== pgconvoy: testing in $dir"
     (cd "$dir" && ctest --output-on-failure -j2 --timeout 900)
 }
 
@@ -31,6 +31,6 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # halt_on_error: a sanitizer finding fails the test that hit it
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DPGFERRY_SANITIZE=ON
+run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DPGCONVOY_SANITIZE=ON
 # the fuzz targets, bounded: 60 s each, the seeds plus what they find
 bash tests/fuzz/run.sh 60

@@ -11,7 +11,7 @@ set -euo pipefail
 
 prog=$1 section=$2 name=$3 include=$4 out=$5 help_option=${6:---help}
 
-# the version is --version's first line ("pgferry 0.1.0"): help2man would
+# the version is --version's first line ("pgconvoy 0.1.0"): help2man would
 # append the lines after it (the protocol version) to the page's last
 # section
 version=$("$prog" --version | sed -n '1s/^[^ ]* //p')

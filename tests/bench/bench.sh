@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/bench/bench.sh
-#     Offline full-load benchmark: pgferry against pg_dump/pg_restore and
+#     Offline full-load benchmark: pgconvoy against pg_dump/pg_restore and
 #     pgcopydb, on the same fresh cluster pair and the same data.
 #
 #   bash tests/bench/bench.sh                  # defaults: RUNS=3 SCALE=30
@@ -13,23 +13,23 @@
 # public.wide, WIDE_ROWS (default 1,000,000) rows of mixed types. Each run of
 # each tool starts from an emptied target database; the tools take turns
 # within a run so that drift (cache, checkpoints) hits them alike. Each
-# pgferry run is checked with compare_db (not timed).
+# pgconvoy run is checked with compare_db (not timed).
 #
 # Prints every run's seconds, the median per tool, and the ratios
-# pgferry/pg_dump and pgferry/pgcopydb (below 1: pgferry is faster).
-# Needs PGFERRY_BUILD_DIR (default build/) for pgferry.
+# pgconvoy/pg_dump and pgconvoy/pgcopydb (below 1: pgconvoy is faster).
+# Needs PGCONVOY_BUILD_DIR (default build/) for pgconvoy.
 
 RUNS=${RUNS:-3}
 SCALE=${SCALE:-30}
 WIDE_ROWS=${WIDE_ROWS:-1000000}
-TOOLS=${TOOLS:-pgferry pg_dump pgcopydb}
-# more arguments for pgferry migrate, e.g. "--jobs 1"
-PGFERRY_ARGS=${PGFERRY_ARGS:-}
+TOOLS=${TOOLS:-pgconvoy pg_dump pgcopydb}
+# more arguments for pgconvoy migrate, e.g. "--jobs 1"
+PGCONVOY_ARGS=${PGCONVOY_ARGS:-}
 JOBS=2 # the machine has 2 cores; every tool gets the same parallelism
 
 # always a fresh pair of clusters, torn down at exit by lib.sh
-unset PGFERRY_PG_DIR
-PGFERRY_SCENARIO=bench
+unset PGCONVOY_PG_DIR
+PGCONVOY_SCENARIO=bench
 # shellcheck source=../integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 # shellcheck source=bench_lib.sh
@@ -89,19 +89,19 @@ TGT_URI=$(tgt_uri "$DB")
 
 # ---------------------------------------------------------------------------
 # One timed run of each tool. Each sets SECS. (Not "prints": a $(...) subshell
-# would hide pgferry's pid from the exit trap that must stop it.)
+# would hide pgconvoy's pid from the exit trap that must stop it.)
 
-run_pgferry()
+run_pgconvoy()
 {
     local run=$1 t0 t1
     t0=$(now)
-    # shellcheck disable=SC2086 # PGFERRY_ARGS: words for migrate
-    pgferry_migrate --source "$SRC_URI" --target "$TGT_URI" --agents "$JOBS" \
-        $PGFERRY_ARGS >"$TEST_TMP/pgferry-$run.log" 2>&1 ||
-        fail "pgferry migrate failed (run $run): $(tail -n 20 "$TEST_TMP/pgferry-$run.log")"
+    # shellcheck disable=SC2086 # PGCONVOY_ARGS: words for migrate
+    pgconvoy_migrate --source "$SRC_URI" --target "$TGT_URI" --agents "$JOBS" \
+        $PGCONVOY_ARGS >"$TEST_TMP/pgconvoy-$run.log" 2>&1 ||
+        fail "pgconvoy migrate failed (run $run): $(tail -n 20 "$TEST_TMP/pgconvoy-$run.log")"
     t1=$(now)
     compare_db "$DB" "$DB" >"$TEST_TMP/compare-$run.log" ||
-        fail "pgferry run $run: target differs from source: $(cat "$TEST_TMP/compare-$run.log")"
+        fail "pgconvoy run $run: target differs from source: $(cat "$TEST_TMP/compare-$run.log")"
     SECS=$(elapsed "$t0" "$t1")
 }
 
@@ -156,7 +156,7 @@ for tool in $TOOLS; do
     printf '%-10s %-30s %s\n' "$tool" "${times[$tool]}" "${med[$tool]}"
 done
 for base in pg_dump pgcopydb; do
-    if [[ -n ${med[pgferry]:-} && -n ${med[$base]:-} ]]; then
-        echo "ratio pgferry/$base: $(awk -v a="${med[pgferry]}" -v b="${med[$base]}" 'BEGIN { printf "%.2f", a / b }')"
+    if [[ -n ${med[pgconvoy]:-} && -n ${med[$base]:-} ]]; then
+        echo "ratio pgconvoy/$base: $(awk -v a="${med[pgconvoy]}" -v b="${med[$base]}" 'BEGIN { printf "%.2f", a / b }')"
     fi
 done

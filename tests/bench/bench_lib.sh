@@ -24,17 +24,17 @@ median()
               else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# check_tools TOOL...: each is pgferry, pg_dump or pgcopydb, and can run
+# check_tools TOOL...: each is pgconvoy, pg_dump or pgcopydb, and can run
 check_tools()
 {
     local tool
     (($# > 0)) || fail "TOOLS is empty"
     for tool in "$@"; do
         case $tool in
-            pgferry) s_bin pgferry >/dev/null ;;
+            pgconvoy) s_bin pgconvoy >/dev/null ;;
             pg_dump) ;;
             pgcopydb) command -v pgcopydb >/dev/null || fail "pgcopydb is not installed (deploy/install-deps.sh)" ;;
-            *) fail "unknown tool '$tool' in TOOLS (pgferry, pg_dump, pgcopydb)" ;;
+            *) fail "unknown tool '$tool' in TOOLS (pgconvoy, pg_dump, pgcopydb)" ;;
         esac
     done
 }

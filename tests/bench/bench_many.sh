@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/bench/bench_many.sh
-#     Offline full-load benchmark on many objects: pgferry against
+#     Offline full-load benchmark on many objects: pgconvoy against
 #     pg_dump/pg_restore and pgcopydb, on the same fresh cluster pair, on
 #       many: N_TABLES small tables (default 2,000) of ROWS_PER_TABLE rows
 #             (100), each with a primary key and one more index;
@@ -18,11 +18,11 @@
 # take turns within a run, in an order that rotates from run to run, so that
 # drift (cache, checkpoints, the other work on the machine) hits them alike.
 # Commands, all with 2 jobs:
-#   pgferry   pgferry migrate --agents 2 (embedded mode, as bench.sh)
+#   pgconvoy   pgconvoy migrate --agents 2 (embedded mode, as bench.sh)
 #   pg_dump   pg_dump -Fd -j2, then pg_restore -j2 (the sum is timed)
 #   pgcopydb  pgcopydb clone --table-jobs 2 --index-jobs 2
 #
-# Checks (not timed): every pgferry run is compared with compare_db (rows,
+# Checks (not timed): every pgconvoy run is compared with compare_db (rows,
 # checksums, sequences, index/constraint/trigger counts per table); the
 # other tools' first run too, for reference. Every successful run of every
 # tool also gets a schema check: an inventory of the catalogs (columns in
@@ -36,28 +36,28 @@
 # whose target differs still counts, flagged with '!'.
 #
 # Environment: RUNS (3), CORPUS (both: many|rich|both), N_TABLES (2000),
-# ROWS_PER_TABLE (100), TOOLS ("pgferry pg_dump pgcopydb"),
-# PGFERRY_TIMEOUT (1800 s per pgferry run), TOOL_TIMEOUT (1800 s per
-# pg_dump+pg_restore or pgcopydb run), PGFERRY_BUILD_DIR (build/),
-# PGFERRY_KEEP_TMP=1 keeps the logs and the check files.
+# ROWS_PER_TABLE (100), TOOLS ("pgconvoy pg_dump pgcopydb"),
+# PGCONVOY_TIMEOUT (1800 s per pgconvoy run), TOOL_TIMEOUT (1800 s per
+# pg_dump+pg_restore or pgcopydb run), PGCONVOY_BUILD_DIR (build/),
+# PGCONVOY_KEEP_TMP=1 keeps the logs and the check files.
 # Prints every run's seconds, the median per tool, and the ratios
-# pgferry/pg_restore and pgferry/pgcopydb per corpus (below 1: pgferry is
-# faster; the target for both corpora is pgferry/pg_restore <= 1.0).
+# pgconvoy/pg_restore and pgconvoy/pgcopydb per corpus (below 1: pgconvoy is
+# faster; the target for both corpora is pgconvoy/pg_restore <= 1.0).
 
 RUNS=${RUNS:-3}
 CORPUS=${CORPUS:-both}
 N_TABLES=${N_TABLES:-2000}
 ROWS_PER_TABLE=${ROWS_PER_TABLE:-100}
-TOOLS=${TOOLS:-pgferry pg_dump pgcopydb}
-# more arguments for pgferry migrate, e.g. "--jobs 1"
-PGFERRY_ARGS=${PGFERRY_ARGS:-}
-PGFERRY_TIMEOUT=${PGFERRY_TIMEOUT:-1800}
+TOOLS=${TOOLS:-pgconvoy pg_dump pgcopydb}
+# more arguments for pgconvoy migrate, e.g. "--jobs 1"
+PGCONVOY_ARGS=${PGCONVOY_ARGS:-}
+PGCONVOY_TIMEOUT=${PGCONVOY_TIMEOUT:-1800}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-1800}
 JOBS=2 # the machine has 2 cores; every tool gets the same parallelism
 
 # always a fresh pair of clusters, torn down at exit by lib.sh
-unset PGFERRY_PG_DIR
-PGFERRY_SCENARIO=bench_many
+unset PGCONVOY_PG_DIR
+PGCONVOY_SCENARIO=bench_many
 # shellcheck source=../integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 # shellcheck source=bench_lib.sh
@@ -73,7 +73,7 @@ if ! [[ $N_TABLES =~ ^[1-9][0-9]*$ ]] || ((N_TABLES > 100000)); then
     fail "N_TABLES must be an integer from 1 to 100000, not '$N_TABLES'"
 fi
 [[ $ROWS_PER_TABLE =~ ^[1-9][0-9]*$ ]] || fail "ROWS_PER_TABLE must be a positive integer, not '$ROWS_PER_TABLE'"
-[[ $PGFERRY_TIMEOUT =~ ^[1-9][0-9]*$ ]] || fail "PGFERRY_TIMEOUT must be a positive integer (seconds)"
+[[ $PGCONVOY_TIMEOUT =~ ^[1-9][0-9]*$ ]] || fail "PGCONVOY_TIMEOUT must be a positive integer (seconds)"
 [[ $TOOL_TIMEOUT =~ ^[1-9][0-9]*$ ]] || fail "TOOL_TIMEOUT must be a positive integer (seconds)"
 case $CORPUS in
     many | rich) CORPORA=$CORPUS ;;
@@ -90,15 +90,15 @@ check_tools "${TOOL_LIST[@]}"
 # run_timed NAME SECONDS LOG CMD...: CMD bounded by SECONDS (TERM, then KILL
 # 10 s later), its output in LOG; returns its exit code (124 or 137: timed
 # out). In the background + wait, with its pid known to the exit trap, as
-# pgferry_migrate does.
+# pgconvoy_migrate does.
 run_timed()
 {
     local name=$1 secs=$2 log=$3 rc=0
     shift 3
     timeout --kill-after=10 "$secs" "$@" >"$log" 2>&1 &
-    PGFERRY_PIDS[$name]=$!
-    wait "${PGFERRY_PIDS[$name]}" || rc=$?
-    unset "PGFERRY_PIDS[$name]"
+    PGCONVOY_PIDS[$name]=$!
+    wait "${PGCONVOY_PIDS[$name]}" || rc=$?
+    unset "PGCONVOY_PIDS[$name]"
     return "$rc"
 }
 
@@ -113,9 +113,9 @@ first_errors()
     one_line "$lines"
 }
 
-# pgferry_errors LOG: the "errors:" section that pgferry migrate prints at
+# pgconvoy_errors LOG: the "errors:" section that pgconvoy migrate prints at
 # the end of a failed task, else first_errors.
-pgferry_errors()
+pgconvoy_errors()
 {
     local lines
     lines=$(sed -n '/^errors:/,$p' "$1" 2>/dev/null | sed -n '2,7p' | sed 's/^ *//') || true
@@ -140,7 +140,7 @@ one_line()
 # quoted where needed; OIDs never appear.
 
 INVENTORY_SQL=$TEST_TMP/inventory.sql
-F=$PGFERRY_USER_SCHEMAS_SQL # on n (pg_namespace)
+F=$PGCONVOY_USER_SCHEMAS_SQL # on n (pg_namespace)
 cat >"$INVENTORY_SQL" <<SQL
 SELECT 'schema', quote_ident(n.nspname), coalesce(n.nspacl::text, '')
 FROM pg_namespace n WHERE $F;
@@ -247,22 +247,22 @@ SELECT 'sequence', format('%I.%I', s.schemaname, s.sequencename),
                                    AND d.deptype IN ('a', 'i')
                                  LIMIT 1))
 FROM pg_sequences s
-WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pgferry');
+WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy');
 
 SELECT 'comment', pg_describe_object(d.classoid, d.objoid, d.objsubid), md5(d.description)
 FROM pg_description d
-WHERE d.objoid >= 16384 AND pg_describe_object(d.classoid, d.objoid, d.objsubid) !~ '\mpgferry\M';
+WHERE d.objoid >= 16384 AND pg_describe_object(d.classoid, d.objoid, d.objsubid) !~ '\mpgconvoy\M';
 
 SELECT 'policy', format('%I.%I', p.schemaname, p.tablename) || ' ' || quote_ident(p.policyname),
        concat_ws(' ', p.permissive, p.roles::text, p.cmd, 'using=' || p.qual, 'check=' || p.with_check)
-FROM pg_policies p WHERE p.schemaname <> 'pgferry';
+FROM pg_policies p WHERE p.schemaname <> 'pgconvoy';
 
 SELECT 'statistics', format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid)
 FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
 WHERE $F;
 
 SELECT 'rule', format('%I.%I', r.schemaname, r.tablename) || ' ' || quote_ident(r.rulename), md5(r.definition)
-FROM pg_rules r WHERE r.schemaname NOT IN ('pg_catalog', 'information_schema', 'pgferry');
+FROM pg_rules r WHERE r.schemaname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy');
 
 SELECT 'collation', format('%I.%I', n.nspname, c.collname),
        concat_ws(' ', c.collprovider::text, c.collisdeterministic, c.collcollate, c.colliculocale)
@@ -381,7 +381,7 @@ build_rich()
             || count(*) FILTER (WHERE c.relkind = 'm') || ' matviews, '
             || count(*) FILTER (WHERE c.relkind = 'S') || ' sequences'
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE $PGFERRY_USER_SCHEMAS_SQL")
+        WHERE $PGCONVOY_USER_SCHEMAS_SQL")
     DESC[rich]="schema_rich.sql: $counts"
     note "corpus rich ready in ${BUILD_SECS[rich]} s: ${SIZE[rich]}, $counts"
 }
@@ -395,21 +395,21 @@ done
 # and DETAIL (the first error lines). Not "prints": a $(...) subshell would
 # hide the tool's pid from the exit trap that must stop it.
 
-run_pgferry()
+run_pgconvoy()
 {
     local corpus=$1 run=$2 db=${DB_OF[$1]} log t0 t1 rc=0
-    log=$TEST_TMP/pgferry-$corpus-$run.log
+    log=$TEST_TMP/pgconvoy-$corpus-$run.log
     t0=$(now)
-    # shellcheck disable=SC2086 # PGFERRY_ARGS: words for migrate
-    PGFERRY_MIGRATE_TIMEOUT=$PGFERRY_TIMEOUT pgferry_migrate \
+    # shellcheck disable=SC2086 # PGCONVOY_ARGS: words for migrate
+    PGCONVOY_MIGRATE_TIMEOUT=$PGCONVOY_TIMEOUT pgconvoy_migrate \
         --source "$(src_uri "$db")" --target "$(tgt_uri "$db")" --agents "$JOBS" \
-        $PGFERRY_ARGS >"$log" 2>&1 || rc=$?
+        $PGCONVOY_ARGS >"$log" 2>&1 || rc=$?
     t1=$(now)
     SECS=$(elapsed "$t0" "$t1")
     case $rc in
         0) STATUS=ok DETAIL="" ;;
-        124 | 137) STATUS=timeout DETAIL="no result after PGFERRY_TIMEOUT=$PGFERRY_TIMEOUT s; last lines: $(one_line "$(tail -n 3 "$log")")" ;;
-        *) STATUS=failed DETAIL="pgferry migrate exited $rc: $(pgferry_errors "$log")" ;;
+        124 | 137) STATUS=timeout DETAIL="no result after PGCONVOY_TIMEOUT=$PGCONVOY_TIMEOUT s; last lines: $(one_line "$(tail -n 3 "$log")")" ;;
+        *) STATUS=failed DETAIL="pgconvoy migrate exited $rc: $(pgconvoy_errors "$log")" ;;
     esac
 }
 
@@ -463,13 +463,13 @@ run_pgcopydb()
 }
 
 # check_run CORPUS RUN TOOL: the checks of a run that exited 0 (not timed):
-# compare_db for pgferry (every run) and for the others (first run only),
+# compare_db for pgconvoy (every run) and for the others (first run only),
 # the schema check for all. Sets CHECK (one line) and DIFFERS (0/1).
 check_run()
 {
     local corpus=$1 run=$2 tool=$3 db=${DB_OF[$1]} tag=$1-$3-$2 out verdict
     CHECK="" DIFFERS=0
-    if [[ $tool == pgferry ]] || ((run == 1)); then
+    if [[ $tool == pgconvoy ]] || ((run == 1)); then
         out=$TEST_TMP/compare-$tag.log
         if compare_db "$db" "$db" >"$out" 2>&1; then
             verdict=$(tail -n 1 "$out")
@@ -494,7 +494,7 @@ check_run()
 # ---------------------------------------------------------------------------
 
 declare -A times=() runs=() checks=() checked=() failures=()
-export PGFERRY_MIGRATE_TIMEOUT=$PGFERRY_TIMEOUT
+export PGCONVOY_MIGRATE_TIMEOUT=$PGCONVOY_TIMEOUT
 for corpus in $CORPORA; do
     db=${DB_OF[$corpus]}
     for run in $(seq 1 "$RUNS"); do
@@ -577,19 +577,19 @@ for corpus in $CORPORA; do
         printf '%-10s %-44s %s\n' "$tool" "${runs[$key]:-}" "${med[$tool]:-n/a}"
     done
     for base in pg_dump pgcopydb; do
-        [[ " ${TOOL_LIST[*]} " == *" pgferry "* && " ${TOOL_LIST[*]} " == *" $base "* ]] || continue
+        [[ " ${TOOL_LIST[*]} " == *" pgconvoy "* && " ${TOOL_LIST[*]} " == *" $base "* ]] || continue
         label=$base
         [[ $base == pg_dump ]] && label=pg_restore
-        line="ratio pgferry/$label:"
-        if [[ -n ${med[pgferry]} && -n ${med[$base]} ]]; then
-            line+=" $(ratio "${med[pgferry]}" "${med[$base]}")"
-            [[ -n ${failures[$corpus/pgferry]:-} ]] && line+=" (over pgferry's successful runs only)"
+        line="ratio pgconvoy/$label:"
+        if [[ -n ${med[pgconvoy]} && -n ${med[$base]} ]]; then
+            line+=" $(ratio "${med[pgconvoy]}" "${med[$base]}")"
+            [[ -n ${failures[$corpus/pgconvoy]:-} ]] && line+=" (over pgconvoy's successful runs only)"
         elif [[ -z ${med[$base]} ]]; then
             line+=" n/a ($base did not succeed)"
-        elif [[ ${runs[$corpus/pgferry]} == *TIMEOUT* ]]; then
-            line+=" > $(ratio "$PGFERRY_TIMEOUT" "${med[$base]}") (pgferry timed out at $PGFERRY_TIMEOUT s)"
+        elif [[ ${runs[$corpus/pgconvoy]} == *TIMEOUT* ]]; then
+            line+=" > $(ratio "$PGCONVOY_TIMEOUT" "${med[$base]}") (pgconvoy timed out at $PGCONVOY_TIMEOUT s)"
         else
-            line+=" n/a (pgferry did not succeed)"
+            line+=" n/a (pgconvoy did not succeed)"
         fi
         [[ $base == pg_dump ]] && line+="   [target <= 1.00]"
         echo "$line"
@@ -613,7 +613,7 @@ for corpus in $CORPORA; do
     done
     unset med
 done
-if [[ ${PGFERRY_KEEP_TMP:-0} != 1 ]]; then
+if [[ ${PGCONVOY_KEEP_TMP:-0} != 1 ]]; then
     echo
-    echo "(PGFERRY_KEEP_TMP=1 keeps the logs, compare-*.log and schema-*.diff)"
+    echo "(PGCONVOY_KEEP_TMP=1 keeps the logs, compare-*.log and schema-*.diff)"
 fi

@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/bench/bench_online.sh
-#     Change data capture benchmark: pgferry's OnlineMigration task against
+#     Change data capture benchmark: pgconvoy's OnlineMigration task against
 #     native logical replication (CREATE SUBSCRIPTION on the target), on the
 #     same fresh cluster pair, the same data and the same pgbench load.
 #
@@ -13,7 +13,7 @@
 # Each run of each tool starts from a fresh source database (pgbench -i -s
 # SCALE, pgbench_history REPLICA IDENTITY FULL, an empty table bench_big)
 # and an empty target database, then:
-#   1. initial sync: pgferry (daemons: a coordinator and one agent) task
+#   1. initial sync: pgconvoy (daemons: a coordinator and one agent) task
 #      create until READY_TO_COMPLETE; native: schema by pg_dump -s, CREATE
 #      PUBLICATION FOR ALL TABLES, CREATE SUBSCRIPTION until every table
 #      is 'r';
@@ -21,12 +21,12 @@
 #      sampled every SAMPLE_EVERY s, then the catch-up after pgbench ends;
 #   3. one transaction of BIG_TX_ROWS rows (0: skipped): time to apply it
 #      and the peak RSS with it;
-#   4. apply capacity: the applier stopped (pgferry: its agent killed
+#   4. apply capacity: the applier stopped (pgconvoy: its agent killed
 #      with SIGKILL; native: ALTER SUBSCRIPTION DISABLE), pgbench for
 #      DRAIN_SECONDS so that a backlog builds up in the slot, the applier
 #      started again, and the backlog's drain rate timed on the target
 #      (DRAIN_SECONDS=0: skipped);
-#   5. cutover at idle: pgferry 'task cutover' (returns at COMPLETED);
+#   5. cutover at idle: pgconvoy 'task cutover' (returns at COMPLETED);
 #      native: DROP SUBSCRIPTION (for reference only: it waits for nothing
 #      and copies no sequences);
 #   6. the pgbench tables and bench_big compared with compare_db (untimed).
@@ -35,8 +35,8 @@
 #
 # Environment: RUNS (3), BENCH_SECONDS (60), SCALE (10), CLIENTS (4),
 # THREADS (2), SAMPLE_EVERY (5), BIG_TX_ROWS (500000), DRAIN_SECONDS (20),
-# TOOLS ("pgferry native"), CATCHUP_TIMEOUT (600), PGFERRY_BUILD_DIR
-# (build/), PGFERRY_KEEP_TMP=1 keeps the raw samples. Runs as root (the
+# TOOLS ("pgconvoy native"), CATCHUP_TIMEOUT (600), PGCONVOY_BUILD_DIR
+# (build/), PGCONVOY_KEEP_TMP=1 keeps the raw samples. Runs as root (the
 # servers run as postgres); about 15 minutes with the defaults on 2 cores.
 
 RUNS=${RUNS:-3}
@@ -47,13 +47,13 @@ THREADS=${THREADS:-2}
 SAMPLE_EVERY=${SAMPLE_EVERY:-5}
 BIG_TX_ROWS=${BIG_TX_ROWS:-500000}
 DRAIN_SECONDS=${DRAIN_SECONDS:-20}
-TOOLS=${TOOLS:-pgferry native}
+TOOLS=${TOOLS:-pgconvoy native}
 AGENT_JOBS=2
 CATCHUP_TIMEOUT=${CATCHUP_TIMEOUT:-600}
 
 # always a fresh pair of clusters, torn down at exit by lib.sh
-unset PGFERRY_PG_DIR
-PGFERRY_SCENARIO=bench_online
+unset PGCONVOY_PG_DIR
+PGCONVOY_SCENARIO=bench_online
 # shellcheck source=../integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 # shellcheck source=bench_lib.sh
@@ -69,9 +69,9 @@ done
 [[ $DRAIN_SECONDS =~ ^[0-9]+$ ]] || fail "DRAIN_SECONDS must be an integer, not '$DRAIN_SECONDS'"
 for tool in $TOOLS; do
     case $tool in
-        pgferry) s_bin pgferry >/dev/null && s_bin pgferry-agent >/dev/null ;;
+        pgconvoy) s_bin pgconvoy >/dev/null && s_bin pgconvoy-agent >/dev/null ;;
         native) ;;
-        *) fail "unknown tool '$tool' in TOOLS (pgferry, native)" ;;
+        *) fail "unknown tool '$tool' in TOOLS (pgconvoy, native)" ;;
     esac
 done
 [[ -n ${TOOLS// /} ]] || fail "TOOLS is empty"
@@ -132,7 +132,7 @@ kb_to_mb()
 
 # ---------------------------------------------------------------------------
 # Positions. Both tools commit each source transaction on the target with a
-# replication origin (pgferry: named after its slot; a subscription:
+# replication origin (pgconvoy: named after its slot; a subscription:
 # pg_<subid>) whose remote_lsn is the end of the last applied commit on the
 # source: the same measure of "how far the target is" for both.
 
@@ -159,14 +159,14 @@ sampler_start()
             sleep 0.1
         done | psql_side "$side" "$db" -F ' ' >"$file"
     } &
-    PGFERRY_PIDS[$name]=$!
+    PGCONVOY_PIDS[$name]=$!
 }
 
 sampler_stop()
 {
     rm -f "$TEST_TMP/$1.on"
-    wait "${PGFERRY_PIDS[$1]}" 2>/dev/null || true
-    unset "PGFERRY_PIDS[$1]"
+    wait "${PGCONVOY_PIDS[$1]}" 2>/dev/null || true
+    unset "PGCONVOY_PIDS[$1]"
 }
 
 # lags LSN_FILE SAMPLES_FILE: for each sample line "t applied ...", prints
@@ -218,7 +218,7 @@ SQL
 # The measured part, the same for both tools. R (an associative array) holds
 # the run's results; TOOL_PID is the process whose memory is reported,
 # APPLY_PID the target backend that applies the changes (native: the apply
-# worker, which is TOOL_PID too; pgferry: the agent's apply session).
+# worker, which is TOOL_PID too; pgconvoy: the agent's apply session).
 #   workload TOOL RUN ORIGIN SLOT
 
 declare -A R=()
@@ -246,7 +246,7 @@ workload()
     "$PGBIN/pgbench" -n -c "$CLIENTS" -j "$THREADS" -T "$BENCH_SECONDS" -P "$SAMPLE_EVERY" \
         -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" >"$pre.pgbench.log" 2>&1 &
     pgb_pid=$!
-    PGFERRY_PIDS[pgbench]=$pgb_pid
+    PGCONVOY_PIDS[pgbench]=$pgb_pid
 
     # a sample every SAMPLE_EVERY s while pgbench runs (not at its very end)
     k=1
@@ -260,7 +260,7 @@ workload()
         sample+=" $(psql_src postgres -c "SELECT coalesce((SELECT pg_current_wal_insert_lsn() - confirmed_flush_lsn
                                                            FROM pg_replication_slots WHERE slot_name = '$slot'), -1)")"
         sample+=" $(proc_kb "$TOOL_PID" VmRSS)"
-        if [[ $tool == pgferry ]]; then
+        if [[ $tool == pgconvoy ]]; then
             lat=-
             task_show "$P" "$TASK" && lat=$(db_field latency)
             echo "$lat" >>"$pre.latency"
@@ -270,7 +270,7 @@ workload()
         k=$((k + 1))
     done
     wait "$pgb_pid" || fail "$tool run $run: pgbench failed: $(tail -n 5 "$pre.pgbench.log")"
-    unset 'PGFERRY_PIDS[pgbench]'
+    unset 'PGCONVOY_PIDS[pgbench]'
     t_end=$(now)
     R[load]=$(cut -d ' ' -f 1 /proc/loadavg)
 
@@ -283,7 +283,7 @@ workload()
         ((tgt_rows < src_rows)) || break
         (($(calc "n - a > $CATCHUP_TIMEOUT" "n=$(now)" "a=$t_end" | cut -d. -f1) == 0)) ||
             fail "$tool run $run: $tgt_rows of $src_rows pgbench_history rows on the target $CATCHUP_TIMEOUT s after pgbench ended"
-        s_alive "${PGFERRY_PIDS[tgt_sampler]}" || fail "$tool run $run: the target sampler stopped"
+        s_alive "${PGCONVOY_PIDS[tgt_sampler]}" || fail "$tool run $run: the target sampler stopped"
         sleep 0.05
     done
     sampler_stop tgt_sampler
@@ -371,12 +371,12 @@ SQL
 # so that neither tool's restart delay counts.
 #   drain TOOL RUN ORIGIN
 
-pause_pgferry()
+pause_pgconvoy()
 {
     kill_agent a1
 }
 
-resume_pgferry()
+resume_pgconvoy()
 {
     start_agent a1 --jobs "$AGENT_JOBS"
 }
@@ -424,7 +424,7 @@ drain()
         ((tgt_rows < src_rows)) || break
         ((SECONDS - t0 < CATCHUP_TIMEOUT)) ||
             fail "$tool run $run: $tgt_rows of $src_rows pgbench_history rows on the target $CATCHUP_TIMEOUT s after the applier was started again"
-        s_alive "${PGFERRY_PIDS[tgt_sampler]}" || fail "$tool run $run: the target sampler stopped"
+        s_alive "${PGCONVOY_PIDS[tgt_sampler]}" || fail "$tool run $run: the target sampler stopped"
         sleep 0.05
     done
     sampler_stop tgt_sampler
@@ -436,7 +436,7 @@ drain()
 }
 
 # ---------------------------------------------------------------------------
-# pgferry: daemons, one OnlineMigration task per run
+# pgconvoy: daemons, one OnlineMigration task per run
 
 declare -A started=()
 
@@ -461,15 +461,15 @@ db_field()
     jq -r ".properties.output[] | select(.resultType == \"DatabaseLevelOutput\") | .$1" "$TASK_JSON"
 }
 
-run_pgferry()
+run_pgconvoy()
 {
     local run=$1 t0 t1 slot
-    if [[ -z ${started[pgferry]:-} ]]; then
+    if [[ -z ${started[pgconvoy]:-} ]]; then
         # shellcheck disable=SC2119 # no extra coordinator options
         start_coordinator
         start_agent a1 --jobs "$AGENT_JOBS"
         create_project "$P"
-        started[pgferry]=1
+        started[pgconvoy]=1
     fi
     TASK=online-$run
     TOOL_PID=$(agent_pid a1)
@@ -486,13 +486,13 @@ run_pgferry()
     R[sync_s]=$(elapsed "$t0" "$t1")
     R[rss_load]=$(kb_to_mb "$(proc_kb "$TOOL_PID" VmHWM)")
     slot=$(db_field slotName)
-    [[ $slot == pgferry_* ]] || fail "no slot name in the status: $slot"
+    [[ $slot == pgconvoy_* ]] || fail "no slot name in the status: $slot"
     APPLY_PID=$(psql_tgt postgres -c "SELECT pid FROM pg_stat_activity
-                                      WHERE datname = '$DB' AND application_name = 'pgferry-cdc-apply'")
-    [[ $APPLY_PID =~ ^[0-9]+$ ]] || fail "no pgferry-cdc-apply session on the target: '$APPLY_PID'"
+                                      WHERE datname = '$DB' AND application_name = 'pgconvoy-cdc-apply'")
+    [[ $APPLY_PID =~ ^[0-9]+$ ]] || fail "no pgconvoy-cdc-apply session on the target: '$APPLY_PID'"
 
-    workload pgferry "$run" "$slot" "$slot"
-    drain pgferry "$run" "$slot"
+    workload pgconvoy "$run" "$slot" "$slot"
+    drain pgconvoy "$run" "$slot"
 
     # cutover at idle: the command returns once the database is COMPLETED
     wait_db_state READY_TO_COMPLETE
@@ -505,7 +505,7 @@ run_pgferry()
     [[ $(db_field migrationState) == COMPLETED ]] ||
         fail "task cutover returned, but the database is $(db_field migrationState)"
     wait_task "$P" "$TASK" 60 >/dev/null || fail "the task did not succeed after the cutover"
-    verify pgferry "$run"
+    verify pgconvoy "$run"
     pgf task delete --project-name "$P" -n "$TASK" >/dev/null 2>&1 || note "could not delete task $TASK"
 }
 
@@ -613,7 +613,7 @@ echo "CDC benchmark: pgbench -s $SCALE, pgbench -n -c $CLIENTS -j $THREADS -T $B
 printf '%-36s' ""
 for tool in $TOOLS; do
     case $tool in
-        pgferry) printf ' %-18s' "pgferry" ;;
+        pgconvoy) printf ' %-18s' "pgconvoy" ;;
         native) printf ' %-18s' "native LR" ;;
     esac
 done
@@ -628,7 +628,7 @@ row "lag s, median / max" medmax lag_s
 row "  every 0.1 s: median / max" medmax lag_fine
 row "lag MB (applied), median / max" medmax lag_mb
 row "slot lag MB (confirmed), med / max" medmax slot_mb
-[[ " $TOOLS " == *" pgferry "* ]] && row "status latency s, median / max" medmax latency
+[[ " $TOOLS " == *" pgconvoy "* ]] && row "status latency s, median / max" medmax latency
 row "catch-up after pgbench s" med catchup_s
 ((BIG_TX_ROWS == 0)) || row "$BIG_TX_ROWS-row tx applied in s" med big_s
 row "cutover at idle s (native: DROP SUB)" med cutover_s
@@ -638,12 +638,12 @@ row "peak RSS MB, pgbench phase" medmax rss_pgbench
 ((BIG_TX_ROWS == 0)) || row "peak RSS MB, with the big tx" medmax rss_big
 row "apply backend CPU ms / 1000 tx" med cpu_apply
 row "  its wait for a CPU ms / 1000 tx" med wait_apply
-[[ " $TOOLS " == *" pgferry "* ]] && row "agent CPU ms / 1000 tx" med cpu_agent
-[[ " $TOOLS " == *" pgferry "* ]] && row "  its wait for a CPU ms / 1000 tx" med wait_agent
+[[ " $TOOLS " == *" pgconvoy "* ]] && row "agent CPU ms / 1000 tx" med cpu_agent
+[[ " $TOOLS " == *" pgconvoy "* ]] && row "  its wait for a CPU ms / 1000 tx" med wait_agent
 row "load average at pgbench end" med load
-echo "(peak RSS: pgferry's agent process; native: the subscription's apply worker on the target,"
+echo "(peak RSS: pgconvoy's agent process; native: the subscription's apply worker on the target,"
 echo " which counts the shared buffers it touched. Apply backend: the target session that applies:"
-echo " pgferry's 'pgferry-cdc-apply', native's apply worker; CPU from pgbench start to caught up.)"
+echo " pgconvoy's 'pgconvoy-cdc-apply', native's apply worker; CPU from pgbench start to caught up.)"
 echo
 echo "per run:"
 row "apply tx/s" runs apply_tps
@@ -651,14 +651,14 @@ row "catch-up s" runs catchup_s
 row "cutover s" runs cutover_s
 ((DRAIN_SECONDS == 0)) || row "apply capacity tx/s" runs capacity_tps
 
-if [[ " $TOOLS " == *" pgferry "* && " $TOOLS " == *" native "* ]]; then
+if [[ " $TOOLS " == *" pgconvoy "* && " $TOOLS " == *" native "* ]]; then
     # shellcheck disable=SC2086
     {
-        a=$(median ${VALUES[pgferry,apply_tps]})
+        a=$(median ${VALUES[pgconvoy,apply_tps]})
         b=$(median ${VALUES[native,apply_tps]})
-        l=$(median ${VALUES[pgferry,lag_s]})
-        c=$(median ${VALUES[pgferry,cutover_s]})
-        ca=$(median ${VALUES[pgferry,capacity_tps]})
+        l=$(median ${VALUES[pgconvoy,lag_s]})
+        c=$(median ${VALUES[pgconvoy,cutover_s]})
+        ca=$(median ${VALUES[pgconvoy,capacity_tps]})
         cb=$(median ${VALUES[native,capacity_tps]})
     }
     echo

@@ -1,7 +1,7 @@
 /*
  * tests/bench/coord_sim.c
  *     The coordinator at scale, without PostgreSQL: a real
- *     pgferry-coordinator, fake agents over real ZeroMQ (sim_fleet.c) and
+ *     pgconvoy-coordinator, fake agents over real ZeroMQ (sim_fleet.c) and
  *     an OfflineMigration of one simulated database (sim_workload.c),
  *     created over the CLI socket as the CLI does.
  *
@@ -147,10 +147,10 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "usage: coord_sim [OPTION]...\n"
-            "Runs a pgferry-coordinator against fake agents over ZeroMQ and "
+            "Runs a pgconvoy-coordinator against fake agents over ZeroMQ and "
             "reports how it scales.\n"
             "\n"
-            "  --coordinator PATH     pgferry-coordinator (default: next to "
+            "  --coordinator PATH     pgconvoy-coordinator (default: next to "
             "this program, or one up)\n"
             "  --agents N             fake agents (100)\n"
             "  --jobs N               job slots per agent (2)\n"
@@ -194,7 +194,7 @@ s_parse_int(const char *name, const char *text, int min, int max, int *out)
     return 0;
 }
 
-/* pgferry-coordinator next to this program, or one directory up (the
+/* pgconvoy-coordinator next to this program, or one directory up (the
  * build directory, when this is build/tests/coord_sim). */
 static char *
 s_find_coordinator(void)
@@ -208,13 +208,13 @@ s_find_coordinator(void)
     }
     self[len] = '\0';
     char *dir = dirname(self);
-    char *here = xasprintf("%s/pgferry-coordinator", dir);
+    char *here = xasprintf("%s/pgconvoy-coordinator", dir);
     if (access(here, X_OK) == 0)
     {
         return here;
     }
     free(here);
-    char *up = xasprintf("%s/../pgferry-coordinator", dir);
+    char *up = xasprintf("%s/../pgconvoy-coordinator", dir);
     if (access(up, X_OK) == 0)
     {
         return up;
@@ -399,18 +399,18 @@ s_end_run(sim_t *self, const char *why)
 static void
 s_ask(sim_t *self, sim_ask_t what)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Endpoint source = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint target = PGFERRY__ENDPOINT__INIT;
-    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
-    Pgferry__DatabaseOption *dbs[] = {&db};
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Endpoint source = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint target = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__DatabaseOption db = PGCONVOY__DATABASE_OPTION__INIT;
+    Pgconvoy__DatabaseOption *dbs[] = {&db};
 
     req.project = SIM_PROJECT;
     req.task = SIM_TASK;
     switch (what)
     {
         case ASK_PROJECT:
-            req.verb = PGFERRY__REQUEST__VERB__PROJECT_CREATE;
+            req.verb = PGCONVOY__REQUEST__VERB__PROJECT_CREATE;
             req.source_platform = "PostgreSQL";
             req.target_platform = "PostgreSQL";
             break;
@@ -425,7 +425,7 @@ s_ask(sim_t *self, sim_ask_t what)
             target.host = "sim-target.invalid";
             db.name = SIM_DATABASE;
             db.target_name = SIM_DATABASE;
-            req.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
+            req.verb = PGCONVOY__REQUEST__VERB__TASK_CREATE;
             req.task_type = "OfflineMigration";
             req.source = &source;
             req.target = &target;
@@ -434,7 +434,7 @@ s_ask(sim_t *self, sim_ask_t what)
             req.split_bytes = self->opts.workload.split_bytes;
             break;
         default:
-            req.verb = PGFERRY__REQUEST__VERB__TASK_SHOW;
+            req.verb = PGCONVOY__REQUEST__VERB__TASK_SHOW;
             req.expand = what != ASK_SHOW_STATE;
             break;
     }
@@ -503,9 +503,9 @@ static void
 s_on_reply(sim_t *self)
 {
     int64_t round_trip = 0;
-    Pgferry__Envelope *env = sim_cli_recv(self->cli, &round_trip);
+    Pgconvoy__Envelope *env = sim_cli_recv(self->cli, &round_trip);
     sim_ask_t what = self->asking;
-    const Pgferry__Reply *reply = env ? env->reply : NULL;
+    const Pgconvoy__Reply *reply = env ? env->reply : NULL;
 
     self->asking = ASK_NONE;
     sim_fleet_set_status_reading(self->fleet, false);
@@ -925,10 +925,10 @@ s_print_summary(sim_t *self)
            "placements", m->assigns, m->batches, m->batched_units);
     printf("  %-52s copy %" PRId64 ", schema-post %" PRId64 ", analyze %" PRId64
            ", finalize %" PRId64 "\n",
-           "placed, per kind", m->by_kind[PGFERRY__UNIT_KIND__UNIT_COPY],
-           m->by_kind[PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST],
-           m->by_kind[PGFERRY__UNIT_KIND__UNIT_ANALYZE],
-           m->by_kind[PGFERRY__UNIT_KIND__UNIT_FINALIZE]);
+           "placed, per kind", m->by_kind[PGCONVOY__UNIT_KIND__UNIT_COPY],
+           m->by_kind[PGCONVOY__UNIT_KIND__UNIT_SCHEMA_POST],
+           m->by_kind[PGCONVOY__UNIT_KIND__UNIT_ANALYZE],
+           m->by_kind[PGCONVOY__UNIT_KIND__UNIT_FINALIZE]);
     printf("  %-52s %10" PRId64 "\n", "placed a second time", m->duplicates);
     printf("  %-52s %10" PRId64 "\n", "unexpected messages or kinds",
            m->unexpected);
@@ -1006,7 +1006,7 @@ main(int argc, char **argv)
                                         : s_find_coordinator();
     if (coordinator == NULL)
     {
-        fprintf(stderr, "coord_sim: error: pgferry-coordinator not found "
+        fprintf(stderr, "coord_sim: error: pgconvoy-coordinator not found "
                         "next to this program: give --coordinator PATH\n");
         return 2;
     }

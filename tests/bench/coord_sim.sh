@@ -2,7 +2,7 @@
 #
 # tests/bench/coord_sim.sh
 #     The coordinator at scale, without PostgreSQL: runs the coord_sim
-#     benchmark (tests/bench/coord_sim.c) against the pgferry-coordinator
+#     benchmark (tests/bench/coord_sim.c) against the pgconvoy-coordinator
 #     of a build directory. Builds nothing.
 #
 #   bash tests/bench/coord_sim.sh                          # 100 agents, 10,000 tables, ~100,000 units
@@ -10,7 +10,7 @@
 #   bash tests/bench/coord_sim.sh --tables 2000 --timeout 300
 #
 # Every argument goes to coord_sim (coord_sim --help lists them). Needs
-# PGFERRY_BUILD_DIR (default build/) with pgferry-coordinator and
+# PGCONVOY_BUILD_DIR (default build/) with pgconvoy-coordinator and
 # tests/coord_sim in it (cmake --build build --target coord_sim). Exits
 # with coord_sim's code: 0 if the task Succeeded, 1 if not, 2 on bad usage;
 # the performance targets are printed next to the figures, never asserted.
@@ -18,14 +18,14 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${PGFERRY_BUILD_DIR:-$ROOT/build}
+BUILD=${PGCONVOY_BUILD_DIR:-$ROOT/build}
 SIM=$BUILD/tests/coord_sim
-COORDINATOR=$BUILD/pgferry-coordinator
+COORDINATOR=$BUILD/pgconvoy-coordinator
 
 for bin in "$SIM" "$COORDINATOR"; do
     if [[ ! -x $bin ]]; then
         echo "coord_sim.sh: error: $bin not found: build it first" \
-             "(cmake --build $BUILD --target coord_sim pgferry-coordinator)" >&2
+             "(cmake --build $BUILD --target coord_sim pgconvoy-coordinator)" >&2
         exit 2
     fi
 done

@@ -65,15 +65,15 @@ sim_cli_sent_at(const sim_cli_t *self)
 }
 
 int
-sim_cli_send(sim_cli_t *self, Pgferry__Request *req)
+sim_cli_send(sim_cli_t *self, Pgconvoy__Request *req)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
 
     if (sim_cli_is_busy(self))
     {
         return -1;
     }
-    env.body_case = PGFERRY__ENVELOPE__BODY_REQUEST;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REQUEST;
     env.request = req;
     self->sent_at = zclock_usecs();
     if (envelope_send(self->req, NULL, &env) != 0)
@@ -84,16 +84,16 @@ sim_cli_send(sim_cli_t *self, Pgferry__Request *req)
     return 0;
 }
 
-Pgferry__Envelope *
+Pgconvoy__Envelope *
 sim_cli_recv(sim_cli_t *self, int64_t *round_trip_us)
 {
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     envelope_status_t status = envelope_recv(self->req, NULL, &env, NULL);
 
     *round_trip_us = zclock_usecs() - self->sent_at;
     self->sent_at = 0;
     if (status != ENVELOPE_OK ||
-        env->body_case != PGFERRY__ENVELOPE__BODY_REPLY)
+        env->body_case != PGCONVOY__ENVELOPE__BODY_REPLY)
     {
         log_error("status=%d the coordinator's answer is not a Reply",
                   (int) status);

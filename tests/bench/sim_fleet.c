@@ -47,8 +47,8 @@ typedef struct
 /* An Assign or AssignBatch being run, one unit at a time. */
 typedef struct sim_placement_t
 {
-    Pgferry__Envelope *env;        /* what came, owned */
-    Pgferry__Assign *const *units; /* in env */
+    Pgconvoy__Envelope *env;        /* what came, owned */
+    Pgconvoy__Assign *const *units; /* in env */
     size_t n;
     bool *first;   /* per unit: placed here for the first time; owned */
     size_t next;   /* the unit running; n once every one is answered */
@@ -252,7 +252,7 @@ sim_fleet_spikes(const sim_fleet_t *self, const sim_spike_t **spikes)
 /* ----- sending ----- */
 
 static void
-s_send(sim_agent_t *agent, Pgferry__Envelope *env)
+s_send(sim_agent_t *agent, Pgconvoy__Envelope *env)
 {
     if (envelope_send(agent->dealer, NULL, env) != 0)
     {
@@ -266,8 +266,8 @@ s_send(sim_agent_t *agent, Pgferry__Envelope *env)
 static void
 s_send_hello(sim_fleet_t *self, sim_agent_t *agent)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Hello hello = PGFERRY__HELLO__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Hello hello = PGCONVOY__HELLO__INIT;
     size_t count = 2; /* the held ones */
     uint64_t *running = NULL;
 
@@ -300,7 +300,7 @@ s_send_hello(sim_fleet_t *self, sim_agent_t *agent)
     hello.jobs = (uint32_t) self->jobs;
     hello.running_units = running;
     hello.sent_ms = (uint64_t) zclock_mono(); /* as a real agent's lease */
-    env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     s_send(agent, &env);
     self->marks.hellos++;
@@ -311,8 +311,8 @@ static void
 s_send_progress(sim_agent_t *agent, uint64_t unit_id, bool started,
                 const char *snapshot)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
 
     progress.unit_id = unit_id;
     progress.started = started;
@@ -320,18 +320,18 @@ s_send_progress(sim_agent_t *agent, uint64_t unit_id, bool started,
     {
         progress.snapshot = (char *) snapshot;
     }
-    env.body_case = PGFERRY__ENVELOPE__BODY_PROGRESS;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_PROGRESS;
     env.progress = &progress;
     s_send(agent, &env);
 }
 
 /* Sends res (borrowed) as a unit's Result. */
 static void
-s_send_result(sim_fleet_t *self, sim_agent_t *agent, Pgferry__Result *res)
+s_send_result(sim_fleet_t *self, sim_agent_t *agent, Pgconvoy__Result *res)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
 
-    env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_RESULT;
     env.result = res;
     s_send(agent, &env);
     self->marks.units_done++;
@@ -490,7 +490,7 @@ static void
 s_report_items(sim_fleet_t *self)
 {
     sim_agent_t *agent = self->schema_pre_at;
-    Pgferry__Result res = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result res = PGCONVOY__RESULT__INIT;
 
     if (agent == NULL || self->marks.tables_created == 0)
     {
@@ -510,7 +510,7 @@ s_report_items(sim_fleet_t *self)
 /* A unit starts: a copy says so (the snapshot's holder waits for every
  * copy to have started). */
 static void
-s_start_unit(sim_agent_t *agent, const Pgferry__Assign *a)
+s_start_unit(sim_agent_t *agent, const Pgconvoy__Assign *a)
 {
     if (a->kind == K_COPY)
     {
@@ -520,10 +520,10 @@ s_start_unit(sim_agent_t *agent, const Pgferry__Assign *a)
 
 /* A unit is done: its Result. ran: false if it was let go unstarted. */
 static void
-s_finish_unit(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Assign *a,
+s_finish_unit(sim_fleet_t *self, sim_agent_t *agent, const Pgconvoy__Assign *a,
               bool first, bool ran)
 {
-    Pgferry__Result res = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result res = PGCONVOY__RESULT__INIT;
 
     res.unit_id = a->unit_id;
     res.ok = true;
@@ -620,11 +620,12 @@ s_advance_agent(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
 
 /* An Assign or an AssignBatch arrived for agent (takes *env_p). */
 static void
-s_on_placement(sim_fleet_t *self, sim_agent_t *agent, Pgferry__Envelope **env_p)
+s_on_placement(sim_fleet_t *self, sim_agent_t *agent,
+               Pgconvoy__Envelope **env_p)
 {
-    Pgferry__Envelope *env = *env_p;
-    bool batch = env->body_case == PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
-    Pgferry__Assign *const *units =
+    Pgconvoy__Envelope *env = *env_p;
+    bool batch = env->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
+    Pgconvoy__Assign *const *units =
         batch ? env->assign_batch->units : &env->assign;
     size_t n = batch ? env->assign_batch->n_units : 1;
     int64_t now = zclock_usecs();
@@ -653,7 +654,7 @@ s_on_placement(sim_fleet_t *self, sim_agent_t *agent, Pgferry__Envelope **env_p)
     p->first = xcalloc(n, sizeof *p->first);
     for (size_t i = 0; i < n; i++)
     {
-        const Pgferry__Assign *a = units[i];
+        const Pgconvoy__Assign *a = units[i];
         p->first[i] = s_first_time(self, a->unit_id);
         self->marks.units_received++;
         self->marks.duplicates += !p->first[i];
@@ -711,7 +712,7 @@ s_on_placement(sim_fleet_t *self, sim_agent_t *agent, Pgferry__Envelope **env_p)
  * out meanwhile and it stopped its units.
  */
 static void
-s_on_lease(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Lease *l)
+s_on_lease(sim_fleet_t *self, sim_agent_t *agent, const Pgconvoy__Lease *l)
 {
     int64_t now = zclock_mono();
     int64_t answered_in = now - (int64_t) l->hello_sent_ms;
@@ -731,9 +732,9 @@ s_on_lease(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Lease *l)
 }
 
 static void
-s_on_release(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Release *r)
+s_on_release(sim_fleet_t *self, sim_agent_t *agent, const Pgconvoy__Release *r)
 {
-    Pgferry__Result res = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result res = PGCONVOY__RESULT__INIT;
 
     self->marks.releases++;
     if (r->unit_id != 0 && r->unit_id == agent->snapshot)
@@ -759,7 +760,7 @@ s_on_release(sim_fleet_t *self, sim_agent_t *agent, const Pgferry__Release *r)
 static void
 s_handle_one(sim_fleet_t *self, sim_agent_t *agent)
 {
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     uint32_t version = 0;
     envelope_status_t status =
         envelope_recv(agent->dealer, NULL, &env, &version);
@@ -768,7 +769,7 @@ s_handle_one(sim_fleet_t *self, sim_agent_t *agent)
     {
         log_error("agent=%s the coordinator speaks protocol version %u, "
                   "this benchmark %u",
-                  agent->name, version, PGFERRY_PROTOCOL_VERSION);
+                  agent->name, version, PGCONVOY_PROTOCOL_VERSION);
         self->refused = true;
         return;
     }
@@ -779,10 +780,10 @@ s_handle_one(sim_fleet_t *self, sim_agent_t *agent)
     }
     switch (env->body_case)
     {
-        case PGFERRY__ENVELOPE__BODY_LEASE:
+        case PGCONVOY__ENVELOPE__BODY_LEASE:
             s_on_lease(self, agent, env->lease);
             break;
-        case PGFERRY__ENVELOPE__BODY_WELCOME:
+        case PGCONVOY__ENVELOPE__BODY_WELCOME:
             self->marks.rewelcomes += agent->welcomed;
             agent->welcomed = true;
             if (env->welcome->heartbeat_ms >= 100)
@@ -790,19 +791,19 @@ s_handle_one(sim_fleet_t *self, sim_agent_t *agent)
                 self->heartbeat_ms = (int) env->welcome->heartbeat_ms;
             }
             break;
-        case PGFERRY__ENVELOPE__BODY_ASSIGN:
+        case PGCONVOY__ENVELOPE__BODY_ASSIGN:
             self->marks.assigns++;
             s_on_placement(self, agent, &env);
             break;
-        case PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH:
+        case PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH:
             self->marks.batches++;
             self->marks.batched_units += (int64_t) env->assign_batch->n_units;
             s_on_placement(self, agent, &env);
             break;
-        case PGFERRY__ENVELOPE__BODY_RELEASE:
+        case PGCONVOY__ENVELOPE__BODY_RELEASE:
             s_on_release(self, agent, env->release);
             break;
-        case PGFERRY__ENVELOPE__BODY_REFUSED:
+        case PGCONVOY__ENVELOPE__BODY_REFUSED:
             log_error("agent=%s the coordinator refused it: %s", agent->name,
                       env->refused->reason);
             self->refused = true;

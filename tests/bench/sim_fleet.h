@@ -24,8 +24,8 @@
  * was freed, the coordinator had been told of at least as many units
  * left to place as the fleet had free slots (sim_workload's model).
  */
-#ifndef PGFERRY_BENCH_SIM_FLEET_H
-#define PGFERRY_BENCH_SIM_FLEET_H
+#ifndef PGCONVOY_BENCH_SIM_FLEET_H
+#define PGCONVOY_BENCH_SIM_FLEET_H
 
 #include <czmq.h>
 #include <stdbool.h>

@@ -1,14 +1,14 @@
 /*
  * tests/bench/sim_proc.h
- *     The coordinator under test: a real pgferry-coordinator process,
+ *     The coordinator under test: a real pgconvoy-coordinator process,
  *     started in a state directory with its log there, watched through
  *     /proc (memory, CPU), and stopped.
  *
  * Start it before any ZeroMQ context exists in this process: it is
  * forked, and a fork should carry no context's threads.
  */
-#ifndef PGFERRY_BENCH_SIM_PROC_H
-#define PGFERRY_BENCH_SIM_PROC_H
+#ifndef PGCONVOY_BENCH_SIM_PROC_H
+#define PGCONVOY_BENCH_SIM_PROC_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  * Samples are kept, not binned: 100,000 of them cost 800 kB, and exact
  * quantiles need no choice of buckets.
  */
-#ifndef PGFERRY_BENCH_SIM_STATS_H
-#define PGFERRY_BENCH_SIM_STATS_H
+#ifndef PGCONVOY_BENCH_SIM_STATS_H
+#define PGCONVOY_BENCH_SIM_STATS_H
 
 #include <stddef.h>
 

@@ -32,16 +32,16 @@ typedef struct
 struct sim_workload_t
 {
     sim_workload_options_t opts;
-    sim_table_t *tables;             /* opts.tables of them, owned */
-    Pgferry__TableRef *refs;         /* what prepare reports, owned */
-    Pgferry__TableRef **ref_ptrs;    /* into refs */
-    Pgferry__SchemaItem *items;      /* what schema-pre reports, owned */
-    Pgferry__SchemaItem **item_ptrs; /* into items */
-    int64_t nitems;                  /* phase 1 and phase 2 */
-    int64_t copy_units;              /* sum of the tables' parts */
-    bool tables_created;             /* copies queued */
-    bool items_sent;                 /* schema-pre's Result sent */
-    int64_t tables_loaded;           /* every part answered */
+    sim_table_t *tables;              /* opts.tables of them, owned */
+    Pgconvoy__TableRef *refs;         /* what prepare reports, owned */
+    Pgconvoy__TableRef **ref_ptrs;    /* into refs */
+    Pgconvoy__SchemaItem *items;      /* what schema-pre reports, owned */
+    Pgconvoy__SchemaItem **item_ptrs; /* into items */
+    int64_t nitems;                   /* phase 1 and phase 2 */
+    int64_t copy_units;               /* sum of the tables' parts */
+    bool tables_created;              /* copies queued */
+    bool items_sent;                  /* schema-pre's Result sent */
+    int64_t tables_loaded;            /* every part answered */
     int64_t tables_analyzed;
     int64_t queueable; /* units the coordinator could have queued so far */
     int64_t assigned;  /* of the same kinds, received */
@@ -84,13 +84,13 @@ s_build_tables(sim_workload_t *self)
 
     self->tables = xcalloc((size_t) n, sizeof *self->tables);
     self->refs = xcalloc((size_t) n, sizeof *self->refs);
-    self->ref_ptrs = xcalloc((size_t) n, sizeof(Pgferry__TableRef *));
+    self->ref_ptrs = xcalloc((size_t) n, sizeof(Pgconvoy__TableRef *));
     for (int i = 0; i < n; i++)
     {
-        Pgferry__TableRef *t = &self->refs[i];
+        Pgconvoy__TableRef *t = &self->refs[i];
         int64_t bytes = s_table_bytes(self, i);
 
-        pgferry__table_ref__init(t);
+        pgconvoy__table_ref__init(t);
         t->schema = xstrdup("public");
         t->name = xasprintf("t%06d", i);
         t->bytes = bytes;
@@ -114,15 +114,15 @@ s_build_items(sim_workload_t *self)
     self->nitems = (int64_t) n * per + self->opts.fk_items;
     self->items = xcalloc((size_t) self->nitems, sizeof *self->items);
     self->item_ptrs =
-        xcalloc((size_t) self->nitems, sizeof(Pgferry__SchemaItem *));
+        xcalloc((size_t) self->nitems, sizeof(Pgconvoy__SchemaItem *));
     for (int i = 0; i < n; i++)
     {
         for (int j = 0; j < per; j++, k++)
         {
-            Pgferry__SchemaItem *item = &self->items[k];
+            Pgconvoy__SchemaItem *item = &self->items[k];
             const char *table = self->refs[i].name;
 
-            pgferry__schema_item__init(item);
+            pgconvoy__schema_item__init(item);
             item->phase = 1;
             item->table_schema = xstrdup("public");
             item->table_name = xstrdup(table);
@@ -147,11 +147,11 @@ s_build_items(sim_workload_t *self)
     }
     for (int f = 0; f < self->opts.fk_items; f++, k++)
     {
-        Pgferry__SchemaItem *item = &self->items[k];
+        Pgconvoy__SchemaItem *item = &self->items[k];
         const char *table = self->refs[f % n].name;
         const char *parent = self->refs[(f + 1) % n].name;
 
-        pgferry__schema_item__init(item);
+        pgconvoy__schema_item__init(item);
         item->phase = 2;
         item->kind = xstrdup("FK CONSTRAINT");
         item->table_schema = xstrdup("public");
@@ -211,7 +211,7 @@ sim_workload_destroy(sim_workload_t **self_p)
 }
 
 void
-sim_workload_fill_prepare(sim_workload_t *self, Pgferry__Result *res)
+sim_workload_fill_prepare(sim_workload_t *self, Pgconvoy__Result *res)
 {
     res->n_tables = (size_t) self->opts.tables;
     res->tables = self->ref_ptrs;
@@ -220,7 +220,7 @@ sim_workload_fill_prepare(sim_workload_t *self, Pgferry__Result *res)
 }
 
 void
-sim_workload_fill_schema_pre(sim_workload_t *self, Pgferry__Result *res)
+sim_workload_fill_schema_pre(sim_workload_t *self, Pgconvoy__Result *res)
 {
     res->n_items = (size_t) self->nitems;
     res->items = self->item_ptrs;
@@ -249,7 +249,7 @@ sim_workload_total_units(const sim_workload_t *self)
 /* The table a unit names: its TableRef (copy, analyze) or its item's tag
  * (schema-post); -1 if none of ours. */
 static int
-s_table_of(const sim_workload_t *self, const Pgferry__Assign *a)
+s_table_of(const sim_workload_t *self, const Pgconvoy__Assign *a)
 {
     const char *name = NULL;
     char *end = NULL;
@@ -311,14 +311,14 @@ sim_workload_on_items_sent(sim_workload_t *self)
 }
 
 void
-sim_workload_on_assigned(sim_workload_t *self, const Pgferry__Assign *a)
+sim_workload_on_assigned(sim_workload_t *self, const Pgconvoy__Assign *a)
 {
     switch (a->kind)
     {
-        case PGFERRY__UNIT_KIND__UNIT_COPY:
-        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST:
-        case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
-        case PGFERRY__UNIT_KIND__UNIT_FINALIZE:
+        case PGCONVOY__UNIT_KIND__UNIT_COPY:
+        case PGCONVOY__UNIT_KIND__UNIT_SCHEMA_POST:
+        case PGCONVOY__UNIT_KIND__UNIT_ANALYZE:
+        case PGCONVOY__UNIT_KIND__UNIT_FINALIZE:
             self->assigned++;
             break;
         default:
@@ -327,27 +327,27 @@ sim_workload_on_assigned(sim_workload_t *self, const Pgferry__Assign *a)
 }
 
 void
-sim_workload_on_done(sim_workload_t *self, const Pgferry__Assign *a)
+sim_workload_on_done(sim_workload_t *self, const Pgconvoy__Assign *a)
 {
     int i = s_table_of(self, a);
     sim_table_t *t = i >= 0 ? &self->tables[i] : NULL;
 
     switch (a->kind)
     {
-        case PGFERRY__UNIT_KIND__UNIT_COPY:
+        case PGCONVOY__UNIT_KIND__UNIT_COPY:
             if (t != NULL && ++t->parts_done == t->parts)
             {
                 self->tables_loaded++;
                 s_queue_after_load(self);
             }
             break;
-        case PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST:
+        case PGCONVOY__UNIT_KIND__UNIT_SCHEMA_POST:
             if (t != NULL && ++t->items_done == self->opts.items_per_table)
             {
                 self->queueable++; /* its ANALYZE */
             }
             break;
-        case PGFERRY__UNIT_KIND__UNIT_ANALYZE:
+        case PGCONVOY__UNIT_KIND__UNIT_ANALYZE:
             if (t != NULL && !t->analyzed)
             {
                 t->analyzed = true;

@@ -12,13 +12,13 @@
  * tags start with the table's name so that a schema-post Assign, which
  * carries no table, still names it.
  */
-#ifndef PGFERRY_BENCH_SIM_WORKLOAD_H
-#define PGFERRY_BENCH_SIM_WORKLOAD_H
+#ifndef PGCONVOY_BENCH_SIM_WORKLOAD_H
+#define PGCONVOY_BENCH_SIM_WORKLOAD_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pgferry.pb-c.h"
+#include "pgconvoy.pb-c.h"
 
 typedef struct
 {
@@ -40,9 +40,9 @@ void sim_workload_destroy(sim_workload_t **self_p);
 
 /* Fills prepare's Result: the tables and the versions. The arrays are
  * borrowed from the workload: do not free them with the Result. */
-void sim_workload_fill_prepare(sim_workload_t *self, Pgferry__Result *res);
+void sim_workload_fill_prepare(sim_workload_t *self, Pgconvoy__Result *res);
 /* Fills schema-pre's Result with every item, borrowed likewise. */
-void sim_workload_fill_schema_pre(sim_workload_t *self, Pgferry__Result *res);
+void sim_workload_fill_schema_pre(sim_workload_t *self, Pgconvoy__Result *res);
 
 int64_t sim_workload_item_count(const sim_workload_t *self);
 /* Copy units: one per table, more for the split ones. */
@@ -56,9 +56,9 @@ void sim_workload_on_tables_created(sim_workload_t *self);
 /* schema-pre's Result was sent: the items of loaded tables are queued. */
 void sim_workload_on_items_sent(sim_workload_t *self);
 /* A unit was received for the first time. */
-void sim_workload_on_assigned(sim_workload_t *self, const Pgferry__Assign *a);
+void sim_workload_on_assigned(sim_workload_t *self, const Pgconvoy__Assign *a);
 /* A unit's Result (ok) was sent. */
-void sim_workload_on_done(sim_workload_t *self, const Pgferry__Assign *a);
+void sim_workload_on_done(sim_workload_t *self, const Pgconvoy__Assign *a);
 /* Units the coordinator has been told enough to queue and has not placed
  * yet (never negative). */
 int64_t sim_workload_queued(const sim_workload_t *self);

@@ -32,7 +32,7 @@
 #     It stops and restarts servers: it runs on clusters of its own, which
 #     listen on the namespace's network too.
 
-PGFERRY_SCENARIO=faults
+PGCONVOY_SCENARIO=faults
 # shellcheck source=../integration/netns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../integration/netns.sh"
 netns_setup || { echo "FAIL faults: could not make a network namespace" >&2; exit 1; }
@@ -72,7 +72,7 @@ chmod 600 "$KEY"
 CURVE_KEYS=$TEST_TMP/curve
 mkdir -p "$CURVE_KEYS/allowed"
 for name in coordinator f1 f2 operator; do
-    "$(s_bin pgferry)" keygen "$CURVE_KEYS/$name" >/dev/null || fail "keygen $name failed"
+    "$(s_bin pgconvoy)" keygen "$CURVE_KEYS/$name" >/dev/null || fail "keygen $name failed"
     [[ $name == coordinator ]] || cp "$CURVE_KEYS/$name" "$CURVE_KEYS/allowed/"
 done
 RESULTS=$TEST_TMP/results
@@ -118,9 +118,9 @@ wait_ready()
 stop_daemons()
 {
     local name
-    for name in "${!PGFERRY_PIDS[@]}"; do
-        s_stop_process "${PGFERRY_PIDS[$name]}"
-        unset "PGFERRY_PIDS[$name]"
+    for name in "${!PGCONVOY_PIDS[@]}"; do
+        s_stop_process "${PGCONVOY_PIDS[$name]}"
+        unset "PGCONVOY_PIDS[$name]"
     done
 }
 
@@ -150,13 +150,13 @@ strike()
             kill -CONT "$pid"
             ;;
         kill-coordinator)
-            pid=${PGFERRY_PIDS[coordinator]}
+            pid=${PGCONVOY_PIDS[coordinator]}
             kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
             wait "$pid" 2>/dev/null || true
             sleep 1
-            s_background coordinator "$(s_bin pgferry-coordinator)" \
+            s_background coordinator "$(s_bin pgconvoy-coordinator)" \
                 --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" \
-                --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}" "${COORD_ARGS[@]}"
+                --agents "$AGENTS_EP" "${PGCONVOY_AGENT_TIMEOUT_ARGS[@]}" "${COORD_ARGS[@]}"
             ;;
         restart-source)
             pg_ctl_side src restart -m fast
@@ -203,14 +203,14 @@ round()
         # the agents' socket on the pair's address, which takes CURVE;
         # f1 inside the namespace, and the servers named by that address
         COORD_ARGS+=(--curve-secret "$CURVE_KEYS/coordinator_secret" --curve-clients "$CURVE_KEYS/allowed")
-        export PGFERRY_CURVE_SECRET=$CURVE_KEYS/operator_secret PGFERRY_CURVE_SERVER=$CURVE_KEYS/coordinator
-        PGFERRY_AGENTS_HOST=$NETNS_HOST_ADDR start_coordinator "${COORD_ARGS[@]}"
+        export PGCONVOY_CURVE_SECRET=$CURVE_KEYS/operator_secret PGCONVOY_CURVE_SERVER=$CURVE_KEYS/coordinator
+        PGCONVOY_AGENTS_HOST=$NETNS_HOST_ADDR start_coordinator "${COORD_ARGS[@]}"
         netns_start_agent f1 --jobs 2 --curve-secret "$CURVE_KEYS/f1_secret" --curve-server "$CURVE_KEYS/coordinator"
         start_agent f2 --jobs 2 --curve-secret "$CURVE_KEYS/f2_secret" --curve-server "$CURVE_KEYS/coordinator"
         write_seed_files "$db"
         netns_seed_files
     else
-        unset PGFERRY_CURVE_SECRET PGFERRY_CURVE_SERVER
+        unset PGCONVOY_CURVE_SECRET PGCONVOY_CURVE_SERVER
         start_coordinator "${COORD_ARGS[@]}"
         start_agent f1 --jobs 2
         start_agent f2 --jobs 2
@@ -257,7 +257,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         echo "round $r: $fault $ROUND_PHASE: passed in $((SECONDS - start)) s$ROUND_NOTE"
     else
         failed=$((failed + 1))
-        keep=/tmp/pgferry-faults-round-$r-$$
+        keep=/tmp/pgconvoy-faults-round-$r-$$
         mkdir -p "$keep"
         cp -r "$RESULTS/round-$r.log" "$TEST_TMP"/*.log "$TEST_TMP/coordinator-state" "$keep/" 2>/dev/null || true
         echo "round $r: $fault $ROUND_PHASE: FAILED after $((SECONDS - start)) s (logs in $keep):"

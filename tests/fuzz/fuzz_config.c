@@ -6,7 +6,7 @@
  *
  * The first byte picks the reader, the rest is its input. Besides not
  * crashing or leaking, every error must be one line (issue 9: they quote
- * the input, and end up in a log line or after "pgferry: error: ").
+ * the input, and end up in a log line or after "pgconvoy: error: ").
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -30,7 +30,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    Pgferry__Envelope *env = NULL;
+    Pgconvoy__Envelope *env = NULL;
     uint32_t version = 0;
     char why[160];
 
@@ -47,9 +47,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     /* what a coordinator echoes back (a Refused, a Reply) must pack */
-    size_t packed = pgferry__envelope__get_packed_size(env);
+    size_t packed = pgconvoy__envelope__get_packed_size(env);
     uint8_t *buf = malloc(packed ? packed : 1);
-    if (buf == NULL || pgferry__envelope__pack(env, buf) != packed)
+    if (buf == NULL || pgconvoy__envelope__pack(env, buf) != packed)
     {
         abort();
     }

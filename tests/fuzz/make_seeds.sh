@@ -14,7 +14,7 @@
 #
 #   make_seeds.sh [FUZZ_BUILD_DIR]   (default build-fuzz; run.sh builds it)
 #
-# Rerun it, and commit the result, when pgferry.proto or the protocol
+# Rerun it, and commit the result, when pgconvoy.proto or the protocol
 # version changes (the envelope seeds would be refused as another
 # version) or when the pgoutput fixtures are recorded again.
 set -euo pipefail

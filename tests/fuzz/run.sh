@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # tests/fuzz/run.sh
-#     Builds the libFuzzer targets (clang, PGFERRY_FUZZ=ON) in a build
+#     Builds the libFuzzer targets (clang, PGCONVOY_FUZZ=ON) in a build
 #     directory of their own and runs each one for SECONDS. Fails if any
 #     target crashes, leaks, trips a sanitizer or times out on an input.
 #
@@ -10,7 +10,7 @@
 # New corpus entries go to a temporary directory (the first corpus
 # argument, the one libFuzzer writes to), never to the tracked seeds in
 # tests/fuzz/corpus/<target> (the second, only read). A crashing input is
-# kept in $PGFERRY_FUZZ_BUILD_DIR/fuzz-artifacts/ (default build-fuzz)
+# kept in $PGCONVOY_FUZZ_BUILD_DIR/fuzz-artifacts/ (default build-fuzz)
 # and its log printed; reproduce it with
 #   build-fuzz/tests/fuzz/fuzz_TARGET build-fuzz/fuzz-artifacts/FILE
 set -euo pipefail
@@ -18,16 +18,16 @@ set -euo pipefail
 seconds=${1:?usage: run.sh SECONDS}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
-build=${PGFERRY_FUZZ_BUILD_DIR:-$top/build-fuzz}
+build=${PGCONVOY_FUZZ_BUILD_DIR:-$top/build-fuzz}
 targets=(envelope config pgoutput)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "== pgferry: building the fuzz targets in $build"
-CC=clang cmake -S "$top" -B "$build" -DPGFERRY_FUZZ=ON \
+echo "== pgconvoy: building the fuzz targets in $build"
+CC=clang cmake -S "$top" -B "$build" -DPGCONVOY_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$jobs" --target "${targets[@]/#/fuzz_}"
 
-work=$(mktemp -d /tmp/pgferry-fuzz.XXXXXX)
+work=$(mktemp -d /tmp/pgconvoy-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 artifacts=$build/fuzz-artifacts
 mkdir -p "$artifacts"

@@ -3,7 +3,7 @@
  *     Writes the envelope fuzz target's seeds: one real-looking Envelope
  *     of every message type, packed as envelope_send() would, one file
  *     each in the directory given. make_seeds.sh runs it; rerun that
- *     when the protocol version or pgferry.proto changes.
+ *     when the protocol version or pgconvoy.proto changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +12,18 @@
 
 /* Packs env with our protocol version into DIR/NAME.bin. */
 static void
-s_write(const char *dir, const char *name, Pgferry__Envelope *env)
+s_write(const char *dir, const char *name, Pgconvoy__Envelope *env)
 {
     char path[512];
-    env->protocol_version = PGFERRY_PROTOCOL_VERSION;
-    size_t size = pgferry__envelope__get_packed_size(env);
+    env->protocol_version = PGCONVOY_PROTOCOL_VERSION;
+    size_t size = pgconvoy__envelope__get_packed_size(env);
     uint8_t *buf = malloc(size ? size : 1);
     FILE *file = NULL;
 
     snprintf(path, sizeof path, "%s/%s.bin", dir, name);
     file = fopen(path, "wb");
     if (buf == NULL || file == NULL ||
-        fwrite(buf, 1, pgferry__envelope__pack(env, buf), file) != size)
+        fwrite(buf, 1, pgconvoy__envelope__pack(env, buf), file) != size)
     {
         fprintf(stderr, "seed_envelopes: cannot write %s\n", path);
         exit(1);
@@ -34,10 +34,10 @@ s_write(const char *dir, const char *name, Pgferry__Envelope *env)
 
 /* An Assign of this task, with what every unit kind carries. */
 static void
-s_assign(Pgferry__Assign *a, uint64_t id, Pgferry__UnitKind kind,
-         Pgferry__Endpoint *source, Pgferry__Endpoint *target)
+s_assign(Pgconvoy__Assign *a, uint64_t id, Pgconvoy__UnitKind kind,
+         Pgconvoy__Endpoint *source, Pgconvoy__Endpoint *target)
 {
-    pgferry__assign__init(a);
+    pgconvoy__assign__init(a);
     a->unit_id = id;
     a->kind = kind;
     a->source = source;
@@ -55,14 +55,14 @@ main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[1];
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
 
     /* the endpoints and tables the messages below share */
-    Pgferry__ConnOption sslmode = PGFERRY__CONN_OPTION__INIT;
+    Pgconvoy__ConnOption sslmode = PGCONVOY__CONN_OPTION__INIT;
     sslmode.key = "sslmode";
     sslmode.value = "verify-full";
-    Pgferry__ConnOption *options[] = {&sslmode};
-    Pgferry__Endpoint source = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__ConnOption *options[] = {&sslmode};
+    Pgconvoy__Endpoint source = PGCONVOY__ENDPOINT__INIT;
     source.user = "postgres";
     source.password = "s3cret";
     source.host = "13.51.14.222";
@@ -70,12 +70,12 @@ main(int argc, char **argv)
     source.port = 5432;
     source.n_options = 1;
     source.options = options;
-    Pgferry__Endpoint target = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint target = PGCONVOY__ENDPOINT__INIT;
     target.user = "dms@builddemotarget";
     target.host = "builddemotarget.postgres.database.azure.com";
     target.dbname = "dvdrental";
     target.port = 5432;
-    Pgferry__TableRef table = PGFERRY__TABLE_REF__INIT;
+    Pgconvoy__TableRef table = PGCONVOY__TABLE_REF__INIT;
     table.schema = "public";
     table.name = "rental";
     table.bytes = 1228800;
@@ -84,8 +84,8 @@ main(int argc, char **argv)
     table.pages = 150;
     table.parts = 2;
     table.last_page = 75;
-    Pgferry__TableRef *tables[] = {&table};
-    Pgferry__SchemaItem item = PGFERRY__SCHEMA_ITEM__INIT;
+    Pgconvoy__TableRef *tables[] = {&table};
+    Pgconvoy__SchemaItem item = PGCONVOY__SCHEMA_ITEM__INIT;
     item.id = 212;
     item.kind = "INDEX";
     item.tag = "idx_fk_inventory_id";
@@ -94,17 +94,17 @@ main(int argc, char **argv)
     item.phase = 1;
     item.table_schema = "public";
     item.table_name = "rental";
-    Pgferry__SchemaItem *items[] = {&item};
+    Pgconvoy__SchemaItem *items[] = {&item};
     char *selected[] = {"public.rental", "public.\"Payment\""};
 
-    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
+    Pgconvoy__DatabaseOption db = PGCONVOY__DATABASE_OPTION__INIT;
     db.name = "dvdrental";
     db.target_name = "dvdrental";
     db.n_selected_tables = 2;
     db.selected_tables = selected;
-    Pgferry__DatabaseOption *dbs[] = {&db};
-    Pgferry__Request request = PGFERRY__REQUEST__INIT;
-    request.verb = PGFERRY__REQUEST__VERB__TASK_CREATE;
+    Pgconvoy__DatabaseOption *dbs[] = {&db};
+    Pgconvoy__Request request = PGCONVOY__REQUEST__INIT;
+    request.verb = PGCONVOY__REQUEST__VERB__TASK_CREATE;
     request.project = "PGMigration";
     request.task = "runnowtask";
     request.source_platform = "PostgreSQL";
@@ -115,28 +115,28 @@ main(int argc, char **argv)
     request.n_databases = 1;
     request.databases = dbs;
     request.split_bytes = 1073741824;
-    env.body_case = PGFERRY__ENVELOPE__BODY_REQUEST;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REQUEST;
     env.request = &request;
     s_write(dir, "request_task_create", &env);
-    Pgferry__Request show = PGFERRY__REQUEST__INIT;
-    show.verb = PGFERRY__REQUEST__VERB__TASK_SHOW;
+    Pgconvoy__Request show = PGCONVOY__REQUEST__INIT;
+    show.verb = PGCONVOY__REQUEST__VERB__TASK_SHOW;
     show.project = "PGMigration";
     show.task = "runnowtask";
     show.expand = true;
     env.request = &show;
     s_write(dir, "request_task_show", &env);
 
-    Pgferry__Reply reply = PGFERRY__REPLY__INIT;
+    Pgconvoy__Reply reply = PGCONVOY__REPLY__INIT;
     reply.code = 0;
     reply.message = "task \"runnowtask\" created";
     reply.json = "{\"state\":\"Running\",\"databases\":[{\"name\":"
                  "\"dvdrental\",\"migrationState\":\"FULL_LOAD\"}]}";
-    env.body_case = PGFERRY__ENVELOPE__BODY_REPLY;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     s_write(dir, "reply", &env);
 
     uint64_t running[] = {17, 18, 40};
-    Pgferry__Hello hello = PGFERRY__HELLO__INIT;
+    Pgconvoy__Hello hello = PGCONVOY__HELLO__INIT;
     hello.name = "a1";
     hello.labels = "region=eastus2";
     hello.jobs = 4;
@@ -145,38 +145,39 @@ main(int argc, char **argv)
     hello.incarnation = 0x5eed5eed12345678;
     hello.placements_seen = 41;
     hello.sent_ms = 123456789;
-    env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     s_write(dir, "hello", &env);
 
-    Pgferry__Welcome welcome = PGFERRY__WELCOME__INIT;
+    Pgconvoy__Welcome welcome = PGCONVOY__WELCOME__INIT;
     welcome.heartbeat_ms = 1000;
-    env.body_case = PGFERRY__ENVELOPE__BODY_WELCOME;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_WELCOME;
     env.welcome = &welcome;
     s_write(dir, "welcome", &env);
 
-    Pgferry__Lease lease = PGFERRY__LEASE__INIT;
+    Pgconvoy__Lease lease = PGCONVOY__LEASE__INIT;
     lease.hello_sent_ms = 123456789;
     lease.lease_ms = 4000;
-    env.body_case = PGFERRY__ENVELOPE__BODY_LEASE;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_LEASE;
     env.lease = &lease;
     s_write(dir, "lease", &env);
 
-    Pgferry__Assign copy;
-    s_assign(&copy, 17, PGFERRY__UNIT_KIND__UNIT_COPY, &source, &target);
+    Pgconvoy__Assign copy;
+    s_assign(&copy, 17, PGCONVOY__UNIT_KIND__UNIT_COPY, &source, &target);
     copy.snapshot = "00000003-0000001B-1";
     copy.table = &table;
     copy.epoch = 1;
-    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_ASSIGN;
     env.assign = &copy;
     s_write(dir, "assign_copy", &env);
-    Pgferry__Assign post;
-    s_assign(&post, 40, PGFERRY__UNIT_KIND__UNIT_SCHEMA_POST, &source, &target);
+    Pgconvoy__Assign post;
+    s_assign(&post, 40, PGCONVOY__UNIT_KIND__UNIT_SCHEMA_POST, &source,
+             &target);
     post.n_items = 1;
     post.items = items;
-    Pgferry__Assign cdc;
-    s_assign(&cdc, 52, PGFERRY__UNIT_KIND__UNIT_CDC, &source, &target);
-    cdc.slot = "pgferry_7f3c2a9e";
+    Pgconvoy__Assign cdc;
+    s_assign(&cdc, 52, PGCONVOY__UNIT_KIND__UNIT_CDC, &source, &target);
+    cdc.slot = "pgconvoy_7f3c2a9e";
     cdc.start_lsn = 0x1533128;
     cdc.cutover = true;
     cdc.validate = true;
@@ -184,22 +185,22 @@ main(int argc, char **argv)
     env.assign = &cdc;
     s_write(dir, "assign_cdc", &env);
 
-    Pgferry__Assign *units[] = {&copy, &post};
-    Pgferry__AssignBatch batch = PGFERRY__ASSIGN_BATCH__INIT;
+    Pgconvoy__Assign *units[] = {&copy, &post};
+    Pgconvoy__AssignBatch batch = PGCONVOY__ASSIGN_BATCH__INIT;
     batch.n_units = 2;
     batch.units = units;
-    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
     env.assign_batch = &batch;
     s_write(dir, "assign_batch", &env);
 
-    Pgferry__TableChanges changes = PGFERRY__TABLE_CHANGES__INIT;
+    Pgconvoy__TableChanges changes = PGCONVOY__TABLE_CHANGES__INIT;
     changes.schema = "public";
     changes.name = "rental";
     changes.inserts = 120;
     changes.updates = 7;
     changes.deletes = 1;
-    Pgferry__TableChanges *all_changes[] = {&changes};
-    Pgferry__CdcProgress cdc_progress = PGFERRY__CDC_PROGRESS__INIT;
+    Pgconvoy__TableChanges *all_changes[] = {&changes};
+    Pgconvoy__CdcProgress cdc_progress = PGCONVOY__CDC_PROGRESS__INIT;
     cdc_progress.received_lsn = 0x15334C0;
     cdc_progress.applied_lsn = 0x1533470;
     cdc_progress.source_lsn = 0x1533538;
@@ -208,15 +209,15 @@ main(int argc, char **argv)
     cdc_progress.n_tables = 1;
     cdc_progress.tables = all_changes;
     cdc_progress.slot_wal_bytes = 16384;
-    Pgferry__Progress progress = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress progress = PGCONVOY__PROGRESS__INIT;
     progress.unit_id = 52;
     progress.cdc = &cdc_progress;
     progress.trouble = "could not connect to the target: Connection refused";
     progress.retries = 2;
-    env.body_case = PGFERRY__ENVELOPE__BODY_PROGRESS;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_PROGRESS;
     env.progress = &progress;
     s_write(dir, "progress_cdc", &env);
-    Pgferry__Progress started = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress started = PGCONVOY__PROGRESS__INIT;
     started.unit_id = 12;
     started.started = true;
     started.n_tables = 1;
@@ -225,7 +226,7 @@ main(int argc, char **argv)
     s_write(dir, "progress_schema", &env);
 
     char *problems[] = {"table \"public\".\"log\" has no primary key"};
-    Pgferry__Result result = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result result = PGCONVOY__RESULT__INIT;
     result.unit_id = 3;
     result.ok = true;
     result.n_problems = 1;
@@ -237,22 +238,22 @@ main(int argc, char **argv)
     result.source_version = "15.18";
     result.target_version = "15.18";
     result.cdc = &cdc_progress;
-    env.body_case = PGFERRY__ENVELOPE__BODY_RESULT;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_RESULT;
     env.result = &result;
     s_write(dir, "result", &env);
 
-    Pgferry__Release release = PGFERRY__RELEASE__INIT;
+    Pgconvoy__Release release = PGCONVOY__RELEASE__INIT;
     release.unit_id = 52;
     release.cutover = true;
     release.validate = true;
-    env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_RELEASE;
     env.release = &release;
     s_write(dir, "release", &env);
 
-    Pgferry__Refused refused = PGFERRY__REFUSED__INIT;
-    refused.expected_version = PGFERRY_PROTOCOL_VERSION;
+    Pgconvoy__Refused refused = PGCONVOY__REFUSED__INIT;
+    refused.expected_version = PGCONVOY_PROTOCOL_VERSION;
     refused.reason = "the coordinator speaks protocol version 4, the agent 3";
-    env.body_case = PGFERRY__ENVELOPE__BODY_REFUSED;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_REFUSED;
     env.refused = &refused;
     s_write(dir, "refused", &env);
     return 0;

@@ -12,32 +12,32 @@
 # among the free ones below the kernel's ephemeral range, so two setups can run
 # side by side and neither touches a Debian default cluster on 5432.
 #
-# PGFERRY_PG_LISTEN_EXTRA (addresses, comma-separated) and
-# PGFERRY_PG_HBA_EXTRA (networks, CIDR, space-separated) make setup's
+# PGCONVOY_PG_LISTEN_EXTRA (addresses, comma-separated) and
+# PGCONVOY_PG_HBA_EXTRA (networks, CIDR, space-separated) make setup's
 # clusters also listen on those addresses and trust those networks, for a
 # scenario whose agents reach the servers from a network namespace of
 # its own (tests/integration/agent_cut).
 #
-# When sourced (as lib.sh does) this file only defines pgferry_free_port and
-# pgferry_release_port and changes no shell option.
+# When sourced (as lib.sh does) this file only defines pgconvoy_free_port and
+# pgconvoy_release_port and changes no shell option.
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 # Port reservations are directories here: mkdir is atomic, so two runs that
 # pick the same free port at the same moment cannot both get it.
-PGFERRY_PORT_LOCKS=${PGFERRY_PORT_LOCKS:-/tmp/pgferry-ports}
+PGCONVOY_PORT_LOCKS=${PGCONVOY_PORT_LOCKS:-/tmp/pgconvoy-ports}
 
-# Prints a free loopback TCP port and reserves it until pgferry_release_port.
+# Prints a free loopback TCP port and reserves it until pgconvoy_release_port.
 # A role that logs in with a password (scram-sha-256) on both clusters.
-PASSWORD_ROLE=pgferry_pw
-PASSWORD_SECRET=pgferry-Secret-4711
+PASSWORD_ROLE=pgconvoy_pw
+PASSWORD_SECRET=pgconvoy-Secret-4711
 
-pgferry_free_port()
+pgconvoy_free_port()
 {
     local used port attempt
-    mkdir -p "$PGFERRY_PORT_LOCKS"
+    mkdir -p "$PGCONVOY_PORT_LOCKS"
     # reservations of runs that died without cleaning up expire after a day
-    find "$PGFERRY_PORT_LOCKS" -mindepth 1 -maxdepth 1 -mmin +1440 \
+    find "$PGCONVOY_PORT_LOCKS" -mindepth 1 -maxdepth 1 -mmin +1440 \
         -exec rm -rf {} + 2>/dev/null || true
     # every local port in any state (LISTEN, ESTABLISHED, TIME_WAIT, ...)
     used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)
@@ -48,7 +48,7 @@ pgferry_free_port()
         if grep -qx "$port" <<<"$used"; then
             continue
         fi
-        if mkdir "$PGFERRY_PORT_LOCKS/$port" 2>/dev/null; then
+        if mkdir "$PGCONVOY_PORT_LOCKS/$port" 2>/dev/null; then
             echo "$port"
             return 0
         fi
@@ -57,12 +57,12 @@ pgferry_free_port()
     return 1
 }
 
-pgferry_release_port()
+pgconvoy_release_port()
 {
     local port
     for port in "$@"; do
         if [[ -n $port ]]; then
-            rmdir "$PGFERRY_PORT_LOCKS/$port" 2>/dev/null || true
+            rmdir "$PGCONVOY_PORT_LOCKS/$port" 2>/dev/null || true
         fi
     done
     return 0
@@ -89,9 +89,9 @@ s_configure()
     local data=$1 port=$2 sockdir=$3
     cat >>"$data/postgresql.conf" <<EOF
 
-# --- pgferry test cluster (tests/integration/clusters.sh) ---
+# --- pgconvoy test cluster (tests/integration/clusters.sh) ---
 port = $port
-listen_addresses = '127.0.0.1${PGFERRY_PG_LISTEN_EXTRA:+,$PGFERRY_PG_LISTEN_EXTRA}'
+listen_addresses = '127.0.0.1${PGCONVOY_PG_LISTEN_EXTRA:+,$PGCONVOY_PG_LISTEN_EXTRA}'
 unix_socket_directories = '$sockdir'
 wal_level = logical
 max_wal_senders = 20
@@ -107,7 +107,7 @@ log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%a '
 EOF
     cat >"$data/pg_hba.conf" <<EOF
-# pgferry test cluster: trust on loopback only, but for one role that
+# pgconvoy test cluster: trust on loopback only, but for one role that
 # needs its password, so that tests can check how passwords travel
 host    all             $PASSWORD_ROLE     127.0.0.1/32    scram-sha-256
 local   all             all                     trust
@@ -116,7 +116,7 @@ local   replication     all                     trust
 host    replication     all     127.0.0.1/32    trust
 EOF
     local net
-    for net in ${PGFERRY_PG_HBA_EXTRA:-}; do
+    for net in ${PGCONVOY_PG_HBA_EXTRA:-}; do
         printf 'host    all             all     %s    trust\nhost    replication     all     %s    trust\n' \
             "$net" "$net" >>"$data/pg_hba.conf"
     done
@@ -129,13 +129,13 @@ s_start()
 {
     local data=$1 log=$2 sockdir=$3 attempt port
     for attempt in 1 2 3; do
-        port=$(pgferry_free_port) || return 1
+        port=$(pgconvoy_free_port) || return 1
         s_configure "$data" "$port" "$sockdir"
         if s_as_postgres "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 30 start >/dev/null 2>&1; then
             echo "$port"
             return 0
         fi
-        pgferry_release_port "$port"
+        pgconvoy_release_port "$port"
         if grep -q 'could not bind\|could not create listen socket' "$log" 2>/dev/null; then
             echo "clusters.sh: port $port was taken, retrying" >&2
             continue
@@ -172,7 +172,7 @@ cmd_setup()
     id postgres >/dev/null 2>&1 || s_die "there is no 'postgres' user to run the servers as"
     [[ $(id -u) -eq 0 ]] || s_die "must run as root (the servers run as user postgres via runuser)"
 
-    if [[ -e $dir/env || -e $dir/.pgferry-clusters ]]; then
+    if [[ -e $dir/env || -e $dir/.pgconvoy-clusters ]]; then
         echo "clusters.sh: $dir holds clusters of an earlier run; tearing them down first" >&2
         cmd_teardown "$dir"
     fi
@@ -182,7 +182,7 @@ cmd_setup()
     mkdir -p "$dir"
     chmod 700 "$dir"
     dir=$(cd "$dir" && pwd)
-    touch "$dir/.pgferry-clusters" # marks DIR as ours, so teardown may rm -rf it
+    touch "$dir/.pgconvoy-clusters" # marks DIR as ours, so teardown may rm -rf it
     chown -R postgres:postgres "$dir"
 
     # The servers run as postgres, which needs to reach DIR, and a socket path
@@ -190,10 +190,10 @@ cmd_setup()
     # directory and remember it in DIR/env.
     run=$dir
     if ! s_as_postgres test -w "$dir" || ((${#dir} > 80)); then
-        run=$(mktemp -d /tmp/pgferry-pg.XXXXXX)
+        run=$(mktemp -d /tmp/pgconvoy-pg.XXXXXX)
         chown postgres:postgres "$run"
         chmod 700 "$run"
-        echo "$run" >"$dir/.pgferry-run-dir"
+        echo "$run" >"$dir/.pgconvoy-run-dir"
     fi
     sockdir=$run
 
@@ -258,21 +258,21 @@ cmd_teardown()
     if [[ ! -d $dir ]]; then
         return 0
     fi
-    if [[ ! -e $dir/.pgferry-clusters && ! -e $dir/env ]]; then
+    if [[ ! -e $dir/.pgconvoy-clusters && ! -e $dir/env ]]; then
         s_die "$dir was not made by 'clusters.sh setup'; refusing to remove it"
     fi
     run=$dir
-    if [[ -f $dir/.pgferry-run-dir ]]; then
-        run=$(cat "$dir/.pgferry-run-dir")
+    if [[ -f $dir/.pgconvoy-run-dir ]]; then
+        run=$(cat "$dir/.pgconvoy-run-dir")
     fi
     for side in src tgt; do
         if [[ -d $run/$side ]]; then
             port=$(sed -n "s/^port = \([0-9]*\)$/\1/p" "$run/$side/postgresql.conf" 2>/dev/null | tail -n 1)
             s_stop "$run/$side"
-            pgferry_release_port "$port"
+            pgconvoy_release_port "$port"
         fi
     done
-    if [[ $run != "$dir" && $run == /tmp/pgferry-pg.* ]]; then
+    if [[ $run != "$dir" && $run == /tmp/pgconvoy-pg.* ]]; then
         rm -rf "$run"
     fi
     rm -rf "$dir"

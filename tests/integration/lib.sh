@@ -5,20 +5,20 @@
 #     by tests/bench/bench.sh and by deploy/demo.sh.
 #
 # Environment it reads:
-#   PGFERRY_BUILD_DIR  holds pgferry, pgferry-coordinator, pgferry-agent
+#   PGCONVOY_BUILD_DIR  holds pgconvoy, pgconvoy-coordinator, pgconvoy-agent
 #                      (default: <repo>/build)
-#   PGFERRY_PG_DIR     DIR of a running 'clusters.sh setup DIR' (ctest fixture);
+#   PGCONVOY_PG_DIR     DIR of a running 'clusters.sh setup DIR' (ctest fixture);
 #                      when unset, lib.sh starts its own pair and removes it
 #                      at exit, so a scenario can run alone
-#   PGFERRY_SCENARIO   name used in messages, temp dir and database names
+#   PGCONVOY_SCENARIO   name used in messages, temp dir and database names
 #                      (default: the name of the directory of the script)
-#   PGFERRY_KEEP_TMP   1 keeps the scenario's temp dir (logs) at exit
-#   PGFERRY_EXIT_HOOKS array of commands the exit trap runs once the
+#   PGCONVOY_KEEP_TMP   1 keeps the scenario's temp dir (logs) at exit
+#   PGCONVOY_EXIT_HOOKS array of commands the exit trap runs once the
 #                      processes are stopped (a scenario's own cleanup:
 #                      network namespaces); set before sourcing or appended
-#   PGFERRY_AGENTS_HOST the address start_coordinator binds the agents'
+#   PGCONVOY_AGENTS_HOST the address start_coordinator binds the agents'
 #                      socket to (default 127.0.0.1; another needs CURVE)
-#   PGFERRY_NO_CLUSTERS 1: the scenario runs no SQL, so no clusters (below)
+#   PGCONVOY_NO_CLUSTERS 1: the scenario runs no SQL, so no clusters (below)
 #
 # What it guarantees: whatever happens (failure, ctest timeout sending TERM,
 # ^C), every process started here is killed, and the temp dir and any
@@ -28,27 +28,27 @@
 
 set -Eeuo pipefail
 
-PGFERRY_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PGFERRY_REPO_DIR=$(cd "$PGFERRY_LIB_DIR/../.." && pwd)
-PGFERRY_FIXTURES=$PGFERRY_LIB_DIR/fixtures
+PGCONVOY_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PGCONVOY_REPO_DIR=$(cd "$PGCONVOY_LIB_DIR/../.." && pwd)
+PGCONVOY_FIXTURES=$PGCONVOY_LIB_DIR/fixtures
 
-# pgferry_free_port / pgferry_release_port (sourcing defines functions only)
+# pgconvoy_free_port / pgconvoy_release_port (sourcing defines functions only)
 # shellcheck source=clusters.sh
-source "$PGFERRY_LIB_DIR/clusters.sh"
+source "$PGCONVOY_LIB_DIR/clusters.sh"
 
-if [[ -z ${PGFERRY_SCENARIO:-} ]]; then
-    PGFERRY_SCENARIO=$(basename "$(cd "$(dirname "${BASH_SOURCE[1]:-$0}")" && pwd)")
+if [[ -z ${PGCONVOY_SCENARIO:-} ]]; then
+    PGCONVOY_SCENARIO=$(basename "$(cd "$(dirname "${BASH_SOURCE[1]:-$0}")" && pwd)")
 fi
-SCENARIO=$PGFERRY_SCENARIO
+SCENARIO=$PGCONVOY_SCENARIO
 
-PGFERRY_BUILD_DIR=${PGFERRY_BUILD_DIR:-$PGFERRY_REPO_DIR/build}
+PGCONVOY_BUILD_DIR=${PGCONVOY_BUILD_DIR:-$PGCONVOY_REPO_DIR/build}
 # absolute, because scenarios cd into their temp dir
-if [[ -d $PGFERRY_BUILD_DIR ]]; then
-    PGFERRY_BUILD_DIR=$(cd "$PGFERRY_BUILD_DIR" && pwd)
+if [[ -d $PGCONVOY_BUILD_DIR ]]; then
+    PGCONVOY_BUILD_DIR=$(cd "$PGCONVOY_BUILD_DIR" && pwd)
 fi
-export PGFERRY_BUILD_DIR
+export PGCONVOY_BUILD_DIR
 
-# psql, pg_dump and pgferry's children must never wait for a password or a
+# psql, pg_dump and pgconvoy's children must never wait for a password or a
 # server that does not answer
 export PGCONNECT_TIMEOUT=10
 unset PGPASSWORD PGSERVICE PGHOST PGPORT PGUSER PGDATABASE PGOPTIONS
@@ -85,15 +85,15 @@ note()
 # ---------------------------------------------------------------------------
 # Cleanup, registered before anything is started
 
-TEST_TMP=$(mktemp -d "/tmp/pgferry-$SCENARIO.XXXXXX")
+TEST_TMP=$(mktemp -d "/tmp/pgconvoy-$SCENARIO.XXXXXX")
 export TEST_TMP
 
-declare -gA PGFERRY_PIDS=()  # name -> pid (also the process group id)
-declare -ga PGFERRY_PORTS=() # ports we reserved
-declare -ga PGFERRY_DBS=()   # "src:name" / "tgt:name" made by new_db
-PGFERRY_OWN_PG_DIR=""        # clusters we started ourselves
+declare -gA PGCONVOY_PIDS=()  # name -> pid (also the process group id)
+declare -ga PGCONVOY_PORTS=() # ports we reserved
+declare -ga PGCONVOY_DBS=()   # "src:name" / "tgt:name" made by new_db
+PGCONVOY_OWN_PG_DIR=""        # clusters we started ourselves
 # a scenario's own cleanup, run by the exit trap (kept if set before)
-declare -p PGFERRY_EXIT_HOOKS >/dev/null 2>&1 || declare -ga PGFERRY_EXIT_HOOKS=()
+declare -p PGCONVOY_EXIT_HOOKS >/dev/null 2>&1 || declare -ga PGCONVOY_EXIT_HOOKS=()
 
 s_stop_process()
 {
@@ -124,22 +124,22 @@ s_on_exit()
             tail -n 40 "$log" >&2
         done
     fi
-    for name in "${!PGFERRY_PIDS[@]}"; do
-        s_stop_process "${PGFERRY_PIDS[$name]}"
+    for name in "${!PGCONVOY_PIDS[@]}"; do
+        s_stop_process "${PGCONVOY_PIDS[$name]}"
     done
-    for entry in "${PGFERRY_EXIT_HOOKS[@]}"; do
+    for entry in "${PGCONVOY_EXIT_HOOKS[@]}"; do
         $entry
     done
-    pgferry_release_port "${PGFERRY_PORTS[@]}"
-    if ((rc == 0)) && [[ -z $PGFERRY_OWN_PG_DIR ]]; then
-        for entry in "${PGFERRY_DBS[@]}"; do
+    pgconvoy_release_port "${PGCONVOY_PORTS[@]}"
+    if ((rc == 0)) && [[ -z $PGCONVOY_OWN_PG_DIR ]]; then
+        for entry in "${PGCONVOY_DBS[@]}"; do
             s_drop_db "${entry%%:*}" "${entry#*:}" >/dev/null 2>&1
         done
     fi
-    if [[ -n $PGFERRY_OWN_PG_DIR ]]; then
-        bash "$PGFERRY_LIB_DIR/clusters.sh" teardown "$PGFERRY_OWN_PG_DIR" >/dev/null
+    if [[ -n $PGCONVOY_OWN_PG_DIR ]]; then
+        bash "$PGCONVOY_LIB_DIR/clusters.sh" teardown "$PGCONVOY_OWN_PG_DIR" >/dev/null
     fi
-    if [[ ${PGFERRY_KEEP_TMP:-0} == 1 ]]; then
+    if [[ ${PGCONVOY_KEEP_TMP:-0} == 1 ]]; then
         echo "# kept $TEST_TMP" >&2
     else
         rm -rf "$TEST_TMP"
@@ -154,20 +154,20 @@ trap 'echo "error: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
 # ---------------------------------------------------------------------------
 # Clusters
 
-# A scenario that runs no SQL (cli_help) sets PGFERRY_NO_CLUSTERS=1 before
+# A scenario that runs no SQL (cli_help) sets PGCONVOY_NO_CLUSTERS=1 before
 # sourcing this file: it then neither needs nor starts clusters.
-if [[ ${PGFERRY_NO_CLUSTERS:-0} != 1 ]]; then
-    if [[ -n ${PGFERRY_PG_DIR:-} ]]; then
-        [[ -f $PGFERRY_PG_DIR/env ]] ||
-            fail "PGFERRY_PG_DIR=$PGFERRY_PG_DIR has no env file: run tests/integration/clusters.sh setup $PGFERRY_PG_DIR first"
+if [[ ${PGCONVOY_NO_CLUSTERS:-0} != 1 ]]; then
+    if [[ -n ${PGCONVOY_PG_DIR:-} ]]; then
+        [[ -f $PGCONVOY_PG_DIR/env ]] ||
+            fail "PGCONVOY_PG_DIR=$PGCONVOY_PG_DIR has no env file: run tests/integration/clusters.sh setup $PGCONVOY_PG_DIR first"
     else
-        PGFERRY_OWN_PG_DIR=$(mktemp -d "/tmp/pgferry-pg-$SCENARIO.XXXXXX")
-        bash "$PGFERRY_LIB_DIR/clusters.sh" setup "$PGFERRY_OWN_PG_DIR" >/dev/null ||
+        PGCONVOY_OWN_PG_DIR=$(mktemp -d "/tmp/pgconvoy-pg-$SCENARIO.XXXXXX")
+        bash "$PGCONVOY_LIB_DIR/clusters.sh" setup "$PGCONVOY_OWN_PG_DIR" >/dev/null ||
             fail "could not start the test clusters"
-        PGFERRY_PG_DIR=$PGFERRY_OWN_PG_DIR
+        PGCONVOY_PG_DIR=$PGCONVOY_OWN_PG_DIR
     fi
     # shellcheck source=/dev/null
-    source "$PGFERRY_PG_DIR/env"
+    source "$PGCONVOY_PG_DIR/env"
     export SRC_PORT TGT_PORT PGBIN
     export PATH="$PGBIN:$PATH" # pg_dump/pg_restore of the servers' major version
 fi
@@ -179,22 +179,22 @@ fi
 # stops at the first error. The session time zone is UTC on both sides and
 # the other settings that shape values' text are pinned (a database may set
 # its own), so the text of a row is comparable.
-PGFERRY_TEST_PGOPTIONS="-c client_min_messages=warning -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
+PGCONVOY_TEST_PGOPTIONS="-c client_min_messages=warning -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3"
 # compare_db's sessions also read with an empty search_path: a reg* value
 # then prints schema-qualified, so the same name in another schema shows
-PGFERRY_COMPARE_PGOPTIONS="$PGFERRY_TEST_PGOPTIONS -c search_path=pg_catalog"
+PGCONVOY_COMPARE_PGOPTIONS="$PGCONVOY_TEST_PGOPTIONS -c search_path=pg_catalog"
 psql_src()
 {
     local db=$1
     shift
-    PGTZ=UTC PGOPTIONS=$PGFERRY_TEST_PGOPTIONS "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$SRC_PORT" -U postgres -d "$db" "$@"
+    PGTZ=UTC PGOPTIONS=$PGCONVOY_TEST_PGOPTIONS "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$SRC_PORT" -U postgres -d "$db" "$@"
 }
 
 psql_tgt()
 {
     local db=$1
     shift
-    PGTZ=UTC PGOPTIONS=$PGFERRY_TEST_PGOPTIONS "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$TGT_PORT" -U postgres -d "$db" "$@"
+    PGTZ=UTC PGOPTIONS=$PGCONVOY_TEST_PGOPTIONS "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -qAt -h 127.0.0.1 -p "$TGT_PORT" -U postgres -d "$db" "$@"
 }
 
 # psql_side src|tgt DB [...]
@@ -220,7 +220,7 @@ s_drop_db()
 {
     local side=$1 db=$2
     psql_side "$side" postgres -v db="$db" <<'SQL'
-SELECT set_config('pgferry_test.db', :'db', false);
+SELECT set_config('pgconvoy_test.db', :'db', false);
 DO $$
 DECLARE
     s record;
@@ -230,7 +230,7 @@ BEGIN
         tries := tries + 1;
         BEGIN
             FOR s IN SELECT slot_name, active_pid FROM pg_replication_slots
-                     WHERE database = current_setting('pgferry_test.db')
+                     WHERE database = current_setting('pgconvoy_test.db')
             LOOP
                 IF s.active_pid IS NOT NULL THEN
                     PERFORM pg_terminate_backend(s.active_pid);
@@ -267,7 +267,7 @@ new_db()
         s_drop_db "$side" "$db" >/dev/null || fail "could not drop database $db on $side"
         psql_side "$side" postgres -v db="$db" <<<'CREATE DATABASE :"db" TEMPLATE template0' >/dev/null ||
             fail "could not create database $db on $side"
-        PGFERRY_DBS+=("$side:$db")
+        PGCONVOY_DBS+=("$side:$db")
     done
 }
 
@@ -275,15 +275,15 @@ new_db()
 load_fixture()
 {
     local db=$1 name=$2 side=${3:-src}
-    local file=$PGFERRY_FIXTURES/$name.sql
+    local file=$PGCONVOY_FIXTURES/$name.sql
     [[ -f $file ]] || fail "no fixture $file"
     psql_side "$side" "$db" -f "$file" >"$TEST_TMP/fixture-$name-$db.out" 2>&1 ||
         fail "loading $name.sql into $side/$db failed: $(tail -n 5 "$TEST_TMP/fixture-$name-$db.out")"
 }
 
-# The schemas whose tables are the user's: not the catalogs, not pgferry's
+# The schemas whose tables are the user's: not the catalogs, not pgconvoy's
 # own bookkeeping schema on the target.
-PGFERRY_USER_SCHEMAS_SQL="n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry')
+PGCONVOY_USER_SCHEMAS_SQL="n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy')
     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
 
 # Prints an SQL condition on n (pg_namespace) and c (pg_class) that keeps the
@@ -318,7 +318,7 @@ list_tables()
     psql_side "$side" "$db" -c "
         SELECT n.nspname || '.' || c.relname
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ($(IFS=,; echo "${list[*]}")) AND $PGFERRY_USER_SCHEMAS_SQL
+        WHERE c.relkind IN ($(IFS=,; echo "${list[*]}")) AND $PGCONVOY_USER_SCHEMAS_SQL
         ORDER BY (n.nspname || '.' || c.relname) COLLATE \"C\""
 }
 
@@ -331,7 +331,7 @@ source_row_counts()
     psql_side "$side" "$db" -F $'\t' <<SQL
 SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND $PGFERRY_USER_SCHEMAS_SQL AND $(s_table_filter_sql "$@")
+WHERE c.relkind = 'r' AND $PGCONVOY_USER_SCHEMAS_SQL AND $(s_table_filter_sql "$@")
 ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"
 \gexec
 SQL
@@ -408,7 +408,7 @@ CROSS JOIN LATERAL (
     SELECT coalesce('ROW(' || string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) || ')', '_t') AS expr
     FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) k
 WHERE (c.relkind = 'r' OR (c.relkind = 'm' AND c.relispopulated))
-  AND $PGFERRY_USER_SCHEMAS_SQL AND $filter
+  AND $PGCONVOY_USER_SCHEMAS_SQL AND $filter
 ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C";
 SQL
 
@@ -418,7 +418,7 @@ SQL
     if (($# == 0)); then
         seq_sql="SELECT format('%I.%I', s.schemaname, s.sequencename), coalesce(s.last_value::text, 'NULL')
                  FROM pg_sequences s
-                 WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pgferry')
+                 WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy')
                  ORDER BY 1"
     else
         seq_sql="SELECT format('%I.%I', s.schemaname, s.sequencename), coalesce(s.last_value::text, 'NULL')
@@ -438,7 +438,7 @@ SQL
                       (SELECT count(*) FROM pg_constraint k WHERE k.conrelid = c.oid),
                       (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal))
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND $PGFERRY_USER_SCHEMAS_SQL AND $filter
+        WHERE c.relkind IN ('r', 'p') AND $PGCONVOY_USER_SCHEMAS_SQL AND $filter
         ORDER BY 1"
 
     # Both sides at once: on big tables this halves the wait.
@@ -447,7 +447,7 @@ SQL
         local db=$src
         [[ $side == tgt ]] && db=$tgt
         {
-            PGFERRY_TEST_PGOPTIONS=$PGFERRY_COMPARE_PGOPTIONS \
+            PGCONVOY_TEST_PGOPTIONS=$PGCONVOY_COMPARE_PGOPTIONS \
                 psql_side "$side" "$db" -F $'\t' -f "$dir/script.sql" >"$dir/$side.tables" &&
                 psql_side "$side" "$db" -F $'\t' -c "$seq_sql" >"$dir/$side.sequences" &&
                 psql_side "$side" "$db" -F $'\t' -c "$objects_sql" >"$dir/$side.objects"
@@ -550,7 +550,7 @@ $LAST_OUTPUT
 }
 
 # assert_target_untouched DB [TABLE...]: DB on the target holds no user
-# relation but the named ones, and no "pgferry" schema.
+# relation but the named ones, and no "pgconvoy" schema.
 assert_target_untouched()
 {
     local db=$1 got want
@@ -560,12 +560,12 @@ assert_target_untouched()
     if [[ $got != "$want" ]]; then
         fail "target database $db was changed: it holds [${got//$'\n'/, }], expected [${want//$'\n'/, }]"
     fi
-    if [[ -n $(psql_tgt "$db" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgferry'") ]]; then
-        fail "target database $db was changed: it has a \"pgferry\" schema"
+    if [[ -n $(psql_tgt "$db" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgconvoy'") ]]; then
+        fail "target database $db was changed: it has a \"pgconvoy\" schema"
     fi
 }
 
-# assert_no_leftovers SRCDB: no replication slot for SRCDB and no pgferry
+# assert_no_leftovers SRCDB: no replication slot for SRCDB and no pgconvoy
 # publication in it on the source (an offline or finished task must not leave any: a
 # forgotten slot holds WAL on the source forever).
 # drop_cdc_objects DB SLOT PUB ORIGIN: drops what a change-data-capture
@@ -599,21 +599,21 @@ assert_no_leftovers()
     slots=$(psql_src postgres -v db="$db" <<<"SELECT string_agg(slot_name, ', ') FROM pg_replication_slots WHERE database = :'db'")
     [[ -z $slots ]] || fail "replication slot(s) left on the source for $db: $slots"
     # the database's own publications are the user's
-    pubs=$(psql_src "$db" -c "SELECT string_agg(pubname, ', ') FROM pg_publication WHERE pubname LIKE 'pgferry\_%'")
+    pubs=$(psql_src "$db" -c "SELECT string_agg(pubname, ', ') FROM pg_publication WHERE pubname LIKE 'pgconvoy\_%'")
     [[ -z $pubs ]] || fail "publication(s) left in the source database $db: $pubs"
 }
 
 # assert_stream_gone DB SLOT: after an online task's cutover, nothing of its
 # stream is left: no slot or publication on the source (assert_no_leftovers),
-# no replication origin SLOT and no pgferry schema on the target.
+# no replication origin SLOT and no pgconvoy schema on the target.
 assert_stream_gone()
 {
     local db=$1 slot=$2
     assert_no_leftovers "$db"
     [[ $(psql_tgt postgres -c "SELECT count(*) FROM pg_replication_origin WHERE roname = '$slot'") == 0 ]] ||
         fail "replication origin $slot left on the target"
-    [[ $(psql_tgt "$db" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgferry'") == 0 ]] ||
-        fail "schema pgferry left on the target"
+    [[ $(psql_tgt "$db" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgconvoy'") == 0 ]] ||
+        fail "schema pgconvoy left on the target"
 }
 
 # start_writer DB STOPFILE: writes to DB on the source (pgbench -i made
@@ -635,13 +635,13 @@ start_writer()
 }
 
 # ---------------------------------------------------------------------------
-# pgferry processes
+# pgconvoy processes
 
-# s_bin NAME: path of executable NAME in PGFERRY_BUILD_DIR, or fail.
+# s_bin NAME: path of executable NAME in PGCONVOY_BUILD_DIR, or fail.
 s_bin()
 {
-    local path=$PGFERRY_BUILD_DIR/$1
-    [[ -x $path ]] || fail "no executable $path (build first, or set PGFERRY_BUILD_DIR)"
+    local path=$PGCONVOY_BUILD_DIR/$1
+    [[ -x $path ]] || fail "no executable $path (build first, or set PGCONVOY_BUILD_DIR)"
     echo "$path"
 }
 
@@ -656,7 +656,7 @@ s_background()
     # Its own working directory: a daemon must not depend on the CLI's.
     mkdir -p "$TEST_TMP/cwd-$name"
     (cd "$TEST_TMP/cwd-$name" && exec setsid "$@") </dev/null >>"$TEST_TMP/$name.log" 2>&1 &
-    PGFERRY_PIDS[$name]=$!
+    PGCONVOY_PIDS[$name]=$!
 }
 
 # daemon_process_args: the arguments and environments of this scenario's
@@ -665,7 +665,7 @@ s_background()
 # beside this one are not looked at.
 daemon_process_args()
 {
-    local groups=" ${PGFERRY_PIDS[*]} "
+    local groups=" ${PGCONVOY_PIDS[*]} "
     ps -e e -ww -o pgid=,args= | while read -r pgid args; do
         if [[ $groups == *" $pgid "* ]]; then
             printf '%s\n' "$args"
@@ -679,7 +679,7 @@ daemon_process_args()
 # show a table LOADING after its agent moved on.
 wait_started_copy()
 {
-    local catalog=$TEST_TMP/coordinator-state/pgferry.db row=""
+    local catalog=$TEST_TMP/coordinator-state/pgconvoy.db row=""
     local deadline=$((SECONDS + ${1:-180}))
     while [[ -z $row ]]; do
         ((SECONDS < deadline)) || fail "no copy unit started within ${1:-180} s"
@@ -691,30 +691,30 @@ wait_started_copy()
 
 # start_coordinator: a coordinator on two free ports with its state dir in
 # $TEST_TMP; exports COORD (for the CLI) and AGENTS_EP (for agents) and
-# returns once 'pgferry project list' answers.
+# returns once 'pgconvoy project list' answers.
 # Scenarios strike agents and wait for the coordinator to notice: a short
 # agent timeout (and so lease) keeps them quick. The default, 20 s, rides
-# out a busy coordinator; PGFERRY_AGENT_TIMEOUT sets another.
-PGFERRY_AGENT_TIMEOUT_ARGS=(--agent-timeout "${PGFERRY_AGENT_TIMEOUT:-6s}")
+# out a busy coordinator; PGCONVOY_AGENT_TIMEOUT sets another.
+PGCONVOY_AGENT_TIMEOUT_ARGS=(--agent-timeout "${PGCONVOY_AGENT_TIMEOUT:-6s}")
 
 start_coordinator()
 {
     local bin cli listen_port agents_port
-    bin=$(s_bin pgferry-coordinator)
-    cli=$(s_bin pgferry)
-    listen_port=$(pgferry_free_port) || fail "no free port"
-    agents_port=$(pgferry_free_port) || fail "no free port"
-    PGFERRY_PORTS+=("$listen_port" "$agents_port")
+    bin=$(s_bin pgconvoy-coordinator)
+    cli=$(s_bin pgconvoy)
+    listen_port=$(pgconvoy_free_port) || fail "no free port"
+    agents_port=$(pgconvoy_free_port) || fail "no free port"
+    PGCONVOY_PORTS+=("$listen_port" "$agents_port")
     COORD=tcp://127.0.0.1:$listen_port
-    AGENTS_EP=tcp://${PGFERRY_AGENTS_HOST:-127.0.0.1}:$agents_port
+    AGENTS_EP=tcp://${PGCONVOY_AGENTS_HOST:-127.0.0.1}:$agents_port
     export COORD AGENTS_EP
     mkdir -p "$TEST_TMP/coordinator-state"
     # extra arguments (e.g. CURVE options) go to the coordinator
     s_background coordinator "$bin" --state-dir "$TEST_TMP/coordinator-state" \
-        --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}" "$@"
+        --listen "$COORD" --agents "$AGENTS_EP" "${PGCONVOY_AGENT_TIMEOUT_ARGS[@]}" "$@"
     for _ in $(seq 1 100); do
-        if ! kill -0 "${PGFERRY_PIDS[coordinator]}" 2>/dev/null; then
-            fail "pgferry-coordinator exited at start; its log:
+        if ! kill -0 "${PGCONVOY_PIDS[coordinator]}" 2>/dev/null; then
+            fail "pgconvoy-coordinator exited at start; its log:
 $(cat "$TEST_TMP/coordinator.log")"
         fi
         if timeout 5 "$cli" --coordinator "$COORD" project list >/dev/null 2>&1; then
@@ -723,29 +723,29 @@ $(cat "$TEST_TMP/coordinator.log")"
         fi
         sleep 0.2
     done
-    fail "pgferry-coordinator did not answer 'project list' on $COORD within 20 s"
+    fail "pgconvoy-coordinator did not answer 'project list' on $COORD within 20 s"
 }
 
 # start_agent NAME [ARGS...]: an agent named NAME in the background, its log in
-# $TEST_TMP/agent-NAME.log. Extra ARGS go to pgferry-agent (e.g. --jobs 1).
+# $TEST_TMP/agent-NAME.log. Extra ARGS go to pgconvoy-agent (e.g. --jobs 1).
 start_agent()
 {
     local name=$1 bin
     shift
     [[ -n ${AGENTS_EP:-} ]] || fail "start_agent: start_coordinator first"
-    bin=$(s_bin pgferry-agent)
+    bin=$(s_bin pgconvoy-agent)
     s_background "agent-$name" "$bin" --coordinator "$AGENTS_EP" --name "$name" "$@"
     sleep 0.2
-    kill -0 "${PGFERRY_PIDS[agent-$name]}" 2>/dev/null ||
-        fail "pgferry-agent $name exited at start; its log:
+    kill -0 "${PGCONVOY_PIDS[agent-$name]}" 2>/dev/null ||
+        fail "pgconvoy-agent $name exited at start; its log:
 $(cat "$TEST_TMP/agent-$name.log")"
-    note "agent $name started (pid ${PGFERRY_PIDS[agent-$name]})"
+    note "agent $name started (pid ${PGCONVOY_PIDS[agent-$name]})"
 }
 
 # agent_pid NAME: the pid of agent NAME.
 agent_pid()
 {
-    echo "${PGFERRY_PIDS[agent-$1]:?no agent named $1}"
+    echo "${PGCONVOY_PIDS[agent-$1]:?no agent named $1}"
 }
 
 # kill_agent NAME: kill -9 agent NAME and its children, as a machine dying.
@@ -755,7 +755,7 @@ kill_agent()
     pid=$(agent_pid "$1")
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
     wait "$pid" 2>/dev/null || true
-    unset "PGFERRY_PIDS[agent-$1]"
+    unset "PGCONVOY_PIDS[agent-$1]"
     note "agent $1 (pid $pid) killed with SIGKILL"
 }
 
@@ -775,15 +775,15 @@ s_alive()
 # with the coordinator's log.
 pgf()
 {
-    local cli pid rc=0 coord_pid=${PGFERRY_PIDS[coordinator]:-}
-    cli=$(s_bin pgferry)
+    local cli pid rc=0 coord_pid=${PGCONVOY_PIDS[coordinator]:-}
+    cli=$(s_bin pgconvoy)
     "$cli" --coordinator "${COORD:?start_coordinator first}" "$@" &
     pid=$!
     while s_alive "$pid"; do
         if [[ -n $coord_pid ]] && ! s_alive "$coord_pid"; then
             kill -TERM "$pid" 2>/dev/null
             wait "$pid" 2>/dev/null
-            fail "pgferry-coordinator died during 'pgferry $*'; its log ends:
+            fail "pgconvoy-coordinator died during 'pgconvoy $*'; its log ends:
 $(tail -n 30 "$TEST_TMP/coordinator.log")"
         fi
         sleep 0.05
@@ -792,29 +792,29 @@ $(tail -n 30 "$TEST_TMP/coordinator.log")"
     return "$rc"
 }
 
-# pgferry_migrate ARGS...: embedded mode ('pgferry migrate ...'), bounded by
-# PGFERRY_MIGRATE_TIMEOUT seconds (default 600); returns its exit code.
-# Its state dir (catalog and logs, which pgferry keeps when a run fails) is
+# pgconvoy_migrate ARGS...: embedded mode ('pgconvoy migrate ...'), bounded by
+# PGCONVOY_MIGRATE_TIMEOUT seconds (default 600); returns its exit code.
+# Its state dir (catalog and logs, which pgconvoy keeps when a run fails) is
 # $TEST_TMP/migrate-N, so the exit trap shows those logs and removes them.
-pgferry_migrate()
+pgconvoy_migrate()
 {
     local cli rc=0
-    cli=$(s_bin pgferry)
+    cli=$(s_bin pgconvoy)
     # a state directory of its own: a run in a subshell (expect_fail)
     # cannot count its runs, so look for the first one not taken
-    PGFERRY_MIGRATE_RUNS=$((${PGFERRY_MIGRATE_RUNS:-0} + 1))
-    while [[ -e $TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS ]]; do
-        PGFERRY_MIGRATE_RUNS=$((PGFERRY_MIGRATE_RUNS + 1))
+    PGCONVOY_MIGRATE_RUNS=$((${PGCONVOY_MIGRATE_RUNS:-0} + 1))
+    while [[ -e $TEST_TMP/migrate-$PGCONVOY_MIGRATE_RUNS ]]; do
+        PGCONVOY_MIGRATE_RUNS=$((PGCONVOY_MIGRATE_RUNS + 1))
     done
-    set -- --state-dir "$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS" "$@"
+    set -- --state-dir "$TEST_TMP/migrate-$PGCONVOY_MIGRATE_RUNS" "$@"
     # timeout leads its own process group and signals all of it, so the
     # coordinator and agents that migrate starts die with it. In the
     # background + wait, because bash runs a TERM trap (ctest's timeout) only
     # after a foreground command ends, and wait returns at once.
-    timeout --kill-after=10 "${PGFERRY_MIGRATE_TIMEOUT:-600}" "$cli" migrate "$@" &
-    PGFERRY_PIDS[migrate]=$!
-    wait "${PGFERRY_PIDS[migrate]}" || rc=$?
-    unset 'PGFERRY_PIDS[migrate]'
+    timeout --kill-after=10 "${PGCONVOY_MIGRATE_TIMEOUT:-600}" "$cli" migrate "$@" &
+    PGCONVOY_PIDS[migrate]=$!
+    wait "${PGCONVOY_PIDS[migrate]}" || rc=$?
+    unset 'PGCONVOY_PIDS[migrate]'
     return "$rc"
 }
 

@@ -5,7 +5,7 @@
 #     pair, for an agent whose network is to be cut (agent_cut, the fault
 #     runner's cut-agent). Sourced before lib.sh: the clusters lib.sh
 #     starts must listen on the pair's host-side address, and lib.sh's
-#     exit trap removes the pair (PGFERRY_EXIT_HOOKS).
+#     exit trap removes the pair (PGCONVOY_EXIT_HOOKS).
 #
 # netns_setup sets NETNS_NAME, NETNS_HOST_ADDR (the host's end: the
 # coordinator's agents' socket and the servers listen there) and
@@ -34,7 +34,7 @@ netns_setup()
     for net in $(shuf -i 1-250 -n 250); do
         grep -q " 10\.200\.$net\." <<<"$addrs" || break
     done
-    NETNS_NAME=pgferry-ns-$$
+    NETNS_NAME=pgconvoy-ns-$$
     NETNS_HOST_IF=pgfn$$h
     NETNS_NS_IF=pgfn$$n
     NETNS_HOST_ADDR=10.200.$net.1
@@ -42,7 +42,7 @@ netns_setup()
     # removed by lib.sh's exit trap; by this one until lib.sh is sourced
     trap netns_cleanup EXIT
     # shellcheck disable=SC2034 # lib.sh's exit trap runs them
-    PGFERRY_EXIT_HOOKS=(netns_cleanup)
+    PGCONVOY_EXIT_HOOKS=(netns_cleanup)
     ip netns add "$NETNS_NAME" &&
         ip link add "$NETNS_HOST_IF" type veth peer name "$NETNS_NS_IF" &&
         ip link set "$NETNS_NS_IF" netns "$NETNS_NAME" &&
@@ -52,9 +52,9 @@ netns_setup()
         ip netns exec "$NETNS_NAME" ip link set "$NETNS_NS_IF" up &&
         ip netns exec "$NETNS_NAME" ip link set lo up || return 1
     # clusters of the test's own (not the shared ones), listening there
-    unset PGFERRY_PG_DIR
-    export PGFERRY_PG_LISTEN_EXTRA=$NETNS_HOST_ADDR
-    export PGFERRY_PG_HBA_EXTRA=10.200.$net.0/24
+    unset PGCONVOY_PG_DIR
+    export PGCONVOY_PG_LISTEN_EXTRA=$NETNS_HOST_ADDR
+    export PGCONVOY_PG_HBA_EXTRA=10.200.$net.0/24
 }
 
 # netns_link up|down: the namespace's end of the pair. Down takes its
@@ -71,9 +71,9 @@ netns_start_agent()
 {
     local name=$1
     shift
-    s_background "agent-$name" ip netns exec "$NETNS_NAME" "$(s_bin pgferry-agent)" \
+    s_background "agent-$name" ip netns exec "$NETNS_NAME" "$(s_bin pgconvoy-agent)" \
         --coordinator "$AGENTS_EP" --name "$name" "$@"
-    note "agent $name started in namespace $NETNS_NAME (pid ${PGFERRY_PIDS[agent-$name]})"
+    note "agent $name started in namespace $NETNS_NAME (pid ${PGCONVOY_PIDS[agent-$name]})"
 }
 
 # netns_seed_files: s.json and t.json (write_seed_files) name the

@@ -2,8 +2,8 @@
  * tests/unit/check.h
  *     CHECK(): never compiled out, may call functions.
  */
-#ifndef PGFERRY_TEST_CHECK_H
-#define PGFERRY_TEST_CHECK_H
+#ifndef PGCONVOY_TEST_CHECK_H
+#define PGCONVOY_TEST_CHECK_H
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@ void
 coord_fixture_open(coord_fixture_t *self, const char *name)
 {
     *self = (coord_fixture_t){0};
-    snprintf(self->dir, sizeof self->dir, "/tmp/pgferry-test-%s-XXXXXX", name);
+    snprintf(self->dir, sizeof self->dir, "/tmp/pgconvoy-test-%s-XXXXXX", name);
     CHECK(mkdtemp(self->dir) != NULL);
     self->coord.store = store_new(self->dir);
     CHECK(self->coord.store != NULL);
@@ -40,7 +40,7 @@ void
 coord_fixture_close(coord_fixture_t *self)
 {
     coord_t *c = &self->coord;
-    const char *files[] = {"pgferry.db", "pgferry.db-wal", "pgferry.db-shm"};
+    const char *files[] = {"pgconvoy.db", "pgconvoy.db-wal", "pgconvoy.db-shm"};
 
     store_destroy(&c->store);
     registry_destroy(&c->registry);
@@ -61,16 +61,16 @@ int64_t
 coord_fixture_task(coord_fixture_t *self, const char *task, bool online,
                    const char *db_name, int64_t split_bytes, int64_t *db_id)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Endpoint source = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint target = PGFERRY__ENDPOINT__INIT;
-    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
-    Pgferry__DatabaseOption *dbs[] = {&db};
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Endpoint source = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint target = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__DatabaseOption db = PGCONVOY__DATABASE_OPTION__INIT;
+    Pgconvoy__DatabaseOption *dbs[] = {&db};
     char *error = NULL;
 
     source.host = "src.example";
     source.port = 5433;
-    source.user = "ferry";
+    source.user = "convoy";
     source.dbname = "postgres";
     target = source;
     target.host = "dst.example";
@@ -121,9 +121,9 @@ coord_fixture_set_state(coord_fixture_t *self, const char *table, int64_t id,
 
 void
 coord_fixture_prepare(coord_fixture_t *self, int64_t db_id,
-                      Pgferry__TableRef **tables, size_t n, bool has_schema)
+                      Pgconvoy__TableRef **tables, size_t n, bool has_schema)
 {
-    Pgferry__Result r = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
 
     r.unit_id = (uint64_t) coord_fixture_place(self, db_id, K_PREPARE, "a1");
     r.ok = true;

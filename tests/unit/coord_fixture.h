@@ -5,8 +5,8 @@
  *     catalog; and the steps its tests share: a task created as the CLI
  *     asks for one, a unit placed, a prepare unit's result.
  */
-#ifndef PGFERRY_TEST_COORD_FIXTURE_H
-#define PGFERRY_TEST_COORD_FIXTURE_H
+#ifndef PGCONVOY_TEST_COORD_FIXTURE_H
+#define PGCONVOY_TEST_COORD_FIXTURE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -62,7 +62,7 @@ void coord_fixture_set_state(coord_fixture_t *self, const char *table,
 /* The database's prepare unit, placed, reports its checks passed, with
  * the source's tables[0..n) (the target has the schema if has_schema). */
 void coord_fixture_prepare(coord_fixture_t *self, int64_t db_id,
-                           Pgferry__TableRef **tables, size_t n,
+                           Pgconvoy__TableRef **tables, size_t n,
                            bool has_schema);
 
 #endif

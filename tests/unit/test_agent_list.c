@@ -1,6 +1,6 @@
 /*
  * tests/unit/test_agent_list.c
- *     pgferry agent list: each registered agent with its state, lease,
+ *     pgconvoy agent list: each registered agent with its state, lease,
  *     heartbeat and jobs in use, the running units on the agent that
  *     runs them (holders taking no job), and an agent the catalog names
  *     but the registry does not know listed as unknown.

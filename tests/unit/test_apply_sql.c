@@ -289,16 +289,16 @@ s_test_key_and_columns(void)
         "INSERT INTO \"public\".\"t\" (\"id\", \"name\", \"Note\") VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9), ($10, $11, $12)");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_UPDATE, 2),
-        "UPDATE \"public\".\"t\" AS pgferry_t SET \"name\" = pgferry_v.\"name\", \"Note\" = pgferry_v.\"Note\" FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS pgferry_v (\"id\", \"name\", \"Note\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\"");
+        "UPDATE \"public\".\"t\" AS pgconvoy_t SET \"name\" = pgconvoy_v.\"name\", \"Note\" = pgconvoy_v.\"Note\" FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS pgconvoy_v (\"id\", \"name\", \"Note\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\"");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_UPDATE, 4),
-        "UPDATE \"public\".\"t\" AS pgferry_t SET \"name\" = pgferry_v.\"name\", \"Note\" = pgferry_v.\"Note\" FROM (VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9), ($10, $11, $12)) AS pgferry_v (\"id\", \"name\", \"Note\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\"");
+        "UPDATE \"public\".\"t\" AS pgconvoy_t SET \"name\" = pgconvoy_v.\"name\", \"Note\" = pgconvoy_v.\"Note\" FROM (VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9), ($10, $11, $12)) AS pgconvoy_v (\"id\", \"name\", \"Note\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\"");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_DELETE, 2),
-        "DELETE FROM \"public\".\"t\" AS pgferry_t USING (VALUES ($1), ($2)) AS pgferry_v (\"id\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\"");
+        "DELETE FROM \"public\".\"t\" AS pgconvoy_t USING (VALUES ($1), ($2)) AS pgconvoy_v (\"id\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\"");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_DELETE, 4),
-        "DELETE FROM \"public\".\"t\" AS pgferry_t USING (VALUES ($1), ($2), ($3), ($4)) AS pgferry_v (\"id\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\"");
+        "DELETE FROM \"public\".\"t\" AS pgconvoy_t USING (VALUES ($1), ($2), ($3), ($4)) AS pgconvoy_v (\"id\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\"");
     s_shape_free(&rel);
 }
 
@@ -318,10 +318,10 @@ s_test_two_column_key(void)
                  2, (const char *[]){"1", "3"});
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_DELETE, 2),
-        "DELETE FROM \"s\".\"c\" AS pgferry_t USING (VALUES ($1, $2), ($3, $4)) AS pgferry_v (\"a\", \"c\") WHERE pgferry_t.\"a\" = pgferry_v.\"a\" AND pgferry_t.\"c\" = pgferry_v.\"c\"");
+        "DELETE FROM \"s\".\"c\" AS pgconvoy_t USING (VALUES ($1, $2), ($3, $4)) AS pgconvoy_v (\"a\", \"c\") WHERE pgconvoy_t.\"a\" = pgconvoy_v.\"a\" AND pgconvoy_t.\"c\" = pgconvoy_v.\"c\"");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_UPDATE, 2),
-        "UPDATE \"s\".\"c\" AS pgferry_t SET \"b\" = pgferry_v.\"b\" FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS pgferry_v (\"a\", \"b\", \"c\") WHERE pgferry_t.\"a\" = pgferry_v.\"a\" AND pgferry_t.\"c\" = pgferry_v.\"c\"");
+        "UPDATE \"s\".\"c\" AS pgconvoy_t SET \"b\" = pgconvoy_v.\"b\" FROM (VALUES ($1, $2, $3), ($4, $5, $6)) AS pgconvoy_v (\"a\", \"b\", \"c\") WHERE pgconvoy_t.\"a\" = pgconvoy_v.\"a\" AND pgconvoy_t.\"c\" = pgconvoy_v.\"c\"");
     s_shape_free(&rel);
 }
 
@@ -432,7 +432,7 @@ s_test_generated_always(void)
         "INSERT INTO \"public\".\"g\" (\"id\", \"v\") OVERRIDING SYSTEM VALUE VALUES ($1, $2), ($3, $4)");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_UPDATE, 2),
-        "UPDATE \"public\".\"g\" AS pgferry_t SET \"v\" = pgferry_v.\"v\" FROM (VALUES ($1, $2), ($3, $4)) AS pgferry_v (\"id\", \"v\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\"");
+        "UPDATE \"public\".\"g\" AS pgconvoy_t SET \"v\" = pgconvoy_v.\"v\" FROM (VALUES ($1, $2), ($3, $4)) AS pgconvoy_v (\"id\", \"v\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\"");
     s_shape_free(&rel);
 
     rel = s_shape_new("\"public\".\"g2\"", 3, other_cols);
@@ -444,10 +444,10 @@ s_test_generated_always(void)
         3, (const char *[]){"b", "1", "5"});
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_UPDATE, 4),
-        "UPDATE \"public\".\"g2\" AS pgferry_t SET \"v\" = pgferry_v.\"v\" FROM (VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9), ($10, $11, $12)) AS pgferry_v (\"id\", \"seq\", \"v\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\" AND pgferry_t.\"seq\" = pgferry_v.\"seq\"");
+        "UPDATE \"public\".\"g2\" AS pgconvoy_t SET \"v\" = pgconvoy_v.\"v\" FROM (VALUES ($1, $2, $3), ($4, $5, $6), ($7, $8, $9), ($10, $11, $12)) AS pgconvoy_v (\"id\", \"seq\", \"v\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\" AND pgconvoy_t.\"seq\" = pgconvoy_v.\"seq\"");
     s_check_grouped(
         s_grouped(rel, PGOUTPUT_DELETE, 2),
-        "DELETE FROM \"public\".\"g2\" AS pgferry_t USING (VALUES ($1), ($2)) AS pgferry_v (\"id\") WHERE pgferry_t.\"id\" = pgferry_v.\"id\"");
+        "DELETE FROM \"public\".\"g2\" AS pgconvoy_t USING (VALUES ($1), ($2)) AS pgconvoy_v (\"id\") WHERE pgconvoy_t.\"id\" = pgconvoy_v.\"id\"");
     s_shape_free(&rel);
 
     rel = s_shape_new("\"public\".\"g3\"", 2, bare_cols);

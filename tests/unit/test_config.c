@@ -288,18 +288,18 @@ s_test_uri_options(void)
          NULL},
         /* libpq's own refusal: invalid URI query parameter */
         {"postgresql://h/db?sslmod=require", "\"sslmod\"", "", NULL},
-        /* what pgferry decides itself */
+        /* what pgconvoy decides itself */
         {"postgresql://h/db?replication=database",
          "option \"replication\" is not supported", "expected it left out",
          NULL},
         {"postgresql://h/db?client_encoding=LATIN1",
          "option \"client_encoding\" is not supported", "UTF8", NULL},
         {"postgresql://h/db?application_name=app",
-         "option \"application_name\" is not supported", "pgferry-<role>",
+         "option \"application_name\" is not supported", "pgconvoy-<role>",
          NULL},
         {"postgresql://h/db?fallback_application_name=app",
          "option \"fallback_application_name\" is not supported",
-         "pgferry-<role>", NULL},
+         "pgconvoy-<role>", NULL},
         /* what an agent could not honour as meant */
         {"service=prod dbname=x", "option \"service\" is not supported",
          "pg_service.conf", NULL},
@@ -351,11 +351,11 @@ s_test_endpoint_tls(void)
     CHECK(config_parse_endpoint("s.json",
                                 "{\"userName\": \"u\", \"serverName\": "
                                 "\"h\", \"encryptConnection\": true, "
-                                "\"sslRootCert\": \"/etc/pgferry/ca.crt\"}",
+                                "\"sslRootCert\": \"/etc/pgconvoy/ca.crt\"}",
                                 &ep, &error) == 0);
     CHECK(ep.noptions == 2);
     CHECK(strcmp(s_option(&ep, "sslmode"), "verify-full") == 0);
-    CHECK(strcmp(s_option(&ep, "sslrootcert"), "/etc/pgferry/ca.crt") == 0);
+    CHECK(strcmp(s_option(&ep, "sslrootcert"), "/etc/pgconvoy/ca.crt") == 0);
     config_endpoint_clear(&ep);
 
     /* ... or not checked */

@@ -50,11 +50,11 @@ s_test_online(coord_fixture_t *fx)
     CHECK(databases_get(store, db_id, &d) == 0);
     CHECK_EQ_INT(d.state, DB_SCHEMA);
     CHECK(d.skip_schema);
-    CHECK_EQ_INT(strncmp(d.slot, "pgferry_", 8), 0);
+    CHECK_EQ_INT(strncmp(d.slot, "pgconvoy_", 8), 0);
     CHECK(strlen(d.slot) > 40 && strlen(d.slot) <= 63);
 
     /* the slot unit holds the snapshot, taken at the slot's start */
-    Pgferry__Progress p = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
     int64_t slot_unit = coord_fixture_place(fx, db_id, K_SLOT, "a1");
     p.unit_id = (uint64_t) slot_unit;
     p.snapshot = "00000003-0000001B-1";
@@ -66,7 +66,7 @@ s_test_online(coord_fixture_t *fx)
     CHECK(d.start_lsn == 0x16B3748ULL);
 
     /* schema-pre has made the tables: the full load starts */
-    p = (Pgferry__Progress) PGFERRY__PROGRESS__INIT;
+    p = (Pgconvoy__Progress) PGCONVOY__PROGRESS__INIT;
     p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
     p.started = true;
     results_on_progress(&fx->coord, "a1", &p);
@@ -78,9 +78,9 @@ s_test_online(coord_fixture_t *fx)
     CHECK(d.cutover && d.validate);
 
     /* the stream's report; LSNs are unsigned, SQLite's integers not */
-    Pgferry__CdcProgress cdc = PGFERRY__CDC_PROGRESS__INIT;
+    Pgconvoy__CdcProgress cdc = PGCONVOY__CDC_PROGRESS__INIT;
     CHECK(units_add(store, task_id, db_id, K_CDC, 0, 0, 0) == 0);
-    p = (Pgferry__Progress) PGFERRY__PROGRESS__INIT;
+    p = (Pgconvoy__Progress) PGCONVOY__PROGRESS__INIT;
     p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_CDC, "a2");
     p.cdc = &cdc;
     cdc.received_lsn = 0xFFFFFFFF00000010ULL;
@@ -229,9 +229,9 @@ s_test_restart_load(coord_fixture_t *fx)
 
     /* the new slot's Assign says to empty the tables first */
     int64_t slot = coord_fixture_place(fx, db_id, K_SLOT, "a1");
-    Pgferry__Assign *a = dispatch_build_assign(&fx->coord, slot);
+    Pgconvoy__Assign *a = dispatch_build_assign(&fx->coord, slot);
     CHECK(a != NULL && a->truncate_target);
-    pgferry__assign__free_unpacked(a, NULL);
+    pgconvoy__assign__free_unpacked(a, NULL);
 }
 
 int

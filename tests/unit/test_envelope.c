@@ -12,10 +12,10 @@
 static void
 s_test_round_trip(zsock_t *dealer, zsock_t *router)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Hello hello = PGFERRY__HELLO__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Hello hello = PGCONVOY__HELLO__INIT;
     uint64_t running[2] = {7, 42};
-    Pgferry__Envelope *got = NULL;
+    Pgconvoy__Envelope *got = NULL;
     zmsg_t *route = NULL;
     uint32_t version = 0;
 
@@ -24,12 +24,12 @@ s_test_round_trip(zsock_t *dealer, zsock_t *router)
     hello.jobs = 3;
     hello.n_running_units = 2;
     hello.running_units = running;
-    env.body_case = PGFERRY__ENVELOPE__BODY_HELLO;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     CHECK(envelope_send(dealer, NULL, &env) == 0);
     CHECK(envelope_recv(router, &route, &got, &version) == ENVELOPE_OK);
-    CHECK(version == PGFERRY_PROTOCOL_VERSION);
-    CHECK(got->body_case == PGFERRY__ENVELOPE__BODY_HELLO);
+    CHECK(version == PGCONVOY_PROTOCOL_VERSION);
+    CHECK(got->body_case == PGCONVOY__ENVELOPE__BODY_HELLO);
     CHECK(strcmp(got->hello->name, "a1") == 0);
     CHECK(strcmp(got->hello->labels, "region=eastus2") == 0);
     CHECK(got->hello->jobs == 3 && got->hello->n_running_units == 2);
@@ -41,9 +41,9 @@ s_test_round_trip(zsock_t *dealer, zsock_t *router)
     /* the reply goes back through the route */
     CHECK(envelope_send_refused(router, route, "go away") == 0);
     CHECK(envelope_recv(dealer, NULL, &got, &version) == ENVELOPE_OK);
-    CHECK(got->body_case == PGFERRY__ENVELOPE__BODY_REFUSED);
+    CHECK(got->body_case == PGCONVOY__ENVELOPE__BODY_REFUSED);
     CHECK(strcmp(got->refused->reason, "go away") == 0);
-    CHECK(got->refused->expected_version == PGFERRY_PROTOCOL_VERSION);
+    CHECK(got->refused->expected_version == PGCONVOY_PROTOCOL_VERSION);
     envelope_free(&got);
     zmsg_destroy(&route);
 }
@@ -59,22 +59,22 @@ s_send_raw(zsock_t *sock, const void *data, size_t size)
 static void
 s_test_version_and_garbage(zsock_t *dealer, zsock_t *router)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Envelope *got = NULL;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Envelope *got = NULL;
     zmsg_t *route = NULL;
     uint32_t version = 0;
     uint8_t buf[64];
 
-    env.protocol_version = PGFERRY_PROTOCOL_VERSION + 1;
-    env.body_case = PGFERRY__ENVELOPE__BODY_RELEASE;
-    Pgferry__Release release = PGFERRY__RELEASE__INIT;
+    env.protocol_version = PGCONVOY_PROTOCOL_VERSION + 1;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_RELEASE;
+    Pgconvoy__Release release = PGCONVOY__RELEASE__INIT;
     release.unit_id = 9;
     env.release = &release;
-    size_t size = pgferry__envelope__pack(&env, buf);
+    size_t size = pgconvoy__envelope__pack(&env, buf);
     s_send_raw(dealer, buf, size);
     CHECK(envelope_recv(router, &route, &got, &version) == ENVELOPE_VERSION);
     CHECK(got == NULL);
-    CHECK(version == PGFERRY_PROTOCOL_VERSION + 1);
+    CHECK(version == PGCONVOY_PROTOCOL_VERSION + 1);
     CHECK(route != NULL); /* so that the peer can be answered */
     zmsg_destroy(&route);
 
@@ -86,14 +86,14 @@ s_test_version_and_garbage(zsock_t *dealer, zsock_t *router)
 
 /* Packs env with our version and decodes it back. */
 static envelope_status_t
-s_decode(Pgferry__Envelope *env)
+s_decode(Pgconvoy__Envelope *env)
 {
     uint8_t buf[256];
-    Pgferry__Envelope *got = NULL;
+    Pgconvoy__Envelope *got = NULL;
 
-    env->protocol_version = PGFERRY_PROTOCOL_VERSION;
-    CHECK(pgferry__envelope__get_packed_size(env) <= sizeof buf);
-    size_t size = pgferry__envelope__pack(env, buf);
+    env->protocol_version = PGCONVOY_PROTOCOL_VERSION;
+    CHECK(pgconvoy__envelope__get_packed_size(env) <= sizeof buf);
+    size_t size = pgconvoy__envelope__pack(env, buf);
     envelope_status_t status = envelope_decode(buf, size, &got, NULL);
     CHECK((status == ENVELOPE_OK) == (got != NULL));
     envelope_free(&got);
@@ -103,30 +103,30 @@ s_decode(Pgferry__Envelope *env)
 static void
 s_test_incomplete(void)
 {
-    Pgferry__Envelope env = PGFERRY__ENVELOPE__INIT;
-    Pgferry__Assign assign = PGFERRY__ASSIGN__INIT;
-    Pgferry__Assign *units[1] = {&assign};
-    Pgferry__AssignBatch batch = PGFERRY__ASSIGN_BATCH__INIT;
-    Pgferry__Endpoint source = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint target = PGFERRY__ENDPOINT__INIT;
-    Pgferry__TableRef table = PGFERRY__TABLE_REF__INIT;
+    Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
+    Pgconvoy__Assign assign = PGCONVOY__ASSIGN__INIT;
+    Pgconvoy__Assign *units[1] = {&assign};
+    Pgconvoy__AssignBatch batch = PGCONVOY__ASSIGN_BATCH__INIT;
+    Pgconvoy__Endpoint source = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint target = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__TableRef table = PGCONVOY__TABLE_REF__INIT;
 
-    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_ASSIGN;
     env.assign = &assign;
-    assign.kind = PGFERRY__UNIT_KIND__UNIT_COPY;
+    assign.kind = PGCONVOY__UNIT_KIND__UNIT_COPY;
     CHECK(s_decode(&env) == ENVELOPE_MALFORMED); /* no endpoints */
     assign.source = &source;
     CHECK(s_decode(&env) == ENVELOPE_MALFORMED); /* no target */
     assign.target = &target;
     CHECK(s_decode(&env) == ENVELOPE_MALFORMED); /* a copy of no table */
-    assign.kind = PGFERRY__UNIT_KIND__UNIT_PREPARE;
+    assign.kind = PGCONVOY__UNIT_KIND__UNIT_PREPARE;
     CHECK(s_decode(&env) == ENVELOPE_OK); /* reads no table */
-    assign.kind = PGFERRY__UNIT_KIND__UNIT_VALIDATE;
+    assign.kind = PGCONVOY__UNIT_KIND__UNIT_VALIDATE;
     assign.table = &table;
     CHECK(s_decode(&env) == ENVELOPE_OK);
 
     /* a batch: not empty, and every unit complete */
-    env.body_case = PGFERRY__ENVELOPE__BODY_ASSIGN_BATCH;
+    env.body_case = PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
     env.assign_batch = &batch;
     CHECK(s_decode(&env) == ENVELOPE_MALFORMED);
     batch.n_units = 1;
@@ -150,7 +150,7 @@ main(void)
     s_test_incomplete();
 
     /* nothing to receive: a timeout, not an error */
-    Pgferry__Envelope *got = NULL;
+    Pgconvoy__Envelope *got = NULL;
     zsock_set_rcvtimeo(router, 50);
     CHECK(envelope_recv(router, NULL, &got, NULL) == ENVELOPE_INTERRUPTED);
 

@@ -1,8 +1,8 @@
 /*
  * tests/unit/test_pgconn.c
  *     The parameters of a connection (no server needed): the user's
- *     libpq settings reach libpq, pgferry's defaults give way to them,
- *     and what pgferry's correctness depends on gives way to nothing.
+ *     libpq settings reach libpq, pgconvoy's defaults give way to them,
+ *     and what pgconvoy's correctness depends on gives way to nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +52,12 @@ s_parsed(const char *conninfo, const char *key)
 static void
 s_test_params(void)
 {
-    Pgferry__ConnOption opts[] = {
-        PGFERRY__CONN_OPTION__INIT, PGFERRY__CONN_OPTION__INIT,
-        PGFERRY__CONN_OPTION__INIT, PGFERRY__CONN_OPTION__INIT,
-        PGFERRY__CONN_OPTION__INIT};
-    Pgferry__ConnOption *ptrs[5];
-    Pgferry__Endpoint ep = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__ConnOption opts[] = {
+        PGCONVOY__CONN_OPTION__INIT, PGCONVOY__CONN_OPTION__INIT,
+        PGCONVOY__CONN_OPTION__INIT, PGCONVOY__CONN_OPTION__INIT,
+        PGCONVOY__CONN_OPTION__INIT};
+    Pgconvoy__ConnOption *ptrs[5];
+    Pgconvoy__Endpoint ep = PGCONVOY__ENDPOINT__INIT;
     pgconn_params_t p;
 
     opts[0].key = "sslmode";
@@ -86,7 +86,7 @@ s_test_params(void)
     /* the user's settings */
     CHECK(strcmp(s_effective(&p, "sslmode"), "verify-full") == 0);
     CHECK(strcmp(s_effective(&p, "sslrootcert"), opts[1].value) == 0);
-    /* pgferry's defaults, replaced where the user set them */
+    /* pgconvoy's defaults, replaced where the user set them */
     CHECK(strcmp(s_effective(&p, "keepalives_idle"), "99") == 0);
     CHECK(strcmp(s_effective(&p, "connect_timeout"), "3") == 0);
     CHECK(strcmp(s_effective(&p, "keepalives"), "1") == 0);
@@ -98,7 +98,7 @@ s_test_params(void)
                  PGCONN_SERVER_KEEPALIVES " -c work_mem=64MB -c "
                                           "DateStyle=German " PGCONN_PINNED_OPTIONS) == 0);
     CHECK(strcmp(s_effective(&p, "client_encoding"), "UTF8") == 0);
-    CHECK(strcmp(s_effective(&p, "application_name"), "pgferry-copy") == 0);
+    CHECK(strcmp(s_effective(&p, "application_name"), "pgconvoy-copy") == 0);
     CHECK(strcmp(s_effective(&p, "host"), "db.example.com") == 0);
     CHECK(strcmp(s_effective(&p, "port"), "6543") == 0);
     CHECK(strcmp(s_effective(&p, "dbname"), "shop") == 0);
@@ -132,7 +132,7 @@ s_test_params(void)
 }
 
 /* Options that only a client other than the CLI could send (the CLI
- * refuses them): pgferry's own still win. */
+ * refuses them): pgconvoy's own still win. */
 static void
 s_test_params_override(void)
 {
@@ -141,14 +141,14 @@ s_test_params_override(void)
         {"replication", "false"},    {"client_encoding", "LATIN1"},
         {"application_name", "app"}, {"port", "1"},
     };
-    Pgferry__ConnOption opts[6];
-    Pgferry__ConnOption *ptrs[6];
-    Pgferry__Endpoint ep = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__ConnOption opts[6];
+    Pgconvoy__ConnOption *ptrs[6];
+    Pgconvoy__Endpoint ep = PGCONVOY__ENDPOINT__INIT;
     pgconn_params_t p;
 
     for (size_t i = 0; i < 6; i++)
     {
-        pgferry__conn_option__init(&opts[i]);
+        pgconvoy__conn_option__init(&opts[i]);
         opts[i].key = (char *) rogue[i][0];
         opts[i].value = (char *) rogue[i][1];
         ptrs[i] = &opts[i];
@@ -165,7 +165,7 @@ s_test_params_override(void)
     CHECK(strcmp(s_effective(&p, "port"), "5432") == 0);
     CHECK(strcmp(s_effective(&p, "replication"), "database") == 0);
     CHECK(strcmp(s_effective(&p, "client_encoding"), "UTF8") == 0);
-    CHECK(strcmp(s_effective(&p, "application_name"), "pgferry-slot") == 0);
+    CHECK(strcmp(s_effective(&p, "application_name"), "pgconvoy-slot") == 0);
     CHECK(s_effective(&p, "password") == NULL); /* none: libpq finds it */
     pgconn_params_clear(&p);
 }
@@ -175,11 +175,11 @@ s_test_params_override(void)
 static void
 s_test_options_roundtrip(void)
 {
-    Pgferry__ConnOption opts[2] = {PGFERRY__CONN_OPTION__INIT,
-                                   PGFERRY__CONN_OPTION__INIT};
-    Pgferry__ConnOption *ptrs[2] = {&opts[0], &opts[1]};
-    Pgferry__Endpoint ep = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint back = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__ConnOption opts[2] = {PGCONVOY__CONN_OPTION__INIT,
+                                    PGCONVOY__CONN_OPTION__INIT};
+    Pgconvoy__ConnOption *ptrs[2] = {&opts[0], &opts[1]};
+    Pgconvoy__Endpoint ep = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint back = PGCONVOY__ENDPOINT__INIT;
     char *error = NULL;
 
     opts[0].key = "sslmode";
@@ -205,7 +205,7 @@ s_test_options_roundtrip(void)
     }
     for (size_t j = 0; j < back.n_options; j++)
     {
-        pgferry__conn_option__free_unpacked(back.options[j], NULL);
+        pgconvoy__conn_option__free_unpacked(back.options[j], NULL);
     }
     free(back.options);
     free(text);
@@ -214,7 +214,7 @@ s_test_options_roundtrip(void)
     ep.n_options = 0;
     text = pgconn_options_conninfo(&ep);
     CHECK(strcmp(text, "") == 0);
-    Pgferry__Endpoint none = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint none = PGCONVOY__ENDPOINT__INIT;
     CHECK(pgconn_options_parse(&none, text, &error) == 0);
     CHECK(none.n_options == 0 && none.options == NULL);
     free(text);

@@ -85,9 +85,9 @@ static const char *const s_text_expected[] = {
     "insert public.accounts new(t:4 t:dave t:0.00 t:short t:dave@example.com)",
     "commit",
     "begin",
-    "message transactional pgferry hello",
+    "message transactional pgconvoy hello",
     "commit",
-    "message pgferry now",
+    "message pgconvoy now",
     "begin",
     /* TRUNCATE gives the tables new files, which sends their Relation again */
     "relation public.order_lines d order_id:int4:key line_no:int2:key sku:varchar(24) qty:int4",
@@ -762,8 +762,8 @@ s_test_refusals(void)
     s_check_refused("005_insert.bin", false, 9, "\xff\xff\xff\xfb", 4, 0,
                     "value length -5 at byte 9 is negative");
     s_check_refused(
-        "035_message.bin", false, 18, "\x7f\xff\xff\xff", 4, 0,
-        "cannot decode Message message: content length 2147483647 at byte 18 is more than the 5 bytes left can hold");
+        "035_message.bin", false, 19, "\x7f\xff\xff\xff", 4, 0,
+        "cannot decode Message message: content length 2147483647 at byte 19 is more than the 5 bytes left can hold");
 
     /* unknown kinds and markers */
     s_check_refused("005_insert.bin", false, 14, "x", 1, 0,

@@ -207,8 +207,8 @@ s_test_mismatch(void)
 static void
 s_test_passes(void)
 {
-    Pgferry__SchemaItem items[7];
-    Pgferry__SchemaItem *order[7];
+    Pgconvoy__SchemaItem items[7];
+    Pgconvoy__SchemaItem *order[7];
     static const char *const kinds[7] = {"MATERIALIZED VIEW DATA",
                                          "ACL",
                                          "FK CONSTRAINT",
@@ -230,7 +230,7 @@ s_test_passes(void)
           POSTDATA_PASS_MAIN);
     for (size_t i = 0; i < 7; i++)
     {
-        pgferry__schema_item__init(&items[i]);
+        pgconvoy__schema_item__init(&items[i]);
         items[i].kind = (char *) kinds[i];
         items[i].tag = (char *) tags[i];
         order[i] = &items[i];

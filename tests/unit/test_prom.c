@@ -18,26 +18,26 @@ main(void)
     const char *labels[] = {"database", "db", "table", "a\"b\\c\nd", NULL};
     char *text = NULL;
 
-    prom_add_family(prom, "pgferry_x_total", "counter",
+    prom_add_family(prom, "pgconvoy_x_total", "counter",
                     "Rows\\copied\nsince the start");
-    prom_add_int(prom, "pgferry_x_total", labels, 9007199254740993LL);
-    prom_add_int(prom, "pgferry_x_total", NULL, 0);
-    prom_add_double(prom, "pgferry_x_total", labels, 1.5);
+    prom_add_int(prom, "pgconvoy_x_total", labels, 9007199254740993LL);
+    prom_add_int(prom, "pgconvoy_x_total", NULL, 0);
+    prom_add_double(prom, "pgconvoy_x_total", labels, 1.5);
     text = prom_finish(&prom);
     CHECK(prom == NULL);
     CHECK(strcmp(text,
-                 "# HELP pgferry_x_total Rows\\\\copied\\nsince the start\n"
-                 "# TYPE pgferry_x_total counter\n"
-                 "pgferry_x_total{database=\"db\",table=\"a\\\"b\\\\c\\nd\"} "
+                 "# HELP pgconvoy_x_total Rows\\\\copied\\nsince the start\n"
+                 "# TYPE pgconvoy_x_total counter\n"
+                 "pgconvoy_x_total{database=\"db\",table=\"a\\\"b\\\\c\\nd\"} "
                  "9007199254740993\n"
-                 "pgferry_x_total 0\n"
-                 "pgferry_x_total{database=\"db\",table=\"a\\\"b\\\\c\\nd\"} "
+                 "pgconvoy_x_total 0\n"
+                 "pgconvoy_x_total{database=\"db\",table=\"a\\\"b\\\\c\\nd\"} "
                  "1.500\n") == 0);
     free(text);
 
     /* destroy without finishing, and of NULL */
     prom = prom_new();
-    prom_add_family(prom, "pgferry_y", "gauge", "y");
+    prom_add_family(prom, "pgconvoy_y", "gauge", "y");
     prom_destroy(&prom);
     CHECK(prom == NULL);
     prom_destroy(&prom);

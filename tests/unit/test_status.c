@@ -12,7 +12,7 @@
 #include "common/strbuf.h"
 #include "coordinator/coord.h"
 
-#define COPY PGFERRY__UNIT_KIND__UNIT_COPY
+#define COPY PGCONVOY__UNIT_KIND__UNIT_COPY
 
 static json_object *
 s_find(json_object *output, const char *type, const char *key,
@@ -78,7 +78,7 @@ s_unit(coord_t *c, int64_t task, int64_t db, int64_t table, const char *state,
 int
 main(void)
 {
-    char dir[] = "/tmp/pgferry-test-status-XXXXXX";
+    char dir[] = "/tmp/pgconvoy-test-status-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     coord_t c = {0};
     c.store = store_new(dir);
@@ -208,7 +208,7 @@ main(void)
     free(brief);
     registry_destroy(&c.registry);
     store_destroy(&c.store);
-    char *cmd[] = {"pgferry.db", "pgferry.db-wal", "pgferry.db-shm"};
+    char *cmd[] = {"pgconvoy.db", "pgconvoy.db-wal", "pgconvoy.db-shm"};
     for (int i = 0; i < 3; i++)
     {
         char *path = xasprintf("%s/%s", dir, cmd[i]);

@@ -63,8 +63,8 @@ s_no_reader(const char *state_dir)
 static void
 s_remove_state(const char *state_dir)
 {
-    static const char *const files[] = {"pgferry.db", "pgferry.db-wal",
-                                        "pgferry.db-shm"};
+    static const char *const files[] = {"pgconvoy.db", "pgconvoy.db-wal",
+                                        "pgconvoy.db-shm"};
 
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     {
@@ -203,7 +203,7 @@ s_test_cursors(const char *state_dir)
 int
 main(void)
 {
-    char dir[] = "/tmp/pgferry-test-store-XXXXXX";
+    char dir[] = "/tmp/pgconvoy-test-store-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char *state = xasprintf("%s/state", dir);
     char now[40];
@@ -380,7 +380,7 @@ main(void)
     store_destroy(&store);
 
     /* a state directory that cannot be made is refused */
-    CHECK(store_new("/proc/pgferry-cannot-be-here") == NULL);
+    CHECK(store_new("/proc/pgconvoy-cannot-be-here") == NULL);
     s_remove_state(state);
     free(state);
 

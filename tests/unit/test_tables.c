@@ -24,10 +24,10 @@
 #define SPLIT_BYTES (3LL * 8192)
 
 /* A table as prepare reports it. */
-static Pgferry__TableRef
+static Pgconvoy__TableRef
 s_ref(char *schema, char *name, int64_t pages, bool binary)
 {
-    Pgferry__TableRef t = PGFERRY__TABLE_REF__INIT;
+    Pgconvoy__TableRef t = PGCONVOY__TABLE_REF__INIT;
 
     t.schema = schema;
     t.name = name;
@@ -51,7 +51,7 @@ s_table_id(coord_fixture_t *fx, int64_t db_id, const char *name)
 
 /* The one running unit of kind of the database reports its result. */
 static void
-s_result(coord_fixture_t *fx, int64_t unit_id, Pgferry__Result *r)
+s_result(coord_fixture_t *fx, int64_t unit_id, Pgconvoy__Result *r)
 {
     r->unit_id = (uint64_t) unit_id;
     r->ok = true;
@@ -65,9 +65,9 @@ s_test_load(coord_fixture_t *fx)
     int64_t task_id =
         coord_fixture_task(fx, "load", true, "shop", SPLIT_BYTES, &db_id);
     store_t *store = fx->coord.store;
-    Pgferry__TableRef big = s_ref(LONGEST_SCHEMA, LONGEST_TABLE, 7, true);
-    Pgferry__TableRef small = s_ref("public", "small", 1, false);
-    Pgferry__TableRef *refs[] = {&big, &small};
+    Pgconvoy__TableRef big = s_ref(LONGEST_SCHEMA, LONGEST_TABLE, 7, true);
+    Pgconvoy__TableRef small = s_ref("public", "small", 1, false);
+    Pgconvoy__TableRef *refs[] = {&big, &small};
     tables_row_t t;
 
     CHECK_EQ_INT(strlen(LONGEST_SCHEMA), 63);
@@ -96,7 +96,7 @@ s_test_load(coord_fixture_t *fx)
     CHECK(!t.binary_ok);
 
     /* the tables exist on the target: the big one is copied in ranges */
-    Pgferry__Progress p = PGFERRY__PROGRESS__INIT;
+    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
     p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
     p.started = true;
     results_on_progress(&fx->coord, "a1", &p);
@@ -122,13 +122,13 @@ s_test_load(coord_fixture_t *fx)
     int64_t copy = store_int(
         store, 0, "SELECT id FROM units WHERE table_id = ?", "i", small_id);
     CHECK(units_place(store, copy, "a1", copy, 99, 1.0) == 0);
-    p = (Pgferry__Progress) PGFERRY__PROGRESS__INIT;
+    p = (Pgconvoy__Progress) PGCONVOY__PROGRESS__INIT;
     p.unit_id = (uint64_t) copy;
     p.started = true;
     results_on_progress(&fx->coord, "a1", &p);
     CHECK(tables_get(store, small_id, &t) == 0);
     CHECK_EQ_INT(t.state, TABLE_LOADING);
-    Pgferry__Result r = PGFERRY__RESULT__INIT;
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
     r.rows = 120;
     r.bytes = 4096;
     s_result(fx, copy, &r);
@@ -145,9 +145,9 @@ s_test_load(coord_fixture_t *fx)
     CHECK_EQ_INT(t.state, TABLE_QUEUED);
 
     /* the stream's counters, by the table's names */
-    Pgferry__TableChanges changes = PGFERRY__TABLE_CHANGES__INIT;
-    Pgferry__TableChanges *all[] = {&changes};
-    Pgferry__CdcProgress cdc = PGFERRY__CDC_PROGRESS__INIT;
+    Pgconvoy__TableChanges changes = PGCONVOY__TABLE_CHANGES__INIT;
+    Pgconvoy__TableChanges *all[] = {&changes};
+    Pgconvoy__CdcProgress cdc = PGCONVOY__CDC_PROGRESS__INIT;
     changes.schema = LONGEST_SCHEMA;
     changes.name = LONGEST_TABLE;
     changes.inserts = 5;
@@ -156,7 +156,7 @@ s_test_load(coord_fixture_t *fx)
     cdc.tables = all;
     cdc.n_tables = 1;
     CHECK(units_add(store, task_id, db_id, K_CDC, 0, 0, 0) == 0);
-    p = (Pgferry__Progress) PGFERRY__PROGRESS__INIT;
+    p = (Pgconvoy__Progress) PGCONVOY__PROGRESS__INIT;
     p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_CDC, "a1");
     p.cdc = &cdc;
     results_on_progress(&fx->coord, "a1", &p);
@@ -168,7 +168,7 @@ s_test_load(coord_fixture_t *fx)
     /* compared after the cutover: it differs */
     char *problems[] = {"3 rows differ"};
     CHECK(units_add(store, task_id, db_id, K_VALIDATE, big_id, 0, 0) == 0);
-    r = (Pgferry__Result) PGFERRY__RESULT__INIT;
+    r = (Pgconvoy__Result) PGCONVOY__RESULT__INIT;
     r.problems = problems;
     r.n_problems = 1;
     s_result(fx, coord_fixture_place(fx, db_id, K_VALIDATE, "a1"), &r);

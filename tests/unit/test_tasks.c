@@ -75,7 +75,7 @@ s_test_spellings(coord_fixture_t *fx)
 
 /* CHECKs that req is refused with a message containing want. */
 static void
-s_check_refused(const Pgferry__Request *req, const char *want)
+s_check_refused(const Pgconvoy__Request *req, const char *want)
 {
     char *problem = plan_task_request_problem(req);
 
@@ -92,11 +92,11 @@ s_check_refused(const Pgferry__Request *req, const char *want)
 static void
 s_test_request_problems(void)
 {
-    Pgferry__Request req = PGFERRY__REQUEST__INIT;
-    Pgferry__Endpoint src = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint tgt = PGFERRY__ENDPOINT__INIT;
-    Pgferry__DatabaseOption db = PGFERRY__DATABASE_OPTION__INIT;
-    Pgferry__DatabaseOption *dbs[1] = {&db};
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+    Pgconvoy__Endpoint src = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint tgt = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__DatabaseOption db = PGCONVOY__DATABASE_OPTION__INIT;
+    Pgconvoy__DatabaseOption *dbs[1] = {&db};
 
     s_check_refused(&req, "no source server given");
     req.source = &src;

@@ -22,7 +22,7 @@
 # shellcheck source=../netns.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../netns.sh"
 netns_setup || { echo "FAIL agent_cut: could not make a network namespace" >&2; exit 1; }
-export PGFERRY_AGENTS_HOST=$NETNS_HOST_ADDR
+export PGCONVOY_AGENTS_HOST=$NETNS_HOST_ADDR
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 pass "namespace $NETNS_NAME at $NETNS_NS_ADDR, reaching the host at $NETNS_HOST_ADDR"
@@ -30,7 +30,7 @@ pass "namespace $NETNS_NAME at $NETNS_NS_ADDR, reaching the host at $NETNS_HOST_
 DB=agent_cut_db
 PROJECT=agent_cut_project
 TASK=agent_cut_task
-catalog=$TEST_TMP/coordinator-state/pgferry.db
+catalog=$TEST_TMP/coordinator-state/pgconvoy.db
 
 # s_wait_for SECONDS WHAT CMD...: until CMD succeeds, or fail naming WHAT
 s_wait_for()
@@ -58,14 +58,14 @@ new_db "$DB"
     >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed"
 pass "pgbench database $DB made (scale 4)"
 
-cli=$(s_bin pgferry)
+cli=$(s_bin pgconvoy)
 keys=$TEST_TMP/keys
 mkdir -p "$keys/allowed"
 for name in coordinator cut free operator; do
     "$cli" keygen "$keys/$name" >/dev/null || fail "keygen $name exited $?"
 done
 cp "$keys/cut" "$keys/free" "$keys/operator" "$keys/allowed/"
-export PGFERRY_CURVE_SECRET=$keys/operator_secret PGFERRY_CURVE_SERVER=$keys/coordinator
+export PGCONVOY_CURVE_SECRET=$keys/operator_secret PGCONVOY_CURVE_SERVER=$keys/coordinator
 start_coordinator --curve-secret "$keys/coordinator_secret" --curve-clients "$keys/allowed"
 [[ $AGENTS_EP == "tcp://$NETNS_HOST_ADDR:"* ]] || fail "agents' socket on $AGENTS_EP, expected $NETNS_HOST_ADDR"
 

@@ -69,16 +69,16 @@ sleep 2
 # what a schema unit of the killed agent would have left, and one of an
 # agent still alive (this shell stands in for it)
 export TMPDIR=$TEST_TMP/agent-tmp
-mkdir -p "$TMPDIR/pgferry-schema-$victim_pid-AbCdEf" "$TMPDIR/pgferry-schema-$$-GhIjKl"
-touch "$TMPDIR/pgferry-schema-$victim_pid-AbCdEf/post.dump" "$TMPDIR/pgferry-schema-$$-GhIjKl/post.dump"
+mkdir -p "$TMPDIR/pgconvoy-schema-$victim_pid-AbCdEf" "$TMPDIR/pgconvoy-schema-$$-GhIjKl"
+touch "$TMPDIR/pgconvoy-schema-$victim_pid-AbCdEf/post.dump" "$TMPDIR/pgconvoy-schema-$$-GhIjKl/post.dump"
 start_agent a3 --jobs 1
 unset TMPDIR
 deadline=$((SECONDS + 10))
-while [[ -e $TEST_TMP/agent-tmp/pgferry-schema-$victim_pid-AbCdEf ]]; do
+while [[ -e $TEST_TMP/agent-tmp/pgconvoy-schema-$victim_pid-AbCdEf ]]; do
     ((SECONDS < deadline)) || fail "the new agent left the killed agent's temporary directory"
     sleep 0.1
 done
-[[ -e $TEST_TMP/agent-tmp/pgferry-schema-$$-GhIjKl/post.dump ]] ||
+[[ -e $TEST_TMP/agent-tmp/pgconvoy-schema-$$-GhIjKl/post.dump ]] ||
     fail "the new agent removed a live process's temporary directory"
 pass "the killed agent's temporary directory removed, a live one's kept"
 

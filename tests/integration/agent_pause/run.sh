@@ -6,7 +6,7 @@
 #     than the heartbeat timeout, so that the coordinator declares it lost
 #     and places its unit on the other agent, then resumed (SIGCONT) while
 #     that placement runs. Both placements now write the same range; the
-#     fence on the target (pgferry.fence, claimed in the copy's own
+#     fence on the target (pgconvoy.fence, claimed in the copy's own
 #     transaction) lets only one commit and the other skip or stop, and
 #     the coordinator releases the unit on the agent that came back. The
 #     load succeeds, with every row exactly once. (It once failed the
@@ -40,7 +40,7 @@ create_project "$PROJECT"
 # ranges of 32 MB: a range takes long enough to be caught copying
 create_task "$PROJECT" "$TASK" --split-tables-larger-than 32MB
 
-catalog=$TEST_TMP/coordinator-state/pgferry.db
+catalog=$TEST_TMP/coordinator-state/pgconvoy.db
 read -r unit victim <<<"$(wait_started_copy)"
 [[ -n $victim ]] || fail "no copy unit started"
 victim_pid=$(agent_pid "$victim")
@@ -79,7 +79,7 @@ assert_no_leftovers "$DB"
 # exits saying why; the newer one (a restart, as far as anyone can tell)
 # stays.
 first=$(agent_pid a1)
-s_background agent-a1-twin "$(s_bin pgferry-agent)" --coordinator "$AGENTS_EP" --name a1
+s_background agent-a1-twin "$(s_bin pgconvoy-agent)" --coordinator "$AGENTS_EP" --name a1
 deadline=$((SECONDS + 60))
 while s_alive "$first"; do
     ((SECONDS < deadline)) || fail "the first agent named a1 still runs beside its twin after 60 s"
@@ -90,6 +90,6 @@ wait "$first" || rc=$?
 ((rc == 2)) || fail "the first agent named a1 exited $rc, expected 2"
 grep -q 'refused this agent: another agent process runs under the name "a1"' "$TEST_TMP/agent-a1.log" ||
     fail "the refused agent did not say why: $(tail -n 5 "$TEST_TMP/agent-a1.log")"
-s_alive "${PGFERRY_PIDS[agent-a1-twin]}" || fail "the newer agent named a1 exited too"
+s_alive "${PGCONVOY_PIDS[agent-a1-twin]}" || fail "the newer agent named a1 exited too"
 pass "two agents named a1: the older one refused (exit 2, saying why), the newer one kept"
 scenario_pass

@@ -64,41 +64,41 @@ task_create_fails()
 
 # --- the JSON files themselves -----------------------------------------------
 printf '{"userName": "postgres", "serverName": "127.0.0.1",\n' >s_malformed.json
-task_create_fails bad_malformed 'pgferry: error: .*s_malformed\.json' \
+task_create_fails bad_malformed 'pgconvoy: error: .*s_malformed\.json' \
     --source-connection-json s_malformed.json
 
 mutate_json s.json s_noserver.json 'del(.serverName)'
-task_create_fails bad_noserver 'pgferry: error: [^ ]*s_noserver\.json: field "serverName"' \
+task_create_fails bad_noserver 'pgconvoy: error: [^ ]*s_noserver\.json: field "serverName"' \
     --source-connection-json s_noserver.json
 
 mutate_json s.json s_portabc.json '.port = "abc"'
-task_create_fails bad_portabc 'pgferry: error: [^ ]*s_portabc\.json: field "port": .*abc' \
+task_create_fails bad_portabc 'pgconvoy: error: [^ ]*s_portabc\.json: field "port": .*abc' \
     --source-connection-json s_portabc.json
 
 mutate_json t.json t_port70000.json '.port = 70000'
-task_create_fails bad_port70000 'pgferry: error: [^ ]*t_port70000\.json: field "port": .*70000' \
+task_create_fails bad_port70000 'pgconvoy: error: [^ ]*t_port70000\.json: field "port": .*70000' \
     --target-connection-json t_port70000.json
 
-task_create_fails bad_tasktype 'pgferry: error: .*Foo' --task-type Foo
+task_create_fails bad_tasktype 'pgconvoy: error: .*Foo' --task-type Foo
 
 # the TLS fields (issue 9)
 mutate_json s.json s_sslmode.json '.sslMode = "strict"'
-task_create_fails bad_sslmode 'pgferry: error: [^ ]*s_sslmode\.json: field "sslMode": value "strict" is not an sslmode, expected disable, allow, prefer, require, verify-ca or verify-full' \
+task_create_fails bad_sslmode 'pgconvoy: error: [^ ]*s_sslmode\.json: field "sslMode": value "strict" is not an sslmode, expected disable, allow, prefer, require, verify-ca or verify-full' \
     --source-connection-json s_sslmode.json
 
 mutate_json t.json t_trust.json '.trustServerCertificate = true'
-task_create_fails bad_trust 'pgferry: error: [^ ]*t_trust\.json: field "trustServerCertificate": value true applies only with "encryptConnection": true' \
+task_create_fails bad_trust 'pgconvoy: error: [^ ]*t_trust\.json: field "trustServerCertificate": value true applies only with "encryptConnection": true' \
     --target-connection-json t_trust.json
 
-# a libpq setting of a URI that pgferry cannot honour: refused by name,
+# a libpq setting of a URI that pgconvoy cannot honour: refused by name,
 # nothing started, nothing written
 for bad in 'service=prod' 'application_name=x' 'sslpassword=hush'; do
-    expect_fail 2 "pgferry: error: --source: connection URI: option \"${bad%%=*}\" is not supported" \
-        pgferry_migrate --source "$(src_uri "$DB")?$bad" --target "$(tgt_uri "$DB")"
+    expect_fail 2 "pgconvoy: error: --source: connection URI: option \"${bad%%=*}\" is not supported" \
+        pgconvoy_migrate --source "$(src_uri "$DB")?$bad" --target "$(tgt_uri "$DB")"
     [[ $LAST_OUTPUT != *hush* ]] || fail "the refusal showed sslpassword's value"
 done
-expect_fail 2 'pgferry: error: --target: connection URI: option "host": value "127.0.0.1,127.0.0.2" is a list' \
-    pgferry_migrate --source "$(src_uri "$DB")" --target "postgresql://postgres@127.0.0.1,127.0.0.2:$TGT_PORT/$DB"
+expect_fail 2 'pgconvoy: error: --target: connection URI: option "host": value "127.0.0.1,127.0.0.2" is a list' \
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "postgresql://postgres@127.0.0.1,127.0.0.2:$TGT_PORT/$DB"
 assert_target_untouched "$DB"
 if compgen -G "$TEST_TMP/migrate-*" >/dev/null; then
     fail "a refused migrate made its state directory: $(echo "$TEST_TMP"/migrate-*)"
@@ -106,10 +106,10 @@ fi
 pass "refused URIs: no state directory made, the target untouched"
 
 # --- what the prepare checks find ------------------------------------------
-# (these may be listed under a "pgferry: error:" header line, one problem a
+# (these may be listed under a "pgconvoy: error:" header line, one problem a
 # line, so the patterns ask only for the name in question)
-CLOSED=$(pgferry_free_port) # reserved by us and never listened on
-PGFERRY_PORTS+=("$CLOSED")
+CLOSED=$(pgconvoy_free_port) # reserved by us and never listened on
+PGCONVOY_PORTS+=("$CLOSED")
 mutate_json s.json s_closed.json ".port = $CLOSED"
 task_create_fails bad_unreachable "$CLOSED" --source-connection-json s_closed.json
 

@@ -10,16 +10,16 @@
  * the origin's progress (what the target committed); changes are peeked,
  * not consumed, and the slot is advanced only past what the target has
  * committed. Environment:
- *   PGFERRY_APPLY_CRASH_AFTER=N   _exit(3) right after the Nth commit of
+ *   PGCONVOY_APPLY_CRASH_AFTER=N   _exit(3) right after the Nth commit of
  *                                 this run, the slot not advanced past it
- *   PGFERRY_APPLY_NO_ADVANCE=1    do not advance the slot at start, so the
+ *   PGCONVOY_APPLY_NO_ADVANCE=1    do not advance the slot at start, so the
  *                                 replayed transactions reach apply, which
  *                                 must skip them
- *   PGFERRY_APPLY_BATCH=N         N source transactions per target one, as
+ *   PGCONVOY_APPLY_BATCH=N         N source transactions per target one, as
  *                                 the cdc unit does (the last of a peek
  *                                 committed by apply_flush()), counted in
- *                                 pgferry.cdc_counts too
- *   PGFERRY_APPLY_GROUP_STMTS=N   at most N grouped statements prepared
+ *                                 pgconvoy.cdc_counts too
+ *   PGCONVOY_APPLY_GROUP_STMTS=N   at most N grouped statements prepared
  *
  * Prints "counts SCHEMA.TABLE INS UPD DEL TRUNC" per table and
  * "totals INS UPD DEL TRUNC COMMITTED SKIPPED", and "unchanged_toast N",
@@ -261,10 +261,10 @@ main(int argc, char **argv)
     char *error = NULL;
     bool transient = false; /* apply_new()'s, unused: a driver stops */
     uint64_t origin_lsn = 0;
-    const char *crash = getenv("PGFERRY_APPLY_CRASH_AFTER");
-    const char *no_advance = getenv("PGFERRY_APPLY_NO_ADVANCE");
-    const char *batch = getenv("PGFERRY_APPLY_BATCH");
-    const char *group_stmts = getenv("PGFERRY_APPLY_GROUP_STMTS");
+    const char *crash = getenv("PGCONVOY_APPLY_CRASH_AFTER");
+    const char *no_advance = getenv("PGCONVOY_APPLY_NO_ADVANCE");
+    const char *batch = getenv("PGCONVOY_APPLY_BATCH");
+    const char *group_stmts = getenv("PGCONVOY_APPLY_GROUP_STMTS");
 
     memset(&d, 0, sizeof(d));
     if (argc != 6)

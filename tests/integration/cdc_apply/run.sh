@@ -15,7 +15,7 @@
 #     4. batches of 3 source transactions per target one, a batch's COMMIT
 #        not waited for while the next one is sent: a failure in the third
 #        batch keeps exactly the first two (rows, origin, counters in
-#        pgferry.cdc_counts), and the rerun applies the rest;
+#        pgconvoy.cdc_counts), and the rerun applies the rest;
 #     5. grouping: a table's changes sent together, several rows to a
 #        statement (runs of inserts, of updates and deletes by key, split
 #        where a key repeats; types that are not built in, key changes and
@@ -33,7 +33,7 @@ DB=cdc_apply_db
 SLOT=cdc_apply_slot
 PUB=cdc_apply_pub
 ORIGIN=cdc_apply_origin
-DRIVER=$PGFERRY_BUILD_DIR/tests/cdc_apply_driver
+DRIVER=$PGCONVOY_BUILD_DIR/tests/cdc_apply_driver
 [[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
 
 new_db "$DB"
@@ -160,12 +160,12 @@ COMMIT;
 # committed transactions come again and apply itself must skip them
 make_round 200000
 rc=0
-run_driver crash1 PGFERRY_APPLY_CRASH_AFTER=4 || rc=$?
+run_driver crash1 PGCONVOY_APPLY_CRASH_AFTER=4 || rc=$?
 ((rc == 3)) || fail "the crashing driver should exit 3, it exited $rc: $(tail -n 5 "$TEST_TMP/crash1.log")"
 got=$(psql_tgt "$DB" -c "SELECT count(*) FROM t_pk WHERE id > 200000 AND id <= 200010")
 [[ $got == 4 ]] || fail "after a crash after 4 commits the target holds $got of the round's rows"
 pass "crashed after 4 of 10 transactions, 4 on the target"
-run_driver rerun1 PGFERRY_APPLY_NO_ADVANCE=1 ||
+run_driver rerun1 PGCONVOY_APPLY_NO_ADVANCE=1 ||
     fail "the rerun exited $?: $(tail -n 5 "$TEST_TMP/rerun1.log")"
 # 6 transactions left: 12 inserts, 6 updates, 6 deletes; 4 skipped
 expect_line rerun1 "totals 12 6 6 0 6 4"
@@ -175,7 +175,7 @@ pass "rerun applied 6, skipped the 4 already committed: 4 + 6 = 10, target ident
 # 2b. crash after 7; the rerun advances the slot to the origin's progress
 make_round 300000
 rc=0
-run_driver crash2 PGFERRY_APPLY_CRASH_AFTER=7 || rc=$?
+run_driver crash2 PGCONVOY_APPLY_CRASH_AFTER=7 || rc=$?
 ((rc == 3)) || fail "the crashing driver should exit 3, it exited $rc: $(tail -n 5 "$TEST_TMP/crash2.log")"
 got=$(psql_tgt "$DB" -c "SELECT count(*) FROM t_pk WHERE id > 300000 AND id <= 300010")
 [[ $got == 7 ]] || fail "after a crash after 7 commits the target holds $got of the round's rows"
@@ -220,11 +220,11 @@ batch_round()
 {
     local base=$1 mode=$2 victim=$(($1 / 100 + 8)) got counts
     TGT_OPTIONS=${3:-}
-    psql_tgt "$DB" -c "DELETE FROM pgferry.cdc_counts" >/dev/null 2>&1 || true
+    psql_tgt "$DB" -c "DELETE FROM pgconvoy.cdc_counts" >/dev/null 2>&1 || true
     psql_tgt "$DB" -c "DELETE FROM t_pk WHERE id = $victim" >/dev/null
     make_round "$base"
     rc=0
-    run_driver "batch_fail_$mode" PGFERRY_APPLY_BATCH=3 || rc=$?
+    run_driver "batch_fail_$mode" PGCONVOY_APPLY_BATCH=3 || rc=$?
     ((rc == 1)) || fail "$mode: a DELETE matching no row should fail the batching driver, it exited $rc: $(tail -n 5 "$TEST_TMP/batch_fail_$mode.log")"
     grep -Eq '^table=public\.t_pk lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply DELETE: no row on the target matches' "$TEST_TMP/batch_fail_$mode.log" ||
         fail "$mode: the error should name the table and LSN: $(cat "$TEST_TMP/batch_fail_$mode.log")"
@@ -232,16 +232,16 @@ batch_round()
     [[ $got == 1,2,3,4,5,6 ]] || fail "$mode: after a failure in the third batch the target should hold transactions 1-6, it holds: $got"
     expect_line "batch_fail_$mode" "totals 12 6 6 0 6 0"
     counts=$(psql_tgt "$DB" -c "SELECT string_agg(format('%s %s %s %s', table_name, inserts, updates, deletes), ',' ORDER BY table_name)
-                                FROM pgferry.cdc_counts WHERE origin = '$ORIGIN'")
-    [[ $counts == "t_full 6 0 0,t_pk 6 6 6" ]] || fail "$mode: pgferry.cdc_counts after the failure: $counts, expected the first 6 transactions"
+                                FROM pgconvoy.cdc_counts WHERE origin = '$ORIGIN'")
+    [[ $counts == "t_full 6 0 0,t_pk 6 6 6" ]] || fail "$mode: pgconvoy.cdc_counts after the failure: $counts, expected the first 6 transactions"
     pass "$mode: failure in batch 3: batches 1 and 2 committed (rows, counters), batch 3 rolled back"
     psql_tgt "$DB" -c "INSERT INTO t_pk VALUES ($victim, 'repaired', 0)" >/dev/null
-    run_driver "batch_rerun_$mode" PGFERRY_APPLY_BATCH=3 || fail "$mode: the batching rerun exited $?: $(tail -n 5 "$TEST_TMP/batch_rerun_$mode.log")"
+    run_driver "batch_rerun_$mode" PGCONVOY_APPLY_BATCH=3 || fail "$mode: the batching rerun exited $?: $(tail -n 5 "$TEST_TMP/batch_rerun_$mode.log")"
     expect_line "batch_rerun_$mode" "totals 8 4 4 0 4 0"
     compare_db "$DB" "$DB" || fail "$mode: the target differs from the source after the batching rerun"
     counts=$(psql_tgt "$DB" -c "SELECT string_agg(format('%s %s %s %s', table_name, inserts, updates, deletes), ',' ORDER BY table_name)
-                                FROM pgferry.cdc_counts WHERE origin = '$ORIGIN'")
-    [[ $counts == "t_full 10 0 0,t_pk 10 10 10" ]] || fail "$mode: pgferry.cdc_counts after the rerun: $counts, expected 10 transactions"
+                                FROM pgconvoy.cdc_counts WHERE origin = '$ORIGIN'")
+    [[ $counts == "t_full 10 0 0,t_pk 10 10 10" ]] || fail "$mode: pgconvoy.cdc_counts after the rerun: $counts, expected 10 transactions"
     pass "$mode: the rerun applied transactions 7-10 once: target identical, counters exact"
     TGT_OPTIONS=
 }
@@ -308,7 +308,7 @@ COMMIT;
 DO \$\$ BEGIN FOR j IN 1 .. 20 LOOP UPDATE g_hot SET n = n + 1; END LOOP; END \$\$;
 "
 psql_src "$DB" <<<"$sql" >/dev/null || fail "could not make the grouping changes"
-run_driver group PGFERRY_APPLY_BATCH=50 || fail "the grouping driver exited $?: $(tail -n 5 "$TEST_TMP/group.log")"
+run_driver group PGCONVOY_APPLY_BATCH=50 || fail "the grouping driver exited $?: $(tail -n 5 "$TEST_TMP/group.log")"
 # sequences are the cutover's to copy, not apply's
 for seq in g_ident_id_seq g_ident_serialno_seq; do
     psql_tgt "$DB" -c "SELECT setval('$seq', $(psql_src "$DB" -c "SELECT last_value FROM $seq"))" >/dev/null
@@ -348,7 +348,7 @@ acc_sum="SELECT md5(string_agg(id || ':' || bal, ',' ORDER BY id)) FROM g_acc"
 acc_before=$(psql_tgt "$DB" -c "$acc_sum")
 psql_src "$DB" <<<"$SYNC UPDATE g_acc SET bal = bal + 1 WHERE id BETWEEN 101 AND 200" >/dev/null
 rc=0
-run_driver group_diverged PGFERRY_APPLY_BATCH=50 || rc=$?
+run_driver group_diverged PGCONVOY_APPLY_BATCH=50 || rc=$?
 ((rc == 1)) || fail "a grouped UPDATE missing a row should fail the driver, it exited $rc: $(tail -n 5 "$TEST_TMP/group_diverged.log")"
 grep -Eq '^table=public\.g_acc lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply UPDATE of [0-9]+ rows: ([0-9]+) on the target match their replica identity, expected [0-9]+ \(the target has diverged from the source\)$' "$TEST_TMP/group_diverged.log" ||
     fail "the error should name the table, LSN and rows: $(cat "$TEST_TMP/group_diverged.log")"
@@ -357,7 +357,7 @@ origin_after=$(psql_tgt "$DB" -c "SELECT pg_replication_origin_progress('$ORIGIN
 [[ $(psql_tgt "$DB" -c "$acc_sum") == "$acc_before" ]] || fail "the failed grouped UPDATE changed rows on the target"
 pass "a missing row in a grouped UPDATE: $(grep -o 'cannot apply UPDATE of [0-9]* rows: [0-9]*' "$TEST_TMP/group_diverged.log"), nothing committed"
 psql_tgt "$DB" -c "INSERT INTO g_acc SELECT 150, $(psql_src "$DB" -c "SELECT bal - 1 FROM g_acc WHERE id = 150"), 'n150'" >/dev/null
-run_driver group_repaired PGFERRY_APPLY_BATCH=50 || fail "the driver exited $? after the repair: $(tail -n 5 "$TEST_TMP/group_repaired.log")"
+run_driver group_repaired PGCONVOY_APPLY_BATCH=50 || fail "the driver exited $? after the repair: $(tail -n 5 "$TEST_TMP/group_repaired.log")"
 expect_line group_repaired "totals 0 100 0 0 1 0"
 compare_db "$DB" "$DB" || fail "the target differs from the source after the repair"
 pass "once repaired, the grouped UPDATE applies"
@@ -367,7 +367,7 @@ pass "once repaired, the grouped UPDATE applies"
 psql_src "$DB" <<<"$SYNC INSERT INTO g_hist VALUES (5000, 'before')" >/dev/null
 psql_tgt "$DB" -c "ALTER TABLE g_hist ADD COLUMN extra integer" >/dev/null
 psql_src "$DB" <<<"$SYNC ALTER TABLE g_hist ADD COLUMN extra integer; INSERT INTO g_hist VALUES (5001, 'after', 7)" >/dev/null
-run_driver relation_change PGFERRY_APPLY_BATCH=50 || fail "the driver exited $? across a column added: $(tail -n 5 "$TEST_TMP/relation_change.log")"
+run_driver relation_change PGCONVOY_APPLY_BATCH=50 || fail "the driver exited $? across a column added: $(tail -n 5 "$TEST_TMP/relation_change.log")"
 expect_line relation_change "totals 2 0 0 0 2 0"
 [[ $(psql_tgt "$DB" -c "SELECT string_agg(a || ':' || coalesce(extra::text, '-'), ',' ORDER BY a) FROM g_hist WHERE a >= 5000") == "5000:-,5001:7" ]] ||
     fail "the rows before and after the new column are not on the target as on the source"
@@ -386,7 +386,7 @@ INSERT INTO g_uniq SELECT g, 'b' || g, 0 FROM generate_series(101, 120) g;
 UPDATE g_comp SET v = v + 1 WHERE a BETWEEN 101 AND 120;
 COMMIT;
 SQL
-run_driver group_evict PGFERRY_APPLY_BATCH=50 PGFERRY_APPLY_GROUP_STMTS=2 ||
+run_driver group_evict PGCONVOY_APPLY_BATCH=50 PGCONVOY_APPLY_GROUP_STMTS=2 ||
     fail "the driver exited $? with room for 2 grouped statements: $(tail -n 5 "$TEST_TMP/group_evict.log")"
 expect_line group_evict "totals 190 120 0 0 1 0"
 n=$(sed -n 's/^grouped_statements //p' "$TEST_TMP/group_evict.out")
@@ -415,7 +415,7 @@ COMMIT;
 "
 done
 psql_src "$DB" <<<"$sql" >/dev/null || fail "could not make the ordered changes"
-run_driver ordered PGFERRY_APPLY_BATCH=50 || fail "the ordered driver exited $?: $(tail -n 5 "$TEST_TMP/ordered.log")"
+run_driver ordered PGCONVOY_APPLY_BATCH=50 || fail "the ordered driver exited $?: $(tail -n 5 "$TEST_TMP/ordered.log")"
 expect_line ordered "grouping 0"
 expect_line ordered "grouped_statements 0"
 order=$(psql_tgt "$DB" -c "SELECT string_agg(tbl, ',' ORDER BY seq) FROM g_audit")
@@ -429,14 +429,14 @@ pass "with a trigger firing for replicated rows: source order kept across tables
 # the source regenerated (SET ... = DEFAULT, the only way) must fail loudly
 psql_src "$DB" <<<"$SYNC UPDATE g_ident SET serialno = DEFAULT WHERE id = 10" >/dev/null
 rc=0
-run_driver ident_default PGFERRY_APPLY_BATCH=50 || rc=$?
+run_driver ident_default PGCONVOY_APPLY_BATCH=50 || rc=$?
 ((rc == 1)) || fail "a regenerated GENERATED ALWAYS value should fail the driver, it exited $rc"
 grep -Eq '^table=public\.g_ident lsn=[0-9A-F]+/[0-9A-F]{8} cannot apply UPDATE: no row on the target matches' "$TEST_TMP/ident_default.log" ||
     fail "the error should name the table and LSN: $(cat "$TEST_TMP/ident_default.log")"
 pass "identity columns GENERATED ALWAYS: inserted with their values, updated around, a regenerated one refused by name"
 
 # --- 6. cleanup -------------------------------------------------------------
-psql_tgt "$DB" -c "DROP SCHEMA pgferry CASCADE" >/dev/null
+psql_tgt "$DB" -c "DROP SCHEMA pgconvoy CASCADE" >/dev/null
 drop_cdc_objects "$DB" "$SLOT" "$PUB" "$ORIGIN"
 pass "no slot, publication or origin left"
 

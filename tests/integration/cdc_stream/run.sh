@@ -22,7 +22,7 @@ DB=cdc_stream_db
 SLOT=cdc_stream_slot
 PUB=cdc_stream_pub
 ORIGIN=cdc_stream_origin
-DRIVER=$PGFERRY_BUILD_DIR/tests/cdc_stream_driver
+DRIVER=$PGCONVOY_BUILD_DIR/tests/cdc_stream_driver
 TABLES=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 [[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
 
@@ -45,7 +45,7 @@ pass "source: pgbench -i -s 1 ($(psql_src "$DB" -c "SELECT count(*) FROM pgbench
 # decides when, not a clock
 "$PGBIN/pgbench" -n -c 2 -T 900 -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
     >"$TEST_TMP/pgbench.log" 2>&1 &
-PGFERRY_PIDS[pgbench]=$!
+PGCONVOY_PIDS[pgbench]=$!
 history_rows()
 {
     psql_src "$DB" -c "SELECT count(*) FROM pgbench_history"
@@ -55,7 +55,7 @@ wait_history()
 {
     local n=$1 what=$2 deadline=$((SECONDS + 300))
     until (($(history_rows) >= n)); do
-        s_alive "${PGFERRY_PIDS[pgbench]}" || fail "pgbench ended $what: $(tail -n 5 "$TEST_TMP/pgbench.log")"
+        s_alive "${PGCONVOY_PIDS[pgbench]}" || fail "pgbench ended $what: $(tail -n 5 "$TEST_TMP/pgbench.log")"
         ((SECONDS < deadline)) || fail "pgbench wrote fewer than $n history rows in 300 s ($what)"
         sleep 0.2
     done
@@ -66,18 +66,18 @@ wait_history 100 "before the copy"
 ENDPOS_FILE=$TEST_TMP/endpos
 "$DRIVER" "$SRC_PORT" "$TGT_PORT" "$DB" "$SLOT" "$PUB" "$ORIGIN" "$ENDPOS_FILE" "${TABLES[@]}" \
     >"$TEST_TMP/driver.out" 2>"$TEST_TMP/driver.log" &
-PGFERRY_PIDS[driver]=$!
+PGCONVOY_PIDS[driver]=$!
 
 # the copy is over while pgbench still writes
 deadline=$((SECONDS + 300))
 until grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out"; do
-    s_alive "${PGFERRY_PIDS[driver]}" || break
+    s_alive "${PGCONVOY_PIDS[driver]}" || break
     ((SECONDS < deadline)) || break
     sleep 0.2
 done
 grep -q '^copied pgbench_history ' "$TEST_TMP/driver.out" ||
     fail "the driver did not finish the copy: $(tail -n 5 "$TEST_TMP/driver.log")"
-s_alive "${PGFERRY_PIDS[pgbench]}" || fail "pgbench ended before the copy did: the test proves nothing"
+s_alive "${PGCONVOY_PIDS[pgbench]}" || fail "pgbench ended before the copy did: the test proves nothing"
 history_at_copy=$(history_rows)
 snapshot_line=$(grep '^snapshot ' "$TEST_TMP/driver.out")
 pass "slot created with an exported snapshot (${snapshot_line#snapshot }), copied under it while pgbench ran: $(grep '^copied ' "$TEST_TMP/driver.out" | tr '\n' ';')"
@@ -85,9 +85,9 @@ pass "slot created with an exported snapshot (${snapshot_line#snapshot }), copie
 # changes after the copy too, then pgbench stopped, and its sessions gone
 # before the end position is taken (a COMMIT in flight would land after)
 wait_history $((history_at_copy + 500)) "after the copy"
-kill -TERM "${PGFERRY_PIDS[pgbench]}"
-wait "${PGFERRY_PIDS[pgbench]}" || true
-unset 'PGFERRY_PIDS[pgbench]'
+kill -TERM "${PGCONVOY_PIDS[pgbench]}"
+wait "${PGCONVOY_PIDS[pgbench]}" || true
+unset 'PGCONVOY_PIDS[pgbench]'
 deadline=$((SECONDS + 60))
 until [[ $(psql_src postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND application_name = 'pgbench'") == 0 ]]; do
     ((SECONDS < deadline)) || fail "pgbench's sessions still there 60 s after it was stopped"
@@ -99,12 +99,12 @@ echo "$endpos" >"$ENDPOS_FILE.tmp"
 mv "$ENDPOS_FILE.tmp" "$ENDPOS_FILE"
 # one more WAL record after endpos (not a published change): endpos may sit
 # just after a page header, where decoding only gets past the next record
-psql_src "$DB" -c "SELECT pg_logical_emit_message(false, 'pgferry-test', 'fence')" >/dev/null
+psql_src "$DB" -c "SELECT pg_logical_emit_message(false, 'pgconvoy-test', 'fence')" >/dev/null
 note "pgbench: $xacts transactions; history rows at the end of the copy: $history_at_copy; endpos $endpos"
 
 rc=0
-wait "${PGFERRY_PIDS[driver]}" || rc=$?
-unset 'PGFERRY_PIDS[driver]'
+wait "${PGCONVOY_PIDS[driver]}" || rc=$?
+unset 'PGCONVOY_PIDS[driver]'
 ((rc == 0)) || fail "the driver exited $rc: $(tail -n 5 "$TEST_TMP/driver.log")"
 cat "$TEST_TMP/driver.out"
 

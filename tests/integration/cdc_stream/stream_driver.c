@@ -235,8 +235,8 @@ main(int argc, char **argv)
     int64_t deadline = zclock_mono() + DEADLINE_SECONDS * 1000;
     int64_t next_poll = 0;
     bool in_xact = false;
-    Pgferry__Endpoint src_ep = PGFERRY__ENDPOINT__INIT;
-    Pgferry__Endpoint tgt_ep = PGFERRY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint src_ep = PGCONVOY__ENDPOINT__INIT;
+    Pgconvoy__Endpoint tgt_ep = PGCONVOY__ENDPOINT__INIT;
     slot_reader_t *reader = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;

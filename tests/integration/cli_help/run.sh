@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/integration/cli_help/run.sh
-#     Every program and every pgferry command answers --help with exit 0,
+#     Every program and every pgconvoy command answers --help with exit 0,
 #     its usage line and every option below (the options the issue and
 #     the README promise), and every option its help lists is one its
 #     parser takes; --version answers the version of CMakeLists.txt; an
@@ -11,14 +11,14 @@
 #     the programs, the pages, the units and the Depends the agents need.
 #     No PostgreSQL: only the programs run.
 
-PGFERRY_NO_CLUSTERS=1
+PGCONVOY_NO_CLUSTERS=1
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
-CLI=$(s_bin pgferry)
-COORDINATOR=$(s_bin pgferry-coordinator)
-AGENT=$(s_bin pgferry-agent)
-VERSION=$(sed -n 's/^project(.* VERSION \([0-9][0-9.]*\).*/\1/p' "$PGFERRY_REPO_DIR/CMakeLists.txt")
+CLI=$(s_bin pgconvoy)
+COORDINATOR=$(s_bin pgconvoy-coordinator)
+AGENT=$(s_bin pgconvoy-agent)
+VERSION=$(sed -n 's/^project(.* VERSION \([0-9][0-9.]*\).*/\1/p' "$PGCONVOY_REPO_DIR/CMakeLists.txt")
 [[ -n $VERSION ]] || fail "no VERSION in CMakeLists.txt's project()"
 
 # What each command must take, --help and -h aside.
@@ -107,29 +107,29 @@ $(cat help.out)"
 # --- --help ------------------------------------------------------------------
 for command in "${!OPTIONS[@]}"; do
     # shellcheck disable=SC2086 # the command's words
-    check_help "pgferry $command" "^Usage: pgferry $command( |$)" "${OPTIONS[$command]}" \
+    check_help "pgconvoy $command" "^Usage: pgconvoy $command( |$)" "${OPTIONS[$command]}" \
         "$CLI" $command
 done
-check_help "pgferry" "^Usage: pgferry \[OPTION\]\.\.\. COMMAND" "$GLOBAL_OPTIONS" "$CLI"
-check_help "pgferry-coordinator" "^Usage: pgferry-coordinator --state-dir DIR" \
+check_help "pgconvoy" "^Usage: pgconvoy \[OPTION\]\.\.\. COMMAND" "$GLOBAL_OPTIONS" "$CLI"
+check_help "pgconvoy-coordinator" "^Usage: pgconvoy-coordinator --state-dir DIR" \
     "$COORDINATOR_OPTIONS" "$COORDINATOR"
-check_help "pgferry-agent" "^Usage: pgferry-agent --coordinator ENDPOINT --name NAME" \
+check_help "pgconvoy-agent" "^Usage: pgconvoy-agent --coordinator ENDPOINT --name NAME" \
     "$AGENT_OPTIONS" "$AGENT"
 
-# pgferry help, help COMMAND, NOUN --help, --help-all: exit 0, on stdout
-{ "$CLI" help >out 2>err && [[ ! -s err ]] && grep -q '^Usage: pgferry \[OPTION\]' out; } ||
-    fail "pgferry help: no overview"
-{ "$CLI" help task show >out 2>err && grep -q '^Usage: pgferry task show' out; } ||
-    fail "pgferry help task show: not task show's help"
+# pgconvoy help, help COMMAND, NOUN --help, --help-all: exit 0, on stdout
+{ "$CLI" help >out 2>err && [[ ! -s err ]] && grep -q '^Usage: pgconvoy \[OPTION\]' out; } ||
+    fail "pgconvoy help: no overview"
+{ "$CLI" help task show >out 2>err && grep -q '^Usage: pgconvoy task show' out; } ||
+    fail "pgconvoy help task show: not task show's help"
 for noun in project task agent; do
-    { "$CLI" "$noun" --help >out 2>err && grep -q "^Usage: pgferry $noun COMMAND" out; } ||
-        fail "pgferry $noun --help: not the list of its commands"
+    { "$CLI" "$noun" --help >out 2>err && grep -q "^Usage: pgconvoy $noun COMMAND" out; } ||
+        fail "pgconvoy $noun --help: not the list of its commands"
 done
-"$CLI" --help-all >out 2>err || fail "pgferry --help-all exited $?"
+"$CLI" --help-all >out 2>err || fail "pgconvoy --help-all exited $?"
 for command in "${!OPTIONS[@]}"; do
-    grep -q "^pgferry $command:$" out || fail "pgferry --help-all has no section for $command"
+    grep -q "^pgconvoy $command:$" out || fail "pgconvoy --help-all has no section for $command"
 done
-pass "pgferry help, help task show, project --help, task --help, agent --help and --help-all"
+pass "pgconvoy help, help task show, project --help, task --help, agent --help and --help-all"
 
 # --- --version ---------------------------------------------------------------
 for program in "$CLI" "$COORDINATOR" "$AGENT"; do
@@ -143,7 +143,7 @@ for program in "$CLI" "$COORDINATOR" "$AGENT"; do
     (($(wc -l <out) <= 3)) || fail "$name --version printed more than 3 lines"
 done
 grep -Eq '^catalog layout [0-9]+$' <("$COORDINATOR" --version) ||
-    fail "pgferry-coordinator --version: no catalog layout"
+    fail "pgconvoy-coordinator --version: no catalog layout"
 pass "--version of the three programs: $VERSION, the protocol, the catalog layout"
 
 # --- unknown options -----------------------------------------------------------
@@ -157,27 +157,27 @@ expect_unknown()
     [[ ! -s out ]] || fail "wrote on stdout: $*: $(cat out)"
     grep -Eq -- "$pattern" err || fail "stderr does not match /$pattern/: $*: $(cat err)"
 }
-expect_unknown '^pgferry: error: unknown option --foo for "task show"; see pgferry task show --help$' \
+expect_unknown '^pgconvoy: error: unknown option --foo for "task show"; see pgconvoy task show --help$' \
     "$CLI" task show --project-name P -n T --foo
-expect_unknown '^pgferry: error: unknown option --validate for "task show"' \
+expect_unknown '^pgconvoy: error: unknown option --validate for "task show"' \
     "$CLI" task show --project-name P -n T --validate
-expect_unknown '^pgferry: error: unknown option --foo for "migrate"; see pgferry migrate --help$' \
+expect_unknown '^pgconvoy: error: unknown option --foo for "migrate"; see pgconvoy migrate --help$' \
     "$CLI" migrate --foo=1 --source x --target y
-expect_unknown '^pgferry: error: unknown option -z for "project list"' "$CLI" project list -z
-expect_unknown '^pgferry: error: unknown option --foo; see pgferry --help$' "$CLI" --foo task show
-expect_unknown '^pgferry: error: option --name for "task watch" needs a value' \
+expect_unknown '^pgconvoy: error: unknown option -z for "project list"' "$CLI" project list -z
+expect_unknown '^pgconvoy: error: unknown option --foo; see pgconvoy --help$' "$CLI" --foo task show
+expect_unknown '^pgconvoy: error: option --name for "task watch" needs a value' \
     "$CLI" task watch --project-name P --name
-expect_unknown '^pgferry: error: unknown command "task frob"' "$CLI" task frob
-expect_unknown '^pgferry-coordinator: error: unknown option --foo; see pgferry-coordinator --help$' \
+expect_unknown '^pgconvoy: error: unknown command "task frob"' "$CLI" task frob
+expect_unknown '^pgconvoy-coordinator: error: unknown option --foo; see pgconvoy-coordinator --help$' \
     "$COORDINATOR" --state-dir "$TEST_TMP/state" --foo
-expect_unknown '^pgferry-agent: error: unknown option --foo; see pgferry-agent --help$' \
+expect_unknown '^pgconvoy-agent: error: unknown option --foo; see pgconvoy-agent --help$' \
     "$AGENT" --coordinator tcp://127.0.0.1:1 --name a --foo
-[[ ! -e $TEST_TMP/state ]] || fail "pgferry-coordinator made its state directory despite a bad option"
+[[ ! -e $TEST_TMP/state ]] || fail "pgconvoy-coordinator made its state directory despite a bad option"
 pass "unknown options and commands: named, exit 2, nothing on stdout"
 
 # --- manual pages --------------------------------------------------------------
-for page in man1/pgferry.1 man8/pgferry-coordinator.8 man8/pgferry-agent.8; do
-    file=$PGFERRY_BUILD_DIR/man/${page#*/}
+for page in man1/pgconvoy.1 man8/pgconvoy-coordinator.8 man8/pgconvoy-agent.8; do
+    file=$PGCONVOY_BUILD_DIR/man/${page#*/}
     [[ -s $file ]] || fail "no manual page $file"
     warnings=$(MANWIDTH=80 man -l --warnings "$file" 2>&1 >/dev/null)
     [[ -z $warnings ]] || fail "man -l $file warns: $warnings"
@@ -186,26 +186,26 @@ for page in man1/pgferry.1 man8/pgferry-coordinator.8 man8/pgferry-agent.8; do
     MANWIDTH=80 man -l "$file" >page.txt 2>/dev/null
     grep -q "$VERSION" page.txt || fail "$file does not name version $VERSION"
 done
-MANWIDTH=80 man -l "$PGFERRY_BUILD_DIR/man/pgferry.1" >page.txt 2>/dev/null
+MANWIDTH=80 man -l "$PGCONVOY_BUILD_DIR/man/pgconvoy.1" >page.txt 2>/dev/null
 for command in "${!OPTIONS[@]}"; do
-    grep -q "pgferry $command:" page.txt || fail "pgferry(1) has no section for $command"
+    grep -q "pgconvoy $command:" page.txt || fail "pgconvoy(1) has no section for $command"
 done
 for opt in --cutover-when-ready --state-dir --object-name --role-passwords; do
-    grep -q -- "$opt" page.txt || fail "pgferry(1) does not list $opt"
+    grep -q -- "$opt" page.txt || fail "pgconvoy(1) does not list $opt"
 done
-pass "pgferry(1), pgferry-coordinator(8), pgferry-agent(8) render without warnings"
+pass "pgconvoy(1), pgconvoy-coordinator(8), pgconvoy-agent(8) render without warnings"
 
 # --- the Debian package --------------------------------------------------------
-cpack -G DEB -B "$TEST_TMP/pkg" --config "$PGFERRY_BUILD_DIR/CPackConfig.cmake" \
+cpack -G DEB -B "$TEST_TMP/pkg" --config "$PGCONVOY_BUILD_DIR/CPackConfig.cmake" \
     >cpack.log 2>&1 || fail "cpack -G DEB failed: $(tail -n 20 cpack.log)"
-deb=("$TEST_TMP"/pkg/pgferry_"$VERSION"_*.deb)
-[[ -f ${deb[0]} ]] || fail "cpack made no pgferry_${VERSION}_*.deb: $(ls "$TEST_TMP/pkg")"
+deb=("$TEST_TMP"/pkg/pgconvoy_"$VERSION"_*.deb)
+[[ -f ${deb[0]} ]] || fail "cpack made no pgconvoy_${VERSION}_*.deb: $(ls "$TEST_TMP/pkg")"
 dpkg-deb -c "${deb[0]}" >contents.txt
-for path in usr/bin/pgferry usr/bin/pgferry-coordinator usr/bin/pgferry-agent \
-    usr/share/man/man1/pgferry.1.gz usr/share/man/man8/pgferry-coordinator.8.gz \
-    usr/share/man/man8/pgferry-agent.8.gz \
-    usr/lib/systemd/system/pgferry-coordinator.service \
-    usr/lib/systemd/system/pgferry-agent.service; do
+for path in usr/bin/pgconvoy usr/bin/pgconvoy-coordinator usr/bin/pgconvoy-agent \
+    usr/share/man/man1/pgconvoy.1.gz usr/share/man/man8/pgconvoy-coordinator.8.gz \
+    usr/share/man/man8/pgconvoy-agent.8.gz \
+    usr/lib/systemd/system/pgconvoy-coordinator.service \
+    usr/lib/systemd/system/pgconvoy-agent.service; do
     grep -q " \./$path$" contents.txt || fail "the .deb lacks /$path:
 $(cat contents.txt)"
 done

@@ -13,7 +13,7 @@
 #     clear, so that the units it places after the restart carry it.
 #     Then, for a second task, the coordinator exits right after it
 #     committed a copy's placement and before it sent it (fault injected,
-#     $PGFERRY_TEST_FAULT=exit-before-send:copy): started again, it must
+#     $PGCONVOY_TEST_FAULT=exit-before-send:copy): started again, it must
 #     place that unit again rather than wait for an Assign nobody will
 #     get, its agent's only job slot held meanwhile.
 
@@ -50,11 +50,11 @@ key=$TEST_TMP/secrets.key
 head -c 32 /dev/urandom >"$key"
 chmod 644 "$key"
 expect_fail 2 'secrets key can be read by others \(mode 644\): expected mode 600 or 400' \
-    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --secrets-key "$key"
+    "$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/refused-state" --secrets-key "$key"
 head -c 31 /dev/urandom >"$TEST_TMP/short.key"
 chmod 600 "$TEST_TMP/short.key" "$key"
 expect_fail 2 'the secrets key is not 32 bytes' \
-    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --secrets-key "$TEST_TMP/short.key"
+    "$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/refused-state" --secrets-key "$TEST_TMP/short.key"
 [[ ! -e $TEST_TMP/refused-state ]] || fail "a refused coordinator wrote its state directory"
 pass "secrets keys that others can read, or of the wrong size, refused; nothing written"
 
@@ -87,12 +87,12 @@ while :; do
     fi
     sleep 0.2
 done
-pid=${PGFERRY_PIDS[coordinator]}
+pid=${PGCONVOY_PIDS[coordinator]}
 kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
 pass "coordinator killed with SIGKILL at $done_parts/$total_parts ranges of public.events"
 
-[[ $(sqlite3 "$TEST_TMP/coordinator-state/pgferry.db" "SELECT count(*) FROM task_secrets") == 1 ]] ||
+[[ $(sqlite3 "$TEST_TMP/coordinator-state/pgconvoy.db" "SELECT count(*) FROM task_secrets") == 1 ]] ||
     fail "the task's passwords were not sealed in the catalog"
 if grep -r -a -q -- "$PASSWORD_SECRET" "$TEST_TMP/coordinator-state"; then
     fail "the password is in clear in the catalog"
@@ -100,8 +100,8 @@ fi
 
 # the agents keep working meanwhile; their results queue up or are lost
 sleep 2
-s_background coordinator "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
-    --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}" --secrets-key "$key"
+s_background coordinator "$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
+    --listen "$COORD" --agents "$AGENTS_EP" "${PGCONVOY_AGENT_TIMEOUT_ARGS[@]}" --secrets-key "$key"
 pass "coordinator started again on the same state directory"
 
 wait_task "$PROJECT" "$TASK" 300 || fail "task $TASK did not succeed after the coordinator restarted"
@@ -114,9 +114,9 @@ fi
 check_task_output "$DB" "$DB"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
 pass "target identical to source"
-[[ -z $(psql_tgt "$DB" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgferry'") ]] ||
-    fail "schema pgferry left on the target"
-pass "no pgferry schema left on the target"
+[[ -z $(psql_tgt "$DB" -c "SELECT 1 FROM pg_namespace WHERE nspname = 'pgconvoy'") ]] ||
+    fail "schema pgconvoy left on the target"
+pass "no pgconvoy schema left on the target"
 
 # --- a placement committed and never sent ------------------------------------
 DB2=coordinator_kill_unsent
@@ -126,10 +126,10 @@ psql_src "$DB2" >/dev/null <<'SQL' || fail "could not set up $DB2"
 CREATE TABLE public.t (id integer PRIMARY KEY, v text);
 INSERT INTO public.t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;
 SQL
-s_stop_process "${PGFERRY_PIDS[coordinator]}"
+s_stop_process "${PGCONVOY_PIDS[coordinator]}"
 registered=$(grep -c "registered" "$TEST_TMP/coordinator.log")
-PGFERRY_TEST_FAULT=exit-before-send:copy s_background coordinator "$(s_bin pgferry-coordinator)" \
-    --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}"
+PGCONVOY_TEST_FAULT=exit-before-send:copy s_background coordinator "$(s_bin pgconvoy-coordinator)" \
+    --state-dir "$TEST_TMP/coordinator-state" --listen "$COORD" --agents "$AGENTS_EP" "${PGCONVOY_AGENT_TIMEOUT_ARGS[@]}"
 write_seed_files "$DB2"
 # a task is refused until an agent has said hello: both, here
 for _ in $(seq 1 300); do
@@ -140,7 +140,7 @@ done
     fail "the agents did not register with the coordinator started with the fault"
 # the coordinator is gone once it has placed the first copy (the CLI
 # itself, not pgf, which fails the scenario when the coordinator dies)
-"$(s_bin pgferry)" --coordinator "$COORD" task create --project-name "$PROJECT" -n "$TASK2" \
+"$(s_bin pgconvoy)" --coordinator "$COORD" task create --project-name "$PROJECT" -n "$TASK2" \
     --task-type OfflineMigration --source-connection-json s.json --target-connection-json t.json \
     --database-options-json o.json >/dev/null 2>&1 &
 create_pid=$!
@@ -151,11 +151,11 @@ for _ in $(seq 1 600); do
 done
 grep -q "fault injected: exiting with a placement committed and not sent" "$TEST_TMP/coordinator.log" ||
     fail "the coordinator did not exit where the fault was injected: $(tail -n 5 "$TEST_TMP/coordinator.log")"
-s_stop_process "${PGFERRY_PIDS[coordinator]}"
+s_stop_process "${PGCONVOY_PIDS[coordinator]}"
 kill "$create_pid" 2>/dev/null || true
 wait "$create_pid" 2>/dev/null || true
-s_background coordinator "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
-    --listen "$COORD" --agents "$AGENTS_EP" "${PGFERRY_AGENT_TIMEOUT_ARGS[@]}"
+s_background coordinator "$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/coordinator-state" \
+    --listen "$COORD" --agents "$AGENTS_EP" "${PGCONVOY_AGENT_TIMEOUT_ARGS[@]}"
 wait_task "$PROJECT" "$TASK2" 120 ||
     fail "task $TASK2 did not succeed after a placement was committed and never sent"
 compare_db "$DB2" "$DB2" || fail "the target differs from the source"

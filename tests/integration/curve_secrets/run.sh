@@ -23,7 +23,7 @@ SECRET=$PASSWORD_SECRET
 new_db "$DB"
 load_fixture "$DB" sample
 
-cli=$(s_bin pgferry)
+cli=$(s_bin pgconvoy)
 keys=$TEST_TMP/keys
 mkdir -p "$keys/allowed"
 for name in coordinator a1 intruder operator; do
@@ -36,14 +36,14 @@ pass "key pairs written; only a1's and the operator's public keys are allowed"
 # without keys the coordinator listens on this host only: another address
 # is refused before anything is written
 expect_fail 2 '--listen: value "tcp://0.0.0.0:5555" can be reached from other hosts.*--insecure' \
-    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --listen tcp://0.0.0.0:5555
+    "$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/refused-state" --listen tcp://0.0.0.0:5555
 expect_fail 2 '--agents: value "tcp://\*:5556" can be reached from other hosts' \
-    "$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused-state" --agents 'tcp://*:5556'
+    "$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/refused-state" --agents 'tcp://*:5556'
 [[ ! -e $TEST_TMP/refused-state ]] || fail "the refused coordinator wrote its state directory"
 pass "without keys, a listening address beyond loopback is refused and nothing is written"
 
 # the CLI's calls carry the operator's key (start_coordinator's too)
-export PGFERRY_CURVE_SECRET=$keys/operator_secret PGFERRY_CURVE_SERVER=$keys/coordinator
+export PGCONVOY_CURVE_SECRET=$keys/operator_secret PGCONVOY_CURVE_SERVER=$keys/coordinator
 start_coordinator --curve-secret "$keys/coordinator_secret" --curve-clients "$keys/allowed"
 # both sockets are CURVE's: a key not allowed, or no key, gets a clear
 # refusal at once (not a wait for an answer that never comes)
@@ -51,7 +51,7 @@ expect_fail 2 "refused this client's CURVE key" \
     "$cli" --coordinator "$COORD" --curve-secret "$keys/intruder_secret" \
     --curve-server "$keys/coordinator" project list
 expect_fail 2 'it uses CURVE: expected --curve-secret and --curve-server' \
-    env -u PGFERRY_CURVE_SECRET -u PGFERRY_CURVE_SERVER "$cli" --coordinator "$COORD" project list
+    env -u PGCONVOY_CURVE_SECRET -u PGCONVOY_CURVE_SERVER "$cli" --coordinator "$COORD" project list
 pass "the CLI socket admits only allowed keys: an intruder's key and a plain client refused"
 start_agent a1 --curve-secret "$keys/a1_secret" --curve-server "$keys/coordinator"
 start_agent intruder --curve-secret "$keys/intruder_secret" --curve-server "$keys/coordinator"

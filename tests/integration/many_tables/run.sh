@@ -6,7 +6,7 @@
 #     partitions make them (MANY_TABLES, default 1,200, in three schemas,
 #     one of them needing quotes; a parent table the others reference;
 #     a table partitioned by day into 60 partitions), migrated:
-#     1. offline with 'pgferry migrate --agents 2': identical data (row
+#     1. offline with 'pgconvoy migrate --agents 2': identical data (row
 #        counts and checksums by column name), the same indexes and
 #        constraints on every table, and the status lists every table
 #        COMPLETED with its row count. Small units were placed in batches,
@@ -137,7 +137,7 @@ CREATE SEQUENCE test_hooks.refusals;
 CREATE FUNCTION test_hooks.refuse_first_group() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF current_query() ~ '(INSERT INTO pgferry\.step_done.*){2}'
+    IF current_query() ~ '(INSERT INTO pgconvoy\.step_done.*){2}'
        AND nextval('test_hooks.refusals') = 1 THEN
         RAISE EXCEPTION 'test: the first group of index builds is refused';
     END IF;
@@ -147,8 +147,8 @@ CREATE EVENT TRIGGER refuse_first_group ON ddl_command_end
     WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION test_hooks.refuse_first_group();
 SQL
 
-pgferry_migrate --source "$(src_uri "$OFF")" --target "$(tgt_uri "$OFF")" --agents 2 \
-    >"$TEST_TMP/migrate-off.out" 2>&1 || fail "pgferry migrate exited $?: $(tail -n 20 "$TEST_TMP/migrate-off.out")"
+pgconvoy_migrate --source "$(src_uri "$OFF")" --target "$(tgt_uri "$OFF")" --agents 2 \
+    >"$TEST_TMP/migrate-off.out" 2>&1 || fail "pgconvoy migrate exited $?: $(tail -n 20 "$TEST_TMP/migrate-off.out")"
 compare_db "$OFF" "$OFF" || fail "the offline migration of $tables tables differs"
 for what in indexes constraints; do
     s=$("count_$what" src "$OFF")
@@ -173,7 +173,7 @@ for log in "$state"/agent-*.log; do
 done
 # nothing went wrong: no unit was placed twice (a unit whose Assign is on
 # its way, or whose Result is, is never taken for lost)
-twice=$(sqlite3 "$state/pgferry.db" "SELECT count(*) FROM units WHERE attempts > 1")
+twice=$(sqlite3 "$state/pgconvoy.db" "SELECT count(*) FROM units WHERE attempts > 1")
 [[ $twice == 0 ]] || fail "$twice units were placed more than once in a migration without faults"
 pass "$placements placements ($batches of them batches) for the units of $tables tables, none twice; sessions kept"
 
@@ -207,7 +207,7 @@ start_agent a2 --jobs 2
         psql_src "$ON" -c "SELECT public.many_write(10)" >/dev/null || exit 1
     done
 ) &
-PGFERRY_PIDS[writer]=$!
+PGCONVOY_PIDS[writer]=$!
 
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$ON"
@@ -225,7 +225,7 @@ until task_show many online && [[ $(db_field migrationState) == READY_TO_COMPLET
     state=$(db_field migrationState)
     [[ $state == FAILED || $state == CANCELLED ]] && fail "database $ON is $state: $(db_field error)"
     ((SECONDS < deadline)) || fail "database $ON not READY_TO_COMPLETE after 600 s (it is $state)"
-    s_alive "${PGFERRY_PIDS[writer]}" || fail "the writer stopped"
+    s_alive "${PGCONVOY_PIDS[writer]}" || fail "the writer stopped"
     sleep 1
 done
 # READY_TO_COMPLETE can come before the stream's first change: the
@@ -233,15 +233,15 @@ done
 deadline=$((SECONDS + 300))
 until (($(db_field appliedChanges) > 0)); do
     ((SECONDS < deadline)) || fail "no change was applied 300 s into CDC: the test proves nothing"
-    s_alive "${PGFERRY_PIDS[writer]}" || fail "the writer stopped"
+    s_alive "${PGCONVOY_PIDS[writer]}" || fail "the writer stopped"
     sleep 1
     task_show many online || fail "task show failed"
 done
 pass "online: full load under writes, then CDC ($(db_field appliedChanges) changes applied)"
 
-kill -TERM "${PGFERRY_PIDS[writer]}" 2>/dev/null
-wait "${PGFERRY_PIDS[writer]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[writer]'
+kill -TERM "${PGCONVOY_PIDS[writer]}" 2>/dev/null
+wait "${PGCONVOY_PIDS[writer]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[writer]'
 (
     # one session in a row, so that the target can only hold a prefix
     t=1000000000
@@ -250,15 +250,15 @@ unset 'PGFERRY_PIDS[writer]'
         psql_src "$ON" -c "SELECT public.many_tick($t)" >>"$TEST_TMP/ticks.acked" || exit 1
     done
 ) &
-PGFERRY_PIDS[ticker]=$!
+PGCONVOY_PIDS[ticker]=$!
 sleep 1
 acked_before=$(tail -n 1 "$TEST_TMP/ticks.acked")
 [[ -n $acked_before ]] || fail "the ticker committed nothing"
 pgf task cutover --project-name many -n online --object-name "$ON" \
     >"$TEST_TMP/cutover.out" 2>&1 || fail "task cutover exited $?: $(cat "$TEST_TMP/cutover.out")"
-kill "${PGFERRY_PIDS[ticker]}" 2>/dev/null
-wait "${PGFERRY_PIDS[ticker]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[ticker]'
+kill "${PGCONVOY_PIDS[ticker]}" 2>/dev/null
+wait "${PGCONVOY_PIDS[ticker]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[ticker]'
 wait_task many online 120 || fail "the online task did not succeed after the cutover"
 
 read -r tgt_ticks tgt_max <<<"$(psql_tgt "$ON" -F ' ' -c "SELECT count(*), coalesce(max(id), 0) FROM public.ticks")"

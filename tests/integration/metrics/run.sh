@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/integration/metrics/run.sh
-#     pgferry-coordinator --http: what an operator's Prometheus and
+#     pgconvoy-coordinator --http: what an operator's Prometheus and
 #     Kubernetes probes see during an online migration under writes.
 #     1. --http on a non-loopback address without --insecure exits 2,
 #        naming the option;
@@ -27,10 +27,10 @@ new_db "$DB"
 accounts=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_accounts")
 
 # --- 1. a listener other hosts reach needs --insecure ---------------------
-HTTP_PORT=$(pgferry_free_port) || fail "no free port"
-PGFERRY_PORTS+=("$HTTP_PORT")
+HTTP_PORT=$(pgconvoy_free_port) || fail "no free port"
+PGCONVOY_PORTS+=("$HTTP_PORT")
 rc=0
-"$(s_bin pgferry-coordinator)" --state-dir "$TEST_TMP/refused" --http "0.0.0.0:$HTTP_PORT" \
+"$(s_bin pgconvoy-coordinator)" --state-dir "$TEST_TMP/refused" --http "0.0.0.0:$HTTP_PORT" \
     >"$TEST_TMP/refused.out" 2>&1 || rc=$?
 ((rc == 2)) || fail "--http 0.0.0.0 without --insecure exited $rc, not 2"
 grep -q -- '--http' "$TEST_TMP/refused.out" ||
@@ -58,7 +58,7 @@ start_agent a1 --jobs 2
 start_agent a2 --jobs 2
 "$PGBIN/pgbench" -n -c 2 -j 2 -T 600 -R "${PGBENCH_RATE:-200}" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
     >"$TEST_TMP/pgbench.log" 2>&1 &
-PGFERRY_PIDS[pgbench]=$!
+PGCONVOY_PIDS[pgbench]=$!
 
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
@@ -100,8 +100,8 @@ value()
 applied()
 {
     local labels="{project=\"$P\",task=\"$T\",database=\"$DB\"}" i u
-    i=$(value "$1" "pgferry_cdc_inserts_applied_total$labels")
-    u=$(value "$1" "pgferry_cdc_updates_applied_total$labels")
+    i=$(value "$1" "pgconvoy_cdc_inserts_applied_total$labels")
+    u=$(value "$1" "pgconvoy_cdc_updates_applied_total$labels")
     [[ $i != none && $u != none ]] || fail "scrape $1: no CDC counters for $DB"
     echo $((i + u))
 }
@@ -111,31 +111,31 @@ scrape 2
 a1=$(applied 1)
 a2=$(applied 2)
 ((a2 > a1)) || fail "changes applied did not grow between scrapes: $a1 then $a2"
-copied=$(value 2 "pgferry_table_rows_total{project=\"$P\",task=\"$T\",database=\"$DB\",schema=\"public\",table=\"pgbench_accounts\"}")
+copied=$(value 2 "pgconvoy_table_rows_total{project=\"$P\",task=\"$T\",database=\"$DB\",schema=\"public\",table=\"pgbench_accounts\"}")
 [[ $copied == "$accounts" ]] || fail "rows copied of pgbench_accounts: $copied, the source has $accounts"
 for agent in a1 a2; do
-    [[ $(value 2 "pgferry_agent_up{agent=\"$agent\"}") == 1 ]] || fail "no pgferry_agent_up 1 for $agent"
-    [[ $(value 2 "pgferry_agent_heartbeat_age_seconds{agent=\"$agent\"}") != none ]] ||
+    [[ $(value 2 "pgconvoy_agent_up{agent=\"$agent\"}") == 1 ]] || fail "no pgconvoy_agent_up 1 for $agent"
+    [[ $(value 2 "pgconvoy_agent_heartbeat_age_seconds{agent=\"$agent\"}") != none ]] ||
         fail "no heartbeat age for $agent"
-    [[ $(value 2 "pgferry_agent_units_running{agent=\"$agent\"}") != none ]] ||
+    [[ $(value 2 "pgconvoy_agent_units_running{agent=\"$agent\"}") != none ]] ||
         fail "no running units for $agent"
 done
-[[ $(value 2 "pgferry_units_queued ") != none ]] || fail "no pgferry_units_queued"
-[[ $(value 2 "pgferry_database_state{project=\"$P\",task=\"$T\",database=\"$DB\",state=\"$(db_state)\"}") == 1 ]] ||
+[[ $(value 2 "pgconvoy_units_queued ") != none ]] || fail "no pgconvoy_units_queued"
+[[ $(value 2 "pgconvoy_database_state{project=\"$P\",task=\"$T\",database=\"$DB\",state=\"$(db_state)\"}") == 1 ]] ||
     fail "the database's state gauge is not 1 for $(db_state)"
-pass "two scrapes in CDC: well formed; changes applied $a1 -> $a2; $copied accounts copied; a1 and a2 series; queue depth $(value 2 'pgferry_units_queued ')"
+pass "two scrapes in CDC: well formed; changes applied $a1 -> $a2; $copied accounts copied; a1 and a2 series; queue depth $(value 2 'pgconvoy_units_queued ')"
 
 # --- 4. cutover, then the task's state --------------------------------------
-kill -TERM "${PGFERRY_PIDS[pgbench]}" 2>/dev/null
-wait "${PGFERRY_PIDS[pgbench]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[pgbench]'
+kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null
+wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[pgbench]'
 pgf task cutover --project-name "$P" -n "$T" --object-name "$DB" >"$TEST_TMP/cutover.out" 2>&1 ||
     fail "task cutover exited $?: $(cat "$TEST_TMP/cutover.out")"
 wait_task "$P" "$T" 120 || fail "the task did not succeed after the cutover"
 scrape 3
-[[ $(value 3 "pgferry_task_state{project=\"$P\",task=\"$T\",state=\"Succeeded\"}") == 1 ]] ||
+[[ $(value 3 "pgconvoy_task_state{project=\"$P\",task=\"$T\",state=\"Succeeded\"}") == 1 ]] ||
     fail "the task's state gauge is not 1 for Succeeded"
-grep -q '^pgferry_table_rows_total{' "$TEST_TMP/scrape-3.txt" &&
+grep -q '^pgconvoy_table_rows_total{' "$TEST_TMP/scrape-3.txt" &&
     fail "per-table series still there after the task finished"
 [[ $(http_code /readyz) == 200 ]] || fail "/readyz after the migration: $(http_code /readyz)"
 pass "after the cutover: task state Succeeded, no per-table series left"

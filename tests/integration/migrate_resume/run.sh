@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/integration/migrate_resume/run.sh
-#     `pgferry migrate` is killed with SIGKILL in the middle of the full
+#     `pgconvoy migrate` is killed with SIGKILL in the middle of the full
 #     load (its coordinator and agents die with it), then the same command
 #     is run again on the same --state-dir: it resumes the recorded task
 #     instead of starting over, and the target ends up exactly like the
@@ -29,7 +29,7 @@ ANALYZE;
 SQL
 pass "1.5M rows loaded into $DB"
 
-cli=$(s_bin pgferry)
+cli=$(s_bin pgconvoy)
 migrate=("$cli" migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")"
     --agents 2 --split-tables-larger-than 8MB --state-dir "$STATE")
 
@@ -37,7 +37,7 @@ migrate=("$cli" migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")"
 first=$!
 # strike once some rows are on the target
 deadline=$((SECONDS + 120))
-until [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pgferry.partition_done" 2>/dev/null || echo 0) -gt 0 ]]; do
+until [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pgconvoy.partition_done" 2>/dev/null || echo 0) -gt 0 ]]; do
     ((SECONDS < deadline)) || fail "no range was committed within 120 s: $(tail -5 "$TEST_TMP/first.log")"
     kill -0 "$first" 2>/dev/null || fail "the first migrate ended before the strike: $(tail -5 "$TEST_TMP/first.log")"
     sleep 0.1
@@ -48,9 +48,9 @@ wait "$first" 2>/dev/null || true
 # after its last result has had its second (ZMQ_LINGER) to leave: on a
 # loaded machine that is more than a second, never ten.
 deadline=$((SECONDS + 10))
-while pgrep -f "pgferry-(coordinator|agent).*$STATE" >/dev/null; do
+while pgrep -f "pgconvoy-(coordinator|agent).*$STATE" >/dev/null; do
     ((SECONDS < deadline)) ||
-        fail "the coordinator or an agent outlived the killed migrate by 10 s: $(pgrep -af "pgferry-(coordinator|agent).*$STATE")"
+        fail "the coordinator or an agent outlived the killed migrate by 10 s: $(pgrep -af "pgconvoy-(coordinator|agent).*$STATE")"
     sleep 0.1
 done
 pass "migrate killed mid-load; its daemons went with it"

@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR
 #
 # tests/integration/offline_migrate/run.sh
-#     Embedded mode: 'pgferry migrate' starts its own coordinator and agents.
+#     Embedded mode: 'pgconvoy migrate' starts its own coordinator and agents.
 #     1. the whole type zoo, compared row by row, materialized views too,
 #        onto a target database with a search_path of its own;
 #     2. --tables with two tables (one in a schema that needs quoting): only
@@ -30,9 +30,9 @@ CREATE TABLE decoy.scalars (id integer);
 ALTER DATABASE $DB SET search_path = decoy, public;
 SQL
 
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 ||
-    fail "pgferry migrate of $DB exited $?"
-pass "pgferry migrate of $DB exited 0"
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 ||
+    fail "pgconvoy migrate of $DB exited $?"
+pass "pgconvoy migrate of $DB exited 0"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
 pass "target identical to source, materialized views included"
 # the one made WITH NO DATA stays so (querying it would fail)
@@ -48,10 +48,10 @@ DB=offline_migrate_some
 new_db "$DB"
 load_fixture "$DB" typezoo
 
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     --tables 'public.scalars,"Sales Dept".customers' ||
-    fail "pgferry migrate --tables of $DB exited $?"
-pass "pgferry migrate --tables exited 0"
+    fail "pgconvoy migrate --tables of $DB exited $?"
+pass "pgconvoy migrate --tables exited 0"
 
 compare_db "$DB" "$DB" public.scalars '"Sales Dept".customers' ||
     fail "the selected tables differ"
@@ -64,7 +64,7 @@ assert_no_leftovers "$DB"
 # The target tables now hold rows: a second run must refuse (exit 2, naming
 # a table) and change nothing.
 expect_fail 2 'scalars|customers' \
-    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     --tables 'public.scalars,"Sales Dept".customers'
 compare_db "$DB" "$DB" public.scalars '"Sales Dept".customers' ||
     fail "the refused second run changed the target"
@@ -72,8 +72,8 @@ pass "second run refused, target unchanged"
 
 # --- 3. schema made beforehand, tables filled behind the load's back -------
 # A small table is loaded without a TRUNCATE only when it is empty (prepare
-# refuses tables that hold rows, and nothing else writes while pgferry
-# loads). Here a trigger on pgferry.partition_done writes a row into every
+# refuses tables that hold rows, and nothing else writes while pgconvoy
+# loads). Here a trigger on pgconvoy.partition_done writes a row into every
 # table not copied yet, each time a copy group commits: every group after
 # the first (one agent, one job, 64 tables a group at most) finds rows
 # that it must empty first, or the target differs.
@@ -92,8 +92,8 @@ SQL
 "$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres --schema-only "$DB" |
     psql_tgt "$DB" >/dev/null || fail "could not make the schema of $DB on the target"
 psql_tgt "$DB" <<'SQL' || fail "could not set up the planting trigger in $DB"
-CREATE SCHEMA pgferry;
-CREATE TABLE pgferry.partition_done (
+CREATE SCHEMA pgconvoy;
+CREATE TABLE pgconvoy.partition_done (
     task_key text, schema_name text, table_name text, part int,
     rows bigint, bytes bigint, done_at timestamptz DEFAULT now(),
     PRIMARY KEY (task_key, schema_name, table_name, part));
@@ -105,7 +105,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.relname FROM pg_class c
               WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
-                AND NOT EXISTS (SELECT FROM pgferry.partition_done d
+                AND NOT EXISTS (SELECT FROM pgconvoy.partition_done d
                                  WHERE d.schema_name = 'public' AND d.table_name = c.relname)
     LOOP
         EXECUTE format('INSERT INTO public.%I VALUES (-1, ''planted'') ON CONFLICT DO NOTHING', t);
@@ -114,13 +114,13 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER plant AFTER INSERT ON pgferry.partition_done
+CREATE TRIGGER plant AFTER INSERT ON pgconvoy.partition_done
     FOR EACH STATEMENT EXECUTE FUNCTION made_test.plant();
-ALTER TABLE pgferry.partition_done ENABLE ALWAYS TRIGGER plant;
+ALTER TABLE pgconvoy.partition_done ENABLE ALWAYS TRIGGER plant;
 SQL
 
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 --jobs 1 ||
-    fail "pgferry migrate of $DB onto its schema made beforehand exited $?"
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 --jobs 1 ||
+    fail "pgconvoy migrate of $DB onto its schema made beforehand exited $?"
 planted=$(psql_tgt "$DB" -c "SELECT count(DISTINCT table_name) FROM made_test.planted")
 ((planted > 0)) || fail "the trigger planted no row: no copy had to empty its table"
 compare_db "$DB" "$DB" || fail "the target differs: a table filled before its copy was not emptied"
@@ -137,7 +137,7 @@ DROP DATABASE "$DB";
 CREATE DATABASE "$DB" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
 SQL
 expect_fail 2 "target database \"$DB\" is encoded in LATIN1, which cannot hold every character of the source database \"$DB\" in UTF8: expected UTF8\$" \
-    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1
 assert_target_untouched "$DB"
 pass "a LATIN1 target for a UTF8 source is refused, nothing written"
 
@@ -151,9 +151,9 @@ CREATE TABLE public.later (id integer, at date NOT NULL) PARTITION BY RANGE (at)
 CREATE INDEX later_at ON public.later (at);
 CREATE TABLE public.other (id integer);
 SQL
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 \
     --tables 'public.t,public.later' ||
-    fail "pgferry migrate --tables with a partitioned table without partitions exited $?"
+    fail "pgconvoy migrate --tables with a partitioned table without partitions exited $?"
 got=$(list_tables tgt "$DB")
 [[ $got == $'public.later\npublic.t' ]] ||
     fail "target $DB should hold public.later and public.t, it holds: ${got//$'\n'/, }"

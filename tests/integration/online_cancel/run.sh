@@ -111,7 +111,7 @@ for x in "${CASES[@]}"; do
         sleep 0.3
     done
     SLOT[$x]=$(db_field "$x" slotName)
-    [[ ${SLOT[$x]} == pgferry_* ]] || fail "case $x: no slot name in the status: ${SLOT[$x]}"
+    [[ ${SLOT[$x]} == pgconvoy_* ]] || fail "case $x: no slot name in the status: ${SLOT[$x]}"
 done
 # changes during CDC, applied: the streams (and the origins) are live
 for x in "${CASES[@]}"; do

@@ -65,7 +65,7 @@
 #          equality, or one that is not identity: compared as text).
 #     Then `task cutover --validate` succeeds, every table is identical
 #     (compare_db: counts and checksums), the per-table CDC counters equal
-#     what the writer did, and no slot, publication, origin or pgferry
+#     what the writer did, and no slot, publication, origin or pgconvoy
 #     schema is left.
 
 # shellcheck source=../lib.sh
@@ -176,7 +176,7 @@ start_coordinator
 # whether the transaction was held in memory.
 # (ldd into a variable: under pipefail, grep -q closing the pipe early
 # would make ldd's SIGPIPE the pipeline's failure)
-agent_libs=$(ldd "$(s_bin pgferry-agent)" 2>/dev/null || true)
+agent_libs=$(ldd "$(s_bin pgconvoy-agent)" 2>/dev/null || true)
 if [[ $agent_libs == *libasan* ]]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16
     note "sanitizer build: agent runs with ASAN_OPTIONS=$ASAN_OPTIONS"
@@ -208,7 +208,7 @@ while :; do
     sleep 0.3
 done
 slot=$(db_field slotName)
-[[ $slot == pgferry_* ]] || fail "no slot name in the status: $slot"
+[[ $slot == pgconvoy_* ]] || fail "no slot name in the status: $slot"
 # the full load copied the rows as they were, and nothing was changed yet
 compare_db "$DB" "$DB" >"$TEST_TMP/compare-full-load.out" ||
     fail "full load differs before any change: $(cat "$TEST_TMP/compare-full-load.out")"
@@ -475,5 +475,5 @@ pass "public.part_t_2025, made during CDC, shows as a table of the task"
 
 # --- nothing left --------------------------------------------------------------
 assert_stream_gone "$DB" "$slot"
-pass "no slot, publication, origin or pgferry schema left"
+pass "no slot, publication, origin or pgconvoy schema left"
 scenario_pass

@@ -41,7 +41,7 @@ start_agent a2 --jobs 2
 # writers during the full load and CDC
 "$PGBIN/pgbench" -n -c 4 -j 2 -T 600 -R "${PGBENCH_RATE:-300}" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
     >"$TEST_TMP/pgbench.log" 2>&1 &
-PGFERRY_PIDS[pgbench]=$!
+PGCONVOY_PIDS[pgbench]=$!
 sleep 1
 
 cd "$TEST_TMP" || fail "no TEST_TMP"
@@ -77,9 +77,9 @@ db_field()
 }
 
 wait_db_state CATCHING_UP READY_TO_COMPLETE
-s_alive "${PGFERRY_PIDS[pgbench]}" || fail "pgbench stopped before CDC began: the test proves nothing"
+s_alive "${PGCONVOY_PIDS[pgbench]}" || fail "pgbench stopped before CDC began: the test proves nothing"
 slot=$(db_field slotName)
-[[ $slot == pgferry_* ]] || fail "no slot name in the status: $slot"
+[[ $slot == pgconvoy_* ]] || fail "no slot name in the status: $slot"
 [[ $(psql_src postgres -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot'") == 1 ]] ||
     fail "slot $slot is not on the source"
 pass "full load done under writes, database $(db_field migrationState), slot $slot"
@@ -132,16 +132,16 @@ done
 pass "agent $cdc_agent killed with SIGKILL mid-apply and restarted: CDC resumed ($(db_field appliedChanges) changes applied)"
 
 # --- stop pgbench, keep a ticker writing, cut over under its writes --------
-kill -TERM "${PGFERRY_PIDS[pgbench]}" 2>/dev/null  # background jobs ignore SIGINT
-wait "${PGFERRY_PIDS[pgbench]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[pgbench]'
+kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null  # background jobs ignore SIGINT
+wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[pgbench]'
 (
     # each line of ticks.acked: an id whose INSERT had committed
     while :; do
         psql_src "$DB" -c "INSERT INTO ticks DEFAULT VALUES RETURNING id" >>"$TEST_TMP/ticks.acked" || exit 1
     done
 ) &
-PGFERRY_PIDS[ticker]=$!
+PGCONVOY_PIDS[ticker]=$!
 sleep 2
 wait_db_state READY_TO_COMPLETE
 acked_before=$(tail -n 1 "$TEST_TMP/ticks.acked")
@@ -149,9 +149,9 @@ start=$SECONDS
 pgf task cutover --project-name "$P" -n "$T" --object-name "$DB" >"$TEST_TMP/cutover.out" 2>&1 ||
     fail "task cutover exited $?: $(cat "$TEST_TMP/cutover.out")"
 cutover_s=$((SECONDS - start))
-kill "${PGFERRY_PIDS[ticker]}" 2>/dev/null
-wait "${PGFERRY_PIDS[ticker]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[ticker]'
+kill "${PGCONVOY_PIDS[ticker]}" 2>/dev/null
+wait "${PGCONVOY_PIDS[ticker]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[ticker]'
 [[ -n $acked_before ]] || fail "the ticker committed nothing"
 got=$(psql_tgt "$DB" -c "SELECT count(*) FROM ticks WHERE id <= $acked_before")
 [[ $got == "$acked_before" ]] ||
@@ -183,5 +183,5 @@ total=$(db_field appliedChanges)
 pass "identical after cutover; counters add up: $added pgbench transactions through CDC, each counted once ($total changes applied in all)"
 
 assert_stream_gone "$DB" "$slot"
-pass "no slot, publication, origin or pgferry schema left"
+pass "no slot, publication, origin or pgconvoy schema left"
 scenario_pass

@@ -140,13 +140,13 @@ pass "refused: $WEAK cannot replicate, owns no table, cannot create a publicatio
 PG2_DIR=$TEST_TMP/pg2
 s_teardown_pg2()
 {
-    (cd / && bash "$PGFERRY_LIB_DIR/clusters.sh" teardown "$PG2_DIR") >/dev/null 2>&1 || true
+    (cd / && bash "$PGCONVOY_LIB_DIR/clusters.sh" teardown "$PG2_DIR") >/dev/null 2>&1 || true
 }
 # s_on_exit reads the exit status from $?: keep it across the teardown,
 # with -e and the ERR trap off (as s_on_exit itself turns them off)
 trap 'PG2_RC=$?; trap - ERR; set +e; s_teardown_pg2; (exit "$PG2_RC"); s_on_exit' EXIT
 # (from /: the servers run as postgres, which may not enter $TEST_TMP)
-(cd / && bash "$PGFERRY_LIB_DIR/clusters.sh" setup "$PG2_DIR") >/dev/null ||
+(cd / && bash "$PGCONVOY_LIB_DIR/clusters.sh" setup "$PG2_DIR") >/dev/null ||
     fail "could not start a second pair of clusters"
 # shellcheck source=/dev/null
 PG2_PORT=$(source "$PG2_DIR/env" && echo "$SRC_PORT")
@@ -189,7 +189,7 @@ jq -n --arg db "$DB" '[{name: $db, target_database_name: $db,
 LOCKER=online_prepare_locker
 PGAPPNAME=$LOCKER psql_src "$DB" -c "BEGIN; LOCK TABLE public.quiet IN EXCLUSIVE MODE; SELECT pg_sleep(120)" \
     >/dev/null 2>&1 &
-PGFERRY_PIDS[locker]=$!
+PGCONVOY_PIDS[locker]=$!
 for _ in $(seq 1 100); do
     [[ $(psql_src "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
                             WHERE a.application_name = '$LOCKER' AND l.granted
@@ -201,8 +201,8 @@ expect_fail 2 "source database \"$DB\": could not set REPLICA IDENTITY FULL on t
 assert_refused_cleanly locked
 psql_src postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                       WHERE application_name = '$LOCKER'" >/dev/null
-wait "${PGFERRY_PIDS[locker]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[locker]'
+wait "${PGCONVOY_PIDS[locker]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[locker]'
 pass "refused: public.quiet locked; public.history not altered either"
 
 # --- 5. --fix-replica-identity -----------------------------------------------

@@ -61,7 +61,7 @@ done
 [[ $(psql_tgt "$DB" -c "SELECT to_regclass('public.big') IS NOT NULL") == t ]] ||
     fail "table big not created on the target 10 s into the task"
 psql_tgt "$DB" -c "BEGIN; LOCK TABLE public.big IN SHARE MODE; SELECT pg_sleep(600)" >/dev/null 2>&1 &
-PGFERRY_PIDS[locker]=$!
+PGCONVOY_PIDS[locker]=$!
 waiting=0
 for _ in $(seq 1 600); do
     waiting=$(psql_tgt "$DB" -c "SELECT count(*) FROM pg_locks WHERE relation = 'public.big'::regclass AND NOT granted")
@@ -75,8 +75,8 @@ total_parts=$(jq '[.properties.output[] | select(.resultType == "TableLevelOutpu
 ((done_parts < total_parts - 2)) || fail "the load was nearly over ($done_parts of $total_parts ranges): the test proves nothing"
 kill_agent holder
 psql_tgt "$DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'BEGIN; LOCK TABLE public.big%' AND pid <> pg_backend_pid()" >/dev/null
-wait "${PGFERRY_PIDS[locker]}" 2>/dev/null || true
-unset 'PGFERRY_PIDS[locker]'
+wait "${PGCONVOY_PIDS[locker]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[locker]'
 note "killed the slot's holder with $done_parts of $total_parts ranges copied, $waiting waiting at their COPY"
 
 # writes while the load starts over: the new slot must carry them

@@ -5,7 +5,7 @@
 #     Hostile bytes on the coordinator's sockets (issue 9): a raw ZMTP peer
 #     whose frame header claims 2^62 bytes (it aborted the sanitizer build:
 #     libzmq allocated what the header said), one claiming just over
-#     PGFERRY_MAX_MESSAGE_SIZE with bytes behind it, a payload that is no
+#     PGCONVOY_MAX_MESSAGE_SIZE with bytes behind it, a payload that is no
 #     Envelope and an Assign without its Endpoints. Each one is refused
 #     (the peer disconnected by ZMQ_MAXMSGSIZE, or the message logged and
 #     dropped) and the coordinator lives on: the CLI gets its answers and
@@ -62,7 +62,7 @@ zmtp_peer()
 # coordinator_answers WHAT: the coordinator process lives and answers the CLI.
 coordinator_answers()
 {
-    s_alive "${PGFERRY_PIDS[coordinator]}" ||
+    s_alive "${PGCONVOY_PIDS[coordinator]}" ||
         fail "the coordinator died after $1; its log ends:
 $(tail -n 30 "$TEST_TMP/coordinator.log")"
     pgf project list >/dev/null ||
@@ -74,7 +74,7 @@ for ep in "$AGENTS_EP" "$COORD"; do
     # a long frame (flags 0x02) of 2^62 bytes
     zmtp_peer "$ep" '\x02\x40\x00\x00\x00\x00\x00\x00\x00'
     coordinator_answers "a frame header of 2^62 bytes on $ep"
-    # 256 MiB + 1 (PGFERRY_MAX_MESSAGE_SIZE + 1), and a MiB of it sent
+    # 256 MiB + 1 (PGCONVOY_MAX_MESSAGE_SIZE + 1), and a MiB of it sent
     zmtp_peer "$ep" '\x02\x00\x00\x00\x00\x10\x00\x00\x01' $((1024 * 1024))
     coordinator_answers "a message of 256 MiB + 1 byte on $ep"
 done
@@ -85,7 +85,7 @@ zmtp_peer "$AGENTS_EP" '\x00\x11\xff\xff\xff\xff not protobuf' 0 \
 coordinator_answers "a payload that is no Envelope"
 # an Envelope of our version (field 1, from common/envelope.h) holding an
 # empty Assign (field 23)
-version=$(sed -n 's/^#define PGFERRY_PROTOCOL_VERSION \([0-9]*\)$/\1/p' \
+version=$(sed -n 's/^#define PGCONVOY_PROTOCOL_VERSION \([0-9]*\)$/\1/p' \
     "$(dirname "${BASH_SOURCE[0]}")/../../../common/envelope.h")
 ((version > 0 && version < 128)) || fail "no one-byte protocol version in common/envelope.h: '$version'"
 # sent again, on a new connection, if no refusal was logged: in CI's

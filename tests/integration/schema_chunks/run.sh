@@ -22,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 count_indexes()
 {
     psql_side "$1" "$2" -c "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE $PGFERRY_USER_SCHEMAS_SQL"
+        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE $PGCONVOY_USER_SCHEMAS_SQL"
 }
 
 # --- 1. plain tables: chunks -------------------------------------------------
@@ -48,14 +48,14 @@ END
 $$;
 SQL
 
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     >"$TEST_TMP/migrate-plain.out" 2>&1 ||
-    fail "pgferry migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-plain.out")"
+    fail "pgconvoy migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-plain.out")"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
 s=$(count_indexes src "$DB")
 t=$(count_indexes tgt "$DB")
 [[ $s == "$t" ]] || fail "indexes: $s on the source, $t on the target"
-state=$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS
+state=$TEST_TMP/migrate-$PGCONVOY_MIGRATE_RUNS
 chunks=$(cat "$state"/agent-*.log | sed -n 's/.*schema chunk [0-9]* of \([0-9]*\) made.*/\1/p' | sort -u)
 if [[ ! $chunks =~ ^[0-9]+$ ]] || ((chunks <= 2)); then
     fail "the schema of 450 plain tables was made in '${chunks:-no}' chunks, expected more than 2"
@@ -80,11 +80,11 @@ CREATE VIEW public.counted_view AS SELECT c.id, a.v FROM public.counted c JOIN p
 COMMENT ON TABLE public.a2 IS 'changed after it is made';
 SQL
 
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     >"$TEST_TMP/migrate-altered.out" 2>&1 ||
-    fail "pgferry migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-altered.out")"
+    fail "pgconvoy migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-altered.out")"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
-state=$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS
+state=$TEST_TMP/migrate-$PGCONVOY_MIGRATE_RUNS
 grep -q 'the pre-data section changes tables after making them: made in one piece' "$state"/agent-*.log ||
     fail "a section with a default, a view and a comment after its tables was not made in one piece"
 [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM public.counted_view") == 20 ]] ||
@@ -119,11 +119,11 @@ END
 $$;
 CREATE EVENT TRIGGER slow_z60 ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.slow_z60();
 SQL
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     >"$TEST_TMP/migrate-regclass.out" 2>&1 ||
-    fail "pgferry migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-regclass.out")"
+    fail "pgconvoy migrate of $DB exited $?: $(tail -n 20 "$TEST_TMP/migrate-regclass.out")"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
-state=$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS
+state=$TEST_TMP/migrate-$PGCONVOY_MIGRATE_RUNS
 if grep -q 'unit=.*kind=copy.*failed' "$state"/coordinator.log; then
     fail "a copy failed before it succeeded: $(grep -m 1 'kind=copy.*failed' "$state"/coordinator.log)"
 fi

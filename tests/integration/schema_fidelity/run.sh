@@ -57,13 +57,13 @@ SELECT 'CREATE ROLE sf_weak LOGIN'
 SQL
 
 # schema_dump SIDE DB: the schema as pg_dump prints it, without the
-# random \restrict key of newer pg_dump releases and pgferry's own schema
+# random \restrict key of newer pg_dump releases and pgconvoy's own schema
 schema_dump()
 {
     local port=$SRC_PORT
     [[ $1 == tgt ]] && port=$TGT_PORT
     "$PGBIN/pg_dump" -h 127.0.0.1 -p "$port" -U postgres --schema-only \
-        --exclude-schema=pgferry "$2" | grep -v '^\\\(un\)\?restrict '
+        --exclude-schema=pgconvoy "$2" | grep -v '^\\\(un\)\?restrict '
 }
 
 # --- 1. owners and privileges, online and offline ---------------------------
@@ -116,14 +116,14 @@ lo_sql="SELECT string_agg(oid || ':' || pg_get_userbyid(lomowner) || ':' || coal
 # online first: the checks set REPLICA IDENTITY FULL on public.nopk, which
 # every later dump then shows too
 new_db "${DB}_online" tgt
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "${DB}_online")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "${DB}_online")" --agents 2 \
     --online --fix-replica-identity --cutover-when-ready ||
-    fail "pgferry migrate --online of $DB exited $?"
-pass "pgferry migrate --online of $DB exited 0"
+    fail "pgconvoy migrate --online of $DB exited $?"
+pass "pgconvoy migrate --online of $DB exited 0"
 new_db "${DB}_offline" tgt
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "${DB}_offline")" --agents 2 ||
-    fail "pgferry migrate of $DB exited $?"
-pass "pgferry migrate of $DB exited 0"
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "${DB}_offline")" --agents 2 ||
+    fail "pgconvoy migrate of $DB exited $?"
+pass "pgconvoy migrate of $DB exited 0"
 
 # the reference: what pg_dump | pg_restore makes of the same source
 new_db "${DB}_ref" tgt
@@ -193,7 +193,7 @@ INSERT INTO public.vectors VALUES (1, '', '', '', '{""}'), (2, '1 2', '3 4', 'a 
 SQL
 seq_sql="SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_value), ','
                            ORDER BY schemaname COLLATE \"C\", sequencename COLLATE \"C\")
-           FROM pg_sequences WHERE schemaname <> 'pgferry'"
+           FROM pg_sequences WHERE schemaname <> 'pgconvoy'"
 
 # check_zoo TARGET: the target's schema is pg_restore's, its data the source's
 check_zoo()
@@ -219,23 +219,23 @@ $(diff <(echo "$want") <(echo "$got") | head -60)"
 }
 
 new_db "$ZOO" tgt
-pgferry_migrate --source "$(src_uri "$ZOO")" --target "$(tgt_uri "$ZOO")" --agents 2 ||
-    fail "pgferry migrate of $ZOO exited $?"
+pgconvoy_migrate --source "$(src_uri "$ZOO")" --target "$(tgt_uri "$ZOO")" --agents 2 ||
+    fail "pgconvoy migrate of $ZOO exited $?"
 check_zoo "$ZOO"
 psql_src "$ZOO" -c 'ALTER TABLE "Zoo Objects".scratch SET LOGGED' >/dev/null ||
     fail "could not make the unlogged table of $ZOO logged"
 new_db "${ZOO}_online" tgt
-pgferry_migrate --source "$(src_uri "$ZOO")" --target "$(tgt_uri "${ZOO}_online")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$ZOO")" --target "$(tgt_uri "${ZOO}_online")" --agents 2 \
     --online --fix-replica-identity --cutover-when-ready --validate ||
-    fail "pgferry migrate --online --validate of $ZOO exited $?"
+    fail "pgconvoy migrate --online --validate of $ZOO exited $?"
 check_zoo "${ZOO}_online"
 assert_no_leftovers "$ZOO"
 
 # --- 2. --no-owner --no-privileges ------------------------------------------
 new_db "${DB}_bare" tgt
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "${DB}_bare")" --agents 2 \
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "${DB}_bare")" --agents 2 \
     --no-owner --no-privileges ||
-    fail "pgferry migrate --no-owner --no-privileges of $DB exited $?"
+    fail "pgconvoy migrate --no-owner --no-privileges of $DB exited $?"
 got=$(psql_tgt "${DB}_bare" <<'SQL'
 SELECT count(*) FILTER (WHERE c.relowner <> 'postgres'::regrole) || ' foreign-owned, '
        || count(*) FILTER (WHERE c.relacl IS NOT NULL) || ' with privileges, '
@@ -266,7 +266,7 @@ CREATE TABLE guarded (id integer PRIMARY KEY);
 CREATE POLICY only_some ON guarded TO sf_only_src_policy USING (true);
 SQL
 expect_fail 2 'has no role "sf_only_src_owner", owner of objects of the source database "schema_fidelity_roles".*--no-owner' \
-    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")"
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")"
 grep -q 'has no role "sf_only_src_reader", granted privileges on objects of the source database "schema_fidelity_roles".*--no-privileges' <<<"$LAST_OUTPUT" ||
     fail "the checks did not name the grantee missing on the target: $LAST_OUTPUT"
 grep -q 'has no role "sf_only_src_policy", named by row security policies' <<<"$LAST_OUTPUT" ||
@@ -277,7 +277,7 @@ assert_target_untouched "$DB"
 # --no-owner and --no-privileges need neither of the first two; the
 # policy still names its role
 expect_fail 2 'has no role "sf_only_src_policy"' \
-    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --no-owner --no-privileges
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --no-owner --no-privileges
 if grep -q 'sf_only_src_owner\|sf_only_src_reader' <<<"$LAST_OUTPUT"; then
     fail "with --no-owner --no-privileges the checks still asked for the owner or the grantee: $LAST_OUTPUT"
 fi
@@ -294,7 +294,7 @@ psql_tgt "$DB" >/dev/null <<SQL || fail "could not let sf_weak create schemas in
 GRANT CREATE ON DATABASE $DB TO sf_weak;
 SQL
 expect_fail 2 'role "sf_weak" cannot give objects to roles "postgres", "sf_owner", owners of objects of the source database "schema_fidelity_roles".*GRANT owner TO "sf_weak"' \
-    pgferry_migrate --source "$(src_uri "$DB")" \
+    pgconvoy_migrate --source "$(src_uri "$DB")" \
     --target "postgresql://sf_weak@127.0.0.1:$TGT_PORT/$DB"
 assert_target_untouched "$DB"
 
@@ -312,9 +312,9 @@ ALTER TABLE public.owned ENABLE ROW LEVEL SECURITY;
 CREATE POLICY some_rows ON public.owned TO sf_only_src_policy USING (id < 5);
 SQL
 expect_fail 2 'role-passwords applies to --roles only' \
-    pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --role-passwords
-pgferry_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --roles --role-passwords ||
-    fail "pgferry migrate --roles --role-passwords of $DB exited $?"
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --role-passwords
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --roles --role-passwords ||
+    fail "pgconvoy migrate --roles --role-passwords of $DB exited $?"
 verifier_sql="SELECT rolpassword FROM pg_authid WHERE rolname = 'sf_only_src_owner'"
 verifier=$(psql_src postgres -c "$verifier_sql")
 [[ $verifier == SCRAM-SHA-256* && $(psql_tgt postgres -c "$verifier_sql") == "$verifier" ]] ||

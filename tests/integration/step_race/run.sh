@@ -6,7 +6,7 @@
 #     finalize units run) run by two placements at once, as when an
 #     agent thought lost still runs a unit placed again elsewhere. The
 #     first placement (a psql session here) has built the object and
-#     written its pgferry.step_done row but not committed; the second
+#     written its pgconvoy.step_done row but not committed; the second
 #     (agent/schema_step.c, through step_driver) waits on its locks. Once
 #     the first commits, the second must find the step done, not fail the
 #     database on "relation already exists" or on step_done's key, and the
@@ -17,7 +17,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 DB=step_race_db
-DRIVER=$PGFERRY_BUILD_DIR/tests/step_driver
+DRIVER=$PGCONVOY_BUILD_DIR/tests/step_driver
 KEY=step_race_task
 [[ -x $DRIVER ]] || fail "no driver at $DRIVER: build first"
 
@@ -64,7 +64,7 @@ race()
     gate=$TEST_TMP/gate-$step
     mkfifo "$gate"
     PGAPPNAME=gate psql_tgt "$DB" <"$gate" >/dev/null 2>&1 &
-    PGFERRY_PIDS[gate]=$!
+    PGCONVOY_PIDS[gate]=$!
     exec 7>"$gate"
     echo "SELECT pg_advisory_lock(7);" >&7
     wait_until "holding the gate" gate_held
@@ -73,7 +73,7 @@ race()
     PGAPPNAME=first psql_tgt "$DB" >"$TEST_TMP/first-$step.out" 2>&1 <<SQL &
 BEGIN;
 $sql;
-INSERT INTO pgferry.step_done (task_key, step) VALUES ('$KEY', '$step');
+INSERT INTO pgconvoy.step_done (task_key, step) VALUES ('$KEY', '$step');
 SELECT pg_advisory_lock(7);
 COMMIT;
 SQL
@@ -90,13 +90,13 @@ SQL
     echo "SELECT pg_advisory_unlock(7);" >&7
     exec 7>&-
     wait "$first" || fail "$step: the first placement failed: $(cat "$TEST_TMP/first-$step.out")"
-    wait "${PGFERRY_PIDS[gate]}" || true
-    unset 'PGFERRY_PIDS[gate]'
+    wait "${PGCONVOY_PIDS[gate]}" || true
+    unset 'PGCONVOY_PIDS[gate]'
     wait "$driver" || fail "$step: the second placement failed instead of finding the step done: $(cat "$TEST_TMP/driver-$step.out")"
     driver_out=$(cat "$TEST_TMP/driver-$step.out")
     [[ $driver_out == done ]] || fail "$step: the driver said: $driver_out"
     [[ $(psql_tgt "$DB" -c "$check") == 1 ]] || fail "$step: '$check' does not give 1"
-    [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pgferry.step_done WHERE task_key = '$KEY' AND step = '$step'") == 1 ]] ||
+    [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pgconvoy.step_done WHERE task_key = '$KEY' AND step = '$step'") == 1 ]] ||
         fail "$step: step_done does not hold the step once"
 }
 

@@ -22,7 +22,7 @@
 #     The scenario stops a server: it runs on clusters of its own, never
 #     on those other scenarios share.
 
-unset PGFERRY_PG_DIR
+unset PGCONVOY_PG_DIR
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -183,5 +183,5 @@ want=$(psql_src "$DB" -c "SELECT count(*) || ' ' || md5(string_agg(payload, ',' 
 [[ $got == "$want" ]] || fail "public.ticks: target $got, source $want"
 pass "every one of the $TICKS writes made through the outage arrived: $got"
 assert_stream_gone "$DB" "$(db_field slotName)"
-pass "no slot, publication, origin or pgferry schema left"
+pass "no slot, publication, origin or pgconvoy schema left"
 scenario_pass

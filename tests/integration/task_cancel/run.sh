@@ -53,7 +53,7 @@ total=$(jq '[.properties.output[] | select(.tableName == "public.logs")][0].part
 # own on the same cluster)
 deadline=$((SECONDS + 15))
 until [[ $(psql_src "$DB" -c "SELECT count(*) FROM pg_stat_activity
-                              WHERE application_name = 'pgferry-snapshot'
+                              WHERE application_name = 'pgconvoy-snapshot'
                                 AND datname = current_database()") == 0 ]]; do
     ((SECONDS < deadline)) || fail "the source still holds the snapshot 15 s after the cancel"
     sleep 0.2
@@ -63,7 +63,7 @@ pass "the snapshot on the source was let go"
 # what was queued is never started: at most the range running at the
 # cancel commits, and the catalog shows no more done afterwards
 sleep 3
-committed=$(psql_tgt "$DB" -c "SELECT count(*) FROM pgferry.partition_done")
+committed=$(psql_tgt "$DB" -c "SELECT count(*) FROM pgconvoy.partition_done")
 ((committed <= done_at_cancel + 1 && committed < total)) ||
     fail "$committed of $total ranges committed after the cancel at $done_at_cancel"
 pass "$committed of $total ranges were committed; nothing queued was started"

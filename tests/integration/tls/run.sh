@@ -3,7 +3,7 @@
 #
 # tests/integration/tls/run.sh
 #     Issue 9: the libpq settings of a connection reach every connection
-#     pgferry makes. The source takes TLS connections only (hostssl), with
+#     pgconvoy makes. The source takes TLS connections only (hostssl), with
 #     a server certificate for 127.0.0.1 and localhost signed by a CA made
 #     here:
 #     1. --source '...?sslmode=verify-full&sslrootcert=<another CA>': refused
@@ -12,20 +12,20 @@
 #     2. sslmode=disable: refused by the server, so the setting is honoured
 #        both ways;
 #     3. verify-full with the right CA, as a role that gives its password:
-#        migrated, identical, every session of pgferry's (pg_dump's too)
+#        migrated, identical, every session of pgconvoy's (pg_dump's too)
 #        logged by the server as SSL, and the password in neither the
 #        catalog nor a log;
 #     4. the seed's JSON with encryptConnection and sslRootCert, an online
 #        task through daemons: the wrong CA refused by the checks (exit 2);
-#        the right one streams, every pgferry session on the source shows
+#        the right one streams, every pgconvoy session on the source shows
 #        in pg_stat_ssl as SSL while connected, the walsender's too, the
 #        agent's sockets to the source keep TCP keepalives; then cut over,
 #        identical.
 
 # The source's TLS settings must not reach the other scenarios, which may
 # run at the same time on the shared clusters: this one starts a pair of
-# its own (lib.sh does when PGFERRY_PG_DIR is unset, and removes it at exit).
-unset PGFERRY_PG_DIR
+# its own (lib.sh does when PGCONVOY_PG_DIR is unset, and removes it at exit).
+unset PGCONVOY_PG_DIR
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -42,7 +42,7 @@ mkdir -p "$CERTS"
 s_make_ca()
 {
     openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-        -days 2 -subj "/CN=pgferry test $1" -keyout "$CERTS/$1.key" -out "$CERTS/$1.crt" \
+        -days 2 -subj "/CN=pgconvoy test $1" -keyout "$CERTS/$1.key" -out "$CERTS/$1.crt" \
         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
         >>"$CERTS/openssl.log" 2>&1 || fail "openssl could not make $1: $(tail -n 5 "$CERTS/openssl.log")"
 }
@@ -88,21 +88,21 @@ pass "the source on 127.0.0.1:$SRC_PORT takes TLS connections only"
 new_db "$DB"
 load_fixture "$DB" sample
 
-# assert_logged_tls FROM APP...: every session of pgferry's that the
+# assert_logged_tls FROM APP...: every session of pgconvoy's that the
 # source logged from byte FROM of its log on was TLS, and each APP had one
 assert_logged_tls()
 {
     local from=$1 sessions not_ssl app
     shift
-    sessions=$(tail -c "+$from" "$SRC_LOG" | grep 'connection authorized: .*application_name=pgferry-') ||
-        fail "the source logged no pgferry session"
+    sessions=$(tail -c "+$from" "$SRC_LOG" | grep 'connection authorized: .*application_name=pgconvoy-') ||
+        fail "the source logged no pgconvoy session"
     not_ssl=$(grep -v 'SSL enabled' <<<"$sessions" || true)
-    [[ -z $not_ssl ]] || fail "sessions of pgferry's without TLS: $not_ssl"
+    [[ -z $not_ssl ]] || fail "sessions of pgconvoy's without TLS: $not_ssl"
     for app in "$@"; do
         grep -q "application_name=$app " <<<"$sessions" ||
             fail "no TLS session of $app in the source's log: $sessions"
     done
-    pass "all $(wc -l <<<"$sessions") sessions of pgferry's on the source were TLS, of $*"
+    pass "all $(wc -l <<<"$sessions") sessions of pgconvoy's on the source were TLS, of $*"
 }
 
 src_tls_uri()
@@ -112,33 +112,33 @@ src_tls_uri()
 
 # --- 1. another CA: certificate verification fails ----------------------------
 expect_fail 2 'certificate verify failed' \
-    pgferry_migrate --source "$(src_tls_uri "$DB" verify-full "$CERTS/other-ca.crt")" \
+    pgconvoy_migrate --source "$(src_tls_uri "$DB" verify-full "$CERTS/other-ca.crt")" \
     --target "$(tgt_uri "$DB")" --agents 1
 assert_target_untouched "$DB"
 pass "verify-full with another CA: refused, the target untouched"
 
 # --- 2. sslmode=disable: the server wants TLS ---------------------------------
 expect_fail 2 'no encryption' \
-    pgferry_migrate --source "$(src_tls_uri "$DB" disable "$CERTS/ca.crt")" \
+    pgconvoy_migrate --source "$(src_tls_uri "$DB" disable "$CERTS/ca.crt")" \
     --target "$(tgt_uri "$DB")" --agents 1
 assert_target_untouched "$DB"
 pass "sslmode=disable: refused by a server that wants TLS, the target untouched"
 
 # --- 3. verify-full with the right CA ----------------------------------------
 log_from=$(($(stat -c %s "$SRC_LOG") + 1))
-pgferry_migrate --source "$(src_tls_uri "$DB" verify-full "$CERTS/ca.crt")" \
+pgconvoy_migrate --source "$(src_tls_uri "$DB" verify-full "$CERTS/ca.crt")" \
     --target "$(tgt_uri "$DB")" --agents 2 ||
-    fail "pgferry migrate over verify-full exited $?"
-pass "pgferry migrate over verify-full exited 0"
+    fail "pgconvoy migrate over verify-full exited $?"
+pass "pgconvoy migrate over verify-full exited 0"
 compare_db "$DB" "$DB" || fail "the target differs from the source"
 pass "target identical to the source"
 
-assert_logged_tls "$log_from" pgferry-prepare pgferry-snapshot pgferry-copy pgferry-agent
+assert_logged_tls "$log_from" pgconvoy-prepare pgconvoy-snapshot pgconvoy-copy pgconvoy-agent
 
-state_dir=$TEST_TMP/migrate-$PGFERRY_MIGRATE_RUNS
-[[ -f $state_dir/pgferry.db ]] || fail "no catalog in $state_dir"
-[[ $(sqlite3 "$state_dir/pgferry.db" "SELECT src_options FROM tasks") == *"sslmode='verify-full'"* ]] ||
-    fail "the catalog does not keep the source's sslmode: $(sqlite3 "$state_dir/pgferry.db" "SELECT src_options FROM tasks")"
+state_dir=$TEST_TMP/migrate-$PGCONVOY_MIGRATE_RUNS
+[[ -f $state_dir/pgconvoy.db ]] || fail "no catalog in $state_dir"
+[[ $(sqlite3 "$state_dir/pgconvoy.db" "SELECT src_options FROM tasks") == *"sslmode='verify-full'"* ]] ||
+    fail "the catalog does not keep the source's sslmode: $(sqlite3 "$state_dir/pgconvoy.db" "SELECT src_options FROM tasks")"
 if grep -r -a -l -- "$PASSWORD_SECRET" "$state_dir"; then
     fail "the password was written to the files above"
 fi
@@ -189,14 +189,14 @@ psql_src "$ONLINE_DB" -c "INSERT INTO public.customers (email, full_name, countr
 seen=$(psql_src postgres -F '|' -c "
     SELECT a.application_name, a.backend_type, s.ssl, s.version
     FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
-    WHERE a.application_name LIKE 'pgferry-%' ORDER BY 1")
-note "pgferry's sessions on the source: ${seen//$'\n'/; }"
-grep -q '^pgferry-cdc|walsender|t|TLS' <<<"$seen" || fail "no TLS walsender session of pgferry-cdc: $seen"
-[[ -z $(awk -F '|' '$3 != "t"' <<<"$seen") ]] || fail "sessions of pgferry's without TLS: $seen"
-pass "while streaming, every pgferry session on the source is TLS, the walsender's too"
+    WHERE a.application_name LIKE 'pgconvoy-%' ORDER BY 1")
+note "pgconvoy's sessions on the source: ${seen//$'\n'/; }"
+grep -q '^pgconvoy-cdc|walsender|t|TLS' <<<"$seen" || fail "no TLS walsender session of pgconvoy-cdc: $seen"
+[[ -z $(awk -F '|' '$3 != "t"' <<<"$seen") ]] || fail "sessions of pgconvoy's without TLS: $seen"
+pass "while streaming, every pgconvoy session on the source is TLS, the walsender's too"
 
 # keepalives: an idle socket with SO_KEEPALIVE shows a keepalive timer
-agent=${PGFERRY_PIDS[agent-a1]}
+agent=${PGCONVOY_PIDS[agent-a1]}
 sockets=$(ss -Htnpo state established "( dport = :$SRC_PORT )" | grep "pid=$agent,") ||
     fail "no socket of the agent to the source"
 grep -q 'timer:(keepalive' <<<"$sockets" || fail "no socket of the agent keeps TCP keepalives: $sockets"
@@ -208,13 +208,13 @@ pgf task cutover --project-name "$P" -n online --object-name "$ONLINE_DB" >"$TES
 wait_task "$P" online 60 || fail "the online task did not succeed"
 compare_db "$ONLINE_DB" "$ONLINE_DB" || fail "the target differs from the source after the cutover"
 assert_no_leftovers "$ONLINE_DB"
-assert_logged_tls "$log_from" pgferry-prepare pgferry-slot pgferry-schema pgferry-agent \
-    pgferry-copy pgferry-finalize pgferry-cdc
+assert_logged_tls "$log_from" pgconvoy-prepare pgconvoy-slot pgconvoy-schema pgconvoy-agent \
+    pgconvoy-copy pgconvoy-finalize pgconvoy-cdc
 # Not `tail | grep -q`: grep quits at its match, and under pipefail the
 # SIGPIPE that tail then gets fails the pipeline when the log is long.
-grep -q 'replication connection authorized: .*application_name=pgferry-cdc SSL enabled' \
+grep -q 'replication connection authorized: .*application_name=pgconvoy-cdc SSL enabled' \
     <<<"$(tail -c "+$log_from" "$SRC_LOG")" ||
-    fail "the source logged no TLS replication connection of pgferry-cdc"
+    fail "the source logged no TLS replication connection of pgconvoy-cdc"
 pass "online over TLS: streamed, cut over, identical, no slot or publication left"
 
 scenario_pass
