@@ -246,9 +246,10 @@ s_find_item_tables(PGconn *src, Pgconvoy__SchemaItem **items, size_t n)
 static bool
 s_is_migration_publication(const char *name)
 {
-    const char *p = name + 8;
+    static const char prefix[] = "pgconvoy_";
+    const char *p = name + sizeof prefix - 1;
 
-    if (strncmp(name, "pgconvoy_", 8) != 0 ||
+    if (strncmp(name, prefix, sizeof prefix - 1) != 0 ||
         strspn(p, "0123456789abcdef") != 32)
     {
         return false;
@@ -359,7 +360,8 @@ s_restore_script(const char *pg_bin, const char *dir, const char *dump,
 
     if (rc == 0)
     {
-        rc = pgtool_run(pg_bin, "pg_restore", argv, NULL, NULL, sql, error);
+        rc = pgtool_run(pg_bin, "pg_restore", argv, NULL, NULL, sql, NULL, NULL,
+                        error);
     }
     if (rc == 0)
     {
@@ -595,8 +597,8 @@ postdata_read_items(const char *pg_bin, PGconn *src, const char *dir,
     size_t first = res->n_items; /* ours are those added from here */
     int rc = -1;
 
-    if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, toc, error) !=
-        0)
+    if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, toc, NULL, NULL,
+                   error) != 0)
     {
         goto cleanup;
     }

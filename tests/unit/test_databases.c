@@ -50,7 +50,7 @@ s_test_online(coord_fixture_t *fx)
     CHECK(databases_get(store, db_id, &d) == 0);
     CHECK_EQ_INT(d.state, DB_SCHEMA);
     CHECK(d.skip_schema);
-    CHECK_EQ_INT(strncmp(d.slot, "pgconvoy_", 8), 0);
+    CHECK_EQ_INT(strncmp(d.slot, "pgconvoy_", 9), 0);
     CHECK(strlen(d.slot) > 40 && strlen(d.slot) <= 63);
 
     /* the slot unit holds the snapshot, taken at the slot's start */
