@@ -20,17 +20,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/pgconn.h"
 #include "common/strbuf.h"
+
+/* How often a running tool's stop function is asked, and how long a tool
+ * sent SIGTERM may take to end before it is sent SIGKILL. */
+#define PGTOOL_STOP_POLL_MS 250
+#define PGTOOL_TERM_GRACE_MS 5000
 
 extern char **environ;
 
@@ -232,10 +240,82 @@ s_dbname_option(const Pgconvoy__Endpoint *ep, const char *dbname, int pass_fd)
     return option;
 }
 
+static int64_t
+s_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reads the child's standard output into out and its standard error into
+ * err until it has closed both, closing *out_fd and *err_fd (then -1).
+ * Returns true if stop asked for the child to end: it was sent SIGTERM,
+ * and SIGKILL if it was still there PGTOOL_TERM_GRACE_MS later.
+ */
+static bool
+s_drain(pid_t pid, int out_pipe[2], int err_pipe[2], strbuf_t *out,
+        strbuf_t *err, pgtool_stop_fn stop, const void *stop_arg)
+{
+    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    int open_fds = 2;
+    int64_t termed_at = -1;
+    bool killed = false;
+
+    while (open_fds > 0)
+    {
+        char chunk[65536];
+        int ready = poll(fds, 2, stop != NULL ? PGTOOL_STOP_POLL_MS : -1);
+
+        if (ready < 0 && errno != EINTR)
+        {
+            break;
+        }
+        if (stop != NULL && termed_at < 0 && stop(stop_arg))
+        {
+            (void) kill(pid, SIGTERM);
+            termed_at = s_now_ms();
+        }
+        else if (termed_at >= 0 && !killed &&
+                 s_now_ms() - termed_at >= PGTOOL_TERM_GRACE_MS)
+        {
+            (void) kill(pid, SIGKILL);
+            killed = true;
+        }
+        for (int i = 0; ready > 0 && i < 2; i++)
+        {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+            {
+                continue;
+            }
+            ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
+            if (got > 0)
+            {
+                strbuf_t *dest = i == 0 ? out : err;
+                if (dest != NULL)
+                {
+                    strbuf_append_len(dest, chunk, (size_t) got);
+                }
+            }
+            else if (got == 0 || errno != EINTR)
+            {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    out_pipe[0] = fds[0].fd;
+    err_pipe[0] = fds[1].fd;
+    return termed_at >= 0;
+}
+
 int
 pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
            const Pgconvoy__Endpoint *ep, const char *dbname, strbuf_t *out,
-           char **error)
+           pgtool_stop_fn stop, const void *stop_arg, char **error)
 {
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
@@ -248,6 +328,7 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
     strbuf_t *err = strbuf_new();
     pid_t pid = -1;
     int status = 0;
+    bool stopped = false;
     int rc = -1;
 
     if (password && (pass_fd = s_password_file(ep->password, error)) < 0)
@@ -290,48 +371,15 @@ pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
     close(err_pipe[1]);
     out_pipe[1] = err_pipe[1] = -1;
 
-    struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0)
-    {
-        char chunk[65536];
-        if (poll(fds, 2, -1) < 0)
-        {
-            if (errno == EINTR)
-            {
-                continue;
-            }
-            break;
-        }
-        for (int i = 0; i < 2; i++)
-        {
-            if (fds[i].fd < 0 || fds[i].revents == 0)
-            {
-                continue;
-            }
-            ssize_t got = read(fds[i].fd, chunk, sizeof chunk);
-            if (got > 0)
-            {
-                strbuf_t *dest = i == 0 ? out : err;
-                if (dest != NULL)
-                {
-                    strbuf_append_len(dest, chunk, (size_t) got);
-                }
-            }
-            else if (got == 0 || errno != EINTR)
-            {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    out_pipe[0] = fds[0].fd;
-    err_pipe[0] = fds[1].fd;
+    stopped = s_drain(pid, out_pipe, err_pipe, out, err, stop, stop_arg);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     {
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (stopped)
+    {
+        *error = xasprintf("%s stopped: its unit was released", tool);
+    }
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
     {
         rc = 0;
     }

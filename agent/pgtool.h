@@ -10,8 +10,14 @@
 #ifndef PGCONVOY_AGENT_PGTOOL_H
 #define PGCONVOY_AGENT_PGTOOL_H
 
+#include <stdbool.h>
+
 #include "common/strbuf.h"
 #include "pgconvoy.pb-c.h"
+
+/* Asked while a tool runs: true when the tool's work is no longer wanted
+ * (its unit was released or fenced). Called from the running thread. */
+typedef bool (*pgtool_stop_fn)(const void *arg);
 
 /*
  * Runs pg_bin/tool with argv (NULL-ended, without the program name),
@@ -19,10 +25,15 @@
  * --no-password ahead of argv). Its standard output is
  * appended to out (if not NULL). Returns 0 if it exited 0, else -1 with
  * *error set to what it printed on standard error.
+ *
+ * If stop is not NULL it is asked about four times a second; once it
+ * says true the tool is terminated (SIGTERM, then SIGKILL if it lingers)
+ * and -1 returned with *error saying so. A pg_dump left running would
+ * hold its locks on the source's tables for nobody.
  */
 int pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
                const Pgconvoy__Endpoint *ep, const char *dbname, strbuf_t *out,
-               char **error);
+               pgtool_stop_fn stop, const void *stop_arg, char **error);
 
 /* Removes psql meta-commands (\restrict, \unrestrict) from a script, which
  * pg_dump emits in plain output but the server cannot run. */

@@ -328,10 +328,11 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
 
     *chunks_p = NULL;
     *n = 0;
-    if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, listing,
-                   error) != 0 ||
-        pgtool_run(pg_bin, "pg_restore", script_argv, NULL, NULL, script,
-                   error) != 0)
+    /* from a file, not the source: quick, nothing to stop */
+    if (pgtool_run(pg_bin, "pg_restore", list_argv, NULL, NULL, listing, NULL,
+                   NULL, error) != 0 ||
+        pgtool_run(pg_bin, "pg_restore", script_argv, NULL, NULL, script, NULL,
+                   NULL, error) != 0)
     {
         goto cleanup;
     }

@@ -178,6 +178,14 @@ s_filter_load(PGconn *src, const Pgconvoy__Assign *a, filter_t *f, char **error)
  * makes the large objects, empty, with their owners, comments and
  * privileges (large_objects.c fills them), unless only some tables are
  * selected: then none, as pg_dump -t. */
+/* pgtool's question: a pg_dump of a released unit is stopped, or it
+ * would hold its locks on the source's tables for nobody */
+static bool
+s_released(const void *unit)
+{
+    return unit_is_released(unit);
+}
+
 static int
 s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
           strbuf_t *out, char **error)
@@ -210,7 +218,7 @@ s_pg_dump(unit_t *self, const filter_t *f, const char *const *extra,
     }
     argv[argc] = NULL;
     rc = pgtool_run(unit_pg_bin(self), "pg_dump", argv, a->source, NULL, out,
-                    error);
+                    s_released, self, error);
     free(argv);
     return rc;
 }
