@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dbopts.h"
 #include "cli/verbs.h"
 #include "common/cmdline.h"
 #include "common/config.h"
@@ -40,12 +41,7 @@ typedef struct
     const char *operand; /* keygen's PATH */
     bool expand;
     bool validate;
-    int64_t split_bytes; /* 0: the coordinator's default */
-    bool fix_replica_identity;
-    bool no_owner;
-    bool no_privileges;
-    bool create_roles;
-    bool role_passwords;
+    cli_dbopts_t db;
 } cli_args_t;
 
 /* 0: run the command; 1: its help was printed (exit 0); -1: bad input,
@@ -59,6 +55,16 @@ s_parse(const cli_verb_t *verb, int argc, char **argv, cli_args_t *args)
     cmdline_init(&cmdline, verb->options, PGCONVOY_CLI_NAME, verb->name, false);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
+        int taken = cli_dbopts_parse(&args->db, c, optarg);
+
+        if (taken != 0)
+        {
+            if (taken < 0)
+            {
+                return -1;
+            }
+            continue;
+        }
         switch (c)
         {
             case CLI_OPT_NAME:
@@ -110,32 +116,6 @@ s_parse(const cli_verb_t *verb, int argc, char **argv, cli_args_t *args)
                 break;
             case CLI_OPT_VALIDATE:
                 args->validate = true;
-                break;
-            case CLI_OPT_SPLIT:
-            {
-                char *error = NULL;
-                if (config_parse_size(optarg, &args->split_bytes, &error) != 0)
-                {
-                    cli_error("--split-tables-larger-than: %s", error);
-                    free(error);
-                    return -1;
-                }
-                break;
-            }
-            case CLI_OPT_FIX_REPLICA_IDENTITY:
-                args->fix_replica_identity = true;
-                break;
-            case CLI_OPT_NO_OWNER:
-                args->no_owner = true;
-                break;
-            case CLI_OPT_NO_PRIVILEGES:
-                args->no_privileges = true;
-                break;
-            case CLI_OPT_ROLES:
-                args->create_roles = true;
-                break;
-            case CLI_OPT_ROLE_PASSWORDS:
-                args->role_passwords = true;
                 break;
             case CMDLINE_HELP:
                 cli_verb_print_help(verb, stdout);
@@ -289,18 +269,10 @@ s_task_create(const cli_args_t *args)
                   args->task_type);
         return CLI_EXIT_USAGE;
     }
-    if (args->fix_replica_identity &&
-        strcmp(args->task_type, "OnlineMigration") != 0)
+    if (cli_dbopts_check(&args->db,
+                         strcmp(args->task_type, "OnlineMigration") == 0,
+                         "OnlineMigration tasks") != 0)
     {
-        cli_error("--fix-replica-identity applies to OnlineMigration "
-                  "tasks only; an OfflineMigration copies tables without "
-                  "a key as they are");
-        return CLI_EXIT_USAGE;
-    }
-    if (args->role_passwords && !args->create_roles)
-    {
-        cli_error("--role-passwords applies to --roles only: it gives the "
-                  "roles --roles creates their source passwords");
         return CLI_EXIT_USAGE;
     }
     if (config_load_endpoint(args->source_json, &src, &error) != 0 ||
@@ -333,12 +305,7 @@ s_task_create(const cli_args_t *args)
     req.target = &tgt_ep;
     req.n_databases = dbs.count;
     req.databases = opt_ptrs;
-    req.split_bytes = args->split_bytes;
-    req.fix_replica_identity = args->fix_replica_identity;
-    req.no_owner = args->no_owner;
-    req.no_privileges = args->no_privileges;
-    req.create_roles = args->create_roles;
-    req.role_passwords = args->role_passwords;
+    cli_dbopts_fill(&args->db, &req);
     code = s_simple_call(args, &req, CLI_CREATE_TIMEOUT_MS);
 
 cleanup:

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/dbopts.h"
 #include "common/cmdline.h"
 #include "common/config.h"
 #include "common/envelope.h"
@@ -46,15 +47,10 @@ typedef struct
     const char *state_dir;
     int agents;
     int jobs;
-    int64_t split_bytes; /* 0: the coordinator's default */
     bool online;
     bool cutover_when_ready;
-    bool fix_replica_identity; /* online: REPLICA IDENTITY FULL if no key */
-    bool validate;             /* online: compare every table at cutover */
-    bool no_owner;             /* objects owned by the migrating role */
-    bool no_privileges;        /* no GRANT, REVOKE, default privileges */
-    bool create_roles;         /* make the roles the target lacks */
-    bool role_passwords;       /* with their source passwords */
+    bool validate; /* online: compare every table at cutover */
+    cli_dbopts_t db;
 } migrate_options_t;
 
 typedef struct
@@ -98,6 +94,16 @@ s_parse_options(const cli_verb_t *verb, int argc, char **argv,
     cmdline_init(&cmdline, verb->options, PGCONVOY_CLI_NAME, verb->name, false);
     while ((c = cmdline_next(&cmdline, argc, argv)) != CMDLINE_END)
     {
+        int taken = cli_dbopts_parse(&opts->db, c, optarg);
+
+        if (taken != 0)
+        {
+            if (taken < 0)
+            {
+                return -1;
+            }
+            continue;
+        }
         switch (c)
         {
             case CLI_OPT_SOURCE:
@@ -131,35 +137,9 @@ s_parse_options(const cli_verb_t *verb, int argc, char **argv,
             case CLI_OPT_CUTOVER_WHEN_READY:
                 opts->cutover_when_ready = true;
                 break;
-            case CLI_OPT_FIX_REPLICA_IDENTITY:
-                opts->fix_replica_identity = true;
-                break;
             case CLI_OPT_VALIDATE:
                 opts->validate = true;
                 break;
-            case CLI_OPT_NO_OWNER:
-                opts->no_owner = true;
-                break;
-            case CLI_OPT_NO_PRIVILEGES:
-                opts->no_privileges = true;
-                break;
-            case CLI_OPT_ROLES:
-                opts->create_roles = true;
-                break;
-            case CLI_OPT_ROLE_PASSWORDS:
-                opts->role_passwords = true;
-                break;
-            case CLI_OPT_SPLIT:
-            {
-                char *error = NULL;
-                if (config_parse_size(optarg, &opts->split_bytes, &error) != 0)
-                {
-                    cli_error("--split-tables-larger-than: %s", error);
-                    free(error);
-                    return -1;
-                }
-                break;
-            }
             case CMDLINE_HELP:
                 cli_verb_print_help(verb, stdout);
                 return 1;
@@ -178,17 +158,8 @@ s_parse_options(const cli_verb_t *verb, int argc, char **argv,
         cli_error("--source and --target are required");
         return -1;
     }
-    if (opts->role_passwords && !opts->create_roles)
+    if (cli_dbopts_check(&opts->db, opts->online, "--online") != 0)
     {
-        cli_error("--role-passwords applies to --roles only: it gives the "
-                  "roles --roles creates their source passwords");
-        return -1;
-    }
-    if (opts->fix_replica_identity && !opts->online)
-    {
-        cli_error("--fix-replica-identity applies to --online only; an "
-                  "offline migration copies tables without a key as they "
-                  "are");
         return -1;
     }
     if ((opts->cutover_when_ready || opts->validate) && !opts->online)
@@ -456,12 +427,7 @@ s_create_task(migrate_t *self, const migrate_options_t *opts,
     req.target = &tgt_ep;
     req.n_databases = 1;
     req.databases = dbs;
-    req.split_bytes = opts->split_bytes;
-    req.fix_replica_identity = opts->fix_replica_identity;
-    req.no_owner = opts->no_owner;
-    req.no_privileges = opts->no_privileges;
-    req.create_roles = opts->create_roles;
-    req.role_passwords = opts->role_passwords;
+    cli_dbopts_fill(&opts->db, &req);
     code = s_call(self, &req, 600000);
     cli_endpoint_clear(&src_ep);
     cli_endpoint_clear(&tgt_ep);
