@@ -7,6 +7,15 @@
 #   clusters.sh setup DIR      initdb + start "src" and "tgt", write DIR/env
 #   clusters.sh teardown DIR   stop both (immediate) and remove DIR
 #
+# PGCONVOY_SRC_MAJOR and PGCONVOY_TGT_MAJOR (default: the major of PGBIN)
+# choose each side's PostgreSQL major version. One other than PGBIN's runs
+# from the Debian chroot that tests/integration/chroots.sh built for it
+# (13: bullseye, 17: trixie), with its data directory inside the chroot;
+# it listens on 127.0.0.1 like the others, so the host's psql, agents and
+# scenario helpers reach it the same way. DIR/env then also says
+# SRC_MAJOR, SRC_CHROOT and SRC_PGBIN (the server's binaries as seen from
+# inside its chroot), and the same for TGT.
+#
 # DIR/env is a shell fragment (SRC_PORT, TGT_PORT, PGBIN, ...) that lib.sh
 # sources. Both clusters listen on 127.0.0.1 only, on ports picked at random
 # among the free ones below the kernel's ephemeral range, so two setups can run
@@ -22,6 +31,10 @@
 # pgconvoy_release_port and changes no shell option.
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+# pgconvoy_chroot_* (sourcing defines functions only)
+# shellcheck source=chroots.sh
+source "$(dirname "${BASH_SOURCE[0]}")/chroots.sh"
 
 # Port reservations are directories here: mkdir is atomic, so two runs that
 # pick the same free port at the same moment cannot both get it.
@@ -82,6 +95,57 @@ s_as_postgres()
     runuser -u postgres -- "$@"
 }
 
+# Side state, set by s_side_init: the chroot a side's server runs in (empty:
+# the host), its binaries and data directory as the server sees them, and
+# the data directory as the host sees it.
+declare -A S_CHROOT=() S_BIN=() S_DATA=() S_HOST_DATA=() S_MAJOR=()
+
+# s_side_pg SIDE TOOL ARGS...: runs the side's TOOL as its postgres user.
+s_side_pg()
+{
+    local side=$1 tool=$2
+    shift 2
+    if [[ -n ${S_CHROOT[$side]} ]]; then
+        pgconvoy_chroot_exec "${S_CHROOT[$side]}" runuser -u postgres -- "${S_BIN[$side]}/$tool" "$@"
+    else
+        s_as_postgres "${S_BIN[$side]}/$tool" "$@"
+    fi
+}
+
+# The major version of the PostgreSQL binaries in DIR.
+s_bin_major()
+{
+    "$1/postgres" --version | sed -n 's/^postgres (PostgreSQL) \([0-9]*\).*/\1/p'
+}
+
+# s_side_init SIDE MAJOR RUN: where SIDE's cluster lives. RUN is the
+# host's run directory; a chroot side lives in a directory of the same
+# name inside its chroot, recorded in DIR/.pgconvoy-chroot-SIDE so that
+# teardown finds it even after a failed setup.
+s_side_init()
+{
+    local side=$1 major=$2 run=$3 dir=$4 host_major release chroot
+    host_major=$(s_bin_major "$PGBIN")
+    S_MAJOR[$side]=$major
+    if [[ $major == "$host_major" ]]; then
+        S_CHROOT[$side]=""
+        S_BIN[$side]=$PGBIN
+        S_DATA[$side]=$run/$side
+        S_HOST_DATA[$side]=$run/$side
+        return 0
+    fi
+    release=$(pgconvoy_chroot_release_of "$major") || s_die "no chroot for PostgreSQL $major"
+    chroot=$(pgconvoy_chroot_dir "$release")
+    [[ -f $chroot/.pgconvoy-chroot ]] ||
+        s_die "no $release chroot in $chroot for PostgreSQL $major: run tests/integration/chroots.sh build $release"
+    S_CHROOT[$side]=$chroot
+    S_BIN[$side]=/usr/lib/postgresql/$major/bin
+    S_DATA[$side]=/var/lib/pgconvoy-clusters/$(basename "$run")/$side
+    S_HOST_DATA[$side]=$chroot${S_DATA[$side]}
+    printf '%s\n%s\n' "$chroot" "${S_DATA[$side]}" >"$dir/.pgconvoy-chroot-$side"
+    pgconvoy_chroot_exec "$chroot" install -d -o postgres -g postgres -m 700 "${S_DATA[$side]%/*}"
+}
+
 # Appends our settings to DATA/postgresql.conf (later lines win) and replaces
 # pg_hba.conf with trust for loopback, including replication connections.
 s_configure()
@@ -120,39 +184,43 @@ EOF
         printf 'host    all             all     %s    trust\nhost    replication     all     %s    trust\n' \
             "$net" "$net" >>"$data/pg_hba.conf"
     done
-    chown postgres:postgres "$data/postgresql.conf" "$data/pg_hba.conf"
+    # the owner of the data directory: a chroot's postgres has a uid of its own
+    chown --reference="$data/PG_VERSION" "$data/postgresql.conf" "$data/pg_hba.conf"
 }
 
-# Starts the cluster in DATA on a free port, retrying with another port if the
-# one we picked was taken in the meantime. Prints the port.
+# Starts SIDE's cluster on a free port, retrying with another port if the
+# one we picked was taken in the meantime. Prints the port. Its log is
+# SIDE.log beside its data directory.
 s_start()
 {
-    local data=$1 log=$2 sockdir=$3 attempt port
+    local side=$1 attempt port
+    local data=${S_DATA[$side]} host_data=${S_HOST_DATA[$side]}
+    local log=${S_DATA[$side]}.log host_log=${S_HOST_DATA[$side]}.log
     for attempt in 1 2 3; do
         port=$(pgconvoy_free_port) || return 1
-        s_configure "$data" "$port" "$sockdir"
-        if s_as_postgres "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 30 start >/dev/null 2>&1; then
+        s_configure "$host_data" "$port" "${data%/*}"
+        if s_side_pg "$side" pg_ctl -D "$data" -l "$log" -w -t 30 start >/dev/null 2>&1; then
             echo "$port"
             return 0
         fi
         pgconvoy_release_port "$port"
-        if grep -q 'could not bind\|could not create listen socket' "$log" 2>/dev/null; then
+        if grep -q 'could not bind\|could not create listen socket' "$host_log" 2>/dev/null; then
             echo "clusters.sh: port $port was taken, retrying" >&2
             continue
         fi
         break
     done
-    echo "clusters.sh: error: could not start the cluster in $data; its log ($log):" >&2
-    cat "$log" >&2 2>/dev/null || true
+    echo "clusters.sh: error: could not start the cluster in $host_data; its log ($host_log):" >&2
+    cat "$host_log" >&2 2>/dev/null || true
     return 1
 }
 
-# Stops the cluster in DATA if it runs. Immediate mode: the data is thrown away.
+# Stops SIDE's cluster if it runs. Immediate mode: the data is thrown away.
 s_stop()
 {
-    local data=$1 pid
+    local side=$1 pid data=${S_HOST_DATA[$side]}
     [[ -f $data/postmaster.pid ]] || return 0
-    if ! s_as_postgres "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 20 stop >/dev/null 2>&1; then
+    if ! s_side_pg "$side" pg_ctl -D "${S_DATA[$side]}" -m immediate -w -t 20 stop >/dev/null 2>&1; then
         # pg_ctl gave up: kill the postmaster we started, by its own pid file
         pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
         if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
@@ -202,11 +270,16 @@ cmd_setup()
     S_SETUP_DIR=$dir
     trap 's_setup_failed' EXIT
 
+    local host_major
+    host_major=$(s_bin_major "$PGBIN")
+    s_side_init src "${PGCONVOY_SRC_MAJOR:-$host_major}" "$run" "$dir"
+    s_side_init tgt "${PGCONVOY_TGT_MAJOR:-$host_major}" "$run" "$dir"
+
     # Both initdbs at once: each is mostly single-threaded.
     local -A initdb_pid=()
     for side in src tgt; do
-        s_as_postgres "$PGBIN/initdb" -D "$run/$side" -U postgres -A trust \
-            -E UTF8 --locale=C.UTF-8 --no-sync --no-instructions \
+        s_side_pg "$side" initdb -D "${S_DATA[$side]}" -U postgres -A trust \
+            -E UTF8 --locale=C.UTF-8 --no-sync \
             >"$run/$side.initdb.log" 2>&1 &
         initdb_pid[$side]=$!
     done
@@ -219,8 +292,8 @@ cmd_setup()
     done
 
     for side in src tgt; do
-        port[$side]=$(s_start "$run/$side" "$run/$side.log" "$sockdir")
-        s_as_postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$sockdir" \
+        port[$side]=$(s_start "$side")
+        "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
             -p "${port[$side]}" -U postgres -d postgres \
             -c "CREATE ROLE $PASSWORD_ROLE LOGIN SUPERUSER PASSWORD '$PASSWORD_SECRET'" \
             >/dev/null
@@ -232,16 +305,19 @@ cmd_setup()
         printf 'TGT_PORT=%q\n' "${port[tgt]}"
         printf 'PGBIN=%q\n' "$PGBIN"
         printf 'PG_RUN_DIR=%q\n' "$run"
-        printf 'SRC_DATA=%q\n' "$run/src"
-        printf 'TGT_DATA=%q\n' "$run/tgt"
-        printf 'SRC_LOG=%q\n' "$run/src.log"
-        printf 'TGT_LOG=%q\n' "$run/tgt.log"
+        for side in src tgt; do
+            printf '%s_DATA=%q\n' "${side^^}" "${S_HOST_DATA[$side]}"
+            printf '%s_LOG=%q\n' "${side^^}" "${S_HOST_DATA[$side]}.log"
+            printf '%s_MAJOR=%q\n' "${side^^}" "${S_MAJOR[$side]}"
+            printf '%s_CHROOT=%q\n' "${side^^}" "${S_CHROOT[$side]}"
+            printf '%s_PGBIN=%q\n' "${side^^}" "${S_BIN[$side]}"
+        done
         printf 'PASSWORD_ROLE=%q\n' "$PASSWORD_ROLE"
         printf 'PASSWORD_SECRET=%q\n' "$PASSWORD_SECRET"
     } >"$dir/env.tmp"
     mv "$dir/env.tmp" "$dir/env"
     trap - EXIT
-    echo "clusters.sh: source on 127.0.0.1:${port[src]}, target on 127.0.0.1:${port[tgt]} ($run)"
+    echo "clusters.sh: source (PostgreSQL ${S_MAJOR[src]}) on 127.0.0.1:${port[src]}, target (PostgreSQL ${S_MAJOR[tgt]}) on 127.0.0.1:${port[tgt]} ($run)"
 }
 
 s_setup_failed()
@@ -266,10 +342,25 @@ cmd_teardown()
         run=$(cat "$dir/.pgconvoy-run-dir")
     fi
     for side in src tgt; do
-        if [[ -d $run/$side ]]; then
-            port=$(sed -n "s/^port = \([0-9]*\)$/\1/p" "$run/$side/postgresql.conf" 2>/dev/null | tail -n 1)
-            s_stop "$run/$side"
+        if [[ -f $dir/.pgconvoy-chroot-$side ]]; then
+            S_CHROOT[$side]=$(sed -n 1p "$dir/.pgconvoy-chroot-$side")
+            S_DATA[$side]=$(sed -n 2p "$dir/.pgconvoy-chroot-$side")
+            S_HOST_DATA[$side]=${S_CHROOT[$side]}${S_DATA[$side]}
+            S_BIN[$side]=/usr/lib/postgresql/$(cat "${S_HOST_DATA[$side]}/PG_VERSION" 2>/dev/null)/bin
+        else
+            S_CHROOT[$side]=""
+            S_DATA[$side]=$run/$side
+            S_HOST_DATA[$side]=$run/$side
+            S_BIN[$side]=$PGBIN
+        fi
+        if [[ -d ${S_HOST_DATA[$side]} ]]; then
+            port=$(sed -n "s/^port = \([0-9]*\)$/\1/p" "${S_HOST_DATA[$side]}/postgresql.conf" 2>/dev/null | tail -n 1)
+            s_stop "$side"
             pgconvoy_release_port "$port"
+        fi
+        if [[ -n ${S_CHROOT[$side]} && ${S_DATA[$side]} == /var/lib/pgconvoy-clusters/*/"$side" ]]; then
+            rm -rf "${S_HOST_DATA[$side]}" "${S_HOST_DATA[$side]}.log"
+            rmdir "${S_HOST_DATA[$side]%/*}" 2>/dev/null || true
         fi
     done
     if [[ $run != "$dir" && $run == /tmp/pgconvoy-pg.* ]]; then
