@@ -109,7 +109,7 @@ s_malformed(const slot_reader_t *self, const char *what, int len)
  * never what was merely received (persist, then acknowledge).
  */
 static int
-s_send_status(slot_reader_t *self, char **error)
+s_send_status_asking(slot_reader_t *self, bool reply, char **error)
 {
     char buf[STATUS_LEN];
 
@@ -118,7 +118,7 @@ s_send_status(slot_reader_t *self, char **error)
     s_put_u64(buf + 9, self->confirmed_lsn);  /* flush */
     s_put_u64(buf + 17, self->confirmed_lsn); /* apply */
     s_put_u64(buf + 25, (uint64_t) pgoutput_now_us());
-    buf[33] = 0; /* no reply requested */
+    buf[33] = reply ? 1 : 0; /* a keepalive back, with the sent position */
     if (PQputCopyData(self->conn, buf, STATUS_LEN) <= 0 ||
         PQflush(self->conn) != 0)
     {
@@ -129,6 +129,12 @@ s_send_status(slot_reader_t *self, char **error)
     self->reported_lsn = self->confirmed_lsn;
     self->last_status_ms = zclock_mono();
     return 0;
+}
+
+static int
+s_send_status(slot_reader_t *self, char **error)
+{
+    return s_send_status_asking(self, false, error);
 }
 
 /* Milliseconds until a status update is due (0: now). */
@@ -212,9 +218,14 @@ slot_reader_create_slot(slot_reader_t *self, char **snapshot_out,
         *error = s_error(self, "could not quote the slot name", NULL);
         goto cleanup;
     }
-    /* PostgreSQL 15 syntax; the snapshot lives until our next command */
-    sql = xasprintf("CREATE_REPLICATION_SLOT %s LOGICAL pgoutput "
-                    "(SNAPSHOT 'export')",
+    /* the snapshot lives until our next command; the option list is
+     * PostgreSQL 15's, the bare keyword the one from 10 to 14 (15 still
+     * takes it, but it may not forever) */
+    sql = xasprintf(PQserverVersion(self->conn) >= 150000
+                        ? "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput "
+                          "(SNAPSHOT 'export')"
+                        : "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput "
+                          "EXPORT_SNAPSHOT",
                     ident);
     res = PQexec(self->conn, sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -264,11 +275,12 @@ slot_reader_start(slot_reader_t *self, uint64_t start_lsn, char **error)
         goto cleanup;
     }
     /* messages: the cutover marker (pg_logical_emit_message) comes
-     * through the stream, after every transaction committed before it */
+     * through the stream, after every transaction committed before it;
+     * pgoutput knows the option from 14 on, and refuses it before */
     sql = xasprintf("START_REPLICATION SLOT %s LOGICAL %X/%X "
-                    "(proto_version '1', publication_names %s, "
-                    "messages 'true')",
-                    ident, LSN_ARGS(start_lsn), pub);
+                    "(proto_version '1', publication_names %s%s)",
+                    ident, LSN_ARGS(start_lsn), pub,
+                    slot_reader_has_messages(self) ? ", messages 'true'" : "");
     res = PQexec(self->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH)
     {
@@ -522,4 +534,17 @@ uint64_t
 slot_reader_received_lsn(const slot_reader_t *self)
 {
     return self->received_lsn;
+}
+
+bool
+slot_reader_has_messages(const slot_reader_t *self)
+{
+    return PQserverVersion(self->conn) >= 140000;
+}
+
+int
+slot_reader_ask_position(slot_reader_t *self, char **error)
+{
+    assert(self != NULL && self->streaming);
+    return s_send_status_asking(self, true, error);
 }

@@ -44,7 +44,8 @@ slot_reader_t *slot_reader_new(const Pgconvoy__Endpoint *ep, const char *slot,
 void slot_reader_destroy(slot_reader_t **self_p);
 
 /*
- * CREATE_REPLICATION_SLOT "slot" LOGICAL pgoutput (SNAPSHOT 'export').
+ * CREATE_REPLICATION_SLOT "slot" LOGICAL pgoutput (SNAPSHOT 'export'), or
+ * EXPORT_SNAPSHOT on a server older than 15.
  * On success *snapshot_out is the exported snapshot's name (free() it) and
  * *consistent_lsn the slot's consistent point: a full copy made under the
  * snapshot, then the stream from that LSN, meet exactly. The snapshot stays
@@ -57,7 +58,8 @@ int slot_reader_create_slot(slot_reader_t *self, char **snapshot_out,
 
 /*
  * START_REPLICATION SLOT "slot" LOGICAL start_lsn (proto_version '1',
- * publication_names 'publication', messages 'true'). The server sends transactions that
+ * publication_names 'publication', messages 'true' from PostgreSQL 14 on:
+ * see slot_reader_has_messages()). The server sends transactions that
  * commit after max(start_lsn, the slot's confirmed position). Returns 0, or
  * -1 with *error set.
  */
@@ -101,6 +103,22 @@ uint64_t slot_reader_confirmed_lsn(const slot_reader_t *self);
  * published (pg_recvlogical does the same).
  */
 uint64_t slot_reader_received_lsn(const slot_reader_t *self);
+
+/*
+ * Whether the stream carries logical decoding messages
+ * (pg_logical_emit_message): pgoutput sends them from PostgreSQL 14 on.
+ * Without them, an end point is an LSN: see slot_reader_ask_position().
+ */
+bool slot_reader_has_messages(const slot_reader_t *self);
+
+/*
+ * Asks the server for a keepalive now (a status update with "reply
+ * requested"). Its position, slot_reader_received_lsn() once read, is
+ * where the server has decoded and sent up to: every transaction that
+ * committed before it is in the stream ahead of the keepalive. Returns 0,
+ * or -1 with *error set.
+ */
+int slot_reader_ask_position(slot_reader_t *self, char **error);
 
 /* Whether the last failure is worth another try: a lost connection or a
  * server shutting down, or a slot still held by a walsender about to go;

@@ -16,6 +16,13 @@
  * asked for. Logical decoding hands it over after every transaction that
  * committed before it, so once it arrives every write committed before
  * the cutover command is on the target, whatever keepalives say.
+ * pgoutput carries such messages only from PostgreSQL 14 on. Before, the
+ * marker is a transactional message, never seen in the stream, whose
+ * end LSN is the end point: once the server's sent position (a
+ * keepalive, asked for) or a commit's end reaches it with no transaction
+ * open, every transaction that committed before it has been received,
+ * because decoding hands them out in commit order. The message's own
+ * commit is WAL after that LSN, so an idle server gets there too.
  *
  * Lost connections on either side are retried here, with the stream
  * restarted from the origin: a long CDC phase outlives network blips.
@@ -72,6 +79,7 @@ typedef struct
     bool cutting_over;     /* the marker is emitted */
     bool validate;         /* compare every table before finishing */
     uint64_t end_lsn;      /* where the marker was written */
+    uint64_t commit_lsn;   /* end of the last commit applied, this stream */
     int64_t next_report;   /* monotonic ms */
 } cdc_t;
 
@@ -199,15 +207,30 @@ static int
 s_emit_marker(cdc_t *c, char **error)
 {
     const char *params[2] = {CDC_MARKER_PREFIX, c->a->slot};
+    /* transactional where the stream cannot carry it: then its commit is
+     * WAL past end_lsn, which a keepalive reaches (see the top) */
+    const char *sql = slot_reader_has_messages(c->reader)
+                          ? "SELECT pg_logical_emit_message(false, $1, $2)"
+                          : "SELECT pg_logical_emit_message(true, $1, $2)";
 
-    if (s_query_lsn(c->src, "SELECT pg_logical_emit_message(false, $1, $2)", 2,
-                    params, &c->end_lsn, error) != 0)
+    if (s_query_lsn(c->src, sql, 2, params, &c->end_lsn, error) != 0)
     {
         return -1;
     }
     c->cutting_over = true;
     c->next_report = 0; /* say so now */
     return 0;
+}
+
+/* Before PostgreSQL 14, with no transaction open: whether the stream has
+ * passed the end point, every transaction before it received. */
+static bool
+s_passed_end_lsn(const cdc_t *c)
+{
+    return c->cutting_over && !slot_reader_has_messages(c->reader) &&
+           !c->in_xact &&
+           (slot_reader_received_lsn(c->reader) >= c->end_lsn ||
+            c->commit_lsn >= c->end_lsn);
 }
 
 static bool
@@ -403,6 +426,7 @@ s_apply_one(cdc_t *c, const char *data, size_t len, uint64_t wal_start,
         case PGOUTPUT_COMMIT:
             c->in_xact = false;
             c->progressed = true;
+            c->commit_lsn = msg.commit.end_lsn;
             c->lag_ms = (pgoutput_now_us() - msg.commit.commit_time) / 1000;
             /* persist, then acknowledge: see s_confirm_flushed() */
             break;
@@ -478,7 +502,7 @@ s_stream(cdc_t *c, char **error, bool *transient)
             {
                 return CDC_FAILED;
             }
-            if (marker)
+            if (marker || s_passed_end_lsn(c))
             {
                 /* everything before it is in the batch: commit it */
                 return s_flush(c, error, transient) == 0 ? CDC_MARKER
@@ -494,6 +518,17 @@ s_stream(cdc_t *c, char **error, bool *transient)
             c->received_lsn =
                 received > c->received_lsn ? received : c->received_lsn;
             c->caught_up = true;
+            if (s_passed_end_lsn(c))
+            {
+                return s_flush(c, error, transient) == 0 ? CDC_MARKER
+                                                         : CDC_FAILED;
+            }
+            /* no marker will come: ask where the server has got to */
+            if (c->cutting_over && !slot_reader_has_messages(c->reader) &&
+                slot_reader_ask_position(c->reader, error) != 0)
+            {
+                return CDC_FAILED;
+            }
         }
         if (zclock_mono() >= c->next_report && s_report(c, error) != 0)
         {
