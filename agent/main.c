@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent/lease.h"
+#include "agent/pgtool.h"
 #include "agent/unit.h"
 #include "common/cmdline.h"
 #include "common/curve.h"
@@ -33,6 +34,8 @@
 #define AGENT_MAX_RUNNING 4096
 /* an idle kept session older than this is closed */
 #define AGENT_POOL_IDLE_MS 10000
+/* where Debian installs each major version's tools, as MAJOR/bin */
+#define AGENT_PG_ROOT "/usr/lib/postgresql"
 
 typedef struct
 {
@@ -93,8 +96,11 @@ s_usage(FILE *out)
     fprintf(out, "\n"
                  "Without --pg-bin, pg_dump and pg_restore are taken from "
                  "$PGCONVOY_PG_BIN, else\n"
-                 "from /usr/lib/postgresql/15/bin if they are there, else from "
-                 "$PATH.\n");
+                 "from the newest /usr/lib/postgresql/MAJOR/bin there is, "
+                 "else from $PATH.\n"
+                 "They must be of the newest major version of the two "
+                 "servers, or later:\n"
+                 "a migration whose servers are newer is refused.\n");
 }
 
 /* 0: go on; 1: --help or --version printed, exit 0; -1: exit 2 */
@@ -187,10 +193,14 @@ s_parse_options(int argc, char **argv, agent_options_t *opts)
     }
     if (opts->pg_bin == NULL)
     {
-        /* Debian's PostgreSQL 15 tools, as the project is specified */
-        opts->pg_bin = access("/usr/lib/postgresql/15/bin/pg_dump", X_OK) == 0
-                           ? "/usr/lib/postgresql/15/bin"
-                           : "";
+        /* the newest of Debian's: the tools must be at least as new as
+         * both servers, which the checks and schema units verify */
+        static char found[4096];
+        char *newest = pgtool_find_newest(AGENT_PG_ROOT);
+
+        snprintf(found, sizeof found, "%s", newest ? newest : "");
+        free(newest);
+        opts->pg_bin = found;
     }
     return 0;
 }

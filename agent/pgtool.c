@@ -17,6 +17,7 @@
 
 #include "agent/pgtool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -451,4 +452,97 @@ pgtool_strip_meta(strbuf_t *script)
     strbuf_reset(script);
     strbuf_append_len(script, strbuf_data(clean), strbuf_len(clean));
     strbuf_destroy(&clean);
+}
+
+char *
+pgtool_find_newest(const char *root)
+{
+    DIR *d = opendir(root);
+    struct dirent *e = NULL;
+    long best = -1;
+
+    if (d == NULL)
+    {
+        return NULL;
+    }
+    while ((e = readdir(d)) != NULL)
+    {
+        char *end = NULL;
+        long major = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0' || major <= best)
+        {
+            continue; /* not a major version's directory, or older */
+        }
+        char *tool = xasprintf("%s/%s/bin/pg_dump", root, e->d_name);
+        if (access(tool, X_OK) == 0)
+        {
+            best = major;
+        }
+        free(tool);
+    }
+    closedir(d);
+    return best >= 0 ? xasprintf("%s/%ld/bin", root, best) : NULL;
+}
+
+int
+pgtool_major(const char *pg_bin, const char *tool, char **error)
+{
+    static const char *const argv[] = {"--version", NULL};
+    strbuf_t *out = strbuf_new();
+    const char *text = NULL;
+    int major = -1;
+
+    if (pgtool_run(pg_bin, tool, argv, NULL, NULL, out, NULL, NULL, error) == 0)
+    {
+        /* "pg_dump (PostgreSQL) 17.2 (Debian 17.2-1)": the first number */
+        text = strbuf_data(out);
+        text = strstr(text, ") ");
+        if (text != NULL && text[2] >= '0' && text[2] <= '9')
+        {
+            major = (int) strtol(text + 2, NULL, 10);
+        }
+        if (major < 0)
+        {
+            *error = xasprintf("%s/%s --version printed \"%s\", not a "
+                               "version",
+                               pg_bin, tool, strbuf_data(out));
+        }
+    }
+    strbuf_destroy(&out);
+    return major;
+}
+
+char *
+pgtool_check_versions(const char *pg_bin, int source_version,
+                      int target_version)
+{
+    static const char *const tools[] = {"pg_dump", "pg_restore"};
+    int newest =
+        source_version > target_version ? source_version : target_version;
+    int need = newest / 10000; /* 170002 is 17, 90624 is 9 */
+    const char *dir = pg_bin != NULL && pg_bin[0] != '\0' ? pg_bin : "$PATH";
+
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
+    {
+        char *error = NULL;
+        int major = pgtool_major(pg_bin, tools[i], &error);
+
+        if (major < 0)
+        {
+            char *problem =
+                xasprintf("cannot run %s from %s: %s", tools[i], dir, error);
+            free(error);
+            return problem;
+        }
+        if (major < need)
+        {
+            return xasprintf("%s in %s is PostgreSQL %d, older than the "
+                             "newest server involved (PostgreSQL %d): "
+                             "install the client tools of PostgreSQL %d or "
+                             "later, or give the agent --pg-bin with a "
+                             "directory that holds them",
+                             tools[i], dir, major, need, need);
+        }
+    }
+    return NULL;
 }

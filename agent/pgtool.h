@@ -35,6 +35,31 @@ int pgtool_run(const char *pg_bin, const char *tool, const char *const *argv,
                const Pgconvoy__Endpoint *ep, const char *dbname, strbuf_t *out,
                pgtool_stop_fn stop, const void *stop_arg, char **error);
 
+/*
+ * The bin directory of the newest PostgreSQL major under root (Debian's
+ * layout: root/MAJOR/bin/pg_dump), or NULL if there is none. Allocated.
+ */
+char *pgtool_find_newest(const char *root);
+
+/*
+ * The major version of pg_bin/tool (17 for "pg_dump (PostgreSQL) 17.2",
+ * 9 for any 9.x), from its --version. Returns it, or -1 with *error set
+ * (it could not be run, or said something else).
+ */
+int pgtool_major(const char *pg_bin, const char *tool, char **error);
+
+/*
+ * Whether pg_dump and pg_restore in pg_bin may dump a server of
+ * source_version for one of target_version (PQserverVersion numbers):
+ * they must be of the newest major version involved, or later, since
+ * pg_dump refuses a newer server and an older one may write what the
+ * newer target does not take as meant. Returns NULL if they may, else
+ * the problem, saying which tool, which version and which is needed
+ * (allocated).
+ */
+char *pgtool_check_versions(const char *pg_bin, int source_version,
+                            int target_version);
+
 /* Removes psql meta-commands (\restrict, \unrestrict) from a script, which
  * pg_dump emits in plain output but the server cannot run. */
 void pgtool_strip_meta(strbuf_t *script);

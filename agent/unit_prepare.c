@@ -15,12 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/pgtool.h"
 #include "agent/prepare_roles.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
 #include "common/qualname.h"
 #include "common/strbuf.h"
+
+/* server_version_num of the oldest source: pgoutput and publications */
+#define PREPARE_OLDEST_SOURCE 100000
 
 /*
  * The tables to copy: ordinary tables and leaf partitions (a partitioned
@@ -256,7 +260,11 @@ s_list_tables(prepare_t *p, PGconn *src)
         t->rows = strtoll(PQgetvalue(res, r, 3), NULL, 10);
         t->binary = PQgetvalue(res, r, 4)[0] == 't';
         t->columns = xstrdup(PQgetvalue(res, r, 5));
-        t->pages = strtoll(PQgetvalue(res, r, 7), NULL, 10);
+        /* no pages, no block ranges: before 14, a ctid range is read with
+         * a scan of the whole table, once per range (s_note_paths) */
+        t->pages = PQserverVersion(src) >= 140000
+                       ? strtoll(PQgetvalue(res, r, 7), NULL, 10)
+                       : 0;
         strbuf_appendf(p->table_oids, "%s%s", r > 0 ? "," : "",
                        PQgetvalue(res, r, 8));
         if (PQgetvalue(res, r, 6)[0] != 't')
@@ -758,6 +766,67 @@ s_note_online_limits(prepare_t *p, PGconn *src)
     PQclear(r);
 }
 
+/*
+ * The servers' versions: a source from 10 on (the first with pgoutput and
+ * publications), a target of its major version or a later one, and the
+ * tools of the newest of the two. Then, as notices, the mechanisms this
+ * pair of versions gets where pgconvoy chooses by version.
+ */
+static void
+s_check_versions(prepare_t *p, const char *pg_bin, int src_version,
+                 int tgt_version)
+{
+    const Pgconvoy__Assign *a = p->assign;
+    Pgconvoy__Result *res = p->res;
+    char *problem = NULL;
+
+    if (src_version < PREPARE_OLDEST_SOURCE)
+    {
+        return; /* said in unit_prepare_run() */
+    }
+    if (tgt_version / 10000 < src_version / 10000)
+    {
+        unit_add_problem(res,
+                         xasprintf("target server %s:%u runs %s, older "
+                                   "than the source's %s: expected the "
+                                   "same major version or a later one",
+                                   a->target->host, a->target->port,
+                                   res->target_version, res->source_version));
+        return;
+    }
+    problem = pgtool_check_versions(pg_bin, src_version, tgt_version);
+    if (problem != NULL)
+    {
+        unit_add_problem(res, problem);
+        return;
+    }
+    unit_add_notice(
+        res, xasprintf("source database \"%s\": %s: tables are copied %s",
+                       p->source_db, res->source_version,
+                       src_version >= 140000
+                           ? "in block ranges when large (TID range scans)"
+                           : "whole, one unit a table (TID range scans "
+                             "exist from PostgreSQL 14 on)"));
+    if (a->online)
+    {
+        unit_add_notice(
+            res, xasprintf(
+                     "source database \"%s\": %s: replication slot made with "
+                     "%s; the cutover ends at %s%s",
+                     p->source_db, res->source_version,
+                     src_version >= 150000 ? "(SNAPSHOT 'export')"
+                                           : "EXPORT_SNAPSHOT",
+                     src_version >= 140000
+                         ? "a logical decoding message in the stream"
+                         : "the WAL position of a marker transaction (pgoutput "
+                           "carries messages from PostgreSQL 14 on)",
+                     src_version >= 130000
+                         ? ""
+                         : "; partitions are published one by one "
+                           "(partitioned tables from PostgreSQL 13 on)"));
+    }
+}
+
 int
 unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
 {
@@ -784,8 +853,22 @@ unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
     if (src != NULL)
     {
         src_version = s_server_version(src, &res->source_version);
-        s_list_tables(&p, src);
-        if (a->online)
+        if (src_version < PREPARE_OLDEST_SOURCE)
+        {
+            /* no table list: its queries need a newer catalog */
+            unit_add_problem(
+                res,
+                xasprintf("source server %s:%u runs %s: expected PostgreSQL "
+                          "10 or later (the first with logical replication "
+                          "by pgoutput)",
+                          a->source->host, a->source->port,
+                          res->source_version));
+        }
+        else
+        {
+            s_list_tables(&p, src);
+        }
+        if (a->online && src_version >= PREPARE_OLDEST_SOURCE)
         {
             s_check_online_server(&p, src);
             s_check_online_tables(&p, src);
@@ -795,19 +878,11 @@ unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
     if (tgt != NULL)
     {
         int tgt_version = s_server_version(tgt, &res->target_version);
-        if (src != NULL && tgt_version / 10000 < src_version / 10000)
-        {
-            unit_add_problem(
-                res, xasprintf("target server %s:%u runs %s, older "
-                               "than the source's %s: expected the "
-                               "same major version or a later one",
-                               a->target->host, a->target->port,
-                               res->target_version, res->source_version));
-        }
         if (src != NULL)
         {
             s_check_encodings(&p, src, tgt);
         }
+        s_check_versions(&p, unit_pg_bin(self), src_version, tgt_version);
         s_check_target_tables(&p, tgt);
         if (!res->target_has_schema)
         {

@@ -457,6 +457,16 @@ unit_schema_pre_run(unit_t *self, Pgconvoy__Result *res)
         error = NULL;
         goto cleanup;
     }
+    /* this agent's tools, which may not be those of the prepare unit's:
+     * an older pg_dump would refuse a newer source, or dump for itself */
+    error = pgtool_check_versions(unit_pg_bin(self), PQserverVersion(src),
+                                  PQserverVersion(tgt));
+    if (error != NULL)
+    {
+        rc = unit_fail(res, error, false);
+        error = NULL;
+        goto cleanup;
+    }
     if (schema_step_make_bookkeeping(tgt, &error) != 0)
     {
         rc = unit_fail(res,
