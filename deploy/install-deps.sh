@@ -22,6 +22,7 @@ PACKAGES=(
     openssl # tests/integration/tls makes its CA and certificates
     clang libclang-rt-14-dev # tests/fuzz: libFuzzer and its runtime
     iproute2 # ip netns: tests/integration/netns.sh cuts an agent's network
+    debootstrap # tests/integration/chroots.sh: PostgreSQL 13 and 17 from bullseye and trixie
     help2man man-db groff-base # the manual pages, made and checked at build time
     dpkg-dev                   # cpack -G DEB: dpkg-shlibdeps finds the Depends
 )

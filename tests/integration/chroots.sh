@@ -82,6 +82,7 @@ pgconvoy_chroot_exec()
 {
     local dir=$1
     shift
+    # shellcheck disable=SC2016 # expanded by that sh, from its arguments
     unshare --mount --propagation private -- /bin/sh -c '
         dir=$1
         shift

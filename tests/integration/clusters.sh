@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 #
 # tests/integration/clusters.sh
 #     Starts and stops the throw-away source and target PostgreSQL clusters
@@ -218,7 +219,8 @@ s_start()
 # Stops SIDE's cluster if it runs. Immediate mode: the data is thrown away.
 s_stop()
 {
-    local side=$1 pid data=${S_HOST_DATA[$side]}
+    local side=$1 pid data
+    data=${S_HOST_DATA[$side]}
     [[ -f $data/postmaster.pid ]] || return 0
     if ! s_side_pg "$side" pg_ctl -D "${S_DATA[$side]}" -m immediate -w -t 20 stop >/dev/null 2>&1; then
         # pg_ctl gave up: kill the postmaster we started, by its own pid file
