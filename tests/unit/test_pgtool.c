@@ -1,97 +1,132 @@
 /*
  * tests/unit/test_pgtool.c
- *     pgtool_run with a stop function: a tool whose unit is released is
- *     terminated, one that ignores SIGTERM is killed, and one left alone
- *     runs to its end with its output whole. Ordinary programs stand in
- *     for pg_dump; the function runs any program of a directory.
+ *     Which pg_dump an agent takes and when it refuses one (issue 11):
+ *     the newest major under a Debian-like root, the major a tool says
+ *     it is, and tools older than the newest server refused by name.
+ *     The tools are shell scripts that print a version.
  */
-#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent/pgtool.h"
 #include "check.h"
-#include "common/strbuf.h"
 
-static int s_asked;
+static char s_root[] = "/tmp/pgconvoy-test-pgtool-XXXXXX";
 
-static bool
-s_never(const void *arg)
-{
-    (void) arg;
-    s_asked++;
-    return false;
-}
-
-/* released after the tool has run a little: the unit let go mid-dump */
-static bool
-s_after_two(const void *arg)
-{
-    (void) arg;
-    return ++s_asked > 2;
-}
-
+/* root/dir/bin/tool, a script printing text (made executable) */
 static void
-s_check_stopped(const char *const *argv, const char *tool)
+s_tool(const char *dir, const char *tool, const char *text)
 {
-    strbuf_t *out = strbuf_new();
-    char *error = NULL;
+    char path[512];
+    FILE *f = NULL;
 
-    s_asked = 0;
-    CHECK(pgtool_run("/bin", tool, argv, NULL, NULL, out, s_after_two, NULL,
-                     &error) == -1);
-    CHECK(error != NULL);
-    if (error != NULL)
+    snprintf(path, sizeof path, "%s/%s", s_root, dir);
+    (void) mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s/bin", s_root, dir);
+    (void) mkdir(path, 0755);
+    if (tool == NULL)
     {
-        CHECK_CONTAINS(error, "stopped: its unit was released");
+        return;
     }
-    /* it printed before the stop: still read, the pipes drained */
-    CHECK_EQ_STR(strbuf_data(out), "started\n");
-    free(error);
-    strbuf_destroy(&out);
+    snprintf(path, sizeof path, "%s/%s/bin/%s", s_root, dir, tool);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    fprintf(f, "#!/bin/sh\necho '%s'\n", text);
+    CHECK(fclose(f) == 0);
+    CHECK(chmod(path, 0755) == 0);
+}
+
+static char *
+s_bin(const char *dir)
+{
+    char *path = malloc(512);
+
+    CHECK(path != NULL);
+    snprintf(path, 512, "%s/%s/bin", s_root, dir);
+    return path;
 }
 
 int
 main(void)
 {
-    strbuf_t *out = strbuf_new();
     char *error = NULL;
+    char *found = NULL;
+    char *bin = NULL;
+    char *problem = NULL;
 
-    /* asked, never told to stop: runs to its end, output whole */
+    CHECK(mkdtemp(s_root) != NULL);
+    /* nothing there yet */
+    CHECK(pgtool_find_newest(s_root) == NULL);
+    CHECK(pgtool_find_newest("/nonexistent/pgconvoy") == NULL);
+
+    s_tool("13", "pg_dump",
+           "pg_dump (PostgreSQL) 13.16 (Debian 13.16-0+deb11u1)");
+    s_tool("13", "pg_restore", "pg_restore (PostgreSQL) 13.16");
+    s_tool("9.6", "pg_dump", "pg_dump (PostgreSQL) 9.6.24");
+    s_tool("17", "pg_dump", "pg_dump (PostgreSQL) 17.2");
+    s_tool("17", "pg_restore", "pg_restore (PostgreSQL) 17.2");
+    s_tool("20", NULL, NULL); /* a bin without pg_dump is no candidate */
+    s_tool("17beta", "pg_dump", "pg_dump (PostgreSQL) 17beta1");
+    s_tool("15", "pg_dump", "pg_dump (PostgreSQL) 15.18");
+    s_tool("15", "pg_restore", "not a version");
+
+    /* the newest major with a pg_dump: 17, not 20, 17beta or 9.6 */
+    found = pgtool_find_newest(s_root);
+    bin = s_bin("17");
+    CHECK(found != NULL && strcmp(found, bin) == 0);
+    free(found);
+
+    CHECK(pgtool_major(bin, "pg_dump", &error) == 17);
+    free(bin);
+    bin = s_bin("9.6");
+    CHECK(pgtool_major(bin, "pg_dump", &error) == 9);
+    free(bin);
+    bin = s_bin("15");
+    CHECK(pgtool_major(bin, "pg_restore", &error) == -1);
+    CHECK_CONTAINS(error, "not a version");
+    free(error);
+    error = NULL;
+    CHECK(pgtool_major(bin, "pg_nothing", &error) == -1);
+    CHECK(error != NULL);
+    free(error);
+    error = NULL;
+    free(bin);
+
+    /* 17's tools serve 13 -> 17, 13 -> 15 and 17 -> 17 */
+    bin = s_bin("17");
+    CHECK(pgtool_check_versions(bin, 130016, 170002) == NULL);
+    CHECK(pgtool_check_versions(bin, 130016, 150018) == NULL);
+    CHECK(pgtool_check_versions(bin, 170002, 170002) == NULL);
+    free(bin);
+
+    /* 13's do not serve a 15 target, nor a 17 source */
+    bin = s_bin("13");
+    CHECK(pgtool_check_versions(bin, 130016, 130016) == NULL);
+    problem = pgtool_check_versions(bin, 130016, 150018);
+    CHECK_CONTAINS(problem, "pg_dump in ");
+    CHECK_CONTAINS(problem, "is PostgreSQL 13, older than the newest server "
+                            "involved (PostgreSQL 15)");
+    free(problem);
+    problem = pgtool_check_versions(bin, 170002, 170002);
+    CHECK_CONTAINS(problem, "older than the newest server involved "
+                            "(PostgreSQL 17)");
+    free(problem);
+    free(bin);
+
+    /* a pg_dump that fits is not enough: pg_restore must too */
+    bin = s_bin("15");
+    problem = pgtool_check_versions(bin, 130016, 150018);
+    CHECK_CONTAINS(problem, "cannot run pg_restore from ");
+    free(problem);
+    free(bin);
+
     {
-        const char *argv[] = {"-c", "sleep 1; echo done", NULL};
-        CHECK(pgtool_run("/bin", "sh", argv, NULL, NULL, out, s_never, NULL,
-                         &error) == 0);
-        CHECK(error == NULL);
-        CHECK_EQ_STR(strbuf_data(out), "done\n");
-        CHECK(s_asked > 0);
-    }
+        char rm[600];
 
-    /* released: SIGTERM ends it long before its 600 s */
-    {
-        const char *argv[] = {"-c", "echo started; exec sleep 600", NULL};
-        s_check_stopped(argv, "sh");
+        snprintf(rm, sizeof rm, "rm -rf '%s'", s_root);
+        CHECK(system(rm) == 0);
     }
-
-    /* deaf to SIGTERM: SIGKILL after the grace time */
-    {
-        const char *argv[] = {
-            "-c", "trap '' TERM; echo started; exec sleep 600", NULL};
-        s_check_stopped(argv, "sh");
-    }
-
-    /* its own failure is still its own, not a stop */
-    {
-        const char *argv[] = {"-c", "echo oops >&2; exit 3", NULL};
-        CHECK(pgtool_run("/bin", "sh", argv, NULL, NULL, NULL, s_never, NULL,
-                         &error) == -1);
-        CHECK(error != NULL);
-        if (error != NULL)
-        {
-            CHECK_CONTAINS(error, "sh failed (exit code 3): oops");
-        }
-        free(error);
-    }
-
-    strbuf_destroy(&out);
     return 0;
 }
