@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/copy_range.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -198,15 +199,17 @@ cleanup:
 }
 
 /*
- * The source side: the whole table, or one block range of it read with a
- * TID range scan (PostgreSQL 14 and later); the last range is open-ended
- * so that no row past the size measured at prepare time is missed.
+ * The source side: the whole table, or one part of it (copy_range.c: a
+ * block range, or a key range on a server without TID range scans).
+ * Returns the COPY, or NULL with *error set.
  */
 static char *
-s_source_sql(const copy_t *c)
+s_source_sql(const group_t *g, const copy_t *c, char **error)
 {
     const Pgconvoy__TableRef *t = c->assign->table;
     const char *format = t->binary ? "binary" : "text";
+    char *where = NULL;
+    char *sql = NULL;
 
     if (t->parts <= 1)
     {
@@ -215,16 +218,15 @@ s_source_sql(const copy_t *c)
                          c->qualified, cols ? "(" : "", cols ? cols : "",
                          cols ? ")" : "", format);
     }
-    char upper[64] = "";
-    if (t->last_page > 0)
+    where = copy_range_where(g->src, t, c->qualified, error);
+    if (where != NULL)
     {
-        snprintf(upper, sizeof upper, " AND ctid < '(%lld,0)'::tid",
-                 (long long) t->last_page);
+        sql = xasprintf("COPY (SELECT %s FROM ONLY %s WHERE %s) TO STDOUT "
+                        "WITH (FORMAT %s)",
+                        t->columns, c->qualified, where, format);
     }
-    return xasprintf("COPY (SELECT %s FROM ONLY %s WHERE ctid >= "
-                     "'(%lld,0)'::tid%s) TO STDOUT WITH (FORMAT %s)",
-                     t->columns, c->qualified, (long long) t->first_page, upper,
-                     format);
+    free(where);
+    return sql;
 }
 
 /* How many of the group's tables are done (by this or an earlier
@@ -440,6 +442,7 @@ s_start_copy(group_t *g, copy_t *c)
     const char *format = t->binary ? "binary" : "text";
     const char *cols = t->columns[0] ? t->columns : NULL;
     char *sql = NULL;
+    char *error = NULL;
     PGresult *r = NULL;
     int rc = -1;
 
@@ -466,7 +469,16 @@ s_start_copy(group_t *g, copy_t *c)
     }
     PQclear(r);
     free(sql);
-    sql = s_source_sql(c);
+    sql = s_source_sql(g, c, &error);
+    if (sql == NULL)
+    {
+        rc = unit_fail(c->res,
+                       xasprintf("table %s: could not find the range of part "
+                                 "%u on the source: %s",
+                                 c->label, t->part, error),
+                       pgconn_is_transient(g->src, NULL));
+        goto cleanup;
+    }
     r = PQexec(g->src, sql);
     if (PQresultStatus(r) != PGRES_COPY_OUT)
     {
@@ -476,6 +488,7 @@ s_start_copy(group_t *g, copy_t *c)
     rc = 0;
 
 cleanup:
+    free(error);
     free(sql);
     PQclear(r);
     return rc;

@@ -260,11 +260,7 @@ s_list_tables(prepare_t *p, PGconn *src)
         t->rows = strtoll(PQgetvalue(res, r, 3), NULL, 10);
         t->binary = PQgetvalue(res, r, 4)[0] == 't';
         t->columns = xstrdup(PQgetvalue(res, r, 5));
-        /* no pages, no block ranges: before 14, a ctid range is read with
-         * a scan of the whole table, once per range (s_note_paths) */
-        t->pages = PQserverVersion(src) >= 140000
-                       ? strtoll(PQgetvalue(res, r, 7), NULL, 10)
-                       : 0;
+        t->pages = strtoll(PQgetvalue(res, r, 7), NULL, 10);
         strbuf_appendf(p->table_oids, "%s%s", r > 0 ? "," : "",
                        PQgetvalue(res, r, 8));
         if (PQgetvalue(res, r, 6)[0] != 't')
@@ -805,7 +801,8 @@ s_check_versions(prepare_t *p, const char *pg_bin, int src_version,
                        p->source_db, res->source_version,
                        src_version >= 140000
                            ? "in block ranges when large (TID range scans)"
-                           : "whole, one unit a table (TID range scans "
+                           : "in ranges of an integer primary key when "
+                             "large, else in one scan (TID range scans "
                              "exist from PostgreSQL 14 on)"));
     if (a->online)
     {
