@@ -48,37 +48,44 @@
     ".typname IN " UNIT_REG_TYPES " OR " T ".typname IN "                       \
     "('int2vector', 'oidvector', 'tsquery'))"
 
+/* NOT_GENERATED leaves the generated columns out of the column list (not
+ * clang-formatted: it would break the SQL apart) */
+/* clang-format off */
+#define PREPARE_TABLES_SQL(NOT_GENERATED)                                     \
+    "SELECT n.nspname, c.relname, pg_table_size(c.oid), "                      \
+    "       greatest(c.reltuples, 0)::bigint, "                                \
+    "       NOT EXISTS (SELECT 1 FROM pg_attribute a "                         \
+    "                     JOIN pg_type t ON t.oid = a.atttypid "               \
+    "                     LEFT JOIN pg_type e ON e.oid = t.typelem "           \
+    "                                        AND t.typcategory = 'A' "         \
+    "                   WHERE a.attrelid = c.oid AND a.attnum > 0 "            \
+    "                     AND NOT a.attisdropped "                             \
+    "                     AND (a.atttypid >= 16384 "                           \
+    "                          OR " PREPARE_NO_BINARY("t") " "                 \
+    "                          OR " PREPARE_NO_BINARY("e") ")), "              \
+    "       (SELECT string_agg(quote_ident(a.attname), ', ' "                  \
+    "                          ORDER BY a.attnum) "                            \
+    "          FROM pg_attribute a "                                           \
+    "         WHERE a.attrelid = c.oid AND a.attnum > 0 "                      \
+    "           AND NOT a.attisdropped " NOT_GENERATED "), "                   \
+    "       has_table_privilege(c.oid, 'SELECT'), "                            \
+    "       pg_relation_size(c.oid) / current_setting('block_size')::int, "    \
+    "       c.oid "                                                            \
+    "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "         \
+    " WHERE c.relkind = 'r' "                                                  \
+    "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy') " \
+    "   AND n.nspname NOT LIKE 'pg\\_%' "                                      \
+    "   AND NOT EXISTS (SELECT 1 FROM pg_depend d "                            \
+    "                   WHERE d.classid = 'pg_class'::regclass "               \
+    "                     AND d.objid = c.oid AND d.deptype = 'e') "           \
+    "   AND ($1::oid[] IS NULL OR c.oid = ANY ($1::oid[])) "                   \
+    " ORDER BY pg_table_size(c.oid) DESC, n.nspname, c.relname"
+/* clang-format on */
+
 static const char *const s_tables_sql =
-    "SELECT n.nspname, c.relname, pg_table_size(c.oid), "
-    "       greatest(c.reltuples, 0)::bigint, "
-    "       NOT EXISTS (SELECT 1 FROM pg_attribute a "
-    "                     JOIN pg_type t ON t.oid = a.atttypid "
-    "                     LEFT JOIN pg_type e ON e.oid = t.typelem "
-    "                                        AND t.typcategory = 'A' "
-    "                   WHERE a.attrelid = c.oid AND a.attnum > 0 "
-    "                     AND NOT a.attisdropped "
-    "                     AND (a.atttypid >= 16384 "
-    "                          OR " PREPARE_NO_BINARY(
-        "t") " "
-             "                          OR " PREPARE_NO_BINARY(
-                 "e") ")), "
-                      "       (SELECT string_agg(quote_ident(a.attname), ', ' "
-                      "                          ORDER BY a.attnum) "
-                      "          FROM pg_attribute a "
-                      "         WHERE a.attrelid = c.oid AND a.attnum > 0 "
-                      "           AND NOT a.attisdropped AND a.attgenerated = ''), "
-                      "       has_table_privilege(c.oid, 'SELECT'), "
-                      "       pg_relation_size(c.oid) / current_setting('block_size')::int, "
-                      "       c.oid "
-                      "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                      " WHERE c.relkind = 'r' "
-                      "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgconvoy') "
-                      "   AND n.nspname NOT LIKE 'pg\\_%' "
-                      "   AND NOT EXISTS (SELECT 1 FROM pg_depend d "
-                      "                   WHERE d.classid = 'pg_class'::regclass "
-                      "                     AND d.objid = c.oid AND d.deptype = 'e') "
-                      "   AND ($1::oid[] IS NULL OR c.oid = ANY ($1::oid[])) "
-                      " ORDER BY pg_table_size(c.oid) DESC, n.nspname, c.relname";
+    PREPARE_TABLES_SQL("AND a.attgenerated = ''");
+/* before 12: no generated columns, and no pg_attribute.attgenerated */
+static const char *const s_tables_sql_11 = PREPARE_TABLES_SQL("");
 
 /* A selected name's table, or its leaf partitions when partitioned, or
  * the partitioned table itself when it has none: nothing to copy, but
@@ -152,7 +159,7 @@ typedef struct
     const Pgconvoy__Assign *assign; /* borrowed */
     const char *source_db;         /* borrowed */
     const char *target_db;         /* borrowed */
-    Pgconvoy__Result *res;         /* borrowed: where problems go */
+    Pgconvoy__Result *res;          /* borrowed: where problems go */
     strbuf_t *table_oids;          /* owned: "oid,oid,..." of res->tables */
     size_t *fix_identity;          /* owned: indexes in res->tables that get
                                       REPLICA IDENTITY FULL once all passed */
@@ -240,7 +247,9 @@ s_list_tables(prepare_t *p, PGconn *src)
         free(oids);
         return; /* every selected table was refused above */
     }
-    res = pgconn_query(src, s_tables_sql, 1, params, &error);
+    res = pgconn_query(
+        src, PQserverVersion(src) >= 120000 ? s_tables_sql : s_tables_sql_11, 1,
+        params, &error);
     if (res == NULL)
     {
         unit_add_problem(p->res, xasprintf("source database \"%s\": could "
