@@ -57,6 +57,15 @@ $(head -n 40 "$TEST_TMP/$db.schema.diff")"
         fail "the schema dump of $db holds no table: the comparison proves nothing"
 }
 
+# what the checks must say of the path this source takes
+if ((SRC_MAJOR >= 14)); then
+    want_copy="in block ranges"
+    want_end="a logical decoding message"
+else
+    want_copy="in ranges of an integer primary key"
+    want_end="the WAL position of a marker transaction"
+fi
+
 # --- 0. refused by the checks ----------------------------------------------
 DB=${SCENARIO}_refused
 new_db "$DB"
@@ -91,6 +100,8 @@ SQL
 pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
     >"$TEST_TMP/offline.out" 2>&1 ||
     fail "pgconvoy migrate $SRC_MAJOR -> $TGT_MAJOR exited $?: $(tail -n 20 "$TEST_TMP/offline.out")"
+grep -q "notice: .*tables are copied $want_copy" "$TEST_TMP/offline.out" ||
+    fail "pgconvoy migrate did not say that tables are copied $want_copy: $(head -n 5 "$TEST_TMP/offline.out")"
 compare_db "$DB" "$DB" || fail "offline $SRC_MAJOR -> $TGT_MAJOR: the target differs from the source"
 [[ $(psql_tgt "$DB" -c "SELECT last_value FROM public.counter") == 141 ]] ||
     fail "offline: sequence public.counter is not at 141 on the target"
@@ -126,14 +137,6 @@ pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
     --split-tables-larger-than 8MB >"$TEST_TMP/create.out" 2>&1 ||
     fail "task create exited $?: $(cat "$TEST_TMP/create.out")"
 
-# the checks say which path this source takes
-if ((SRC_MAJOR >= 14)); then
-    want_copy="in block ranges"
-    want_end="a logical decoding message"
-else
-    want_copy="in ranges of an integer primary key"
-    want_end="the WAL position of a marker transaction"
-fi
 grep -q "notice: .*tables are copied $want_copy" "$TEST_TMP/create.out" ||
     fail "task create did not say that tables are copied $want_copy: $(cat "$TEST_TMP/create.out")"
 grep -q "notice: .*the cutover ends at $want_end" "$TEST_TMP/create.out" ||
