@@ -96,6 +96,23 @@ static const char *const s_lookup_sql =
     "  LEFT JOIN LATERAL (SELECT relid FROM pg_partition_tree(c.oid) "
     "                      WHERE isleaf) t ON true "
     " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
+/* The same before 12, which has no pg_partition_tree(): the tree walked
+ * down pg_inherits, where a partitioned table has only partitions. */
+static const char *const s_lookup_sql_11 =
+    "WITH RECURSIVE named AS (SELECT c.oid, c.relkind FROM pg_class c "
+    "                           JOIN pg_namespace n "
+    "                             ON n.oid = c.relnamespace "
+    "                          WHERE n.nspname = $1 AND c.relname = $2 "
+    "                            AND c.relkind IN ('r', 'p')), "
+    "tree AS (SELECT oid AS relid FROM named WHERE relkind = 'p' "
+    "         UNION ALL "
+    "         SELECT i.inhrelid FROM pg_inherits i "
+    "           JOIN tree t ON i.inhparent = t.relid), "
+    "leaf AS (SELECT t.relid FROM tree t JOIN pg_class l ON l.oid = t.relid "
+    "          WHERE l.relkind <> 'p') "
+    "SELECT relid FROM leaf "
+    "UNION ALL "
+    "SELECT oid FROM named WHERE NOT EXISTS (SELECT 1 FROM leaf)";
 
 /*
  * Online: what logical replication needs of the source server. Slots and
@@ -194,7 +211,10 @@ s_selected_oids(prepare_t *p, PGconn *src)
             continue;
         }
         const char *params[2] = {schema, table};
-        res = pgconn_query(src, s_lookup_sql, 2, params, &error);
+        res = pgconn_query(src,
+                           PQserverVersion(src) >= 120000 ? s_lookup_sql
+                                                          : s_lookup_sql_11,
+                           2, params, &error);
         if (res == NULL)
         {
             unit_add_problem(

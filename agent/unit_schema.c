@@ -46,35 +46,51 @@
  * foreign keys of kept tables that point at a left-out table (kind 'f',
  * as pg_restore -l tags them: "schema table constraint").
  */
-static const char *const s_filter_sql =
-    "WITH RECURSIVE selected AS (SELECT unnest($1::regclass[]) AS oid), "
-    /* pg_partition_ancestors() lists nothing outside a partition tree */
-    "keep AS (SELECT oid AS relid FROM selected UNION "
-    "         SELECT a.relid FROM selected l, "
+/* pg_partition_ancestors() lists nothing outside a partition tree */
+#define SCHEMA_KEEP_SQL                                                        \
+    "keep AS (SELECT oid AS relid FROM selected UNION "                        \
+    "         SELECT a.relid FROM selected l, "                                \
     "                LATERAL pg_partition_ancestors(l.oid) AS a), "
-    "excluded AS ("
-    "  SELECT c.oid FROM pg_class c "
-    "    JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "   WHERE c.relkind IN ('r', 'p', 'f') "
-    "     AND n.nspname NOT IN ('pg_catalog', 'information_schema', "
-    "                           'pgconvoy') "
-    "     AND n.nspname NOT LIKE 'pg\\_%' "
-    "     AND c.oid NOT IN (SELECT relid FROM keep) "
-    "  UNION "
-    "  SELECT r.ev_class FROM pg_rewrite r "
-    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
-    "     AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass "
-    "    JOIN excluded e ON e.oid = d.refobjid "
-    "   WHERE r.ev_class <> d.refobjid) "
-    "SELECT 'x', format('%I.%I', n.nspname, c.relname) "
-    "  FROM excluded e JOIN pg_class c ON c.oid = e.oid "
-    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "UNION ALL "
-    "SELECT 'f', n.nspname || ' ' || c.relname || ' ' || k.conname "
-    "  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
-    "  JOIN pg_namespace n ON n.oid = c.relnamespace "
-    " WHERE k.contype = 'f' AND k.confrelid IN (SELECT oid FROM excluded) "
-    "   AND k.conrelid NOT IN (SELECT oid FROM excluded)";
+/* before 12, which has no pg_partition_ancestors(): up pg_inherits, from
+ * partitions only (not from children by plain inheritance) */
+#define SCHEMA_KEEP_SQL_11                                                     \
+    "keep AS (SELECT oid AS relid FROM selected UNION "                        \
+    "         SELECT i.inhparent FROM keep k "                                 \
+    "           JOIN pg_class ch ON ch.oid = k.relid AND ch.relispartition "   \
+    "           JOIN pg_inherits i ON i.inhrelid = k.relid), "
+/* not clang-formatted: it would break the SQL apart */
+/* clang-format off */
+#define SCHEMA_FILTER_SQL(KEEP)                                                \
+    "WITH RECURSIVE selected AS (SELECT unnest($1::regclass[]) AS oid), "     \
+    KEEP                                                                       \
+    "excluded AS ("                                                            \
+    "  SELECT c.oid FROM pg_class c "                                          \
+    "    JOIN pg_namespace n ON n.oid = c.relnamespace "                       \
+    "   WHERE c.relkind IN ('r', 'p', 'f') "                                   \
+    "     AND n.nspname NOT IN ('pg_catalog', 'information_schema', "          \
+    "                           'pgconvoy') "                                   \
+    "     AND n.nspname NOT LIKE 'pg\\_%' "                                    \
+    "     AND c.oid NOT IN (SELECT relid FROM keep) "                          \
+    "  UNION "                                                                 \
+    "  SELECT r.ev_class FROM pg_rewrite r "                                   \
+    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "              \
+    "     AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass "        \
+    "    JOIN excluded e ON e.oid = d.refobjid "                               \
+    "   WHERE r.ev_class <> d.refobjid) "                                      \
+    "SELECT 'x', format('%I.%I', n.nspname, c.relname) "                       \
+    "  FROM excluded e JOIN pg_class c ON c.oid = e.oid "                      \
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "                         \
+    "UNION ALL "                                                               \
+    "SELECT 'f', n.nspname || ' ' || c.relname || ' ' || k.conname "           \
+    "  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "            \
+    "  JOIN pg_namespace n ON n.oid = c.relnamespace "                         \
+    " WHERE k.contype = 'f' AND k.confrelid IN (SELECT oid FROM excluded) "    \
+    "   AND k.conrelid NOT IN (SELECT oid FROM excluded)"
+/* clang-format on */
+
+static const char *const s_filter_sql = SCHEMA_FILTER_SQL(SCHEMA_KEEP_SQL);
+static const char *const s_filter_sql_11 =
+    SCHEMA_FILTER_SQL(SCHEMA_KEEP_SQL_11);
 
 typedef struct
 {
@@ -147,7 +163,9 @@ s_filter_load(PGconn *src, const Pgconvoy__Assign *a, filter_t *f, char **error)
     }
     strbuf_append(list, "}");
     const char *params[1] = {strbuf_data(list)};
-    r = pgconn_query(src, s_filter_sql, 1, params, error);
+    r = pgconn_query(
+        src, PQserverVersion(src) >= 120000 ? s_filter_sql : s_filter_sql_11, 1,
+        params, error);
     strbuf_destroy(&list);
     if (r == NULL)
     {
