@@ -67,6 +67,16 @@ s_format_time(double when, char *buf, size_t size)
              (long) ((when - (double) secs) * 1e6));
 }
 
+/* Milliseconds as seconds, printed to the millisecond. */
+static json_object *
+s_seconds(int64_t ms)
+{
+    char text[32];
+
+    snprintf(text, sizeof text, "%.3f", (double) ms / 1000.0);
+    return json_object_new_double_s((double) ms / 1000.0, text);
+}
+
 static void
 s_add_migration(store_t *store, json_object *out, int64_t task_id)
 {
@@ -94,19 +104,19 @@ s_add_migration(store_t *store, json_object *out, int64_t task_id)
         json_object_object_add(m, "targetVersion", s_text_or_null(rows, 5));
         json_object_object_add(m, "startedOn", s_text_or_null(rows, 6));
         json_object_object_add(m, "endedOn", s_text_or_null(rows, 7));
+        /* since the start, or from start to end: what a watch shows */
+        double started = s_parse_time(store_rows_text(rows, 6));
+        double ended = store_rows_is_null(rows, 7)
+                           ? (double) zclock_time() / 1000.0
+                           : s_parse_time(store_rows_text(rows, 7));
+        json_object_object_add(
+            m, "elapsedSeconds",
+            s_seconds(started > 0 && ended > started
+                          ? (int64_t) ((ended - started) * 1000)
+                          : 0));
         json_object_array_add(out, m);
     }
     store_rows_done(&rows);
-}
-
-/* Milliseconds as seconds, printed to the millisecond. */
-static json_object *
-s_seconds(int64_t ms)
-{
-    char text[32];
-
-    snprintf(text, sizeof text, "%.3f", (double) ms / 1000.0);
-    return json_object_new_double_s((double) ms / 1000.0, text);
 }
 
 static json_object *
@@ -162,10 +172,9 @@ s_add_cleanup(json_object *d, const store_rows_t *rows, int slot_col,
 
     if (pending && slot[0] != '\0')
     {
-        char *what[] = {
-            xasprintf("replication slot %s on the source", slot),
-            xasprintf("publication %s on the source", slot),
-            xasprintf("replication origin %s on the target", slot)};
+        char *what[] = {xasprintf("replication slot %s on the source", slot),
+                        xasprintf("publication %s on the source", slot),
+                        xasprintf("replication origin %s on the target", slot)};
 
         for (size_t i = 0; i < sizeof what / sizeof what[0]; i++)
         {
@@ -177,9 +186,9 @@ s_add_cleanup(json_object *d, const store_rows_t *rows, int slot_col,
         }
     }
     /* null: no cleanup was needed; else queued, running, done, failed */
-    json_object_object_add(d, "cleanupState", state != NULL
-                                                  ? json_object_new_string(state)
-                                                  : NULL);
+    json_object_object_add(d, "cleanupState",
+                           state != NULL ? json_object_new_string(state)
+                                         : NULL);
     json_object_object_add(d, "cleanupPending", left);
 }
 
@@ -192,13 +201,14 @@ typedef struct
         char *name;    /* owned */
         int64_t rows;  /* copied, estimated while loading */
         int64_t bytes; /* copied so far */
+        int64_t est;   /* what the full load will have copied, as known now */
         int64_t rate;  /* bytes per second of the tables loading now */
     } * db;
 } s_totals_t;
 
 static void
 s_totals_add(s_totals_t *totals, const char *name, int64_t rows, int64_t bytes,
-             int64_t rate)
+             int64_t est, int64_t rate)
 {
     /* tables come ordered by database: only the last can be theirs */
     if (totals->n == 0 || strcmp(totals->db[totals->n - 1].name, name) != 0)
@@ -211,11 +221,13 @@ s_totals_add(s_totals_t *totals, const char *name, int64_t rows, int64_t bytes,
         totals->db[totals->n].name = xstrdup(name);
         totals->db[totals->n].rows = 0;
         totals->db[totals->n].bytes = 0;
+        totals->db[totals->n].est = 0;
         totals->db[totals->n].rate = 0;
         totals->n++;
     }
     totals->db[totals->n - 1].rows += rows;
     totals->db[totals->n - 1].bytes += bytes;
+    totals->db[totals->n - 1].est += est;
     totals->db[totals->n - 1].rate += rate;
 }
 
@@ -236,6 +248,7 @@ s_add_totals(json_object *d, const s_totals_t *totals, const char *name)
 {
     int64_t rows = 0;
     int64_t bytes = 0;
+    int64_t est = 0;
     int64_t rate = 0;
 
     for (size_t i = 0; i < totals->n; i++)
@@ -244,12 +257,18 @@ s_add_totals(json_object *d, const s_totals_t *totals, const char *name)
         {
             rows = totals->db[i].rows;
             bytes = totals->db[i].bytes;
+            est = totals->db[i].est;
             rate = totals->db[i].rate;
         }
     }
     json_object_object_add(d, "fullLoadTotalRows", json_object_new_int64(rows));
     json_object_object_add(d, "fullLoadTotalVolumeBytes",
                            json_object_new_int64(bytes));
+    /* the bytes the full load will have copied once done, as known now:
+     * what done tables copied plus the others' sizes on the source (a
+     * progress bar's total, which comes closer with every table done) */
+    json_object_object_add(d, "fullLoadEstimatedBytes",
+                           json_object_new_int64(est));
     json_object_object_add(d, "bytesPerSecond", json_object_new_int64(rate));
 }
 
@@ -397,7 +416,10 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
             double share = (double) bytes / (double) bytes_est;
             row_count = (int64_t) ((double) rows_est * (share < 1 ? share : 1));
         }
-        s_totals_add(totals, store_rows_text(rows, 0), row_count, bytes,
+        /* a done table's size is what it copied; the others' at least
+         * what they copied so far */
+        int64_t est = completed || bytes_est < bytes ? bytes : bytes_est;
+        s_totals_add(totals, store_rows_text(rows, 0), row_count, bytes, est,
                      loading ? rate : 0);
         if (out == NULL)
         {
@@ -427,6 +449,11 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
                                json_object_new_int64(row_count));
         json_object_object_add(t, "fullLoadTotalVolumeBytes",
                                json_object_new_int64(bytes));
+        json_object_object_add(t, "fullLoadEstimatedBytes",
+                               json_object_new_int64(est));
+        /* how long the load took, or has taken so far */
+        json_object_object_add(t, "fullLoadSeconds",
+                               s_seconds((int64_t) (elapsed * 1000)));
         json_object_object_add(t, "fullLoadStartedOn", s_text_or_null(rows, 6));
         json_object_object_add(t, "fullLoadEndedOn", s_text_or_null(rows, 7));
         json_object_object_add(t, "fullLoadEstFinishTime",

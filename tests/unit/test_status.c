@@ -134,6 +134,9 @@ main(void)
     CHECK(m != NULL && s_int(m, "databaseCount") == 2);
     CHECK(strcmp(s_str(m, "sourceServer"), "src:5433") == 0);
     CHECK(strcmp(s_str(m, "targetVersion"), "PostgreSQL 15.18") == 0);
+    /* running since 2026-11-24T10:00:00: more than a day by now */
+    CHECK(json_object_get_double(json_object_object_get(m, "elapsedSeconds")) >
+          86400.0);
 
     json_object *shop =
         s_find(output, "DatabaseLevelOutput", "databaseName", "shop");
@@ -164,12 +167,20 @@ main(void)
      * them against the table's size: 600000 of 1000000 bytes, 10000 rows */
     CHECK(s_int(loading, "fullLoadTotalVolumeBytes") == 600000);
     CHECK(s_int(loading, "fullLoadTotalRows") == 6000);
+    /* the estimate of a table still loading is its size on the source, of
+     * a done one what it copied */
+    CHECK(s_int(loading, "fullLoadEstimatedBytes") == 1000000);
+    CHECK(s_int(done, "fullLoadEstimatedBytes") == 4000);
+    CHECK(json_object_get_double(
+              json_object_object_get(loading, "fullLoadSeconds")) > 86400.0);
 
     /* a database's totals are its tables': shop's done (500 rows, 4000
      * bytes) and loading (6000, 600000) ones */
     CHECK(s_int(shop, "fullLoadTotalRows") == 6500);
     CHECK(s_int(shop, "fullLoadTotalVolumeBytes") == 604000);
     CHECK(s_int(hr, "fullLoadTotalRows") == 0);
+    /* and the bar's total: done 4000, loading and waiting 1000000 each */
+    CHECK(s_int(shop, "fullLoadEstimatedBytes") == 2004000);
 
     /* a summary: the same task and database outputs, no table's */
     char *summary = status_task_json(c.store, 1, true, true);
