@@ -61,6 +61,18 @@ json_object *cli_fetch_status(const char *endpoint, const char *project,
                               const char *task, cli_status_depth_t depth,
                               int *code);
 
+/* The agent list's JSON, or NULL with the error printed and *code set. */
+json_object *cli_fetch_agents(const char *endpoint, int *code);
+
+/* obj's key as text ("-" when absent or null), borrowed; as an integer
+ * (0 when absent). */
+const char *cli_json_str(json_object *obj, const char *key);
+int64_t cli_json_int(json_object *obj, const char *key);
+/* A status's output array (NULL without one), borrowed. */
+json_object *cli_status_output(json_object *status);
+/* "1.2 MB": bytes in powers of 1000, as the progress lines show them. */
+void cli_format_bytes(int64_t bytes, char *buf, size_t size);
+
 /* Prints a status as a person reads it. */
 void cli_render_table(json_object *status, FILE *out);
 /* pgconvoy agent list -o table: a line per agent, its units indented

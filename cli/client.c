@@ -249,33 +249,52 @@ cleanup:
     return code;
 }
 
-json_object *
-cli_fetch_status(const char *endpoint, const char *project, const char *task,
-                 cli_status_depth_t depth, int *code)
+/* req's answer as JSON, or NULL with the error printed and *code set;
+ * what names the answer in that error. */
+static json_object *
+s_fetch_json(const char *endpoint, Pgconvoy__Request *req, const char *what,
+             int *code)
 {
-    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
     Pgconvoy__Envelope *reply = NULL;
-    json_object *status = NULL;
+    json_object *json = NULL;
 
-    req.verb = PGCONVOY__REQUEST__VERB__TASK_SHOW;
-    req.project = (char *) project;
-    req.task = (char *) task;
-    req.expand = depth != CLI_STATUS_TASK;
-    req.summary = depth == CLI_STATUS_SUMMARY;
-    *code = cli_call(endpoint, &req, 30000, &reply);
+    *code = cli_call(endpoint, req, 30000, &reply);
     if (reply != NULL && *code != CLI_EXIT_OK)
     {
         cli_error("%s", reply->reply->message);
     }
     else if (reply != NULL)
     {
-        status = json_tokener_parse(reply->reply->json);
-        if (status == NULL)
+        json = json_tokener_parse(reply->reply->json);
+        if (json == NULL)
         {
-            cli_error("the coordinator sent a status that is not JSON");
+            cli_error("the coordinator sent %s that is not JSON", what);
             *code = CLI_EXIT_FAILED;
         }
     }
     envelope_free(&reply);
-    return status;
+    return json;
+}
+
+json_object *
+cli_fetch_status(const char *endpoint, const char *project, const char *task,
+                 cli_status_depth_t depth, int *code)
+{
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+
+    req.verb = PGCONVOY__REQUEST__VERB__TASK_SHOW;
+    req.project = (char *) project;
+    req.task = (char *) task;
+    req.expand = depth != CLI_STATUS_TASK;
+    req.summary = depth == CLI_STATUS_SUMMARY;
+    return s_fetch_json(endpoint, &req, "a status", code);
+}
+
+json_object *
+cli_fetch_agents(const char *endpoint, int *code)
+{
+    Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
+
+    req.verb = PGCONVOY__REQUEST__VERB__AGENT_LIST;
+    return s_fetch_json(endpoint, &req, "an agent list", code);
 }

@@ -350,7 +350,6 @@ static int
 s_agent_list(const cli_args_t *args)
 {
     Pgconvoy__Request req = PGCONVOY__REQUEST__INIT;
-    Pgconvoy__Envelope *reply = NULL;
     json_object *list = NULL;
     int code = CLI_EXIT_OK;
 
@@ -359,26 +358,12 @@ s_agent_list(const cli_args_t *args)
     {
         return s_simple_call(args, &req, CLI_TIMEOUT_MS);
     }
-    code = cli_call(args->coordinator, &req, CLI_TIMEOUT_MS, &reply);
-    if (reply != NULL && code != CLI_EXIT_OK)
+    list = cli_fetch_agents(args->coordinator, &code);
+    if (list != NULL)
     {
-        cli_error("%s", reply->reply->message);
-    }
-    else if (reply != NULL)
-    {
-        list = json_tokener_parse(reply->reply->json);
-        if (list == NULL)
-        {
-            cli_error("the coordinator's agent list is not JSON");
-            code = CLI_EXIT_FAILED;
-        }
-        else
-        {
-            cli_render_agents(list, stdout);
-        }
+        cli_render_agents(list, stdout);
     }
     json_object_put(list);
-    envelope_free(&reply);
     return code;
 }
 

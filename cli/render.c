@@ -16,8 +16,8 @@
 #include "cli/cli.h"
 #include "common/strbuf.h"
 
-static const char *
-s_str(json_object *obj, const char *key)
+const char *
+cli_json_str(json_object *obj, const char *key)
 {
     json_object *value = NULL;
     if (!json_object_object_get_ex(obj, key, &value) || value == NULL)
@@ -27,8 +27,8 @@ s_str(json_object *obj, const char *key)
     return json_object_get_string(value);
 }
 
-static int64_t
-s_int(json_object *obj, const char *key)
+int64_t
+cli_json_int(json_object *obj, const char *key)
 {
     json_object *value = NULL;
     return json_object_object_get_ex(obj, key, &value)
@@ -36,8 +36,8 @@ s_int(json_object *obj, const char *key)
                : 0;
 }
 
-static json_object *
-s_output(json_object *status)
+json_object *
+cli_status_output(json_object *status)
 {
     json_object *props = NULL;
     json_object *out = NULL;
@@ -51,11 +51,11 @@ s_output(json_object *status)
 static bool
 s_is(json_object *item, const char *type)
 {
-    return strcmp(s_str(item, "resultType"), type) == 0;
+    return strcmp(cli_json_str(item, "resultType"), type) == 0;
 }
 
-static void
-s_human_bytes(int64_t bytes, char *buf, size_t size)
+void
+cli_format_bytes(int64_t bytes, char *buf, size_t size)
 {
     static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
     double value = (double) bytes;
@@ -74,7 +74,7 @@ cli_task_state(json_object *status)
 {
     json_object *props = NULL;
     return json_object_object_get_ex(status, "properties", &props)
-               ? s_str(props, "state")
+               ? cli_json_str(props, "state")
                : "-";
 }
 
@@ -113,22 +113,24 @@ s_render_database_notes(json_object *d, FILE *out)
 {
     json_object *left = NULL;
 
-    if (strcmp(s_str(d, "waitingOut"), "-") != 0)
+    if (strcmp(cli_json_str(d, "waitingOut"), "-") != 0)
     {
         char held[32];
 
-        s_human_bytes(s_int(d, "slotRetainedWalBytes"), held, sizeof held);
+        cli_format_bytes(cli_json_int(d, "slotRetainedWalBytes"), held,
+                         sizeof held);
         fprintf(out,
                 "    waiting out since %s (%lld retries, slot holds %s of "
                 "WAL): %s\n",
-                s_str(d, "waitingSince"), (long long) s_int(d, "retries"),
-                held, s_str(d, "waitingOut"));
+                cli_json_str(d, "waitingSince"),
+                (long long) cli_json_int(d, "retries"), held,
+                cli_json_str(d, "waitingOut"));
     }
     if (json_object_object_get_ex(d, "cleanupPending", &left) &&
         json_object_array_length(left) > 0)
     {
         fprintf(out, "    cleanup %s, not yet known gone:",
-                s_str(d, "cleanupState"));
+                cli_json_str(d, "cleanupState"));
         for (size_t j = 0; j < json_object_array_length(left); j++)
         {
             fprintf(out, "%s %s", j ? "," : "",
@@ -141,23 +143,25 @@ s_render_database_notes(json_object *d, FILE *out)
 void
 cli_render_table(json_object *status, FILE *out)
 {
-    json_object *output = s_output(status);
+    json_object *output = cli_status_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
     json_object *props = NULL;
 
     (void) json_object_object_get_ex(status, "properties", &props);
-    fprintf(out, "task %s (%s): %s\n", s_str(status, "name"),
-            s_str(props, "taskType"), cli_task_state(status));
+    fprintf(out, "task %s (%s): %s\n", cli_json_str(status, "name"),
+            cli_json_str(props, "taskType"), cli_task_state(status));
     for (size_t i = 0; i < n; i++)
     {
         json_object *m = json_object_array_get_idx(output, i);
         if (s_is(m, "MigrationLevelOutput"))
         {
             fprintf(out, "  source %s (%s) -> target %s (%s)\n",
-                    s_str(m, "sourceServer"), s_str(m, "sourceVersion"),
-                    s_str(m, "targetServer"), s_str(m, "targetVersion"));
-            fprintf(out, "  started %s, ended %s\n", s_str(m, "startedOn"),
-                    s_str(m, "endedOn"));
+                    cli_json_str(m, "sourceServer"),
+                    cli_json_str(m, "sourceVersion"),
+                    cli_json_str(m, "targetServer"),
+                    cli_json_str(m, "targetVersion"));
+            fprintf(out, "  started %s, ended %s\n",
+                    cli_json_str(m, "startedOn"), cli_json_str(m, "endedOn"));
         }
     }
     fprintf(out, "\n%-20s %-20s %-18s %9s %7s %6s %7s\n", "DATABASE", "TARGET",
@@ -168,12 +172,13 @@ cli_render_table(json_object *status, FILE *out)
         if (s_is(d, "DatabaseLevelOutput"))
         {
             fprintf(out, "%-20s %-20s %-18s %9lld %7lld %6lld %7lld\n",
-                    s_str(d, "databaseName"), s_str(d, "targetDatabaseName"),
-                    s_str(d, "migrationState"),
-                    (long long) s_int(d, "fullLoadCompletedTables"),
-                    (long long) s_int(d, "fullLoadLoadingTables"),
-                    (long long) s_int(d, "fullLoadQueuedTables"),
-                    (long long) s_int(d, "fullLoadErroredTables"));
+                    cli_json_str(d, "databaseName"),
+                    cli_json_str(d, "targetDatabaseName"),
+                    cli_json_str(d, "migrationState"),
+                    (long long) cli_json_int(d, "fullLoadCompletedTables"),
+                    (long long) cli_json_int(d, "fullLoadLoadingTables"),
+                    (long long) cli_json_int(d, "fullLoadQueuedTables"),
+                    (long long) cli_json_int(d, "fullLoadErroredTables"));
             s_render_database_notes(d, out);
         }
     }
@@ -202,17 +207,18 @@ cli_render_table(json_object *status, FILE *out)
                     json_object_get_string(json_object_array_get_idx(list, j)));
             }
         }
-        s_human_bytes(s_int(t, "fullLoadTotalVolumeBytes"), bytes,
-                      sizeof bytes);
-        s_human_bytes(s_int(t, "bytesPerSecond"), rate, sizeof rate);
-        snprintf(name, sizeof name, "%s %s", s_str(t, "databaseName"),
-                 s_str(t, "tableName"));
+        cli_format_bytes(cli_json_int(t, "fullLoadTotalVolumeBytes"), bytes,
+                         sizeof bytes);
+        cli_format_bytes(cli_json_int(t, "bytesPerSecond"), rate, sizeof rate);
+        snprintf(name, sizeof name, "%s %s", cli_json_str(t, "databaseName"),
+                 cli_json_str(t, "tableName"));
         fprintf(out, "%-40s %-10s %12lld %10s %10s  %s\n", name,
-                s_str(t, "state"), (long long) s_int(t, "fullLoadTotalRows"),
-                bytes, rate, strbuf_data(agents));
-        if (strcmp(s_str(t, "errorMessage"), "-") != 0)
+                cli_json_str(t, "state"),
+                (long long) cli_json_int(t, "fullLoadTotalRows"), bytes, rate,
+                strbuf_data(agents));
+        if (strcmp(cli_json_str(t, "errorMessage"), "-") != 0)
         {
-            fprintf(out, "    error: %s\n", s_str(t, "errorMessage"));
+            fprintf(out, "    error: %s\n", cli_json_str(t, "errorMessage"));
         }
         strbuf_destroy(&agents);
     }
@@ -220,10 +226,10 @@ cli_render_table(json_object *status, FILE *out)
 }
 
 void
-cli_render_progress(json_object *status, const int64_t *rates,
-                    size_t n_rates, FILE *out)
+cli_render_progress(json_object *status, const int64_t *rates, size_t n_rates,
+                    FILE *out)
 {
-    json_object *output = s_output(status);
+    json_object *output = cli_status_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
     char now[16];
     time_t t = time(NULL);
@@ -243,49 +249,52 @@ cli_render_progress(json_object *status, const int64_t *rates,
         }
         /* the database's totals over its tables, as the coordinator adds
          * them up: a progress line needs no table's own output */
-        int64_t rows = s_int(d, "fullLoadTotalRows");
-        int64_t bytes = s_int(d, "fullLoadTotalVolumeBytes");
-        int64_t rate = k < n_rates ? rates[k] : s_int(d, "bytesPerSecond");
+        int64_t rows = cli_json_int(d, "fullLoadTotalRows");
+        int64_t bytes = cli_json_int(d, "fullLoadTotalVolumeBytes");
+        int64_t rate =
+            k < n_rates ? rates[k] : cli_json_int(d, "bytesPerSecond");
         k++;
-        s_human_bytes(bytes, hbytes, sizeof hbytes);
-        s_human_bytes(rate, hrate, sizeof hrate);
-        int64_t total = s_int(d, "fullLoadCompletedTables") +
-                        s_int(d, "fullLoadLoadingTables") +
-                        s_int(d, "fullLoadQueuedTables") +
-                        s_int(d, "fullLoadErroredTables");
+        cli_format_bytes(bytes, hbytes, sizeof hbytes);
+        cli_format_bytes(rate, hrate, sizeof hrate);
+        int64_t total = cli_json_int(d, "fullLoadCompletedTables") +
+                        cli_json_int(d, "fullLoadLoadingTables") +
+                        cli_json_int(d, "fullLoadQueuedTables") +
+                        cli_json_int(d, "fullLoadErroredTables");
         fprintf(out,
                 "%s %s: %-12s tables %lld/%lld done, %lld loading, %lld "
                 "errored; %lld rows, %s copied, %s/s now",
-                now, s_str(d, "databaseName"), s_str(d, "migrationState"),
-                (long long) s_int(d, "fullLoadCompletedTables"),
+                now, cli_json_str(d, "databaseName"),
+                cli_json_str(d, "migrationState"),
+                (long long) cli_json_int(d, "fullLoadCompletedTables"),
                 (long long) total,
-                (long long) s_int(d, "fullLoadLoadingTables"),
-                (long long) s_int(d, "fullLoadErroredTables"), (long long) rows,
-                hbytes, hrate);
-        if (strcmp(s_str(d, "appliedLsn"), "-") != 0)
+                (long long) cli_json_int(d, "fullLoadLoadingTables"),
+                (long long) cli_json_int(d, "fullLoadErroredTables"),
+                (long long) rows, hbytes, hrate);
+        if (strcmp(cli_json_str(d, "appliedLsn"), "-") != 0)
         {
             char hlag[32];
 
             /* bytes of WAL behind: the fastest moving number, rounded so
              * that the log gets a line when the stream moves visibly */
-            s_human_bytes(s_int(d, "lagBytes") / 1024 * 1024, hlag,
-                          sizeof hlag);
+            cli_format_bytes(cli_json_int(d, "lagBytes") / 1024 * 1024, hlag,
+                             sizeof hlag);
             fprintf(
                 out,
                 "; changes applied %lld (%lld ins, %lld upd, %lld del), "
                 "latency %.1f s, %s behind",
-                (long long) s_int(d, "appliedChanges"),
-                (long long) s_int(d, "cdcInsertCounter"),
-                (long long) s_int(d, "cdcUpdateCounter"),
-                (long long) s_int(d, "cdcDeleteCounter"),
+                (long long) cli_json_int(d, "appliedChanges"),
+                (long long) cli_json_int(d, "cdcInsertCounter"),
+                (long long) cli_json_int(d, "cdcUpdateCounter"),
+                (long long) cli_json_int(d, "cdcDeleteCounter"),
                 json_object_get_double(json_object_object_get(d, "latency")),
                 hlag);
         }
-        if (strcmp(s_str(d, "waitingOut"), "-") != 0)
+        if (strcmp(cli_json_str(d, "waitingOut"), "-") != 0)
         {
             fprintf(out, "; waiting out since %s (%lld retries): %s",
-                    s_str(d, "waitingSince"), (long long) s_int(d, "retries"),
-                    s_str(d, "waitingOut"));
+                    cli_json_str(d, "waitingSince"),
+                    (long long) cli_json_int(d, "retries"),
+                    cli_json_str(d, "waitingOut"));
         }
         fputc('\n', out);
     }
@@ -296,7 +305,7 @@ const char *
 cli_database_state(json_object *status, const char *database,
                    const char **error)
 {
-    json_object *output = s_output(status);
+    json_object *output = cli_status_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
 
     for (size_t i = 0; i < n; i++)
@@ -304,10 +313,10 @@ cli_database_state(json_object *status, const char *database,
         json_object *d = json_object_array_get_idx(output, i);
         if (s_is(d, "DatabaseLevelOutput") &&
             (database == NULL ||
-             strcmp(s_str(d, "databaseName"), database) == 0))
+             strcmp(cli_json_str(d, "databaseName"), database) == 0))
         {
-            *error = s_str(d, "errorMessage");
-            return s_str(d, "migrationState");
+            *error = cli_json_str(d, "errorMessage");
+            return cli_json_str(d, "migrationState");
         }
     }
     *error = "";
@@ -317,7 +326,7 @@ cli_database_state(json_object *status, const char *database,
 size_t
 cli_database_bytes(json_object *status, int64_t *bytes, size_t max)
 {
-    json_object *output = s_output(status);
+    json_object *output = cli_status_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
     size_t k = 0;
 
@@ -326,7 +335,7 @@ cli_database_bytes(json_object *status, int64_t *bytes, size_t max)
         json_object *d = json_object_array_get_idx(output, i);
         if (s_is(d, "DatabaseLevelOutput"))
         {
-            bytes[k++] = s_int(d, "fullLoadTotalVolumeBytes");
+            bytes[k++] = cli_json_int(d, "fullLoadTotalVolumeBytes");
         }
     }
     return k;
@@ -335,7 +344,7 @@ cli_database_bytes(json_object *status, int64_t *bytes, size_t max)
 char *
 cli_states(json_object *status)
 {
-    json_object *output = s_output(status);
+    json_object *output = cli_status_output(status);
     size_t n = output ? json_object_array_length(output) : 0;
     strbuf_t *states = strbuf_new();
 
@@ -345,7 +354,7 @@ cli_states(json_object *status)
         json_object *d = json_object_array_get_idx(output, i);
         if (s_is(d, "DatabaseLevelOutput"))
         {
-            strbuf_appendf(states, " %s", s_str(d, "migrationState"));
+            strbuf_appendf(states, " %s", cli_json_str(d, "migrationState"));
         }
     }
     return strbuf_finish(&states);
@@ -367,8 +376,8 @@ cli_render_agents(json_object *list, FILE *out)
     }
     for (size_t i = 0; i < json_object_array_length(agents); i++)
     {
-        int len =
-            (int) strlen(s_str(json_object_array_get_idx(agents, i), "name"));
+        int len = (int) strlen(
+            cli_json_str(json_object_array_get_idx(agents, i), "name"));
         width = len > width ? len : width;
     }
     fprintf(out, "%-*s  %-8s  %-5s  %-28s  %s\n", width, "AGENT", "STATE",
@@ -379,20 +388,21 @@ cli_render_agents(json_object *list, FILE *out)
         json_object *units = NULL;
         char jobs[32];
         char seen[64];
-        const char *labels = s_str(a, "labels");
+        const char *labels = cli_json_str(a, "labels");
 
         (void) snprintf(jobs, sizeof jobs, "%" PRId64 "/%" PRId64,
-                        s_int(a, "jobsInUse"), s_int(a, "jobs"));
+                        cli_json_int(a, "jobsInUse"), cli_json_int(a, "jobs"));
         /* an agent known from the catalog only was never heard */
         (void) snprintf(seen, sizeof seen, "%" PRId64 "s ago %s",
-                        s_int(a, "lastHeartbeatAgeSeconds"),
-                        s_str(a, "lastHeartbeat"));
-        if (strcmp(s_str(a, "lastHeartbeat"), "-") == 0)
+                        cli_json_int(a, "lastHeartbeatAgeSeconds"),
+                        cli_json_str(a, "lastHeartbeat"));
+        if (strcmp(cli_json_str(a, "lastHeartbeat"), "-") == 0)
         {
             (void) snprintf(seen, sizeof seen, "never");
         }
-        fprintf(out, "%-*s  %-8s  %-5s  %-28s  %s\n", width, s_str(a, "name"),
-                s_str(a, "state"), jobs, seen, labels[0] ? labels : "-");
+        fprintf(out, "%-*s  %-8s  %-5s  %-28s  %s\n", width,
+                cli_json_str(a, "name"), cli_json_str(a, "state"), jobs, seen,
+                labels[0] ? labels : "-");
         if (!json_object_object_get_ex(a, "units", &units))
         {
             continue;
@@ -401,8 +411,9 @@ cli_render_agents(json_object *list, FILE *out)
         {
             json_object *u = json_object_array_get_idx(units, k);
             fprintf(out, "    unit %-6" PRId64 " %-11s %s/%s  %s  %s\n",
-                    s_int(u, "id"), s_str(u, "kind"), s_str(u, "project"),
-                    s_str(u, "task"), s_str(u, "database"), s_str(u, "table"));
+                    cli_json_int(u, "id"), cli_json_str(u, "kind"),
+                    cli_json_str(u, "project"), cli_json_str(u, "task"),
+                    cli_json_str(u, "database"), cli_json_str(u, "table"));
         }
     }
 }
