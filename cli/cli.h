@@ -106,17 +106,22 @@ int cli_cutover(const char *endpoint, const char *project, const char *task,
  * row of the commands' table (verbs.h), whose options it takes. */
 int cli_migrate(const cli_verb_t *verb, int argc, char **argv);
 /*
- * Progress lines for a log (watch.c): one as soon as a state changes,
- * else at most one a second and only if something moved; the throughput
- * shown is what was copied since the line before.
+ * Progress lines for a log (progress.c): a line per table whose state
+ * changed (when the status has its tables), and the databases' lines as
+ * soon as a state changes, else at most every every_ms and only if
+ * something moved; the throughput shown is what was copied since the
+ * line before.
  */
 typedef struct cli_progress_t cli_progress_t;
-cli_progress_t *cli_progress_new(void);
+cli_progress_t *cli_progress_new(int64_t every_ms);
 void cli_progress_destroy(cli_progress_t **self_p);
 void cli_progress_log(cli_progress_t *self, json_object *status, FILE *out);
 
-/* pgconvoy task watch: redraws until the task ends; quiet (or without a
- * terminal), logs progress lines instead. */
+/* pgconvoy task watch: until the task ends, a live view redrawn in place
+ * on a terminal (view.c, term.c); quiet or without one, progress lines
+ * (a watch's: with a line per table that changes state). Returns 0 if the
+ * task succeeded, 1 if it failed or was cancelled, the coordinator could
+ * not be asked, or the watch was stopped (Ctrl-C). */
 int cli_watch(const char *endpoint, const char *project, const char *task,
               bool quiet);
 

@@ -446,7 +446,7 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
 {
     bool told = false;
     int code = CLI_EXIT_OK;
-    cli_progress_t *progress = cli_progress_new();
+    cli_progress_t *progress = cli_progress_new(1000);
 
     for (;;)
     {

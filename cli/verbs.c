@@ -159,7 +159,17 @@ static const cli_verb_t s_verbs[] = {
     {CLI_VERB_TASK_SHOW, "task show", "--project-name P -n T [OPTION]...",
      "Prints a task's state, errors and progress.", NULL, s_task_show_options},
     {CLI_VERB_TASK_WATCH, "task watch", "--project-name P -n T",
-     "Shows a task's progress until it ends.", NULL, s_task_options},
+     "Shows a task's progress until it ends: exit 0 if it succeeded, 1 if it "
+     "failed,\nwas cancelled or the watch was stopped (Ctrl-C).\n"
+     "On a terminal, one screen redrawn in place and fitted to its size: "
+     "each\ndatabase's state, bars for tables and bytes, rate and ETA, in "
+     "change data\ncapture the lag in seconds and bytes with its recent "
+     "history; then the failed,\nthe loading and the slowest tables, and "
+     "how many more there are. Unicode\nblocks in a UTF-8 locale, ASCII "
+     "otherwise.\n"
+     "Without a terminal, a line per change: a table's or a database's "
+     "state, and\nthe numbers at most every 5 seconds.",
+     NULL, s_task_options},
     {CLI_VERB_TASK_CUTOVER, "task cutover",
      "--project-name P -n T --object-name DB [--validate]",
      "Cuts an online task's database over, once caught up.\n"
