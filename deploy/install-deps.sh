@@ -25,6 +25,7 @@ PACKAGES=(
     debootstrap # tests/integration/chroots.sh: PostgreSQL 13 and 17 from bullseye and trixie
     help2man man-db groff-base # the manual pages, made and checked at build time
     dpkg-dev                   # cpack -G DEB: dpkg-shlibdeps finds the Depends
+    tmux                       # tests/integration/watch_screen reads task watch's screen
 )
 
 missing=()
