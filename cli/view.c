@@ -15,7 +15,6 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +29,21 @@
 #define VIEW_BAR_MAX 30
 #define VIEW_SPARK_MAX 20
 
+/* What a sample holds of a database, besides when it was taken. */
+typedef enum
+{
+    S_BYTES,     /* copied by the full load */
+    S_APPLIED,   /* changes applied by change data capture */
+    S_LAG_BYTES, /* WAL between the source and what was applied */
+    S_LAG_MS,    /* how far behind the source, in time */
+    S_FIELD_COUNT
+} s_field_t;
+
 /* What one status said of one database. */
 typedef struct
 {
-    int64_t at_ms;     /* when it was read */
-    int64_t bytes;     /* copied by the full load */
-    int64_t applied;   /* changes applied by change data capture */
-    int64_t lag_bytes; /* WAL between the source and what was applied */
-    int64_t lag_ms;    /* how far behind the source, in time */
+    int64_t at_ms;                /* when it was read */
+    int64_t value[S_FIELD_COUNT]; /* by s_field_t */
 } s_sample_t;
 
 typedef struct
@@ -148,22 +154,23 @@ view_add_sample(view_t *self, json_object *status, int64_t now_ms)
         }
         s_sample_t *s = &h->ring[h->head];
         s->at_ms = now_ms;
-        s->bytes = cli_json_int(d, "fullLoadTotalVolumeBytes");
-        s->applied = cli_json_int(d, "appliedChanges");
-        s->lag_bytes = cli_json_int(d, "lagBytes");
-        s->lag_ms = (int64_t) (json_object_get_double(
-                                   json_object_object_get(d, "latency")) *
-                                   1000.0 +
-                               0.5);
+        s->value[S_BYTES] = cli_json_int(d, "fullLoadTotalVolumeBytes");
+        s->value[S_APPLIED] = cli_json_int(d, "appliedChanges");
+        s->value[S_LAG_BYTES] = cli_json_int(d, "lagBytes");
+        s->value[S_LAG_MS] =
+            (int64_t) (json_object_get_double(
+                           json_object_object_get(d, "latency")) *
+                           1000.0 +
+                       0.5);
         h->head = (h->head + 1) % VIEW_HISTORY;
         h->n = h->n < VIEW_HISTORY ? h->n + 1 : VIEW_HISTORY;
     }
 }
 
-/* Per second, of the field at offset `field` of s_sample_t, over the last
+/* Per second, of one field of the samples, over the last
  * VIEW_RATE_SAMPLES samples; -1 with fewer than two. */
 static double
-s_rate(const s_history_t *h, size_t field)
+s_rate(const s_history_t *h, s_field_t field)
 {
     if (h == NULL || h->n < 2)
     {
@@ -172,8 +179,8 @@ s_rate(const s_history_t *h, size_t field)
     size_t back = h->n - 1 < VIEW_RATE_SAMPLES ? h->n - 1 : VIEW_RATE_SAMPLES;
     const s_sample_t *new = s_sample_at(h, 0);
     const s_sample_t *old = s_sample_at(h, back);
-    int64_t now = *(const int64_t *) ((const char *) new + field);
-    int64_t then = *(const int64_t *) ((const char *) old + field);
+    int64_t now = new->value[field];
+    int64_t then = old->value[field];
 
     if (new->at_ms <= old->at_ms)
     {
@@ -275,7 +282,7 @@ s_append_bar(const view_t *self, strbuf_t *line, int64_t done, int64_t total,
  * scaled to the largest of them. */
 static void
 s_append_spark(const view_t *self, strbuf_t *line, const s_history_t *h,
-               size_t field, int width)
+               s_field_t field, int width)
 {
     static const char *const blocks[] = {"▁", "▂", "▃", "▄",
                                          "▅", "▆", "▇", "█"};
@@ -285,14 +292,12 @@ s_append_spark(const view_t *self, strbuf_t *line, const s_history_t *h,
 
     for (size_t k = 0; k < n; k++)
     {
-        int64_t v =
-            *(const int64_t *) ((const char *) s_sample_at(h, k) + field);
+        int64_t v = s_sample_at(h, k)->value[field];
         max = v > max ? v : max;
     }
     for (size_t k = n; k-- > 0;)
     {
-        int64_t v =
-            *(const int64_t *) ((const char *) s_sample_at(h, k) + field);
+        int64_t v = s_sample_at(h, k)->value[field];
         int level = max > 0 ? (int) ((double) v * 7.0 / (double) max + 0.5) : 0;
         level = level < 0 ? 0 : level > 7 ? 7 : level;
         if (self->utf8)
@@ -313,7 +318,8 @@ typedef struct
     size_t n;
 } s_lines_t;
 
-/* Takes line's text (nulls it) as the next line, cut to cols columns. */
+/* Adds line's text as the next line, cut to cols columns, and leaves
+ * *line_p a new empty buffer for the line after. */
 static void
 s_lines_take(s_lines_t *lines, strbuf_t **line_p, int cols)
 {
@@ -373,7 +379,7 @@ s_render_database(const view_t *self, s_lines_t *lines, json_object *d,
                      cli_json_int(d, "fullLoadErroredTables");
     int64_t bytes = cli_json_int(d, "fullLoadTotalVolumeBytes");
     int64_t est = cli_json_int(d, "fullLoadEstimatedBytes");
-    double rate = s_rate(h, offsetof(s_sample_t, bytes));
+    double rate = s_rate(h, S_BYTES);
     char hbytes[32];
     char hest[32];
     char hrate[32];
@@ -444,15 +450,16 @@ s_render_database(const view_t *self, s_lines_t *lines, json_object *d,
                     : (cols - 60) / 2 > VIEW_SPARK_MAX ? VIEW_SPARK_MAX
                                                        : (cols - 60) / 2;
         char hlag[32];
-        double applied_rate = s_rate(h, offsetof(s_sample_t, applied));
+        double applied_rate = s_rate(h, S_APPLIED);
         const s_sample_t *last = s_sample_at(h, 0);
 
-        cli_format_bytes(last->lag_bytes, hlag, sizeof hlag);
-        strbuf_appendf(line, "  lag    %.1f s ", (double) last->lag_ms / 1000);
-        s_append_spark(self, line, h, offsetof(s_sample_t, lag_ms), spark);
+        cli_format_bytes(last->value[S_LAG_BYTES], hlag, sizeof hlag);
+        strbuf_appendf(line, "  lag    %.1f s ",
+                       (double) last->value[S_LAG_MS] / 1000);
+        s_append_spark(self, line, h, S_LAG_MS, spark);
         strbuf_appendf(line, "  %s ", hlag);
-        s_append_spark(self, line, h, offsetof(s_sample_t, lag_bytes), spark);
-        strbuf_appendf(line, "  %" PRId64 " applied", last->applied);
+        s_append_spark(self, line, h, S_LAG_BYTES, spark);
+        strbuf_appendf(line, "  %" PRId64 " applied", last->value[S_APPLIED]);
         if (applied_rate >= 0)
         {
             strbuf_appendf(line, ", %.0f/s", applied_rate);
