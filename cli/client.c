@@ -187,7 +187,15 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
     poller = mon ? zpoller_new(sock, mon, NULL) : NULL;
     if (poller != NULL)
     {
+        int64_t deadline = zclock_mono() + timeout_ms;
         void *which = zpoller_wait(poller, timeout_ms);
+        /* a signal other than ^C (SIGWINCH, when task watch's terminal is
+         * resized) stops the wait early: wait out the rest */
+        while (which == NULL && zpoller_terminated(poller) &&
+               !zsys_interrupted && zclock_mono() < deadline)
+        {
+            which = zpoller_wait(poller, (int) (deadline - zclock_mono()));
+        }
         if (which == mon)
         {
             code = s_handshake_failed(mon, endpoint);
