@@ -10,11 +10,13 @@
 #        "… and N more" line, no line wider than the window and no more
 #        lines than it has (nothing scrolled away: the header is the first
 #        line, the "more" line the last), on the alternate screen;
-#     2. the window made smaller (SIGWINCH): the screen fits it at once;
+#     2. the window made smaller (SIGWINCH): the screen fits it; a burst
+#        of resizes does not end the watch;
 #     3. in change data capture, under writes: the lag in seconds and bytes
 #        with its history drawn in blocks;
-#     4. a second watch stopped with Ctrl-C exits 1 and gives the terminal
-#        back (main screen, cursor shown);
+#     4. a second watch, in the C locale, draws in ASCII only; stopped with
+#        Ctrl-C it exits 1 and gives the terminal back (main screen, cursor
+#        shown);
 #     5. after the cutover the watch exits 0 and leaves its last screen,
 #        the task Succeeded, on the main screen;
 #     6. without a terminal, a watch started with the task printed one
@@ -59,13 +61,14 @@ create_project "$P"
 CLI=$(s_bin pgconvoy)
 SOCK=$TEST_TMP/tmux.sock
 PGCONVOY_EXIT_HOOKS+=("tmux -S $SOCK kill-server")
-# the windows' programs: in UTF-8, each one's exit code in NAME.rc, and
-# kept on the screen after they exit (sleep), for the last capture
+# watch_in_tmux NAME LOCALE: task watch in a window of its own, in LOCALE,
+# its exit code in NAME.rc, the window kept after it exits (sleep) for the
+# last capture
 watch_in_tmux()
 {
-    local name=$1
+    local name=$1 locale=$2
     tmux -S "$SOCK" -u new-session -d -s "$name" -x "$COLS" -y "$LINES_" \
-        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen $CLI --coordinator $COORD task watch --project-name $P -n $T 2>$TEST_TMP/$name.err; echo \$? >$TEST_TMP/$name.rc; sleep 3600" ||
+        "env LANG=$locale LC_ALL=$locale TERM=screen $CLI --coordinator $COORD task watch --project-name $P -n $T 2>$TEST_TMP/$name.err; echo \$? >$TEST_TMP/$name.rc; sleep 3600" ||
         fail "tmux new-session $name failed"
 }
 # capture NAME: the pane's text now, in capture-NAME.txt
@@ -113,15 +116,14 @@ $(cat "$file")"
         fail "$name: the last line is not the \"… and N more\" line: $last"
 }
 
+pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
+    --source-connection-json s.json --target-connection-json t.json \
+    --database-options-json o.json || fail "task create exited $?"
 # a watch without a terminal, from the start: its lines are checked last
 "$CLI" --coordinator "$COORD" task watch --project-name "$P" -n "$T" >"$TEST_TMP/watch-log.out" \
     2>"$TEST_TMP/watch-log.err" &
 PGCONVOY_PIDS[watch_log]=$!
-
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
-watch_in_tmux screen
+watch_in_tmux screen C.UTF-8
 
 # --- 1. the full load --------------------------------------------------------
 wait_screen screen "the full load with its bars and loading tables" \
@@ -153,6 +155,13 @@ done
 check_fits screen 14 80
 pass "resized to 80x14, the screen fits it:
 $(cat "$TEST_TMP/capture-screen.txt")"
+# a burst of resizes: each SIGWINCH may come while the watch waits for the
+# coordinator, which must not end the watch (it exits 0 at the end)
+for i in $(seq 1 20); do
+    tmux -S "$SOCK" resize-window -t screen -x $((COLS - i % 2 * 10)) -y "$LINES_" ||
+        fail "tmux resize-window failed"
+    sleep 0.05
+done
 tmux -S "$SOCK" resize-window -t screen -x "$COLS" -y "$LINES_" || fail "tmux resize-window failed"
 
 # --- 3. change data capture under writes ---------------------------------------
@@ -175,9 +184,14 @@ cp "$TEST_TMP/capture-screen.txt" "$TEST_TMP/screen-cdc.txt"
 pass "in CDC, under writes:
 $(cat "$TEST_TMP/screen-cdc.txt")"
 
-# --- 4. Ctrl-C gives the terminal back ------------------------------------------
-watch_in_tmux interrupted
-wait_screen interrupted "the watch" "^$DB  (CATCHING_UP|READY_TO_COMPLETE)"
+# --- 4. in ASCII outside UTF-8; Ctrl-C gives the terminal back -------------------
+watch_in_tmux interrupted C
+wait_screen interrupted "the watch in ASCII" "^$DB  (CATCHING_UP|READY_TO_COMPLETE)" \
+    "^  tables \[#+\] $N/$N done" "^  lag +[0-9]+\.[0-9] s [_.~=+*#-]+  " "^\.\.\. and [0-9]+ more: "
+LC_ALL=C grep -q '[^ -~]' "$TEST_TMP/capture-interrupted.txt" &&
+    fail "the watch in the C locale drew more than ASCII: $(cat "$TEST_TMP/capture-interrupted.txt")"
+pass "in the C locale, ASCII only:
+$(cat "$TEST_TMP/capture-interrupted.txt")"
 tmux -S "$SOCK" send-keys -t interrupted C-c || fail "tmux send-keys failed"
 deadline=$((SECONDS + 60))
 until [[ -s $TEST_TMP/interrupted.rc ]]; do
