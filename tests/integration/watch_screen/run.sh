@@ -124,6 +124,9 @@ pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
     2>"$TEST_TMP/watch-log.err" &
 PGCONVOY_PIDS[watch_log]=$!
 watch_in_tmux screen C.UTF-8
+# every byte the watch writes, to check every frame, not only those
+# captured (the pane clips what is too wide; the raw output does not)
+tmux -S "$SOCK" pipe-pane -t screen -o "cat >>$TEST_TMP/screen.raw" || fail "tmux pipe-pane failed"
 
 # --- 1. the full load --------------------------------------------------------
 wait_screen screen "the full load with its bars and loading tables" \
@@ -222,6 +225,31 @@ grep -Eq "^task $P/$T  OnlineMigration  Succeeded" "$TEST_TMP/capture-screen.txt
     grep -Eq "^$DB  COMPLETED" "$TEST_TMP/capture-screen.txt" ||
     fail "the last screen does not show the task Succeeded: $(cat "$TEST_TMP/capture-screen.txt")"
 pass "after the cutover the watch exited 0, its last screen left on the main screen"
+
+# every frame drawn on the alternate screen (from one "cursor home" to the
+# next) fits 100x20: its text, escape sequences left out
+frames=$(cat "$TEST_TMP/screen.raw")
+frames=${frames%%$'\e[?1049l'*} # the main screen's from there on
+printf '%s' "$frames" | sed -e 's/\x1b\[H/\n@@frame@@\n/g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r$//' \
+    >"$TEST_TMP/frames.txt"
+check_frames()
+{
+    local LC_ALL=C.UTF-8 line count=0 rows=0 widest=0
+    while IFS= read -r line; do
+        if [[ $line == @@frame@@ ]]; then
+            count=$((count + 1)) rows=0
+            continue
+        fi
+        ((count > 0)) || continue
+        rows=$((rows + 1))
+        ((rows <= LINES_)) || fail "frame $count has more than $LINES_ lines"
+        ((${#line} <= COLS)) || fail "frame $count has a line of ${#line} columns: $line"
+        ((${#line} > widest)) && widest=${#line}
+    done <"$TEST_TMP/frames.txt"
+    ((count >= 5)) || fail "only $count frames in the watch's output"
+    pass "all $count frames the watch drew fit ${COLS}x$LINES_ (the widest line: $widest columns)"
+}
+check_frames
 
 # --- 6. without a terminal -------------------------------------------------------
 deadline=$((SECONDS + 60))
