@@ -221,9 +221,10 @@ done
     fail "the watch exited $(cat "$TEST_TMP/screen.rc") after a successful cutover: $(cat "$TEST_TMP/screen.err")"
 capture screen
 [[ $(tmux -S "$SOCK" display -p -t screen '#{alternate_on}') == 0 ]] || fail "the watch left the alternate screen on"
-grep -Eq "^task $P/$T  OnlineMigration  Succeeded" "$TEST_TMP/capture-screen.txt" &&
-    grep -Eq "^$DB  COMPLETED" "$TEST_TMP/capture-screen.txt" ||
+if ! grep -Eq "^task $P/$T  OnlineMigration  Succeeded" "$TEST_TMP/capture-screen.txt" ||
+    ! grep -Eq "^$DB  COMPLETED" "$TEST_TMP/capture-screen.txt"; then
     fail "the last screen does not show the task Succeeded: $(cat "$TEST_TMP/capture-screen.txt")"
+fi
 pass "after the cutover the watch exited 0, its last screen left on the main screen"
 
 # every frame drawn on the alternate screen (from one "cursor home" to the
