@@ -206,6 +206,26 @@ main(void)
     free(screen);
     json_object_put(agents);
 
+    /* two databases: each with its lines, the tables named with theirs */
+    json_object *two = json_tokener_parse(json_object_to_json_string(status));
+    json_object *two_out = NULL;
+    json_object *two_props = NULL;
+    CHECK(json_object_object_get_ex(two, "properties", &two_props));
+    CHECK(json_object_object_get_ex(two_props, "output", &two_out));
+    json_object *hr = json_tokener_parse(
+        json_object_to_json_string(json_object_array_get_idx(two_out, 1)));
+    json_object_object_add(hr, "databaseName", json_object_new_string("hr"));
+    json_object_object_add(hr, "targetDatabaseName",
+                           json_object_new_string("hr2"));
+    json_object_array_add(two_out, hr);
+    screen = view_render(view, two, NULL, 24, 100);
+    CHECK(s_check_fits(screen, 100) == 24);
+    CHECK_CONTAINS(screen, "\nshop  FULL_LOAD\n");
+    CHECK_CONTAINS(screen, "\nhr -> hr2  FULL_LOAD\n");
+    CHECK_CONTAINS(screen, "\nshop:public.t07 ERROR      boom\n");
+    free(screen);
+    json_object_put(two);
+
     /* a taller terminal shows every table and no "more" line */
     screen = view_render(view, status, NULL, 40, 100);
     CHECK(s_check_fits(screen, 100) == 1 + 1 + 3 + 1 + 1 + 30);
