@@ -159,8 +159,9 @@ static const cli_verb_t s_verbs[] = {
     {CLI_VERB_TASK_SHOW, "task show", "--project-name P -n T [OPTION]...",
      "Prints a task's state, errors and progress.", NULL, s_task_show_options},
     {CLI_VERB_TASK_WATCH, "task watch", "--project-name P -n T",
-     "Shows a task's progress until it ends: exit 0 if it succeeded, 1 if it "
-     "failed,\nwas cancelled or the watch was stopped (Ctrl-C).\n"
+     "Shows a task's progress until it ends, live on a terminal.\n"
+     "Exits 0 if the task succeeded, 1 if it failed or was cancelled, or "
+     "if the\nwatch was stopped (Ctrl-C).\n"
      "On a terminal, one screen redrawn in place and fitted to its size: "
      "each\ndatabase's state, bars for tables and bytes, rate and ETA, in "
      "change data\ncapture the lag in seconds and bytes with its recent "
