@@ -36,8 +36,9 @@
 #define MIGRATE_READY_POLL_US 10000
 /* how long the coordinator outlives an online task cut over from outside */
 #define MIGRATE_LINGER_US 2000000
-/* how often the online phase shows progress */
+/* how often the online phase shows progress: a line at most as often */
 #define MIGRATE_POLL_US 1000000
+#define MIGRATE_LINE_EVERY_MS 1000
 
 typedef struct
 {
@@ -446,7 +447,7 @@ s_follow_online(migrate_t *self, const migrate_options_t *opts,
 {
     bool told = false;
     int code = CLI_EXIT_OK;
-    cli_progress_t *progress = cli_progress_new(1000);
+    cli_progress_t *progress = cli_progress_new(MIGRATE_LINE_EVERY_MS);
 
     for (;;)
     {
