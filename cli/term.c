@@ -47,8 +47,10 @@ term_t *
 term_new(void)
 {
     struct sigaction sa;
+    const char *kind = getenv("TERM");
 
-    if (!isatty(STDOUT_FILENO))
+    /* a dumb terminal (an editor's shell) cannot move its cursor */
+    if (!isatty(STDOUT_FILENO) || kind == NULL || strcmp(kind, "dumb") == 0)
     {
         return NULL;
     }

@@ -12,7 +12,8 @@
 typedef struct term_t term_t;
 
 /* Takes over the terminal on stdout and notes its resizes (SIGWINCH);
- * NULL if stdout is not a terminal. */
+ * NULL if stdout is not a terminal, or a dumb one ($TERM unset or
+ * "dumb"). */
 term_t *term_new(void);
 /* Gives the terminal back as term_new() found it. */
 void term_destroy(term_t **self_p);

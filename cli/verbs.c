@@ -168,8 +168,9 @@ static const cli_verb_t s_verbs[] = {
      "history; then the failed,\nthe loading and the slowest tables, and "
      "how many more there are. Unicode\nblocks in a UTF-8 locale, ASCII "
      "otherwise.\n"
-     "Without a terminal, a line per change: a table's or a database's "
-     "state, and\nthe numbers at most every 5 seconds.",
+     "Without a terminal (or with TERM=dumb), a line per change: a "
+     "table's or a\ndatabase's state, and the numbers at most every 5 "
+     "seconds.",
      NULL, s_task_options},
     {CLI_VERB_TASK_CUTOVER, "task cutover",
      "--project-name P -n T --object-name DB [--validate]",
