@@ -43,6 +43,7 @@ typedef enum
 typedef struct
 {
     int64_t at_ms;                /* when it was read */
+    bool streaming;               /* in change data capture: a lag to show */
     int64_t value[S_FIELD_COUNT]; /* by s_field_t */
 } s_sample_t;
 
@@ -154,6 +155,7 @@ view_add_sample(view_t *self, json_object *status, int64_t now_ms)
         }
         s_sample_t *s = &h->ring[h->head];
         s->at_ms = now_ms;
+        s->streaming = strcmp(cli_json_str(d, "appliedLsn"), "-") != 0;
         s->value[S_BYTES] = cli_json_int(d, "fullLoadTotalVolumeBytes");
         s->value[S_APPLIED] = cli_json_int(d, "appliedChanges");
         s->value[S_LAG_BYTES] = cli_json_int(d, "lagBytes");
@@ -278,7 +280,8 @@ s_append_bar(const view_t *self, strbuf_t *line, int64_t done, int64_t total,
     strbuf_append(line, "]");
 }
 
-/* The last `width` samples of one field as a sparkline, oldest first,
+/* The last `width` samples of one field taken while streaming (before,
+ * there was no lag to speak of) as a sparkline, oldest first,
  * scaled to the largest of them. */
 static void
 s_append_spark(const view_t *self, strbuf_t *line, const s_history_t *h,
@@ -287,9 +290,13 @@ s_append_spark(const view_t *self, strbuf_t *line, const s_history_t *h,
     static const char *const blocks[] = {"▁", "▂", "▃", "▄",
                                          "▅", "▆", "▇", "█"};
     static const char ascii[] = "_.-~=+*#";
-    size_t n = h->n < (size_t) width ? h->n : (size_t) width;
+    size_t n = 0;
     int64_t max = 0;
 
+    while (n < h->n && n < (size_t) width && s_sample_at(h, n)->streaming)
+    {
+        n++;
+    }
     for (size_t k = 0; k < n; k++)
     {
         int64_t v = s_sample_at(h, k)->value[field];
