@@ -43,6 +43,21 @@
 
 static int64_t s_started_at; /* zclock_mono() at start */
 
+/*
+ * What one pass of the loop cost, for the debug log: every agent's next
+ * placement and every Lease answer wait for it, so a pass that takes
+ * long is named with the message that took longest.
+ */
+typedef struct
+{
+    int64_t started;       /* zclock_usecs() at the pass's start */
+    int64_t handled;       /* ... once its messages were handled */
+    int messages;          /* handled in it */
+    int64_t slowest_us;    /* the longest message's handling */
+    int slowest_body;      /* its envelope's body case */
+    uint64_t slowest_unit; /* its unit, for a Progress or Result */
+} s_pass_clock_t;
+
 coord_t *
 server_new(const char *state_dir, const char *cli_endpoint,
            const char *agents_endpoint, const char *curve_secret,
@@ -636,7 +651,8 @@ s_grant_lease(coord_t *self, registry_agent_t *agent,
     Pgconvoy__Lease lease = PGCONVOY__LEASE__INIT;
 
     lease.hello_sent_ms = hello->sent_ms;
-    lease.lease_ms = (uint32_t) (self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS);
+    lease.lease_ms =
+        (uint32_t) (self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS);
     env.body_case = PGCONVOY__ENVELOPE__BODY_LEASE;
     env.lease = &lease;
     if (outbox_add(self->outbox, self->agents, agent->route, &env) == 0)
@@ -712,19 +728,20 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgconvoy__Hello *hello)
          * hold the agent's job slot for good, its placement number
          * always above what the agent received.
          */
-        results_forget_agent_units(self, agent->name, hello->running_units,
-                                   hello->n_running_units,
-                                   is_new ? RESULTS_ALL_PLACEMENTS
-                                          : (int64_t) hello->placements_seen);
+        results_forget_agent_units(
+            self, agent->name, hello->running_units, hello->n_running_units,
+            is_new ? RESULTS_ALL_PLACEMENTS : (int64_t) hello->placements_seen);
     }
     s_grant_lease(self, agent, hello);
     s_settle_reported(self, agent, hello);
     dispatch_request(self);
 }
 
+/* Handles one agent message; says which it was in clock. */
 static void
-s_handle_agent(coord_t *self)
+s_handle_agent(coord_t *self, s_pass_clock_t *clock)
 {
+    int64_t started = zclock_usecs();
     zmsg_t *route = NULL;
     Pgconvoy__Envelope *env = NULL;
     uint32_t version = 0;
@@ -774,6 +791,19 @@ s_handle_agent(coord_t *self)
     }
 
 cleanup:
+    clock->messages++;
+    if (zclock_usecs() - started > clock->slowest_us)
+    {
+        clock->slowest_us = zclock_usecs() - started;
+        clock->slowest_body = env != NULL ? (int) env->body_case : 0;
+        clock->slowest_unit =
+            env == NULL ? 0
+            : env->body_case == PGCONVOY__ENVELOPE__BODY_RESULT
+                ? env->result->unit_id
+            : env->body_case == PGCONVOY__ENVELOPE__BODY_PROGRESS
+                ? env->progress->unit_id
+                : 0;
+    }
     envelope_free(&env);
     zmsg_destroy(&route);
 }
@@ -836,14 +866,17 @@ s_tick(coord_t *self)
  * heartbeats and the CLI's next request settle what they missed).
  */
 static void
-s_end_batch(coord_t *self, bool in_transaction)
+s_end_batch(coord_t *self, bool in_transaction, s_pass_clock_t *clock)
 {
+    clock->handled = zclock_usecs();
     /* the databases first: what they queue is placed now */
     advance_requested(self);
+    int64_t advanced = zclock_usecs();
     if (self->dispatch_wanted)
     {
         dispatch_units(self);
     }
+    int64_t dispatched = zclock_usecs();
     if (in_transaction && store_commit(self->store) != 0)
     {
         log_error("could not commit a batch of %zu message(s) to the "
@@ -867,6 +900,19 @@ s_end_batch(coord_t *self, bool in_transaction)
         _exit(99);
     }
     outbox_flush(self->outbox);
+    if (log_is_enabled(LOG_LEVEL_DEBUG))
+    {
+        int64_t now = zclock_usecs();
+        log_debug("messages=%d slowest=%d unit=%" PRIu64 " slowest_ms=%.1f "
+                  "handle_ms=%.1f advance_ms=%.1f dispatch_ms=%.1f "
+                  "commit_ms=%.1f loop pass",
+                  clock->messages, clock->slowest_body, clock->slowest_unit,
+                  (double) clock->slowest_us / 1000.0,
+                  (double) (clock->handled - clock->started) / 1000.0,
+                  (double) (advanced - clock->handled) / 1000.0,
+                  (double) (dispatched - advanced) / 1000.0,
+                  (double) (now - dispatched) / 1000.0);
+    }
 }
 
 /*
@@ -887,6 +933,7 @@ s_handle_batch(coord_t *self, zsock_t *sock)
      * anyway (s_end_batch).
      */
     (void) store_set_durable(self->store, sock == self->cli);
+    s_pass_clock_t clock = {.started = zclock_usecs()};
     bool in_transaction = store_begin(self->store) == 0;
     int64_t ends_at = zclock_usecs() + SERVER_BATCH_USECS;
 
@@ -898,14 +945,14 @@ s_handle_batch(coord_t *self, zsock_t *sock)
         }
         else
         {
-            s_handle_agent(self);
+            s_handle_agent(self, &clock);
         }
         if ((zsock_events(sock) & ZMQ_POLLIN) == 0 || zclock_usecs() >= ends_at)
         {
             break;
         }
     }
-    s_end_batch(self, in_transaction);
+    s_end_batch(self, in_transaction, &clock);
 }
 
 int
@@ -955,10 +1002,11 @@ server_run(coord_t *self)
         }
         if (zclock_mono() >= next_tick)
         {
+            s_pass_clock_t clock = {.started = zclock_usecs()};
             (void) store_set_durable(self->store, false);
             bool in_transaction = store_begin(self->store) == 0;
             s_tick(self);
-            s_end_batch(self, in_transaction);
+            s_end_batch(self, in_transaction, &clock);
             /* after the commit: what /metrics reads matches the agents */
             agent_snapshot_publish(self->agents_seen, self->registry);
             if (self->http != NULL)
