@@ -16,7 +16,9 @@
 #include "common/strbuf.h"
 #include "coordinator/advance.h"
 #include "coordinator/databases.h"
+#include "coordinator/dispatch.h"
 #include "coordinator/plan.h"
+#include "coordinator/sweep.h"
 #include "coordinator/tasks.h"
 #include "coordinator/units.h"
 
@@ -97,9 +99,11 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
     /* online, a copy tried again must read as of the slot's start too:
      * the slot's snapshot is held until every copy is done */
     /* and not before schema-pre is done: it may still make tables whose
-     * copies are to come */
+     * copies are to come; nor before every table's copies are queued
+     * (the copies' sweep, which schema-pre's result starts) */
     bool schema_done =
-        units_count(self->store, db_id, K_SCHEMA_PRE, "'done'") > 0;
+        units_count(self->store, db_id, K_SCHEMA_PRE, "'done'") > 0 &&
+        sweep_is_done(self->store, db_id, SWEEP_COPIES);
     if ((online ? unfinished : unstarted) == 0 && holders > 0 && schema_done)
     {
         plan_release_snapshots(self, db_id);
@@ -136,7 +140,10 @@ s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
     {
         plan_release_snapshots(self, db_id); /* in case a Release was lost */
     }
-    if (units_count(self->store, db_id, K_SCHEMA_POST, "'queued', 'running'") >
+    /* the tables loaded before the items were known get their builds
+     * from the post-data sweep: finalize waits for it */
+    if (!sweep_is_done(self->store, db_id, SWEEP_POSTDATA) ||
+        units_count(self->store, db_id, K_SCHEMA_POST, "'queued', 'running'") >
             0 ||
         units_count(self->store, db_id, K_ANALYZE, "'queued', 'running'") > 0 ||
         units_count(self->store, db_id, K_FINALIZE,
@@ -251,12 +258,6 @@ s_add_copy_units(coord_t *self, int64_t task_id, int64_t db_id,
     }
 }
 
-/*
- * The tables exist on the target: queue one copy unit per table range and
- * move to FULL_LOAD. Called when schema-pre says the pre-data schema is
- * in, before it has read the post-data items, and again with its result;
- * only the first call does anything.
- */
 /* Queues the copies of one table, unless queued already. */
 static void
 s_start_table_copies(coord_t *self, int64_t task_id, int64_t db_id,
@@ -304,24 +305,94 @@ advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
         }
         store_rows_done(&rows);
     }
-    if (n == 0)
+    /* every table: in chunks, between other messages (advance_sweep) */
+    if (n == 0 && sweep_start(self->store, db_id, SWEEP_COPIES) > 0)
     {
-        rows = store_query(self->store,
-                           "SELECT id, pages, bytes_est FROM tables_ "
-                           "WHERE database_id = ? ORDER BY id",
-                           "i", db_id);
-        while (store_rows_next(rows))
-        {
-            s_start_table_copies(self, task_id, db_id, store_rows_int(rows, 0),
-                                 store_rows_int(rows, 1),
-                                 store_rows_int(rows, 2), task.split_bytes);
-        }
-        store_rows_done(&rows);
+        self->sweep_wanted = true;
     }
     if (state == DB_SCHEMA)
     {
         (void) plan_move_database(self, db_id, DB_FULL_LOAD, NULL);
     }
+}
+
+/* The copies' sweep, on one chunk: each table's copies, once. */
+static void
+s_sweep_copies(coord_t *self, const sweep_chunk_t *chunk)
+{
+    tasks_row_t task;
+
+    /* gone: split_bytes 0, no table split */
+    (void) tasks_get(self->store, chunk->task_id, &task);
+    for (size_t i = 0; i < chunk->n; i++)
+    {
+        const sweep_table_t *t = &chunk->tables[i];
+        s_start_table_copies(self, chunk->task_id, chunk->db_id, t->id,
+                             t->pages, t->bytes_est, task.split_bytes);
+    }
+}
+
+/* The post-data sweep, on one chunk: the builds of the tables loaded
+ * before the items were known, and the ANALYZE of those with none.
+ * Tables loaded since were seen to as they completed. */
+static void
+s_sweep_postdata(coord_t *self, const sweep_chunk_t *chunk)
+{
+    for (size_t i = 0; i < chunk->n; i++)
+    {
+        const sweep_table_t *t = &chunk->tables[i];
+        if (t->loaded)
+        {
+            (void) advance_queue_items(self, chunk->task_id, chunk->db_id,
+                                       t->id);
+            (void) advance_queue_analyze(self, chunk->task_id, chunk->db_id,
+                                         t->id);
+        }
+    }
+}
+
+bool
+advance_sweep(coord_t *self)
+{
+    bool more = false;
+
+    for (int kind = 0; kind < SWEEP_KIND_COUNT; kind++)
+    {
+        sweep_chunk_t chunk;
+        if (sweep_take(self->store, (sweep_kind_t) kind, &chunk) <= 0)
+        {
+            continue;
+        }
+        more = true;
+        db_state_t state = plan_database_state(self, chunk.db_id);
+        /* a database over (failed, cancelled) queues nothing more */
+        if (state != DB_FULL_LOAD &&
+            (kind == SWEEP_COPIES || state != DB_COMPLETING))
+        {
+            log_debug("database_id=%" PRId64 " sweep=%s ended: the database "
+                      "is %s",
+                      chunk.db_id, sweep_kind_name((sweep_kind_t) kind),
+                      states_db_name(state));
+            sweep_end(self->store, chunk.db_id, (sweep_kind_t) kind);
+            continue;
+        }
+        if (kind == SWEEP_COPIES)
+        {
+            s_sweep_copies(self, &chunk);
+        }
+        else
+        {
+            s_sweep_postdata(self, &chunk);
+        }
+        log_debug("database_id=%" PRId64 " sweep=%s tables=%zu swept",
+                  chunk.db_id, sweep_kind_name((sweep_kind_t) kind), chunk.n);
+        /* what the chunk queued is placed at the end of this pass, and
+         * the sweep's end may let the database move on */
+        advance_request(self, chunk.task_id, chunk.db_id);
+        dispatch_request(self);
+    }
+    self->sweep_wanted = more;
+    return more;
 }
 
 /*

@@ -17,10 +17,19 @@ void advance_database(coord_t *self, int64_t task_id, int64_t db_id);
 void advance_request(coord_t *self, int64_t task_id, int64_t db_id);
 /* Moves forward each database asked for since the last call. */
 void advance_requested(coord_t *self);
-/* These tables exist on the target (n 0: all of the database's): queue
- * their copies, once each. */
+/* These tables exist on the target (n 0: all of the database's, in
+ * chunks by the copies' sweep): queue their copies, once each; the
+ * first tables move the database to FULL_LOAD. */
 void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
                           Pgconvoy__TableRef *const *tables, size_t n);
+/*
+ * One chunk of each sweep under way (sweep.h): copies queued, or the
+ * builds and ANALYZE of tables loaded before the post-data items were
+ * known. Called once per pass of the loop, while it returns true, so
+ * that work that follows the number of tables is spread between the
+ * agents' messages. Sets coord_t.sweep_wanted to what it returns.
+ */
+bool advance_sweep(coord_t *self);
 /* Queues the index and constraint builds not queued yet: of one loaded
  * table, or (table_id 0) all. Returns how many it queued. */
 int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,

@@ -67,7 +67,10 @@ typedef struct
      * per tick; and the --http listener reading it (NULL: none) */
     agent_snapshot_t *agents_seen;
     http_t *http;
-    bool dispatch_wanted;    /* the batch being handled may have freed slots */
+    bool dispatch_wanted; /* the batch being handled may have freed slots */
+    /* a sweep over some database's tables may be under way (the catalog
+     * says which): the loop runs advance_sweep() between batches */
+    bool sweep_wanted;
     /* the batch being handled moved a task or database: its commit is
      * made durable, though agents' batches are not (server.c) */
     bool sync_wanted;

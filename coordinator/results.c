@@ -21,6 +21,7 @@
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/states.h"
+#include "coordinator/sweep.h"
 #include "coordinator/tables.h"
 #include "coordinator/units.h"
 
@@ -243,14 +244,18 @@ s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
     }
 }
 
-/* The post-data items are known: those of tables loaded meanwhile can be
- * built now, and the tables without any analyzed. */
+/*
+ * The post-data items are known: those of tables loaded meanwhile can be
+ * built now, and the tables without any analyzed. The items are taken in
+ * here, as the message holds them (one cached statement, one row each);
+ * what follows the number of tables is left to the sweeps, a chunk per
+ * pass of the loop: the copies of tables no Progress named, and the
+ * builds and ANALYZE of tables loaded already.
+ */
 static void
 s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                 const Pgconvoy__Result *r)
 {
-    store_rows_t *rows = NULL;
-
     for (size_t i = 0; i < r->n_items; i++)
     {
         const Pgconvoy__SchemaItem *item = r->items[i];
@@ -263,17 +268,10 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                           item->table_name);
     }
     advance_start_copies(self, task_id, db_id, NULL, 0);
-    rows = store_query(self->store,
-                       "SELECT id FROM tables_ WHERE database_id = ? AND "
-                       "state = 'COMPLETED'",
-                       "i", db_id);
-    while (store_rows_next(rows))
+    if (sweep_start(self->store, db_id, SWEEP_POSTDATA) > 0)
     {
-        (void) advance_queue_items(self, task_id, db_id,
-                                   store_rows_int(rows, 0));
+        self->sweep_wanted = true;
     }
-    store_rows_done(&rows);
-    advance_queue_analyze(self, task_id, db_id, 0);
 }
 
 /* One range of a table is in; the last one completes the table. */

@@ -142,6 +142,9 @@ server_new(const char *state_dir, const char *cli_endpoint,
     self->outbox = outbox_new();
     self->pending = pending_new(self->cli, self->outbox);
     plan_resume(self);
+    /* a sweep a killed coordinator left half done goes on where its last
+     * chunk committed: the catalog says which, the first pass finds out */
+    self->sweep_wanted = true;
     s_started_at = zclock_mono();
     return self;
 
@@ -969,7 +972,9 @@ server_run(coord_t *self)
 
     while (!zsys_interrupted)
     {
-        int64_t wait = next_tick - zclock_mono();
+        /* a sweep under way takes its next chunk as soon as the sockets
+         * have had their turn, without waiting for the tick */
+        int64_t wait = self->sweep_wanted ? 0 : next_tick - zclock_mono();
         void *which = zpoller_wait(poller, wait > 0 ? (int) wait : 0);
         if (which == NULL && zpoller_terminated(poller))
         {
@@ -999,6 +1004,20 @@ server_run(coord_t *self)
         if ((zsock_events(self->agents) & ZMQ_POLLIN) != 0)
         {
             s_handle_batch(self, self->agents);
+        }
+        /* one chunk per pass, in a transaction of its own: the messages
+         * that came meanwhile are handled before the next one */
+        if (self->sweep_wanted)
+        {
+            s_pass_clock_t clock = {.started = zclock_usecs()};
+            (void) store_set_durable(self->store, false);
+            bool in_transaction = store_begin(self->store) == 0;
+            /* a chunk's position moves with its work, or not at all */
+            if (in_transaction)
+            {
+                (void) advance_sweep(self);
+            }
+            s_end_batch(self, in_transaction, &clock);
         }
         if (zclock_mono() >= next_tick)
         {

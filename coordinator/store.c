@@ -121,7 +121,10 @@ static const char *const s_schema =
     "  reloads INTEGER NOT NULL DEFAULT 0,"
     /* online, cleanup not done: its slot and publication are gone from
      * the source all the same (the target was out of reach) */
-    "  source_stream_dropped INTEGER NOT NULL DEFAULT 0);"
+    "  source_stream_dropped INTEGER NOT NULL DEFAULT 0,"
+    /* the sweeps over its tables (sweep.c): the next table id to visit,
+     * NULL before the sweep starts, -1 once it is done */
+    "  copy_sweep INTEGER, post_sweep INTEGER);"
     "CREATE TABLE IF NOT EXISTS tables_ ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
@@ -237,6 +240,9 @@ static const char *const s_schema =
     "CREATE INDEX IF NOT EXISTS tables_by_name"
     "  ON tables_ (database_id, schema_name, table_name);"
     "CREATE INDEX IF NOT EXISTS tables_by_state ON tables_ (database_id, state);"
+    /* a database's tables in id order, from any id on: a sweep's chunk
+     * (sweep.c) reads its 64 rows, not every table and a sort */
+    "CREATE INDEX IF NOT EXISTS tables_by_database ON tables_ (database_id);"
     "CREATE INDEX IF NOT EXISTS items_by_table"
     "  ON schema_items (database_id, table_schema, table_name, phase);"
     "CREATE INDEX IF NOT EXISTS items_by_phase"

@@ -26,8 +26,8 @@
  * another layout is refused rather than half understood. Here and not in
  * store.c because --version prints it.
  */
-#define STORE_VERSION 11
-#define STORE_VERSION_TEXT "11"
+#define STORE_VERSION 12
+#define STORE_VERSION_TEXT "12"
 
 typedef struct store_t store_t;
 

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "common/strbuf.h"
+#include "coordinator/advance.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/units.h"
@@ -106,6 +107,16 @@ coord_fixture_place(coord_fixture_t *self, int64_t db_id, int kind,
     CHECK(id > 0);
     CHECK(units_place(self->coord.store, id, agent, id, id, 1.0) == 0);
     return id;
+}
+
+void
+coord_fixture_sweep(coord_fixture_t *self)
+{
+    while (advance_sweep(&self->coord))
+    {
+        advance_requested(&self->coord);
+    }
+    advance_requested(&self->coord);
 }
 
 void

@@ -38,6 +38,10 @@ int64_t coord_fixture_task(coord_fixture_t *self, const char *task, bool online,
 int64_t coord_fixture_place(coord_fixture_t *self, int64_t db_id, int kind,
                             const char *agent);
 
+/* Runs every sweep under way to its end, a chunk at a time, as the
+ * loop does between batches (advance_sweep()). */
+void coord_fixture_sweep(coord_fixture_t *self);
+
 /* Writes a state's spelling (any text) into row id of table (units,
  * tables_, databases or tasks) as it is, past every guard. */
 void coord_fixture_set_state(coord_fixture_t *self, const char *table,

@@ -100,6 +100,11 @@ s_test_load(coord_fixture_t *fx)
     p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
     p.started = true;
     results_on_progress(&fx->coord, "a1", &p);
+    /* the Progress named no table: every one's copies come from the
+     * sweep, between messages */
+    CHECK(fx->coord.sweep_wanted);
+    CHECK_EQ_INT(units_count(store, db_id, K_COPY, "'queued'"), 0);
+    coord_fixture_sweep(fx);
     CHECK(tables_get(store, big_id, &t) == 0);
     CHECK_EQ_INT(t.parts, 3);
     CHECK(tables_get(store, small_id, &t) == 0);

@@ -1,0 +1,319 @@
+/*
+ * tests/unit/test_sweep.c
+ *     The sweeps over a database's tables: chunks of SWEEP_CHUNK tables in
+ *     id order, started once, their position in the catalog moving with
+ *     the chunk's transaction (a chunk rolled back is taken again, a
+ *     coordinator restarted goes on where the last chunk committed), ended
+ *     with their database; and, through advance_sweep(), what they queue:
+ *     every table's copies once, the builds of the tables loaded before
+ *     schema-pre's result, and no end of the load before the copies are.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "common/strbuf.h"
+#include "coord_fixture.h"
+#include "coordinator/advance.h"
+#include "coordinator/plan.h"
+#include "coordinator/results.h"
+#include "coordinator/sweep.h"
+#include "coordinator/units.h"
+
+/* enough tables for two full chunks and a short one */
+#define S_TABLES (2 * SWEEP_CHUNK + 22)
+
+/* A task of one database whose prepare found n tables t000..., each one
+ * page. Returns the database's id. */
+static int64_t
+s_task(coord_fixture_t *fx, const char *name, size_t n)
+{
+    Pgconvoy__TableRef *refs = xcalloc(n, sizeof *refs);
+    Pgconvoy__TableRef **ptrs = xcalloc(n, sizeof *ptrs);
+    char **names = xcalloc(n, sizeof *names);
+    int64_t db_id = 0;
+
+    (void) coord_fixture_task(fx, name, false, "shop", 0, &db_id);
+    for (size_t i = 0; i < n; i++)
+    {
+        names[i] = xasprintf("t%03zu", i);
+        pgconvoy__table_ref__init(&refs[i]);
+        refs[i].schema = "public";
+        refs[i].name = names[i];
+        refs[i].bytes = 8192;
+        refs[i].rows = 100;
+        refs[i].pages = 1;
+        refs[i].columns = "\"id\"";
+        ptrs[i] = &refs[i];
+    }
+    coord_fixture_prepare(fx, db_id, ptrs, n, false);
+    for (size_t i = 0; i < n; i++)
+    {
+        free(names[i]);
+    }
+    free(names);
+    free(ptrs);
+    free(refs);
+    return db_id;
+}
+
+static int64_t
+s_count(coord_fixture_t *fx, const char *sql, int64_t db_id)
+{
+    return store_int(fx->coord.store, -1, sql, "i", db_id);
+}
+
+/* The position: taken in order, chunk by chunk, once, and only as its
+ * transaction commits. */
+static void
+s_test_chunks(coord_fixture_t *fx)
+{
+    store_t *store = fx->coord.store;
+    int64_t db_id = s_task(fx, "chunks", S_TABLES);
+    int64_t first =
+        s_count(fx, "SELECT min(id) FROM tables_ WHERE database_id = ?", db_id);
+    sweep_chunk_t chunk;
+    int64_t seen = 0;
+    int64_t last = 0;
+
+    CHECK(!sweep_is_done(store, db_id, SWEEP_COPIES));
+    CHECK_EQ_INT(sweep_take(store, SWEEP_COPIES, &chunk), 0);
+    CHECK_EQ_INT(sweep_start(store, db_id, SWEEP_COPIES), 1);
+    CHECK_EQ_INT(sweep_start(store, db_id, SWEEP_COPIES), 0);
+    /* the other kind is its own */
+    CHECK_EQ_INT(sweep_take(store, SWEEP_POSTDATA, &chunk), 0);
+
+    /* a chunk rolled back is taken again */
+    CHECK(store_begin(store) == 0);
+    CHECK_EQ_INT(sweep_take(store, SWEEP_COPIES, &chunk), 1);
+    CHECK_EQ_INT(chunk.n, SWEEP_CHUNK);
+    CHECK_EQ_INT(chunk.tables[0].id, first);
+    store_rollback(store);
+
+    while (sweep_take(store, SWEEP_COPIES, &chunk) == 1)
+    {
+        CHECK_EQ_INT(chunk.db_id, db_id);
+        CHECK(chunk.n <= SWEEP_CHUNK);
+        for (size_t i = 0; i < chunk.n; i++)
+        {
+            CHECK(chunk.tables[i].id > last);
+            CHECK_EQ_INT(chunk.tables[i].pages, 1);
+            CHECK(!chunk.tables[i].loaded);
+            last = chunk.tables[i].id;
+            seen++;
+        }
+        CHECK_EQ_INT(sweep_is_done(store, db_id, SWEEP_COPIES),
+                     chunk.n < SWEEP_CHUNK);
+    }
+    CHECK_EQ_INT(seen, S_TABLES);
+    CHECK(sweep_is_done(store, db_id, SWEEP_COPIES));
+    /* done is done: not started again */
+    CHECK_EQ_INT(sweep_start(store, db_id, SWEEP_COPIES), 0);
+
+    /* ended where it stands */
+    CHECK_EQ_INT(sweep_start(store, db_id, SWEEP_POSTDATA), 1);
+    sweep_end(store, db_id, SWEEP_POSTDATA);
+    CHECK(sweep_is_done(store, db_id, SWEEP_POSTDATA));
+    CHECK_EQ_INT(sweep_take(store, SWEEP_POSTDATA, &chunk), 0);
+}
+
+/* A number of tables that fills its last chunk: one more, empty, says
+ * the sweep is done. */
+static void
+s_test_full_chunks(coord_fixture_t *fx)
+{
+    store_t *store = fx->coord.store;
+    int64_t db_id = s_task(fx, "full", 2 * SWEEP_CHUNK);
+    sweep_chunk_t chunk;
+
+    CHECK_EQ_INT(sweep_start(store, db_id, SWEEP_COPIES), 1);
+    CHECK_EQ_INT(sweep_take(store, SWEEP_COPIES, &chunk), 1);
+    CHECK_EQ_INT(sweep_take(store, SWEEP_COPIES, &chunk), 1);
+    CHECK_EQ_INT(chunk.n, SWEEP_CHUNK);
+    CHECK(!sweep_is_done(store, db_id, SWEEP_COPIES));
+    CHECK_EQ_INT(sweep_take(store, SWEEP_COPIES, &chunk), 1);
+    CHECK_EQ_INT(chunk.n, 0);
+    CHECK(sweep_is_done(store, db_id, SWEEP_COPIES));
+}
+
+/* The copy unit of table_id runs on a1 and is done. */
+static void
+s_load_table(coord_fixture_t *fx, int64_t table_id)
+{
+    int64_t copy = store_int(fx->coord.store, 0,
+                             "SELECT id FROM units WHERE table_id = ? AND "
+                             "kind = ?",
+                             "ii", table_id, (int64_t) K_COPY);
+    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
+
+    CHECK(copy > 0);
+    CHECK(units_place(fx->coord.store, copy, "a1", copy, copy, 1.0) == 0);
+    p.unit_id = (uint64_t) copy;
+    p.started = true;
+    results_on_progress(&fx->coord, "a1", &p);
+    r.unit_id = (uint64_t) copy;
+    r.ok = true;
+    r.rows = 100;
+    results_on_result(&fx->coord, "a1", &r);
+}
+
+/*
+ * Through the coordinator: schema-pre's Progress names no table, so the
+ * copies come from the sweep, and a coordinator restarted mid-sweep goes
+ * on from the catalog, each table's copies queued once; schema-pre's
+ * result leaves the builds of the tables loaded meanwhile to the
+ * post-data sweep.
+ */
+static void
+s_test_advance(coord_fixture_t *fx)
+{
+    int64_t db_id = s_task(fx, "advance", S_TABLES);
+    int64_t schema_pre = coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
+    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
+
+    p.unit_id = (uint64_t) schema_pre;
+    p.started = true;
+    results_on_progress(&fx->coord, "a1", &p);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
+    CHECK(fx->coord.sweep_wanted);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"), 0);
+
+    /* one chunk, then the coordinator stops; another one goes on */
+    CHECK(advance_sweep(&fx->coord));
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"),
+                 SWEEP_CHUNK);
+    store_destroy(&fx->coord.store);
+    fx->coord.store = store_new(fx->dir);
+    CHECK(fx->coord.store != NULL);
+    coord_fixture_sweep(fx);
+    CHECK(!fx->coord.sweep_wanted);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"),
+                 S_TABLES);
+    CHECK_EQ_INT(s_count(fx,
+                         "SELECT count(DISTINCT table_id) FROM units WHERE "
+                         "database_id = ? AND kind = 4",
+                         db_id),
+                 S_TABLES);
+
+    /* three tables are in before the items are known */
+    int64_t first =
+        s_count(fx, "SELECT min(id) FROM tables_ WHERE database_id = ?", db_id);
+    for (int64_t t = first; t < first + 3; t++)
+    {
+        s_load_table(fx, t);
+    }
+
+    /* schema-pre's result: an index for each table */
+    Pgconvoy__SchemaItem *items = xcalloc(S_TABLES, sizeof *items);
+    Pgconvoy__SchemaItem **ptrs = xcalloc(S_TABLES, sizeof *ptrs);
+    char **names = xcalloc(S_TABLES, sizeof *names);
+    for (size_t i = 0; i < S_TABLES; i++)
+    {
+        names[i] = xasprintf("t%03zu", i);
+        pgconvoy__schema_item__init(&items[i]);
+        items[i].kind = "INDEX";
+        items[i].tag = names[i];
+        items[i].sql = "CREATE INDEX ON t (id)";
+        items[i].phase = 1;
+        items[i].table_schema = "public";
+        items[i].table_name = names[i];
+        ptrs[i] = &items[i];
+    }
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
+    r.unit_id = (uint64_t) schema_pre;
+    r.ok = true;
+    r.items = ptrs;
+    r.n_items = S_TABLES;
+    results_on_result(&fx->coord, "a1", &r);
+    CHECK_EQ_INT(s_count(fx,
+                         "SELECT count(*) FROM schema_items WHERE "
+                         "database_id = ?",
+                         db_id),
+                 S_TABLES);
+    /* the builds of the three are the sweep's */
+    CHECK(fx->coord.sweep_wanted);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
+                 0);
+    coord_fixture_sweep(fx);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
+                 3);
+    CHECK(sweep_is_done(fx->coord.store, db_id, SWEEP_POSTDATA));
+    /* a table loaded since gets its build as it completes */
+    s_load_table(fx, first + 3);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
+                 4);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
+    for (size_t i = 0; i < S_TABLES; i++)
+    {
+        free(names[i]);
+    }
+    free(names);
+    free(ptrs);
+    free(items);
+}
+
+/* schema-pre's result with no Progress before it: the load is not over
+ * while the copies' sweep has tables left, though no copy is queued. */
+static void
+s_test_load_waits(coord_fixture_t *fx)
+{
+    int64_t db_id = s_task(fx, "waits", S_TABLES);
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
+    int64_t task_id =
+        s_count(fx, "SELECT task_id FROM databases WHERE id = ?", db_id);
+
+    r.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
+    r.ok = true;
+    results_on_result(&fx->coord, "a1", &r);
+    advance_requested(&fx->coord);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_FINALIZE,
+                             "'queued', 'running', 'done'"),
+                 0);
+    advance_database(&fx->coord, task_id, db_id);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
+    coord_fixture_sweep(fx);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"),
+                 S_TABLES);
+}
+
+/* A database cancelled mid-sweep: the sweep ends, queueing nothing. */
+static void
+s_test_cancelled(coord_fixture_t *fx)
+{
+    int64_t db_id = s_task(fx, "cancelled", S_TABLES);
+    int64_t task_id =
+        s_count(fx, "SELECT task_id FROM databases WHERE id = ?", db_id);
+    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
+
+    p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
+    p.started = true;
+    results_on_progress(&fx->coord, "a1", &p);
+    CHECK(advance_sweep(&fx->coord));
+    plan_cancel_task(&fx->coord, task_id);
+    int64_t before = units_count(fx->coord.store, db_id, K_COPY,
+                                 "'queued', 'running', 'cancelled'");
+    coord_fixture_sweep(fx);
+    CHECK(sweep_is_done(fx->coord.store, db_id, SWEEP_COPIES));
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY,
+                             "'queued', 'running', 'cancelled'"),
+                 before);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"), 0);
+}
+
+int
+main(void)
+{
+    coord_fixture_t fx;
+
+    coord_fixture_open(&fx, "sweep");
+    s_test_chunks(&fx);
+    s_test_full_chunks(&fx);
+    s_test_advance(&fx);
+    s_test_load_waits(&fx);
+    s_test_cancelled(&fx);
+    coord_fixture_close(&fx);
+    printf("test_sweep: ok\n");
+    return 0;
+}
