@@ -17,6 +17,7 @@
 #include "coordinator/advance.h"
 #include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
+#include "coordinator/items.h"
 #include "coordinator/plan.h"
 #include "coordinator/sweep.h"
 #include "coordinator/tasks.h"
@@ -103,13 +104,14 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
      * (the copies' sweep, which schema-pre's result starts) */
     bool schema_done =
         units_count(self->store, db_id, K_SCHEMA_PRE, "'done'") > 0 &&
-        sweep_is_done(self->store, db_id, SWEEP_COPIES);
+        sweep_is_done(self->store, db_id, SWEEP_COPIES) &&
+        !items_are_staged(self->store, db_id);
     if ((online ? unfinished : unstarted) == 0 && holders > 0 && schema_done)
     {
         plan_release_snapshots(self, db_id);
     }
     /* the copies may be done before schema-pre has read the post-data
-     * items: those are needed first */
+     * items, or before they are all written: those are needed first */
     if (unfinished > 0 || !schema_done)
     {
         return false;
@@ -351,10 +353,55 @@ s_sweep_postdata(coord_t *self, const sweep_chunk_t *chunk)
     }
 }
 
+/*
+ * One chunk of the first database's staged items, written out; with the
+ * last, its post-data sweep starts. Returns true if there was one.
+ */
+static bool
+s_write_items(coord_t *self)
+{
+    int64_t db_id = items_staged_database(self->store);
+    databases_row_t db;
+    bool last = false;
+
+    if (db_id == 0)
+    {
+        return false;
+    }
+    (void) databases_get(self->store, db_id, &db);
+    /* a database over (failed, cancelled) builds nothing more */
+    if (db.state != DB_FULL_LOAD && db.state != DB_COMPLETING)
+    {
+        log_debug("database_id=%" PRId64 " staged items dropped: the "
+                  "database is %s",
+                  db_id, states_db_name(db.state));
+        items_drop(self->items, self->store, db_id);
+        return true;
+    }
+    if (items_write_chunk(self->items, self->store, db_id, &last) <= 0)
+    {
+        /* logged; dropped, so that the loop does not spin on them */
+        items_drop(self->items, self->store, db_id);
+        plan_fail_database(self, db.task_id, db_id,
+                           "the post-data items could not be kept in the "
+                           "catalog");
+        return true;
+    }
+    if (last)
+    {
+        log_debug("database_id=%" PRId64 " every post-data item written",
+                  db_id);
+        (void) sweep_start(self->store, db_id, SWEEP_POSTDATA);
+    }
+    advance_request(self, db.task_id, db_id);
+    dispatch_request(self);
+    return true;
+}
+
 bool
 advance_sweep(coord_t *self)
 {
-    bool more = false;
+    bool more = s_write_items(self);
 
     for (int kind = 0; kind < SWEEP_KIND_COUNT; kind++)
     {
@@ -454,19 +501,21 @@ advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
     "INSERT INTO units (task_id, database_id, kind, table_id, priority, "      \
     "                   weight) "                                              \
     "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
-#define ANALYZE_READY                                                                 \
-    "   AND t.state = 'COMPLETED' " /* the items are known once schema-pre is done */ \
-    "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "                     \
-    "               t.database_id AND s.kind = ? AND s.state = 'done') "              \
-    "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "               \
-    "                     AND u.kind = ?) "                                           \
-    "   AND NOT EXISTS (SELECT 1 FROM schema_items si "                               \
-    "                    WHERE si.database_id = t.database_id "                       \
-    "                      AND si.table_schema = t.schema_name "                      \
-    "                      AND si.table_name = t.table_name "                         \
-    "                      AND si.phase = 1 "                                         \
-    "                      AND NOT EXISTS (SELECT 1 FROM units u "                    \
-    "                                       WHERE u.item_id = si.id "                 \
+#define ANALYZE_READY                                                                                                 \
+    "   AND t.state = 'COMPLETED' " /* the items are known once schema-pre is done */                                 \
+    "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "                                                     \
+    "               t.database_id AND s.kind = ? AND s.state = 'done') " /* ... and they are all written (items.c) */ \
+    "   AND NOT EXISTS (SELECT 1 FROM staged_items x "                                                                \
+    "                    WHERE x.database_id = t.database_id) "                                                       \
+    "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "                                               \
+    "                     AND u.kind = ?) "                                                                           \
+    "   AND NOT EXISTS (SELECT 1 FROM schema_items si "                                                               \
+    "                    WHERE si.database_id = t.database_id "                                                       \
+    "                      AND si.table_schema = t.schema_name "                                                      \
+    "                      AND si.table_name = t.table_name "                                                         \
+    "                      AND si.phase = 1 "                                                                         \
+    "                      AND NOT EXISTS (SELECT 1 FROM units u "                                                    \
+    "                                       WHERE u.item_id = si.id "                                                 \
     "                                         AND u.state = 'done'))"
     /* one table by its key; all, only once every index is built */
     static const char *const one_table =

@@ -246,29 +246,25 @@ s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
 
 /*
  * The post-data items are known: those of tables loaded meanwhile can be
- * built now, and the tables without any analyzed. The items are taken in
- * here, as the message holds them (one cached statement, one row each);
- * what follows the number of tables is left to the sweeps, a chunk per
- * pass of the loop: the copies of tables no Progress named, and the
- * builds and ANALYZE of tables loaded already.
+ * built now, and the tables without any analyzed. Nothing here follows
+ * the size of the database: the items are kept as one row (items.c),
+ * written out a chunk per pass of the loop, and the rest is left to the
+ * sweeps (sweep.h): the copies of tables no Progress named, then, once
+ * every item is written, the builds and ANALYZE of tables loaded
+ * already.
  */
 static void
 s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
                 const Pgconvoy__Result *r)
 {
-    for (size_t i = 0; i < r->n_items; i++)
-    {
-        const Pgconvoy__SchemaItem *item = r->items[i];
-        (void) store_exec(self->store,
-                          "INSERT INTO schema_items (database_id, kind, tag, "
-                          "sql, phase, table_schema, table_name) VALUES "
-                          "(?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))",
-                          "isssiss", db_id, item->kind, item->tag, item->sql,
-                          (int64_t) item->phase, item->table_schema,
-                          item->table_name);
-    }
     advance_start_copies(self, task_id, db_id, NULL, 0);
-    if (sweep_start(self->store, db_id, SWEEP_POSTDATA) > 0)
+    if (r->n_items > 0)
+    {
+        /* the post-data sweep starts with the last chunk */
+        (void) items_stage(self->store, db_id, r);
+        self->sweep_wanted = true;
+    }
+    else if (sweep_start(self->store, db_id, SWEEP_POSTDATA) > 0)
     {
         self->sweep_wanted = true;
     }

@@ -152,6 +152,14 @@ static const char *const s_schema =
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"
     "  kind TEXT NOT NULL, tag TEXT NOT NULL, sql TEXT NOT NULL,"
     "  phase INTEGER NOT NULL, table_schema TEXT, table_name TEXT);"
+    /* schema-pre's items as its result gave them (a packed Result that
+     * holds only them), written into schema_items a chunk at a time
+     * (items.c); next: the first item not written yet. Gone once all
+     * are. */
+    "CREATE TABLE IF NOT EXISTS staged_items ("
+    "  database_id INTEGER PRIMARY KEY"
+    "    REFERENCES databases ON DELETE CASCADE,"
+    "  items BLOB NOT NULL, next INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS units ("
     "  id INTEGER PRIMARY KEY,"
     "  task_id INTEGER NOT NULL REFERENCES tasks ON DELETE CASCADE,"
@@ -565,6 +573,15 @@ s_rows_open(store_t *self, const char *sql, const char *types, va_list ap)
             case 'd':
                 rc = sqlite3_bind_double(rows->stmt, i + 1, va_arg(ap, double));
                 break;
+            case 'b':
+            {
+                /* one parameter, two arguments: read in this order */
+                const void *data = va_arg(ap, const void *);
+                size_t size = va_arg(ap, size_t);
+                rc = sqlite3_bind_blob64(rows->stmt, i + 1, data, size,
+                                         SQLITE_TRANSIENT);
+                break;
+            }
             default:
                 assert(!"unknown binding type");
         }
@@ -639,6 +656,16 @@ store_rows_text(const store_rows_t *rows, int col)
     s_check_column(rows, col);
     const unsigned char *text = sqlite3_column_text(rows->stmt, col);
     return text ? (const char *) text : "";
+}
+
+const void *
+store_rows_blob(const store_rows_t *rows, int col, size_t *size)
+{
+    s_check_column(rows, col);
+    /* the blob first, then its size, as SQLite asks */
+    const void *data = sqlite3_column_blob(rows->stmt, col);
+    *size = (size_t) sqlite3_column_bytes(rows->stmt, col);
+    return data;
 }
 
 bool

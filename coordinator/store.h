@@ -6,7 +6,8 @@
  *     stays behind this header: no other file calls sqlite3_*.
  *
  * Bindings are given by a type string, one letter per parameter:
- * 's' text (NULL binds NULL), 'i' int64_t, 'd' double. Every state change
+ * 's' text (NULL binds NULL), 'i' int64_t, 'd' double, 'b' a blob given
+ * as two arguments (const void *, size_t). Every state change
  * the coordinator makes runs inside store_begin()/store_commit(), so a
  * crash leaves the catalog as of the last whole change.
  *
@@ -106,6 +107,8 @@ int64_t store_rows_int(const store_rows_t *rows, int col);
 double store_rows_double(const store_rows_t *rows, int col);
 const char *store_rows_text(const store_rows_t *rows, int col);
 bool store_rows_is_null(const store_rows_t *rows, int col);
+/* A blob, borrowed as a text is, and its size in *size (NULL: 0). */
+const void *store_rows_blob(const store_rows_t *rows, int col, size_t *size);
 
 /* Ends the query (NULL-safe) and nulls the caller's pointer. */
 void store_rows_done(store_rows_t **rows_p);

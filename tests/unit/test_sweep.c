@@ -5,8 +5,10 @@
  *     the chunk's transaction (a chunk rolled back is taken again, a
  *     coordinator restarted goes on where the last chunk committed), ended
  *     with their database; and, through advance_sweep(), what they queue:
- *     every table's copies once, the builds of the tables loaded before
- *     schema-pre's result, and no end of the load before the copies are.
+ *     every table's copies once, schema-pre's items written a chunk at a
+ *     time (once each, across a restart), the builds of the tables loaded
+ *     before they were all known and no ANALYZE before those, and no end
+ *     of the load before the copies are queued.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "common/strbuf.h"
 #include "coord_fixture.h"
 #include "coordinator/advance.h"
+#include "coordinator/items.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/sweep.h"
@@ -22,6 +25,9 @@
 
 /* enough tables for two full chunks and a short one */
 #define S_TABLES (2 * SWEEP_CHUNK + 22)
+/* indexes per table in schema-pre's result */
+#define S_ITEMS 8
+#define S_ITEMS_SQL "SELECT count(*) FROM schema_items WHERE database_id = ?"
 
 /* A task of one database whose prepare found n tables t000..., each one
  * page. Returns the database's id. */
@@ -204,16 +210,17 @@ s_test_advance(coord_fixture_t *fx)
         s_load_table(fx, t);
     }
 
-    /* schema-pre's result: an index for each table */
-    Pgconvoy__SchemaItem *items = xcalloc(S_TABLES, sizeof *items);
-    Pgconvoy__SchemaItem **ptrs = xcalloc(S_TABLES, sizeof *ptrs);
-    char **names = xcalloc(S_TABLES, sizeof *names);
-    for (size_t i = 0; i < S_TABLES; i++)
+    /* schema-pre's result: S_ITEMS indexes for each table, more than a
+     * chunk of items */
+    Pgconvoy__SchemaItem *items = xcalloc(S_TABLES * S_ITEMS, sizeof *items);
+    Pgconvoy__SchemaItem **ptrs = xcalloc(S_TABLES * S_ITEMS, sizeof *ptrs);
+    char **names = xcalloc(S_TABLES * S_ITEMS, sizeof *names);
+    for (size_t i = 0; i < S_TABLES * S_ITEMS; i++)
     {
-        names[i] = xasprintf("t%03zu", i);
+        names[i] = xasprintf("t%03zu", i / S_ITEMS);
         pgconvoy__schema_item__init(&items[i]);
         items[i].kind = "INDEX";
-        items[i].tag = names[i];
+        items[i].tag = xasprintf("t%03zu_%zu", i / S_ITEMS, i % S_ITEMS);
         items[i].sql = "CREATE INDEX ON t (id)";
         items[i].phase = 1;
         items[i].table_schema = "public";
@@ -224,29 +231,56 @@ s_test_advance(coord_fixture_t *fx)
     r.unit_id = (uint64_t) schema_pre;
     r.ok = true;
     r.items = ptrs;
-    r.n_items = S_TABLES;
+    r.n_items = S_TABLES * S_ITEMS;
     results_on_result(&fx->coord, "a1", &r);
+    /* kept in one row, written between messages */
+    CHECK(S_TABLES * S_ITEMS > 2 * ITEMS_CHUNK);
+    CHECK(items_are_staged(fx->coord.store, db_id));
+    CHECK_EQ_INT(s_count(fx, S_ITEMS_SQL, db_id), 0);
+    CHECK(fx->coord.sweep_wanted);
+    /* a table loaded now gets neither its builds nor its ANALYZE yet:
+     * its items are not all known */
+    s_load_table(fx, first + 3);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST,
+                             "'queued', 'running', 'done'"),
+                 0);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_ANALYZE,
+                             "'queued', 'running', 'done'"),
+                 0);
+
+    /* one chunk, then the coordinator stops, its cache with it */
+    CHECK(advance_sweep(&fx->coord));
+    CHECK_EQ_INT(s_count(fx, S_ITEMS_SQL, db_id), ITEMS_CHUNK);
+    store_destroy(&fx->coord.store);
+    items_destroy(&fx->coord.items);
+    fx->coord.store = store_new(fx->dir);
+    fx->coord.items = items_new();
+    CHECK(fx->coord.store != NULL);
+    coord_fixture_sweep(fx);
+    CHECK(!items_are_staged(fx->coord.store, db_id));
+    CHECK_EQ_INT(s_count(fx, S_ITEMS_SQL, db_id), S_TABLES * S_ITEMS);
     CHECK_EQ_INT(s_count(fx,
-                         "SELECT count(*) FROM schema_items WHERE "
+                         "SELECT count(DISTINCT tag) FROM schema_items WHERE "
                          "database_id = ?",
                          db_id),
-                 S_TABLES);
-    /* the builds of the three are the sweep's */
-    CHECK(fx->coord.sweep_wanted);
-    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
-                 0);
-    coord_fixture_sweep(fx);
-    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
-                 3);
+                 S_TABLES * S_ITEMS);
+    /* the builds of the four loaded tables came from the sweep, and no
+     * ANALYZE before them */
     CHECK(sweep_is_done(fx->coord.store, db_id, SWEEP_POSTDATA));
-    /* a table loaded since gets its build as it completes */
-    s_load_table(fx, first + 3);
     CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
-                 4);
+                 4 * S_ITEMS);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_ANALYZE,
+                             "'queued', 'running', 'done'"),
+                 0);
+    /* a table loaded since gets its builds as it completes */
+    s_load_table(fx, first + 4);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
+                 5 * S_ITEMS);
     CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
-    for (size_t i = 0; i < S_TABLES; i++)
+    for (size_t i = 0; i < S_TABLES * S_ITEMS; i++)
     {
         free(names[i]);
+        free(items[i].tag);
     }
     free(names);
     free(ptrs);
@@ -302,6 +336,38 @@ s_test_cancelled(coord_fixture_t *fx)
     CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"), 0);
 }
 
+/* A database cancelled with its items staged: they are dropped, and
+ * nothing more is queued for it. */
+static void
+s_test_items_dropped(coord_fixture_t *fx)
+{
+    int64_t db_id = s_task(fx, "dropped", 3);
+    int64_t task_id =
+        s_count(fx, "SELECT task_id FROM databases WHERE id = ?", db_id);
+    Pgconvoy__SchemaItem item = PGCONVOY__SCHEMA_ITEM__INIT;
+    Pgconvoy__SchemaItem *items[] = {&item};
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
+
+    item.kind = "INDEX";
+    item.tag = "t000_i";
+    item.sql = "CREATE INDEX ON t000 (id)";
+    item.phase = 1;
+    item.table_schema = "public";
+    item.table_name = "t000";
+    r.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
+    r.ok = true;
+    r.items = items;
+    r.n_items = 1;
+    results_on_result(&fx->coord, "a1", &r);
+    CHECK(items_are_staged(fx->coord.store, db_id));
+    plan_cancel_task(&fx->coord, task_id);
+    coord_fixture_sweep(fx);
+    CHECK(!items_are_staged(fx->coord.store, db_id));
+    CHECK_EQ_INT(s_count(fx, S_ITEMS_SQL, db_id), 0);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"), 0);
+    CHECK(!fx->coord.sweep_wanted);
+}
+
 int
 main(void)
 {
@@ -313,6 +379,7 @@ main(void)
     s_test_advance(&fx);
     s_test_load_waits(&fx);
     s_test_cancelled(&fx);
+    s_test_items_dropped(&fx);
     coord_fixture_close(&fx);
     printf("test_sweep: ok\n");
     return 0;
