@@ -156,12 +156,18 @@ s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
     /*
      * Every index is built and every ANALYZE queued so far is done: the
      * tables not analyzed yet are now, then finalize. A table's ANALYZE is
-     * queued as soon as its last index is built; this pass, which reads
-     * every table of the database, only catches what that missed, and so
-     * runs once or twice per database, not whenever the queue of builds
-     * runs dry for a moment.
+     * queued as soon as its last index is built; the analyze sweep, which
+     * visits every table of the database a chunk per pass, only catches
+     * what that missed, and so runs once per database, not whenever the
+     * queue of builds runs dry for a moment. Finalize comes once it is
+     * done and what it queued has run.
      */
-    if (advance_queue_analyze(self, task_id, db_id, 0) == 0)
+    if (sweep_start(self->store, db_id, SWEEP_ANALYZE) > 0)
+    {
+        self->sweep_wanted = true;
+        return;
+    }
+    if (sweep_is_done(self->store, db_id, SWEEP_ANALYZE))
     {
         (void) units_add(self->store, task_id, db_id, K_FINALIZE, 0, 0, 0);
     }
@@ -398,6 +404,21 @@ s_write_items(coord_t *self)
     return true;
 }
 
+/* The analyze sweep, on one chunk: the ANALYZE of each loaded table
+ * that has none yet (advance_queue_analyze() checks each). */
+static void
+s_sweep_analyze(coord_t *self, const sweep_chunk_t *chunk)
+{
+    for (size_t i = 0; i < chunk->n; i++)
+    {
+        if (chunk->tables[i].loaded)
+        {
+            (void) advance_queue_analyze(self, chunk->task_id, chunk->db_id,
+                                         chunk->tables[i].id);
+        }
+    }
+}
+
 bool
 advance_sweep(coord_t *self)
 {
@@ -427,9 +448,13 @@ advance_sweep(coord_t *self)
         {
             s_sweep_copies(self, &chunk);
         }
-        else
+        else if (kind == SWEEP_POSTDATA)
         {
             s_sweep_postdata(self, &chunk);
+        }
+        else
+        {
+            s_sweep_analyze(self, &chunk);
         }
         log_debug("database_id=%" PRId64 " sweep=%s tables=%zu swept",
                   chunk.db_id, sweep_kind_name((sweep_kind_t) kind), chunk.n);
@@ -488,49 +513,40 @@ advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
 }
 
 /*
- * Queues the ANALYZE of the database's loaded tables (or of one, if
- * table_id is not 0) whose indexes and constraints are all built: after
- * them, so that expression indexes get statistics too; not after the
- * whole load, so that it overlaps with the other tables' copies.
+ * Queues the ANALYZE of one loaded table whose indexes and constraints
+ * are all built: after them, so that expression indexes get statistics
+ * too; not after the whole load, so that it overlaps with the other
+ * tables' copies. The items are known once schema-pre is done and they
+ * are all written (items.c). Looked up by the table's key: its cost
+ * follows the table's items.
  */
 int64_t
 advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
                       int64_t table_id)
 {
-#define ANALYZE_INSERT                                                         \
-    "INSERT INTO units (task_id, database_id, kind, table_id, priority, "      \
-    "                   weight) "                                              \
-    "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
-#define ANALYZE_READY                                                                                                 \
-    "   AND t.state = 'COMPLETED' " /* the items are known once schema-pre is done */                                 \
-    "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "                                                     \
-    "               t.database_id AND s.kind = ? AND s.state = 'done') " /* ... and they are all written (items.c) */ \
-    "   AND NOT EXISTS (SELECT 1 FROM staged_items x "                                                                \
-    "                    WHERE x.database_id = t.database_id) "                                                       \
-    "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "                                               \
-    "                     AND u.kind = ?) "                                                                           \
-    "   AND NOT EXISTS (SELECT 1 FROM schema_items si "                                                               \
-    "                    WHERE si.database_id = t.database_id "                                                       \
-    "                      AND si.table_schema = t.schema_name "                                                      \
-    "                      AND si.table_name = t.table_name "                                                         \
-    "                      AND si.phase = 1 "                                                                         \
-    "                      AND NOT EXISTS (SELECT 1 FROM units u "                                                    \
-    "                                       WHERE u.item_id = si.id "                                                 \
-    "                                         AND u.state = 'done'))"
-    /* one table by its key; all, only once every index is built */
-    static const char *const one_table =
-        ANALYZE_INSERT " WHERE t.id = ? AND t.database_id = ? " ANALYZE_READY;
-    static const char *const all_tables =
-        ANALYZE_INSERT " WHERE t.database_id = ? AND ? = 0 " ANALYZE_READY;
-#undef ANALYZE_INSERT
-#undef ANALYZE_READY
-
-    if (store_exec(self->store, table_id != 0 ? one_table : all_tables,
-                   "iiiiiii", task_id, (int64_t) K_ANALYZE,
-                   (int64_t) units_kind_priority(K_ANALYZE),
-                   table_id != 0 ? table_id : db_id,
-                   table_id != 0 ? db_id : table_id, (int64_t) K_SCHEMA_PRE,
-                   (int64_t) K_ANALYZE) != 0)
+    if (store_exec(
+            self->store,
+            "INSERT INTO units (task_id, database_id, kind, table_id, "
+            "                   priority, weight) "
+            "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
+            " WHERE t.id = ? AND t.database_id = ? AND t.state = 'COMPLETED' "
+            "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "
+            "               t.database_id AND s.kind = ? AND s.state = 'done') "
+            "   AND NOT EXISTS (SELECT 1 FROM staged_items x "
+            "                    WHERE x.database_id = t.database_id) "
+            "   AND NOT EXISTS (SELECT 1 FROM units u WHERE u.table_id = t.id "
+            "                     AND u.kind = ?) "
+            "   AND NOT EXISTS (SELECT 1 FROM schema_items si "
+            "                    WHERE si.database_id = t.database_id "
+            "                      AND si.table_schema = t.schema_name "
+            "                      AND si.table_name = t.table_name "
+            "                      AND si.phase = 1 "
+            "                      AND NOT EXISTS (SELECT 1 FROM units u "
+            "                                       WHERE u.item_id = si.id "
+            "                                         AND u.state = 'done'))",
+            "iiiiiii", task_id, (int64_t) K_ANALYZE,
+            (int64_t) units_kind_priority(K_ANALYZE), table_id, db_id,
+            (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE) != 0)
     {
         return 0;
     }

@@ -23,9 +23,9 @@ void advance_requested(coord_t *self);
 void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
                           Pgconvoy__TableRef *const *tables, size_t n);
 /*
- * One chunk of each sweep under way (sweep.h): copies queued, or the
+ * One chunk of each sweep under way (sweep.h): copies queued, the
  * builds and ANALYZE of tables loaded before the post-data items were
- * known. Called once per pass of the loop, while it returns true, so
+ * known, or the ANALYZE the tables missed. Called once per pass of the loop, while it returns true, so
  * that work that follows the number of tables is spread between the
  * agents' messages. Sets coord_t.sweep_wanted to what it returns.
  */
@@ -34,8 +34,8 @@ bool advance_sweep(coord_t *self);
  * table, or (table_id 0) all. Returns how many it queued. */
 int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                             int64_t table_id);
-/* Queues the ANALYZE of the loaded tables whose builds are done: one
- * table, or (table_id 0) all of the database. Returns how many. */
+/* Queues the ANALYZE of a loaded table whose builds are done, once.
+ * Returns how many (0 or 1). */
 int64_t advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
                               int64_t table_id);
 

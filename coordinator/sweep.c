@@ -1,7 +1,7 @@
 /*
  * coordinator/sweep.c
  *     The positions of the sweeps over a database's tables, kept in its
- *     catalog row (databases.copy_sweep, databases.post_sweep).
+ *     catalog row (databases.copy_sweep, post_sweep, analyze_sweep).
  *
  * A position is the next table id to visit: NULL until the sweep starts,
  * SWEEP_DONE once every table was visited. It moves only in the
@@ -40,6 +40,7 @@ typedef struct
 static const s_kind_sql_t s_kinds[SWEEP_KIND_COUNT] = {
     [SWEEP_COPIES] = {"copies", S_KIND_SQL("copy_sweep")},
     [SWEEP_POSTDATA] = {"post-data", S_KIND_SQL("post_sweep")},
+    [SWEEP_ANALYZE] = {"analyze", S_KIND_SQL("analyze_sweep")},
 };
 
 const char *

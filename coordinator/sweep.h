@@ -31,6 +31,8 @@ typedef enum
     SWEEP_COPIES,   /* the tables exist: queue their copies */
     SWEEP_POSTDATA, /* the items are known: queue the builds and ANALYZE
                      * of the tables loaded already */
+    SWEEP_ANALYZE,  /* every build is done: the ANALYZE of the tables
+                     * that missed theirs, before finalize */
     SWEEP_KIND_COUNT
 } sweep_kind_t;
 
