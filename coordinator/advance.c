@@ -381,13 +381,13 @@ s_write_items(coord_t *self)
         log_debug("database_id=%" PRId64 " staged items dropped: the "
                   "database is %s",
                   db_id, states_db_name(db.state));
-        items_drop(self->items, self->store, db_id);
+        items_drop(self->store, db_id);
         return true;
     }
-    if (items_write_chunk(self->items, self->store, db_id, &last) <= 0)
+    if (items_write_chunk(self->store, db_id, &last) <= 0)
     {
         /* logged; dropped, so that the loop does not spin on them */
-        items_drop(self->items, self->store, db_id);
+        items_drop(self->store, db_id);
         plan_fail_database(self, db.task_id, db_id,
                            "the post-data items could not be kept in the "
                            "catalog");

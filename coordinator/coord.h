@@ -17,7 +17,6 @@
 #include "common/strbuf.h"
 #include "coordinator/agent_snapshot.h"
 #include "coordinator/http.h"
-#include "coordinator/items.h"
 #include "coordinator/outbox.h"
 #include "coordinator/pending.h"
 #include "coordinator/registry.h"
@@ -62,7 +61,6 @@ typedef struct
     registry_t *registry;    /* owned */
     secrets_t *secrets;      /* owned: passwords of the tasks created here */
     pending_t *pending;      /* owned: creations waiting for their checks */
-    items_t *items;          /* owned: staged items being written (a cache) */
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
     /* owned: the registry as other threads may read it, published once

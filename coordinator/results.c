@@ -18,6 +18,7 @@
 #include "coordinator/advance.h"
 #include "coordinator/databases.h"
 #include "coordinator/dispatch.h"
+#include "coordinator/items.h"
 #include "coordinator/plan.h"
 #include "coordinator/results.h"
 #include "coordinator/states.h"

@@ -157,7 +157,6 @@ server_new(const char *state_dir, const char *cli_endpoint,
     }
     self->outbox = outbox_new();
     self->pending = pending_new(self->cli, self->outbox);
-    self->items = items_new();
     plan_resume(self);
     /* a sweep a killed coordinator left half done goes on where its last
      * chunk committed: the catalog says which, the first pass finds out */
@@ -184,7 +183,6 @@ server_destroy(coord_t **self_p)
     status_worker_destroy(&self->status);
     pending_destroy(&self->pending);
     outbox_destroy(&self->outbox);
-    items_destroy(&self->items);
     free(self->advance);
     secrets_destroy(&self->secrets);
     registry_destroy(&self->registry);

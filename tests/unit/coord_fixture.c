@@ -27,7 +27,6 @@ coord_fixture_open(coord_fixture_t *self, const char *name)
     self->coord.registry = registry_new();
     self->coord.secrets = secrets_new();
     self->coord.outbox = outbox_new();
-    self->coord.items = items_new();
     self->coord.agent_timeout_ms = COORD_AGENT_TIMEOUT_MS;
     /* no CLI waits: nothing is answered */
     self->coord.pending = pending_new(NULL, self->coord.outbox);
@@ -49,7 +48,6 @@ coord_fixture_close(coord_fixture_t *self)
     secrets_destroy(&c->secrets);
     pending_destroy(&c->pending);
     outbox_destroy(&c->outbox);
-    items_destroy(&c->items);
     free(c->advance);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     {
