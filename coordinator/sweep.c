@@ -17,7 +17,7 @@
 #include "coordinator/states.h"
 
 /* the position of a sweep that visited every table */
-#define SWEEP_DONE -1
+#define SWEEP_DONE (-1)
 
 /* Each kind's column, and the statements on it. The column names come
  * from this table only, never from a caller. */

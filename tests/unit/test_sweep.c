@@ -25,9 +25,9 @@
 #include "coordinator/units.h"
 
 /* enough tables for two full chunks and a short one */
-#define S_TABLES (2 * SWEEP_CHUNK + 22)
+#define S_TABLES ((size_t) 2 * SWEEP_CHUNK + 22)
 /* indexes per table in schema-pre's result */
-#define S_ITEMS 8
+#define S_ITEMS ((size_t) 8)
 #define S_ITEMS_SQL "SELECT count(*) FROM schema_items WHERE database_id = ?"
 
 /* A task of one database whose prepare found n tables t000..., each one
@@ -130,7 +130,7 @@ static void
 s_test_full_chunks(coord_fixture_t *fx)
 {
     store_t *store = fx->coord.store;
-    int64_t db_id = s_task(fx, "full", 2 * SWEEP_CHUNK);
+    int64_t db_id = s_task(fx, "full", (size_t) 2 * SWEEP_CHUNK);
     sweep_chunk_t chunk;
 
     CHECK_EQ_INT(sweep_start(store, db_id, SWEEP_COPIES), 1);
@@ -235,7 +235,7 @@ s_test_advance(coord_fixture_t *fx)
     r.n_items = S_TABLES * S_ITEMS;
     results_on_result(&fx->coord, "a1", &r);
     /* kept in one row, written between messages */
-    CHECK(S_TABLES * S_ITEMS > 2 * ITEMS_CHUNK);
+    CHECK(S_TABLES * S_ITEMS > (size_t) 2 * ITEMS_CHUNK);
     CHECK(items_are_staged(fx->coord.store, db_id));
     CHECK_EQ_INT(s_count(fx, S_ITEMS_SQL, db_id), 0);
     CHECK(fx->coord.sweep_wanted);
