@@ -99,6 +99,21 @@ s_monitor_new(zsock_t *sock)
     return mon;
 }
 
+/*
+ * Stops the monitor of sock, then closes its reader. In that order: an
+ * event for a reader already gone blocks ZeroMQ's I/O thread for good
+ * (libzmq issue 3575), and then the context's termination at exit.
+ */
+static void
+s_monitor_destroy(zsock_t *sock, zsock_t **mon_p)
+{
+    if (*mon_p != NULL)
+    {
+        (void) zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
+        zsock_destroy(mon_p);
+    }
+}
+
 /* Explains the failed handshake mon reports (its first frame holds the
  * event, 16 bits, then a value); CLI_EXIT_USAGE: the keys are input. */
 static int
@@ -168,7 +183,10 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
     mon = sock ? s_monitor_new(sock) : NULL;
     if (sock == NULL || zsock_connect(sock, "%s", endpoint) != 0)
     {
-        zsock_destroy(&mon);
+        if (sock != NULL)
+        {
+            s_monitor_destroy(sock, &mon);
+        }
         cli_error("--coordinator: value \"%s\" is not a ZeroMQ endpoint, "
                   "expected tcp://HOST:PORT",
                   endpoint);
@@ -176,11 +194,16 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
         return CLI_EXIT_USAGE;
     }
     zsock_set_linger(sock, 0);
+    /* nothing here waits for good, not even a send without a peer */
+    zsock_set_sndtimeo(sock, timeout_ms);
     zsock_set_rcvtimeo(sock, timeout_ms);
     env.body_case = PGCONVOY__ENVELOPE__BODY_REQUEST;
     env.request = req;
     if (envelope_send(sock, NULL, &env) != 0)
     {
+        cli_error("could not send the request to the coordinator at %s "
+                  "within %d s: is pgconvoy-coordinator running there?",
+                  endpoint, timeout_ms / 1000);
         goto cleanup;
     }
     /* the answer, or a failed handshake, whichever comes first */
@@ -252,7 +275,7 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
 
 cleanup:
     zpoller_destroy(&poller);
-    zsock_destroy(&mon);
+    s_monitor_destroy(sock, &mon);
     zsock_destroy(&sock);
     return code;
 }

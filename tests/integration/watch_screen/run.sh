@@ -149,9 +149,13 @@ tmux -S "$SOCK" resize-window -t screen -x 80 -y 14 || fail "tmux resize-window 
 deadline=$((SECONDS + 300))
 while :; do
     capture screen
-    # fits 14 lines: the "more" line on the 14th at most
+    # a frame drawn for 14 lines: the header on the first, the "more" line
+    # on the 14th at most (until the watch redraws, tmux shows the old
+    # frame cut to the window: its top lines, or its bottom ones)
     last=$(grep -n '^… and [0-9]* more' "$TEST_TMP/capture-screen.txt" | cut -d: -f1)
-    [[ -n $last ]] && ((last <= 14)) && break
+    [[ -n $last ]] && ((last <= 14)) &&
+        head -n 1 "$TEST_TMP/capture-screen.txt" | grep -Eq "^task $P/$T  OnlineMigration  " &&
+        break
     ((SECONDS < deadline)) || fail "the screen never fitted 80x14: $(cat "$TEST_TMP/capture-screen.txt")"
     sleep 0.2
 done
