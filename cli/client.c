@@ -150,6 +150,38 @@ s_handshake_failed(zsock_t *mon, const char *endpoint)
     return CLI_EXIT_USAGE;
 }
 
+/*
+ * Waits until deadline (zclock_mono()) for sock to be ready for events
+ * (ZMQ_POLLOUT: room for the request; ZMQ_POLLIN: the answer), or for
+ * mon (if any) to report a failed handshake, whichever comes first.
+ * Returns sock, mon, or NULL: the deadline passed, or ^C. Another signal
+ * (SIGWINCH, when task watch's terminal is resized) does not end it.
+ */
+static zsock_t *
+s_wait(zsock_t *sock, short events, zsock_t *mon, int64_t deadline)
+{
+    zmq_pollitem_t items[2] = {{zsock_resolve(sock), 0, events, 0},
+                               {mon ? zsock_resolve(mon) : NULL, 0,
+                                ZMQ_POLLIN, 0}};
+
+    while (!zsys_interrupted)
+    {
+        int64_t left = deadline - zclock_mono();
+        int rc = zmq_poll(items, mon ? 2 : 1, left > 0 ? (long) left : 0);
+
+        if (rc > 0)
+        {
+            /* an answer that came wins over a failure after it */
+            return (items[0].revents & events) != 0 ? sock : mon;
+        }
+        if (rc == 0 || zmq_errno() != EINTR || left <= 0)
+        {
+            break;
+        }
+    }
+    return NULL;
+}
+
 int
 cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
          Pgconvoy__Envelope **reply_p)
@@ -158,7 +190,8 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
     Pgconvoy__Envelope *reply = NULL;
     zsock_t *sock = zsock_new(ZMQ_REQ);
     zsock_t *mon = NULL;
-    zpoller_t *poller = NULL;
+    zsock_t *which = NULL;
+    int64_t deadline = zclock_mono() + timeout_ms;
     uint32_t version = 0;
     int code = CLI_EXIT_FAILED;
 
@@ -194,41 +227,41 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
         return CLI_EXIT_USAGE;
     }
     zsock_set_linger(sock, 0);
-    /* nothing here waits for good, not even a send without a peer */
-    zsock_set_sndtimeo(sock, timeout_ms);
-    zsock_set_rcvtimeo(sock, timeout_ms);
+    /* every wait is s_wait()'s, which knows of the deadline and the
+     * handshake: the send and the receive themselves never wait */
+    zsock_set_sndtimeo(sock, 0);
+    zsock_set_rcvtimeo(sock, 0);
     env.body_case = PGCONVOY__ENVELOPE__BODY_REQUEST;
     env.request = req;
-    if (envelope_send(sock, NULL, &env) != 0)
+    /* room for the request: none until a connection is made, and none
+     * for good once a handshake has failed (ZeroMQ drops the peer) */
+    which = s_wait(sock, ZMQ_POLLOUT, mon, deadline);
+    if (which != NULL && which == mon)
     {
-        cli_error("could not send the request to the coordinator at %s "
-                  "within %d s: is pgconvoy-coordinator running there?",
+        code = s_handshake_failed(mon, endpoint);
+        goto cleanup;
+    }
+    if (which == NULL || envelope_send(sock, NULL, &env) != 0)
+    {
+        if (zsys_interrupted)
+        {
+            cli_error("interrupted while connecting to the coordinator "
+                      "at %s",
+                      endpoint);
+            goto cleanup;
+        }
+        cli_error("could not reach the coordinator at %s within %d s: is "
+                  "pgconvoy-coordinator running there?",
                   endpoint, timeout_ms / 1000);
         goto cleanup;
     }
-    /* the answer, or a failed handshake, whichever comes first */
-    poller = mon ? zpoller_new(sock, mon, NULL) : NULL;
-    if (poller != NULL)
+    /* the answer, or a failed handshake, whichever comes first; if
+     * neither, envelope_recv() says so */
+    which = s_wait(sock, ZMQ_POLLIN, mon, deadline);
+    if (which != NULL && which == mon)
     {
-        int64_t deadline = zclock_mono() + timeout_ms;
-        void *which = zpoller_wait(poller, timeout_ms);
-        /* a signal other than ^C (SIGWINCH, when task watch's terminal is
-         * resized) stops the wait early: wait out the rest */
-        while (which == NULL && zpoller_terminated(poller) &&
-               !zsys_interrupted && zclock_mono() < deadline)
-        {
-            which = zpoller_wait(poller, (int) (deadline - zclock_mono()));
-        }
-        if (which == mon)
-        {
-            code = s_handshake_failed(mon, endpoint);
-            goto cleanup;
-        }
-        if (which == NULL)
-        {
-            /* the deadline passed (or ^C): envelope_recv() says so */
-            zsock_set_rcvtimeo(sock, 0);
-        }
+        code = s_handshake_failed(mon, endpoint);
+        goto cleanup;
     }
     switch (envelope_recv(sock, NULL, &reply, &version))
     {
@@ -274,7 +307,6 @@ cli_call(const char *endpoint, Pgconvoy__Request *req, int timeout_ms,
     *reply_p = reply;
 
 cleanup:
-    zpoller_destroy(&poller);
     s_monitor_destroy(sock, &mon);
     zsock_destroy(&sock);
     return code;
