@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/schema_fanout.h"
 #include "agent/unit.h"
+#include "common/log.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
@@ -167,13 +169,33 @@ s_step_done(PGconn *tgt, const char *task_key, const char *step,
     return done;
 }
 
+char *
+schema_step_script(PGconn *tgt, const char *task_key, const char *step,
+                   const char *sql)
+{
+    char *key = PQescapeLiteral(tgt, task_key, strlen(task_key));
+    char *name = PQescapeLiteral(tgt, step, strlen(step));
+    char *script = NULL;
+
+    if (key != NULL && name != NULL)
+    {
+        /* large maintenance_work_mem: index builds are what this is for */
+        script = xasprintf(
+            "BEGIN;\nSET LOCAL maintenance_work_mem = '512MB';\n"
+            "%s\n;\nINSERT INTO pgconvoy.step_done (task_key, step) "
+            "VALUES (%s, %s);\nCOMMIT;",
+            sql, key, name);
+    }
+    PQfreemem(key);
+    PQfreemem(name);
+    return script;
+}
+
 int
 schema_step_run(PGconn *tgt, const char *task_key, const char *step,
                 const char *sql, bool may_exist, char **error)
 {
     int done = s_step_done(tgt, task_key, step, error);
-    char *key = NULL;
-    char *name = NULL;
     char *script = NULL;
     int rc = -1;
 
@@ -181,22 +203,23 @@ schema_step_run(PGconn *tgt, const char *task_key, const char *step,
     {
         return done > 0 ? 0 : -1;
     }
-    key = PQescapeLiteral(tgt, task_key, strlen(task_key));
-    name = PQescapeLiteral(tgt, step, strlen(step));
-    /* large maintenance_work_mem: index builds are what this is for */
-    script = xasprintf("BEGIN;\nSET LOCAL maintenance_work_mem = '512MB';\n"
-                       "%s\n;\nINSERT INTO pgconvoy.step_done (task_key, step) "
-                       "VALUES (%s, %s);\nCOMMIT;",
-                       sql, key, name);
+    script = schema_step_script(tgt, task_key, step, sql);
+    if (script == NULL)
+    {
+        *error = pgconn_error_text(tgt, NULL);
+        return pgconn_is_transient(tgt, NULL) ? SCHEMA_STEP_TRANSIENT : -1;
+    }
     rc = schema_step_exec(tgt, script, may_exist, error);
     if (rc > 0)
     {
         /* there already: done, for the next attempt too */
-        char *done_sql = xasprintf("INSERT INTO pgconvoy.step_done (task_key, "
-                                   "step) VALUES (%s, %s)",
-                                   key, name);
-        rc = pgconn_command(tgt, done_sql, error);
-        free(done_sql);
+        const char *params[2] = {task_key, step};
+        PGresult *r = pgconn_query(tgt,
+                                   "INSERT INTO pgconvoy.step_done (task_key, "
+                                   "step) VALUES ($1, $2)",
+                                   2, params, error);
+        rc = r != NULL ? 0 : -1;
+        PQclear(r);
     }
     else if (rc != 0)
     {
@@ -216,8 +239,6 @@ schema_step_run(PGconn *tgt, const char *task_key, const char *step,
         }
         free(ignored);
     }
-    PQfreemem(key);
-    PQfreemem(name);
     free(script);
     return rc;
 }
@@ -228,15 +249,48 @@ schema_step_item_name(const Pgconvoy__SchemaItem *item, char *step, size_t size)
     snprintf(step, size, "item:%" PRIu64, item->id);
 }
 
+/* How many items from a->items[from] on are foreign keys, in a row. */
+static size_t
+s_foreign_keys_from(const Pgconvoy__Assign *a, size_t from)
+{
+    size_t n = 0;
+
+    while (from + n < a->n_items &&
+           strcmp(a->items[from + n]->kind, "FK CONSTRAINT") == 0)
+    {
+        n++;
+    }
+    return n;
+}
+
 int
 schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
                       Pgconvoy__Result *res)
 {
+    size_t fanned_until = 0;
+
     for (size_t i = 0; i < a->n_items; i++)
     {
         const Pgconvoy__SchemaItem *item = a->items[i];
         char step[40];
         char *error = NULL;
+
+        /*
+         * pg_dump puts a database's foreign keys together, after what
+         * they need (the indexes, and those attached to partitioned
+         * ones): they run at once, and the pass below finds them done,
+         * or runs again and reports one that failed
+         */
+        size_t keys = i >= fanned_until ? s_foreign_keys_from(a, i) : 0;
+        if (keys > 1)
+        {
+            size_t committed = schema_fanout_run(a, tgt, a->items + i, keys,
+                                                 SCHEMA_FANOUT_SESSIONS);
+            log_debug("target database \"%s\": %zu of %zu foreign keys "
+                      "added at once",
+                      a->target->dbname, committed, keys);
+            fanned_until = i + keys;
+        }
 
         schema_step_item_name(item, step, sizeof step);
         /* with the tables there beforehand, their indexes may be too */

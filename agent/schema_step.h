@@ -40,6 +40,11 @@ int schema_step_start_load(PGconn *tgt, const Pgconvoy__Assign *a,
 int schema_step_exec(PGconn *tgt, const char *script, bool may_exist,
                      char **error);
 
+/* The script of a step: sql and its step_done row in one transaction;
+ * NULL if tgt cannot quote (a lost connection). */
+char *schema_step_script(PGconn *tgt, const char *task_key, const char *step,
+                         const char *sql);
+
 /* Runs sql and its step_done row in one target transaction, unless the
  * step is done already. Returns 0, or as schema_step_exec() on failure. */
 int schema_step_run(PGconn *tgt, const char *task_key, const char *step,
