@@ -17,6 +17,7 @@
 #include "common/strbuf.h"
 #include "coordinator/agent_snapshot.h"
 #include "coordinator/http.h"
+#include "coordinator/inbox.h"
 #include "coordinator/outbox.h"
 #include "coordinator/pending.h"
 #include "coordinator/registry.h"
@@ -64,6 +65,7 @@ typedef struct
     secrets_t *secrets;      /* owned: passwords of the tasks created here */
     pending_t *pending;      /* owned: creations waiting for their checks */
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
+    inbox_t *inbox;          /* owned: agents' messages read, not handled */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
     /* owned: the registry as other threads may read it, published once
      * per tick; and the --http listener reading it (NULL: none) */

@@ -153,6 +153,7 @@ server_new(const char *state_dir, const char *cli_endpoint,
                  "catalog)");
     }
     self->outbox = outbox_new();
+    self->inbox = inbox_new();
     self->pending = pending_new(self->cli, self->outbox);
     plan_resume(self);
     /* a sweep a killed coordinator left half done goes on where its last
@@ -180,6 +181,7 @@ server_destroy(coord_t **self_p)
     status_worker_destroy(&self->status);
     pending_destroy(&self->pending);
     outbox_destroy(&self->outbox);
+    inbox_destroy(&self->inbox);
     free(self->advance);
     secrets_destroy(&self->secrets);
     registry_destroy(&self->registry);
@@ -288,12 +290,13 @@ s_is_duplicate(coord_t *self, zmsg_t *route, const Pgconvoy__Hello *hello)
 /*
  * Answers a Hello with a lease. The agent counts it from when it sent
  * the Hello, we from now, which is later: we never believe it holds a
- * lease it has lost. Queued behind this batch's commit like any answer,
- * and before the Assigns the batch may send the agent, so that they find
- * the lease there.
+ * lease it has lost. Sent now to route, as the Hello is read (it tells
+ * nothing the catalog must keep first); or, for a Hello handled in its
+ * turn, queued behind the batch's commit like any answer and before the
+ * Assigns the batch may send the agent, so that they find the lease there.
  */
 static void
-s_grant_lease(coord_t *self, registry_agent_t *agent,
+s_grant_lease(coord_t *self, registry_agent_t *agent, zmsg_t *route_now,
               const Pgconvoy__Hello *hello)
 {
     Pgconvoy__Envelope env = PGCONVOY__ENVELOPE__INIT;
@@ -304,15 +307,78 @@ s_grant_lease(coord_t *self, registry_agent_t *agent,
         (uint32_t) (self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS);
     env.body_case = PGCONVOY__ENVELOPE__BODY_LEASE;
     env.lease = &lease;
-    if (outbox_add(self->outbox, self->agents, agent->route, &env) == 0)
+    if ((route_now != NULL
+             ? envelope_send(self->agents, route_now, &env)
+             : outbox_add(self->outbox, self->agents, agent->route, &env)) ==
+        0)
     {
         agent->lease_until =
             zclock_mono() + self->agent_timeout_ms - 2 * COORD_HEARTBEAT_MS;
     }
 }
 
+/*
+ * On reading a Hello: the lease of an agent this process knows, alive
+ * and the same process as before, is answered at once, ahead of the
+ * messages read before it. One that registers, restarted or shares its
+ * name is answered in its turn (s_handle_hello()). True if answered.
+ */
+static bool
+s_lease_ahead(coord_t *self, zmsg_t *route, const Pgconvoy__Hello *hello)
+{
+    registry_agent_t *agent = registry_find(self->registry, hello->name);
+
+    if (agent == NULL || !agent->alive ||
+        agent->incarnation != hello->incarnation)
+    {
+        return false;
+    }
+    agent->last_seen = zclock_mono();
+    s_grant_lease(self, agent, route, hello);
+    return true;
+}
+
+/*
+ * Reads what the agents' socket holds into the inbox, up to INBOX_MAX,
+ * answering the leases of the Hellos among it. Any message says its
+ * agent lives, however long it then waits here to be handled.
+ */
 static void
-s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgconvoy__Hello *hello)
+s_read_agents(coord_t *self)
+{
+    while (inbox_size(self->inbox) < INBOX_MAX &&
+           (zsock_events(self->agents) & ZMQ_POLLIN) != 0)
+    {
+        inbox_msg_t msg = {0};
+
+        msg.status =
+            envelope_recv(self->agents, &msg.route, &msg.env, &msg.version);
+        if (msg.status == ENVELOPE_INTERRUPTED)
+        {
+            inbox_msg_clear(&msg);
+            break;
+        }
+        if (msg.status == ENVELOPE_OK &&
+            msg.env->body_case == PGCONVOY__ENVELOPE__BODY_HELLO)
+        {
+            msg.leased = s_lease_ahead(self, msg.route, msg.env->hello);
+        }
+        else if (msg.status == ENVELOPE_OK)
+        {
+            registry_agent_t *agent =
+                registry_find_route(self->registry, msg.route);
+            if (agent != NULL && agent->alive)
+            {
+                agent->last_seen = zclock_mono();
+            }
+        }
+        inbox_push(self->inbox, &msg);
+    }
+}
+
+static void
+s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgconvoy__Hello *hello,
+               bool leased)
 {
     bool is_new = false;
 
@@ -381,21 +447,29 @@ s_handle_hello(coord_t *self, zmsg_t **route_p, const Pgconvoy__Hello *hello)
             self, agent->name, hello->running_units, hello->n_running_units,
             is_new ? RESULTS_ALL_PLACEMENTS : (int64_t) hello->placements_seen);
     }
-    s_grant_lease(self, agent, hello);
+    if (!leased)
+    {
+        s_grant_lease(self, agent, NULL, hello);
+    }
     s_settle_reported(self, agent, hello);
     dispatch_request(self);
 }
 
-/* Handles one agent message; says which it was in clock. */
+/* Handles the inbox's oldest message; says which it was in clock. */
 static void
 s_handle_agent(coord_t *self, s_pass_clock_t *clock)
 {
     int64_t started = zclock_usecs();
-    zmsg_t *route = NULL;
-    Pgconvoy__Envelope *env = NULL;
-    uint32_t version = 0;
-    envelope_status_t status =
-        envelope_recv(self->agents, &route, &env, &version);
+    inbox_msg_t msg;
+
+    if (!inbox_pop(self->inbox, &msg))
+    {
+        return;
+    }
+    zmsg_t *route = msg.route;
+    Pgconvoy__Envelope *env = msg.env;
+    uint32_t version = msg.version;
+    envelope_status_t status = msg.status;
     registry_agent_t *agent = NULL;
 
     if (status == ENVELOPE_VERSION)
@@ -414,7 +488,7 @@ s_handle_agent(coord_t *self, s_pass_clock_t *clock)
     }
     if (env->body_case == PGCONVOY__ENVELOPE__BODY_HELLO)
     {
-        s_handle_hello(self, &route, env->hello);
+        s_handle_hello(self, &route, env->hello, msg.leased);
         goto cleanup;
     }
     agent = registry_find_route(self->registry, route);
@@ -590,15 +664,21 @@ s_handle_batch(coord_t *self, zsock_t *sock)
 
     for (int n = 0; n < SERVER_BATCH; n++)
     {
+        bool more = false;
+
         if (sock == self->cli)
         {
             requests_handle(self);
+            more = (zsock_events(sock) & ZMQ_POLLIN) != 0;
         }
         else
         {
+            s_read_agents(self);
             s_handle_agent(self, &clock);
+            more = inbox_size(self->inbox) > 0 ||
+                   (zsock_events(sock) & ZMQ_POLLIN) != 0;
         }
-        if ((zsock_events(sock) & ZMQ_POLLIN) == 0 || zclock_usecs() >= ends_at)
+        if (!more || zclock_usecs() >= ends_at)
         {
             break;
         }
@@ -622,12 +702,16 @@ server_run(coord_t *self)
     {
         /* a sweep under way takes its next chunk as soon as the sockets
          * have had their turn, without waiting for the tick */
-        int64_t wait = self->sweep_wanted ? 0 : next_tick - zclock_mono();
+        int64_t wait = self->sweep_wanted || inbox_size(self->inbox) > 0
+                           ? 0
+                           : next_tick - zclock_mono();
         void *which = zpoller_wait(poller, wait > 0 ? (int) wait : 0);
         if (which == NULL && zpoller_terminated(poller))
         {
             break;
         }
+        /* the heartbeats' leases first, whatever the passes below take */
+        s_read_agents(self);
         /*
          * Every socket that is ready gets its turn, whichever the poller
          * named: it names the first ready one in its list, and under a
@@ -649,7 +733,7 @@ server_run(coord_t *self)
         {
             s_handle_batch(self, self->cli);
         }
-        if ((zsock_events(self->agents) & ZMQ_POLLIN) != 0)
+        if (inbox_size(self->inbox) > 0)
         {
             s_handle_batch(self, self->agents);
         }
