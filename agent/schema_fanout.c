@@ -57,19 +57,23 @@ s_done_steps(const Pgconvoy__Assign *a, PGconn *tgt,
     }
     strbuf_append(steps, "}");
     const char *params[2] = {a->task_key, strbuf_data(steps)};
+    /* the positions (from 1) of the steps done, in the array sent */
     PGresult *r = pgconn_query(tgt,
-                               "SELECT step FROM pgconvoy.step_done "
-                               "WHERE task_key = $1 AND step = ANY ($2::text[])",
+                               "SELECT s.i FROM unnest($2::text[]) "
+                               "     WITH ORDINALITY AS s (step, i) "
+                               " WHERE EXISTS (SELECT FROM pgconvoy.step_done d "
+                               "                WHERE d.task_key = $1 "
+                               "                  AND d.step = s.step)",
                                2, params, &error);
     if (r != NULL)
     {
         done = xcalloc(n > 0 ? n : 1, sizeof *done);
         for (int row = 0; row < PQntuples(r); row++)
         {
-            for (size_t i = 0; i < n; i++)
+            size_t i = strtoull(PQgetvalue(r, row, 0), NULL, 10);
+            if (i >= 1 && i <= n)
             {
-                schema_step_item_name(items[i], step, sizeof step);
-                done[i] = done[i] || strcmp(step, PQgetvalue(r, row, 0)) == 0;
+                done[i - 1] = true;
             }
         }
     }
