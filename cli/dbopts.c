@@ -39,6 +39,9 @@ cli_dbopts_parse(cli_dbopts_t *self, int c, const char *arg)
         case CLI_OPT_ROLE_PASSWORDS:
             self->role_passwords = true;
             return 1;
+        case CLI_OPT_NO_ANALYZE:
+            self->no_analyze = true;
+            return 1;
         default:
             return 0;
     }
@@ -72,4 +75,5 @@ cli_dbopts_fill(const cli_dbopts_t *self, Pgconvoy__Request *req)
     req->no_privileges = self->no_privileges;
     req->create_roles = self->create_roles;
     req->role_passwords = self->role_passwords;
+    req->no_analyze = self->no_analyze;
 }

@@ -20,6 +20,7 @@ typedef struct
     bool no_privileges;        /* no GRANT, REVOKE, default privileges */
     bool create_roles;         /* make the roles the target lacks */
     bool role_passwords;       /* with their source passwords */
+    bool no_analyze;           /* statistics left to autovacuum */
 } cli_dbopts_t;
 
 /*

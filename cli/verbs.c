@@ -44,9 +44,11 @@
          "the same as --no-privileges"},                                       \
         {"roles", 0, NULL, CLI_OPT_ROLES,                                      \
          "create the roles the target lacks"},                                 \
+        {"role-passwords", 0, NULL, CLI_OPT_ROLE_PASSWORDS,                    \
+         "with their source passwords (with --roles)"},                        \
     {                                                                          \
-        "role-passwords", 0, NULL, CLI_OPT_ROLE_PASSWORDS,                     \
-            "with their source passwords (with --roles)"                       \
+        "no-analyze", 0, NULL, CLI_OPT_NO_ANALYZE,                             \
+            "leave the statistics to autovacuum, as pg_restore"                \
     }
 
 const cmdline_option_t cli_global_options[] = {

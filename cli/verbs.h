@@ -38,6 +38,7 @@ typedef enum
     CLI_OPT_NO_PRIVILEGES,
     CLI_OPT_ROLES,
     CLI_OPT_ROLE_PASSWORDS,
+    CLI_OPT_NO_ANALYZE,
     CLI_OPT_SOURCE, /* migrate */
     CLI_OPT_TARGET,
     CLI_OPT_TABLES,

@@ -493,7 +493,7 @@ advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
     "INSERT INTO units (task_id, database_id, kind, item_id, priority, "       \
     "                   weight) "                                              \
     "SELECT ?, ?, ?, si.id, "                                                  \
-    "       ? + CASE WHEN " ADVANCE_BUILD_COST " > 8 THEN ? ELSE 0 END, "       \
+    "       ? + CASE WHEN " ADVANCE_BUILD_COST " > 8 THEN ? ELSE 0 END, "      \
     "       coalesce((SELECT t.bytes_est FROM tables_ t "                      \
     "                  WHERE t.database_id = si.database_id "                  \
     "                    AND t.schema_name = si.table_schema "                 \
@@ -537,7 +537,8 @@ advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
  * too; not after the whole load, so that it overlaps with the other
  * tables' copies. The items are known once schema-pre is done and they
  * are all written (items.c). Looked up by the table's key: its cost
- * follows the table's items.
+ * follows the table's items. None for a task created with no_analyze:
+ * its statistics are autovacuum's to gather, as after pg_restore.
  */
 int64_t
 advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
@@ -549,6 +550,8 @@ advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
             "                   priority, weight) "
             "SELECT ?, t.database_id, ?, t.id, ?, t.bytes_est FROM tables_ t "
             " WHERE t.id = ? AND t.database_id = ? AND t.state = 'COMPLETED' "
+            "   AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.id = ? "
+            "                     AND k.no_analyze <> 0) "
             "   AND EXISTS (SELECT 1 FROM units s WHERE s.database_id = "
             "               t.database_id AND s.kind = ? AND s.state = 'done') "
             "   AND NOT EXISTS (SELECT 1 FROM staged_items x "
@@ -563,8 +566,8 @@ advance_queue_analyze(coord_t *self, int64_t task_id, int64_t db_id,
             "                      AND NOT EXISTS (SELECT 1 FROM units u "
             "                                       WHERE u.item_id = si.id "
             "                                         AND u.state = 'done'))",
-            "iiiiiii", task_id, (int64_t) K_ANALYZE,
-            (int64_t) units_kind_priority(K_ANALYZE), table_id, db_id,
+            "iiiiiiii", task_id, (int64_t) K_ANALYZE,
+            (int64_t) units_kind_priority(K_ANALYZE), table_id, db_id, task_id,
             (int64_t) K_SCHEMA_PRE, (int64_t) K_ANALYZE) != 0)
     {
         return 0;

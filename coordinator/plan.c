@@ -118,10 +118,10 @@ plan_create_task(coord_t *self, const Pgconvoy__Request *req,
             "task_key, src_host, src_port, src_user, src_db, src_options, "
             "tgt_host, tgt_port, tgt_user, tgt_db, tgt_options, started_at, "
             "split_bytes, online, fix_replica_identity, no_owner, "
-            "no_privileges, create_roles, role_passwords) "
+            "no_privileges, create_roles, role_passwords, no_analyze) "
             "VALUES (?, ?, ?, 'Pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?)",
-            "issssissssissssiiiiiii", project_id, req->task, req->task_type,
+            "?, ?, ?, ?, ?, ?, ?, ?)",
+            "issssissssissssiiiiiiii", project_id, req->task, req->task_type,
             zuuid_str_canonical(uuid), req->source->host,
             (int64_t) req->source->port, req->source->user, req->source->dbname,
             src_options, req->target->host, (int64_t) req->target->port,
@@ -130,7 +130,7 @@ plan_create_task(coord_t *self, const Pgconvoy__Request *req,
             (int64_t) (strcmp(req->task_type, "OnlineMigration") == 0),
             (int64_t) req->fix_replica_identity, (int64_t) req->no_owner,
             (int64_t) req->no_privileges, (int64_t) req->create_roles,
-            (int64_t) req->role_passwords) != 0)
+            (int64_t) req->role_passwords, (int64_t) req->no_analyze) != 0)
     {
         goto failed;
     }
@@ -451,8 +451,7 @@ plan_restart_load(coord_t *self, int64_t task_id, int64_t db_id)
     int64_t copied = store_int(self->store, 0,
                                "SELECT count(*) FROM tables_ WHERE "
                                "database_id = ? AND state = ?",
-                               "is", db_id,
-                               states_table_name(TABLE_COMPLETED));
+                               "is", db_id, states_table_name(TABLE_COMPLETED));
 
     s_send_release(self, db_id, K_COPY, false, false, false);
     s_send_release(self, db_id, K_ANALYZE, false, false, false);
@@ -461,8 +460,8 @@ plan_restart_load(coord_t *self, int64_t task_id, int64_t db_id)
     (void) store_exec(self->store, requeue, "siiis",
                       states_unit_name(UNIT_QUEUED), db_id, (int64_t) K_COPY,
                       (int64_t) K_ANALYZE, states_unit_name(UNIT_QUEUED));
-    (void) store_exec(self->store, reset, "si",
-                      states_table_name(TABLE_QUEUED), db_id);
+    (void) store_exec(self->store, reset, "si", states_table_name(TABLE_QUEUED),
+                      db_id);
     (void) store_exec(self->store,
                       "UPDATE databases SET reloads = reloads + 1 "
                       "WHERE id = ?",

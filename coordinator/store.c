@@ -91,6 +91,7 @@ static const char *const s_schema =
     "  no_privileges INTEGER NOT NULL DEFAULT 0,"
     "  create_roles INTEGER NOT NULL DEFAULT 0,"
     "  role_passwords INTEGER NOT NULL DEFAULT 0,"
+    "  no_analyze INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE (project_id, name));"
     "CREATE TABLE IF NOT EXISTS databases ("
     "  id INTEGER PRIMARY KEY,"

@@ -322,6 +322,25 @@ list_tables()
         ORDER BY (n.nspname || '.' || c.relname) COLLATE \"C\""
 }
 
+# not_analyzed DB [SCHEMA...]: the leaf tables (relkind r) of target database
+# DB, outside the named schemas, that no ANALYZE statement has analyzed,
+# as "schema.table" lines (autovacuum's sets last_autoanalyze instead).
+not_analyzed()
+{
+    local db=$1 s skip="''"
+    shift
+    for s in "$@"; do
+        skip+=", '$s'"
+    done
+    psql_side tgt "$db" -c "
+        SELECT n.nspname || '.' || c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_stat_user_tables st ON st.relid = c.oid
+        WHERE c.relkind = 'r' AND st.last_analyze IS NULL
+          AND n.nspname NOT IN ($skip) AND $PGCONVOY_USER_SCHEMAS_SQL
+        ORDER BY (n.nspname || '.' || c.relname) COLLATE \"C\""
+}
+
 # source_row_counts src|tgt DB [TABLE...]: "schema.table<TAB>count(*)" for
 # every leaf table (relkind r) of DB, or the named ones.
 source_row_counts()

@@ -26,14 +26,15 @@ declare -A OPTIONS=(
     [migrate]="--source --target --tables --agents --jobs --state-dir --online
                --cutover-when-ready --split-tables-larger-than
                --fix-replica-identity --validate --no-owner --no-privileges
-               --no-acl --roles --role-passwords"
+               --no-acl --roles --role-passwords --no-analyze"
     [project create]="-n --name --source-platform --target-platform"
     [project delete]="-n --name"
     [project list]=""
     [task create]="--project-name -n --name --task-type --source-connection-json
                    --target-connection-json --database-options-json
                    --split-tables-larger-than --no-owner --no-privileges
-                   --no-acl --roles --role-passwords --fix-replica-identity"
+                   --no-acl --roles --role-passwords --fix-replica-identity
+                   --no-analyze"
     [task show]="--project-name -n --name --expand -o --output"
     [task watch]="--project-name -n --name"
     [task cutover]="--project-name -n --name --object-name --validate"

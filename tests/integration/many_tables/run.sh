@@ -156,6 +156,9 @@ for what in indexes constraints; do
     [[ $s == "$t" ]] || fail "$what: $s on the source, $t on the target"
 done
 pass "offline: every table identical, $(count_indexes tgt "$OFF") indexes and $(count_constraints tgt "$OFF") constraints on both sides"
+left=$(not_analyzed "$OFF" test_hooks)
+[[ -z $left ]] || fail "tables not analyzed on the target: $(grep -c . <<<"$left"), the first: $(head -n 3 <<<"$left")"
+pass "offline: every table analyzed on the target"
 
 state=$TEST_TMP/migrate-1
 batches=$(grep -c 'the first of a batch' "$state/coordinator.log" || true)

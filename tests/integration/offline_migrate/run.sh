@@ -4,9 +4,11 @@
 # tests/integration/offline_migrate/run.sh
 #     Embedded mode: 'pgconvoy migrate' starts its own coordinator and agents.
 #     1. the whole type zoo, compared row by row, materialized views too,
-#        onto a target database with a search_path of its own;
-#     2. --tables with two tables (one in a schema that needs quoting): only
-#        those arrive, and a second run onto the filled target is refused;
+#        onto a target database with a search_path of its own; every table
+#        analyzed;
+#     2. --tables with two tables (one in a schema that needs quoting) and
+#        --no-analyze: only those arrive, not analyzed, and a second run
+#        onto the filled target is refused;
 #     3. a schema made on the target beforehand, whose tables get rows
 #        behind the load's back: each is emptied before its copy;
 #     4. a target database in LATIN1 for a UTF8 source: refused by the
@@ -41,6 +43,9 @@ populated=$(psql_tgt "$DB" -c "SELECT string_agg(relname || '=' || relispopulate
 [[ $populated == events_by_kind=true,events_kinds=true,events_later=false ]] ||
     fail "materialized views on the target not populated as on the source: $populated"
 pass "materialized views populated as on the source, events_later still WITH NO DATA"
+left=$(not_analyzed "$DB" decoy)
+[[ -z $left ]] || fail "tables of $DB not analyzed on the target: ${left//$'\n'/, }"
+pass "every table analyzed on the target"
 assert_no_leftovers "$DB"
 
 # --- 2. selected tables ----------------------------------------------------
@@ -49,9 +54,12 @@ new_db "$DB"
 load_fixture "$DB" typezoo
 
 pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 2 \
-    --tables 'public.scalars,"Sales Dept".customers' ||
-    fail "pgconvoy migrate --tables of $DB exited $?"
-pass "pgconvoy migrate --tables exited 0"
+    --tables 'public.scalars,"Sales Dept".customers' --no-analyze ||
+    fail "pgconvoy migrate --tables --no-analyze of $DB exited $?"
+pass "pgconvoy migrate --tables --no-analyze exited 0"
+[[ $(not_analyzed "$DB") == $'Sales Dept.customers\npublic.scalars' ]] ||
+    fail "--no-analyze: both tables of $DB should be left unanalyzed, these are: $(not_analyzed "$DB" | paste -sd,)"
+pass "--no-analyze: no table analyzed"
 
 compare_db "$DB" "$DB" public.scalars '"Sales Dept".customers' ||
     fail "the selected tables differ"
