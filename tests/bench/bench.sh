@@ -40,7 +40,7 @@ DB=bench
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || fail "RUNS must be a positive integer, not '$RUNS'"
 [[ $SCALE =~ ^[1-9][0-9]*$ ]] || fail "SCALE must be a positive integer, not '$SCALE'"
 read -r -a TOOL_LIST <<<"$TOOLS"
-check_tools "${TOOL_LIST[@]}"
+check_tools "pgconvoy pg_dump pgcopydb" "${TOOL_LIST[@]}"
 
 
 

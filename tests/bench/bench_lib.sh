@@ -24,17 +24,18 @@ median()
               else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# check_tools TOOL...: each is pgconvoy, pg_dump or pgcopydb, and can run
+# check_tools "KNOWN..." TOOL...: each TOOL is one of the KNOWN ones (the
+# benchmark's run_TOOL functions), and can run
 check_tools()
 {
-    local tool
+    local known=$1 tool
+    shift
     (($# > 0)) || fail "TOOLS is empty"
     for tool in "$@"; do
+        [[ " $known " == *" $tool "* ]] || fail "unknown tool '$tool' in TOOLS (${known// /, })"
         case $tool in
-            pgconvoy) s_bin pgconvoy >/dev/null ;;
-            pg_dump) ;;
+            pgconvoy*) s_bin pgconvoy >/dev/null ;;
             pgcopydb) command -v pgcopydb >/dev/null || fail "pgcopydb is not installed (deploy/install-deps.sh)" ;;
-            *) fail "unknown tool '$tool' in TOOLS (pgconvoy, pg_dump, pgcopydb)" ;;
         esac
     done
 }

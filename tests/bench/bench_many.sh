@@ -18,8 +18,12 @@
 # take turns within a run, in an order that rotates from run to run, so that
 # drift (cache, checkpoints, the other work on the machine) hits them alike.
 # Commands, all with 2 jobs:
-#   pgconvoy   pgconvoy migrate --agents 2 (embedded mode, as bench.sh)
+#   pgconvoy   pgconvoy migrate --agents 2 (embedded mode, as bench.sh),
+#              which analyzes every table
+#   pgconvoy_noanalyze   the same with --no-analyze, as pg_restore leaves it
 #   pg_dump   pg_dump -Fd -j2, then pg_restore -j2 (the sum is timed)
+#   pg_dump_analyze   the same, then vacuumdb --analyze-only -j2 (the
+#             statistics pgconvoy gathers by default; the sum is timed)
 #   pgcopydb  pgcopydb clone --table-jobs 2 --index-jobs 2
 #
 # Checks (not timed): every pgconvoy run is compared with compare_db (rows,
@@ -36,19 +40,22 @@
 # whose target differs still counts, flagged with '!'.
 #
 # Environment: RUNS (3), CORPUS (both: many|rich|both), N_TABLES (2000),
-# ROWS_PER_TABLE (100), TOOLS ("pgconvoy pg_dump pgcopydb"),
+# ROWS_PER_TABLE (100), TOOLS ("pgconvoy pgconvoy_noanalyze pg_dump
+# pg_dump_analyze pgcopydb"),
 # PGCONVOY_TIMEOUT (1800 s per pgconvoy run), TOOL_TIMEOUT (1800 s per
 # pg_dump+pg_restore or pgcopydb run), PGCONVOY_BUILD_DIR (build/),
 # PGCONVOY_KEEP_TMP=1 keeps the logs and the check files.
 # Prints every run's seconds, the median per tool, and the ratios
 # pgconvoy/pg_restore and pgconvoy/pgcopydb per corpus (below 1: pgconvoy is
-# faster; the target for both corpora is pgconvoy/pg_restore <= 1.0).
+# faster; the target for both corpora is pgconvoy/pg_restore <= 1.0), and
+# the two like for like: pgconvoy_noanalyze/pg_restore and
+# pgconvoy/pg_restore+analyze.
 
 RUNS=${RUNS:-3}
 CORPUS=${CORPUS:-both}
 N_TABLES=${N_TABLES:-2000}
 ROWS_PER_TABLE=${ROWS_PER_TABLE:-100}
-TOOLS=${TOOLS:-pgconvoy pg_dump pgcopydb}
+TOOLS=${TOOLS:-pgconvoy pgconvoy_noanalyze pg_dump pg_dump_analyze pgcopydb}
 # more arguments for pgconvoy migrate, e.g. "--jobs 1"
 PGCONVOY_ARGS=${PGCONVOY_ARGS:-}
 PGCONVOY_TIMEOUT=${PGCONVOY_TIMEOUT:-1800}
@@ -82,7 +89,7 @@ case $CORPUS in
 esac
 [[ -f $RICH_SQL ]] || fail "no $RICH_SQL"
 read -r -a TOOL_LIST <<<"$TOOLS"
-check_tools "${TOOL_LIST[@]}"
+check_tools "pgconvoy pgconvoy_noanalyze pg_dump pg_dump_analyze pgcopydb" "${TOOL_LIST[@]}"
 
 
 
@@ -395,15 +402,18 @@ done
 # and DETAIL (the first error lines). Not "prints": a $(...) subshell would
 # hide the tool's pid from the exit trap that must stop it.
 
+# run_pgconvoy CORPUS RUN [TOOL [ARG...]]: pgconvoy migrate with ARGs too,
+# its log named after TOOL
 run_pgconvoy()
 {
-    local corpus=$1 run=$2 db=${DB_OF[$1]} log t0 t1 rc=0
-    log=$TEST_TMP/pgconvoy-$corpus-$run.log
+    local corpus=$1 run=$2 tool=${3:-pgconvoy} db=${DB_OF[$1]} log t0 t1 rc=0
+    shift $(($# < 3 ? $# : 3))
+    log=$TEST_TMP/$tool-$corpus-$run.log
     t0=$(now)
     # shellcheck disable=SC2086 # PGCONVOY_ARGS: words for migrate
     PGCONVOY_MIGRATE_TIMEOUT=$PGCONVOY_TIMEOUT pgconvoy_migrate \
         --source "$(src_uri "$db")" --target "$(tgt_uri "$db")" --agents "$JOBS" \
-        $PGCONVOY_ARGS >"$log" 2>&1 || rc=$?
+        "$@" $PGCONVOY_ARGS >"$log" 2>&1 || rc=$?
     t1=$(now)
     SECS=$(elapsed "$t0" "$t1")
     case $rc in
@@ -413,9 +423,16 @@ run_pgconvoy()
     esac
 }
 
+run_pgconvoy_noanalyze()
+{
+    run_pgconvoy "$1" "$2" pgconvoy_noanalyze --no-analyze
+}
+
+# run_pg_dump CORPUS RUN [analyze]: with analyze, vacuumdb --analyze-only
+# after pg_restore, timed with them
 run_pg_dump()
 {
-    local corpus=$1 run=$2 db=${DB_OF[$1]} dir=$TEST_TMP/dump-$1-$2 t0 t1 t2 rc=0
+    local corpus=$1 run=$2 db=${DB_OF[$1]} dir=$TEST_TMP/dump-$1-$2 t0 t1 t2 t3 rc=0 step=pg_restore
     rm -rf "$dir"
     t0=$(now)
     run_timed pg_dump "$TOOL_TIMEOUT" "$TEST_TMP/pg_dump-$corpus-$run.log" \
@@ -425,12 +442,19 @@ run_pg_dump()
         run_timed pg_restore "$TOOL_TIMEOUT" "$TEST_TMP/pg_restore-$corpus-$run.log" \
             pg_restore -j "$JOBS" -d "$(tgt_uri "$db")" "$dir" || rc=$?
         t2=$(now)
-        note "run $run: pg_dump $(elapsed "$t0" "$t1") s + pg_restore $(elapsed "$t1" "$t2") s"
-        SECS=$(elapsed "$t0" "$t2")
+        t3=$t2
+        if ((rc == 0)) && [[ ${3:-} == analyze ]]; then
+            step=vacuumdb
+            run_timed vacuumdb "$TOOL_TIMEOUT" "$TEST_TMP/vacuumdb-$corpus-$run.log" \
+                vacuumdb --analyze-only -j "$JOBS" -d "$(tgt_uri "$db")" || rc=$?
+            t3=$(now)
+        fi
+        note "run $run: pg_dump $(elapsed "$t0" "$t1") s + pg_restore $(elapsed "$t1" "$t2") s${3:+ + vacuumdb $(elapsed "$t2" "$t3") s}"
+        SECS=$(elapsed "$t0" "$t3")
         case $rc in
             0) STATUS=ok DETAIL="" ;;
-            124 | 137) STATUS=timeout DETAIL="pg_restore: no result after TOOL_TIMEOUT=$TOOL_TIMEOUT s" ;;
-            *) STATUS=failed DETAIL="pg_restore exited $rc: $(first_errors "$TEST_TMP/pg_restore-$corpus-$run.log")" ;;
+            124 | 137) STATUS=timeout DETAIL="$step: no result after TOOL_TIMEOUT=$TOOL_TIMEOUT s" ;;
+            *) STATUS=failed DETAIL="$step exited $rc: $(first_errors "$TEST_TMP/$step-$corpus-$run.log")" ;;
         esac
     else
         SECS=$(elapsed "$t0" "$t1")
@@ -440,6 +464,11 @@ run_pg_dump()
         esac
     fi
     rm -rf "$dir"
+}
+
+run_pg_dump_analyze()
+{
+    run_pg_dump "$1" "$2" analyze
 }
 
 run_pgcopydb()
@@ -469,7 +498,7 @@ check_run()
 {
     local corpus=$1 run=$2 tool=$3 db=${DB_OF[$1]} tag=$1-$3-$2 out verdict
     CHECK="" DIFFERS=0
-    if [[ $tool == pgconvoy ]] || ((run == 1)); then
+    if [[ $tool == pgconvoy* ]] || ((run == 1)); then
         out=$TEST_TMP/compare-$tag.log
         if compare_db "$db" "$db" >"$out" 2>&1; then
             verdict=$(tail -n 1 "$out")
@@ -564,7 +593,7 @@ echo "benchmark bench_many.sh: $RUNS run(s), $JOBS jobs each, load average $(cut
 for corpus in $CORPORA; do
     echo
     echo "corpus $corpus: ${DESC[$corpus]} (${SIZE[$corpus]}, built in ${BUILD_SECS[$corpus]} s)"
-    printf '%-10s %-44s %s\n' tool "runs (s; !: target differs)" "median (s)"
+    printf '%-19s %-44s %s\n' tool "runs (s; !: target differs)" "median (s)"
     declare -A med=()
     for tool in "${TOOL_LIST[@]}"; do
         key=$corpus/$tool
@@ -574,24 +603,31 @@ for corpus in $CORPORA; do
         else
             med[$tool]=""
         fi
-        printf '%-10s %-44s %s\n' "$tool" "${runs[$key]:-}" "${med[$tool]:-n/a}"
+        printf '%-19s %-44s %s\n' "$tool" "${runs[$key]:-}" "${med[$tool]:-n/a}"
     done
-    for base in pg_dump pgcopydb; do
-        [[ " ${TOOL_LIST[*]} " == *" pgconvoy "* && " ${TOOL_LIST[*]} " == *" $base "* ]] || continue
-        label=$base
-        [[ $base == pg_dump ]] && label=pg_restore
-        line="ratio pgconvoy/$label:"
-        if [[ -n ${med[pgconvoy]} && -n ${med[$base]} ]]; then
-            line+=" $(ratio "${med[pgconvoy]}" "${med[$base]}")"
-            [[ -n ${failures[$corpus/pgconvoy]:-} ]] && line+=" (over pgconvoy's successful runs only)"
+    # tool, baseline, how the baseline is named, the target if one is set
+    for pair in "pgconvoy pg_dump pg_restore <=1.00" \
+        "pgconvoy_noanalyze pg_dump pg_restore like-for-like" \
+        "pgconvoy pg_dump_analyze pg_restore+analyze like-for-like" \
+        "pgconvoy pgcopydb pgcopydb -"; do
+        read -r tool base label target <<<"$pair"
+        [[ " ${TOOL_LIST[*]} " == *" $tool "* && " ${TOOL_LIST[*]} " == *" $base "* ]] || continue
+        line="ratio $tool/$label:"
+        if [[ -n ${med[$tool]} && -n ${med[$base]} ]]; then
+            line+=" $(ratio "${med[$tool]}" "${med[$base]}")"
+            [[ -n ${failures[$corpus/$tool]:-} ]] && line+=" (over $tool's successful runs only)"
         elif [[ -z ${med[$base]} ]]; then
             line+=" n/a ($base did not succeed)"
-        elif [[ ${runs[$corpus/pgconvoy]} == *TIMEOUT* ]]; then
-            line+=" > $(ratio "$PGCONVOY_TIMEOUT" "${med[$base]}") (pgconvoy timed out at $PGCONVOY_TIMEOUT s)"
+        elif [[ ${runs[$corpus/$tool]} == *TIMEOUT* ]]; then
+            line+=" > $(ratio "$PGCONVOY_TIMEOUT" "${med[$base]}") ($tool timed out at $PGCONVOY_TIMEOUT s)"
         else
-            line+=" n/a (pgconvoy did not succeed)"
+            line+=" n/a ($tool did not succeed)"
         fi
-        [[ $base == pg_dump ]] && line+="   [target <= 1.00]"
+        case $target in
+            -) ;;
+            like-for-like) line+="   [the same work]" ;;
+            *) line+="   [target $target]" ;;
+        esac
         echo "$line"
     done
     echo "checks:"
