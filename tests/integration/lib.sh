@@ -635,6 +635,38 @@ assert_stream_gone()
         fail "schema pgconvoy left on the target"
 }
 
+# pgbench_init DB SCALE: pgbench -i -s SCALE of DB on the source, or fail
+# with its last lines.
+pgbench_init()
+{
+    local db=$1 scale=$2
+    "$PGBIN/pgbench" -i -s "$scale" -q -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$db" \
+        >"$TEST_TMP/pgbench-init.log" 2>&1 ||
+        fail "pgbench -i -s $scale of $db failed: $(tail -n 5 "$TEST_TMP/pgbench-init.log")"
+}
+
+# pgbench_start DB ARG...: pgbench -n with ARGs (clients, rate, duration,
+# script) writing to DB on the source in the background, its output in
+# $TEST_TMP/pgbench.log, its pid PGCONVOY_PIDS[pgbench] (stopped at exit
+# if pgbench_stop was not called).
+pgbench_start()
+{
+    local db=$1
+    shift
+    "$PGBIN/pgbench" -n "$@" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$db" \
+        >"$TEST_TMP/pgbench.log" 2>&1 &
+    PGCONVOY_PIDS[pgbench]=$!
+}
+
+# pgbench_stop: stops pgbench_start's pgbench (TERM: background jobs ignore
+# SIGINT) and waits for it.
+pgbench_stop()
+{
+    kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null
+    wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
+    unset 'PGCONVOY_PIDS[pgbench]'
+}
+
 # start_writer DB STOPFILE: writes to DB on the source (pgbench -i made
 # it) in short pgbench runs, again after a failed one (the source
 # restarted), until STOPFILE exists; WRITER_PID is the loop's pid, to

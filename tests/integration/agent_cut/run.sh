@@ -54,8 +54,7 @@ s_catalog_is()
 }
 
 new_db "$DB"
-"$PGBIN/pgbench" -h 127.0.0.1 -p "$SRC_PORT" -U postgres -i -q -s 4 "$DB" \
-    >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed"
+pgbench_init "$DB" 4
 pass "pgbench database $DB made (scale 4)"
 
 cli=$(s_bin pgconvoy)

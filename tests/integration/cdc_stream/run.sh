@@ -29,8 +29,7 @@ TABLES=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 new_db "$DB"
 
 # --- the source: pgbench's tables, published; the target: their schema ----
-"$PGBIN/pgbench" -i -s 1 -q -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed: $(tail -n 5 "$TEST_TMP/pgbench-init.log")"
+pgbench_init "$DB" 1
 # before the slot exists: the history table has no key
 psql_src "$DB" <<SQL >/dev/null || fail "could not set up the source"
 ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
@@ -43,9 +42,7 @@ pass "source: pgbench -i -s 1 ($(psql_src "$DB" -c "SELECT count(*) FROM pgbench
 # --- writers: pgbench during and after the copy ----------------------------
 # run until stopped: the copy's end, however long a loaded machine takes,
 # decides when, not a clock
-"$PGBIN/pgbench" -n -c 2 -T 900 -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench.log" 2>&1 &
-PGCONVOY_PIDS[pgbench]=$!
+pgbench_start "$DB" -c 2 -T 900
 history_rows()
 {
     psql_src "$DB" -c "SELECT count(*) FROM pgbench_history"
@@ -85,9 +82,7 @@ pass "slot created with an exported snapshot (${snapshot_line#snapshot }), copie
 # changes after the copy too, then pgbench stopped, and its sessions gone
 # before the end position is taken (a COMMIT in flight would land after)
 wait_history $((history_at_copy + 500)) "after the copy"
-kill -TERM "${PGCONVOY_PIDS[pgbench]}"
-wait "${PGCONVOY_PIDS[pgbench]}" || true
-unset 'PGCONVOY_PIDS[pgbench]'
+pgbench_stop
 deadline=$((SECONDS + 60))
 until [[ $(psql_src postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND application_name = 'pgbench'") == 0 ]]; do
     ((SECONDS < deadline)) || fail "pgbench's sessions still there 60 s after it was stopped"

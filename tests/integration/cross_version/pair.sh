@@ -114,8 +114,7 @@ DB=${SCENARIO}_on
 P=cross
 T=online
 new_db "$DB"
-"$PGBIN/pgbench" -i -s 5 -q -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed: $(tail -n 5 "$TEST_TMP/pgbench-init.log")"
+pgbench_init "$DB" 5
 psql_src "$DB" -c "CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
 # large enough to be split, with no integer key to split by
 psql_src "$DB" -c "CREATE TABLE nokey (k text PRIMARY KEY, v text NOT NULL);
@@ -124,9 +123,7 @@ psql_src "$DB" -c "CREATE TABLE nokey (k text PRIMARY KEY, v text NOT NULL);
 start_coordinator
 start_agent a1 --jobs 2
 start_agent a2 --jobs 2
-"$PGBIN/pgbench" -n -c 2 -j 2 -T 600 -R 200 -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench.log" 2>&1 &
-PGCONVOY_PIDS[pgbench]=$!
+pgbench_start "$DB" -c 2 -j 2 -T 600 -R 200
 
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
@@ -176,9 +173,7 @@ done
 ((applied > 100)) || fail "no more than $applied changes applied 60 s into CDC"
 pass "CDC applies under pgbench: $applied changes"
 
-kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null
-wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
-unset 'PGCONVOY_PIDS[pgbench]'
+pgbench_stop
 # committed after pgbench: the cutover must bring these too
 psql_src "$DB" -c "INSERT INTO ticks SELECT FROM generate_series(1, 10)" >/dev/null
 wait_db_state READY_TO_COMPLETE

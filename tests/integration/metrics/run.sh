@@ -22,8 +22,7 @@ T=metrics_task
 SCALE=2
 
 new_db "$DB"
-"$PGBIN/pgbench" -i -s "$SCALE" -q -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed: $(tail -n 5 "$TEST_TMP/pgbench-init.log")"
+pgbench_init "$DB" "$SCALE"
 accounts=$(psql_src "$DB" -c "SELECT count(*) FROM pgbench_accounts")
 
 # --- 1. a listener other hosts reach needs --insecure ---------------------
@@ -56,9 +55,7 @@ pass "/healthz and /readyz 200, /nope 404"
 
 start_agent a1 --jobs 2
 start_agent a2 --jobs 2
-"$PGBIN/pgbench" -n -c 2 -j 2 -T 600 -R "${PGBENCH_RATE:-200}" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench.log" 2>&1 &
-PGCONVOY_PIDS[pgbench]=$!
+pgbench_start "$DB" -c 2 -j 2 -T 600 -R "${PGBENCH_RATE:-200}"
 
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
@@ -126,9 +123,7 @@ done
 pass "two scrapes in CDC: well formed; changes applied $a1 -> $a2; $copied accounts copied; a1 and a2 series; queue depth $(value 2 'pgconvoy_units_queued ')"
 
 # --- 4. cutover, then the task's state --------------------------------------
-kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null
-wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
-unset 'PGCONVOY_PIDS[pgbench]'
+pgbench_stop
 pgf task cutover --project-name "$P" -n "$T" --object-name "$DB" >"$TEST_TMP/cutover.out" 2>&1 ||
     fail "task cutover exited $?: $(cat "$TEST_TMP/cutover.out")"
 wait_task "$P" "$T" 120 || fail "the task did not succeed after the cutover"

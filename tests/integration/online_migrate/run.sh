@@ -29,8 +29,7 @@ T=pgbench
 SCALE=10
 
 new_db "$DB"
-"$PGBIN/pgbench" -i -s "$SCALE" -q -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench-init.log" 2>&1 || fail "pgbench -i failed: $(tail -n 5 "$TEST_TMP/pgbench-init.log")"
+pgbench_init "$DB" "$SCALE"
 psql_src "$DB" -c "CREATE TABLE ticks (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())" >/dev/null
 pass "source: pgbench -i -s $SCALE ($(psql_src "$DB" -c "SELECT count(*) FROM pgbench_accounts") accounts) and a ticks table"
 
@@ -39,9 +38,7 @@ start_agent a1 --jobs 2
 start_agent a2 --jobs 2
 
 # writers during the full load and CDC
-"$PGBIN/pgbench" -n -c 4 -j 2 -T 600 -R "${PGBENCH_RATE:-300}" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench.log" 2>&1 &
-PGCONVOY_PIDS[pgbench]=$!
+pgbench_start "$DB" -c 4 -j 2 -T 600 -R "${PGBENCH_RATE:-300}"
 sleep 1
 
 cd "$TEST_TMP" || fail "no TEST_TMP"
@@ -132,9 +129,7 @@ done
 pass "agent $cdc_agent killed with SIGKILL mid-apply and restarted: CDC resumed ($(db_field appliedChanges) changes applied)"
 
 # --- stop pgbench, keep a ticker writing, cut over under its writes --------
-kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null  # background jobs ignore SIGINT
-wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
-unset 'PGCONVOY_PIDS[pgbench]'
+pgbench_stop
 (
     # each line of ticks.acked: an id whose INSERT had committed
     while :; do

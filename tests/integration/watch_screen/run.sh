@@ -176,9 +176,7 @@ cat >"$TEST_TMP/writes.sql" <<'SQL'
 \set id random(1, 1000)
 UPDATE public.wide_table_01 SET v = md5(random()::text) WHERE id = :id;
 SQL
-"$PGBIN/pgbench" -n -c 2 -T 600 -R 200 -f "$TEST_TMP/writes.sql" -h 127.0.0.1 -p "$SRC_PORT" -U postgres "$DB" \
-    >"$TEST_TMP/pgbench.log" 2>&1 &
-PGCONVOY_PIDS[pgbench]=$!
+pgbench_start "$DB" -c 2 -T 600 -R 200 -f "$TEST_TMP/writes.sql"
 # the writes applied, and a history of a few samples: at least 5 blocks in
 # each sparkline
 wait_screen screen "the lag and its history in CDC" \
@@ -211,9 +209,7 @@ done
 pass "Ctrl-C: exit 1, main screen and cursor back"
 
 # --- 5. cutover: the watch ends with the task -----------------------------------
-kill -TERM "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null
-wait "${PGCONVOY_PIDS[pgbench]}" 2>/dev/null || true
-unset 'PGCONVOY_PIDS[pgbench]'
+pgbench_stop
 pgf task cutover --project-name "$P" -n "$T" --object-name "$DB" >"$TEST_TMP/cutover.out" 2>&1 ||
     fail "task cutover exited $?: $(cat "$TEST_TMP/cutover.out")"
 deadline=$((SECONDS + 120))
