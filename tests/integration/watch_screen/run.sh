@@ -39,8 +39,7 @@ LINES_=20
 command -v tmux >/dev/null || fail "tmux is not installed (deploy/install-deps.sh installs it)"
 
 new_db "$DB"
-# 40 tables of a few MB each, copied one at a time (one agent, one job):
-# the full load lasts long enough to be looked at
+# 40 tables of a few MB each, copied one at a time (one agent, one job)
 psql_src "$DB" -v n="$N" -v rows="$ROWS" >/dev/null <<'SQL' || fail "could not fill $DB"
 SELECT format('CREATE TABLE public.%I (id int PRIMARY KEY, v text, pad text);
                INSERT INTO public.%I SELECT g, md5(g::text), repeat(md5(g::text), 3)
@@ -116,6 +115,37 @@ $(cat "$file")"
         fail "$name: the last line is not the \"… and N more\" line: $last"
 }
 
+# The full load is held until its screen has been seen: the first copy to
+# commit waits, LOADING, for an advisory lock that a session of the test
+# holds (a trigger on pgconvoy.partition_done, made beforehand as an
+# earlier attempt would have left it, and enabled for the copies'
+# session_replication_role = replica).
+psql_tgt "$DB" >/dev/null <<'SQL' || fail "could not set up the gate on the target"
+CREATE SCHEMA pgconvoy;
+CREATE TABLE pgconvoy.partition_done (
+    task_key text, schema_name text, table_name text, part int,
+    rows bigint, bytes bigint, done_at timestamptz DEFAULT now(),
+    PRIMARY KEY (task_key, schema_name, table_name, part));
+CREATE FUNCTION pgconvoy.gate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(4242);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER gate AFTER INSERT ON pgconvoy.partition_done
+    FOR EACH STATEMENT EXECUTE FUNCTION pgconvoy.gate();
+ALTER TABLE pgconvoy.partition_done ENABLE ALWAYS TRIGGER gate;
+SQL
+PGAPPNAME=watch_screen_gate psql_tgt "$DB" -c "SELECT pg_advisory_lock(4242), pg_sleep(3600)" \
+    >/dev/null 2>&1 &
+PGCONVOY_PIDS[gate]=$!
+deadline=$((SECONDS + 60))
+until [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                               AND objid = 4242 AND mode = 'ExclusiveLock' AND granted") == 1 ]]; do
+    ((SECONDS < deadline)) || fail "the gate's session did not take its advisory lock"
+    sleep 0.2
+done
+
 pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
     --source-connection-json s.json --target-connection-json t.json \
     --database-options-json o.json || fail "task create exited $?"
@@ -143,6 +173,11 @@ grep -Eq "^agents a1 [0-9]+ units? on 1 job$" "$TEST_TMP/capture-screen.txt" ||
 cp "$TEST_TMP/capture-screen.txt" "$TEST_TMP/screen-loading.txt"
 pass "during the full load, on ${COLS}x$LINES_:
 $(cat "$TEST_TMP/screen-loading.txt")"
+# the full load goes on
+psql_tgt "$DB" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                   WHERE application_name = 'watch_screen_gate'" >/dev/null
+wait "${PGCONVOY_PIDS[gate]}" 2>/dev/null || true
+unset 'PGCONVOY_PIDS[gate]'
 
 # --- 2. a smaller window -------------------------------------------------------
 tmux -S "$SOCK" resize-window -t screen -x 80 -y 14 || fail "tmux resize-window failed"
