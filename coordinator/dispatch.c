@@ -368,8 +368,9 @@ cleanup:
 
 /*
  * The job slots free on each agent (free[i] for registry_at(i)), none on
- * one whose lease ran out (it would not take them), from one query: a batch takes one slot, as it runs its units one after the
- * other; a cdc unit waiting for its validate units (started) takes none.
+ * one whose lease ran out (it would not take them), from one query: a
+ * batch takes one slot, as it runs its units one after the other; a cdc
+ * unit waiting for its validate units (started) takes none.
  * One DISTINCT over the running units, not a count(DISTINCT) per agent:
  * SQLite builds a temporary B-tree for each group of those.
  */
