@@ -496,6 +496,31 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
     store_rows_done(&rows);
 }
 
+/*
+ * What the task was created with, from the task's row at column first
+ * on: the options `task create` and `migrate` take (the defaults too),
+ * by the names of the JSON around them.
+ */
+static json_object *
+s_options(const store_rows_t *rows, int first)
+{
+    static const char *const flags[] = {"fixReplicaIdentity", "noOwner",
+                                        "noPrivileges",       "roles",
+                                        "rolePasswords",      "noAnalyze"};
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "splitTablesLargerThanBytes",
+                           json_object_new_int64(store_rows_int(rows, first)));
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+    {
+        json_object_object_add(
+            o, flags[i],
+            json_object_new_boolean(store_rows_int(rows, first + 1 + (int) i) !=
+                                    0));
+    }
+    return o;
+}
+
 char *
 status_task_json(store_t *store, int64_t task_id, bool expand, bool summary)
 {
@@ -503,7 +528,10 @@ status_task_json(store_t *store, int64_t task_id, bool expand, bool summary)
     json_object *props = json_object_new_object();
     store_rows_t *rows =
         store_query(store,
-                    "SELECT t.name, p.name, t.task_type, t.state, t.task_key "
+                    "SELECT t.name, p.name, t.task_type, t.state, t.task_key, "
+                    "       t.split_bytes, t.fix_replica_identity, t.no_owner, "
+                    "       t.no_privileges, t.create_roles, t.role_passwords, "
+                    "       t.no_analyze "
                     "  FROM tasks t JOIN projects p ON p.id = t.project_id "
                     " WHERE t.id = ?",
                     "i", task_id);
@@ -517,6 +545,7 @@ status_task_json(store_t *store, int64_t task_id, bool expand, bool summary)
         json_object_object_add(root, "type", json_object_new_string("tasks"));
         json_object_object_add(props, "taskType", s_text(rows, 2));
         json_object_object_add(props, "state", json_object_new_string(state));
+        json_object_object_add(props, "options", s_options(rows, 5));
     }
     store_rows_done(&rows);
 

@@ -51,6 +51,11 @@ pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
 [[ $(psql_src "$DB" -c "SELECT relreplident FROM pg_class WHERE relname = 'pgbench_history'") == f ]] ||
     fail "--fix-replica-identity did not set REPLICA IDENTITY FULL on pgbench_history"
 pass "OnlineMigration task created while pgbench writes; pgbench_history got REPLICA IDENTITY FULL"
+task_show "$P" "$T" || fail "task show failed: $(cat "$TEST_TMP/task-$T.err")"
+options=$(jq -c .properties.options "$TASK_JSON")
+[[ $options == '{"splitTablesLargerThanBytes":1073741824,"fixReplicaIdentity":true,"noOwner":false,"noPrivileges":false,"roles":false,"rolePasswords":false,"noAnalyze":false}' ]] ||
+    fail "task show's options are not what the task was created with: $options"
+pass "task show lists the task's options: $options"
 
 # wait_db_state STATE... : until the database is in one of the states
 wait_db_state()
