@@ -497,9 +497,10 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
 }
 
 /*
- * What the task was created with, from the task's row at column first
- * on: the options `task create` and `migrate` take (the defaults too),
- * by the names of the JSON around them.
+ * What the task was created with: the options `task create` and
+ * `migrate` take (the defaults too), by the names of the JSON around
+ * them. The row holds split_bytes at column first, then one column per
+ * flags[] entry, in its order (status_task_json()'s SELECT).
  */
 static json_object *
 s_options(const store_rows_t *rows, int first)
