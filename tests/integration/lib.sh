@@ -322,6 +322,26 @@ list_tables()
         ORDER BY (n.nspname || '.' || c.relname) COLLATE \"C\""
 }
 
+# hook_partition_done DB FUNCTION: on target database DB, pgconvoy's
+# pgconvoy.partition_done made beforehand (as an earlier attempt leaves
+# it), with a statement trigger after each insert that runs FUNCTION (a
+# trigger function the caller made): it fires in every copy's commit,
+# enabled ALWAYS for the copies' session_replication_role = replica.
+hook_partition_done()
+{
+    local db=$1 function=$2
+    psql_tgt "$db" >/dev/null <<SQL || fail "could not hook $function to pgconvoy.partition_done in $db"
+CREATE SCHEMA pgconvoy;
+CREATE TABLE pgconvoy.partition_done (
+    task_key text, schema_name text, table_name text, part int,
+    rows bigint, bytes bigint, done_at timestamptz DEFAULT now(),
+    PRIMARY KEY (task_key, schema_name, table_name, part));
+CREATE TRIGGER test_hook AFTER INSERT ON pgconvoy.partition_done
+    FOR EACH STATEMENT EXECUTE FUNCTION $function();
+ALTER TABLE pgconvoy.partition_done ENABLE ALWAYS TRIGGER test_hook;
+SQL
+}
+
 # not_analyzed DB [SCHEMA...]: the leaf tables (relkind r) of target database
 # DB, outside the named schemas, that no ANALYZE statement has analyzed,
 # as "schema.table" lines (autovacuum's sets last_autoanalyze instead).

@@ -99,12 +99,7 @@ $$;
 SQL
 "$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres --schema-only "$DB" |
     psql_tgt "$DB" >/dev/null || fail "could not make the schema of $DB on the target"
-psql_tgt "$DB" <<'SQL' || fail "could not set up the planting trigger in $DB"
-CREATE SCHEMA pgconvoy;
-CREATE TABLE pgconvoy.partition_done (
-    task_key text, schema_name text, table_name text, part int,
-    rows bigint, bytes bigint, done_at timestamptz DEFAULT now(),
-    PRIMARY KEY (task_key, schema_name, table_name, part));
+psql_tgt "$DB" <<'SQL' || fail "could not set up the planting function in $DB"
 CREATE SCHEMA made_test;
 CREATE TABLE made_test.planted (table_name text);
 CREATE FUNCTION made_test.plant() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -122,10 +117,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER plant AFTER INSERT ON pgconvoy.partition_done
-    FOR EACH STATEMENT EXECUTE FUNCTION made_test.plant();
-ALTER TABLE pgconvoy.partition_done ENABLE ALWAYS TRIGGER plant;
 SQL
+hook_partition_done "$DB" made_test.plant
 
 pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 --jobs 1 ||
     fail "pgconvoy migrate of $DB onto its schema made beforehand exited $?"

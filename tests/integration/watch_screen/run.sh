@@ -117,25 +117,17 @@ $(cat "$file")"
 
 # The full load is held until its screen has been seen: the first copy to
 # commit waits, LOADING, for an advisory lock that a session of the test
-# holds (a trigger on pgconvoy.partition_done, made beforehand as an
-# earlier attempt would have left it, and enabled for the copies'
-# session_replication_role = replica).
+# holds.
 psql_tgt "$DB" >/dev/null <<'SQL' || fail "could not set up the gate on the target"
-CREATE SCHEMA pgconvoy;
-CREATE TABLE pgconvoy.partition_done (
-    task_key text, schema_name text, table_name text, part int,
-    rows bigint, bytes bigint, done_at timestamptz DEFAULT now(),
-    PRIMARY KEY (task_key, schema_name, table_name, part));
-CREATE FUNCTION pgconvoy.gate() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE SCHEMA watch_test;
+CREATE FUNCTION watch_test.gate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(4242);
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER gate AFTER INSERT ON pgconvoy.partition_done
-    FOR EACH STATEMENT EXECUTE FUNCTION pgconvoy.gate();
-ALTER TABLE pgconvoy.partition_done ENABLE ALWAYS TRIGGER gate;
 SQL
+hook_partition_done "$DB" watch_test.gate
 PGAPPNAME=watch_screen_gate psql_tgt "$DB" -c "SELECT pg_advisory_lock(4242), pg_sleep(3600)" \
     >/dev/null 2>&1 &
 PGCONVOY_PIDS[gate]=$!
