@@ -46,6 +46,14 @@
 #define STORE_CHECKPOINT_PAGES "10000"
 
 /*
+ * A statement's journal (an UPDATE of several rows inside a savepoint),
+ * a sort or a DISTINCT that does not fit its cache: in memory, not in a
+ * file made and unlinked in /var/tmp each time, about 150 times a second
+ * at 100 agents. They are as small as a statement's changes.
+ */
+#define STORE_TEMP_IN_MEMORY "PRAGMA temp_store = MEMORY;"
+
+/*
  * A cursor, and the cache entry of its statement too: a kept statement
  * serves one cursor at a time, so that a query allocates nothing. A
  * cursor on a statement of its own (not kept) is freed when done.
@@ -119,7 +127,8 @@ store_new(const char *state_dir)
     if (sqlite3_exec(db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                      "PRAGMA foreign_keys = ON; "
-                     "PRAGMA wal_autocheckpoint = " STORE_CHECKPOINT_PAGES ";",
+                     "PRAGMA wal_autocheckpoint = " STORE_CHECKPOINT_PAGES "; "
+                     STORE_TEMP_IN_MEMORY,
                      NULL, NULL, &errmsg) != SQLITE_OK ||
         layout_apply(db, &errmsg) != 0)
     {
@@ -157,6 +166,7 @@ store_new_reader(const char *state_dir)
     else
     {
         sqlite3_busy_timeout(db, 5000);
+        (void) sqlite3_exec(db, STORE_TEMP_IN_MEMORY, NULL, NULL, NULL);
         self = xcalloc(1, sizeof *self);
         self->db = db;
     }
