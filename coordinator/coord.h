@@ -16,6 +16,7 @@
 
 #include "common/strbuf.h"
 #include "coordinator/agent_snapshot.h"
+#include "coordinator/checkpointer.h"
 #include "coordinator/http.h"
 #include "coordinator/inbox.h"
 #include "coordinator/outbox.h"
@@ -67,6 +68,7 @@ typedef struct
     outbox_t *outbox;        /* owned: what is sent once the batch commits */
     inbox_t *inbox;          /* owned: agents' messages read, not handled */
     status_worker_t *status; /* owned: answers task show; NULL: we do */
+    checkpointer_t *checkpointer; /* owned; NULL: the loop checkpoints */
     /* owned: the registry as other threads may read it, published once
      * per tick; and the --http listener reading it (NULL: none) */
     agent_snapshot_t *agents_seen;

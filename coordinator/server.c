@@ -120,6 +120,13 @@ server_new(const char *state_dir, const char *cli_endpoint,
                   zmq_strerror(zmq_errno()));
         goto failed;
     }
+    self->checkpointer = checkpointer_new(state_dir, self->store);
+    if (self->checkpointer == NULL)
+    {
+        log_warn("state_dir=%s the catalog is checkpointed by the "
+                 "coordinator's loop itself",
+                 state_dir);
+    }
     self->status = status_worker_new(state_dir);
     if (self->status == NULL)
     {
@@ -179,6 +186,7 @@ server_destroy(coord_t **self_p)
     http_destroy(&self->http); /* before what its thread reads */
     agent_snapshot_destroy(&self->agents_seen);
     status_worker_destroy(&self->status);
+    checkpointer_destroy(&self->checkpointer);
     pending_destroy(&self->pending);
     outbox_destroy(&self->outbox);
     inbox_destroy(&self->inbox);

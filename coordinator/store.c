@@ -34,16 +34,6 @@
 #define STORE_CACHE_MAX 256
 /* chains of the cache's hash table; a power of two */
 #define STORE_CACHE_BUCKETS 512
-/*
- * Pages of write-ahead log (4 kB each) after which a commit copies them
- * back into the catalog. SQLite's 1,000 meant a checkpoint, with its
- * fsyncs and the same hot pages (the queue's and counters' B-trees)
- * written again, about ten times a second under load; at 10,000 (a log
- * of up to 40 MB) coord_sim answered 9% more units a second on average
- * (4 runs each, noisy) and its median placement wait fell from 62-70 to
- * 43-57 ms.
- */
-#define STORE_CHECKPOINT_PAGES "10000"
 
 /*
  * A statement's journal (an UPDATE of several rows inside a savepoint),
@@ -82,6 +72,8 @@ struct store_t
     uint64_t ticks;   /* queries run: the cache's clock */
     int64_t prepared; /* statements prepared (store_prepared_count()) */
     bool durable;     /* synchronous = FULL (store_set_durable()) */
+    bool (*log_fn)(void *arg, int pages); /* store_watch_log() */
+    void *log_arg;
 };
 
 void
@@ -126,9 +118,7 @@ store_new(const char *state_dir)
     }
     if (sqlite3_exec(db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                     "PRAGMA foreign_keys = ON; "
-                     "PRAGMA wal_autocheckpoint = " STORE_CHECKPOINT_PAGES "; "
-                     STORE_TEMP_IN_MEMORY,
+                     "PRAGMA foreign_keys = ON; " STORE_TEMP_IN_MEMORY,
                      NULL, NULL, &errmsg) != SQLITE_OK ||
         layout_apply(db, &errmsg) != 0)
     {
@@ -137,6 +127,7 @@ store_new(const char *state_dir)
         sqlite3_free(errmsg);
         goto failed;
     }
+    (void) sqlite3_wal_autocheckpoint(db, STORE_CHECKPOINT_PAGES);
     self = xcalloc(1, sizeof *self);
     self->db = db;
     self->durable = true;
@@ -149,17 +140,18 @@ failed:
     return NULL;
 }
 
-store_t *
-store_new_reader(const char *state_dir)
+/* Another connection to the catalog store_new() made, for another
+ * thread: opened with flags, never set up. NULL, logged, on failure. */
+static store_t *
+s_open_other(const char *state_dir, int flags, const char *what)
 {
     char *path = xasprintf("%s/pgconvoy.db", state_dir);
     sqlite3 *db = NULL;
     store_t *self = NULL;
 
-    /* the writer made the catalog and its WAL: only read, never set up */
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
     {
-        log_error("file=%s could not open the catalog to read: %s", path,
+        log_error("file=%s could not open the catalog %s: %s", path, what,
                   db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
     }
@@ -172,6 +164,88 @@ store_new_reader(const char *state_dir)
     }
     free(path);
     return self;
+}
+
+store_t *
+store_new_reader(const char *state_dir)
+{
+    return s_open_other(state_dir, SQLITE_OPEN_READONLY, "to read");
+}
+
+store_t *
+store_new_checkpointer(const char *state_dir)
+{
+    /* a checkpoint writes the catalog's file: read-write, never created */
+    store_t *self =
+        s_open_other(state_dir, SQLITE_OPEN_READWRITE, "to checkpoint it");
+
+    /* a connection learns that the catalog is in WAL mode by reading it:
+     * before that, a checkpoint is a no-op */
+    if (self != NULL &&
+        sqlite3_exec(self->db, "SELECT count(*) FROM sqlite_master", NULL,
+                     NULL, NULL) != SQLITE_OK)
+    {
+        log_error("state_dir=%s could not read the catalog to checkpoint "
+                  "it: %s",
+                  state_dir, sqlite3_errmsg(self->db));
+        store_destroy(&self);
+    }
+    return self;
+}
+
+/*
+ * The writer's WAL hook, called after each of its commits with the
+ * log's length in pages (frames not yet copied back included). It
+ * replaces SQLite's automatic checkpoint.
+ */
+static int
+s_on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    store_t *self = arg;
+
+    if (self->log_fn(self->log_arg, pages))
+    {
+        (void) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+                                         NULL, NULL);
+    }
+    return SQLITE_OK;
+}
+
+void
+store_watch_log(store_t *self, bool (*fn)(void *arg, int pages), void *arg)
+{
+    self->log_fn = fn;
+    self->log_arg = arg;
+    if (fn != NULL)
+    {
+        (void) sqlite3_wal_hook(self->db, s_on_wal_commit, self);
+    }
+    else
+    {
+        /* SQLite's own hook again */
+        (void) sqlite3_wal_autocheckpoint(self->db, STORE_CHECKPOINT_PAGES);
+    }
+}
+
+int
+store_checkpoint(store_t *self)
+{
+    int pages = 0;
+    int copied = 0;
+    /* PASSIVE: it never waits for, nor blocks, the writer or a reader;
+     * what they hold is copied by the next one */
+    int rc = sqlite3_wal_checkpoint_v2(self->db, NULL,
+                                       SQLITE_CHECKPOINT_PASSIVE, &pages,
+                                       &copied);
+
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    {
+        log_error("could not checkpoint the catalog: %s",
+                  sqlite3_errmsg(self->db));
+        return -1;
+    }
+    log_debug("pages=%d copied=%d checkpoint", pages, copied);
+    return copied > 0 ? copied : 0;
 }
 
 /* Finalizes and frees one cursor, kept or not. */
