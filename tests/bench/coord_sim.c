@@ -870,11 +870,11 @@ s_print_summary(sim_t *self)
                    false);
     for (size_t i = 0; i < nspikes; i++)
     {
-        printf("  longest #%zu: %8.1f ms, slot freed at +%.1f s by %s, "
+        printf("  longest #%zu: %8.1f ms, slot freed at +%.1f s by %s on %s, "
                "~%" PRId64 " units queued%s\n",
                i + 1, spikes[i].wait_ms,
                s_seconds(self->started, spikes[i].freed),
-               s_kind_name(spikes[i].kind), spikes[i].queued,
+               s_kind_name(spikes[i].kind), spikes[i].agent, spikes[i].queued,
                spikes[i].status ? ", during a status read" : "");
     }
 
@@ -930,6 +930,8 @@ s_print_summary(sim_t *self)
            m->by_kind[PGCONVOY__UNIT_KIND__UNIT_ANALYZE],
            m->by_kind[PGCONVOY__UNIT_KIND__UNIT_FINALIZE]);
     printf("  %-52s %10" PRId64 "\n", "placed a second time", m->duplicates);
+    printf("  %-52s %10" PRId64 "\n", "placed on an agent with no slot free",
+           m->overplaced);
     printf("  %-52s %10" PRId64 "\n", "unexpected messages or kinds",
            m->unexpected);
     printf("  %-52s %10" PRId64 "\n", "heartbeats sent", m->hellos);

@@ -392,6 +392,8 @@ s_take_slot(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
 
     agent->busy++;
     self->busy++;
+    /* the coordinator counts the agents' slots too: never more */
+    self->marks.overplaced += agent->busy > self->jobs;
     if (agent->nfree == 0)
     {
         return; /* more placements than jobs: not ours to time */
@@ -433,7 +435,9 @@ s_take_slot(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
     {
         sim_stats_add(self->latency[SIM_LATENCY_ANALYZE], wait_ms);
     }
-    sim_spike_t spike = {wait_ms, slot.at, slot.kind, slot.queued, status};
+    sim_spike_t spike = {wait_ms, slot.at, slot.kind, slot.queued, status,
+                         ""};
+    snprintf(spike.agent, sizeof spike.agent, "%s", agent->name);
     s_keep_spike(self, &spike);
 }
 

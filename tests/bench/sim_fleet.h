@@ -55,6 +55,7 @@ typedef struct
     int64_t batches;        /* AssignBatch messages */
     int64_t batched_units;  /* units that came in them */
     int64_t duplicates;     /* units placed a second time */
+    int64_t overplaced;     /* placements on an agent with no slot free */
     int64_t unexpected;     /* messages or kinds not simulated */
     int64_t releases;       /* Release messages */
     int64_t hellos;         /* heartbeats sent */
@@ -82,6 +83,7 @@ typedef struct
     int kind;       /* UnitKind of what freed it */
     int64_t queued; /* the model's units left to place then */
     bool status;    /* a status read was in flight meanwhile */
+    char agent[32]; /* whose slot */
 } sim_spike_t;
 
 typedef struct sim_fleet_t sim_fleet_t;
