@@ -98,7 +98,18 @@ registry_heard(registry_t *self, const char *name, const char *labels, int jobs,
     agent->jobs = jobs > 0 ? jobs : 1;
     agent->last_seen = zclock_mono();
     agent->alive = true;
+    /* a heartbeat may settle units it no longer runs */
+    agent->busy = -1;
     return agent;
+}
+
+void
+registry_recount(registry_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+    {
+        self->agents[i]->busy = -1;
+    }
 }
 
 bool

@@ -30,6 +30,9 @@ typedef struct
     uint64_t superseded;  /* the one it replaced while that one lived: if
                            * that one speaks again, two processes share
                            * the name */
+    int busy; /* job slots its running units take, as dispatch.c last
+               * counted them, its placements since added; -1: to be
+               * counted again (after any message of the agent's) */
 } registry_agent_t;
 
 registry_t *registry_new(void);
@@ -51,6 +54,13 @@ registry_agent_t *registry_find_route(registry_t *self, zmsg_t *route);
 /* True if units may be placed on agent at now: alive, and its lease
  * (as far as we know) not run out. */
 bool registry_is_leased(const registry_agent_t *agent, int64_t now);
+
+/*
+ * Every agent's busy slots are to be counted again: after a change of
+ * the catalog that may have moved units of any agent (a CLI request, a
+ * tick, a sweep, a batch undone).
+ */
+void registry_recount(registry_t *self);
 
 size_t registry_size(const registry_t *self);
 registry_agent_t *registry_at(registry_t *self, size_t index);

@@ -520,6 +520,10 @@ s_handle_agent(coord_t *self, s_pass_clock_t *clock)
     {
         results_on_result(self, agent->name, env->result);
     }
+    /* what it said may have freed a slot of its: counted again. Units of
+     * other agents it made end (a database failed) only free theirs,
+     * and the next tick counts those */
+    agent->busy = -1;
 
 cleanup:
     clock->messages++;
@@ -615,6 +619,8 @@ s_end_batch(coord_t *self, bool in_transaction, s_pass_clock_t *clock)
                   outbox_size(self->outbox));
         store_rollback(self->store);
         outbox_discard(self->outbox);
+        /* counted on changes that are undone now */
+        registry_recount(self->registry);
         return;
     }
     /* what a database or task became is not undone by a power loss */
@@ -665,6 +671,11 @@ s_handle_batch(coord_t *self, zsock_t *sock)
      * anyway (s_end_batch).
      */
     (void) store_set_durable(self->store, sock == self->cli);
+    if (sock == self->cli)
+    {
+        /* a request may move the units of any agent */
+        registry_recount(self->registry);
+    }
     s_pass_clock_t clock = {.started = zclock_usecs(),
                             .cpu_started = s_cpu_usecs()};
     bool in_transaction = store_begin(self->store) == 0;
@@ -752,6 +763,7 @@ server_run(coord_t *self)
             s_pass_clock_t clock = {.started = zclock_usecs(),
                                     .cpu_started = s_cpu_usecs()};
             (void) store_set_durable(self->store, false);
+            registry_recount(self->registry);
             bool in_transaction = store_begin(self->store) == 0;
             /* a chunk's position moves with its work, or not at all */
             if (in_transaction)
@@ -765,6 +777,7 @@ server_run(coord_t *self)
             s_pass_clock_t clock = {.started = zclock_usecs(),
                                     .cpu_started = s_cpu_usecs()};
             (void) store_set_durable(self->store, false);
+            registry_recount(self->registry);
             bool in_transaction = store_begin(self->store) == 0;
             s_tick(self);
             s_end_batch(self, in_transaction, &clock);
