@@ -41,7 +41,6 @@ void
 coord_fixture_close(coord_fixture_t *self)
 {
     coord_t *c = &self->coord;
-    const char *files[] = {"pgconvoy.db", "pgconvoy.db-wal", "pgconvoy.db-shm"};
 
     store_destroy(&c->store);
     registry_destroy(&c->registry);
@@ -49,13 +48,22 @@ coord_fixture_close(coord_fixture_t *self)
     pending_destroy(&c->pending);
     outbox_destroy(&c->outbox);
     free(c->advance);
+    coord_fixture_remove_catalog(self->dir);
+}
+
+void
+coord_fixture_remove_catalog(const char *dir)
+{
+    static const char *const files[] = {"pgconvoy.db", "pgconvoy.db-wal",
+                                        "pgconvoy.db-shm"};
+
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     {
-        char *path = xasprintf("%s/%s", self->dir, files[i]);
+        char *path = xasprintf("%s/%s", dir, files[i]);
         (void) unlink(path);
         free(path);
     }
-    (void) rmdir(self->dir);
+    (void) rmdir(dir);
 }
 
 int64_t

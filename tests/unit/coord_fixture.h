@@ -25,6 +25,9 @@ typedef struct
 void coord_fixture_open(coord_fixture_t *self, const char *name);
 /* Frees the coordinator's parts and removes the catalog. */
 void coord_fixture_close(coord_fixture_t *self);
+/* Removes a catalog's files (the database, its log and shared memory)
+ * and the directory dir holding them. */
+void coord_fixture_remove_catalog(const char *dir);
 
 /* A task of one database db_name (kept as target_name too) created by
  * plan_create_task(); split_bytes 0 for the default. Returns the task's

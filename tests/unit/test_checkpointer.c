@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "coord_fixture.h"
 #include "common/strbuf.h"
 #include "coordinator/checkpointer.h"
 #include "coordinator/store.h"
@@ -65,21 +66,6 @@ s_write(store_t *store, checkpointer_t *cp, bool wait, int commits)
             zclock_sleep(1);
         }
     }
-}
-
-static void
-s_remove_state(const char *state_dir)
-{
-    static const char *const files[] = {"pgconvoy.db", "pgconvoy.db-wal",
-                                        "pgconvoy.db-shm"};
-
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-    {
-        char *path = xasprintf("%s/%s", state_dir, files[i]);
-        (void) unlink(path);
-        free(path);
-    }
-    (void) rmdir(state_dir);
 }
 
 int
@@ -151,7 +137,7 @@ main(void)
     store_rows_done(&rows);
 
     store_destroy(&store);
-    s_remove_state(state);
+    coord_fixture_remove_catalog(state);
     CHECK(rmdir(dir) == 0);
     free(state);
     printf("checkpointer: ok\n");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "coord_fixture.h"
 #include "common/strbuf.h"
 #include "coordinator/coord.h"
 
@@ -219,14 +220,7 @@ main(void)
     free(brief);
     registry_destroy(&c.registry);
     store_destroy(&c.store);
-    char *cmd[] = {"pgconvoy.db", "pgconvoy.db-wal", "pgconvoy.db-shm"};
-    for (int i = 0; i < 3; i++)
-    {
-        char *path = xasprintf("%s/%s", dir, cmd[i]);
-        (void) unlink(path);
-        free(path);
-    }
-    (void) rmdir(dir);
+    coord_fixture_remove_catalog(dir);
     puts("test_status: ok");
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "coord_fixture.h"
 #include "common/strbuf.h"
 #include "coordinator/store.h"
 
@@ -57,22 +58,6 @@ s_no_reader(const char *state_dir)
     store_rows_done(&rows);
     store_destroy(&other);
     return none;
-}
-
-/* A catalog's files, then its directory. */
-static void
-s_remove_state(const char *state_dir)
-{
-    static const char *const files[] = {"pgconvoy.db", "pgconvoy.db-wal",
-                                        "pgconvoy.db-shm"};
-
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-    {
-        char *path = xasprintf("%s/%s", state_dir, files[i]);
-        (void) unlink(path);
-        free(path);
-    }
-    (void) rmdir(state_dir);
 }
 
 /* Cursors, and the cache of prepared statements behind them. */
@@ -197,7 +182,7 @@ s_test_cursors(const char *state_dir)
 
     store_destroy(&store);
     CHECK(store == NULL);
-    s_remove_state(state_dir);
+    coord_fixture_remove_catalog(state_dir);
 }
 
 int
@@ -381,7 +366,7 @@ main(void)
 
     /* a state directory that cannot be made is refused */
     CHECK(store_new("/proc/pgconvoy-cannot-be-here") == NULL);
-    s_remove_state(state);
+    coord_fixture_remove_catalog(state);
     free(state);
 
     state = xasprintf("%s/cursors", dir);
