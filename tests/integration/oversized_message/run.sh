@@ -29,24 +29,40 @@ coordinator_logged()
 
 # zmtp_peer ENDPOINT FRAMES [PAD_BYTES [LOG_REGEX]]: connects as a ZMTP 3.0
 # DEALER with the NULL mechanism (what an insecure coordinator on loopback
-# speaks), sends FRAMES (printf escapes: frame headers and payloads) and
-# PAD_BYTES zero bytes behind them. Then it holds the connection until
-# the coordinator has dealt with them: until LOG_REGEX is in its log, or,
-# without one, until the coordinator hangs up (as it must on a message
-# over the bound). Hanging up first would race the coordinator's reading.
-# The coordinator may hang up mid-send: a failed write is expected.
+# speaks), and once the handshake is done sends FRAMES (printf escapes:
+# frame headers and payloads) and PAD_BYTES zero bytes behind them. Then
+# it holds the connection until the coordinator has dealt with them: until
+# LOG_REGEX is in its log, or, without one, until the coordinator hangs up
+# (as it must on a message over the bound). Hanging up first would race
+# the coordinator's reading. The coordinator may hang up mid-send: a
+# failed write is expected.
+#
+# The handshake waits for the coordinator's greeting and READY before the
+# first frame, as a real peer does. libzmq takes a frame that comes before
+# it has sent its own READY for a second READY and drops the connection
+# (EPROTO), silently: on a loaded machine, where all of these bytes were
+# in one read, a frame sent without waiting was lost one run in several.
 zmtp_peer()
 {
-    local hostport=${1#tcp://} frames=$2 pad=${3:-0} logged=${4:-}
+    local hostport=${1#tcp://} frames=$2 pad=${3:-0} logged=${4:-} rc=0
     (
         trap '' PIPE
-        exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || exit 0
+        exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || exit 3
         # greeting (64 bytes): signature, version 3.0, mechanism "NULL"
         # padded to 20 bytes, as-server 0, 31 bytes of filler
         printf '\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f\x03\x00NULL' >&3
         head -c 48 /dev/zero >&3
         # READY command: flags 0x04 (command), 28 bytes, Socket-Type DEALER
         printf '\x04\x1c\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER' >&3
+        # the coordinator's greeting, then its READY (a short command:
+        # flags 0x04, one byte of size); head -c reads no byte beyond
+        local greeting ready flags size
+        greeting=$(head -c 64 <&3 | od -An -v -tx1 | tr -d ' \n')
+        [[ ${#greeting} -eq 128 && $greeting == ff*7f03??4e554c4c* ]] || exit 3
+        read -r flags size < <(head -c 2 <&3 | od -An -tu1)
+        [[ ${flags:-} == 4 ]] || exit 3
+        ready=$(head -c "$size" <&3 | od -An -v -c | tr -d ' \n')
+        [[ $ready == 005READY* ]] || exit 3
         printf '%b' "$frames" >&3
         if ((pad > 0)); then
             head -c "$pad" /dev/zero >&3
@@ -56,7 +72,8 @@ zmtp_peer()
         else
             timeout 120 cat <&3 >/dev/null
         fi
-    ) 2>/dev/null || true
+    ) 2>/dev/null || rc=$?
+    ((rc != 3)) || fail "no ZMTP handshake with the coordinator on $1"
 }
 
 # coordinator_answers WHAT: the coordinator process lives and answers the CLI.
@@ -88,17 +105,9 @@ coordinator_answers "a payload that is no Envelope"
 version=$(sed -n 's/^#define PGCONVOY_PROTOCOL_VERSION \([0-9]*\)$/\1/p' \
     "$(dirname "${BASH_SOURCE[0]}")/../../../common/envelope.h")
 ((version > 0 && version < 128)) || fail "no one-byte protocol version in common/envelope.h: '$version'"
-# sent again, on a new connection, if no refusal was logged: in CI's
-# sanitizer build the coordinator twice logged nothing for this one
-# connection (not understood yet: see the issue note); the refusal must
-# still come, with its line
 assign="\\x00\\x05\\x08\\x$(printf '%02x' "$version")\\xba\\x01\\x00"
-assign_log='refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
-for attempt in 1 2 3; do
-    zmtp_peer "$AGENTS_EP" "$assign" 0 "$assign_log"
-    grep -q -- "$assign_log" "$TEST_TMP/coordinator.log" && break
-    note "no refusal logged for the incomplete Assign (try $attempt): sending it again"
-done
+zmtp_peer "$AGENTS_EP" "$assign" 0 \
+    'refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
 coordinator_answers "an Assign without its Endpoints"
 coordinator_logged 'refused a message of 17 bytes: not a protobuf Envelope'
 coordinator_logged 'refused a message of 5 bytes: Assign unit=0 kind=0 has no source'
