@@ -1,7 +1,8 @@
 /*
  * agent/main.c
  *     pgconvoy-agent: registers with the coordinator, heartbeats, and runs
- *     the units it is given, each on its own thread.
+ *     the units it is given, each on its own thread, --jobs at once; one
+ *     more waits for a slot (agent/backlog.h).
  *
  * The agent holds no state worth keeping: killed at any moment, it costs
  * only the units it was running, which the coordinator places again. The
@@ -18,6 +19,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "agent/backlog.h"
 #include "agent/lease.h"
 #include "agent/pgtool.h"
 #include "agent/unit.h"
@@ -61,6 +63,7 @@ typedef struct
     uint64_t incarnation;     /* random, this process's: Hello */
     uint64_t placements_seen; /* the highest Assign.placement received */
     lease_t *lease;           /* owned: may units run */
+    backlog_t *backlog;       /* owned: Assigns waiting for a job slot */
 } agent_t;
 
 /* The options, their help and what the parser accepts: one table. */
@@ -222,6 +225,9 @@ s_send_hello(agent_t *self)
         nrunning += unit_pending_ids(self->units[i], running + nrunning,
                                      AGENT_MAX_RUNNING - nrunning);
     }
+    /* and those waiting for a slot: placed here, not to be placed again */
+    nrunning += backlog_ids(self->backlog, running + nrunning,
+                            AGENT_MAX_RUNNING - nrunning);
     hello.name = self->opts.name;
     hello.labels = self->opts.labels ? self->opts.labels : "";
     hello.jobs = (uint32_t) self->opts.jobs;
@@ -256,36 +262,40 @@ s_runs_already(agent_t *self, const Pgconvoy__Envelope *env)
                 return true;
             }
         }
+        if (backlog_holds(self->backlog, id))
+        {
+            log_warn("unit=%" PRIu64 " waits for a job slot here already, "
+                     "ignoring the second assignment",
+                     id);
+            return true;
+        }
     }
     return false;
 }
 
+/* The job slots the running units take (backlog_kind_takes_slot()). */
+static int
+s_slots_taken(const agent_t *self)
+{
+    int taken = 0;
+
+    for (size_t i = 0; i < self->nunits; i++)
+    {
+        taken += backlog_kind_takes_slot(unit_assign(self->units[i])->kind);
+    }
+    return taken;
+}
+
+/* Starts the unit (or batch) of *env_p now, if the lease allows; takes
+ * the envelope either way. */
 static void
-s_start_unit(agent_t *self, Pgconvoy__Envelope **env_p)
+s_launch(agent_t *self, Pgconvoy__Envelope **env_p)
 {
     bool batch = (*env_p)->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
-    uint64_t id = 0;
+    uint64_t id = batch ? (*env_p)->assign_batch->units[0]->unit_id
+                        : (*env_p)->assign->unit_id;
     unit_t *unit = NULL;
 
-    if (batch && (*env_p)->assign_batch->n_units == 0)
-    {
-        log_warn("ignoring an empty batch of units");
-        envelope_free(env_p);
-        return;
-    }
-    id = batch ? (*env_p)->assign_batch->units[0]->unit_id
-               : (*env_p)->assign->unit_id;
-    uint64_t placement = batch ? (*env_p)->assign_batch->units[0]->placement
-                               : (*env_p)->assign->placement;
-    if (placement > self->placements_seen)
-    {
-        self->placements_seen = placement;
-    }
-    if (s_runs_already(self, *env_p))
-    {
-        envelope_free(env_p);
-        return;
-    }
     /* placements_seen covers it: the next Hello, which does not list
      * it, has the coordinator place it again */
     if (!lease_is_held(self->lease, zclock_mono()))
@@ -316,6 +326,60 @@ s_start_unit(agent_t *self, Pgconvoy__Envelope **env_p)
     self->units[self->nunits++] = unit;
 }
 
+/* Starts what waits for a slot, oldest first, while slots are free. */
+static void
+s_start_backlog(agent_t *self)
+{
+    while (backlog_size(self->backlog) > 0 &&
+           s_slots_taken(self) < self->opts.jobs)
+    {
+        Pgconvoy__Envelope *env = backlog_pop(self->backlog);
+        s_launch(self, &env);
+    }
+}
+
+/*
+ * An Assign or AssignBatch: started now, or, when it would take a slot
+ * and every slot is taken, kept until one frees (agent/backlog.h).
+ */
+static void
+s_start_unit(agent_t *self, Pgconvoy__Envelope **env_p)
+{
+    bool batch = (*env_p)->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
+
+    if (batch && (*env_p)->assign_batch->n_units == 0)
+    {
+        log_warn("ignoring an empty batch of units");
+        envelope_free(env_p);
+        return;
+    }
+    uint64_t id = batch ? (*env_p)->assign_batch->units[0]->unit_id
+                        : (*env_p)->assign->unit_id;
+    uint64_t placement = batch ? (*env_p)->assign_batch->units[0]->placement
+                               : (*env_p)->assign->placement;
+    if (placement > self->placements_seen)
+    {
+        self->placements_seen = placement;
+    }
+    if (s_runs_already(self, *env_p))
+    {
+        envelope_free(env_p);
+        return;
+    }
+    /* without a lease s_launch() drops it, as it would have then */
+    if (backlog_takes_slot(*env_p) &&
+        lease_is_held(self->lease, zclock_mono()) &&
+        (backlog_size(self->backlog) > 0 ||
+         s_slots_taken(self) >= self->opts.jobs))
+    {
+        log_debug("unit=%" PRIu64 " waits for a job slot, %zu before it",
+                  id, backlog_size(self->backlog));
+        backlog_push(self->backlog, env_p);
+        return;
+    }
+    s_launch(self, env_p);
+}
+
 static unit_t *
 s_find_unit(agent_t *self, uint64_t id, size_t *index)
 {
@@ -328,6 +392,37 @@ s_find_unit(agent_t *self, uint64_t id, size_t *index)
         }
     }
     return NULL;
+}
+
+/*
+ * A Release of units waiting for a slot (a batch let go: its database
+ * failed or was cancelled): they are not run, and each gets the Result
+ * a started batch gives the units it had not reached. True if the
+ * released unit was waiting here.
+ */
+static bool
+s_release_waiting(agent_t *self, uint64_t unit_id)
+{
+    Pgconvoy__Envelope *env = backlog_take(self->backlog, unit_id);
+    bool batch = env != NULL &&
+                 env->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
+    size_t n = env == NULL ? 0 : batch ? env->assign_batch->n_units : 1;
+
+    for (size_t i = 0; i < n; i++)
+    {
+        Pgconvoy__Envelope answer = PGCONVOY__ENVELOPE__INIT;
+        Pgconvoy__Result res = PGCONVOY__RESULT__INIT;
+
+        res.unit_id =
+            batch ? env->assign_batch->units[i]->unit_id : env->assign->unit_id;
+        res.retryable = true;
+        res.error = "released before it started: not run";
+        answer.body_case = PGCONVOY__ENVELOPE__BODY_RESULT;
+        answer.result = &res;
+        (void) envelope_send(self->dealer, NULL, &answer);
+    }
+    envelope_free(&env);
+    return n > 0;
 }
 
 /* Returns -1 when the coordinator refused us: nothing more to do. */
@@ -360,6 +455,10 @@ s_handle_coordinator(agent_t *self)
             break;
         case PGCONVOY__ENVELOPE__BODY_RELEASE:
         {
+            if (s_release_waiting(self, env->release->unit_id))
+            {
+                break;
+            }
             unit_t *unit = s_find_unit(self, env->release->unit_id, &index);
             if (unit != NULL && env->release->validated)
             {
@@ -475,6 +574,9 @@ s_handle_unit(agent_t *self)
             unit_join(unit);
             unit_destroy(&unit);
             self->units[index] = self->units[--self->nunits];
+            /* its slot is free: what waits for one starts without a
+             * round trip to the coordinator */
+            s_start_backlog(self);
         }
     }
     envelope_free(&env);
@@ -498,6 +600,15 @@ s_fence_units(agent_t *self)
         nrunning += unit_pending_ids(self->units[i], running + nrunning,
                                      AGENT_MAX_RUNNING - nrunning);
         unit_fence(self->units[i]);
+    }
+    /* what waits for a slot is dropped unstarted: the coordinator places
+     * it again, as it does the running ones */
+    nrunning += backlog_ids(self->backlog, running + nrunning,
+                            AGENT_MAX_RUNNING - nrunning);
+    for (Pgconvoy__Envelope *env = backlog_pop(self->backlog); env != NULL;
+         env = backlog_pop(self->backlog))
+    {
+        envelope_free(&env);
     }
     for (size_t i = 0; i < nrunning; i++)
     {
@@ -580,6 +691,7 @@ main(int argc, char **argv)
     zsys_init();
     self.heartbeat_ms = AGENT_DEFAULT_HEARTBEAT_MS;
     self.lease = lease_new();
+    self.backlog = backlog_new();
     /* never 0, which the coordinator's catalog holds for "none yet" */
     while (self.incarnation == 0)
     {
@@ -638,6 +750,7 @@ cleanup:
     /* running units die with the process; the coordinator re-places them */
     zsock_destroy(&self.dealer);
     zsock_destroy(&self.pull);
+    backlog_destroy(&self.backlog);
     lease_destroy(&self.lease);
     if (self.nunits > 0)
     {

@@ -715,6 +715,17 @@ s_copy_tables(group_t *g)
     {
         return s_fail_fenced(&g->tables[0]);
     }
+    /* let go meanwhile (its database was cancelled or failed, or its load
+     * starts over): nothing of it is wanted, and a unit that waited for
+     * its slot may have started just before the Release came */
+    if (unit_is_released(g->unit))
+    {
+        return unit_fail(g->tables[0].res,
+                         xasprintf("table %s: stopped without committing: "
+                                   "released by the coordinator",
+                                   g->tables[0].label),
+                         true);
+    }
     return s_commit(g);
 }
 

@@ -39,6 +39,19 @@
  * agents instead of queuing on one while the others have nothing left.
  */
 #define DISPATCH_BATCH_BUILD_BYTES (1LL * 1024 * 1024)
+/*
+ * With every slot taken, an agent whose units are all short (copies,
+ * builds, ANALYZEs and validations of tables under this, by weight) is
+ * sent one unit more, which it keeps until one of them ends
+ * (agent/backlog.h): its slot then goes from one unit to the next
+ * without waiting for our answer to its Result. Only there: a unit kept
+ * behind a long one would wait while another agent's slot frees.
+ */
+#define DISPATCH_SHORT_BYTES (16LL * 1024 * 1024)
+#define DISPATCH_SHORT_KINDS "(4, 5, 7, 11)"
+_Static_assert(K_COPY == 4 && K_SCHEMA_POST == 5 && K_ANALYZE == 7 &&
+                   K_VALIDATE == 11,
+               "DISPATCH_SHORT_KINDS names them by number");
 
 static double
 s_wall_now(void)
@@ -347,9 +360,14 @@ s_send_units(coord_t *self, registry_agent_t *agent, const int64_t *ids,
         (self->fault_exit_before_send != NULL &&
          strcmp(self->fault_exit_before_send,
                 units_kind_name(batch.units[0]->kind)) == 0);
-    log_info("unit=%" PRId64 " kind=%s agent=%s assigned%s", ids[0],
+    /* a placement beyond its free slots waits there for one (the spare
+     * of dispatch_units()); a snapshot's holder takes none */
+    bool waits = batch.units[0]->kind != K_SNAPSHOT &&
+                 batch.units[0]->kind != K_SLOT && agent->busy >= agent->jobs;
+    log_info("unit=%" PRId64 " kind=%s agent=%s assigned%s%s", ids[0],
              units_kind_name(batch.units[0]->kind), agent->name,
-             n > 1 ? ", the first of a batch" : "");
+             n > 1 ? ", the first of a batch" : "",
+             waits ? ", to start there when a slot frees" : "");
     if (n > 1)
     {
         log_debug("units=%zu batch=%" PRId64 " agent=%s placed together", n,
@@ -387,13 +405,25 @@ s_free_slots(coord_t *self, registry_agent_t *agent, int64_t now)
     }
     if (agent->busy < 0)
     {
-        agent->busy = (int) store_int(
-            self->store, 0,
-            "SELECT count(DISTINCT coalesce(batch, id)) FROM units "
+        store_rows_t *rows = store_query(
+            self->store,
+            "SELECT count(DISTINCT coalesce(batch, id)), "
+            "       coalesce(sum(kind NOT IN " DISPATCH_SHORT_KINDS
+            "                    OR weight >= ?), 0) "
+            "  FROM units "
             " WHERE agent = ? AND state = 'running' "
             "   AND kind NOT IN " UNITS_HOLDER_KINDS
             "   AND NOT (kind = 9 AND started = 1)",
-            "s", agent->name);
+            "is", DISPATCH_SHORT_BYTES, agent->name);
+        /* no row (an error): every slot taken, none to spare */
+        agent->busy = agent->jobs;
+        agent->short_only = false;
+        if (store_rows_next(rows))
+        {
+            agent->busy = (int) store_rows_int(rows, 0);
+            agent->short_only = store_rows_int(rows, 1) == 0;
+        }
+        store_rows_done(&rows);
     }
     return agent->jobs - agent->busy;
 }
@@ -422,7 +452,7 @@ s_total_slots(coord_t *self)
  * that the last units still spread over the agents.
  */
 static int
-s_place(coord_t *self, registry_agent_t *agent, int64_t head)
+s_place(coord_t *self, registry_agent_t *agent, int64_t head, bool *is_short)
 {
     int64_t ids[DISPATCH_BATCH_UNITS];
     size_t n = 1;
@@ -440,6 +470,10 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
     bool whole = unit.first_page == 0 && unit.last_page == 0;
     int64_t table_limit = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
                                                 : DISPATCH_BATCH_TABLE_BYTES;
+    /* a batch's units are each smaller than table_limit: its head says */
+    *is_short = (kind == K_COPY || kind == K_SCHEMA_POST ||
+                 kind == K_ANALYZE || kind == K_VALIDATE) &&
+                bytes < DISPATCH_SHORT_BYTES;
     int64_t budget = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
                                            : DISPATCH_BATCH_BYTES;
     if ((kind == K_SCHEMA_POST || kind == K_ANALYZE || kind == K_VALIDATE ||
@@ -467,6 +501,21 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head)
         store_rows_done(&rows);
     }
     return s_send_units(self, agent, ids, n);
+}
+
+/* The next unit to place on a job slot, 0 if none. */
+static int64_t
+s_queue_head(coord_t *self, int64_t now)
+{
+    return store_int(self->store, 0,
+                     "SELECT u.id FROM units u "
+                     "  JOIN databases d ON d.id = u.database_id "
+                     " WHERE u.state = 'queued' "
+                     "   AND u.kind NOT IN " UNITS_HOLDER_KINDS
+                     "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
+                     "   AND u.not_before <= ? "
+                     " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
+                     "ii", (int64_t) K_COPY, now);
 }
 
 void
@@ -503,35 +552,35 @@ dispatch_units(coord_t *self)
         next_holder++;
     }
     /* one placement per agent per round, so that work spreads over all
-     * agents from the start */
-    while (placed)
+     * agents from the start; then one more on each agent running only
+     * short units, which waits there for a slot (DISPATCH_SHORT_BYTES) */
+    for (int spare = 0; spare <= 1; spare++)
     {
-        placed = false;
-        for (size_t i = 0; i < n; i++)
+        placed = true;
+        while (placed)
         {
-            registry_agent_t *agent = registry_at(self->registry, i);
-            if (s_free_slots(self, agent, zclock_mono()) <= 0)
+            placed = false;
+            for (size_t i = 0; i < n; i++)
             {
-                continue;
-            }
-            int64_t id = store_int(
-                self->store, 0,
-                "SELECT u.id FROM units u "
-                "  JOIN databases d ON d.id = u.database_id "
-                " WHERE u.state = 'queued' AND u.kind NOT IN " UNITS_HOLDER_KINDS
-                "   AND (u.kind <> ? OR d.snapshot IS NOT NULL) "
-                "   AND u.not_before <= ? "
-                " ORDER BY u.priority DESC, u.weight DESC, u.id LIMIT 1",
-                "ii", (int64_t) K_COPY, now);
-            if (id == 0)
-            {
-                placed = false;
-                break;
-            }
-            if (s_place(self, agent, id) == 0)
-            {
-                agent->busy++;
-                placed = true;
+                registry_agent_t *agent = registry_at(self->registry, i);
+                int free_slots = s_free_slots(self, agent, zclock_mono());
+                if (spare ? free_slots != 0 || !agent->short_only
+                          : free_slots <= 0)
+                {
+                    continue;
+                }
+                int64_t id = s_queue_head(self, now);
+                bool is_short = false;
+                if (id == 0)
+                {
+                    return;
+                }
+                if (s_place(self, agent, id, &is_short) == 0)
+                {
+                    agent->busy++;
+                    agent->short_only = agent->short_only && is_short;
+                    placed = true;
+                }
             }
         }
     }

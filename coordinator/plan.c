@@ -349,18 +349,25 @@ plan_confirm_validated(coord_t *self, int64_t db_id)
 }
 
 /*
- * Stops the batches running for a database after the unit each is on:
- * the database is cancelled or failed, and the units not started yet
- * are not to run.
+ * Lets go of the units placed for a database that take job slots, each
+ * batch named by its first unit: the database is cancelled or failed, or
+ * its load starts over. A batch stops after the unit it is on; a unit
+ * still waiting on its agent for a slot (agent/backlog.h) never starts;
+ * a copy that started commits nothing; a build or ANALYZE under way
+ * finishes.
  */
+_Static_assert(K_COPY == 4 && K_SCHEMA_POST == 5 && K_ANALYZE == 7 &&
+                   K_VALIDATE == 11,
+               "s_release_batches names the kinds by number");
 static void
 s_release_batches(coord_t *self, int64_t db_id)
 {
     Pgconvoy__Release what = PGCONVOY__RELEASE__INIT;
     store_rows_t *rows = store_query(self->store,
-                                     "SELECT DISTINCT batch, agent FROM units "
+                                     "SELECT DISTINCT coalesce(batch, id), "
+                                     "       agent FROM units "
                                      "WHERE database_id = ? AND state = "
-                                     "'running' AND batch <> id",
+                                     "'running' AND kind IN (4, 5, 7, 11)",
                                      "i", db_id);
 
     s_release_each(self, rows, &what);

@@ -33,6 +33,8 @@ typedef struct
     int busy; /* job slots its running units take, as dispatch.c last
                * counted them, its placements since added; -1: to be
                * counted again (after any message of the agent's) */
+    bool short_only; /* counted with busy: every unit it runs is short,
+                      * so one more may wait there for a slot */
 } registry_agent_t;
 
 registry_t *registry_new(void);

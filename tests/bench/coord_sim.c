@@ -930,8 +930,11 @@ s_print_summary(sim_t *self)
            m->by_kind[PGCONVOY__UNIT_KIND__UNIT_ANALYZE],
            m->by_kind[PGCONVOY__UNIT_KIND__UNIT_FINALIZE]);
     printf("  %-52s %10" PRId64 "\n", "placed a second time", m->duplicates);
-    printf("  %-52s %10" PRId64 "\n", "placed on an agent with no slot free",
+    printf("  %-52s %10" PRId64 "\n",
+           "placed on an agent with no slot free, one waiting",
            m->overplaced);
+    printf("  %-52s %10" PRId64 "\n",
+           "placements that waited on their agent for a slot", m->waited);
     printf("  %-52s %10" PRId64 "\n", "unexpected messages or kinds",
            m->unexpected);
     printf("  %-52s %10" PRId64 "\n", "heartbeats sent", m->hellos);

@@ -67,10 +67,13 @@ typedef struct
     uint64_t snapshot;        /* the snapshot unit held here, or 0 */
     uint64_t schema_pre;      /* the schema-pre unit held here, or 0 */
     sim_placement_t *running; /* placements being run, owned */
+    sim_placement_t *waiting; /* placements waiting for a slot, oldest
+                               * first, owned (as agent/backlog.h) */
     uint64_t placements_seen; /* the highest Assign.placement received */
     int64_t lease_until;      /* zclock_mono() when the lease runs out */
     sim_free_slot_t free[SIM_MAX_JOBS]; /* free slots, oldest first */
     int nfree;
+    int nwaiting; /* placements in waiting */
 } sim_agent_t;
 
 struct sim_fleet_t
@@ -179,6 +182,12 @@ sim_fleet_destroy(sim_fleet_t **self_p)
             agent->running = p->later;
             s_placement_destroy(&p);
         }
+        while (agent->waiting != NULL)
+        {
+            sim_placement_t *p = agent->waiting;
+            agent->waiting = p->later;
+            s_placement_destroy(&p);
+        }
         zsock_destroy(&agent->dealer);
     }
     for (size_t i = 0; i < SIM_LATENCY_SET_COUNT; i++)
@@ -275,6 +284,10 @@ s_send_hello(sim_fleet_t *self, sim_agent_t *agent)
     {
         count += p->n - p->next;
     }
+    for (sim_placement_t *p = agent->waiting; p != NULL; p = p->later)
+    {
+        count += p->n;
+    }
     running = xcalloc(count, sizeof *running);
     if (agent->snapshot != 0)
     {
@@ -288,6 +301,13 @@ s_send_hello(sim_fleet_t *self, sim_agent_t *agent)
     for (sim_placement_t *p = agent->running; p != NULL; p = p->later)
     {
         for (size_t i = p->next; i < p->n; i++)
+        {
+            running[hello.n_running_units++] = p->units[i]->unit_id;
+        }
+    }
+    for (sim_placement_t *p = agent->waiting; p != NULL; p = p->later)
+    {
+        for (size_t i = 0; i < p->n; i++)
         {
             running[hello.n_running_units++] = p->units[i]->unit_id;
         }
@@ -392,8 +412,6 @@ s_take_slot(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
 
     agent->busy++;
     self->busy++;
-    /* the coordinator counts the agents' slots too: never more */
-    self->marks.overplaced += agent->busy > self->jobs;
     if (agent->nfree == 0)
     {
         return; /* more placements than jobs: not ours to time */
@@ -406,7 +424,8 @@ s_take_slot(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
     {
         return; /* a slot never used before: no Result to time from */
     }
-    wait_ms = (double) (now - slot.at) / 1000.0;
+    /* one waiting on the agent starts at the instant its slot freed */
+    wait_ms = now > slot.at ? (double) (now - slot.at) / 1000.0 : 0.0;
     status =
         slot.status || self->status_reading || slot.epoch != self->status_epoch;
     if (slot.kind == K_SCHEMA_PRE && self->marks.items_next == 0)
@@ -601,6 +620,38 @@ s_advance(sim_fleet_t *self, sim_agent_t *agent, sim_placement_t *p,
     return true;
 }
 
+/* Starts placement p on agent now: it takes a slot. */
+static void
+s_start_placement(sim_fleet_t *self, sim_agent_t *agent, sim_placement_t *p,
+                  int64_t now)
+{
+    s_take_slot(self, agent, now);
+    p->due = now + self->unit_us;
+    s_start_unit(agent, p->units[0]);
+    if (s_advance(self, agent, p, now))
+    {
+        s_placement_destroy(&p);
+        return;
+    }
+    p->later = agent->running;
+    agent->running = p;
+}
+
+/* What waits for a slot on agent starts, oldest first, while slots are
+ * free: as a real agent's backlog, without a word to the coordinator. */
+static void
+s_start_waiting(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
+{
+    while (agent->waiting != NULL && agent->busy < self->jobs)
+    {
+        sim_placement_t *p = agent->waiting;
+        agent->waiting = p->later;
+        p->later = NULL;
+        agent->nwaiting--;
+        s_start_placement(self, agent, p, now);
+    }
+}
+
 /* Answers what is due on agent's placements and drops the finished. */
 static void
 s_advance_agent(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
@@ -620,6 +671,7 @@ s_advance_agent(sim_fleet_t *self, sim_agent_t *agent, int64_t now)
             link = &p->later;
         }
     }
+    s_start_waiting(self, agent, now);
 }
 
 /* An Assign or an AssignBatch arrived for agent (takes *env_p). */
@@ -650,7 +702,14 @@ s_on_placement(sim_fleet_t *self, sim_agent_t *agent,
     {
         self->marks.prepare_next = now;
     }
-    if (kind != K_SNAPSHOT)
+    /* the coordinator keeps no more than one placement waiting on an
+     * agent whose slots are all taken (coordinator/dispatch.c) */
+    if (kind != K_SNAPSHOT &&
+        agent->busy + agent->nwaiting + 1 > self->jobs + 1)
+    {
+        self->marks.overplaced++;
+    }
+    if (kind == K_SCHEMA_PRE)
     {
         s_take_slot(self, agent, now);
     }
@@ -698,15 +757,19 @@ s_on_placement(sim_fleet_t *self, sim_agent_t *agent,
     *env_p = NULL;
     p->units = units;
     p->n = n;
-    p->due = now + self->unit_us;
-    s_start_unit(agent, units[0]);
-    if (s_advance(self, agent, p, now))
+    if (agent->waiting != NULL || agent->busy >= self->jobs)
     {
-        s_placement_destroy(&p);
+        sim_placement_t **link = &agent->waiting;
+        while (*link != NULL)
+        {
+            link = &(*link)->later;
+        }
+        *link = p;
+        agent->nwaiting++;
+        self->marks.waited++;
         return;
     }
-    p->later = agent->running;
-    agent->running = p;
+    s_start_placement(self, agent, p, now);
 }
 
 /*
@@ -749,6 +812,23 @@ s_on_release(sim_fleet_t *self, sim_agent_t *agent, const Pgconvoy__Release *r)
         agent->snapshot = 0;
         s_send_result(self, agent, &res);
         return;
+    }
+    /* one waiting for a slot is not run: each unit gets its Result */
+    for (sim_placement_t **link = &agent->waiting; *link != NULL;
+         link = &(*link)->later)
+    {
+        sim_placement_t *p = *link;
+        if (p->units[0]->unit_id == r->unit_id)
+        {
+            *link = p->later;
+            agent->nwaiting--;
+            for (size_t i = 0; i < p->n; i++)
+            {
+                s_finish_unit(self, agent, p->units[i], p->first[i], false);
+            }
+            s_placement_destroy(&p);
+            return;
+        }
     }
     /* a batch let go (its database failed or was cancelled): named by
      * its first unit */

@@ -55,7 +55,9 @@ typedef struct
     int64_t batches;        /* AssignBatch messages */
     int64_t batched_units;  /* units that came in them */
     int64_t duplicates;     /* units placed a second time */
-    int64_t overplaced;     /* placements on an agent with no slot free */
+    int64_t overplaced;     /* placements beyond an agent's slots and
+                             * the one that may wait for a slot */
+    int64_t waited;         /* placements that waited there for a slot */
     int64_t unexpected;     /* messages or kinds not simulated */
     int64_t releases;       /* Release messages */
     int64_t hellos;         /* heartbeats sent */
