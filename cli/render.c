@@ -390,8 +390,16 @@ cli_render_agents(json_object *list, FILE *out)
         char seen[64];
         const char *labels = cli_json_str(a, "labels");
 
+        /* 2/2+1: both jobs in use, one placement waiting for a slot */
+        int64_t waiting = cli_json_int(a, "unitsWaiting");
         (void) snprintf(jobs, sizeof jobs, "%" PRId64 "/%" PRId64,
                         cli_json_int(a, "jobsInUse"), cli_json_int(a, "jobs"));
+        if (waiting > 0)
+        {
+            size_t len = strlen(jobs);
+            (void) snprintf(jobs + len, sizeof jobs - len, "+%" PRId64,
+                            waiting);
+        }
         /* an agent known from the catalog only was never heard */
         (void) snprintf(seen, sizeof seen, "%" PRId64 "s ago %s",
                         cli_json_int(a, "lastHeartbeatAgeSeconds"),

@@ -10,6 +10,8 @@
 #include "coordinator/agent_list.h"
 
 #include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/strbuf.h"
@@ -70,14 +72,18 @@ s_agent_json(const char *name, const registry_agent_t *agent, int64_t mono_now,
     json_object_object_add(o, "jobs",
                            json_object_new_int(agent ? agent->jobs : 0));
     json_object_object_add(o, "jobsInUse", json_object_new_int(0));
+    json_object_object_add(o, "unitsWaiting", json_object_new_int(0));
     json_object_object_add(o, "units", json_object_new_array());
     return o;
 }
 
 /* Adds the running unit at rows' cursor to its agent's object (made,
- * and indexed in by_name, if the registry did not know the agent). */
+ * and indexed in by_name, if the registry did not know the agent);
+ * placed: it is the first unit of its placement (a batch's units share
+ * one). */
 static void
-s_add_unit(json_object *agents, json_object *by_name, const store_rows_t *rows)
+s_add_unit(json_object *agents, json_object *by_name, const store_rows_t *rows,
+           bool placed)
 {
     const char *name = store_rows_text(rows, 0);
     json_object *agent = NULL;
@@ -108,12 +114,45 @@ s_add_unit(json_object *agents, json_object *by_name, const store_rows_t *rows)
             : json_object_new_string(store_rows_text(rows, 6)));
     (void) json_object_object_get_ex(agent, "units", &field);
     json_object_array_add(field, u);
-    /* snapshot and slot holders only wait: they take no job slot, as
-     * the dispatcher counts (dispatch.c) */
-    if (store_rows_int(rows, 7) != 0 &&
+    /* snapshot and slot holders only wait: they take no job slot, and
+     * a batch takes one, as the dispatcher counts (dispatch.c); what is
+     * beyond the jobs waits on the agent for a slot (s_split_waiting) */
+    if (placed && store_rows_int(rows, 7) != 0 &&
         json_object_object_get_ex(agent, "jobsInUse", &field))
     {
         (void) json_object_int_inc(field, 1);
+    }
+}
+
+/*
+ * The placements counted in jobsInUse beyond the agent's jobs wait there
+ * for a slot (agent/backlog.h): which of them runs, the catalog does not
+ * know, only how many wait. An agent the registry does not know has no
+ * jobs to compare with.
+ */
+static void
+s_split_waiting(json_object *agents)
+{
+    for (size_t i = 0; i < json_object_array_length(agents); i++)
+    {
+        json_object *a = json_object_array_get_idx(agents, i);
+        json_object *in_use = NULL;
+        json_object *jobs = NULL;
+        json_object *waiting = NULL;
+
+        if (!json_object_object_get_ex(a, "jobsInUse", &in_use) ||
+            !json_object_object_get_ex(a, "jobs", &jobs) ||
+            !json_object_object_get_ex(a, "unitsWaiting", &waiting))
+        {
+            continue;
+        }
+        int placed = json_object_get_int(in_use);
+        int slots = json_object_get_int(jobs);
+        if (slots > 0 && placed > slots)
+        {
+            (void) json_object_set_int(in_use, slots);
+            (void) json_object_set_int(waiting, placed - slots);
+        }
     }
 }
 
@@ -136,19 +175,35 @@ agent_list_json(coord_t *self, int64_t mono_now, int64_t wall_now_ms)
     rows = store_query(self->store,
                        "SELECT u.agent, u.id, u.kind, p.name, t.name, d.name, "
                        "       tb.schema_name || '.' || tb.table_name, "
-                       "       u.kind NOT IN " UNITS_HOLDER_KINDS
+                       "       u.kind NOT IN " UNITS_HOLDER_KINDS ", "
+                       "       coalesce(u.batch, u.id) "
                        "  FROM units u JOIN tasks t ON t.id = u.task_id "
                        "  JOIN projects p ON p.id = t.project_id "
                        "  JOIN databases d ON d.id = u.database_id "
                        "  LEFT JOIN tables_ tb ON tb.id = u.table_id "
                        " WHERE u.state = 'running' AND u.agent IS NOT NULL "
-                       " ORDER BY u.agent, u.id",
+                       " ORDER BY u.agent, coalesce(u.batch, u.id), u.id",
                        NULL);
+    /* a batch's units come together: a new (agent, batch) is a placement */
+    char *last_agent = NULL;
+    int64_t last_batch = 0;
     while (store_rows_next(rows))
     {
-        s_add_unit(agents, by_name, rows);
+        const char *agent = store_rows_text(rows, 0);
+        int64_t batch = store_rows_int(rows, 8);
+        bool placed = last_agent == NULL || strcmp(last_agent, agent) != 0 ||
+                      batch != last_batch;
+        s_add_unit(agents, by_name, rows, placed);
+        if (placed)
+        {
+            free(last_agent);
+            last_agent = xstrdup(agent);
+            last_batch = batch;
+        }
     }
+    free(last_agent);
     store_rows_done(&rows);
+    s_split_waiting(agents);
     json_object_put(by_name);
     json_object_object_add(root, "agents", agents);
     char *text = xstrdup(json_object_to_json_string_ext(

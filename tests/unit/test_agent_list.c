@@ -2,8 +2,9 @@
  * tests/unit/test_agent_list.c
  *     pgconvoy agent list: each registered agent with its state, lease,
  *     heartbeat and jobs in use, the running units on the agent that
- *     runs them (holders taking no job), and an agent the catalog names
- *     but the registry does not know listed as unknown.
+ *     runs them (holders taking no job, a batch one), the placements
+ *     beyond its jobs as waiting, and an agent the catalog names but the
+ *     registry does not know listed as unknown.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -93,12 +94,27 @@ main(void)
     s_unit(c, task, db, K_SNAPSHOT, 0, "running", "a1"); /* takes no job */
     s_unit(c, task, db, K_COPY, 7, "done", "a2");
     s_unit(c, task, db, K_COPY, 7, "running", "ghost");
+    /* a4, 2 jobs: a batch of three copies, an ANALYZE, and a copy
+     * placed to wait for a slot */
+    registry_agent_t *a4 = s_hear(c, "a4", "", 2);
+    a4->last_seen = MONO_NOW;
+    a4->lease_until = MONO_NOW + 1000;
+    for (int i = 0; i < 3; i++)
+    {
+        s_unit(c, task, db, K_COPY, 7, "running", "a4");
+    }
+    CHECK(store_exec(c->store,
+                     "UPDATE units SET batch = (SELECT min(id) FROM units "
+                     "WHERE agent = 'a4') WHERE agent = 'a4'",
+                     NULL) == 0);
+    s_unit(c, task, db, K_ANALYZE, 7, "running", "a4");
+    s_unit(c, task, db, K_COPY, 7, "running", "a4");
 
     char *text = agent_list_json(c, MONO_NOW, WALL_NOW);
     json_object *root = json_tokener_parse(text);
     CHECK(root != NULL);
     json_object *agents = s_get(root, "agents");
-    CHECK_EQ_INT(json_object_array_length(agents), 4);
+    CHECK_EQ_INT(json_object_array_length(agents), 5);
 
     json_object *o = s_agent(agents, "a1");
     CHECK_EQ_STR(json_object_get_string(s_get(o, "state")), "alive");
@@ -126,6 +142,14 @@ main(void)
     CHECK(!json_object_get_boolean(s_get(o, "leased")));
     CHECK_EQ_INT(json_object_get_int(s_get(o, "jobsInUse")), 0);
     CHECK_EQ_INT(json_object_array_length(s_get(o, "units")), 0);
+
+    o = s_agent(agents, "a4");
+    CHECK_EQ_INT(json_object_get_int(s_get(o, "jobsInUse")), 2);
+    CHECK_EQ_INT(json_object_get_int(s_get(o, "unitsWaiting")), 1);
+    CHECK_EQ_INT(json_object_array_length(s_get(o, "units")), 5);
+    CHECK_EQ_INT(json_object_get_int(s_get(s_agent(agents, "a1"),
+                                           "unitsWaiting")),
+                 0);
 
     o = s_agent(agents, "a3");
     CHECK_EQ_STR(json_object_get_string(s_get(o, "state")), "lost");

@@ -194,15 +194,17 @@ main(void)
     CHECK_CONTAINS(screen, "14.0 MB of 50.0 MB, 2.0 MB/s, ETA 18s\n");
     free(screen);
 
-    /* the agents under the header: what each runs, or that it is lost */
+    /* the agents under the header: what each runs, or that it is lost;
+     * its units, not its jobs in use (a batch of two on one job here) */
     json_object *agents = json_tokener_parse(
         "{\"agents\": [{\"name\": \"a1\", \"state\": \"alive\", "
-        "\"jobs\": 2, \"jobsInUse\": 1}, {\"name\": \"a2\", \"state\": "
-        "\"lost\", \"jobs\": 1, \"jobsInUse\": 0}]}");
+        "\"jobs\": 2, \"jobsInUse\": 2, \"units\": [{}, {}, {}]}, "
+        "{\"name\": \"a2\", \"state\": \"lost\", \"jobs\": 1, "
+        "\"jobsInUse\": 0, \"units\": []}]}");
     CHECK(agents != NULL);
     screen = view_render(view, status, agents, 20, 100);
     CHECK(s_check_fits(screen, 100) == 20);
-    CHECK_CONTAINS(screen, "\nagents a1 1 unit on 2 jobs, a2 lost\n");
+    CHECK_CONTAINS(screen, "\nagents a1 3 units on 2 jobs, a2 lost\n");
     free(screen);
     json_object_put(agents);
 
