@@ -563,8 +563,12 @@ dispatch_units(coord_t *self)
             for (size_t i = 0; i < n; i++)
             {
                 registry_agent_t *agent = registry_at(self->registry, i);
-                int free_slots = s_free_slots(self, agent, zclock_mono());
-                if (spare ? free_slots != 0 || !agent->short_only
+                int64_t mono = zclock_mono();
+                int free_slots = s_free_slots(self, agent, mono);
+                /* an agent without a lease has no free slot and takes
+                 * no spare either */
+                if (spare ? free_slots != 0 || !agent->short_only ||
+                                !registry_is_leased(agent, mono)
                           : free_slots <= 0)
                 {
                     continue;
