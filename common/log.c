@@ -66,7 +66,10 @@ log_vwrite(log_level_t level, const char *fmt, va_list ap)
     }
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
-    len = strftime(line, sizeof line, "X %Y-%m-%dT%H:%M:%SZ ", &tm);
+    len = strftime(line, sizeof line, "X %Y-%m-%dT%H:%M:%S", &tm);
+    /* milliseconds: what ties an agent's wait to the coordinator's pass */
+    len += (size_t) snprintf(line + len, sizeof line - len, ".%03dZ ",
+                             (int) (now.tv_nsec / 1000000));
     line[0] = s_letters[level];
     if (s_context[0] != '\0')
     {

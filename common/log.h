@@ -1,8 +1,8 @@
 /*
  * common/log.h
- *     One event, one line on stderr: level letter, UTC time, the process's
- *     own context (role=… name=…), then the caller's key=value context and
- *     a lower-case sentence.
+ *     One event, one line on stderr: level letter, UTC time to the
+ *     millisecond, the process's own context (role=… name=…), then the
+ *     caller's key=value context and a lower-case sentence.
  */
 #ifndef PGCONVOY_LOG_H
 #define PGCONVOY_LOG_H
