@@ -422,6 +422,18 @@ s_on_failure(coord_t *self, int64_t unit_id, int kind, int64_t task_id,
         return;
     }
     /*
+     * Its database failed or was cancelled while it ran (a unit let go
+     * answers so, retryable): nothing of it is tried again, or a build
+     * would be placed for a database that is over. Cleaning up is what
+     * such a database still needs.
+     */
+    if (kind != K_CLEANUP &&
+        states_db_is_final(plan_database_state(self, db_id)))
+    {
+        (void) units_move(self->store, unit_id, UNIT_CANCELLED, r->error);
+        return;
+    }
+    /*
      * A transient failure (a server restarting, a network cut) is tried
      * again for as long as it lasts, with a growing pause: no outage
      * fails a database. Only the checks' unit is bounded, as a CLI waits
