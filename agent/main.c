@@ -372,8 +372,8 @@ s_start_unit(agent_t *self, Pgconvoy__Envelope **env_p)
         (backlog_size(self->backlog) > 0 ||
          s_slots_taken(self) >= self->opts.jobs))
     {
-        log_debug("unit=%" PRIu64 " waits for a job slot, %zu before it",
-                  id, backlog_size(self->backlog));
+        log_debug("unit=%" PRIu64 " waits for a job slot, %zu before it", id,
+                  backlog_size(self->backlog));
         backlog_push(self->backlog, env_p);
         return;
     }
@@ -404,8 +404,8 @@ static bool
 s_release_waiting(agent_t *self, uint64_t unit_id)
 {
     Pgconvoy__Envelope *env = backlog_take(self->backlog, unit_id);
-    bool batch = env != NULL &&
-                 env->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
+    bool batch =
+        env != NULL && env->body_case == PGCONVOY__ENVELOPE__BODY_ASSIGN_BATCH;
     size_t n = env == NULL ? 0 : batch ? env->assign_batch->n_units : 1;
 
     for (size_t i = 0; i < n; i++)

@@ -732,10 +732,9 @@ s_render_header(s_lines_t *lines, json_object *status, json_object *agents,
         {
             json_object *a = json_object_array_get_idx(list, i);
             json_object *list_units = NULL;
-            int64_t units =
-                json_object_object_get_ex(a, "units", &list_units)
-                    ? (int64_t) json_object_array_length(list_units)
-                    : 0;
+            int64_t units = json_object_object_get_ex(a, "units", &list_units)
+                                ? (int64_t) json_object_array_length(list_units)
+                                : 0;
             int64_t jobs = cli_json_int(a, "jobs");
 
             strbuf_appendf(line, "%s %s", i ? "," : "",

@@ -405,16 +405,16 @@ s_free_slots(coord_t *self, registry_agent_t *agent, int64_t now)
     }
     if (agent->busy < 0)
     {
-        store_rows_t *rows = store_query(
-            self->store,
-            "SELECT count(DISTINCT coalesce(batch, id)), "
-            "       coalesce(sum(kind NOT IN " DISPATCH_SHORT_KINDS
-            "                    OR weight >= ?), 0) "
-            "  FROM units "
-            " WHERE agent = ? AND state = 'running' "
-            "   AND kind NOT IN " UNITS_HOLDER_KINDS
-            "   AND NOT (kind = 9 AND started = 1)",
-            "is", DISPATCH_SHORT_BYTES, agent->name);
+        store_rows_t *rows =
+            store_query(self->store,
+                        "SELECT count(DISTINCT coalesce(batch, id)), "
+                        "       coalesce(sum(kind NOT IN " DISPATCH_SHORT_KINDS
+                        "                    OR weight >= ?), 0) "
+                        "  FROM units "
+                        " WHERE agent = ? AND state = 'running' "
+                        "   AND kind NOT IN " UNITS_HOLDER_KINDS
+                        "   AND NOT (kind = 9 AND started = 1)",
+                        "is", DISPATCH_SHORT_BYTES, agent->name);
         /* no row (an error): every slot taken, none to spare */
         agent->busy = agent->jobs;
         agent->short_only = false;
@@ -471,8 +471,8 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head, bool *is_short)
     int64_t table_limit = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
                                                 : DISPATCH_BATCH_TABLE_BYTES;
     /* a batch's units are each smaller than table_limit: its head says */
-    *is_short = (kind == K_COPY || kind == K_SCHEMA_POST ||
-                 kind == K_ANALYZE || kind == K_VALIDATE) &&
+    *is_short = (kind == K_COPY || kind == K_SCHEMA_POST || kind == K_ANALYZE ||
+                 kind == K_VALIDATE) &&
                 bytes < DISPATCH_SHORT_BYTES;
     int64_t budget = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
                                            : DISPATCH_BATCH_BYTES;
