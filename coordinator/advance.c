@@ -27,6 +27,9 @@
 #define ADVANCE_MAX_PARTS 256
 /* PostgreSQL's default block size, to turn pages into bytes */
 #define ADVANCE_BLOCK_SIZE 8192
+/* a table of this size or more has its builds queued once it is
+ * loaded, whatever the post-data sweep's place (advance_table_loaded) */
+#define ADVANCE_EARLY_BUILD_BYTES (16LL * 1024 * 1024)
 /* the weight of an index build whose table is not known */
 #define ADVANCE_UNKNOWN_BYTES (1LL << 40)
 /*
@@ -131,13 +134,15 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
     if (units_count(self->store, db_id, K_FINALIZE,
                     "'queued', 'running', 'done'") == 0)
     {
-        int64_t items = advance_queue_items(self, task_id, db_id, 0);
-        if (items > 0)
+        (void) advance_queue_items(self, task_id, db_id, 0);
+        int64_t left = items_count_builds(self->store, db_id) -
+                       units_count(self->store, db_id, K_SCHEMA_POST, "'done'");
+        if (left > 0)
         {
             coord_event(self, task_id, "info",
                         "database_id=%" PRId64 " full load done, building "
                         "the %" PRId64 " indexes and constraints left",
-                        db_id, items);
+                        db_id, left);
         }
     }
     return true;
@@ -245,6 +250,13 @@ advance_requested(coord_t *self)
     {
         struct coord_advance_t next = self->advance[--self->n_advance];
         advance_database(self, next.task_id, next.db_id);
+    }
+    /* a post-data sweep held back by a long queue goes on once the
+     * queue runs low: the builds it queues are needed then */
+    if (self->sweep_held && !self->sweep_wanted &&
+        sweep_may_go_on(self->store, SWEEP_POSTDATA))
+    {
+        self->sweep_wanted = true;
     }
 }
 
@@ -476,12 +488,22 @@ advance_sweep(coord_t *self)
         dispatch_request(self);
     }
     self->sweep_wanted = more;
+    /* advance_requested() looks again once its queue runs low */
+    bool held = sweep_is_held(self->store, SWEEP_POSTDATA);
+    if (held && !self->sweep_held)
+    {
+        log_debug("sweep=post-data held until fewer than %d units are "
+                  "queued",
+                  SWEEP_QUEUE_LOW);
+    }
+    self->sweep_held = held;
     return more;
 }
 
 /*
  * Queues the phase-1 items (indexes, constraints) not queued yet: of one
- * table once it is loaded (table_id), or all that are left (0).
+ * table once it is loaded (table_id), or (0) those of tables not copied,
+ * such as a partitioned table's, once the load is done.
  */
 int64_t
 advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
@@ -508,14 +530,16 @@ advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                      "   AND si.table_schema = tt.schema_name "
                      "   AND si.table_name = tt.table_name AND si.phase = 1 "
                      " WHERE tt.id = ? AND tt.database_id = ? " ITEMS_NEW;
-    static const char *const all_tables =
+    /* the tables copied have theirs from the post-data sweep, or when
+     * they are loaded: not all at once here */
+    static const char *const uncopied =
         ITEMS_INSERT "  FROM schema_items si "
-                     " WHERE si.database_id = ? AND si.phase = 1 "
-                     "   AND ? = 0 " ITEMS_NEW;
+                     " WHERE si.database_id = ? AND si.loose <> 0 "
+                     "   AND si.phase = 1 AND ? = 0 " ITEMS_NEW;
 #undef ITEMS_INSERT
 #undef ITEMS_NEW
 
-    (void) store_exec(self->store, table_id != 0 ? one_table : all_tables,
+    (void) store_exec(self->store, table_id != 0 ? one_table : uncopied,
                       "iiiiiiii", task_id, db_id, (int64_t) K_SCHEMA_POST,
                       (int64_t) units_kind_priority(K_SCHEMA_POST),
                       /* the slowest builds ahead of the copies left: each
@@ -529,6 +553,25 @@ advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                       table_id != 0 ? table_id : db_id,
                       table_id != 0 ? db_id : table_id);
     return store_changes(self->store);
+}
+
+void
+advance_table_loaded(coord_t *self, int64_t task_id, int64_t db_id,
+                     int64_t table_id)
+{
+    /* the sweep is to pass it: its builds would only queue behind the
+     * copies of the other tables, and take their results' time */
+    if (!sweep_has_passed(self->store, db_id, SWEEP_POSTDATA, table_id) &&
+        store_int(self->store, 0, "SELECT bytes_est FROM tables_ WHERE id = ?",
+                  "i", table_id) < ADVANCE_EARLY_BUILD_BYTES)
+    {
+        return;
+    }
+    if (plan_database_state(self, db_id) == DB_FULL_LOAD)
+    {
+        (void) advance_queue_items(self, task_id, db_id, table_id);
+    }
+    (void) advance_queue_analyze(self, task_id, db_id, table_id);
 }
 
 /*

@@ -30,8 +30,17 @@ void advance_start_copies(coord_t *self, int64_t task_id, int64_t db_id,
  * agents' messages. Sets coord_t.sweep_wanted to what it returns.
  */
 bool advance_sweep(coord_t *self);
+/*
+ * A table's copies are all in: its builds and ANALYZE need not wait for
+ * the other tables. Queued now if the post-data sweep has passed the
+ * table, or if it is big (its builds are long chains, started early);
+ * else the sweep queues them once the database's queue runs low.
+ */
+void advance_table_loaded(coord_t *self, int64_t task_id, int64_t db_id,
+                          int64_t table_id);
 /* Queues the index and constraint builds not queued yet: of one loaded
- * table, or (table_id 0) all. Returns how many it queued. */
+ * table, or (table_id 0) of the tables not copied. Returns how many it
+ * queued. */
 int64_t advance_queue_items(coord_t *self, int64_t task_id, int64_t db_id,
                             int64_t table_id);
 /* Queues the ANALYZE of a loaded table whose builds are done, once.

@@ -77,6 +77,9 @@ typedef struct
     /* a sweep over some database's tables may be under way (the catalog
      * says which): the loop runs advance_sweep() between batches */
     bool sweep_wanted;
+    /* the post-data sweep waits for its database's queue to run low
+     * (SWEEP_QUEUE_LOW): advance_requested() looks again each pass */
+    bool sweep_held;
     /* the batch being handled moved a task or database: its commit is
      * made durable, though agents' batches are not (server.c) */
     bool sync_wanted;

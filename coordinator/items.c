@@ -66,12 +66,19 @@ s_write_items(store_t *store, int64_t db_id, const Pgconvoy__Result *r)
     for (size_t i = 0; i < r->n_items; i++)
     {
         const Pgconvoy__SchemaItem *item = r->items[i];
+        /* loose: of no table copied (a partitioned table, one left
+         * out), built once the load is done, found by items_loose */
         if (store_exec(store,
                        "INSERT INTO schema_items (database_id, kind, tag, "
-                       "sql, phase, table_schema, table_name) VALUES "
-                       "(?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''))",
-                       "isssiss", db_id, item->kind, item->tag, item->sql,
+                       "sql, phase, table_schema, table_name, loose) "
+                       "SELECT ?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), "
+                       "       NOT EXISTS (SELECT 1 FROM tables_ t "
+                       "                    WHERE t.database_id = ? "
+                       "                      AND t.schema_name = ? "
+                       "                      AND t.table_name = ?)",
+                       "isssississ", db_id, item->kind, item->tag, item->sql,
                        (int64_t) item->phase, item->table_schema,
+                       item->table_name, db_id, item->table_schema,
                        item->table_name) != 0)
         {
             return -1;
@@ -129,4 +136,13 @@ items_drop(store_t *store, int64_t db_id)
 {
     (void) store_exec(store, "DELETE FROM staged_items WHERE database_id = ?",
                       "i", db_id);
+}
+
+int64_t
+items_count_builds(store_t *store, int64_t db_id)
+{
+    return store_int(store, 0,
+                     "SELECT count(*) FROM schema_items "
+                     "WHERE database_id = ? AND phase = 1",
+                     "i", db_id);
 }

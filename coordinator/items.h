@@ -45,6 +45,10 @@ int64_t items_staged_database(store_t *store);
  */
 int items_write_chunk(store_t *store, int64_t db_id, bool *last);
 
+/* How many index and constraint builds (phase 1) db_id's written items
+ * hold; read through its index, once per database. */
+int64_t items_count_builds(store_t *store, int64_t db_id);
+
 /* Forgets db_id's staged items (the database is over). */
 void items_drop(store_t *store, int64_t db_id);
 

@@ -295,12 +295,7 @@ s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
                       "WHERE id = ?",
                       "iii", (int64_t) K_COPY, (int64_t) K_COPY, table_id);
     (void) s_move_table(self, table_id, TABLE_COMPLETED, NULL);
-    /* its indexes need not wait for the other tables */
-    if (plan_database_state(self, db_id) == DB_FULL_LOAD)
-    {
-        (void) advance_queue_items(self, task_id, db_id, table_id);
-    }
-    advance_queue_analyze(self, task_id, db_id, table_id);
+    advance_table_loaded(self, task_id, db_id, table_id);
 }
 
 /*

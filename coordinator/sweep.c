@@ -26,21 +26,36 @@ typedef struct
     const char *name;
     const char *start; /* sets the position to the first table, once */
     const char *where; /* reads the position of one database */
-    const char *next;  /* one database whose sweep is under way */
+    const char *next;  /* one database whose sweep may go on */
+    const char *held;  /* one database whose sweep is under way, held */
     const char *move;  /* sets the position */
 } s_kind_sql_t;
 
-#define S_KIND_SQL(column)                                                     \
+#define S_TEXT(x) S_TEXT_(x)
+#define S_TEXT_(x) #x
+
+/* the databases whose sweep is under way */
+#define S_UNDER_WAY(column)                                                    \
+    "SELECT id, task_id, " column " FROM databases WHERE " column " >= 0 "
+/* fewer than SWEEP_QUEUE_LOW units of the database queued (unit_counts,
+ * read by its key) */
+#define S_QUEUE_IS_LOW                                                         \
+    "(SELECT coalesce(sum(c.n), 0) FROM unit_counts c "                        \
+    "  WHERE c.database_id = databases.id AND c.state = 'queued') "            \
+    "< " S_TEXT(SWEEP_QUEUE_LOW)
+
+/* goes_on: when a sweep under way takes its next chunk */
+#define S_KIND_SQL(column, goes_on)                                            \
     "UPDATE databases SET " column " = 0 WHERE id = ? AND " column " IS NULL", \
         "SELECT " column " FROM databases WHERE id = ?",                       \
-        "SELECT id, task_id, " column " FROM databases WHERE " column          \
-        " >= 0 ORDER BY id LIMIT 1",                                           \
+        S_UNDER_WAY(column) "AND (" goes_on ") ORDER BY id LIMIT 1",           \
+        S_UNDER_WAY(column) "AND NOT (" goes_on ") LIMIT 1",                   \
         "UPDATE databases SET " column " = ? WHERE id = ?"
 
 static const s_kind_sql_t s_kinds[SWEEP_KIND_COUNT] = {
-    [SWEEP_COPIES] = {"copies", S_KIND_SQL("copy_sweep")},
-    [SWEEP_POSTDATA] = {"post-data", S_KIND_SQL("post_sweep")},
-    [SWEEP_ANALYZE] = {"analyze", S_KIND_SQL("analyze_sweep")},
+    [SWEEP_COPIES] = {"copies", S_KIND_SQL("copy_sweep", "1")},
+    [SWEEP_POSTDATA] = {"post-data", S_KIND_SQL("post_sweep", S_QUEUE_IS_LOW)},
+    [SWEEP_ANALYZE] = {"analyze", S_KIND_SQL("analyze_sweep", "1")},
 };
 
 const char *
@@ -67,6 +82,30 @@ sweep_is_done(store_t *store, int64_t db_id, sweep_kind_t kind)
     assert(kind < SWEEP_KIND_COUNT);
     /* NULL (never started) reads as the default, 0: not done */
     return store_int(store, 0, s_kinds[kind].where, "i", db_id) == SWEEP_DONE;
+}
+
+bool
+sweep_has_passed(store_t *store, int64_t db_id, sweep_kind_t kind,
+                 int64_t table_id)
+{
+    assert(kind < SWEEP_KIND_COUNT);
+    /* NULL (never started) reads as 0, ahead of every table */
+    int64_t at = store_int(store, 0, s_kinds[kind].where, "i", db_id);
+    return at == SWEEP_DONE || at > table_id;
+}
+
+bool
+sweep_is_held(store_t *store, sweep_kind_t kind)
+{
+    assert(kind < SWEEP_KIND_COUNT);
+    return store_int(store, 0, s_kinds[kind].held, NULL) != 0;
+}
+
+bool
+sweep_may_go_on(store_t *store, sweep_kind_t kind)
+{
+    assert(kind < SWEEP_KIND_COUNT);
+    return store_int(store, 0, s_kinds[kind].next, NULL) != 0;
 }
 
 int

@@ -9,7 +9,10 @@
  *     time (once each, across a restart), the builds of the tables loaded
  *     before they were all known and no ANALYZE before those, no end of
  *     the load before the copies are queued, and no finalize before the
- *     ANALYZE a table missed.
+ *     ANALYZE a table missed; the post-data sweep held back while its
+ *     database has SWEEP_QUEUE_LOW units queued, and with it the builds
+ *     of the small tables it has yet to pass, and the builds of tables
+ *     not copied left to the load's end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +168,190 @@ s_load_table(coord_fixture_t *fx, int64_t table_id)
     results_on_result(&fx->coord, "a1", &r);
 }
 
+/* The database's schema-pre unit, placed on a1, has started: the load
+ * starts. Returns its id. */
+static int64_t
+s_schema_pre_started(coord_fixture_t *fx, int64_t db_id)
+{
+    int64_t schema_pre = coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
+    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
+
+    p.unit_id = (uint64_t) schema_pre;
+    p.started = true;
+    results_on_progress(&fx->coord, "a1", &p);
+    return schema_pre;
+}
+
+/* The copy unit of table_id, placed on a1 before (running) or not
+ * (queued), is done. */
+static void
+s_finish_copy(coord_fixture_t *fx, int64_t table_id)
+{
+    store_t *store = fx->coord.store;
+    int64_t copy = store_int(store, 0,
+                             "SELECT id FROM units WHERE table_id = ? AND "
+                             "kind = ? AND state = 'queued'",
+                             "ii", table_id, (int64_t) K_COPY);
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
+
+    if (copy == 0)
+    {
+        copy = store_int(store, 0,
+                         "SELECT id FROM units WHERE table_id = ? AND "
+                         "kind = ? AND state = 'running'",
+                         "ii", table_id, (int64_t) K_COPY);
+    }
+    else
+    {
+        CHECK(units_place(store, copy, "a1", copy, copy, 1.0) == 0);
+    }
+    CHECK(copy > 0);
+    r.unit_id = (uint64_t) copy;
+    r.ok = true;
+    r.rows = 100;
+    results_on_result(&fx->coord, "a1", &r);
+}
+
+/* schema-pre's result, placed and done, with items[0..n) */
+static void
+s_schema_pre_done(coord_fixture_t *fx, int64_t unit_id,
+                  Pgconvoy__SchemaItem **items, size_t n)
+{
+    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
+
+    r.unit_id = (uint64_t) unit_id;
+    r.ok = true;
+    r.items = items;
+    r.n_items = n;
+    results_on_result(&fx->coord, "a1", &r);
+}
+
+/*
+ * A database of more copies queued than SWEEP_QUEUE_LOW: the post-data
+ * sweep holds back, and so does a small table loaded meanwhile, until
+ * the queue runs low; then the sweep queues the builds of the tables it
+ * passes, and those it has passed get theirs as they complete. The
+ * index of a table not copied (a partitioned one) waits for the end of
+ * the load, whatever the sweep did.
+ */
+static void
+s_test_held(coord_fixture_t *fx)
+{
+    store_t *store = NULL;
+    const size_t n = (size_t) SWEEP_QUEUE_LOW + SWEEP_CHUNK;
+    int64_t db_id = s_task(fx, "held", n);
+    int64_t schema_pre = s_schema_pre_started(fx, db_id);
+
+    coord_fixture_sweep(fx);
+    store = fx->coord.store;
+    CHECK_EQ_INT(units_count(store, db_id, K_COPY, "'queued'"), n);
+
+    /* an index per table, and one of a table not copied */
+    Pgconvoy__SchemaItem *items = xcalloc(n + 1, sizeof *items);
+    Pgconvoy__SchemaItem **ptrs = xcalloc(n + 1, sizeof *ptrs);
+    char **names = xcalloc(n + 1, sizeof *names);
+    for (size_t i = 0; i <= n; i++)
+    {
+        names[i] = i < n ? xasprintf("t%03zu", i) : xstrdup("parent");
+        pgconvoy__schema_item__init(&items[i]);
+        items[i].kind = "INDEX";
+        items[i].tag = names[i];
+        items[i].sql = "CREATE INDEX ON t (id)";
+        items[i].phase = 1;
+        items[i].table_schema = "public";
+        items[i].table_name = names[i];
+        ptrs[i] = &items[i];
+    }
+    s_schema_pre_done(fx, schema_pre, ptrs, n + 1);
+    coord_fixture_sweep(fx);
+    CHECK(!items_are_staged(store, db_id));
+    CHECK(sweep_is_held(store, SWEEP_POSTDATA));
+    CHECK(!sweep_may_go_on(store, SWEEP_POSTDATA));
+    CHECK(fx->coord.sweep_held);
+    CHECK(!fx->coord.sweep_wanted);
+    CHECK(!sweep_is_done(store, db_id, SWEEP_POSTDATA));
+
+    /* a small table loaded now: nothing queued for it yet */
+    int64_t first =
+        s_count(fx, "SELECT min(id) FROM tables_ WHERE database_id = ?", db_id);
+    s_finish_copy(fx, first);
+    advance_requested(&fx->coord);
+    CHECK(!fx->coord.sweep_wanted);
+    CHECK_EQ_INT(
+        units_count(store, db_id, K_SCHEMA_POST, "'queued', 'running', 'done'"),
+        0);
+    CHECK_EQ_INT(
+        units_count(store, db_id, K_ANALYZE, "'queued', 'running', 'done'"), 0);
+
+    /* the queue runs low: the next pass takes a chunk, which queues the
+     * loaded table's index, and holds back again */
+    while (s_count(fx,
+                   "SELECT sum(n) FROM unit_counts WHERE database_id = ? "
+                   "AND state = 'queued'",
+                   db_id) >= SWEEP_QUEUE_LOW)
+    {
+        (void) coord_fixture_place(fx, db_id, K_COPY, "a1");
+    }
+    CHECK(sweep_may_go_on(store, SWEEP_POSTDATA));
+    advance_requested(&fx->coord);
+    CHECK(fx->coord.sweep_wanted);
+    CHECK(advance_sweep(&fx->coord));
+    CHECK(!advance_sweep(&fx->coord));
+    CHECK_EQ_INT(units_count(store, db_id, K_SCHEMA_POST, "'queued'"), 1);
+    CHECK(sweep_has_passed(store, db_id, SWEEP_POSTDATA, first + 1));
+    CHECK(!sweep_has_passed(store, db_id, SWEEP_POSTDATA, first + SWEEP_CHUNK));
+    CHECK(fx->coord.sweep_held);
+
+    /* passed: its index is queued as it completes; not passed yet: the
+     * sweep queues it */
+    s_finish_copy(fx, first + 1);
+    CHECK_EQ_INT(units_count(store, db_id, K_SCHEMA_POST, "'queued'"), 2);
+    s_finish_copy(fx, first + SWEEP_CHUNK);
+    CHECK_EQ_INT(units_count(store, db_id, K_SCHEMA_POST, "'queued'"), 2);
+
+    /* every copy done: the load ends once the sweep has passed every
+     * table, and only then is the table not copied built */
+    for (int64_t t = first + 2; t < first + (int64_t) n; t++)
+    {
+        if (t != first + SWEEP_CHUNK)
+        {
+            s_finish_copy(fx, t);
+        }
+    }
+    CHECK_EQ_INT(units_count(store, db_id, K_COPY, "'queued', 'running'"), 0);
+    advance_requested(&fx->coord);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_COMPLETING);
+    /* the builds held back go as the queue of builds runs low */
+    for (int guard = 0; !sweep_is_done(store, db_id, SWEEP_POSTDATA); guard++)
+    {
+        CHECK(guard < (int) n);
+        coord_fixture_sweep(fx);
+        while (units_count(store, db_id, K_SCHEMA_POST, "'queued'") > 0)
+        {
+            (void) coord_fixture_place(fx, db_id, K_SCHEMA_POST, "a1");
+        }
+        advance_requested(&fx->coord);
+    }
+    CHECK_EQ_INT(s_count(fx,
+                         "SELECT count(*) FROM units u JOIN schema_items si "
+                         "  ON si.id = u.item_id WHERE si.table_name = "
+                         "'parent' AND si.loose <> 0 AND u.database_id = ?",
+                         db_id),
+                 1);
+    CHECK_EQ_INT(s_count(fx,
+                         "SELECT count(DISTINCT item_id) FROM units "
+                         "WHERE database_id = ? AND kind = 5",
+                         db_id),
+                 n + 1);
+    for (size_t i = 0; i <= n; i++)
+    {
+        free(names[i]);
+    }
+    free(names);
+    free(ptrs);
+    free(items);
+}
+
 /*
  * Through the coordinator: schema-pre's Progress names no table, so the
  * copies come from the sweep, and a coordinator restarted mid-sweep goes
@@ -176,12 +363,8 @@ static void
 s_test_advance(coord_fixture_t *fx)
 {
     int64_t db_id = s_task(fx, "advance", S_TABLES);
-    int64_t schema_pre = coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
-    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
+    int64_t schema_pre = s_schema_pre_started(fx, db_id);
 
-    p.unit_id = (uint64_t) schema_pre;
-    p.started = true;
-    results_on_progress(&fx->coord, "a1", &p);
     CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
     CHECK(fx->coord.sweep_wanted);
     CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_COPY, "'queued'"), 0);
@@ -318,11 +501,8 @@ s_test_cancelled(coord_fixture_t *fx)
     int64_t db_id = s_task(fx, "cancelled", S_TABLES);
     int64_t task_id =
         s_count(fx, "SELECT task_id FROM databases WHERE id = ?", db_id);
-    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
 
-    p.unit_id = (uint64_t) coord_fixture_place(fx, db_id, K_SCHEMA_PRE, "a1");
-    p.started = true;
-    results_on_progress(&fx->coord, "a1", &p);
+    (void) s_schema_pre_started(fx, db_id);
     CHECK(advance_sweep(&fx->coord));
     plan_cancel_task(&fx->coord, task_id);
     int64_t before = units_count(fx->coord.store, db_id, K_COPY,
@@ -431,6 +611,7 @@ main(void)
     s_test_cancelled(&fx);
     s_test_items_dropped(&fx);
     s_test_finalize_waits(&fx);
+    s_test_held(&fx);
     coord_fixture_close(&fx);
     printf("test_sweep: ok\n");
     return 0;
