@@ -131,8 +131,15 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
     {
         return false;
     }
-    if (units_count(self->store, db_id, K_FINALIZE,
-                    "'queued', 'running', 'done'") == 0)
+    /* once: online, the database stays in FULL_LOAD while it builds,
+     * and this runs on each of their results */
+    char now[40];
+    store_now(now, sizeof now);
+    if (store_exec(self->store,
+                   "UPDATE databases SET loaded_at = ? "
+                   "WHERE id = ? AND loaded_at IS NULL",
+                   "si", now, db_id) == 0 &&
+        store_changes(self->store) > 0)
     {
         (void) advance_queue_items(self, task_id, db_id, 0);
         int64_t left = items_count_builds(self->store, db_id) -

@@ -71,7 +71,9 @@ static const char *const s_schema =
     "  source_stream_dropped INTEGER NOT NULL DEFAULT 0,"
     /* the sweeps over its tables (sweep.c): the next table id to visit,
      * NULL before the sweep starts, -1 once it is done */
-    "  copy_sweep INTEGER, post_sweep INTEGER, analyze_sweep INTEGER);"
+    "  copy_sweep INTEGER, post_sweep INTEGER, analyze_sweep INTEGER,"
+    /* when its last copy was in (advance.c): told once */
+    "  loaded_at TEXT);"
     "CREATE TABLE IF NOT EXISTS tables_ ("
     "  id INTEGER PRIMARY KEY,"
     "  database_id INTEGER NOT NULL REFERENCES databases ON DELETE CASCADE,"

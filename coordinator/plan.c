@@ -470,8 +470,8 @@ plan_restart_load(coord_t *self, int64_t task_id, int64_t db_id)
     (void) store_exec(self->store, reset, "si", states_table_name(TABLE_QUEUED),
                       db_id);
     (void) store_exec(self->store,
-                      "UPDATE databases SET reloads = reloads + 1 "
-                      "WHERE id = ?",
+                      "UPDATE databases SET reloads = reloads + 1, "
+                      "loaded_at = NULL WHERE id = ?",
                       "i", db_id);
     (void) units_add(self->store, task_id, db_id, K_SLOT, 0, 0, 0);
     coord_event(self, task_id, "warn",

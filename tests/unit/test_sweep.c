@@ -12,7 +12,7 @@
  *     ANALYZE a table missed; the post-data sweep held back while its
  *     database has SWEEP_QUEUE_LOW units queued, and with it the builds
  *     of the small tables it has yet to pass, and the builds of tables
- *     not copied left to the load's end.
+ *     not copied left to the load's end, which is told once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,16 +34,16 @@
 #define S_ITEMS_SQL "SELECT count(*) FROM schema_items WHERE database_id = ?"
 
 /* A task of one database whose prepare found n tables t000..., each one
- * page. Returns the database's id. */
+ * page, online or not. Returns the database's id. */
 static int64_t
-s_task(coord_fixture_t *fx, const char *name, size_t n)
+s_task_of(coord_fixture_t *fx, const char *name, size_t n, bool online)
 {
     Pgconvoy__TableRef *refs = xcalloc(n, sizeof *refs);
     Pgconvoy__TableRef **ptrs = xcalloc(n, sizeof *ptrs);
     char **names = xcalloc(n, sizeof *names);
     int64_t db_id = 0;
 
-    (void) coord_fixture_task(fx, name, false, "shop", 0, &db_id);
+    (void) coord_fixture_task(fx, name, online, "shop", 0, &db_id);
     for (size_t i = 0; i < n; i++)
     {
         names[i] = xasprintf("t%03zu", i);
@@ -65,6 +65,13 @@ s_task(coord_fixture_t *fx, const char *name, size_t n)
     free(ptrs);
     free(refs);
     return db_id;
+}
+
+/* The same, offline. */
+static int64_t
+s_task(coord_fixture_t *fx, const char *name, size_t n)
+{
+    return s_task_of(fx, name, n, false);
 }
 
 static int64_t
@@ -212,6 +219,19 @@ s_finish_copy(coord_fixture_t *fx, int64_t table_id)
     results_on_result(&fx->coord, "a1", &r);
 }
 
+/* An index of table public.name (borrowed), tagged with its name. */
+static void
+s_index_item(Pgconvoy__SchemaItem *item, char *name)
+{
+    pgconvoy__schema_item__init(item);
+    item->kind = "INDEX";
+    item->tag = name;
+    item->sql = "CREATE INDEX ON t (id)";
+    item->phase = 1;
+    item->table_schema = "public";
+    item->table_name = name;
+}
+
 /* schema-pre's result, placed and done, with items[0..n) */
 static void
 s_schema_pre_done(coord_fixture_t *fx, int64_t unit_id,
@@ -253,13 +273,7 @@ s_test_held(coord_fixture_t *fx)
     for (size_t i = 0; i <= n; i++)
     {
         names[i] = i < n ? xasprintf("t%03zu", i) : xstrdup("parent");
-        pgconvoy__schema_item__init(&items[i]);
-        items[i].kind = "INDEX";
-        items[i].tag = names[i];
-        items[i].sql = "CREATE INDEX ON t (id)";
-        items[i].phase = 1;
-        items[i].table_schema = "public";
-        items[i].table_name = names[i];
+        s_index_item(&items[i], names[i]);
         ptrs[i] = &items[i];
     }
     s_schema_pre_done(fx, schema_pre, ptrs, n + 1);
@@ -350,6 +364,53 @@ s_test_held(coord_fixture_t *fx)
     free(names);
     free(ptrs);
     free(items);
+}
+
+/*
+ * Online, a database stays in FULL_LOAD while its indexes are built, and
+ * each of their results moves it forward again: the end of its load is
+ * told once, not once a result.
+ */
+static void
+s_test_told_once(coord_fixture_t *fx)
+{
+    const size_t n = 3;
+    int64_t db_id = s_task_of(fx, "once", n, true);
+    int64_t task_id =
+        s_count(fx, "SELECT task_id FROM databases WHERE id = ?", db_id);
+    Pgconvoy__SchemaItem items[3];
+    Pgconvoy__SchemaItem *ptrs[3];
+    char names[3][8];
+
+    (void) coord_fixture_place(fx, db_id, K_SLOT, "a1"); /* the holder */
+    int64_t schema_pre = s_schema_pre_started(fx, db_id);
+    coord_fixture_sweep(fx);
+    for (size_t i = 0; i < n; i++)
+    {
+        snprintf(names[i], sizeof names[i], "t%03zu", i);
+        s_index_item(&items[i], names[i]);
+        ptrs[i] = &items[i];
+    }
+    s_schema_pre_done(fx, schema_pre, ptrs, n);
+    coord_fixture_sweep(fx);
+    int64_t first =
+        s_count(fx, "SELECT min(id) FROM tables_ WHERE database_id = ?", db_id);
+    for (int64_t t = first; t < first + (int64_t) n; t++)
+    {
+        s_finish_copy(fx, t);
+    }
+    for (int i = 0; i < 3; i++)
+    {
+        advance_database(&fx->coord, task_id, db_id);
+    }
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_FULL_LOAD);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_SCHEMA_POST, "'queued'"),
+                 n);
+    CHECK_EQ_INT(store_int(fx->coord.store, -1,
+                           "SELECT count(*) FROM events WHERE task_id = ? "
+                           "AND message LIKE '%full load done%'",
+                           "i", task_id),
+                 1);
 }
 
 /*
@@ -612,6 +673,7 @@ main(void)
     s_test_items_dropped(&fx);
     s_test_finalize_waits(&fx);
     s_test_held(&fx);
+    s_test_told_once(&fx);
     coord_fixture_close(&fx);
     printf("test_sweep: ok\n");
     return 0;
