@@ -8,7 +8,6 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/lsn.h"
 #include "common/strbuf.h"
@@ -32,39 +31,6 @@ s_text_or_null(const store_rows_t *rows, int column)
         return NULL;
     }
     return s_text(rows, column);
-}
-
-/* Seconds since the epoch of our own ISO timestamps; 0 if unparsable. */
-static double
-s_parse_time(const char *iso)
-{
-    struct tm tm;
-    long micros = 0;
-
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL)
-    {
-        return 0;
-    }
-    if (*rest == '.')
-    {
-        micros = strtol(rest + 1, NULL, 10);
-    }
-    return (double) timegm(&tm) + (double) micros / 1e6;
-}
-
-static void
-s_format_time(double when, char *buf, size_t size)
-{
-    time_t secs = (time_t) when;
-    struct tm tm;
-    char base[32];
-
-    gmtime_r(&secs, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%06ld+00:00", base,
-             (long) ((when - (double) secs) * 1e6));
 }
 
 /* Milliseconds as seconds, printed to the millisecond. */
@@ -105,10 +71,10 @@ s_add_migration(store_t *store, json_object *out, int64_t task_id)
         json_object_object_add(m, "startedOn", s_text_or_null(rows, 6));
         json_object_object_add(m, "endedOn", s_text_or_null(rows, 7));
         /* since the start, or from start to end: what a watch shows */
-        double started = s_parse_time(store_rows_text(rows, 6));
+        double started = store_parse_time(store_rows_text(rows, 6));
         double ended = store_rows_is_null(rows, 7)
                            ? (double) zclock_time() / 1000.0
-                           : s_parse_time(store_rows_text(rows, 7));
+                           : store_parse_time(store_rows_text(rows, 7));
         json_object_object_add(
             m, "elapsedSeconds",
             s_seconds(started > 0 && ended > started
@@ -405,8 +371,9 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
             completed ? store_rows_int(rows, 5) : store_rows_int(rows, 14);
         int64_t bytes_est = store_rows_int(rows, 10);
         int64_t rows_est = store_rows_int(rows, 11);
-        double started = s_parse_time(store_rows_text(rows, 6));
-        double ended = completed ? s_parse_time(store_rows_text(rows, 7)) : now;
+        double started = store_parse_time(store_rows_text(rows, 6));
+        double ended =
+            completed ? store_parse_time(store_rows_text(rows, 7)) : now;
         double elapsed = started > 0 && ended > started ? ended - started : 0;
         int64_t rate = elapsed > 0 ? (int64_t) ((double) bytes / elapsed) : 0;
         char finish[48] = "1970-01-01T00:00:00+00:00";
@@ -429,9 +396,9 @@ s_add_tables(store_t *store, json_object *out, int64_t task_id,
         {
             /* bytes streamed so far against the table's size on disk:
              * rough, but honest about being an estimate */
-            s_format_time(now + elapsed * (double) (bytes_est - bytes) /
-                                    (double) bytes,
-                          finish, sizeof finish);
+            store_format_time(now + elapsed * (double) (bytes_est - bytes) /
+                                        (double) bytes,
+                              finish, sizeof finish);
         }
         char *id =
             xasprintf("or|%s|%s|%s", store_rows_text(rows, 0),

@@ -76,17 +76,52 @@ struct store_t
     void *log_arg;
 };
 
+/* The catalog's one spelling of a time: UTC, to the microsecond. */
+static void
+s_format_time(time_t secs, long micros, char *buf, size_t size)
+{
+    struct tm tm;
+    char base[32];
+
+    gmtime_r(&secs, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%06ld+00:00", base, micros);
+}
+
 void
 store_now(char *buf, size_t size)
 {
     struct timespec now;
-    struct tm tm;
-    char base[32];
 
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%06ld+00:00", base, now.tv_nsec / 1000);
+    s_format_time(now.tv_sec, now.tv_nsec / 1000, buf, size);
+}
+
+void
+store_format_time(double when, char *buf, size_t size)
+{
+    time_t secs = (time_t) when;
+
+    s_format_time(secs, (long) ((when - (double) secs) * 1e6), buf, size);
+}
+
+double
+store_parse_time(const char *text)
+{
+    struct tm tm;
+    long micros = 0;
+
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest == NULL)
+    {
+        return 0;
+    }
+    if (*rest == '.')
+    {
+        micros = strtol(rest + 1, NULL, 10);
+    }
+    return (double) timegm(&tm) + (double) micros / 1e6;
 }
 
 store_t *

@@ -162,7 +162,12 @@ int64_t store_changes(store_t *self);
  */
 int64_t store_prepared_count(const store_t *self);
 
-/* Current UTC time as ISO 8601 with microseconds, e.g. for startedOn. */
+/* Current UTC time as ISO 8601 with microseconds, e.g. for startedOn:
+ * the catalog's spelling of a time, which sorts as text. */
 void store_now(char *buf, size_t size);
+/* when (seconds since the epoch) spelt as store_now() spells it. */
+void store_format_time(double when, char *buf, size_t size);
+/* Seconds since the epoch of a time spelt so; 0 if it is not. */
+double store_parse_time(const char *text);
 
 #endif

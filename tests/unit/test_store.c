@@ -4,10 +4,11 @@
  *     coordinator restart), bindings of every type, rollback undoing a
  *     change, foreign keys enforced, commits synced or not as asked; the
  *     rows of a query read through a cursor, and the statements kept
- *     prepared behind it.
+ *     prepared behind it; the catalog's spelling of a time, read back.
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -183,6 +184,24 @@ s_test_cursors(const char *state_dir)
     store_destroy(&store);
     CHECK(store == NULL);
     coord_fixture_remove_catalog(state_dir);
+}
+
+/* A time spelt as the catalog spells it reads back to the microsecond;
+ * the time now, to the second; anything else as 0. */
+static void
+s_test_times(void)
+{
+    char text[40];
+    char now[40];
+    time_t before = time(NULL);
+
+    store_format_time(1764842531.25, text, sizeof text);
+    CHECK_EQ_STR(text, "2025-12-04T10:02:11.250000+00:00");
+    CHECK(store_parse_time(text) == 1764842531.25);
+    store_now(now, sizeof now);
+    CHECK(store_parse_time(now) >= (double) before);
+    CHECK(store_parse_time(now) < (double) time(NULL) + 1);
+    CHECK(store_parse_time("yesterday") == 0);
 }
 
 int
@@ -372,6 +391,7 @@ main(void)
     state = xasprintf("%s/cursors", dir);
     s_test_cursors(state);
     free(state);
+    s_test_times();
     (void) rmdir(dir);
     puts("test_store: ok");
     return 0;
