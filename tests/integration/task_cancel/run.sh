@@ -60,11 +60,14 @@ until [[ $(psql_src "$DB" -c "SELECT count(*) FROM pg_stat_activity
 done
 pass "the snapshot on the source was let go"
 
-# what was queued is never started: at most the range running at the
-# cancel commits, and the catalog shows no more done afterwards
+# what was queued is never started: at most the two ranges placed on the
+# agent at the cancel commit, the one running and the one waiting there
+# for its slot (agent/backlog.h), which starts when the first ends if the
+# Release is not there yet: it is sent once the cancel is synced to disk,
+# and a CI run saw it come 40 ms late, after both had committed
 sleep 3
 committed=$(psql_tgt "$DB" -c "SELECT count(*) FROM pgconvoy.partition_done")
-((committed <= done_at_cancel + 1 && committed < total)) ||
+((committed <= done_at_cancel + 2 && committed < total)) ||
     fail "$committed of $total ranges committed after the cancel at $done_at_cancel"
 pass "$committed of $total ranges were committed; nothing queued was started"
 
