@@ -153,22 +153,34 @@ s_test_full_chunks(coord_fixture_t *fx)
     CHECK(sweep_is_done(store, db_id, SWEEP_COPIES));
 }
 
-/* The copy unit of table_id runs on a1 and is done. */
+/* The copy unit of table_id, placed on a1 before (running) or not yet
+ * (queued: placed and started now), is done. */
 static void
 s_load_table(coord_fixture_t *fx, int64_t table_id)
 {
-    int64_t copy = store_int(fx->coord.store, 0,
+    store_t *store = fx->coord.store;
+    int64_t copy = store_int(store, 0,
                              "SELECT id FROM units WHERE table_id = ? AND "
-                             "kind = ?",
+                             "kind = ? AND state = 'queued'",
                              "ii", table_id, (int64_t) K_COPY);
-    Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
     Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
 
+    if (copy == 0)
+    {
+        copy = store_int(store, 0,
+                         "SELECT id FROM units WHERE table_id = ? AND "
+                         "kind = ? AND state = 'running'",
+                         "ii", table_id, (int64_t) K_COPY);
+    }
+    else
+    {
+        Pgconvoy__Progress p = PGCONVOY__PROGRESS__INIT;
+        CHECK(units_place(store, copy, "a1", copy, copy, 1.0) == 0);
+        p.unit_id = (uint64_t) copy;
+        p.started = true;
+        results_on_progress(&fx->coord, "a1", &p);
+    }
     CHECK(copy > 0);
-    CHECK(units_place(fx->coord.store, copy, "a1", copy, copy, 1.0) == 0);
-    p.unit_id = (uint64_t) copy;
-    p.started = true;
-    results_on_progress(&fx->coord, "a1", &p);
     r.unit_id = (uint64_t) copy;
     r.ok = true;
     r.rows = 100;
@@ -187,36 +199,6 @@ s_schema_pre_started(coord_fixture_t *fx, int64_t db_id)
     p.started = true;
     results_on_progress(&fx->coord, "a1", &p);
     return schema_pre;
-}
-
-/* The copy unit of table_id, placed on a1 before (running) or not
- * (queued), is done. */
-static void
-s_finish_copy(coord_fixture_t *fx, int64_t table_id)
-{
-    store_t *store = fx->coord.store;
-    int64_t copy = store_int(store, 0,
-                             "SELECT id FROM units WHERE table_id = ? AND "
-                             "kind = ? AND state = 'queued'",
-                             "ii", table_id, (int64_t) K_COPY);
-    Pgconvoy__Result r = PGCONVOY__RESULT__INIT;
-
-    if (copy == 0)
-    {
-        copy = store_int(store, 0,
-                         "SELECT id FROM units WHERE table_id = ? AND "
-                         "kind = ? AND state = 'running'",
-                         "ii", table_id, (int64_t) K_COPY);
-    }
-    else
-    {
-        CHECK(units_place(store, copy, "a1", copy, copy, 1.0) == 0);
-    }
-    CHECK(copy > 0);
-    r.unit_id = (uint64_t) copy;
-    r.ok = true;
-    r.rows = 100;
-    results_on_result(&fx->coord, "a1", &r);
 }
 
 /* An index of table public.name (borrowed), tagged with its name. */
@@ -288,7 +270,7 @@ s_test_held(coord_fixture_t *fx)
     /* a small table loaded now: nothing queued for it yet */
     int64_t first =
         s_count(fx, "SELECT min(id) FROM tables_ WHERE database_id = ?", db_id);
-    s_finish_copy(fx, first);
+    s_load_table(fx, first);
     advance_requested(&fx->coord);
     CHECK(!fx->coord.sweep_wanted);
     CHECK_EQ_INT(
@@ -318,9 +300,9 @@ s_test_held(coord_fixture_t *fx)
 
     /* passed: its index is queued as it completes; not passed yet: the
      * sweep queues it */
-    s_finish_copy(fx, first + 1);
+    s_load_table(fx, first + 1);
     CHECK_EQ_INT(units_count(store, db_id, K_SCHEMA_POST, "'queued'"), 2);
-    s_finish_copy(fx, first + SWEEP_CHUNK);
+    s_load_table(fx, first + SWEEP_CHUNK);
     CHECK_EQ_INT(units_count(store, db_id, K_SCHEMA_POST, "'queued'"), 2);
 
     /* every copy done: the load ends once the sweep has passed every
@@ -329,7 +311,7 @@ s_test_held(coord_fixture_t *fx)
     {
         if (t != first + SWEEP_CHUNK)
         {
-            s_finish_copy(fx, t);
+            s_load_table(fx, t);
         }
     }
     CHECK_EQ_INT(units_count(store, db_id, K_COPY, "'queued', 'running'"), 0);
@@ -397,7 +379,7 @@ s_test_told_once(coord_fixture_t *fx)
         s_count(fx, "SELECT min(id) FROM tables_ WHERE database_id = ?", db_id);
     for (int64_t t = first; t < first + (int64_t) n; t++)
     {
-        s_finish_copy(fx, t);
+        s_load_table(fx, t);
     }
     for (int i = 0; i < 3; i++)
     {
