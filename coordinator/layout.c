@@ -245,13 +245,23 @@ layout_check_version(sqlite3 *db, const char *path)
     return -1;
 }
 
+/* One transaction: each statement on its own would be a commit and a
+ * sync of its own, about 40 of them, and a coordinator started beside a
+ * busy database (a migration's target, writing back) waited 0.3 s for
+ * them before it listened. */
 int
 layout_apply(sqlite3 *db, char **errmsg)
 {
-    if (sqlite3_exec(db, s_schema, NULL, NULL, errmsg) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA user_version = " STORE_VERSION_TEXT, NULL,
-                     NULL, errmsg) != SQLITE_OK)
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, errmsg) != SQLITE_OK)
     {
+        return -1;
+    }
+    if (sqlite3_exec(db, s_schema, NULL, NULL, errmsg) != SQLITE_OK ||
+        sqlite3_exec(db,
+                     "PRAGMA user_version = " STORE_VERSION_TEXT "; COMMIT",
+                     NULL, NULL, errmsg) != SQLITE_OK)
+    {
+        (void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
     return 0;
