@@ -11,8 +11,9 @@
 #
 # Data: pgbench -i -s SCALE (SCALE x 100,000 pgbench_accounts rows) plus
 # public.wide, WIDE_ROWS (default 1,000,000) rows of mixed types. Each run of
-# each tool starts from an emptied target database; the tools take turns
-# within a run so that drift (cache, checkpoints) hits them alike. Each
+# each tool starts from an emptied target database and quiet servers
+# (quiesce); the tools take turns within a run, in an order that rotates
+# from run to run, so that drift (cache, checkpoints) hits them alike. Each
 # pgconvoy run is checked with compare_db (not timed).
 #
 # Prints every run's seconds, the median per tool, and the ratios
@@ -137,8 +138,12 @@ run_pgcopydb()
 
 declare -A times=()
 for run in $(seq 1 "$RUNS"); do
-    for tool in $TOOLS; do
+    # the order rotates from run to run
+    n=${#TOOL_LIST[@]}
+    for i in $(seq 0 $((n - 1))); do
+        tool=${TOOL_LIST[$(((i + run - 1) % n))]}
         new_db "$DB" tgt # the emptied target
+        quiesce
         "run_${tool}" "$run"
         times[$tool]+="$SECS "
         note "run $run: $tool $SECS s"

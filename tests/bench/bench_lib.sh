@@ -24,6 +24,18 @@ median()
               else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# quiesce: both clusters' dirty buffers written and the kernel's written
+# back, untimed, before a timed run. Without it the data set's load (700 MB
+# in bench.sh) or the run before was still being written back during the
+# next run: the first run of bench.sh had 1-1.5 s more of idle CPU than
+# the others, and it was always the same tool's.
+quiesce()
+{
+    psql_src postgres -c "CHECKPOINT" >/dev/null || fail "CHECKPOINT failed on the source"
+    psql_tgt postgres -c "CHECKPOINT" >/dev/null || fail "CHECKPOINT failed on the target"
+    sync
+}
+
 # check_tools "KNOWN..." TOOL...: each TOOL is one of the KNOWN ones (the
 # benchmark's run_TOOL functions), and can run
 check_tools()

@@ -533,6 +533,7 @@ for corpus in $CORPORA; do
             tool=${TOOL_LIST[$(((i + run - 1) % n))]}
             key=$corpus/$tool
             new_db "$db" tgt # the emptied target
+            quiesce
             "run_${tool}" "$corpus" "$run"
             if [[ $STATUS == ok ]]; then
                 check_run "$corpus" "$run" "$tool"
