@@ -80,8 +80,9 @@ typedef struct
     /* the post-data sweep waits for its database's queue to run low
      * (SWEEP_QUEUE_LOW): advance_requested() looks again each pass */
     bool sweep_held;
-    /* the batch being handled moved a task or database: its commit is
-     * made durable, though agents' batches are not (server.c) */
+    /* the batch being handled moved a task or database, or wrote what a
+     * person asked for: synced before the CLI hears of it, though
+     * agents' batches are not (server.c) */
     bool sync_wanted;
     /* a warning event when a database's slot holds back more WAL on its
      * source than this (--slot-wal-warn; 0: never) */

@@ -71,20 +71,45 @@ outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route,
     return 0;
 }
 
+static void
+s_send(outbox_msg_t *m)
+{
+    if (zmsg_send(&m->msg, m->sock) != 0)
+    {
+        /* a peer gone: the agent's next heartbeat, or the CLI's next
+         * request, settles what it missed */
+        log_warn("could not send a message: %s", zmq_strerror(zmq_errno()));
+        zmsg_destroy(&m->msg);
+    }
+}
+
 void
 outbox_flush(outbox_t *self)
 {
     for (size_t i = 0; i < self->count; i++)
     {
-        if (zmsg_send(&self->msgs[i].msg, self->msgs[i].sock) != 0)
-        {
-            /* a peer gone: the agent's next heartbeat, or the CLI's
-             * next request, settles what it missed */
-            log_warn("could not send a message: %s", zmq_strerror(zmq_errno()));
-            zmsg_destroy(&self->msgs[i].msg);
-        }
+        s_send(&self->msgs[i]);
     }
     self->count = 0;
+}
+
+void
+outbox_flush_to(outbox_t *self, const zsock_t *sock)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < self->count; i++)
+    {
+        if (self->msgs[i].sock == sock)
+        {
+            s_send(&self->msgs[i]);
+        }
+        else
+        {
+            self->msgs[kept++] = self->msgs[i];
+        }
+    }
+    self->count = kept;
 }
 
 void

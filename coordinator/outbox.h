@@ -29,6 +29,10 @@ int outbox_add(outbox_t *self, zsock_t *sock, zmsg_t *route,
 /* Sends every queued message, in the order queued. */
 void outbox_flush(outbox_t *self);
 
+/* Sends the messages queued for sock, in the order queued; the others
+ * stay queued, in theirs. */
+void outbox_flush_to(outbox_t *self, const zsock_t *sock);
+
 /* Drops every queued message: what they told was rolled back. */
 void outbox_discard(outbox_t *self);
 

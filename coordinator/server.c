@@ -623,18 +623,29 @@ s_end_batch(coord_t *self, bool in_transaction, s_pass_clock_t *clock)
         registry_recount(self->registry);
         return;
     }
-    /* what a database or task became is not undone by a power loss */
-    if (self->sync_wanted && store_sync(self->store) != 0)
-    {
-        log_warn("could not sync the catalog to disk: a power loss now "
-                 "may undo the latest changes of state");
-    }
-    self->sync_wanted = false;
     if (self->fault_armed)
     {
         log_warn("fault injected: exiting with a placement committed and "
                  "not sent");
         _exit(99);
+    }
+    /*
+     * What a database or a task became, and what a person was told, is
+     * not undone by a power loss: synced before the CLI hears of it. The
+     * agents hear first: their messages follow a commit that is not
+     * synced in every batch (s_handle_batch), and the sync, up to 100 ms
+     * behind a disk that writes back a migration, held back the first
+     * build of a database that had just loaded, and a cancel's Releases.
+     */
+    if (self->sync_wanted)
+    {
+        outbox_flush_to(self->outbox, self->agents);
+        if (store_sync(self->store) != 0)
+        {
+            log_warn("could not sync the catalog to disk: a power loss now "
+                     "may undo the latest changes of state");
+        }
+        self->sync_wanted = false;
     }
     outbox_flush(self->outbox);
     if (log_is_enabled(LOG_LEVEL_DEBUG))
@@ -663,14 +674,16 @@ s_handle_batch(coord_t *self, zsock_t *sock)
 {
     /*
      * What a person is told (a task created, a cutover accepted) must
-     * survive a power loss: its commit is synced. An agent's progress
+     * survive a power loss: a batch of requests that wrote anything is
+     * synced before its answers go (s_end_batch). An agent's progress
      * need not: a placement or result a power loss undoes is done again,
      * and the target's bookkeeping (partition_done, step_done, the
      * origin, the fence) makes that harmless; not syncing it takes an
-     * fsync off the path of every placement. State moves are synced
-     * anyway (s_end_batch).
+     * fsync off the path of every placement. So no commit syncs by
+     * itself (server_run()), and a synced batch's messages to agents go
+     * before its sync.
      */
-    (void) store_set_durable(self->store, sock == self->cli);
+    int64_t changes = store_total_changes(self->store);
     if (sock == self->cli)
     {
         /* a request may move the units of any agent */
@@ -702,6 +715,10 @@ s_handle_batch(coord_t *self, zsock_t *sock)
             break;
         }
     }
+    if (sock == self->cli && store_total_changes(self->store) != changes)
+    {
+        self->sync_wanted = true;
+    }
     s_end_batch(self, in_transaction, &clock);
 }
 
@@ -717,6 +734,9 @@ server_run(coord_t *self)
     }
     int64_t next_tick = zclock_mono() + SERVER_TICK_MS;
 
+    /* no commit syncs by itself: s_end_batch() syncs the batches that
+     * must be, after their messages to agents went (s_handle_batch()) */
+    (void) store_set_durable(self->store, false);
     while (!zsys_interrupted)
     {
         /* a sweep under way takes its next chunk as soon as the sockets
@@ -762,7 +782,6 @@ server_run(coord_t *self)
         {
             s_pass_clock_t clock = {.started = zclock_usecs(),
                                     .cpu_started = s_cpu_usecs()};
-            (void) store_set_durable(self->store, false);
             registry_recount(self->registry);
             bool in_transaction = store_begin(self->store) == 0;
             /* a chunk's position moves with its work, or not at all */
@@ -776,7 +795,6 @@ server_run(coord_t *self)
         {
             s_pass_clock_t clock = {.started = zclock_usecs(),
                                     .cpu_started = s_cpu_usecs()};
-            (void) store_set_durable(self->store, false);
             registry_recount(self->registry);
             bool in_transaction = store_begin(self->store) == 0;
             s_tick(self);

@@ -683,6 +683,12 @@ store_changes(store_t *self)
 }
 
 int64_t
+store_total_changes(store_t *self)
+{
+    return sqlite3_total_changes64(self->db);
+}
+
+int64_t
 store_prepared_count(const store_t *self)
 {
     return self->prepared;

@@ -155,6 +155,9 @@ int store_string(store_t *self, char *buf, size_t size, const char *sql,
 int64_t store_last_id(store_t *self);
 /* Rows the last INSERT, UPDATE or DELETE changed (not its triggers'). */
 int64_t store_changes(store_t *self);
+/* Rows changed since the catalog opened, by every statement and trigger:
+ * two readings apart tell whether anything was written between them. */
+int64_t store_total_changes(store_t *self);
 
 /*
  * Statements self has prepared since it opened: a query found in its
