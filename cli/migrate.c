@@ -559,11 +559,21 @@ s_remove_entry(const char *path, const struct stat *sb, int flag,
 static void
 s_stop_daemons(migrate_t *self)
 {
-    /* agents first, so none reports to a coordinator already gone */
-    for (int i = self->nchildren - 1; i >= 0; i--)
+    /* the agents first, so that none reports to a coordinator already
+     * gone; all of them at once, each closing its sessions meanwhile */
+    for (int i = self->nchildren - 1; i >= 1; i--)
     {
         (void) kill(self->children[i], SIGTERM);
+    }
+    for (int i = self->nchildren - 1; i >= 1; i--)
+    {
         (void) waitpid(self->children[i], NULL, 0);
+    }
+    /* the coordinator, started first */
+    if (self->nchildren > 0)
+    {
+        (void) kill(self->children[0], SIGTERM);
+        (void) waitpid(self->children[0], NULL, 0);
     }
     self->nchildren = 0;
 }
