@@ -16,8 +16,10 @@
 # from run to run, so that drift (cache, checkpoints) hits them alike. Each
 # pgconvoy run is checked with compare_db (not timed).
 #
-# Prints every run's seconds, the median per tool, and the ratios
-# pgconvoy/pg_dump and pgconvoy/pgcopydb (below 1: pgconvoy is faster).
+# Prints every run's seconds, the median per tool, the median CPU seconds
+# the machine was busy meanwhile (cpu_busy: servers and tool), and the
+# ratios pgconvoy/pg_dump and pgconvoy/pgcopydb of both (below 1:
+# pgconvoy is faster, or costs less).
 # Needs PGCONVOY_BUILD_DIR (default build/) for pgconvoy.
 
 RUNS=${RUNS:-3}
@@ -89,18 +91,20 @@ SRC_URI=$(src_uri "$DB")
 TGT_URI=$(tgt_uri "$DB")
 
 # ---------------------------------------------------------------------------
-# One timed run of each tool. Each sets SECS. (Not "prints": a $(...) subshell
+# One timed run of each tool. Each sets SECS and CPU. (Not "prints": a $(...) subshell
 # would hide pgconvoy's pid from the exit trap that must stop it.)
 
 run_pgconvoy()
 {
-    local run=$1 t0 t1
+    local run=$1 t0 t1 c0
     t0=$(now)
+    c0=$(cpu_busy)
     # shellcheck disable=SC2086 # PGCONVOY_ARGS: words for migrate
     pgconvoy_migrate --source "$SRC_URI" --target "$TGT_URI" --agents "$JOBS" \
         $PGCONVOY_ARGS >"$TEST_TMP/pgconvoy-$run.log" 2>&1 ||
         fail "pgconvoy migrate failed (run $run): $(tail -n 20 "$TEST_TMP/pgconvoy-$run.log")"
     t1=$(now)
+    CPU=$(elapsed "$c0" "$(cpu_busy)")
     compare_db "$DB" "$DB" >"$TEST_TMP/compare-$run.log" ||
         fail "pgconvoy run $run: target differs from source: $(cat "$TEST_TMP/compare-$run.log")"
     SECS=$(elapsed "$t0" "$t1")
@@ -108,15 +112,17 @@ run_pgconvoy()
 
 run_pg_dump()
 {
-    local run=$1 dir=$TEST_TMP/dump-$1 t0 t1 t2
+    local run=$1 dir=$TEST_TMP/dump-$1 t0 t1 t2 c0
     rm -rf "$dir"
     t0=$(now)
+    c0=$(cpu_busy)
     pg_dump -Fd -j "$JOBS" -f "$dir" -d "$SRC_URI" 2>"$TEST_TMP/pg_dump-$run.log" ||
         fail "pg_dump failed (run $run): $(cat "$TEST_TMP/pg_dump-$run.log")"
     t1=$(now)
     pg_restore -j "$JOBS" -d "$TGT_URI" "$dir" 2>"$TEST_TMP/pg_restore-$run.log" ||
         fail "pg_restore failed (run $run): $(cat "$TEST_TMP/pg_restore-$run.log")"
     t2=$(now)
+    CPU=$(elapsed "$c0" "$(cpu_busy)")
     rm -rf "$dir"
     note "run $run: pg_dump $(elapsed "$t0" "$t1") s + pg_restore $(elapsed "$t1" "$t2") s"
     SECS=$(elapsed "$t0" "$t2")
@@ -124,19 +130,21 @@ run_pg_dump()
 
 run_pgcopydb()
 {
-    local run=$1 dir=$TEST_TMP/pgcopydb-$1 t0 t1
+    local run=$1 dir=$TEST_TMP/pgcopydb-$1 t0 t1 c0
     rm -rf "$dir"
     t0=$(now)
+    c0=$(cpu_busy)
     # pgcopydb runs pg_dump/pg_restore from PATH (lib.sh puts PGBIN first)
     pgcopydb clone --source "$SRC_URI" --target "$TGT_URI" --dir "$dir" \
         --table-jobs "$JOBS" --index-jobs "$JOBS" >"$TEST_TMP/pgcopydb-$run.log" 2>&1 ||
         fail "pgcopydb clone failed (run $run): $(tail -n 20 "$TEST_TMP/pgcopydb-$run.log")"
     t1=$(now)
+    CPU=$(elapsed "$c0" "$(cpu_busy)")
     rm -rf "$dir"
     SECS=$(elapsed "$t0" "$t1")
 }
 
-declare -A times=()
+declare -A times=() cpus=()
 for run in $(seq 1 "$RUNS"); do
     # the order rotates from run to run
     n=${#TOOL_LIST[@]}
@@ -146,22 +154,26 @@ for run in $(seq 1 "$RUNS"); do
         quiesce
         "run_${tool}" "$run"
         times[$tool]+="$SECS "
-        note "run $run: $tool $SECS s"
+        cpus[$tool]+="$CPU "
+        note "run $run: $tool $SECS s, $CPU s of CPU"
     done
 done
 
 # ---------------------------------------------------------------------------
 echo
 echo "benchmark: pgbench scale $SCALE + $WIDE_ROWS wide rows ($size), $RUNS run(s), $JOBS jobs each"
-printf '%-10s %-30s %s\n' tool "runs (s)" "median (s)"
-declare -A med=()
+printf '%-10s %-30s %-11s %s\n' tool "runs (s)" "median (s)" "median CPU (s)"
+declare -A med=() medcpu=()
 for tool in $TOOLS; do
     # shellcheck disable=SC2086 # word splitting of the list is the point
     med[$tool]=$(median ${times[$tool]})
-    printf '%-10s %-30s %s\n' "$tool" "${times[$tool]}" "${med[$tool]}"
+    # shellcheck disable=SC2086
+    medcpu[$tool]=$(median ${cpus[$tool]})
+    printf '%-10s %-30s %-11s %s\n' "$tool" "${times[$tool]}" "${med[$tool]}" "${medcpu[$tool]}"
 done
 for base in pg_dump pgcopydb; do
     if [[ -n ${med[pgconvoy]:-} && -n ${med[$base]:-} ]]; then
-        echo "ratio pgconvoy/$base: $(awk -v a="${med[pgconvoy]}" -v b="${med[$base]}" 'BEGIN { printf "%.2f", a / b }')"
+        echo "ratio pgconvoy/$base: $(awk -v a="${med[pgconvoy]}" -v b="${med[$base]}" 'BEGIN { printf "%.2f", a / b }')" \
+            "(CPU: $(awk -v a="${medcpu[pgconvoy]}" -v b="${medcpu[$base]}" 'BEGIN { printf "%.2f", a / b }'))"
     fi
 done

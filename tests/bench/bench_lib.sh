@@ -9,6 +9,15 @@ now()
     date +%s.%N
 }
 
+# CPU seconds the whole machine has been busy (user, nice, system, irq
+# and softirq in /proc/stat): between two readings, the servers' work and
+# the tool's together. Steadier than the wall clock on a shared machine,
+# and it shows what a tool costs beside how long it takes.
+cpu_busy()
+{
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
+}
+
 # seconds between two now() values, 2 decimals
 elapsed()
 {
