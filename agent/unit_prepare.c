@@ -314,57 +314,119 @@ s_list_tables(prepare_t *p, PGconn *src)
 }
 
 /*
- * Checks each table on the target: none may hold rows; either all exist
+ * The tables of the task that exist on the target, in the order given
+ * ($1 schemas, $2 names): one statement for all, not one each (10,000
+ * tables took 2.3 s of round trips).
+ */
+static const char *const s_target_exists_sql =
+    "SELECT to_regclass(format('%I.%I', u.s, u.n)) IS NOT NULL "
+    "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, n, i) "
+    " ORDER BY u.i";
+
+/* Existing tables whose rows one statement looks for */
+#define PREPARE_ROWS_CHUNK 256
+
+/*
+ * Adds a problem for each table of chunk (indexes into res->tables) that
+ * holds rows, found by one statement: SELECT k WHERE EXISTS (SELECT 1
+ * FROM table k) UNION ALL ... Identifiers quoted, no value in the SQL.
+ */
+static void
+s_check_rows(prepare_t *p, PGconn *tgt, const size_t *chunk, size_t n)
+{
+    Pgconvoy__Result *res = p->res;
+    strbuf_t *sql = strbuf_new();
+    char *error = NULL;
+
+    for (size_t k = 0; k < n; k++)
+    {
+        const Pgconvoy__TableRef *t = res->tables[chunk[k]];
+        char *qualified = pgconn_quote_qualified(tgt, t->schema, t->name);
+        strbuf_appendf(sql, "%sSELECT %zu WHERE EXISTS (SELECT 1 FROM %s)",
+                       k > 0 ? " UNION ALL " : "", k, qualified);
+        free(qualified);
+    }
+    PGresult *r = pgconn_query(tgt, strbuf_data(sql), 0, NULL, &error);
+    if (r == NULL)
+    {
+        const Pgconvoy__TableRef *t = res->tables[chunk[0]];
+        unit_add_problem(res, xasprintf("target database \"%s\": could not "
+                                        "check whether table \"%s.%s\" or "
+                                        "the %zu after it hold rows: %s",
+                                        p->target_db, t->schema, t->name, n - 1,
+                                        error));
+    }
+    for (int row = 0; r != NULL && row < PQntuples(r); row++)
+    {
+        size_t k = strtoull(PQgetvalue(r, row, 0), NULL, 10);
+        const Pgconvoy__TableRef *t = res->tables[chunk[k < n ? k : 0]];
+        unit_add_problem(res, xasprintf("target database \"%s\": table "
+                                        "\"%s.%s\" already holds rows, "
+                                        "expected an empty table",
+                                        p->target_db, t->schema, t->name));
+    }
+    PQclear(r);
+    free(error);
+    strbuf_destroy(&sql);
+}
+
+/*
+ * Checks the tables on the target: none may hold rows; either all exist
  * (the user created the schema, as the seed does) or none do.
  */
 static void
 s_check_target_tables(prepare_t *p, PGconn *tgt)
 {
     Pgconvoy__Result *res = p->res;
-    size_t existing = 0;
+    strbuf_t *schemas = strbuf_new();
+    strbuf_t *names = strbuf_new();
     strbuf_t *missing = strbuf_new();
+    size_t *chunk = xcalloc(PREPARE_ROWS_CHUNK, sizeof *chunk);
+    size_t in_chunk = 0;
+    size_t existing = 0;
+    char *error = NULL;
+    PGresult *r = NULL;
 
+    strbuf_append(schemas, "{");
+    strbuf_append(names, "{");
     for (size_t i = 0; i < res->n_tables; i++)
     {
-        Pgconvoy__TableRef *t = res->tables[i];
-        char *qualified = pgconn_quote_qualified(tgt, t->schema, t->name);
-        const char *params[1] = {qualified};
-        char *error = NULL;
-        PGresult *r = pgconn_query(tgt, "SELECT to_regclass($1) IS NOT NULL", 1,
-                                   params, &error);
+        strbuf_append_array_text(schemas, res->tables[i]->schema);
+        strbuf_append_array_text(names, res->tables[i]->name);
+    }
+    strbuf_append(schemas, "}");
+    strbuf_append(names, "}");
+    const char *params[2] = {strbuf_data(schemas), strbuf_data(names)};
+    r = pgconn_query(tgt, s_target_exists_sql, 2, params, &error);
+    if (r == NULL || (size_t) PQntuples(r) != res->n_tables)
+    {
+        unit_add_problem(res, xasprintf("target database \"%s\": could not "
+                                        "look for the %zu tables: %s",
+                                        p->target_db, res->n_tables,
+                                        error ? error : "rows missing"));
+        goto cleanup;
+    }
+    for (size_t i = 0; i < res->n_tables; i++)
+    {
+        const Pgconvoy__TableRef *t = res->tables[i];
 
-        if (r != NULL && PQgetvalue(r, 0, 0)[0] == 't')
-        {
-            char *sql =
-                xasprintf("SELECT EXISTS (SELECT 1 FROM %s)", qualified);
-            PGresult *rows = pgconn_query(tgt, sql, 0, NULL, &error);
-            existing++;
-            if (rows != NULL && PQgetvalue(rows, 0, 0)[0] == 't')
-            {
-                unit_add_problem(res,
-                                 xasprintf("target database \"%s\": table "
-                                           "\"%s.%s\" already holds rows, "
-                                           "expected an empty table",
-                                           p->target_db, t->schema, t->name));
-            }
-            PQclear(rows);
-            free(sql);
-        }
-        else if (r != NULL)
+        if (PQgetvalue(r, (int) i, 0)[0] != 't')
         {
             strbuf_appendf(missing, "%s\"%s.%s\"",
                            strbuf_len(missing) ? ", " : "", t->schema, t->name);
+            continue;
         }
-        if (error != NULL)
+        existing++;
+        chunk[in_chunk++] = i;
+        if (in_chunk == PREPARE_ROWS_CHUNK)
         {
-            unit_add_problem(res, xasprintf("target database \"%s\": could "
-                                            "not check table \"%s.%s\": %s",
-                                            p->target_db, t->schema, t->name,
-                                            error));
-            free(error);
+            s_check_rows(p, tgt, chunk, in_chunk);
+            in_chunk = 0;
         }
-        PQclear(r);
-        free(qualified);
+    }
+    if (in_chunk > 0)
+    {
+        s_check_rows(p, tgt, chunk, in_chunk);
     }
     if (existing > 0 && existing < res->n_tables)
     {
@@ -376,7 +438,14 @@ s_check_target_tables(prepare_t *p, PGconn *tgt)
                                    strbuf_data(missing)));
     }
     res->target_has_schema = existing > 0 && existing == res->n_tables;
+
+cleanup:
+    PQclear(r);
+    free(error);
+    free(chunk);
     strbuf_destroy(&missing);
+    strbuf_destroy(&names);
+    strbuf_destroy(&schemas);
 }
 
 static void

@@ -128,7 +128,12 @@ jq -n '[{name: "bad_input_shop", target_database_name: "bad_input_shop",
 task_create_fails bad_notable 'no_such_table' --database-options-json o_notable.json
 
 jq -n '[{name: "bad_input_shop", target_database_name: "bad_input_dirty", selectedTables: []}]' >o_dirty.json
-task_create_fails bad_dirty 'customers' --database-options-json o_dirty.json
+# both problems found, each checked in a run of its own (task_create_fails
+# looks for one pattern)
+task_create_fails bad_dirty 'target database "bad_input_dirty": table "public\.customers" already holds rows, expected an empty table' \
+    --database-options-json o_dirty.json
+task_create_fails bad_dirty_2 'target database "bad_input_dirty" has 1 of the [0-9]+ tables but not "public\.' \
+    --database-options-json o_dirty.json
 [[ $(psql_tgt "$DIRTY" -c "SELECT count(*) FROM public.customers") == 1 ]] ||
     fail "the row already in $DIRTY.public.customers was changed"
 

@@ -202,6 +202,25 @@ groups=$(psql_tgt "$OFF" -c "SELECT last_value FROM test_hooks.refusals")
 ((groups > 1)) || fail "the target saw $groups groups of index builds, expected more than the refused one"
 pass "units of small tables ran in groups; the refused group ran again one by one"
 
+# Migrated again into the target it filled: refused, every table that holds
+# rows named (found by statements of 256 tables each, so several), nothing
+# said of a table missing, and nothing changed
+full=$(psql_tgt "$OFF" <<'SQL'
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'r' AND n.nspname IN ('public', 'tenant_a', 'tenant_b', 'Tenant C')
+   AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I',
+                                                   n.nspname, c.relname), false, true, '')))[1]::text::int > 0
+SQL
+)
+((full > 512)) || fail "expected more than 512 tables holding rows on the target, found $full"
+expect_fail 2 "target database \"$OFF\": table \"tenant_a\.parents\" already holds rows, expected an empty table" \
+    pgconvoy_migrate --source "$(src_uri "$OFF")" --target "$(tgt_uri "$OFF")"
+named=$(grep -c 'already holds rows, expected an empty table' <<<"$LAST_OUTPUT" || true)
+[[ $named == "$full" ]] || fail "the refusal named $named tables holding rows, the target has $full"
+! grep -q 'tables but not' <<<"$LAST_OUTPUT" || fail "the refusal says a table is missing: $(grep -m 1 'tables but not' <<<"$LAST_OUTPUT")"
+compare_db "$OFF" "$OFF" || fail "a refused migration changed the target"
+pass "migrated again into its filled target: refused, the $full tables that hold rows named, the target unchanged"
+
 # --- 2. online, under writes --------------------------------------------------
 new_db "$ON"
 make_tables "$ON"
