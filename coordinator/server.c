@@ -632,10 +632,11 @@ s_end_batch(coord_t *self, bool in_transaction, s_pass_clock_t *clock)
     /*
      * What a database or a task became, and what a person was told, is
      * not undone by a power loss: synced before the CLI hears of it. The
-     * agents hear first: their messages follow a commit that is not
-     * synced in every batch (s_handle_batch), and the sync, up to 100 ms
-     * behind a disk that writes back a migration, held back the first
-     * build of a database that had just loaded, and a cancel's Releases.
+     * agents hear first, as in every other batch, where their messages
+     * follow a commit that is not synced (s_handle_batch): the sync, up
+     * to 100 ms behind a disk that writes back a migration, held back
+     * the first build of a database that had just loaded, and a cancel's
+     * Releases.
      */
     if (self->sync_wanted)
     {
