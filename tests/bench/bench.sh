@@ -146,10 +146,7 @@ run_pgcopydb()
 
 declare -A times=() cpus=()
 for run in $(seq 1 "$RUNS"); do
-    # the order rotates from run to run
-    n=${#TOOL_LIST[@]}
-    for i in $(seq 0 $((n - 1))); do
-        tool=${TOOL_LIST[$(((i + run - 1) % n))]}
+    for tool in $(tool_order "$run" "${TOOL_LIST[@]}"); do
         new_db "$DB" tgt # the emptied target
         quiesce
         "run_${tool}" "$run"

@@ -45,6 +45,18 @@ quiesce()
     sync
 }
 
+# tool_order RUN TOOL...: the tools in the order they take turns in run
+# RUN (from 1), rotated by one each run so that none always goes first
+tool_order()
+{
+    local run=$1
+    shift
+    local tools=("$@") i
+    for ((i = 0; i < ${#tools[@]}; i++)); do
+        echo "${tools[$(((i + run - 1) % ${#tools[@]}))]}"
+    done
+}
+
 # check_tools "KNOWN..." TOOL...: each TOOL is one of the KNOWN ones (the
 # benchmark's run_TOOL functions), and can run
 check_tools()

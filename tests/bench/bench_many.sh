@@ -527,10 +527,7 @@ export PGCONVOY_MIGRATE_TIMEOUT=$PGCONVOY_TIMEOUT
 for corpus in $CORPORA; do
     db=${DB_OF[$corpus]}
     for run in $(seq 1 "$RUNS"); do
-        # the order rotates from run to run
-        n=${#TOOL_LIST[@]}
-        for i in $(seq 0 $((n - 1))); do
-            tool=${TOOL_LIST[$(((i + run - 1) % n))]}
+        for tool in $(tool_order "$run" "${TOOL_LIST[@]}"); do
             key=$corpus/$tool
             new_db "$db" tgt # the emptied target
             quiesce
