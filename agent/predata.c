@@ -149,8 +149,8 @@ s_made_at(const s_listing_t *l, size_t i, const s_attach_t *attaches,
  * waits for a table the chunk made, is a deadlock. So only sections
  * whose tables are plain, and whose entries after the first table make
  * only schemas, types, domains, collations and large objects, are loaded
- * early; any other is made in one piece, and loaded once it is whole, as
- * before.
+ * early; any other is still made chunk by chunk, but its tables are
+ * loaded once it is whole.
  * entries[i] is entry i's script.
  */
 static bool
@@ -324,6 +324,7 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
     char **each = NULL;
     char **sqls = NULL;
     predata_chunk_t *chunks = NULL;
+    bool early = false;
     int rc = -1;
 
     *chunks_p = NULL;
@@ -342,19 +343,31 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
     kinds = xcalloc(l.n + 1, sizeof *kinds);
     ends = s_chunk_ends(&l, first_tables, tables, &nchunks);
     each = l.n > 0 ? postdata_split(strbuf_data(script), l.n, kinds) : NULL;
-    if (each != NULL && s_may_load_early(&l, each))
+    /*
+     * Chunks also bound what one transaction locks: made in one, the
+     * 10,000 tables of a database with partitions (a table, its TOAST
+     * table and index: three locks each) outgrew the target's lock table
+     * ("out of shared memory"), which pg_restore, a transaction per
+     * entry, does not.
+     */
+    if (each != NULL)
     {
         sqls = postdata_split_groups(strbuf_data(script), l.n, kinds, ends,
                                      nchunks);
+        early = s_may_load_early(&l, each);
+        if (!early)
+        {
+            log_info("db=%s the pre-data section changes tables after "
+                     "making them: its tables are loaded once it is whole",
+                     PQdb(src));
+        }
     }
     else if (l.n > 0)
     {
-        log_info("db=%s the pre-data section %s: made in one piece, its "
-                 "tables loaded once it is whole",
-                 PQdb(src),
-                 each == NULL ? "does not match its table of contents entry "
-                                "for entry"
-                              : "changes tables after making them");
+        log_info("db=%s the pre-data section does not match its table of "
+                 "contents entry for entry: made in one piece, its tables "
+                 "loaded once it is whole",
+                 PQdb(src));
     }
     if (sqls == NULL)
     {
@@ -371,7 +384,8 @@ predata_read_chunks(const char *pg_bin, PGconn *src, const char *dump,
     {
         chunks[c].sql = sqls[c];
     }
-    if (s_name_tables(src, &l, ends, chunks, error) != 0)
+    /* no table named: every table exists once the last chunk commits */
+    if (early && s_name_tables(src, &l, ends, chunks, error) != 0)
     {
         predata_free_chunks(&chunks, nchunks);
         goto cleanup;

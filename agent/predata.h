@@ -29,9 +29,11 @@ typedef struct
 /*
  * Reads the archive at dump (pg_dump -Fc --section=pre-data) into chunks:
  * the first closed after first_tables tables, the others after tables
- * tables each. src (borrowed) names the tables. When pg_restore's script
- * cannot be cut entry for entry, one chunk holds it whole and names no
- * table: every table exists once it commits. The script leaves out the
+ * tables each. src (borrowed) names the tables. A section whose tables
+ * may not be loaded while it is made (predata.c) is cut the same, but
+ * its chunks name no table: every table exists once the last commits.
+ * When pg_restore's script cannot be cut entry for entry, one chunk
+ * holds it whole and names no table. The script leaves out the
  * GRANTs, REVOKEs and default privileges (postdata_read_items() reads
  * them, for after the load), and the owners with no_owner. Returns 0
  * with *chunks_p and *n set, or -1 with *error set.
