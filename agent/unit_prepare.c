@@ -17,6 +17,7 @@
 
 #include "agent/pgtool.h"
 #include "agent/prepare_roles.h"
+#include "agent/prepare_server.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -121,25 +122,6 @@ static const char *const s_lookup_sql_11 =
     "SELECT relid FROM leaf "
     "UNION ALL "
     "SELECT oid FROM named WHERE NOT EXISTS (SELECT 1 FROM leaf)";
-
-/*
- * Online: what logical replication needs of the source server. Slots and
- * WAL senders in use are counted whoever holds them (pg_stat_replication
- * lists every walsender, if not every detail, to any user). On Amazon RDS
- * membership of rds_replication stands for the REPLICATION attribute.
- */
-static const char *const s_online_server_sql =
-    "SELECT current_setting('wal_level'), "
-    "       current_setting('max_replication_slots')::int, "
-    "       (SELECT count(*) FROM pg_replication_slots), "
-    "       current_setting('max_wal_senders')::int, "
-    "       (SELECT count(*) FROM pg_stat_replication), "
-    "       r.rolreplication OR r.rolsuper "
-    "       OR EXISTS (SELECT 1 FROM pg_roles g "
-    "                  WHERE g.rolname = 'rds_replication' "
-    "                    AND pg_has_role(g.oid, 'MEMBER')), "
-    "       has_database_privilege(current_database(), 'CREATE') "
-    "  FROM pg_roles r WHERE r.rolname = current_user";
 
 /*
  * Online: per table to migrate ($1 lists their OIDs in res->tables order,
@@ -483,84 +465,6 @@ s_check_target_privileges(prepare_t *p, PGconn *tgt)
                                    p->target_db, PQgetvalue(r, 0, 1)));
     }
     PQclear(r);
-}
-
-/* Online: the server settings and the role logical replication needs. */
-static void
-s_check_online_server(prepare_t *p, PGconn *src)
-{
-    const Pgconvoy__Endpoint *ep = p->assign->source;
-    char *server = pgconn_describe(ep);
-    char *error = NULL;
-    PGresult *r = pgconn_query(src, s_online_server_sql, 0, NULL, &error);
-
-    if (r == NULL || PQntuples(r) != 1)
-    {
-        unit_add_problem(p->res,
-                         xasprintf("source server %s: could not check the "
-                                   "settings logical replication needs: %s",
-                                   server, error ? error : "no such role"));
-        free(error);
-        PQclear(r);
-        free(server);
-        return;
-    }
-    const char *wal_level = PQgetvalue(r, 0, 0);
-    long max_slots = strtol(PQgetvalue(r, 0, 1), NULL, 10);
-    long used_slots = strtol(PQgetvalue(r, 0, 2), NULL, 10);
-    long max_senders = strtol(PQgetvalue(r, 0, 3), NULL, 10);
-    long used_senders = strtol(PQgetvalue(r, 0, 4), NULL, 10);
-
-    if (strcmp(wal_level, "logical") != 0)
-    {
-        unit_add_problem(p->res,
-                         xasprintf("source server %s: wal_level is \"%s\", "
-                                   "expected \"logical\" (set wal_level = "
-                                   "logical and restart the server)",
-                                   server, wal_level));
-    }
-    if (used_slots >= max_slots)
-    {
-        unit_add_problem(p->res,
-                         xasprintf("source server %s: no free replication "
-                                   "slot: max_replication_slots is %ld and "
-                                   "%ld slot%s exist%s, expected at least 1 "
-                                   "free (drop an unused slot, or raise "
-                                   "max_replication_slots and restart the "
-                                   "server)",
-                                   server, max_slots, used_slots,
-                                   used_slots == 1 ? "" : "s",
-                                   used_slots == 1 ? "s" : ""));
-    }
-    if (used_senders >= max_senders)
-    {
-        unit_add_problem(p->res,
-                         xasprintf("source server %s: no free WAL sender: "
-                                   "max_wal_senders is %ld and %ld %s "
-                                   "running, expected at least 1 free (raise "
-                                   "max_wal_senders and restart the server)",
-                                   server, max_senders, used_senders,
-                                   used_senders == 1 ? "is" : "are"));
-    }
-    if (PQgetvalue(r, 0, 5)[0] != 't')
-    {
-        unit_add_problem(p->res,
-                         xasprintf("source server %s: user \"%s\" cannot "
-                                   "replicate, expected the REPLICATION "
-                                   "attribute (ALTER ROLE ... WITH "
-                                   "REPLICATION) or superuser",
-                                   server, ep->user));
-    }
-    if (PQgetvalue(r, 0, 6)[0] != 't')
-    {
-        unit_add_problem(p->res,
-                         xasprintf("source database \"%s\": user \"%s\" "
-                                   "cannot create a publication, expected "
-                                   "CREATE privilege on the database",
-                                   p->source_db, ep->user));
-    }
-    PQclear(r);
-    free(server);
 }
 
 /*
@@ -970,10 +874,11 @@ unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
         else
         {
             s_list_tables(&p, src);
+            prepare_server_check_locks(a, src, res->n_tables, res);
         }
         if (a->online && src_version >= PREPARE_OLDEST_SOURCE)
         {
-            s_check_online_server(&p, src);
+            prepare_server_check_online(a, src, res);
             s_check_online_tables(&p, src);
             s_note_online_limits(&p, src);
         }

@@ -15,6 +15,12 @@
 #          owns none of them) is named, with the tables;
 #       3. a source server of its own with wal_level = replica and neither
 #          replication slots nor WAL senders: all three settings named;
+#          its lock table is sized for 320 locks (max_locks_per_transaction
+#          10 for 32 processes), fewer than pg_dump takes at once for its
+#          330 tables and ~150 catalogs: named with the setting that leaves
+#          room; and an offline migration of 60 tables there, which take
+#          more than half of the table with the catalogs, is told so and
+#          goes on;
 #       4. with --fix-replica-identity (and the unlogged table left out)
 #          while another session locks public.quiet: refused after the lock
 #          timeout, and public.history, altered first in the same
@@ -162,19 +168,62 @@ psql2 -d postgres <<'SQL' >/dev/null || fail "could not configure the second sou
 ALTER SYSTEM SET wal_level = replica;
 ALTER SYSTEM SET max_wal_senders = 0;
 ALTER SYSTEM SET max_replication_slots = 0;
+-- 10 x (20 connections + 3 autovacuum workers + 1 launcher + 8 workers)
+ALTER SYSTEM SET max_locks_per_transaction = 10;
+ALTER SYSTEM SET max_connections = 20;
 SQL
 (cd / && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG2_DATA" -l "$PG2_LOG" -w -t 30 -m fast restart) >/dev/null ||
     fail "could not restart the second source"
-psql2 -d postgres -c "CREATE DATABASE $DB" >/dev/null
-psql2 -d "$DB" -c "CREATE TABLE public.keyed (id integer PRIMARY KEY)" >/dev/null
+[[ $(psql2 -d postgres -c "SHOW max_locks_per_transaction") == 10 ]] ||
+    fail "the second source did not take max_locks_per_transaction = 10"
+# make_tables DB N: N tables (a few at a time: making them takes locks too)
+make_tables()
+{
+    psql2 -d postgres -c "CREATE DATABASE $1" >/dev/null
+    psql2 -d "$1" -c "CREATE TABLE public.keyed (id integer PRIMARY KEY)" >/dev/null
+    psql2 -d "$1" -v n="$2" >/dev/null <<'SQL'
+SELECT set_config('pgconvoy_test.n', :'n', false);
+DO $$
+BEGIN
+    FOR i IN 2..current_setting('pgconvoy_test.n')::int LOOP
+        EXECUTE format('CREATE TABLE public.%I (id integer PRIMARY KEY)', 't' || i);
+        IF i % 50 = 0 THEN
+            COMMIT;
+        END IF;
+    END LOOP;
+END
+$$;
+SQL
+}
+make_tables "$DB" 330
 write_conn_json s_walless.json postgres "$PG2_PORT"
 expect_fail 2 "source server 127\.0\.0\.1:$PG2_PORT: wal_level is \"replica\", expected \"logical\" \(set wal_level = logical and restart the server\)" \
     online_create walless --source-connection-json s_walless.json
 expect_line "source server 127\.0\.0\.1:$PG2_PORT: no free replication slot: max_replication_slots is 0 and 0 slots exist"
 expect_line "source server 127\.0\.0\.1:$PG2_PORT: no free WAL sender: max_wal_senders is 0 and 0 are running"
+expect_line "source server 127\.0\.0\.1:$PG2_PORT: pg_dump locks each of the 330 tables to migrate, and about 150 catalogs and indexes, in one transaction: more than the 320 locks its lock table is sized for \(max_locks_per_transaction 10 for each of 32 server processes\), .* expected max_locks_per_transaction of at least 30 \(set it and restart the server\), or fewer tables in each task \(--tables\)"
 expect_fail 2 walless pgf task show --project-name "$PROJECT" -n walless
 assert_target_untouched "$DB"
-pass "refused: a source without logical replication"
+pass "refused: a source without logical replication, and too small a lock table for its tables"
+
+# 60 tables and the catalogs take more than half of the lock table: told,
+# and migrated
+LOCKS_DB=online_prepare_locks
+make_tables "$LOCKS_DB" 60
+# shellcheck source=/dev/null
+PG2_TGT_PORT=$(source "$PG2_DIR/env" && echo "$TGT_PORT")
+"$PGBIN/psql" -X -qAt -h 127.0.0.1 -p "$PG2_TGT_PORT" -U postgres -d postgres \
+    -c "CREATE DATABASE $LOCKS_DB" >/dev/null
+pgconvoy_migrate --source "postgresql://postgres@127.0.0.1:$PG2_PORT/$LOCKS_DB" \
+    --target "postgresql://postgres@127.0.0.1:$PG2_TGT_PORT/$LOCKS_DB" \
+    >"$TEST_TMP/migrate-locks.out" 2>&1 ||
+    fail "the migration of 60 tables exited $?: $(tail -n 20 "$TEST_TMP/migrate-locks.out")"
+LAST_OUTPUT=$(cat "$TEST_TMP/migrate-locks.out")
+expect_line "notice: source server 127\.0\.0\.1:$PG2_PORT: pg_dump locks each of the 60 tables to migrate, and about 150 catalogs and indexes, in one transaction: more than half of the 320 locks its lock table is sized for .*max_locks_per_transaction 14 or more leaves them half"
+migrated=$("$PGBIN/psql" -X -qAt -h 127.0.0.1 -p "$PG2_TGT_PORT" -U postgres -d "$LOCKS_DB" \
+    -c "SELECT count(*) FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary WHERE c.relnamespace = 'public'::regnamespace")
+[[ $migrated == 60 ]] || fail "the target has $migrated of the 60 tables with their keys"
+pass "told that 60 tables take more than half of the lock table, and migrated them"
 s_teardown_pg2
 trap s_on_exit EXIT
 
