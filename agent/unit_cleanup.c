@@ -153,35 +153,42 @@ unit_drop_stream(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
 char *
 unit_empty_tables_sql(const Pgconvoy__Assign *a, PGconn *tgt, char **error)
 {
+    strbuf_t *names = strbuf_new();
     strbuf_t *sql = strbuf_new();
+    PGresult *r = NULL;
     char *text = NULL;
-    int rc = 0;
 
-    for (size_t i = 0; i < a->n_tables && rc == 0; i++)
+    /* which exist, in one statement rather than a round trip a table */
+    strbuf_append(names, "{");
+    for (size_t i = 0; i < a->n_tables; i++)
     {
         char *q = pgconn_quote_qualified(tgt, a->tables[i]->schema,
                                          a->tables[i]->name);
-        const char *params[1] = {q};
-        PGresult *r = pgconn_query(tgt, "SELECT to_regclass($1) IS NOT NULL", 1,
-                                   params, error);
-
-        if (r == NULL)
-        {
-            rc = -1;
-        }
-        else if (PQgetvalue(r, 0, 0)[0] == 't')
-        {
-            strbuf_appendf(sql, "%s%s", strbuf_len(sql) ? ", " : "TRUNCATE ",
-                           q);
-        }
-        PQclear(r);
+        strbuf_append_array_text(names, q);
         free(q);
     }
-    if (rc == 0)
+    strbuf_append(names, "}");
+    const char *params[1] = {strbuf_data(names)};
+    r = pgconn_query(tgt,
+                     "SELECT x.name FROM unnest($1::text[]) WITH ORDINALITY "
+                     "AS x(name, i) WHERE to_regclass(x.name) IS NOT NULL "
+                     "ORDER BY x.i",
+                     1, params, error);
+    if (r == NULL)
     {
-        text = xstrdup(strbuf_data(sql));
+        goto cleanup;
     }
+    for (int row = 0; row < PQntuples(r); row++)
+    {
+        strbuf_appendf(sql, "%s%s", row > 0 ? ", " : "TRUNCATE ",
+                       PQgetvalue(r, row, 0));
+    }
+    text = xstrdup(strbuf_data(sql));
+
+cleanup:
+    PQclear(r);
     strbuf_destroy(&sql);
+    strbuf_destroy(&names);
     return text;
 }
 
