@@ -5,9 +5,9 @@
  * A source of 10,000 tables is where the lock table matters: pg_dump
  * takes a lock on every table it dumps and holds them all until it ends,
  * in the table of max_locks_per_transaction locks per server process
- * that every session draws from. Past its size, the dump fails with "out
- * of shared memory", and so may any statement of the application that
- * needs a lock meanwhile.
+ * that every session draws from. Past its size, the dump can fail with
+ * "out of shared memory", and so can any statement of the application
+ * that needs a lock meanwhile.
  */
 #include "agent/prepare_server.h"
 
