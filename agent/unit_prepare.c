@@ -303,16 +303,6 @@ s_list_tables(prepare_t *p, PGconn *src)
     free(oids);
 }
 
-/*
- * The tables of the task that exist on the target, in the order given
- * ($1 schemas, $2 names): one statement for all, not one each (10,000
- * tables took 2.3 s of round trips).
- */
-static const char *const s_target_exists_sql =
-    "SELECT to_regclass(format('%I.%I', u.s, u.n)) IS NOT NULL "
-    "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, n, i) "
-    " ORDER BY u.i";
-
 /* Existing tables whose rows one statement looks for */
 #define PREPARE_ROWS_CHUNK 256
 
@@ -368,39 +358,25 @@ static void
 s_check_target_tables(prepare_t *p, PGconn *tgt)
 {
     Pgconvoy__Result *res = p->res;
-    strbuf_t *schemas = strbuf_new();
-    strbuf_t *names = strbuf_new();
+    bool *exists = xcalloc(res->n_tables ? res->n_tables : 1, sizeof *exists);
     strbuf_t *missing = strbuf_new();
     size_t *chunk = xcalloc(PREPARE_ROWS_CHUNK, sizeof *chunk);
     size_t in_chunk = 0;
     size_t existing = 0;
     char *error = NULL;
-    PGresult *r = NULL;
 
-    strbuf_append(schemas, "{");
-    strbuf_append(names, "{");
-    for (size_t i = 0; i < res->n_tables; i++)
-    {
-        strbuf_append_array_text(schemas, res->tables[i]->schema);
-        strbuf_append_array_text(names, res->tables[i]->name);
-    }
-    strbuf_append(schemas, "}");
-    strbuf_append(names, "}");
-    const char *params[2] = {strbuf_data(schemas), strbuf_data(names)};
-    r = pgconn_query(tgt, s_target_exists_sql, 2, params, &error);
-    if (r == NULL || (size_t) PQntuples(r) != res->n_tables)
+    if (unit_find_tables(tgt, res->tables, res->n_tables, exists, &error) != 0)
     {
         unit_add_problem(res, xasprintf("target database \"%s\": could not "
                                         "look for the %zu tables: %s",
-                                        p->target_db, res->n_tables,
-                                        error ? error : "rows missing"));
+                                        p->target_db, res->n_tables, error));
         goto cleanup;
     }
     for (size_t i = 0; i < res->n_tables; i++)
     {
         const Pgconvoy__TableRef *t = res->tables[i];
 
-        if (PQgetvalue(r, (int) i, 0)[0] != 't')
+        if (!exists[i])
         {
             strbuf_appendf(missing, "%s\"%s.%s\"",
                            strbuf_len(missing) ? ", " : "", t->schema, t->name);
@@ -430,12 +406,10 @@ s_check_target_tables(prepare_t *p, PGconn *tgt)
     res->target_has_schema = existing > 0 && existing == res->n_tables;
 
 cleanup:
-    PQclear(r);
     free(error);
     free(chunk);
+    free(exists);
     strbuf_destroy(&missing);
-    strbuf_destroy(&names);
-    strbuf_destroy(&schemas);
 }
 
 static void
