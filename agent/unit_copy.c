@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "agent/copy_range.h"
+#include "agent/copy_trim.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -43,6 +44,10 @@
 #define COPY_FENCE_WAIT "'10s'"
 /* Whole tables of this size or more are always emptied and frozen. */
 #define COPY_FREEZE_MIN_BYTES ((int64_t) 1024 * 1024)
+/* Tables (or parts) of this size or more send their char(n) values
+ * without the blank padding (copy_trim.h); a smaller one is not worth the
+ * round trip that reads the target's column types. */
+#define COPY_TRIM_MIN_BYTES ((int64_t) 1024 * 1024)
 
 /* One table of the group. */
 typedef struct
@@ -55,6 +60,7 @@ typedef struct
     int64_t bytes;
     bool done;     /* an earlier attempt committed it */
     bool truncate; /* emptied first, so loaded frozen */
+    copy_trim_t *trim; /* binary, with char(n) columns; else NULL */
 } copy_t;
 
 typedef struct
@@ -466,7 +472,26 @@ s_start_copy(group_t *g, copy_t *c)
             goto cleanup;
         }
         PQclear(r);
+        r = NULL;
         free(sql);
+        sql = NULL;
+    }
+    if (t->binary && cols != NULL && t->bytes >= COPY_TRIM_MIN_BYTES)
+    {
+        c->trim = copy_trim_new(g->tgt, c->qualified, cols, &error);
+        if (c->trim == NULL)
+        {
+            rc = unit_fail(c->res,
+                           xasprintf("table %s: could not read its column "
+                                     "types on the target: %s",
+                                     c->label, error),
+                           pgconn_is_transient(g->tgt, NULL));
+            goto cleanup;
+        }
+        if (!copy_trim_is_useful(c->trim))
+        {
+            copy_trim_destroy(&c->trim);
+        }
     }
     sql = xasprintf("COPY %s %s%s%s FROM STDIN WITH (FORMAT %s%s)",
                     c->qualified, cols ? "(" : "", cols ? cols : "",
@@ -563,7 +588,9 @@ s_stream(group_t *g, copy_t *c)
     g->send_used = 0;
     while ((len = PQgetCopyData(g->src, &buf, 0)) > 0)
     {
-        int sent = s_gather(g, buf, (size_t) len);
+        size_t out = c->trim != NULL ? copy_trim_row(c->trim, buf, (size_t) len)
+                                     : (size_t) len;
+        int sent = s_gather(g, buf, out);
         PQfreemem(buf);
         if (sent < 0)
         {
@@ -823,6 +850,13 @@ cleanup:
         c->res->rows = c->rows;
         c->res->bytes = c->bytes;
         c->res->skipped = rc == 0 && c->done;
+        if (rc == 0 && c->trim != NULL)
+        {
+            log_info("table=%s blank padding of char(n) values left out: "
+                     "%" PRId64 " of %" PRId64 " bytes",
+                     c->label, copy_trim_dropped(c->trim), c->bytes);
+        }
+        copy_trim_destroy(&c->trim);
         free(c->qualified);
         free(c->label);
     }

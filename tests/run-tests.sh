@@ -4,7 +4,7 @@
 #     build and the tests need from Debian, builds pgconvoy twice (normal,
 #     and with AddressSanitizer + UndefinedBehaviorSanitizer) and runs the
 #     whole suite, unit and integration, in each build; then fuzzes each
-#     libFuzzer target for a bounded 60 s (tests/fuzz/run.sh).
+#     libFuzzer target for a bounded 45 s (tests/fuzz/run.sh).
 #
 # Integration tests start their own PostgreSQL clusters on free loopback
 # ports (never the Debian default cluster on 5432) and stop them again.
@@ -32,5 +32,5 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DPGCONVOY_SANITIZE=ON
-# the fuzz targets, bounded: 60 s each, the seeds plus what they find
-bash tests/fuzz/run.sh 60
+# the fuzz targets, bounded: 45 s each, the seeds plus what they find
+bash tests/fuzz/run.sh 45

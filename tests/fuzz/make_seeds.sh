@@ -10,7 +10,10 @@
 #                  options and sizes, each behind its reader's selector byte;
 #       pgoutput:  the recorded messages of tests/unit/fixtures/pgoutput,
 #                  alone and as whole transactions, and the protocol v2
-#                  streaming and two-phase messages the decoder refuses.
+#                  streaming and two-phase messages the decoder refuses;
+#       copy_trim: binary COPY messages (header and row, rows with NULLs
+#                  and blanks, the trailer) behind a table's width and
+#                  its char(n) columns.
 #
 #   make_seeds.sh [FUZZ_BUILD_DIR]   (default build-fuzz; run.sh builds it)
 #
@@ -26,7 +29,7 @@ corpus=$here/corpus
 
 cmake --build "$build" --target seed_envelopes >/dev/null
 rm -rf "$corpus"
-mkdir -p "$corpus/envelope" "$corpus/config" "$corpus/pgoutput"
+mkdir -p "$corpus/envelope" "$corpus/config" "$corpus/pgoutput" "$corpus/copy_trim"
 
 "$build/tests/fuzz/seed_envelopes" "$corpus/envelope"
 
@@ -120,4 +123,16 @@ v2 stream_stop 'E'
 v2 stream_commit 'c\x00\x00\x02\xdc\x00\x00\x00\x00\x00\x01\x53\x31\x28\x00\x00\x00\x00\x01\x53\x32\xd8\x00\x02\xa1\x6e\x2b\x3c\x4d\x5e'
 v2 stream_abort 'A\x00\x00\x02\xdc\x00\x00\x02\xdd'
 v2 begin_prepare 'b\x00\x00\x00\x00\x01\x53\x31\x28\x00\x00\x00\x00\x01\x53\x32\xd8\x00\x02\xa1\x6e\x2b\x3c\x4d\x5e\x00\x00\x02\xdcgid1\x00'
+
+# copy_trim: width byte, 2-byte char(n) mask (fuzz_copy_trim.c), message
+seed_trim() # NAME BYTES (printf escapes)
+{
+    printf '%b' "$2" >"$corpus/copy_trim/$1"
+}
+header='PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+seed_trim first_row "\x03\x00\x06$header\x00\x03\x00\x00\x00\x04\x00\x00\x00\x07\x00\x00\x00\x05ab   \x00\x00\x00\x03c  "
+seed_trim nulls "\x04\x00\x0f\x00\x04\xff\xff\xff\xff\x00\x00\x00\x03   \x00\x00\x00\x00\xff\xff\xff\xff"
+seed_trim untouched "\x02\x00\x01\x00\x02\x00\x00\x00\x02x \x00\x00\x00\x02y "
+seed_trim trailer "\x02\x00\x03\xff\xff"
+
 echo "make_seeds: $(find "$corpus" -type f | wc -l) seeds in $corpus"

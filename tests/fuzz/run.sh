@@ -19,7 +19,7 @@ seconds=${1:?usage: run.sh SECONDS}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${PGCONVOY_FUZZ_BUILD_DIR:-$top/build-fuzz}
-targets=(envelope config pgoutput)
+targets=(envelope config pgoutput copy_trim)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== pgconvoy: building the fuzz targets in $build"
