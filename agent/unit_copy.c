@@ -60,6 +60,8 @@ typedef struct
     int64_t bytes;
     bool done;     /* an earlier attempt committed it */
     bool truncate; /* emptied first, so loaded frozen */
+    bool delete_rows; /* holds rows, but another table's foreign key
+                       * points to it: emptied with DELETE */
     copy_trim_t *trim; /* binary, with char(n) columns; else NULL */
 } copy_t;
 
@@ -157,36 +159,44 @@ cleanup:
 }
 
 /*
- * Decides which tables to empty first: the whole ones that are big, and
- * the small ones that hold rows (one query for all of them; the target
- * has no writer but us while it loads). Returns 0, or -1 (failed).
+ * Decides how to empty each whole table first: a big one always (its
+ * copy is then loaded frozen), a small one only when it holds rows (the
+ * target has no writer but us while it loads). A table that a foreign
+ * key of another table points to cannot be truncated alone (a schema the
+ * user made beforehand, as the DMS tutorial has it made with pg_dump
+ * --schema-only | psql; pgconvoy adds foreign keys after the load): it is
+ * emptied with DELETE when it holds rows, and loaded without FREEZE. One
+ * query for the group, which reads pg_constraint (no index on confrelid)
+ * once. Returns 0, or -1 (failed).
  */
 static int
 s_find_filled(group_t *g)
 {
     strbuf_t *sql = strbuf_new();
     PGresult *r = NULL;
+    size_t n = 0;
     int rc = -1;
 
+    strbuf_append(sql, "WITH referenced AS ("
+                       "SELECT f.confrelid FROM pg_catalog.pg_constraint f "
+                       "WHERE f.contype = 'f' AND f.conrelid <> f.confrelid) ");
     for (size_t k = 0; k < g->n; k++)
     {
         copy_t *c = &g->tables[k];
-        const Pgconvoy__TableRef *t = c->assign->table;
-        if (c->done || t->parts > 1)
+        if (c->done || c->assign->table->parts > 1)
         {
             continue;
         }
-        if (t->bytes >= COPY_FREEZE_MIN_BYTES)
-        {
-            c->truncate = true;
-            continue;
-        }
+        char *literal = PQescapeLiteral(g->tgt, c->qualified,
+                                        strlen(c->qualified));
         strbuf_appendf(sql,
-                       "%sSELECT %zu WHERE EXISTS (SELECT FROM ONLY %s)",
-                       strbuf_len(sql) > 0 ? " UNION ALL " : "", k,
-                       c->qualified);
+                       "%sSELECT %zu, EXISTS (SELECT FROM ONLY %s), "
+                       "%s::pg_catalog.regclass::pg_catalog.oid "
+                       "IN (SELECT * FROM referenced)",
+                       n++ > 0 ? " UNION ALL " : "", k, c->qualified, literal);
+        PQfreemem(literal);
     }
-    if (strbuf_len(sql) == 0)
+    if (n == 0)
     {
         rc = 0;
         goto cleanup;
@@ -201,9 +211,16 @@ s_find_filled(group_t *g)
     for (int row = 0; row < PQntuples(r); row++)
     {
         size_t k = (size_t) strtoull(PQgetvalue(r, row, 0), NULL, 10);
+        bool filled = PQgetvalue(r, row, 1)[0] == 't';
+        bool referenced = PQgetvalue(r, row, 2)[0] == 't';
+
         if (k < g->n)
         {
-            g->tables[k].truncate = true;
+            copy_t *c = &g->tables[k];
+            c->truncate = !referenced &&
+                          (filled || c->assign->table->bytes >=
+                                         COPY_FREEZE_MIN_BYTES);
+            c->delete_rows = referenced && filled;
         }
     }
     rc = 0;
@@ -462,9 +479,10 @@ s_start_copy(group_t *g, copy_t *c)
     PGresult *r = NULL;
     int rc = -1;
 
-    if (c->truncate)
+    if (c->truncate || c->delete_rows)
     {
-        sql = xasprintf("TRUNCATE ONLY %s", c->qualified);
+        sql = xasprintf(c->truncate ? "TRUNCATE ONLY %s" : "DELETE FROM ONLY %s",
+                        c->qualified);
         r = PQexec(g->tgt, sql);
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
         {

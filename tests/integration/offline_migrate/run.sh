@@ -18,7 +18,13 @@
 #     6. char(n) columns of tables large enough to travel without their
 #        blank padding: identical on the target, with exactly the padding
 #        of the target's char(n) columns left out on the way, and none of
-#        a column the target made beforehand as text.
+#        a column the target made beforehand as text;
+#     7. the DMS tutorial's way: the schema made on the target beforehand
+#        with pg_dump --schema-only | psql, foreign keys included, and
+#        rows planted in the tables they point to before their copy: a
+#        table another's key points to cannot be truncated alone, so it
+#        is emptied with DELETE (it once failed: "cannot truncate a table
+#        referenced in a foreign key constraint").
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -233,5 +239,55 @@ for t in chars made; do
 done
 pass "char(n) values identical, their $chars_padding + $made_padding bytes of padding left out on the way; text made beforehand keeps its blanks"
 assert_no_leftovers "$DB"
+
+# --- 7. a schema made beforehand with its foreign keys ---------------------
+# child (the biggest, so copied first with one job) points to parent,
+# parent to kinds, staff to itself. Each commit plants a row in parent and
+# kinds while they are not copied yet, so both must be emptied first with
+# their foreign keys in place; staff's own key does not stop its TRUNCATE.
+DB=offline_migrate_dms
+new_db "$DB"
+psql_src "$DB" >/dev/null <<'SQL' || fail "could not build $DB"
+CREATE TABLE public.kinds (id integer PRIMARY KEY, name text);
+INSERT INTO public.kinds SELECT g, 'kind ' || g FROM generate_series(1, 10) g;
+CREATE TABLE public.parent (id integer PRIMARY KEY, kind integer REFERENCES public.kinds, pad text);
+INSERT INTO public.parent SELECT g, g % 10 + 1, repeat('p', 100) FROM generate_series(1, 20000) g;
+CREATE TABLE public.child (id integer PRIMARY KEY, p integer REFERENCES public.parent, pad text);
+INSERT INTO public.child SELECT g, g % 20000 + 1, repeat('c', 120) FROM generate_series(1, 30000) g;
+CREATE TABLE public.staff (id integer PRIMARY KEY, boss integer REFERENCES public.staff, pad text);
+INSERT INTO public.staff SELECT g, nullif(g / 2, 0), repeat('s', 100) FROM generate_series(1, 15000) g;
+SQL
+"$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres --schema-only "$DB" |
+    psql_tgt "$DB" >/dev/null || fail "could not make the schema of $DB on the target"
+psql_tgt "$DB" <<'SQL' || fail "could not set up the planting function in $DB"
+CREATE SCHEMA dms_test;
+CREATE TABLE dms_test.planted (table_name text);
+CREATE FUNCTION dms_test.plant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pgconvoy.partition_done WHERE table_name = 'kinds') THEN
+        INSERT INTO public.kinds VALUES (-1, 'planted') ON CONFLICT DO NOTHING;
+        INSERT INTO dms_test.planted VALUES ('kinds');
+    END IF;
+    IF NOT EXISTS (SELECT FROM pgconvoy.partition_done WHERE table_name = 'parent') THEN
+        INSERT INTO public.parent VALUES (-1, -1, 'planted') ON CONFLICT DO NOTHING;
+        INSERT INTO dms_test.planted VALUES ('parent');
+    END IF;
+    RETURN NULL;
+END
+$$;
+SQL
+hook_partition_done "$DB" dms_test.plant
+
+pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1 --jobs 1 ||
+    fail "pgconvoy migrate of $DB onto its schema made with its foreign keys exited $?"
+planted=$(psql_tgt "$DB" -c "SELECT string_agg(DISTINCT table_name, ',' ORDER BY table_name) FROM dms_test.planted")
+[[ $planted == kinds,parent ]] ||
+    fail "rows should have been planted in kinds and parent before their copies, were in: $planted"
+compare_db "$DB" "$DB" || fail "the target differs: a table a foreign key points to was not emptied"
+fks=$(psql_tgt "$DB" -c "SELECT string_agg(conrelid::regclass || '>' || confrelid::regclass, ',' ORDER BY 1)
+                         FROM pg_constraint WHERE contype = 'f'")
+[[ $fks == 'child>parent,parent>kinds,staff>staff' ]] ||
+    fail "the target should keep its 3 foreign keys, once each, it has: $fks"
+pass "schema made beforehand with its foreign keys: kinds and parent held planted rows, emptied first; identical"
 
 scenario_pass
