@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "agent/schema_fanout.h"
+#include "agent/target_tables.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -79,7 +80,6 @@ schema_step_start_load(PGconn *tgt, const Pgconvoy__Assign *a,
 {
     const char *params[2] = {a->task_key, snapshot};
     bool transient = false;
-    char *truncate = NULL;
     char *ignored = NULL;
     int rc = -1;
 
@@ -93,32 +93,34 @@ schema_step_start_load(PGconn *tgt, const Pgconvoy__Assign *a,
                     "INSERT INTO pgconvoy.load_snapshot (task_key, snapshot) "
                     "VALUES ($1, $2) ON CONFLICT (task_key) DO UPDATE "
                     "SET snapshot = excluded.snapshot",
-                    2, params, &transient, error) != 0)
-    {
-        goto cleanup;
-    }
-    if (a->truncate_target &&
-        ((truncate = unit_empty_tables_sql(a, tgt, error)) == NULL ||
-         (truncate[0] != '\0' &&
-          s_load_exec(tgt, truncate, 0, NULL, &transient, error) != 0) ||
+                    2, params, &transient, error) != 0 ||
+        (a->truncate_target &&
          s_load_exec(tgt,
                      "DELETE FROM pgconvoy.partition_done WHERE task_key = $1",
-                     1, params, &transient, error) != 0))
-    {
-        goto cleanup;
-    }
-    rc = s_load_exec(tgt, "COMMIT", 0, NULL, &transient, error);
-
-cleanup:
-    if (rc != 0)
+                     1, params, &transient, error) != 0) ||
+        s_load_exec(tgt, "COMMIT", 0, NULL, &transient, error) != 0)
     {
         transient = transient || pgconn_is_transient(tgt, NULL);
         (void) pgconn_command(tgt, "ROLLBACK", &ignored);
         free(ignored);
-        rc = transient ? SCHEMA_STEP_TRANSIENT : -1;
+        goto cleanup;
     }
-    free(truncate);
-    return rc;
+    /*
+     * Emptied after that commit, in chunks (target_tables.h): no copy of
+     * the old load can commit any more, and none of the new one starts
+     * before this unit reports. Cut short, the unit runs again, empties
+     * them again and forgets what was copied again.
+     */
+    if (a->truncate_target &&
+        target_tables_empty(tgt, a->tables, a->n_tables, &transient, error) <
+            0)
+    {
+        goto cleanup;
+    }
+    rc = 0;
+
+cleanup:
+    return rc == 0 ? 0 : transient ? SCHEMA_STEP_TRANSIENT : -1;
 }
 
 int

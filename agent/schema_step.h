@@ -21,8 +21,9 @@ int schema_step_make_bookkeeping(PGconn *tgt, char **error);
  * Online, as a slot unit takes a snapshot for the copies: records it as
  * the one copies read under (pgconvoy.load_snapshot, which a copy checks,
  * row locked, in its transaction: one under another snapshot stops).
- * With a->truncate_target (the load starts over) it also empties the
- * tables and forgets which were copied, in that same transaction. Returns
+ * With a->truncate_target (the load starts over) it also forgets which
+ * were copied, in that same transaction, then empties the tables (in
+ * chunks of transactions of their own, target_tables.h). Returns
  * 0, or with *error set SCHEMA_STEP_TRANSIENT (worth another try: a lock
  * not granted in time, a connection lost) or -1.
  */

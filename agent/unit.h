@@ -160,17 +160,6 @@ int unit_copy_sequences(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
 int unit_drop_bookkeeping(const Pgconvoy__Assign *a, PGconn *tgt,
                           Pgconvoy__Result *res);
 
-/* Sets exists[i] for each of the n tables: whether conn's database has it
- * (one statement for all). Returns 0, or -1 with *error set. */
-int unit_find_tables(PGconn *conn, Pgconvoy__TableRef *const *tables, size_t n,
-                     bool *exists, char **error);
-
-/* The one TRUNCATE that empties the tables of a->tables that exist on
- * tgt ("" if none): for a new task, which wants them there and empty, or
- * a load started over. NULL with *error set if it cannot tell. */
-char *unit_empty_tables_sql(const Pgconvoy__Assign *a, PGconn *tgt,
-                            char **error);
-
 /*
  * Drops what an online task made for its stream: the slot (once no
  * walsender holds it) and the publication on src, the replication origin

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/apply.h"
+#include "agent/target_tables.h"
 #include "agent/unit.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
@@ -151,93 +152,13 @@ unit_drop_stream(const Pgconvoy__Assign *a, PGconn *src, PGconn *tgt,
 }
 
 int
-unit_find_tables(PGconn *conn, Pgconvoy__TableRef *const *tables, size_t n,
-                 bool *exists, char **error)
-{
-    strbuf_t *schemas = strbuf_new();
-    strbuf_t *names = strbuf_new();
-    PGresult *r = NULL;
-    int rc = -1;
-
-    /* one statement for all, not one each (10,000 tables took 2.3 s of
-     * round trips) */
-    strbuf_append(schemas, "{");
-    strbuf_append(names, "{");
-    for (size_t i = 0; i < n; i++)
-    {
-        strbuf_append_array_text(schemas, tables[i]->schema);
-        strbuf_append_array_text(names, tables[i]->name);
-    }
-    strbuf_append(schemas, "}");
-    strbuf_append(names, "}");
-    const char *params[2] = {strbuf_data(schemas), strbuf_data(names)};
-    r = pgconn_query(
-        conn,
-        "SELECT to_regclass(format('%I.%I', u.s, u.n)) IS NOT NULL "
-        "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, n, i) "
-        " ORDER BY u.i",
-        2, params, error);
-    if (r == NULL)
-    {
-        goto cleanup;
-    }
-    if ((size_t) PQntuples(r) != n)
-    {
-        *error = xasprintf("%d rows for %zu tables", PQntuples(r), n);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++)
-    {
-        exists[i] = PQgetvalue(r, (int) i, 0)[0] == 't';
-    }
-    rc = 0;
-
-cleanup:
-    PQclear(r);
-    strbuf_destroy(&names);
-    strbuf_destroy(&schemas);
-    return rc;
-}
-
-char *
-unit_empty_tables_sql(const Pgconvoy__Assign *a, PGconn *tgt, char **error)
-{
-    bool *exists = xcalloc(a->n_tables ? a->n_tables : 1, sizeof *exists);
-    strbuf_t *sql = strbuf_new();
-    char *text = NULL;
-
-    if (unit_find_tables(tgt, a->tables, a->n_tables, exists, error) != 0)
-    {
-        goto cleanup;
-    }
-    for (size_t i = 0; i < a->n_tables; i++)
-    {
-        if (exists[i])
-        {
-            char *q = pgconn_quote_qualified(tgt, a->tables[i]->schema,
-                                             a->tables[i]->name);
-
-            strbuf_appendf(sql, "%s%s", strbuf_len(sql) ? ", " : "TRUNCATE ",
-                           q);
-            free(q);
-        }
-    }
-    text = xstrdup(strbuf_data(sql));
-
-cleanup:
-    strbuf_destroy(&sql);
-    free(exists);
-    return text;
-}
-
-int
 unit_cleanup_run(unit_t *self, Pgconvoy__Result *res)
 {
     const Pgconvoy__Assign *a = unit_assign(self);
     char *error = NULL;
     PGconn *src = NULL;
     PGconn *tgt = NULL;
-    char *truncate = NULL;
+    bool transient = false;
     int rc = -1;
 
     /*
@@ -265,9 +186,8 @@ unit_cleanup_run(unit_t *self, Pgconvoy__Result *res)
         goto cleanup;
     }
     if (a->truncate_target &&
-        ((truncate = unit_empty_tables_sql(a, tgt, &error)) == NULL ||
-         (truncate[0] != '\0' &&
-          pgconn_command(tgt, truncate, &error) != 0)))
+        target_tables_empty(tgt, a->tables, a->n_tables, &transient, &error) <
+            0)
     {
         rc = unit_fail(res,
                        xasprintf("target database \"%s\": could not empty "
@@ -284,7 +204,6 @@ unit_cleanup_run(unit_t *self, Pgconvoy__Result *res)
     rc = 0;
 
 cleanup:
-    free(truncate);
     PQfinish(src);
     PQfinish(tgt);
     return rc;

@@ -18,6 +18,7 @@
 #include "agent/pgtool.h"
 #include "agent/prepare_roles.h"
 #include "agent/prepare_server.h"
+#include "agent/target_tables.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -365,7 +366,7 @@ s_check_target_tables(prepare_t *p, PGconn *tgt)
     size_t existing = 0;
     char *error = NULL;
 
-    if (unit_find_tables(tgt, res->tables, res->n_tables, exists, &error) != 0)
+    if (target_tables_find(tgt, res->tables, res->n_tables, exists, &error) != 0)
     {
         unit_add_problem(res, xasprintf("target database \"%s\": could not "
                                         "look for the %zu tables: %s",
