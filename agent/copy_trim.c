@@ -43,8 +43,8 @@ copy_trim_new_from_types(const Oid *types, const int *typmods, int n)
     self->n = n;
     for (int i = 0; i < n; i++)
     {
-        self->trim[i] = types[i] == COPY_TRIM_BPCHAR_OID &&
-                        typmods[i] > COPY_TRIM_VARHDRSZ;
+        self->trim[i] =
+            types[i] == COPY_TRIM_BPCHAR_OID && typmods[i] > COPY_TRIM_VARHDRSZ;
         self->useful = self->useful || self->trim[i];
     }
     return self;

@@ -16,12 +16,9 @@
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
-/* Runs sql with the tables as its $1 schemas and $2 names, two text
- * arrays in the tables' order. Returns its result, or NULL with *error
- * set. */
-static PGresult *
-s_query_tables(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
-               const char *sql, char **error)
+PGresult *
+target_tables_query(PGconn *conn, Pgconvoy__TableRef *const *tables, size_t n,
+                    const char *sql, char **error)
 {
     strbuf_t *schemas = strbuf_new();
     strbuf_t *names = strbuf_new();
@@ -36,7 +33,7 @@ s_query_tables(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
     strbuf_append(schemas, "}");
     strbuf_append(names, "}");
     const char *params[2] = {strbuf_data(schemas), strbuf_data(names)};
-    PGresult *r = pgconn_query(tgt, sql, 2, params, error);
+    PGresult *r = pgconn_query(conn, sql, 2, params, error);
     strbuf_destroy(&names);
     strbuf_destroy(&schemas);
     return r;
@@ -48,7 +45,7 @@ target_tables_find(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
 {
     /* one statement for all, not one each (10,000 tables took 2.3 s of
      * round trips) */
-    PGresult *r = s_query_tables(
+    PGresult *r = target_tables_query(
         tgt, tables, n,
         "SELECT to_regclass(format('%I.%I', u.s, u.n)) IS NOT NULL "
         "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, n, i) "
@@ -94,7 +91,7 @@ static int
 s_join_linked(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
               size_t *parent, char **error)
 {
-    PGresult *r = s_query_tables(
+    PGresult *r = target_tables_query(
         tgt, tables, n,
         "WITH t AS (SELECT u.i, to_regclass(format('%I.%I', u.s, u.n)) AS rel "
         "             FROM unnest($1::text[], $2::text[]) "
@@ -155,7 +152,7 @@ target_tables_empty(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
     size_t alloc = n > 0 ? n : 1;
     bool *exists = xcalloc(alloc, sizeof *exists);
     size_t *parent = xcalloc(alloc, sizeof *parent);
-    size_t *size = xcalloc(alloc, sizeof *size);  /* by representative */
+    size_t *size = xcalloc(alloc, sizeof *size);   /* by representative */
     size_t *first = xcalloc(alloc, sizeof *first); /* its first member, +1 */
     size_t *next = xcalloc(alloc, sizeof *next);   /* next member, +1 */
     size_t *last = xcalloc(alloc, sizeof *last);   /* its last member */
@@ -235,8 +232,8 @@ target_tables_empty(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
         }
         statements++;
     }
-    log_info("db=%s %zu tables emptied in %d statement(s)", PQdb(tgt),
-             emptied, statements);
+    log_info("db=%s %zu tables emptied in %d statement(s)", PQdb(tgt), emptied,
+             statements);
     rc = statements;
 
 cleanup:

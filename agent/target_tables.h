@@ -27,10 +27,16 @@
 /* Tables a TRUNCATE statement names at most, foreign keys permitting */
 #define TARGET_TABLES_CHUNK 200
 
+/* Runs sql on conn (either server) with the tables as its $1 schemas and
+ * $2 names, two text arrays in the tables' order. Returns its result, or
+ * NULL with *error set. */
+PGresult *target_tables_query(PGconn *conn, Pgconvoy__TableRef *const *tables,
+                              size_t n, const char *sql, char **error);
+
 /* Sets exists[i] for each of the n tables: whether tgt's database has it
  * (one statement for all). Returns 0, or -1 with *error set. */
-int target_tables_find(PGconn *tgt, Pgconvoy__TableRef *const *tables,
-                       size_t n, bool *exists, char **error);
+int target_tables_find(PGconn *tgt, Pgconvoy__TableRef *const *tables, size_t n,
+                       bool *exists, char **error);
 
 /*
  * Empties those of the n tables that exist on tgt, in chunks, each in a

@@ -18,7 +18,7 @@
 #include "agent/pgtool.h"
 #include "agent/prepare_roles.h"
 #include "agent/prepare_server.h"
-#include "agent/target_tables.h"
+#include "agent/prepare_target.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -302,144 +302,6 @@ s_list_tables(prepare_t *p, PGconn *src)
     }
     PQclear(res);
     free(oids);
-}
-
-/* Existing tables whose rows one statement looks for */
-#define PREPARE_ROWS_CHUNK 256
-
-/*
- * Adds a problem for each table of chunk (indexes into res->tables) that
- * holds rows, found by one statement: SELECT k WHERE EXISTS (SELECT 1
- * FROM table k) UNION ALL ... Identifiers quoted, no value in the SQL.
- */
-static void
-s_check_rows(prepare_t *p, PGconn *tgt, const size_t *chunk, size_t n)
-{
-    Pgconvoy__Result *res = p->res;
-    strbuf_t *sql = strbuf_new();
-    char *error = NULL;
-
-    for (size_t k = 0; k < n; k++)
-    {
-        const Pgconvoy__TableRef *t = res->tables[chunk[k]];
-        char *qualified = pgconn_quote_qualified(tgt, t->schema, t->name);
-        strbuf_appendf(sql, "%sSELECT %zu WHERE EXISTS (SELECT 1 FROM %s)",
-                       k > 0 ? " UNION ALL " : "", k, qualified);
-        free(qualified);
-    }
-    PGresult *r = pgconn_query(tgt, strbuf_data(sql), 0, NULL, &error);
-    if (r == NULL)
-    {
-        const Pgconvoy__TableRef *t = res->tables[chunk[0]];
-        unit_add_problem(res, xasprintf("target database \"%s\": could not "
-                                        "check whether table \"%s.%s\" or "
-                                        "the %zu after it hold rows: %s",
-                                        p->target_db, t->schema, t->name, n - 1,
-                                        error));
-    }
-    for (int row = 0; r != NULL && row < PQntuples(r); row++)
-    {
-        size_t k = strtoull(PQgetvalue(r, row, 0), NULL, 10);
-        const Pgconvoy__TableRef *t = res->tables[chunk[k < n ? k : 0]];
-        unit_add_problem(res, xasprintf("target database \"%s\": table "
-                                        "\"%s.%s\" already holds rows, "
-                                        "expected an empty table",
-                                        p->target_db, t->schema, t->name));
-    }
-    PQclear(r);
-    free(error);
-    strbuf_destroy(&sql);
-}
-
-/*
- * Checks the tables on the target: none may hold rows; either all exist
- * (the user created the schema, as the seed does) or none do.
- */
-static void
-s_check_target_tables(prepare_t *p, PGconn *tgt)
-{
-    Pgconvoy__Result *res = p->res;
-    bool *exists = xcalloc(res->n_tables ? res->n_tables : 1, sizeof *exists);
-    strbuf_t *missing = strbuf_new();
-    size_t *chunk = xcalloc(PREPARE_ROWS_CHUNK, sizeof *chunk);
-    size_t in_chunk = 0;
-    size_t existing = 0;
-    char *error = NULL;
-
-    if (target_tables_find(tgt, res->tables, res->n_tables, exists, &error) != 0)
-    {
-        unit_add_problem(res, xasprintf("target database \"%s\": could not "
-                                        "look for the %zu tables: %s",
-                                        p->target_db, res->n_tables, error));
-        goto cleanup;
-    }
-    for (size_t i = 0; i < res->n_tables; i++)
-    {
-        const Pgconvoy__TableRef *t = res->tables[i];
-
-        if (!exists[i])
-        {
-            strbuf_appendf(missing, "%s\"%s.%s\"",
-                           strbuf_len(missing) ? ", " : "", t->schema, t->name);
-            continue;
-        }
-        existing++;
-        chunk[in_chunk++] = i;
-        if (in_chunk == PREPARE_ROWS_CHUNK)
-        {
-            s_check_rows(p, tgt, chunk, in_chunk);
-            in_chunk = 0;
-        }
-    }
-    if (in_chunk > 0)
-    {
-        s_check_rows(p, tgt, chunk, in_chunk);
-    }
-    if (existing > 0 && existing < res->n_tables)
-    {
-        unit_add_problem(res,
-                         xasprintf("target database \"%s\" has %zu of the %zu "
-                                   "tables but not %s: expected all of them "
-                                   "(schema created beforehand) or none",
-                                   p->target_db, existing, res->n_tables,
-                                   strbuf_data(missing)));
-    }
-    res->target_has_schema = existing > 0 && existing == res->n_tables;
-
-cleanup:
-    free(error);
-    free(chunk);
-    free(exists);
-    strbuf_destroy(&missing);
-}
-
-static void
-s_check_target_privileges(prepare_t *p, PGconn *tgt)
-{
-    char *error = NULL;
-    PGresult *r = pgconn_query(
-        tgt,
-        "SELECT has_database_privilege(current_database(), 'CREATE'), "
-        "current_user",
-        0, NULL, &error);
-
-    if (r == NULL)
-    {
-        unit_add_problem(p->res, xasprintf("target database \"%s\": could "
-                                           "not check privileges: %s",
-                                           p->target_db, error));
-        free(error);
-        return;
-    }
-    if (PQgetvalue(r, 0, 0)[0] != 't')
-    {
-        unit_add_problem(p->res,
-                         xasprintf("target database \"%s\": user \"%s\" "
-                                   "cannot create schemas, expected CREATE "
-                                   "privilege on the database",
-                                   p->target_db, PQgetvalue(r, 0, 1)));
-    }
-    PQclear(r);
 }
 
 /*
@@ -866,10 +728,14 @@ unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
             s_check_encodings(&p, src, tgt);
         }
         s_check_versions(&p, unit_pg_bin(self), src_version, tgt_version);
-        s_check_target_tables(&p, tgt);
+        prepare_target_check_tables(a, tgt, res);
+        if (res->target_has_schema && src != NULL)
+        {
+            prepare_target_check_not_valid(a, src, tgt, res);
+        }
         if (!res->target_has_schema)
         {
-            s_check_target_privileges(&p, tgt);
+            prepare_target_check_privileges(a, tgt, res);
             if (src != NULL)
             {
                 roles = prepare_roles_check(a, src, tgt, res);

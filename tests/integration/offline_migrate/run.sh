@@ -24,7 +24,11 @@
 #        rows planted in the tables they point to before their copy: a
 #        table another's key points to cannot be truncated alone, so it
 #        is emptied with DELETE (it once failed: "cannot truncate a table
-#        referenced in a foreign key constraint").
+#        referenced in a foreign key constraint");
+#     8. the same with CHECK constraints added NOT VALID on the source, of
+#        a table and of a domain, which a row of the source breaks: the
+#        checks say, for each, that the target has it and that the load
+#        fails on such a row, and the load then fails naming it.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -289,5 +293,25 @@ fks=$(psql_tgt "$DB" -c "SELECT string_agg(conrelid::regclass || '>' || confreli
 [[ $fks == 'child>parent,parent>kinds,staff>staff' ]] ||
     fail "the target should keep its 3 foreign keys, once each, it has: $fks"
 pass "schema made beforehand with its foreign keys: kinds and parent held planted rows, emptied first; identical"
+
+# --- 8. a schema made beforehand with NOT VALID CHECK constraints ---------
+DB=offline_migrate_not_valid
+new_db "$DB"
+psql_src "$DB" >/dev/null <<'SQL' || fail "could not build $DB"
+CREATE DOMAIN public.short_code AS text;
+CREATE TABLE public.pets (id integer PRIMARY KEY, name text, code public.short_code);
+INSERT INTO public.pets VALUES (1, 'Rex', 'ab'), (2, 'A name far too long', 'cd');
+ALTER TABLE public.pets ADD CONSTRAINT pets_name_short CHECK (length(name) < 10) NOT VALID;
+ALTER DOMAIN public.short_code ADD CONSTRAINT short_code_len CHECK (length(VALUE) <= 8) NOT VALID;
+SQL
+"$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres --schema-only "$DB" |
+    psql_tgt "$DB" >/dev/null || fail "could not make the schema of $DB on the target"
+expect_fail 1 'violates check constraint "pets_name_short"' \
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "$(tgt_uri "$DB")" --agents 1
+for want in 'CHECK constraint "pets_name_short" of table public.pets is NOT VALID on the source' \
+    'CHECK constraint "short_code_len" of domain public.short_code is NOT VALID on the source'; do
+    grep -qF -- "$want" <<<"$LAST_OUTPUT" || fail "no notice says: $want; the output: $LAST_OUTPUT"
+done
+pass "NOT VALID CHECK constraints made beforehand: a notice for each, then the load fails naming the one broken"
 
 scenario_pass
