@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent/target_tables.h"
 #include "agent/unit.h"
@@ -243,4 +244,102 @@ cleanup:
     free(error);
     strbuf_destroy(&arrays[1]);
     strbuf_destroy(&arrays[0]);
+}
+
+/* The replication origin functions the apply calls, which only a
+ * superuser may run unless granted */
+static const char *const s_origin_functions_sql =
+    "SELECT string_agg(f, ', ' ORDER BY f) "
+    "  FROM unnest(ARRAY['pg_replication_origin_create(text)', "
+    "                    'pg_replication_origin_drop(text)', "
+    "                    'pg_replication_origin_oid(text)', "
+    "                    'pg_replication_origin_progress(text, boolean)', "
+    "                    'pg_replication_origin_session_setup(text)', "
+    "                    'pg_replication_origin_session_reset()', "
+    "                    'pg_replication_origin_xact_setup(pg_lsn, "
+    "timestamp with time zone)']) AS f "
+    " WHERE NOT has_function_privilege(f, 'EXECUTE')";
+
+/* The foreign keys of the task's tables, and their triggers that a
+ * replica session would not fire ($1 schemas, $2 names) */
+static const char *const s_keys_triggers_sql =
+    "WITH t AS (SELECT to_regclass(format('%I.%I', u.s, u.n)) AS rel "
+    "             FROM unnest($1::text[], $2::text[]) AS u(s, n)) "
+    "SELECT (SELECT count(*) FROM pg_constraint k JOIN t ON t.rel = k.conrelid "
+    "         WHERE k.contype = 'f'), "
+    "       (SELECT count(*) FROM pg_trigger g JOIN t ON t.rel = g.tgrelid "
+    "         WHERE NOT g.tgisinternal AND g.tgenabled = 'O')";
+
+void
+prepare_target_check_replica(const Pgconvoy__Assign *a, PGconn *tgt,
+                             bool has_schema, Pgconvoy__Result *res)
+{
+    const char *db = a->target->dbname;
+    const char *role = PQuser(tgt);
+    PGresult *r = PQexec(tgt, "SET session_replication_role = replica");
+    char *refused = NULL;
+    char *error = NULL;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    {
+        refused = pgconn_error_text(tgt, r);
+    }
+    PQclear(r);
+    PQclear(PQexec(tgt, "RESET session_replication_role"));
+    if (a->online && refused != NULL)
+    {
+        unit_add_problem(
+            res, xasprintf("target database \"%s\": role \"%s\" may not set "
+                           "session_replication_role (%s), which applying "
+                           "the changes needs: migrate as a superuser, or "
+                           "GRANT SET ON PARAMETER session_replication_role "
+                           "TO \"%s\" (PostgreSQL 15 or later)",
+                           db, role, refused, role));
+    }
+    if (a->online)
+    {
+        r = pgconn_query(tgt, s_origin_functions_sql, 0, NULL, &error);
+        if (r != NULL && !PQgetisnull(r, 0, 0))
+        {
+            unit_add_problem(
+                res,
+                xasprintf("target database \"%s\": role \"%s\" may not run "
+                          "%s, with which the changes applied are recorded "
+                          "(a replication origin): migrate as a superuser, "
+                          "or GRANT EXECUTE ON those functions TO \"%s\"",
+                          db, role, PQgetvalue(r, 0, 0), role));
+        }
+        PQclear(r);
+    }
+    else if (has_schema && refused != NULL)
+    {
+        /* offline, pgconvoy adds keys and triggers after the load; a
+         * schema made beforehand has them while it loads */
+        r = target_tables_query(tgt, res->tables, res->n_tables,
+                                s_keys_triggers_sql, &error);
+        if (r != NULL && strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+        {
+            unit_add_problem(
+                res,
+                xasprintf("target database \"%s\": role \"%s\" may not set "
+                          "session_replication_role (%s), so the %s foreign "
+                          "keys the target has on the tables to load would "
+                          "check every row as the tables load, in no set "
+                          "order: drop them and add them back after the "
+                          "migration, or migrate as a role that may set it",
+                          db, role, refused, PQgetvalue(r, 0, 0)));
+        }
+        if (r != NULL && strcmp(PQgetvalue(r, 0, 1), "0") != 0)
+        {
+            unit_add_notice(
+                res, xasprintf("target database \"%s\": role \"%s\" may not "
+                               "set session_replication_role, so the %s "
+                               "triggers the target has on the tables to "
+                               "load fire for every row loaded",
+                               db, role, PQgetvalue(r, 0, 1)));
+        }
+        PQclear(r);
+    }
+    free(error);
+    free(refused);
 }

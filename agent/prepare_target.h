@@ -10,6 +10,7 @@
 #define PGCONVOY_AGENT_PREPARE_TARGET_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 
 #include "pgconvoy.pb-c.h"
 
@@ -36,5 +37,18 @@ void prepare_target_check_privileges(const Pgconvoy__Assign *a, PGconn *tgt,
  */
 void prepare_target_check_not_valid(const Pgconvoy__Assign *a, PGconn *src,
                                     PGconn *tgt, Pgconvoy__Result *res);
+
+/*
+ * The target's role and what the load and the apply ask of it. Online,
+ * applying the changes sets session_replication_role to replica (no
+ * trigger or foreign key of the target sees replicated rows) and records
+ * its progress in a replication origin: a problem when the role may do
+ * neither, found now rather than once the full load is over. Offline, the
+ * copies set that role only for a schema made beforehand (has_schema): a
+ * problem when they cannot while the target has foreign keys on the
+ * tables, a notice when it has triggers.
+ */
+void prepare_target_check_replica(const Pgconvoy__Assign *a, PGconn *tgt,
+                                  bool has_schema, Pgconvoy__Result *res);
 
 #endif

@@ -733,6 +733,7 @@ unit_prepare_run(unit_t *self, Pgconvoy__Result *res)
         {
             prepare_target_check_not_valid(a, src, tgt, res);
         }
+        prepare_target_check_replica(a, tgt, res->target_has_schema, res);
         if (!res->target_has_schema)
         {
             prepare_target_check_privileges(a, tgt, res);

@@ -28,7 +28,12 @@
 #     8. the same with CHECK constraints added NOT VALID on the source, of
 #        a table and of a domain, which a row of the source breaks: the
 #        checks say, for each, that the target has it and that the load
-#        fails on such a row, and the load then fails naming it.
+#        fails on such a row, and the load then fails naming it;
+#     9. a schema made beforehand, foreign key and trigger included, for
+#        a target role that may not set session_replication_role (which
+#        the copies set to keep keys and triggers quiet): refused, exit 2,
+#        naming the key count; without the key, migrated, with a notice
+#        for the trigger, and the key made after the load.
 
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -313,5 +318,41 @@ for want in 'CHECK constraint "pets_name_short" of table public.pets is NOT VALI
     grep -qF -- "$want" <<<"$LAST_OUTPUT" || fail "no notice says: $want; the output: $LAST_OUTPUT"
 done
 pass "NOT VALID CHECK constraints made beforehand: a notice for each, then the load fails naming the one broken"
+
+# --- 9. a schema made beforehand for a role that may not quiet its keys ---
+DB=offline_migrate_weak
+WEAK=om_weak
+new_db "$DB"
+psql_src "$DB" >/dev/null <<'SQL' || fail "could not build $DB"
+CREATE TABLE public.parent (id integer PRIMARY KEY);
+CREATE TABLE public.child (id integer PRIMARY KEY, p integer REFERENCES public.parent);
+INSERT INTO public.parent VALUES (1);
+INSERT INTO public.child VALUES (1, 1);
+CREATE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER child_noop BEFORE INSERT ON public.child FOR EACH ROW EXECUTE FUNCTION public.noop();
+SQL
+psql_tgt postgres -v role="$WEAK" -v db="$DB" >/dev/null <<'SQL' || fail "could not make $WEAK the owner of $DB on the target"
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'role') \gexec
+SQL
+"$PGBIN/pg_dump" -h 127.0.0.1 -p "$SRC_PORT" -U postgres --schema-only --no-owner "$DB" |
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TGT_PORT" -U "$WEAK" -d "$DB" >/dev/null ||
+    fail "could not make the schema of $DB on the target as $WEAK"
+expect_fail 2 "target database \"$DB\": role \"$WEAK\" may not set session_replication_role \(.*\), so the 1 foreign keys the target has on the tables to load would check every row" \
+    pgconvoy_migrate --source "$(src_uri "$DB")" --target "postgresql://$WEAK@127.0.0.1:$TGT_PORT/$DB" --agents 1
+[[ $(psql_tgt "$DB" -c "SELECT count(*) FROM public.parent") == 0 ]] || fail "the refused migration wrote rows"
+# as the message says: without the key it goes on, the trigger noted, and
+# the key is made after the load as the source has it
+psql_tgt "$DB" -c "ALTER TABLE public.child DROP CONSTRAINT child_p_fkey" >/dev/null ||
+    fail "could not drop the target's foreign key"
+out=$(pgconvoy_migrate --source "$(src_uri "$DB")" --target "postgresql://$WEAK@127.0.0.1:$TGT_PORT/$DB" --agents 1 2>&1) ||
+    fail "pgconvoy migrate of $DB without the key exited $?: $out"
+grep -qF "role \"$WEAK\" may not set session_replication_role, so the 1 triggers the target has on the tables to load fire for every row loaded" <<<"$out" ||
+    fail "no notice names the trigger: $out"
+compare_db "$DB" "$DB" || fail "the target differs"
+[[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 1 ]] ||
+    fail "the foreign key was not made again after the load"
+pass "a schema made beforehand with a foreign key, for a role that may not set session_replication_role: refused, naming it; without the key, migrated with a notice for the trigger, the key made after"
 
 scenario_pass

@@ -12,7 +12,9 @@
 #          and DELETEs of it would fail) and an unlogged one are named,
 #          each with the fix to use;
 #       2. a role that may neither replicate nor publish the tables (it
-#          owns none of them) is named, with the tables;
+#          owns none of them) is named, with the tables; the same role on
+#          the target, which may neither set session_replication_role nor
+#          use replication origins, as the apply must, is named too;
 #       3. a source server of its own with wal_level = replica and neither
 #          replication slots nor WAL senders: all three settings named;
 #          its lock table is sized for 320 locks (max_locks_per_transaction
@@ -139,6 +141,16 @@ expect_line "source database \"$DB\": user \"$WEAK\" cannot add 8 tables to a pu
 expect_line "source database \"$DB\": user \"$WEAK\" cannot create a publication, expected CREATE privilege"
 assert_refused_cleanly weak
 pass "refused: $WEAK cannot replicate, owns no table, cannot create a publication"
+
+# a target role that may neither turn triggers and keys off for the apply
+# nor record its progress in a replication origin: found now, not once the
+# full load is over
+jq --arg u "$WEAK" '.userName = $u' t.json >t_weak.json
+expect_fail 2 "target database \"$DB\": role \"$WEAK\" may not set session_replication_role \(.*\), which applying the changes needs" \
+    online_create weak_target --target-connection-json t_weak.json
+expect_line "target database \"$DB\": role \"$WEAK\" may not run pg_replication_origin_create\(text\), .*pg_replication_origin_xact_setup\(pg_lsn, timestamp with time zone\), with which the changes applied are recorded"
+assert_refused_cleanly weak_target
+pass "refused: $WEAK on the target may not set session_replication_role nor use replication origins"
 
 # --- 3. a source without logical replication ---------------------------------
 # A cluster pair of its own (the shared source must keep wal_level =
