@@ -72,3 +72,73 @@ check_tools()
         esac
     done
 }
+
+# fresh_target DB: the emptied target database DB for a timed run, on a
+# file system of its own, and BENCH_SCRATCH, a directory there for a
+# tool's own files (pg_dump -Fd, pgcopydb --dir).
+#
+# Why: before it reuses an inode, ext4 looks through the group's recently
+# deleted ones (recently_deleted(): deleted within dirty_expire_interval,
+# taken as seconds, so 50 minutes), reading each one's inode block. A
+# benchmark that drops a database of thousands of files before each run
+# makes every later run's file creations dearer: the runs of 2,000 tables
+# grew from 4 to 11 s within a set, whatever the tool, perf putting a
+# quarter of the time in recently_deleted and find_get_block_common. A new
+# ext4 per run (a loop device, its inode tables made at mkfs, not by a
+# background thread during the run) keeps the runs apart. Needs root;
+# BENCH_FRESH_FS=0 uses a plain new database on the clusters' file
+# system instead.
+BENCH_FS_DB=""
+BENCH_FS_MNT=""
+# shellcheck disable=SC2034 # BENCH_SCRATCH: for the benchmark that sources this
+fresh_target()
+{
+    local db=$1 image
+    if [[ ${BENCH_FRESH_FS:-1} == 0 ]]; then
+        new_db "$db" tgt
+        BENCH_SCRATCH=$TEST_TMP
+        return
+    fi
+    s_bench_fs_release
+    if [[ -z $BENCH_FS_MNT ]]; then
+        # not under TEST_TMP, which the servers' user may not enter
+        BENCH_FS_MNT=$(mktemp -d /tmp/pgconvoy-benchfs.XXXXXX)
+        chmod 755 "$BENCH_FS_MNT"
+        PGCONVOY_EXIT_HOOKS+=(s_bench_fs_release s_bench_fs_remove)
+    fi
+    image=$BENCH_FS_MNT.img
+    fallocate -l "${BENCH_FS_SIZE:-4G}" "$image" || fail "could not make $image"
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$image" ||
+        fail "could not make a file system in $image"
+    mount -o loop "$image" "$BENCH_FS_MNT" || fail "could not mount $image (run as root, or BENCH_FRESH_FS=0)"
+    mkdir "$BENCH_FS_MNT/pg" "$BENCH_FS_MNT/scratch"
+    chown postgres "$BENCH_FS_MNT/pg"
+    chmod 700 "$BENCH_FS_MNT/pg"
+    s_drop_db tgt "$db" >/dev/null || fail "could not drop database $db on tgt"
+    psql_tgt postgres -v dir="$BENCH_FS_MNT/pg" -v db="$db" >/dev/null <<'SQL' ||
+CREATE TABLESPACE bench_fresh LOCATION :'dir';
+CREATE DATABASE :"db" TEMPLATE template0 TABLESPACE bench_fresh;
+SQL
+        fail "could not make database $db in a tablespace on $BENCH_FS_MNT"
+    BENCH_FS_DB=$db
+    PGCONVOY_DBS+=("tgt:$db")
+    BENCH_SCRATCH=$BENCH_FS_MNT/scratch
+}
+
+# The last run's file system, with its database and tablespace, gone.
+s_bench_fs_release()
+{
+    [[ -n $BENCH_FS_MNT ]] && mountpoint -q "$BENCH_FS_MNT" || return 0
+    if [[ -n $BENCH_FS_DB ]]; then
+        s_drop_db tgt "$BENCH_FS_DB" >/dev/null 2>&1
+    fi
+    psql_tgt postgres -c "DROP TABLESPACE IF EXISTS bench_fresh" >/dev/null 2>&1
+    umount "$BENCH_FS_MNT" || fail "could not unmount $BENCH_FS_MNT"
+    rm -f "$BENCH_FS_MNT.img"
+}
+
+s_bench_fs_remove()
+{
+    [[ -n $BENCH_FS_MNT ]] && rmdir "$BENCH_FS_MNT" 2>/dev/null
+    return 0
+}

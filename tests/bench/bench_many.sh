@@ -432,7 +432,7 @@ run_pgconvoy_noanalyze()
 # after pg_restore, timed with them
 run_pg_dump()
 {
-    local corpus=$1 run=$2 db=${DB_OF[$1]} dir=$TEST_TMP/dump-$1-$2 t0 t1 t2 t3 rc=0 step=pg_restore
+    local corpus=$1 run=$2 db=${DB_OF[$1]} dir=$BENCH_SCRATCH/dump-$1-$2 t0 t1 t2 t3 rc=0 step=pg_restore
     rm -rf "$dir"
     t0=$(now)
     run_timed pg_dump "$TOOL_TIMEOUT" "$TEST_TMP/pg_dump-$corpus-$run.log" \
@@ -473,7 +473,7 @@ run_pg_dump_analyze()
 
 run_pgcopydb()
 {
-    local corpus=$1 run=$2 db=${DB_OF[$1]} dir=$TEST_TMP/pgcopydb-$1-$2 log t0 t1 rc=0
+    local corpus=$1 run=$2 db=${DB_OF[$1]} dir=$BENCH_SCRATCH/pgcopydb-$1-$2 log t0 t1 rc=0
     log=$TEST_TMP/pgcopydb-$corpus-$run.log
     rm -rf "$dir"
     t0=$(now)
@@ -529,7 +529,7 @@ for corpus in $CORPORA; do
     for run in $(seq 1 "$RUNS"); do
         for tool in $(tool_order "$run" "${TOOL_LIST[@]}"); do
             key=$corpus/$tool
-            new_db "$db" tgt # the emptied target
+            fresh_target "$db" # the emptied target, on a new file system
             quiesce
             "run_${tool}" "$corpus" "$run"
             if [[ $STATUS == ok ]]; then
