@@ -5,10 +5,12 @@
  *     still load, so that the application's first queries after the switch
  *     are planned well.
  *
- * Small tables' units are grouped into one ANALYZE of several tables:
- * outside a transaction block PostgreSQL analyzes and commits each in
- * turn, so a failure part way leaves statistics a second run simply
- * renews.
+ * Small tables' units are grouped into one ANALYZE of several tables, in
+ * one transaction: outside a block PostgreSQL commits each table's
+ * statistics in turn, a commit and a WAL flush a table, which for 2,000
+ * tables of 100 rows cost more than the ANALYZEs (0.7 s against
+ * vacuumdb's 0.47 s). A failure rolls the group back and its units run
+ * one by one.
  */
 #include <stdlib.h>
 
@@ -40,7 +42,7 @@ unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
         rc = unit_fail(res[0], error, true);
         goto cleanup;
     }
-    strbuf_append(sql, "ANALYZE ");
+    strbuf_append(sql, n > 1 ? "BEGIN; ANALYZE " : "ANALYZE ");
     for (size_t k = 0; k < n; k++)
     {
         char *q = pgconn_quote_qualified(tgt, assigns[k]->table->schema,
@@ -48,9 +50,18 @@ unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
         strbuf_appendf(sql, "%s%s", k > 0 ? ", " : "", q);
         free(q);
     }
+    if (n > 1)
+    {
+        strbuf_append(sql, "; COMMIT");
+    }
     rc = pgconn_command(tgt, strbuf_data(sql), &error);
     if (rc != 0)
     {
+        char *ignored = NULL;
+
+        /* the session goes back to the pool: out of the failed block */
+        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
+        free(ignored);
         /* one table: its own error; several: the group is run again
          * one by one, which names the table */
         rc = unit_fail(
