@@ -193,7 +193,8 @@ s_find_filled(group_t *g)
                        "%sSELECT %zu, EXISTS (SELECT FROM ONLY %s), "
                        "%s::pg_catalog.regclass::pg_catalog.oid "
                        "IN (SELECT * FROM referenced)",
-                       n++ > 0 ? " UNION ALL " : "", k, c->qualified, literal);
+                       n++ > 0 ? " UNION ALL " : "", k, c->qualified,
+                       literal != NULL ? literal : "NULL");
         PQfreemem(literal);
     }
     if (n == 0)
