@@ -520,6 +520,19 @@ plan_is_online(coord_t *self, int64_t task_id)
  * problem the checks found (nothing was written on the target, and the
  * task goes), or created.
  */
+/* Appends the task's notices to text, one per line, each saying it is
+ * one. */
+static void
+s_append_notices(strbuf_t *text, const char *notices)
+{
+    for (const char *line = notices; *line != '\0';)
+    {
+        const char *end = strchr(line, '\n');
+        strbuf_appendf(text, "\nnotice: %.*s", (int) (end - line), line);
+        line = end + 1;
+    }
+}
+
 static void
 s_answer_create(coord_t *self, int64_t task_id)
 {
@@ -537,9 +550,18 @@ s_answer_create(coord_t *self, int64_t task_id)
     store_rows_done(&rows);
     if (problems[0] != '\0')
     {
-        char *message = xasprintf("task \"%s\" was not created, the checks "
-                                  "found:\n%s",
-                                  name, problems);
+        /* the notices too: the next try meets them */
+        strbuf_t *text = strbuf_new();
+
+        size_t len = strlen(problems);
+
+        /* a problem a line, the last without its newline */
+        strbuf_appendf(text,
+                       "task \"%s\" was not created, the checks found:\n%.*s",
+                       name, (int) (len - (problems[len - 1] == '\n')),
+                       problems);
+        s_append_notices(text, pending_notices(self->pending, task_id));
+        char *message = strbuf_finish(&text);
         (void) store_exec(self->store, "DELETE FROM tasks WHERE id = ?", "i",
                           task_id);
         secrets_forget(self->secrets, task_id);
@@ -554,12 +576,7 @@ s_answer_create(coord_t *self, int64_t task_id)
         const char *notices = pending_notices(self->pending, task_id);
 
         strbuf_appendf(text, "task \"%s\" created", name);
-        for (const char *line = notices; *line != '\0';)
-        {
-            const char *end = strchr(line, '\n');
-            strbuf_appendf(text, "\nnotice: %.*s", (int) (end - line), line);
-            line = end + 1;
-        }
+        s_append_notices(text, notices);
         char *message = strbuf_finish(&text);
         pending_answer(self->pending, task_id, 0, message);
         coord_event(self, task_id, "info", "task \"%s\" started", name);

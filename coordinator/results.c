@@ -242,6 +242,11 @@ s_on_prepare(coord_t *self, int64_t task_id, int64_t db_id,
         {
             pending_add_problem(self->pending, task_id, r->error);
         }
+        /* with the refusal: the next try meets them */
+        for (size_t i = 0; i < r->n_notices; i++)
+        {
+            pending_add_notice(self->pending, task_id, r->notices[i]);
+        }
     }
 }
 
