@@ -7,10 +7,10 @@
  *
  * Small tables' units are grouped into one ANALYZE of several tables, in
  * one transaction: outside a block PostgreSQL commits each table's
- * statistics in turn, a commit and a WAL flush a table, which for 2,000
- * tables of 100 rows cost more than the ANALYZEs (0.7 s against
- * vacuumdb's 0.47 s). A failure rolls the group back and its units run
- * one by one.
+ * statistics in turn, a commit and a WAL flush a table, which a target on
+ * storage with slow flushes pays per table (locally, where a flush is
+ * cheap, 1,000 tables took 0.165 s in one transaction, 0.185 s one by
+ * one). A failure rolls the group back and its units run one by one.
  */
 #include <stdlib.h>
 

@@ -515,11 +515,6 @@ plan_is_online(coord_t *self, int64_t task_id)
     return tasks_get(self->store, task_id, &task) == 0 && task.online;
 }
 
-/*
- * The waiting CLI of a task creation gets its answer: refused, with every
- * problem the checks found (nothing was written on the target, and the
- * task goes), or created.
- */
 /* Appends the task's notices to text, one per line, each saying it is
  * one. */
 static void
@@ -533,6 +528,11 @@ s_append_notices(strbuf_t *text, const char *notices)
     }
 }
 
+/*
+ * The waiting CLI of a task creation gets its answer: refused, with every
+ * problem the checks found (nothing was written on the target, and the
+ * task goes), or created.
+ */
 static void
 s_answer_create(coord_t *self, int64_t task_id)
 {
@@ -550,12 +550,11 @@ s_answer_create(coord_t *self, int64_t task_id)
     store_rows_done(&rows);
     if (problems[0] != '\0')
     {
-        /* the notices too: the next try meets them */
+        /* a problem a line, the last without its newline, then the
+         * notices too: the next try meets them */
         strbuf_t *text = strbuf_new();
-
         size_t len = strlen(problems);
 
-        /* a problem a line, the last without its newline */
         strbuf_appendf(text,
                        "task \"%s\" was not created, the checks found:\n%.*s",
                        name, (int) (len - (problems[len - 1] == '\n')),
@@ -571,7 +570,6 @@ s_answer_create(coord_t *self, int64_t task_id)
     }
     else
     {
-        /* the notices follow, one per line, each saying it is one */
         strbuf_t *text = strbuf_new();
         const char *notices = pending_notices(self->pending, task_id);
 

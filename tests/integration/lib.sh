@@ -966,6 +966,26 @@ migration_state()
     jq -r '[.properties.output[] | select(.resultType == "MigrationLevelOutput") | .state][0] // "none"' "$TASK_JSON"
 }
 
+# wait_db_state PROJECT TASK STATE...: polls until the task's (one)
+# database is in one of the STATEs; fails the scenario, with the
+# database's output, if it is FAILED or CANCELLED first, or after 300 s.
+wait_db_state()
+{
+    local project=$1 task=$2 deadline=$((SECONDS + 300)) state want
+    shift 2
+    while ((SECONDS < deadline)); do
+        task_show "$project" "$task" || fail "task show failed"
+        state=$(jq -r '.properties.output[] | select(.resultType == "DatabaseLevelOutput") | .migrationState' "$TASK_JSON")
+        for want in "$@"; do
+            [[ $state == "$want" ]] && return 0
+        done
+        [[ $state == FAILED || $state == CANCELLED ]] &&
+            fail "database of task $task is $state: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
+        sleep 0.5
+    done
+    fail "database of task $task not in $* after 300 s: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
+}
+
 # wait_task PROJECT TASK [TIMEOUT]: polls until the MigrationLevelOutput state
 # is Succeeded (returns 0) or Failed/Canceled (prints the JSON, returns 1);
 # on timeout (default 300 s) prints the JSON and returns 1. Prints a line

@@ -57,28 +57,12 @@ options=$(jq -c .properties.options "$TASK_JSON")
     fail "task show's options are not what the task was created with: $options"
 pass "task show lists the task's options: $options"
 
-# wait_db_state STATE... : until the database is in one of the states
-wait_db_state()
-{
-    local deadline=$((SECONDS + 300)) state
-    while ((SECONDS < deadline)); do
-        task_show "$P" "$T" || fail "task show failed"
-        state=$(jq -r '.properties.output[] | select(.resultType == "DatabaseLevelOutput") | .migrationState' "$TASK_JSON")
-        for want in "$@"; do
-            [[ $state == "$want" ]] && return 0
-        done
-        [[ $state == FAILED || $state == CANCELLED ]] &&
-            fail "database $DB is $state: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
-        sleep 0.5
-    done
-    fail "database $DB not in $* after 300 s: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
-}
 db_field()
 {
     jq -r ".properties.output[] | select(.resultType == \"DatabaseLevelOutput\") | .$1" "$TASK_JSON"
 }
 
-wait_db_state CATCHING_UP READY_TO_COMPLETE
+wait_db_state "$P" "$T" CATCHING_UP READY_TO_COMPLETE
 s_alive "${PGCONVOY_PIDS[pgbench]}" || fail "pgbench stopped before CDC began: the test proves nothing"
 slot=$(db_field slotName)
 [[ $slot == pgconvoy_* ]] || fail "no slot name in the status: $slot"
@@ -143,7 +127,7 @@ pgbench_stop
 ) &
 PGCONVOY_PIDS[ticker]=$!
 sleep 2
-wait_db_state READY_TO_COMPLETE
+wait_db_state "$P" "$T" READY_TO_COMPLETE
 acked_before=$(tail -n 1 "$TEST_TMP/ticks.acked")
 start=$SECONDS
 pgf task cutover --project-name "$P" -n "$T" --object-name "$DB" >"$TEST_TMP/cutover.out" 2>&1 ||

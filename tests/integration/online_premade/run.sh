@@ -69,16 +69,7 @@ pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
     --database-options-json o.json || fail "task create exited $?"
 
 # 1. onto the schema made beforehand, under the shop's writes
-deadline=$((SECONDS + 300))
-state=""
-while ((SECONDS < deadline)); do
-    task_show "$P" "$T" || fail "task show failed"
-    state=$(jq -r '.properties.output[] | select(.resultType == "DatabaseLevelOutput") | .migrationState' "$TASK_JSON")
-    [[ $state == READY_TO_COMPLETE || $state == FAILED || $state == CANCELLED ]] && break
-    sleep 0.5
-done
-[[ $state == READY_TO_COMPLETE ]] ||
-    fail "database $state, not READY_TO_COMPLETE: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
+wait_db_state "$P" "$T" READY_TO_COMPLETE
 # more writes through the stream: until 500 changes are applied
 applied=0
 for _ in $(seq 1 600); do
