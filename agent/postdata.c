@@ -166,12 +166,13 @@ s_entry_cmp(const void *a, const void *b)
 }
 
 /*
- * The table each index and constraint belongs to, so that its build can
- * start as soon as that table is loaded: one query for all of them, the
- * items' (kind, tag) pairs given as two arrays. pg_restore -l prints the
- * entry as "schema name owner" (an index) or "schema table name owner"
- * (a constraint), unquoted: compare whole strings built the same way
- * rather than split on spaces, which names may contain.
+ * The table each index, constraint and extended statistics object
+ * belongs to, so that its build can start as soon as that table is
+ * loaded: one query for all of them, the items' (kind, tag) pairs given
+ * as two arrays. pg_restore -l prints the entry as "schema name owner"
+ * (an index, statistics) or "schema table name owner" (a constraint),
+ * unquoted: compare whole strings built the same way rather than split on
+ * spaces, which names may contain.
  */
 static const char *const s_item_tables_sql =
     "WITH tags AS ("
@@ -183,7 +184,12 @@ static const char *const s_item_tables_sql =
     "  SELECT 'CONSTRAINT', s.nspname || ' ' || kc.relname || ' ' || "
     "         k.conname || ' ' || pg_get_userbyid(kc.relowner), k.conrelid "
     "    FROM pg_constraint k JOIN pg_class kc ON kc.oid = k.conrelid "
-    "    JOIN pg_namespace s ON s.oid = kc.relnamespace) "
+    "    JOIN pg_namespace s ON s.oid = kc.relnamespace "
+    "  UNION ALL "
+    "  SELECT 'STATISTICS', s.nspname || ' ' || e.stxname || ' ' || "
+    "         pg_get_userbyid(e.stxowner), e.stxrelid "
+    "    FROM pg_statistic_ext e "
+    "    JOIN pg_namespace s ON s.oid = e.stxnamespace) "
     "SELECT x.i, n.nspname, c.relname "
     "  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS x(kind, tag, i) "
     "  JOIN tags t ON t.kind = x.kind AND t.tag = x.tag "
@@ -316,8 +322,14 @@ s_add_item(const postdata_entry_t *e, char **sql_p, Pgconvoy__Result *res)
     pgconvoy__schema_item__init(item);
     item->kind = xstrdup(kind);
     item->tag = xstrdup(e->tag);
-    item->phase =
-        strcmp(kind, "INDEX") == 0 || strcmp(kind, "CONSTRAINT") == 0 ? 1 : 2;
+    /* phase 1: built with its table's indexes, before its ANALYZE, which
+     * fills extended statistics only if they exist by then (run with
+     * finalize, they were left empty until autovacuum came by) */
+    item->phase = strcmp(kind, "INDEX") == 0 ||
+                          strcmp(kind, "CONSTRAINT") == 0 ||
+                          strcmp(kind, "STATISTICS") == 0
+                      ? 1
+                      : 2;
     item->sql = *sql_p;
     *sql_p = NULL;
     unit_add_item(res, item);
