@@ -3,7 +3,9 @@
  *     The analyze unit: statistics for one table, run once its indexes are
  *     built (so that expression indexes get theirs too) while other tables
  *     still load, so that the application's first queries after the switch
- *     are planned well.
+ *     are planned well. Most whole tables need none: their copies analyze
+ *     them (copy_analyze.h); this is for the others, for the parts of
+ *     split tables and for a copy that could not.
  *
  * Small tables' units are grouped into one ANALYZE of several tables, in
  * one transaction: outside a block PostgreSQL commits each table's

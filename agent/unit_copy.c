@@ -18,12 +18,15 @@
  * snapshot) and writes them in one target transaction, with all their
  * partition_done rows: one commit, one pair of session resets and one
  * snapshot import instead of one each, for tables whose rows cost less
- * than those. A unit alone is a group of one.
+ * than those. A unit alone is a group of one. Before the commit, the
+ * whole tables that may be are analyzed in the same transaction
+ * (copy_analyze.h).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/copy_analyze.h"
 #include "agent/copy_range.h"
 #include "agent/copy_trim.h"
 #include "agent/unit.h"
@@ -63,6 +66,7 @@ typedef struct
     bool delete_rows; /* holds rows, but another table's foreign key
                        * points to it: emptied with DELETE */
     copy_trim_t *trim; /* binary, with char(n) columns; else NULL */
+    bool analyzed;     /* in the copy's transaction (copy_analyze.h) */
 } copy_t;
 
 typedef struct
@@ -781,6 +785,69 @@ s_prepare_target(group_t *g)
     return s_find_done(g) == 0 ? s_find_filled(g) : -1;
 }
 
+/*
+ * Analyzes, before the commit, the tables copied whose Assign asks it and
+ * that copy_analyze_find() allows, in one statement. Not being able to is
+ * no failure of the copy: those tables get their ANALYZE units.
+ */
+static void
+s_analyze(group_t *g)
+{
+    Pgconvoy__TableRef **tables = xcalloc(g->n, sizeof *tables);
+    const char **names = xcalloc(g->n, sizeof *names);
+    size_t *which = xcalloc(g->n, sizeof *which);
+    bool *ok = xcalloc(g->n, sizeof *ok);
+    size_t n = 0;
+    size_t m = 0;
+    char *error = NULL;
+
+    for (size_t k = 0; k < g->n; k++)
+    {
+        if (g->tables[k].assign->analyze && !g->tables[k].done)
+        {
+            which[n] = k;
+            tables[n++] = g->tables[k].assign->table;
+        }
+    }
+    if (n == 0)
+    {
+        goto cleanup;
+    }
+    if (copy_analyze_find(g->src, tables, n, ok, &error) != 0)
+    {
+        log_warn("table=%s could not tell which tables to analyze with "
+                 "their copies, left to ANALYZE units: %s",
+                 g->tables[which[0]].label, error);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++)
+    {
+        if (ok[i])
+        {
+            names[m] = g->tables[which[i]].qualified;
+            which[m++] = which[i];
+        }
+    }
+    if (m > 0 && copy_analyze_run(g->tgt, names, m, &error) != 0)
+    {
+        log_warn("table=%s could not ANALYZE %zu table(s) with their "
+                 "copies, left to ANALYZE units: %s",
+                 g->tables[which[0]].label, m, error);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < m; i++)
+    {
+        g->tables[which[i]].analyzed = true;
+    }
+
+cleanup:
+    free(error);
+    free(ok);
+    free(which);
+    free(names);
+    free(tables);
+}
+
 /* Copies the tables not done yet, and commits them together. */
 static int
 s_copy_tables(group_t *g)
@@ -808,6 +875,7 @@ s_copy_tables(group_t *g)
             return -1;
         }
     }
+    s_analyze(g);
     /* checked last before the commit, the fence row guarding the rest */
     if (unit_is_fenced(g->unit))
     {
@@ -869,6 +937,7 @@ cleanup:
         c->res->rows = c->rows;
         c->res->bytes = c->bytes;
         c->res->skipped = rc == 0 && c->done;
+        c->res->analyzed = rc == 0 && c->analyzed;
         if (rc == 0 && c->trim != NULL)
         {
             log_info("table=%s blank padding of char(n) values left out: "

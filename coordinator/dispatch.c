@@ -183,7 +183,7 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
         "                 d.id AND f.kind = 6 AND f.state = 'done'), "
         "       t.no_owner, t.no_privileges, t.create_roles, "
         "       t.role_passwords, d.name, d.target_name, u.epoch, "
-        "       d.reloads "
+        "       d.reloads, t.no_analyze "
         "  FROM units u JOIN tasks t ON t.id = u.task_id "
         "  JOIN databases d ON d.id = u.database_id WHERE u.id = ?",
         "i", unit_id);
@@ -263,6 +263,9 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
             a->table->part = (uint32_t) store_rows_int(part, 7);
             a->table->first_page = store_rows_int(part, 8);
             a->table->last_page = store_rows_int(part, 9);
+            /* a whole table's statistics, with its copy if it can */
+            a->analyze = kind == K_COPY && a->table->parts <= 1 &&
+                         store_rows_int(rows, 34) == 0;
         }
         store_rows_done(&part);
     }

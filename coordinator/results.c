@@ -276,14 +276,24 @@ s_on_schema_pre(coord_t *self, int64_t task_id, int64_t db_id,
     }
 }
 
-/* One range of a table is in; the last one completes the table. */
+/* One range of a table is in; the last one completes the table. A
+ * whole table may come analyzed too (Result.analyzed): its ANALYZE unit
+ * is recorded done, so that none is queued. */
 static void
-s_on_copy_done(coord_t *self, int64_t task_id, int64_t db_id, int64_t table_id,
-               const Pgconvoy__Result *r)
+s_on_copy_done(coord_t *self, const char *agent, int64_t task_id,
+               int64_t db_id, int64_t table_id, const Pgconvoy__Result *r)
 {
     (void) store_exec(self->store,
                       "UPDATE units SET rows = ?, bytes = ? WHERE id = ?",
                       "iii", r->rows, r->bytes, (int64_t) r->unit_id);
+    if (r->analyzed &&
+        store_int(self->store, 1,
+                  "SELECT count(*) FROM units WHERE table_id = ? AND kind = ?",
+                  "ii", table_id, (int64_t) K_ANALYZE) == 0)
+    {
+        (void) units_add_done(self->store, task_id, db_id, K_ANALYZE,
+                              table_id, agent);
+    }
     if (store_int(self->store, 1,
                   "SELECT count(*) FROM units WHERE table_id = ? AND "
                   "kind = ? AND state <> 'done'",
@@ -624,7 +634,7 @@ results_on_result(coord_t *self, const char *agent, const Pgconvoy__Result *r)
         }
         else if (kind == K_COPY)
         {
-            s_on_copy_done(self, task_id, db_id, table_id, r);
+            s_on_copy_done(self, agent, task_id, db_id, table_id, r);
         }
         else if (kind == K_SCHEMA_POST)
         {

@@ -69,6 +69,19 @@ units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
                       item_id, (int64_t) units_kind_priority(kind), weight);
 }
 
+int
+units_add_done(store_t *store, int64_t task_id, int64_t db_id, int kind,
+               int64_t table_id, const char *agent)
+{
+    return store_exec(store,
+                      "INSERT INTO units (task_id, database_id, kind, "
+                      "table_id, state, priority, agent, attempts) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                      "iiiisis", task_id, db_id, (int64_t) kind, table_id,
+                      states_unit_name(UNIT_DONE),
+                      (int64_t) units_kind_priority(kind), agent);
+}
+
 /* units_get()'s one query, by the key; s_decode() follows its order */
 #define UNITS_ROW_SQL                                                          \
     "SELECT id, task_id, database_id, table_id, item_id, kind, state, "        \

@@ -82,6 +82,12 @@ int units_kind_priority(int kind);
 int units_add(store_t *store, int64_t task_id, int64_t db_id, int kind,
               int64_t table_id, int64_t item_id, int64_t weight);
 
+/* Records a unit that another did on its way (a copy that analyzed its
+ * table: Result.analyzed): born done on agent, never queued, so that it
+ * is neither queued again nor missing from the counts. Returns 0 or -1. */
+int units_add_done(store_t *store, int64_t task_id, int64_t db_id, int kind,
+                   int64_t table_id, const char *agent);
+
 /*
  * A unit's state moves here only, as states.c's table allows: the guard
  * is in the UPDATE itself (WHERE state IN the states it may come from),

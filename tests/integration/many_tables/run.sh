@@ -11,7 +11,9 @@
 #        constraints on every table, and the status lists every table
 #        COMPLETED with its row count. Small units were placed in batches,
 #        and each agent kept its sessions (a handful opened, thousands of
-#        units run);
+#        units run); the tables were analyzed by their copies, those with
+#        an index on an expression (a third) by ANALYZE units after their
+#        builds;
 #     2. online with daemons, under writes to random tables during the
 #        full load and CDC, then a cutover asked for while a ticker
 #        commits rows into tables all over the database: every tick
@@ -58,7 +60,11 @@ BEGIN
                        'parent int REFERENCES tenant_a.parents, v text, '
                        'n int NOT NULL DEFAULT 0, at timestamptz)',
                        s, 't' || i);
-        EXECUTE format('CREATE INDEX ON %I.%I (n, v)', s, 't' || i);
+        -- tenant_b's on an expression, whose statistics ANALYZE gathers
+        -- once the index is built: those tables are analyzed after their
+        -- builds, the others with their copies
+        EXECUTE format('CREATE INDEX ON %I.%I (n, %s)', s, 't' || i,
+                       CASE WHEN s = 'tenant_b' THEN 'lower(v)' ELSE 'v' END);
         EXECUTE format('INSERT INTO %I.%I SELECT g, 1 + g %% 50, md5(g::text), '
                        'g %% 7, timestamptz ''2026-01-01'' + g * interval ''1 min'' '
                        'FROM generate_series(1, %s) g', s, 't' || i, rows);
@@ -209,6 +215,19 @@ refused=$(cat "$state"/agent-*.log | grep -c 'UNIT_SCHEMA_POST units failed, run
 groups=$(psql_tgt "$OFF" -c "SELECT last_value FROM test_hooks.refusals")
 ((groups > 1)) || fail "the target saw $groups groups of index builds, expected more than the refused one"
 pass "units of small tables ran in groups; the refused group ran again one by one"
+# every table analyzed once (not_analyzed above): by its copy (an ANALYZE
+# unit recorded done, never placed), or, with an expression index, by an
+# ANALYZE unit after its builds
+analyzed=$(sqlite3 "$state/pgconvoy.db" "
+    SELECT sum(u.assigned_at IS NULL AND t.schema_name <> 'tenant_b'),
+           sum(u.assigned_at IS NOT NULL AND t.schema_name = 'tenant_b'),
+           sum(t.schema_name <> 'tenant_b'), sum(t.schema_name = 'tenant_b')
+      FROM tables_ t LEFT JOIN units u ON u.table_id = t.id AND u.kind = 7
+                                      AND u.state = 'done'")
+IFS='|' read -r by_copy by_unit others b_tables <<<"$analyzed"
+((by_copy == others && by_unit == b_tables && b_tables > 0)) ||
+    fail "expected the $others tables outside tenant_b analyzed by their copies and tenant_b's $b_tables by ANALYZE units, they were $by_copy and $by_unit"
+pass "$by_copy tables analyzed by their copies, the $by_unit with an expression index by ANALYZE units after their builds"
 
 # Migrated again into the target it filled: refused, every table that holds
 # rows named (found by statements of 256 tables each, so several), nothing
