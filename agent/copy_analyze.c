@@ -6,49 +6,8 @@
 
 #include <stdlib.h>
 
-#include "agent/target_tables.h"
 #include "common/pgconn.h"
 #include "common/strbuf.h"
-
-int
-copy_analyze_find(PGconn *src, Pgconvoy__TableRef *const *tables, size_t n,
-                  bool *ok, char **error)
-{
-    PGresult *r = target_tables_query(
-        src, tables, n,
-        "SELECT u.i FROM unnest($1::text[], $2::text[]) "
-        "       WITH ORDINALITY AS u(s, n, i) "
-        "  JOIN pg_catalog.pg_namespace ns ON ns.nspname = u.s "
-        "  JOIN pg_catalog.pg_class c "
-        "    ON c.relnamespace = ns.oid AND c.relname = u.n "
-        " WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_index x "
-        "                    WHERE x.indrelid = c.oid "
-        "                      AND x.indexprs IS NOT NULL) "
-        "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_statistic_ext e "
-        "                    WHERE e.stxrelid = c.oid) "
-        "   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits h "
-        "                    WHERE h.inhparent = c.oid)",
-        error);
-
-    if (r == NULL)
-    {
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++)
-    {
-        ok[i] = false;
-    }
-    for (int row = 0; row < PQntuples(r); row++)
-    {
-        size_t i = (size_t) strtoull(PQgetvalue(r, row, 0), NULL, 10);
-        if (i >= 1 && i <= n)
-        {
-            ok[i - 1] = true;
-        }
-    }
-    PQclear(r);
-    return 0;
-}
 
 int
 copy_analyze_run(PGconn *tgt, const char *const *qualified, size_t n,

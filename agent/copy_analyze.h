@@ -23,26 +23,16 @@
  *     makes after the data);
  *   - the parent of inheritance children: its statistics of the whole
  *     tree need the children loaded.
- * The source's catalog says which, as of the task's snapshot.
+ * The prepare unit reads which from the source's catalog, with the list
+ * of tables (TableRef.analyze_early), and the coordinator asks the copy
+ * of each other whole table to analyze it (Assign.analyze).
  */
 #ifndef PGCONVOY_AGENT_COPY_ANALYZE_H
 #define PGCONVOY_AGENT_COPY_ANALYZE_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include <libpq-fe.h>
-
-#include "pgconvoy.pb-c.h"
-
-/*
- * Sets ok[i] for each of the n tables: whether it may be analyzed in its
- * copy's transaction (none of the three kinds above), asked of src in one
- * statement. A table the source does not have is not. Returns 0, or -1
- * with *error set.
- */
-int copy_analyze_find(PGconn *src, Pgconvoy__TableRef *const *tables, size_t n,
-                      bool *ok, char **error);
 
 /*
  * Analyzes the n tables (quoted, "schema"."name") in tgt's open

@@ -786,66 +786,38 @@ s_prepare_target(group_t *g)
 }
 
 /*
- * Analyzes, before the commit, the tables copied whose Assign asks it and
- * that copy_analyze_find() allows, in one statement. Not being able to is
- * no failure of the copy: those tables get their ANALYZE units.
+ * Analyzes, before the commit, the tables copied whose Assign asks it
+ * (copy_analyze.h), in one statement. Not being able to is no failure of
+ * the copy: those tables get their ANALYZE units.
  */
 static void
 s_analyze(group_t *g)
 {
-    Pgconvoy__TableRef **tables = xcalloc(g->n, sizeof *tables);
     const char **names = xcalloc(g->n, sizeof *names);
-    size_t *which = xcalloc(g->n, sizeof *which);
-    bool *ok = xcalloc(g->n, sizeof *ok);
     size_t n = 0;
-    size_t m = 0;
     char *error = NULL;
 
     for (size_t k = 0; k < g->n; k++)
     {
         if (g->tables[k].assign->analyze && !g->tables[k].done)
         {
-            which[n] = k;
-            tables[n++] = g->tables[k].assign->table;
+            names[n++] = g->tables[k].qualified;
         }
     }
-    if (n == 0)
-    {
-        goto cleanup;
-    }
-    if (copy_analyze_find(g->src, tables, n, ok, &error) != 0)
-    {
-        log_warn("table=%s could not tell which tables to analyze with "
-                 "their copies, left to ANALYZE units: %s",
-                 g->tables[which[0]].label, error);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++)
-    {
-        if (ok[i])
-        {
-            names[m] = g->tables[which[i]].qualified;
-            which[m++] = which[i];
-        }
-    }
-    if (m > 0 && copy_analyze_run(g->tgt, names, m, &error) != 0)
+    if (n > 0 && copy_analyze_run(g->tgt, names, n, &error) != 0)
     {
         log_warn("table=%s could not ANALYZE %zu table(s) with their "
                  "copies, left to ANALYZE units: %s",
-                 g->tables[which[0]].label, m, error);
-        goto cleanup;
+                 g->tables[0].label, n, error);
+        n = 0;
     }
-    for (size_t i = 0; i < m; i++)
+    for (size_t k = 0; k < g->n && n > 0; k++)
     {
-        g->tables[which[i]].analyzed = true;
+        g->tables[k].analyzed =
+            g->tables[k].assign->analyze && !g->tables[k].done;
     }
-
-cleanup:
     free(error);
-    free(ok);
-    free(which);
     free(names);
-    free(tables);
 }
 
 /* Copies the tables not done yet, and commits them together. */

@@ -57,6 +57,15 @@
 /* NOT_GENERATED leaves the generated columns out of the column list (not
  * clang-formatted: it would break the SQL apart) */
 /* clang-format off */
+/* copy_analyze.h: whether a table's copy may analyze it, nothing built
+ * after the load changing what ANALYZE gathers */
+#define PREPARE_ANALYZE_EARLY                                                  \
+    "(NOT EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid "         \
+    "                AND x.indexprs IS NOT NULL) "                             \
+    " AND NOT EXISTS (SELECT 1 FROM pg_statistic_ext e "                       \
+    "                  WHERE e.stxrelid = c.oid) "                             \
+    " AND NOT EXISTS (SELECT 1 FROM pg_inherits h "                            \
+    "                  WHERE h.inhparent = c.oid))"
 #define PREPARE_TABLES_SQL(NOT_GENERATED)                                     \
     "SELECT n.nspname, c.relname, z.heap + z.toast, "                          \
     "       greatest(c.reltuples, 0)::bigint, "                                \
@@ -76,7 +85,7 @@
     "           AND NOT a.attisdropped " NOT_GENERATED "), "                   \
     "       has_table_privilege(c.oid, 'SELECT'), "                            \
     "       z.heap / current_setting('block_size')::int, "                     \
-    "       c.oid "                                                            \
+    "       c.oid, " PREPARE_ANALYZE_EARLY " "                                 \
     "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "        \
     "       LATERAL (SELECT pg_relation_size(c.oid) AS heap, "                 \
     "                       coalesce(pg_relation_size("                        \
@@ -281,6 +290,7 @@ s_list_tables(prepare_t *p, PGconn *src)
         t->binary = PQgetvalue(res, r, 4)[0] == 't';
         t->columns = xstrdup(PQgetvalue(res, r, 5));
         t->pages = strtoll(PQgetvalue(res, r, 7), NULL, 10);
+        t->analyze_early = PQgetvalue(res, r, 9)[0] == 't';
         strbuf_appendf(p->table_oids, "%s%s", r > 0 ? "," : "",
                        PQgetvalue(res, r, 8));
         if (PQgetvalue(res, r, 6)[0] != 't')

@@ -252,7 +252,7 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
         store_rows_t *part = store_query(
             self->store,
             "SELECT " TABLE_COLUMNS ", t.parts, u.part, u.first_page, "
-            "       u.last_page "
+            "       u.last_page, t.analyze_early "
             "  FROM units u JOIN tables_ t ON t.id = u.table_id "
             " WHERE u.id = ?",
             "i", unit_id);
@@ -265,6 +265,7 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
             a->table->last_page = store_rows_int(part, 9);
             /* a whole table's statistics, with its copy if it can */
             a->analyze = kind == K_COPY && a->table->parts <= 1 &&
+                         store_rows_int(part, 10) != 0 &&
                          store_rows_int(rows, 34) == 0;
         }
         store_rows_done(&part);

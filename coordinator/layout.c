@@ -86,6 +86,8 @@ static const char *const s_schema =
     "  started_at TEXT, ended_at TEXT, error TEXT,"
     "  agents TEXT NOT NULL DEFAULT '',"
     "  pages INTEGER NOT NULL DEFAULT 0, parts INTEGER NOT NULL DEFAULT 1,"
+    /* its copy may analyze it (TableRef.analyze_early) */
+    "  analyze_early INTEGER NOT NULL DEFAULT 0,"
     "  cdc_ins INTEGER NOT NULL DEFAULT 0,"
     "  cdc_upd INTEGER NOT NULL DEFAULT 0,"
     "  cdc_del INTEGER NOT NULL DEFAULT 0,"

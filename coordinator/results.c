@@ -205,9 +205,11 @@ s_insert_tables(coord_t *self, int64_t db_id, const Pgconvoy__Result *r)
         (void) store_exec(self->store,
                           "INSERT INTO tables_ (database_id, schema_name, "
                           "table_name, bytes_est, rows_est, binary_ok, "
-                          "columns, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          "issiiisi", db_id, t->schema, t->name, t->bytes,
-                          t->rows, (int64_t) t->binary, t->columns, t->pages);
+                          "columns, pages, analyze_early) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "issiiisii", db_id, t->schema, t->name, t->bytes,
+                          t->rows, (int64_t) t->binary, t->columns, t->pages,
+                          (int64_t) t->analyze_early);
     }
 }
 

@@ -27,8 +27,8 @@
  * another layout is refused rather than half understood. Here and not in
  * store.c because --version prints it.
  */
-#define STORE_VERSION 15
-#define STORE_VERSION_TEXT "15"
+#define STORE_VERSION 16
+#define STORE_VERSION_TEXT "16"
 
 typedef struct store_t store_t;
 
