@@ -1,6 +1,6 @@
 /*
  * agent/copy_analyze.c
- *     Statistics gathered in the copy's own transaction (copy_analyze.h).
+ *     Statistics gathered by the copy (copy_analyze.h).
  */
 #include "agent/copy_analyze.h"
 
@@ -9,6 +9,17 @@
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
+/* the first release with pg_stat_force_next_flush() */
+#define COPY_ANALYZE_FLUSH_VERSION 150000
+
+const char *
+copy_analyze_commit_sql(PGconn *tgt, bool analyzing)
+{
+    return analyzing && PQserverVersion(tgt) >= COPY_ANALYZE_FLUSH_VERSION
+               ? "SELECT pg_catalog.pg_stat_force_next_flush(); COMMIT"
+               : "COMMIT";
+}
+
 int
 copy_analyze_run(PGconn *tgt, const char *const *qualified, size_t n,
                  char **error)
@@ -16,21 +27,19 @@ copy_analyze_run(PGconn *tgt, const char *const *qualified, size_t n,
     strbuf_t *sql = strbuf_new();
     int rc;
 
-    strbuf_append(sql, "SAVEPOINT pgconvoy_analyze; ANALYZE ");
+    strbuf_append(sql, "BEGIN; SET LOCAL synchronous_commit = off; ANALYZE ");
     for (size_t i = 0; i < n; i++)
     {
         strbuf_appendf(sql, "%s%s", i > 0 ? ", " : "", qualified[i]);
     }
-    strbuf_append(sql, "; RELEASE SAVEPOINT pgconvoy_analyze");
+    strbuf_append(sql, "; COMMIT");
     rc = pgconn_command(tgt, strbuf_data(sql), error);
     if (rc != 0)
     {
         char *ignored = NULL;
 
-        /* a failed SAVEPOINT leaves nothing to roll back to: the
-         * transaction is lost then, and its commit says so */
-        (void) pgconn_command(tgt, "ROLLBACK TO SAVEPOINT pgconvoy_analyze",
-                              &ignored);
+        /* the session goes back to the pool: out of the failed block */
+        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
         free(ignored);
     }
     strbuf_destroy(&sql);

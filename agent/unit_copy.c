@@ -18,9 +18,8 @@
  * snapshot) and writes them in one target transaction, with all their
  * partition_done rows: one commit, one pair of session resets and one
  * snapshot import instead of one each, for tables whose rows cost less
- * than those. A unit alone is a group of one. Before the commit, the
- * whole tables that may be are analyzed in the same transaction
- * (copy_analyze.h).
+ * than those. A unit alone is a group of one. After the commit, the
+ * small whole tables that may be are analyzed (copy_analyze.h).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -676,6 +675,20 @@ s_stream(group_t *g, copy_t *c)
     return rc;
 }
 
+/* True if a table copied is to be analyzed after the commit. */
+static bool
+s_analyzing(const group_t *g)
+{
+    for (size_t k = 0; k < g->n; k++)
+    {
+        if (g->tables[k].assign->analyze && !g->tables[k].done)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Records every table copied, with its counts, and commits. */
 static int
 s_commit(group_t *g)
@@ -723,7 +736,7 @@ s_commit(group_t *g)
         goto cleanup;
     }
     PQclear(r);
-    r = PQexec(g->tgt, "COMMIT");
+    r = PQexec(g->tgt, copy_analyze_commit_sql(g->tgt, s_analyzing(g)));
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
     {
         rc = s_fail(g, last, g->tgt, r, "could not commit");
@@ -786,7 +799,7 @@ s_prepare_target(group_t *g)
 }
 
 /*
- * Analyzes, before the commit, the tables copied whose Assign asks it
+ * Analyzes, after the commit, the tables copied whose Assign asks it
  * (copy_analyze.h), in one statement. Not being able to is no failure of
  * the copy: those tables get their ANALYZE units.
  */
@@ -847,7 +860,6 @@ s_copy_tables(group_t *g)
             return -1;
         }
     }
-    s_analyze(g);
     /* checked last before the commit, the fence row guarding the rest */
     if (unit_is_fenced(g->unit))
     {
@@ -901,6 +913,7 @@ unit_copy_group(unit_t *self, const Pgconvoy__Assign *const *assigns, size_t n,
         goto cleanup;
     }
     rc = 0;
+    s_analyze(&g);
 
 cleanup:
     for (size_t k = 0; k < n; k++)

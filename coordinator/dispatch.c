@@ -263,8 +263,10 @@ dispatch_build_assign(coord_t *self, int64_t unit_id)
             a->table->part = (uint32_t) store_rows_int(part, 7);
             a->table->first_page = store_rows_int(part, 8);
             a->table->last_page = store_rows_int(part, 9);
-            /* a whole table's statistics, with its copy if it can */
+            /* a small whole table's statistics, with its copy if it
+             * can (agent/copy_analyze.h: not a bigger one's) */
             a->analyze = kind == K_COPY && a->table->parts <= 1 &&
+                         a->table->bytes < DISPATCH_BATCH_TABLE_BYTES &&
                          store_rows_int(part, 10) != 0 &&
                          store_rows_int(rows, 34) == 0;
         }
