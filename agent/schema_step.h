@@ -51,6 +51,14 @@ char *schema_step_script(PGconn *tgt, const char *task_key, const char *step,
 int schema_step_run(PGconn *tgt, const char *task_key, const char *step,
                     const char *sql, bool may_exist, char **error);
 
+/*
+ * Orders items[0..n) as several in one transaction must run: by table
+ * (schema, then name), and on each table the strongest lock first
+ * (constraints, then extended statistics, then indexes), then as given.
+ * Transactions that take their locks so cannot deadlock on each other.
+ */
+void schema_step_lock_order(const Pgconvoy__SchemaItem **items, size_t n);
+
 /* The step name of an item, as its step_done row has it. */
 void schema_step_item_name(const Pgconvoy__SchemaItem *item, char *step,
                            size_t size);
