@@ -65,7 +65,7 @@ typedef struct
     bool delete_rows; /* holds rows, but another table's foreign key
                        * points to it: emptied with DELETE */
     copy_trim_t *trim; /* binary, with char(n) columns; else NULL */
-    bool analyzed;     /* in the copy's transaction (copy_analyze.h) */
+    bool analyzed;     /* once committed (copy_analyze.h) */
 } copy_t;
 
 typedef struct

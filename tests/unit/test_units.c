@@ -5,7 +5,7 @@
  *     refused and leaves the row as it was; the unit counts the triggers
  *     keep follow each move; cancelling takes what it is asked to; a row
  *     reads back as written, its NULLs as 0, and a report is taken only
- *     from the agent a unit runs on.
+ *     from the agent a unit runs on; a unit born done counts as done.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -257,6 +257,38 @@ s_test_get_running(store_t *store)
     CHECK_EQ_INT(u.state, UNIT_DONE);
 }
 
+/* units_add_done(): a unit another did on its way (a copy that analyzed
+ * its table) is born done, on that agent, counted as done and never as
+ * queued; a load started over may queue it again. */
+static void
+s_test_add_done(store_t *store)
+{
+    units_row_t u;
+
+    CHECK(store_exec(store,
+                     "INSERT INTO tables_ (database_id, schema_name, "
+                     "table_name, columns) VALUES (3, 's', 't', 'a')",
+                     NULL) == 0);
+    int64_t table = store_last_id(store);
+    int64_t done_before = units_count(store, 3, K_ANALYZE, "'done'");
+
+    CHECK(units_add_done(store, 1, 3, K_ANALYZE, table, "a2") == 0);
+    int64_t id = store_last_id(store);
+    CHECK(units_get(store, id, &u) == 0);
+    CHECK_EQ_INT(u.state, UNIT_DONE);
+    CHECK_EQ_INT(u.kind, K_ANALYZE);
+    CHECK_EQ_INT(u.table_id, table);
+    CHECK_EQ_INT(u.attempts, 1);
+    CHECK(u.assigned_at == 0.0); /* never placed */
+    (void) store_string(store, s_text, sizeof s_text,
+                        "SELECT agent FROM units WHERE id = ?", "i", id);
+    CHECK_EQ_STR(s_text, "a2");
+    CHECK_EQ_INT(units_count(store, 3, K_ANALYZE, "'done'"), done_before + 1);
+    CHECK_EQ_INT(units_count(store, 3, K_ANALYZE, "'queued', 'running'"), 0);
+    CHECK(units_move(store, id, UNIT_QUEUED, NULL) == 0);
+    CHECK_EQ_INT(units_count(store, 3, K_ANALYZE, "'queued'"), 1);
+}
+
 int
 main(void)
 {
@@ -284,6 +316,7 @@ main(void)
     s_test_get(store);
     s_test_spellings(&fx);
     s_test_get_running(store);
+    s_test_add_done(store);
 
     coord_fixture_close(&fx);
     puts("test_units: ok");
