@@ -47,10 +47,11 @@
 
 #include <libpq-fe.h>
 
-/* What commits a copy's transaction on tgt: with its statistics counted
- * as the session goes idle if tables are to be analyzed after it
- * (analyzing), and the server can be asked to. */
-const char *copy_analyze_commit_sql(PGconn *tgt, bool analyzing);
+/* Commits a copy's transaction on tgt, with its writes counted as the
+ * session goes idle if tables are to be analyzed after it (analyzing) and
+ * the server may be asked to. Returns the last result, for the caller to
+ * check and clear: COMMIT's, or the one that failed before it. */
+PGresult *copy_analyze_commit(PGconn *tgt, bool analyzing);
 
 /*
  * Analyzes the n tables (quoted, "schema"."name") on tgt, outside any

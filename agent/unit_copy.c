@@ -736,7 +736,7 @@ s_commit(group_t *g)
         goto cleanup;
     }
     PQclear(r);
-    r = PQexec(g->tgt, copy_analyze_commit_sql(g->tgt, s_analyzing(g)));
+    r = copy_analyze_commit(g->tgt, s_analyzing(g));
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
     {
         rc = s_fail(g, last, g->tgt, r, "could not commit");

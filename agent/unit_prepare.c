@@ -54,8 +54,6 @@
     ".typname IN " UNIT_REG_TYPES " OR " T ".typname IN "                       \
     "('int2vector', 'oidvector', 'tsquery'))"
 
-/* NOT_GENERATED leaves the generated columns out of the column list (not
- * clang-formatted: it would break the SQL apart) */
 /* clang-format off */
 /* copy_analyze.h: whether a table's copy may analyze it, nothing built
  * after the load changing what ANALYZE gathers */
@@ -66,6 +64,8 @@
     "                  WHERE e.stxrelid = c.oid) "                             \
     " AND NOT EXISTS (SELECT 1 FROM pg_inherits h "                            \
     "                  WHERE h.inhparent = c.oid))"
+/* NOT_GENERATED leaves the generated columns out of the column list (not
+ * clang-formatted: it would break the SQL apart) */
 #define PREPARE_TABLES_SQL(NOT_GENERATED)                                     \
     "SELECT n.nspname, c.relname, z.heap + z.toast, "                          \
     "       greatest(c.reltuples, 0)::bigint, "                                \

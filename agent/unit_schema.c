@@ -391,9 +391,6 @@ typedef struct
     pthread_t thread;
 } post_reader_t;
 
-static int s_post_data_items(unit_t *self, PGconn *src, const filter_t *f,
-                             Pgconvoy__Result *res, char **error);
-
 static void *
 s_post_reader_main(void *arg)
 {
