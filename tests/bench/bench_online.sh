@@ -440,22 +440,6 @@ drain()
 
 declare -A started=()
 
-wait_db_state()
-{
-    local deadline=$((SECONDS + 600)) state want
-    while ((SECONDS < deadline)); do
-        task_show "$P" "$TASK" || fail "task show failed: $(cat "$TEST_TMP/task-$TASK.err")"
-        state=$(db_field migrationState)
-        for want in "$@"; do
-            [[ $state == "$want" ]] && return 0
-        done
-        [[ $state == FAILED || $state == CANCELLED ]] &&
-            fail "database $DB is $state: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
-        sleep 0.2
-    done
-    fail "database $DB not in $* after 600 s: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
-}
-
 db_field()
 {
     jq -r ".properties.output[] | select(.resultType == \"DatabaseLevelOutput\") | .$1" "$TASK_JSON"
@@ -481,7 +465,7 @@ run_pgconvoy()
         --source-connection-json s.json --target-connection-json t.json \
         --database-options-json o.json) >"$TEST_TMP/task-create-$run.log" 2>&1 ||
         fail "task create failed: $(cat "$TEST_TMP/task-create-$run.log")"
-    wait_db_state READY_TO_COMPLETE
+    WAIT_DB_TIMEOUT=600 WAIT_DB_POLL=0.2 wait_db_state "$P" "$TASK" READY_TO_COMPLETE
     t1=$(now)
     R[sync_s]=$(elapsed "$t0" "$t1")
     R[rss_load]=$(kb_to_mb "$(proc_kb "$TOOL_PID" VmHWM)")
@@ -495,7 +479,7 @@ run_pgconvoy()
     drain pgconvoy "$run" "$slot"
 
     # cutover at idle: the command returns once the database is COMPLETED
-    wait_db_state READY_TO_COMPLETE
+    WAIT_DB_TIMEOUT=600 WAIT_DB_POLL=0.2 wait_db_state "$P" "$TASK" READY_TO_COMPLETE
     t0=$(now)
     pgf task cutover --project-name "$P" -n "$TASK" --object-name "$DB" >"$TEST_TMP/cutover-$run.log" 2>&1 ||
         fail "task cutover failed: $(cat "$TEST_TMP/cutover-$run.log")"

@@ -929,12 +929,22 @@ create_project()
 
 # create_task P T [ARGS…]: an OfflineMigration task of the seed files in the
 # current directory (write_seed_files), with ARGS added; fails the test if
-# task create does not exit 0.
+# task create does not exit 0. create_online_task: the same, OnlineMigration.
 create_task()
 {
-    local project=$1 task=$2
-    shift 2
-    pgf task create --project-name "$project" -n "$task" --task-type OfflineMigration \
+    s_create_task OfflineMigration "$@"
+}
+
+create_online_task()
+{
+    s_create_task OnlineMigration "$@"
+}
+
+s_create_task()
+{
+    local type=$1 project=$2 task=$3
+    shift 3
+    pgf task create --project-name "$project" -n "$task" --task-type "$type" \
         --source-connection-json s.json --target-connection-json t.json \
         --database-options-json o.json "$@" ||
         fail "task create of $task exited $?"
@@ -968,22 +978,24 @@ migration_state()
 
 # wait_db_state PROJECT TASK STATE...: polls until the task's (one)
 # database is in one of the STATEs; fails the scenario, with the
-# database's output, if it is FAILED or CANCELLED first, or after 300 s.
+# database's output, if it is FAILED or CANCELLED first, or after
+# WAIT_DB_TIMEOUT s (300), asking every WAIT_DB_POLL s (0.5).
 wait_db_state()
 {
-    local project=$1 task=$2 deadline=$((SECONDS + 300)) state want
+    local project=$1 task=$2 limit=${WAIT_DB_TIMEOUT:-300} state want
+    local deadline=$((SECONDS + limit))
     shift 2
     while ((SECONDS < deadline)); do
-        task_show "$project" "$task" || fail "task show failed"
+        task_show "$project" "$task" || fail "task show failed: $(cat "$TEST_TMP/task-$task.err")"
         state=$(jq -r '.properties.output[] | select(.resultType == "DatabaseLevelOutput") | .migrationState' "$TASK_JSON")
         for want in "$@"; do
             [[ $state == "$want" ]] && return 0
         done
         [[ $state == FAILED || $state == CANCELLED ]] &&
             fail "database of task $task is $state: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
-        sleep 0.5
+        sleep "${WAIT_DB_POLL:-0.5}"
     done
-    fail "database of task $task not in $* after 300 s: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
+    fail "database of task $task not in $* after $limit s: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
 }
 
 # wait_task PROJECT TASK [TIMEOUT]: polls until the MigrationLevelOutput state

@@ -78,10 +78,7 @@ write_seed_files "$DB"
 netns_seed_files
 create_project "$PROJECT"
 # pgbench_history has no key: REPLICA IDENTITY FULL for it
-pgf task create --project-name "$PROJECT" -n "$TASK" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json --fix-replica-identity >/dev/null ||
-    fail "task create exited $?"
+create_online_task "$PROJECT" "$TASK" --fix-replica-identity >/dev/null
 
 stopfile=$TEST_TMP/stop-writer
 start_writer "$DB" "$stopfile"

@@ -259,9 +259,7 @@ PGCONVOY_PIDS[writer]=$!
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$ON"
 create_project many
-pgf task create --project-name many -n online --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
+create_online_task many online
 
 db_field()
 {

@@ -60,10 +60,7 @@ pgbench_start "$DB" -c 2 -j 2 -T 600 -R "${PGBENCH_RATE:-200}"
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json --fix-replica-identity ||
-    fail "task create exited $?"
+create_online_task "$P" "$T" --fix-replica-identity
 
 db_state()
 {

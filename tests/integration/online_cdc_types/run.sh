@@ -187,9 +187,7 @@ AGENT_PID=$(agent_pid a1)
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json >"$TEST_TMP/task-create.out" || fail "task create exited $?"
+create_online_task "$P" "$T" >"$TEST_TMP/task-create.out"
 
 db_field()
 {

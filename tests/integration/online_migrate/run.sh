@@ -44,10 +44,7 @@ sleep 1
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json --fix-replica-identity ||
-    fail "task create exited $?"
+create_online_task "$P" "$T" --fix-replica-identity
 [[ $(psql_src "$DB" -c "SELECT relreplident FROM pg_class WHERE relname = 'pgbench_history'") == f ]] ||
     fail "--fix-replica-identity did not set REPLICA IDENTITY FULL on pgbench_history"
 pass "OnlineMigration task created while pgbench writes; pgbench_history got REPLICA IDENTITY FULL"

@@ -64,9 +64,7 @@ sleep 1
 cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
+create_online_task "$P" "$T"
 
 # 1. onto the schema made beforehand, under the shop's writes
 wait_db_state "$P" "$T" READY_TO_COMPLETE

@@ -38,10 +38,7 @@ cd "$TEST_TMP" || fail "no TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
 # many small ranges, so that some are queued when the holder dies
-pgf task create --project-name "$P" -n t1 --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json --split-tables-larger-than 4MB ||
-    fail "task create exited $?"
+create_online_task "$P" t1 --split-tables-larger-than 4MB
 
 holder=""
 for _ in $(seq 1 100); do

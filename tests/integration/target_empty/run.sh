@@ -48,9 +48,7 @@ start_agent a2 --jobs 2
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
-pgf task create --project-name "$P" -n t1 --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
+create_online_task "$P" t1
 
 # 1. the database fails, naming the table and the constraint
 wait_task "$P" t1 300 2>/dev/null && fail "the task succeeded: the target's CHECK refused nothing"

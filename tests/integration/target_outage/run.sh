@@ -59,9 +59,7 @@ start_agent a1 --jobs 3
 cd "$TEST_TMP" || fail "cannot cd to $TEST_TMP"
 write_seed_files "$DB"
 create_project "$P"
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
+create_online_task "$P" "$T"
 jq -n --arg db "$DB2" '[{name: $db, target_database_name: $db, selectedTables: []}]' >o2.json
 pgf task create --project-name "$P" -n "$T2" --task-type OnlineMigration \
     --source-connection-json s.json --target-connection-json t.json \

@@ -138,9 +138,7 @@ until [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pg_locks WHERE locktype = 'ad
     sleep 0.2
 done
 
-pgf task create --project-name "$P" -n "$T" --task-type OnlineMigration \
-    --source-connection-json s.json --target-connection-json t.json \
-    --database-options-json o.json || fail "task create exited $?"
+create_online_task "$P" "$T"
 # a watch without a terminal, from the start: its lines are checked last
 "$CLI" --coordinator "$COORD" task watch --project-name "$P" -n "$T" >"$TEST_TMP/watch-log.out" \
     2>"$TEST_TMP/watch-log.err" &
