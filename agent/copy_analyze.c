@@ -4,11 +4,6 @@
  */
 #include "agent/copy_analyze.h"
 
-#include <stdlib.h>
-
-#include "common/pgconn.h"
-#include "common/strbuf.h"
-
 /* the first release with pg_stat_force_next_flush() */
 #define COPY_ANALYZE_FLUSH_VERSION 150000
 
@@ -35,30 +30,4 @@ copy_analyze_commit(PGconn *tgt, bool analyzing)
         PQclear(r);
     }
     return PQexec(tgt, sql);
-}
-
-int
-copy_analyze_run(PGconn *tgt, const char *const *qualified, size_t n,
-                 char **error)
-{
-    strbuf_t *sql = strbuf_new();
-    int rc;
-
-    strbuf_append(sql, "BEGIN; SET LOCAL synchronous_commit = off; ANALYZE ");
-    for (size_t i = 0; i < n; i++)
-    {
-        strbuf_appendf(sql, "%s%s", i > 0 ? ", " : "", qualified[i]);
-    }
-    strbuf_append(sql, "; COMMIT");
-    rc = pgconn_command(tgt, strbuf_data(sql), error);
-    if (rc != 0)
-    {
-        char *ignored = NULL;
-
-        /* the session goes back to the pool: out of the failed block */
-        (void) pgconn_command(tgt, "ROLLBACK", &ignored);
-        free(ignored);
-    }
-    strbuf_destroy(&sql);
-    return rc;
 }

@@ -10,7 +10,8 @@
  * (4.6 s against 3.9 s), twice what the statements cost: each was one
  * more unit to place, run, report and record while the builds waited
  * for the same two cores. After the copy it is one statement for the
- * group's tables, and nothing more to place. Above a megabyte a table's
+ * group's tables (unit_analyze_tables(), as an ANALYZE unit runs it), and
+ * nothing more to place. Above a megabyte a table's
  * ANALYZE outweighs its unit's placement: those keep their units.
  *
  * Why after the commit and not inside the copy's transaction, which
@@ -43,7 +44,6 @@
 #define PGCONVOY_AGENT_COPY_ANALYZE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 #include <libpq-fe.h>
 
@@ -52,15 +52,5 @@
  * the server may be asked to. Returns the last result, for the caller to
  * check and clear: COMMIT's, or the one that failed before it. */
 PGresult *copy_analyze_commit(PGconn *tgt, bool analyzing);
-
-/*
- * Analyzes the n tables (quoted, "schema"."name") on tgt, outside any
- * transaction, in one statement of a transaction of its own (one commit,
- * not one a table; not waiting for its WAL to be flushed: statistics are
- * no data). Returns 0, or -1 with *error set and tgt out of the failed
- * transaction.
- */
-int copy_analyze_run(PGconn *tgt, const char *const *qualified, size_t n,
-                     char **error);
 
 #endif

@@ -29,34 +29,22 @@ unit_analyze_run(unit_t *self, Pgconvoy__Result *res)
 }
 
 int
-unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
-                   size_t n, Pgconvoy__Result **res)
+unit_analyze_tables(PGconn *tgt, const char *const *qualified, size_t n,
+                    char **error)
 {
-    const Pgconvoy__Assign *a = assigns[0];
-    char *error = NULL;
-    PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
-                                "analyze", &error);
     strbuf_t *sql = strbuf_new();
-    int rc = -1;
+    int rc;
 
-    if (tgt == NULL)
-    {
-        rc = unit_fail(res[0], error, true);
-        goto cleanup;
-    }
     strbuf_append(sql, n > 1 ? "BEGIN; ANALYZE " : "ANALYZE ");
     for (size_t k = 0; k < n; k++)
     {
-        char *q = pgconn_quote_qualified(tgt, assigns[k]->table->schema,
-                                         assigns[k]->table->name);
-        strbuf_appendf(sql, "%s%s", k > 0 ? ", " : "", q);
-        free(q);
+        strbuf_appendf(sql, "%s%s", k > 0 ? ", " : "", qualified[k]);
     }
     if (n > 1)
     {
         strbuf_append(sql, "; COMMIT");
     }
-    rc = pgconn_command(tgt, strbuf_data(sql), &error);
+    rc = pgconn_command(tgt, strbuf_data(sql), error);
     if (rc != 0)
     {
         char *ignored = NULL;
@@ -64,6 +52,35 @@ unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
         /* the session goes back to the pool: out of the failed block */
         (void) pgconn_command(tgt, "ROLLBACK", &ignored);
         free(ignored);
+    }
+    strbuf_destroy(&sql);
+    return rc;
+}
+
+int
+unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
+                   size_t n, Pgconvoy__Result **res)
+{
+    const Pgconvoy__Assign *a = assigns[0];
+    char *error = NULL;
+    PGconn *tgt = connpool_take(unit_pool(self), a->target, NULL, "target",
+                                "analyze", &error);
+    char **names = xcalloc(n, sizeof *names);
+    int rc = -1;
+
+    if (tgt == NULL)
+    {
+        rc = unit_fail(res[0], error, true);
+        goto cleanup;
+    }
+    for (size_t k = 0; k < n; k++)
+    {
+        names[k] = pgconn_quote_qualified(tgt, assigns[k]->table->schema,
+                                          assigns[k]->table->name);
+    }
+    rc = unit_analyze_tables(tgt, (const char *const *) names, n, &error);
+    if (rc != 0)
+    {
         /* one table: its own error; several: the group is run again
          * one by one, which names the table */
         rc = unit_fail(
@@ -77,7 +94,11 @@ unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
     }
 
 cleanup:
-    strbuf_destroy(&sql);
+    for (size_t k = 0; k < n; k++)
+    {
+        free(names[k]);
+    }
+    free(names);
     connpool_give(unit_pool(self), &tgt);
     return rc;
 }
