@@ -141,13 +141,13 @@ int unit_schema_post_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
 int unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
                        size_t n, Pgconvoy__Result **res);
 
-/* ANALYZEs the n tables (quoted, "schema"."name") on tgt, outside any
- * transaction: in one statement, and for several one transaction (one
- * commit, not one a table). Returns 0, or -1 with *error set and tgt out
- * of the failed transaction. The analyze units' and the copies'
- * (copy_analyze.h). */
+/* ANALYZEs the n tables (quoted, "schema"."name") on tgt, in one
+ * statement: with one_transaction, one commit for them all, else one a
+ * table, each letting go of its table's lock before the next. Returns 0,
+ * or -1 with *error set and tgt out of the failed transaction. The
+ * analyze units' and the copies' (copy_analyze.h). */
 int unit_analyze_tables(PGconn *tgt, const char *const *qualified, size_t n,
-                        char **error);
+                        bool one_transaction, char **error);
 
 /* The reg* types, whose values name objects (an SQL list, for IN): their
  * binary form is the object's OID, their text its name, which the target

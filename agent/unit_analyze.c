@@ -7,12 +7,15 @@
  *     them (copy_analyze.h); this is for the others, for the parts of
  *     split tables and for a copy that could not.
  *
- * Small tables' units are grouped into one ANALYZE of several tables, in
- * one transaction: outside a block PostgreSQL commits each table's
- * statistics in turn, a commit and a WAL flush a table, which a target on
- * storage with slow flushes pays per table (locally, where a flush is
- * cheap, 1,000 tables took 0.165 s in one transaction, 0.185 s one by
- * one). A failure rolls the group back and its units run one by one.
+ * Small tables' units are grouped into one ANALYZE of several tables.
+ * The group commits table by table, as ANALYZE does outside a transaction
+ * block: finalize runs beside the last of these units, and a group that
+ * kept its tables' locks to the end could hold a partition while waiting
+ * for its parent, which finalize's CREATE TRIGGER on the parent holds
+ * while waiting for the partition (deadlock_timeout, then a retry). The
+ * copies' ANALYZE of their small tables runs before any finalize, so it
+ * keeps one commit for its group (unit_copy.c).
+ * A failure of a group runs its units again one by one.
  */
 #include <stdlib.h>
 
@@ -30,17 +33,18 @@ unit_analyze_run(unit_t *self, Pgconvoy__Result *res)
 
 int
 unit_analyze_tables(PGconn *tgt, const char *const *qualified, size_t n,
-                    char **error)
+                    bool one_transaction, char **error)
 {
     strbuf_t *sql = strbuf_new();
+    bool block = one_transaction && n > 1;
     int rc;
 
-    strbuf_append(sql, n > 1 ? "BEGIN; ANALYZE " : "ANALYZE ");
+    strbuf_append(sql, block ? "BEGIN; ANALYZE " : "ANALYZE ");
     for (size_t k = 0; k < n; k++)
     {
         strbuf_appendf(sql, "%s%s", k > 0 ? ", " : "", qualified[k]);
     }
-    if (n > 1)
+    if (block)
     {
         strbuf_append(sql, "; COMMIT");
     }
@@ -78,7 +82,8 @@ unit_analyze_group(unit_t *self, const Pgconvoy__Assign *const *assigns,
         names[k] = pgconn_quote_qualified(tgt, assigns[k]->table->schema,
                                           assigns[k]->table->name);
     }
-    rc = unit_analyze_tables(tgt, (const char *const *) names, n, &error);
+    rc = unit_analyze_tables(tgt, (const char *const *) names, n, false,
+                             &error);
     if (rc != 0)
     {
         /* one table: its own error; several: the group is run again

@@ -817,7 +817,7 @@ s_analyze(group_t *g)
             names[n++] = g->tables[k].qualified;
         }
     }
-    if (n > 0 && unit_analyze_tables(g->tgt, names, n, &error) != 0)
+    if (n > 0 && unit_analyze_tables(g->tgt, names, n, true, &error) != 0)
     {
         log_warn("table=%s could not ANALYZE %zu table(s) with their "
                  "copies, left to ANALYZE units: %s",

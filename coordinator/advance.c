@@ -155,9 +155,14 @@ s_advance_full_load(coord_t *self, int64_t task_id, int64_t db_id, bool online)
     return true;
 }
 
-/* Indexes and constraints built, tables analyzed: finalize. */
+/*
+ * Indexes and constraints built: finalize, beside the last ANALYZE units.
+ * Offline, the database is completed once both are done; online, finalize
+ * starts the changes' apply, and waits for the ANALYZE units so that the
+ * tables are analyzed before the cutover can be.
+ */
 static void
-s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
+s_advance_build(coord_t *self, int64_t task_id, int64_t db_id, bool online)
 {
     if (store_int(self->store, 0,
                   "SELECT count(*) FROM units WHERE database_id = ? AND "
@@ -170,30 +175,45 @@ s_advance_build(coord_t *self, int64_t task_id, int64_t db_id)
      * from the post-data sweep: finalize waits for it */
     if (!sweep_is_done(self->store, db_id, SWEEP_POSTDATA) ||
         units_count(self->store, db_id, K_SCHEMA_POST, "'queued', 'running'") >
-            0 ||
-        units_count(self->store, db_id, K_ANALYZE, "'queued', 'running'") > 0 ||
-        units_count(self->store, db_id, K_FINALIZE,
-                    "'queued', 'running', 'done'") > 0)
+            0)
     {
         return;
     }
     /*
-     * Every index is built and every ANALYZE queued so far is done: the
-     * tables not analyzed yet are now, then finalize. A table's ANALYZE is
-     * queued as soon as its last index is built; the analyze sweep, which
-     * visits every table of the database a chunk per pass, only catches
-     * what that missed, and so runs once per database, not whenever the
-     * queue of builds runs dry for a moment. Finalize comes once it is
-     * done and what it queued has run.
+     * Every index is built: the tables not analyzed yet are now. A
+     * table's ANALYZE is queued as soon as its last index is built; the
+     * analyze sweep, which visits every table of the database a chunk per
+     * pass, only catches what that missed, and so runs once per database,
+     * not whenever the queue of builds runs dry for a moment.
      */
     if (sweep_start(self->store, db_id, SWEEP_ANALYZE) > 0)
     {
         self->sweep_wanted = true;
         return;
     }
-    if (sweep_is_done(self->store, db_id, SWEEP_ANALYZE))
+    if (!sweep_is_done(self->store, db_id, SWEEP_ANALYZE))
+    {
+        return;
+    }
+    /*
+     * Offline, finalize need not wait for the last ANALYZE units: they
+     * commit table by table (unit_analyze.c), so finalize's locks (a
+     * trigger on a partitioned table takes its partitions) wait for one
+     * table at most, and its half second of statements runs beside them.
+     */
+    int64_t analyzing =
+        units_count(self->store, db_id, K_ANALYZE, "'queued', 'running'");
+    int64_t finalize =
+        units_count(self->store, db_id, K_FINALIZE, "'queued', 'running'");
+    int64_t finalized = units_count(self->store, db_id, K_FINALIZE, "'done'");
+
+    if (finalize == 0 && finalized == 0 && (!online || analyzing == 0))
     {
         (void) units_add(self->store, task_id, db_id, K_FINALIZE, 0, 0, 0);
+    }
+    else if (!online && finalized > 0 && analyzing == 0)
+    {
+        (void) plan_move_database(self, db_id, DB_COMPLETED, NULL);
     }
 }
 
@@ -223,7 +243,7 @@ advance_database(coord_t *self, int64_t task_id, int64_t db_id)
     }
     if (building)
     {
-        s_advance_build(self, task_id, db_id);
+        s_advance_build(self, task_id, db_id, online);
     }
     plan_update_task_state(self, task_id);
 }

@@ -681,9 +681,9 @@ results_on_result(coord_t *self, const char *agent, const Pgconvoy__Result *r)
                         "applying the changes made since",
                         db_id);
         }
-        else if (kind == K_FINALIZE || kind == K_CDC)
+        else if (kind == K_CDC)
         {
-            if (kind == K_CDC && r->cdc != NULL)
+            if (r->cdc != NULL)
             {
                 s_store_cdc(self, db_id, r->cdc);
             }

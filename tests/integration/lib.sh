@@ -998,6 +998,19 @@ wait_db_state()
     fail "database of task $task not in $* after $limit s: $(jq -c '.properties.output[] | select(.resultType == "DatabaseLevelOutput")' "$TASK_JSON")"
 }
 
+# wait_until WHAT CMD...: polls CMD every 0.1 s until it succeeds; fails the
+# scenario, saying it is not WHAT, after WAIT_UNTIL_TIMEOUT s (120).
+wait_until()
+{
+    local what=$1 limit=${WAIT_UNTIL_TIMEOUT:-120}
+    local deadline=$((SECONDS + limit))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || fail "not $what after $limit s"
+        sleep 0.1
+    done
+}
+
 # wait_task PROJECT TASK [TIMEOUT]: polls until the MigrationLevelOutput state
 # is Succeeded (returns 0) or Failed/Canceled (prints the JSON, returns 1);
 # on timeout (default 300 s) prints the JSON and returns 1. Prints a line

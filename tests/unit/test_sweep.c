@@ -602,12 +602,16 @@ s_finish(coord_fixture_t *fx, int64_t db_id, int kind)
     advance_requested(&fx->coord);
 }
 
-/* Every build done: the ANALYZE a table missed comes from the analyze
- * sweep, and finalize only once the sweep is done and that has run. */
+/*
+ * Every build done: the ANALYZE a table missed comes from the analyze
+ * sweep. Offline, finalize is queued once the sweep is done, beside that
+ * ANALYZE, and the database is completed once both are done; online,
+ * finalize (which starts the changes' apply) waits for the ANALYZE.
+ */
 static void
-s_test_finalize_waits(coord_fixture_t *fx)
+s_test_finalize_waits(coord_fixture_t *fx, bool online)
 {
-    int64_t db_id = s_task(fx, "final", 3);
+    int64_t db_id = s_task_of(fx, online ? "final_on" : "final", 3, online);
     int64_t task_id =
         s_count(fx, "SELECT task_id FROM databases WHERE id = ?", db_id);
     int64_t first =
@@ -635,10 +639,21 @@ s_test_finalize_waits(coord_fixture_t *fx)
     CHECK(sweep_is_done(fx->coord.store, db_id, SWEEP_ANALYZE));
     CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_ANALYZE, "'queued'"), 1);
     CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_FINALIZE, "'queued'"),
+                 online ? 0 : 1);
+    if (online)
+    {
+        s_finish(fx, db_id, K_ANALYZE);
+        CHECK_EQ_INT(
+            units_count(fx->coord.store, db_id, K_FINALIZE, "'queued'"), 1);
+        return;
+    }
+    /* finalize first: the database waits for its last ANALYZE */
+    s_finish(fx, db_id, K_FINALIZE);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_COMPLETING);
+    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_FINALIZE, "'queued'"),
                  0);
     s_finish(fx, db_id, K_ANALYZE);
-    CHECK_EQ_INT(units_count(fx->coord.store, db_id, K_FINALIZE, "'queued'"),
-                 1);
+    CHECK_EQ_INT(plan_database_state(&fx->coord, db_id), DB_COMPLETED);
 }
 
 int
@@ -653,7 +668,8 @@ main(void)
     s_test_load_waits(&fx);
     s_test_cancelled(&fx);
     s_test_items_dropped(&fx);
-    s_test_finalize_waits(&fx);
+    s_test_finalize_waits(&fx, false);
+    s_test_finalize_waits(&fx, true);
     s_test_held(&fx);
     s_test_told_once(&fx);
     coord_fixture_close(&fx);

@@ -42,17 +42,6 @@ gate_held()
     [[ $(psql_tgt "$DB" -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7 AND granted") == 1 ]]
 }
 
-# wait_until WHAT CMD...: polls CMD for up to 120 s
-wait_until()
-{
-    local what=$1 deadline=$((SECONDS + 120))
-    shift
-    until "$@"; do
-        ((SECONDS < deadline)) || fail "not $what after 120 s"
-        sleep 0.1
-    done
-}
-
 # race STEP SQL CHECK: the first placement runs SQL as step STEP and holds
 # its transaction open until released; the driver runs the same step; the
 # first commits; the driver must say done and CHECK must print 1
