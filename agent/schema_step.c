@@ -36,6 +36,11 @@ static const char *const s_bookkeeping_sql =
     "CREATE TABLE IF NOT EXISTS pgconvoy.load_snapshot ("
     "  task_key text PRIMARY KEY, snapshot text NOT NULL)";
 
+/* At most this many items of a kind run in one transaction (a batch of
+ * ALTER INDEX ... ATTACH PARTITION: a few kB each, with pg_dump's
+ * settings) */
+#define SCHEMA_STEP_BATCH 64
+
 /* Tries to make the bookkeeping this often: two units (schema-pre and a
  * slot) making it at once may collide on the catalog's unique keys */
 #define SCHEMA_STEP_MAKE_TRIES 5
@@ -251,18 +256,69 @@ schema_step_item_name(const Pgconvoy__SchemaItem *item, char *step, size_t size)
     snprintf(step, size, "item:%" PRIu64, item->id);
 }
 
-/* How many items from a->items[from] on are foreign keys, in a row. */
+/* How many items from a->items[from] on are of kind, in a row. */
 static size_t
-s_foreign_keys_from(const Pgconvoy__Assign *a, size_t from)
+s_run_of_kind(const Pgconvoy__Assign *a, size_t from, const char *kind)
 {
     size_t n = 0;
 
-    while (from + n < a->n_items &&
-           strcmp(a->items[from + n]->kind, "FK CONSTRAINT") == 0)
+    while (from + n < a->n_items && strcmp(a->items[from + n]->kind, kind) == 0)
     {
         n++;
     }
     return n;
+}
+
+/*
+ * Runs the n items in one transaction, one round trip, with their
+ * step_done rows. For items that may run again, done or not: no step is
+ * looked up first, and a step done already is left as it is. Returns 0,
+ * or -1 with nothing done (the items are then run one by one, which
+ * names the one that fails).
+ */
+static int
+s_run_batch(const Pgconvoy__Assign *a, PGconn *tgt,
+            Pgconvoy__SchemaItem *const *items, size_t n)
+{
+    strbuf_t *script = strbuf_new();
+    char *key = PQescapeLiteral(tgt, a->task_key, strlen(a->task_key));
+    char *error = NULL;
+    int rc = -1;
+
+    if (key == NULL)
+    {
+        goto cleanup;
+    }
+    strbuf_append(script, "BEGIN;\n");
+    for (size_t k = 0; k < n; k++)
+    {
+        strbuf_appendf(script, "%s\n;\n", items[k]->sql);
+    }
+    strbuf_append(script, "INSERT INTO pgconvoy.step_done (task_key, step) "
+                          "VALUES ");
+    for (size_t k = 0; k < n; k++)
+    {
+        char step[40];
+
+        schema_step_item_name(items[k], step, sizeof step);
+        /* the step's name is "item:" and a number: nothing to quote */
+        strbuf_appendf(script, "%s(%s, '%s')", k > 0 ? ", " : "", key, step);
+    }
+    strbuf_append(script, " ON CONFLICT DO NOTHING;\nCOMMIT;");
+    rc = schema_step_exec(tgt, strbuf_data(script), false, &error) == 0 ? 0
+                                                                        : -1;
+    if (rc != 0)
+    {
+        log_debug("target database \"%s\": %zu %s items in one "
+                  "transaction failed, run one by one: %s",
+                  a->target->dbname, n, items[0]->kind, error);
+    }
+
+cleanup:
+    free(error);
+    PQfreemem(key);
+    strbuf_destroy(&script);
+    return rc;
 }
 
 int
@@ -270,6 +326,7 @@ schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
                       Pgconvoy__Result *res)
 {
     size_t fanned_until = 0;
+    size_t batched_until = 0;
 
     for (size_t i = 0; i < a->n_items; i++)
     {
@@ -283,7 +340,8 @@ schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
          * ones): they run at once, and the pass below finds them done,
          * or runs again and reports one that failed
          */
-        size_t keys = i >= fanned_until ? s_foreign_keys_from(a, i) : 0;
+        size_t keys =
+            i >= fanned_until ? s_run_of_kind(a, i, "FK CONSTRAINT") : 0;
         if (keys > 1)
         {
             size_t committed = schema_fanout_run(a, tgt, a->items + i, keys,
@@ -292,6 +350,28 @@ schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
                       "added at once",
                       a->target->dbname, committed, keys);
             fanned_until = i + keys;
+        }
+
+        /*
+         * A partitioned index gets its partitions' indexes attached one
+         * ALTER INDEX each, hundreds in a row on a database with many
+         * partitions; each takes a fraction of a millisecond, so their
+         * round trips and commits were most of their cost. ATTACH is a
+         * no-op on an index attached already: they run in batches, with
+         * no step looked up first.
+         */
+        size_t attaches =
+            i >= batched_until ? s_run_of_kind(a, i, "INDEX ATTACH") : 0;
+        if (attaches > 1)
+        {
+            size_t n = attaches < SCHEMA_STEP_BATCH ? attaches
+                                                    : SCHEMA_STEP_BATCH;
+            if (s_run_batch(a, tgt, a->items + i, n) == 0)
+            {
+                i += n - 1;
+                continue;
+            }
+            batched_until = i + n;
         }
 
         schema_step_item_name(item, step, sizeof step);

@@ -195,6 +195,13 @@ seq_sql="SELECT string_agg(format('%s.%s=%s', schemaname, sequencename, last_val
                            ORDER BY schemaname COLLATE \"C\", sequencename COLLATE \"C\")
            FROM pg_sequences WHERE schemaname <> 'pgconvoy'"
 
+index_sql="SELECT line FROM (
+             SELECT format('%s:%s:%s', i.indexrelid::regclass, i.indisvalid, h.inhparent::regclass)
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               LEFT JOIN pg_inherits h ON h.inhrelid = i.indexrelid
+              WHERE c.relnamespace::regnamespace::text NOT IN ('pg_catalog', 'pg_toast', 'pgconvoy')
+           ) s (line) ORDER BY line COLLATE \"C\""
+
 # check_zoo TARGET: the target's schema is pg_restore's, its data the source's
 check_zoo()
 {
@@ -210,6 +217,14 @@ check_zoo()
 $(diff <(echo "$want") <(echo "$got") | head -60)"
     fi
     pass "target $target: pg_dump --schema-only equals pg_restore's for every kind of object"
+    # partitions' indexes attached to their parents' (in batches), every
+    # index valid, as after a pg_restore
+    want=$(psql_tgt "${target}_ref" -c "$index_sql")
+    got=$(psql_tgt "$target" -c "$index_sql")
+    [[ -n $want && $got == "$want" ]] ||
+        fail "target $target: indexes differ from pg_restore's (index:valid:parent):
+$(diff <(echo "$want") <(echo "$got") | head -20)"
+    grep -q ':t:zoo_parts\.' <<<"$got" || fail "target $target: no index attached to a partitioned one: $got"
     compare_db "$ZOO" "$target" || fail "target $target differs from source $ZOO"
     [[ $(psql_tgt "$target" -c "$seq_sql") == "$(psql_src "$ZOO" -c "$seq_sql")" ]] ||
         fail "target $target: sequences differ: source $(psql_src "$ZOO" -c "$seq_sql"), target $(psql_tgt "$target" -c "$seq_sql")"
