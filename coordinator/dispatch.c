@@ -42,7 +42,7 @@
 /*
  * With every slot taken, an agent whose units are all short (copies,
  * builds, ANALYZEs and validations of tables under this, by weight) is
- * sent one unit more, which it keeps until one of them ends
+ * sent one short unit more, which it keeps until one of them ends
  * (agent/backlog.h): its slot then goes from one unit to the next
  * without waiting for our answer to its Result. Only there: a unit kept
  * behind a long one would wait while another agent's slot frees.
@@ -456,9 +456,15 @@ s_total_slots(coord_t *self)
  * DISPATCH_BATCH_BYTES (DISPATCH_BATCH_BUILD_BYTES) of tables. A batch takes
  * at most a share of what is queued (half of it over every slot), so
  * that the last units still spread over the agents.
+ *
+ * As a spare (every slot of agent taken), only a short head is placed:
+ * a long one, finalize say, kept there would wait for a slot of that
+ * agent while another agent's may free first. Returns 1 then, with
+ * nothing placed: the head waits here for the first free slot.
  */
 static int
-s_place(coord_t *self, registry_agent_t *agent, int64_t head, bool *is_short)
+s_place(coord_t *self, registry_agent_t *agent, int64_t head, bool spare,
+        bool *is_short)
 {
     int64_t ids[DISPATCH_BATCH_UNITS];
     size_t n = 1;
@@ -480,6 +486,10 @@ s_place(coord_t *self, registry_agent_t *agent, int64_t head, bool *is_short)
     *is_short = (kind == K_COPY || kind == K_SCHEMA_POST || kind == K_ANALYZE ||
                  kind == K_VALIDATE) &&
                 bytes < DISPATCH_SHORT_BYTES;
+    if (spare && !*is_short)
+    {
+        return 1;
+    }
     int64_t budget = kind == K_SCHEMA_POST ? DISPATCH_BATCH_BUILD_BYTES
                                            : DISPATCH_BATCH_BYTES;
     if ((kind == K_SCHEMA_POST || kind == K_ANALYZE || kind == K_VALIDATE ||
@@ -585,7 +595,12 @@ dispatch_units(coord_t *self)
                 {
                     return;
                 }
-                if (s_place(self, agent, id, &is_short) == 0)
+                int rc = s_place(self, agent, id, spare, &is_short);
+                if (rc == 1)
+                {
+                    return; /* a long head: no spare goes ahead of it */
+                }
+                if (rc == 0)
                 {
                     agent->busy++;
                     agent->short_only = agent->short_only && is_short;
