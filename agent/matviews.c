@@ -11,7 +11,9 @@
 #include "agent/matviews.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <czmq.h>
 
@@ -46,6 +48,122 @@ static const char *const s_views_sql =
     "  JOIN pg_class c ON c.oid = l.oid "
     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
     " ORDER BY l.level, n.nspname, c.relname";
+
+/*
+ * The levels of the views named by $1 (one qualified name a line, as
+ * pg_dump quotes them), by their positions there: what each reads of the
+ * others is in its rewrite rule's dependencies, followed through plain
+ * views. A function that reads a
+ * view is not seen, as pg_restore --jobs does not see it: a view
+ * refreshed before one it reads through a function fails ("has not been
+ * populated"), and is refreshed again in order.
+ */
+static const char *const s_levels_sql =
+    "WITH RECURSIVE named AS ( "
+    "  SELECT i, to_regclass(name) AS oid "
+    "    FROM unnest(string_to_array($1, E'\\n')) WITH ORDINALITY "
+    "         AS n (name, i)), "
+    /* what each named view's rule reads, and through plain views */
+    "rules AS ( "
+    "  SELECT r.ev_class AS of, d.refobjid AS rel "
+    "    FROM pg_rewrite r "
+    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
+    "                    AND d.objid = r.oid "
+    "                    AND d.refclassid = 'pg_class'::regclass "
+    "   WHERE d.refobjid <> r.ev_class), "
+    "reach (v, rel) AS ( "
+    "  SELECT of, rel FROM rules WHERE of IN (SELECT oid FROM named) "
+    "  UNION "
+    "  SELECT reach.v, rules.rel FROM reach "
+    "    JOIN pg_class c ON c.oid = reach.rel AND c.relkind = 'v' "
+    "    JOIN rules ON rules.of = c.oid), "
+    "reads AS ( "
+    "  SELECT DISTINCT v, rel AS u FROM reach "
+    "   WHERE rel IN (SELECT oid FROM named) AND rel <> v), "
+    "levels (oid, level) AS ( "
+    "  SELECT oid, 0 FROM named WHERE oid IS NOT NULL "
+    "  UNION ALL "
+    "  SELECT reads.v, levels.level + 1 FROM levels "
+    "    JOIN reads ON reads.u = levels.oid) "
+    "SELECT named.i, max(levels.level) "
+    "  FROM named JOIN levels ON levels.oid = named.oid "
+    " GROUP BY named.i";
+
+/* The view an item populates, as pg_dump names it in its statement
+ * ("REFRESH MATERIALIZED VIEW name;" on a line of its own), appended to
+ * names; false if the item has none. */
+static bool
+s_append_view_name(strbuf_t *names, const char *sql)
+{
+    static const char prefix[] = "\nREFRESH MATERIALIZED VIEW ";
+    const char *at = strstr(sql, prefix);
+
+    if (at == NULL)
+    {
+        return false;
+    }
+    at += strlen(prefix);
+    const char *end = strchr(at, '\n');
+    end = end != NULL ? end : at + strlen(at);
+    /* the name ends at the line's last ';' (a quoted one may hold one) */
+    while (end > at && end[-1] != ';')
+    {
+        end--;
+    }
+    if (end == at)
+    {
+        return false;
+    }
+    strbuf_appendf(names, "%s%.*s", strbuf_len(names) > 0 ? "\n" : "",
+                   (int) (end - 1 - at), at);
+    return true;
+}
+
+int *
+matviews_levels(PGconn *tgt, Pgconvoy__SchemaItem *const *items, size_t n,
+                int *max_level)
+{
+    strbuf_t *names = strbuf_new();
+    PGresult *r = NULL;
+    int *levels = NULL;
+    char *error = NULL;
+    bool named = true;
+
+    *max_level = 0;
+    for (size_t i = 0; i < n && named; i++)
+    {
+        named = s_append_view_name(names, items[i]->sql);
+    }
+    const char *params[1] = {strbuf_data(names)};
+    r = named ? pgconn_query(tgt, s_levels_sql, 1, params, &error) : NULL;
+    /* every view found: a view not found would be refreshed before
+     * those it reads */
+    if (r != NULL && (size_t) PQntuples(r) == n)
+    {
+        levels = xcalloc(n, sizeof *levels);
+        for (int row = 0; row < PQntuples(r); row++)
+        {
+            size_t i = strtoull(PQgetvalue(r, row, 0), NULL, 10);
+            int level = atoi(PQgetvalue(r, row, 1));
+
+            if (i >= 1 && i <= n)
+            {
+                levels[i - 1] = level;
+                *max_level = level > *max_level ? level : *max_level;
+            }
+        }
+    }
+    else
+    {
+        log_debug("target database \"%s\": materialized views refreshed one "
+                  "by one: %s",
+                  PQdb(tgt), error != NULL ? error : "a view not found");
+    }
+    free(error);
+    PQclear(r);
+    strbuf_destroy(&names);
+    return levels;
+}
 
 int
 matviews_refresh(const Pgconvoy__Assign *a, PGconn *tgt, Pgconvoy__Result *res)

@@ -1,6 +1,7 @@
 /*
  * agent/matviews.h
- *     Materialized views refreshed again at an online migration's cutover.
+ *     Materialized views: the order in which finalize may populate them,
+ *     and their refresh again at an online migration's cutover.
  *
  * A materialized view holds the result of its query when it was last
  * refreshed. pg_restore refreshes each one the source had populated,
@@ -15,8 +16,21 @@
 #define PGCONVOY_AGENT_MATVIEWS_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 #include "pgconvoy.pb-c.h"
+
+/*
+ * The level of each of the n finalize items that populate a materialized
+ * view (pg_dump's MATERIALIZED VIEW DATA entries), among those items: 0
+ * for a view that reads none of the others, else one more than the
+ * highest of those it reads. Views of one level may be refreshed at
+ * once, once the levels below are. NULL if tgt could not tell (a view
+ * it cannot find, say): they are then refreshed one by one, in order.
+ * *max_level is the highest level.
+ */
+int *matviews_levels(PGconn *tgt, Pgconvoy__SchemaItem *const *items,
+                     size_t n, int *max_level);
 
 /*
  * Refreshes every populated materialized view of tgt, those others

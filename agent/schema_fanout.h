@@ -3,7 +3,8 @@
  *     Schema steps that need not run one after the other, run at once,
  *     each on a target session of its own, as pg_restore --jobs runs
  *     them: a database's foreign keys, each of which scans its two
- *     tables to validate itself.
+ *     tables to validate itself, and its materialized views' data, a
+ *     level of them at a time (matviews.h).
  */
 #ifndef PGCONVOY_AGENT_SCHEMA_FANOUT_H
 #define PGCONVOY_AGENT_SCHEMA_FANOUT_H

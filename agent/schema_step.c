@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/matviews.h"
 #include "agent/schema_fanout.h"
 #include "agent/target_tables.h"
 #include "agent/unit.h"
@@ -321,12 +322,49 @@ cleanup:
     return rc;
 }
 
+/*
+ * Populates the n materialized views of items at once, a level at a time
+ * (matviews_levels()), as pg_restore --jobs does: a view's refresh is
+ * its query, seconds or minutes of it on a production database. Best
+ * effort, as schema_fanout_run(): the pass over the items one by one
+ * that follows finds them done, or refreshes and reports one that
+ * failed.
+ */
+static void
+s_refresh_at_once(const Pgconvoy__Assign *a, PGconn *tgt,
+                  Pgconvoy__SchemaItem *const *items, size_t n)
+{
+    int max_level = 0;
+    int *levels = matviews_levels(tgt, items, n, &max_level);
+    Pgconvoy__SchemaItem **level = xcalloc(n, sizeof *level);
+
+    for (int l = 0; levels != NULL && l <= max_level; l++)
+    {
+        size_t in_level = 0;
+        for (size_t i = 0; i < n; i++)
+        {
+            if (levels[i] == l)
+            {
+                level[in_level++] = items[i];
+            }
+        }
+        size_t committed =
+            schema_fanout_run(a, tgt, level, in_level, SCHEMA_FANOUT_SESSIONS);
+        log_debug("target database \"%s\": %zu of %zu materialized views "
+                  "of level %d populated at once",
+                  a->target->dbname, committed, in_level, l);
+    }
+    free(level);
+    free(levels);
+}
+
 int
 schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
                       Pgconvoy__Result *res)
 {
     size_t fanned_until = 0;
     size_t batched_until = 0;
+    size_t refreshed_until = 0;
 
     for (size_t i = 0; i < a->n_items; i++)
     {
@@ -350,6 +388,15 @@ schema_step_run_items(const Pgconvoy__Assign *a, PGconn *tgt,
                       "added at once",
                       a->target->dbname, committed, keys);
             fanned_until = i + keys;
+        }
+
+        size_t views = i >= refreshed_until
+                           ? s_run_of_kind(a, i, "MATERIALIZED VIEW DATA")
+                           : 0;
+        if (views > 1)
+        {
+            s_refresh_at_once(a, tgt, a->items + i, views);
+            refreshed_until = i + views;
         }
 
         /*
