@@ -6,7 +6,9 @@
  * populated those the source had populated, and one the source left
  * unpopulated (WITH NO DATA) stays so, as pg_restore leaves it. A view
  * reads other views only once they are refreshed: each one's level is
- * the longest chain of views beneath it, and levels go in order.
+ * the longest chain of views beneath it, and levels go in order, the
+ * views of one level at once on several sessions (schema_fanout.h), as
+ * finalize populates them.
  */
 #include "agent/matviews.h"
 
@@ -17,6 +19,7 @@
 
 #include <czmq.h>
 
+#include "agent/schema_fanout.h"
 #include "agent/unit.h"
 #include "common/log.h"
 #include "common/pgconn.h"
@@ -43,7 +46,7 @@ static const char *const s_views_sql =
     "  UNION ALL "
     "  SELECT reads.v, levels.level + 1 FROM levels "
     "    JOIN reads ON reads.u = levels.oid) "
-    "SELECT n.nspname, c.relname "
+    "SELECT n.nspname, c.relname, l.level "
     "  FROM (SELECT oid, max(level) AS level FROM levels GROUP BY oid) l "
     "  JOIN pg_class c ON c.oid = l.oid "
     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -53,10 +56,10 @@ static const char *const s_views_sql =
  * The levels of the views named by $1 (one qualified name a line, as
  * pg_dump quotes them), by their positions there: what each reads of the
  * others is in its rewrite rule's dependencies, followed through plain
- * views. A function that reads a
- * view is not seen, as pg_restore --jobs does not see it: a view
- * refreshed before one it reads through a function fails ("has not been
- * populated"), and is refreshed again in order.
+ * views. A function that reads a view is not seen, as pg_restore --jobs
+ * does not see it: a view refreshed before one it reads through a
+ * function fails ("has not been populated"), and is refreshed again in
+ * order.
  */
 static const char *const s_levels_sql =
     "WITH RECURSIVE named AS ( "
@@ -165,12 +168,36 @@ matviews_levels(PGconn *tgt, Pgconvoy__SchemaItem *const *items, size_t n,
     return levels;
 }
 
+/* The views of the cutover's refresh: rows of s_views_sql from first. */
+typedef struct
+{
+    const PGresult *views;
+    int first;
+} s_views_t;
+
+/* REFRESH of view i of ctx, quoted for conn. */
+static char *
+s_refresh_sql(void *ctx, size_t i, PGconn *conn)
+{
+    const s_views_t *v = ctx;
+    int row = v->first + (int) i;
+    char *qualname = pgconn_quote_qualified(
+        conn, PQgetvalue(v->views, row, 0), PQgetvalue(v->views, row, 1));
+    char *sql = qualname != NULL
+                    ? xasprintf("REFRESH MATERIALIZED VIEW %s", qualname)
+                    : NULL;
+
+    free(qualname);
+    return sql;
+}
+
 int
 matviews_refresh(const Pgconvoy__Assign *a, PGconn *tgt, Pgconvoy__Result *res)
 {
     char *error = NULL;
     PGresult *views = pgconn_query(tgt, s_views_sql, 0, NULL, &error);
     int64_t started = zclock_mono();
+    bool *ok = NULL;
     int rc = -1;
 
     if (views == NULL)
@@ -182,25 +209,52 @@ matviews_refresh(const Pgconvoy__Assign *a, PGconn *tgt, Pgconvoy__Result *res)
                        pgconn_is_transient(tgt, NULL));
         goto cleanup;
     }
-    for (int i = 0; i < PQntuples(views); i++)
+    /*
+     * The writes are stopped while this runs: the views of a level are
+     * refreshed at once, on several sessions; one that failed there is
+     * refreshed again on tgt, which says why if it fails again.
+     */
+    ok = xcalloc((size_t) PQntuples(views) + 1, sizeof *ok);
+    for (int first = 0, end = 0; first < PQntuples(views); first = end)
     {
-        const char *nsp = PQgetvalue(views, i, 0);
-        const char *name = PQgetvalue(views, i, 1);
-        char *qualname = pgconn_quote_qualified(tgt, nsp, name);
-        char *sql = xasprintf("REFRESH MATERIALIZED VIEW %s", qualname);
-        int failed = pgconn_command(tgt, sql, &error);
+        const char *level = PQgetvalue(views, first, 2);
+        s_views_t level_views = {views, first};
 
-        free(sql);
-        free(qualname);
-        if (failed != 0)
+        end = first;
+        while (end < PQntuples(views) &&
+               strcmp(PQgetvalue(views, end, 2), level) == 0)
         {
-            rc = unit_fail(res,
-                           xasprintf("target database \"%s\": could not "
-                                     "refresh materialized view %s.%s at the "
-                                     "cutover: %s",
-                                     a->target->dbname, nsp, name, error),
-                           pgconn_is_transient(tgt, NULL));
-            goto cleanup;
+            end++;
+        }
+        (void) schema_fanout_scripts(a->target, "cdc", tgt,
+                                     (size_t) (end - first), NULL,
+                                     s_refresh_sql, &level_views, ok + first,
+                                     SCHEMA_FANOUT_SESSIONS);
+        for (int i = first; i < end; i++)
+        {
+            if (ok[i])
+            {
+                continue;
+            }
+            char *sql = s_refresh_sql(&level_views, (size_t) (i - first), tgt);
+            if (sql == NULL)
+            {
+                error = pgconn_error_text(tgt, NULL);
+            }
+            if (sql == NULL || pgconn_command(tgt, sql, &error) != 0)
+            {
+                rc = unit_fail(res,
+                               xasprintf("target database \"%s\": could not "
+                                         "refresh materialized view %s.%s at "
+                                         "the cutover: %s",
+                                         a->target->dbname,
+                                         PQgetvalue(views, i, 0),
+                                         PQgetvalue(views, i, 1), error),
+                               pgconn_is_transient(tgt, NULL));
+                free(sql);
+                goto cleanup;
+            }
+            free(sql);
         }
     }
     if (PQntuples(views) > 0)
@@ -212,6 +266,7 @@ matviews_refresh(const Pgconvoy__Assign *a, PGconn *tgt, Pgconvoy__Result *res)
     rc = 0;
 
 cleanup:
+    free(ok);
     free(error);
     PQclear(views);
     return rc;

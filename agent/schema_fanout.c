@@ -1,8 +1,9 @@
 /*
  * agent/schema_fanout.c
- *     Schema steps run at once on several target sessions: each session
- *     is sent the next step still to do as soon as it is idle, and one
- *     poll() waits for whichever answers first.
+ *     Scripts run at once on several target sessions: each session is
+ *     sent the next script still to run as soon as it is idle, and one
+ *     poll() waits for whichever answers first. Finalize's schema steps
+ *     run so, and the cutover's refreshes of materialized views.
  *
  * Each step is its script and its pgconvoy.step_done row in one
  * transaction (schema_step_script()), so a step either is done, row and
@@ -83,15 +84,11 @@ s_done_steps(const Pgconvoy__Assign *a, PGconn *tgt,
     return done;
 }
 
-/* Sends item's step to s; false if s could not take it (s is lost). */
+/* Sends script i to s; false if s could not take it (s is lost). */
 static bool
-s_send(s_session_t *s, const Pgconvoy__Assign *a,
-       const Pgconvoy__SchemaItem *item)
+s_send(s_session_t *s, size_t i, schema_fanout_script_fn script_of, void *ctx)
 {
-    char step[40];
-
-    schema_step_item_name(item, step, sizeof step);
-    char *script = schema_step_script(s->conn, a->task_key, step, item->sql);
+    char *script = script_of(ctx, i, s->conn);
     bool sent = script != NULL && PQsendQuery(s->conn, script) == 1;
 
     free(script);
@@ -137,11 +134,11 @@ s_lose(s_session_t *s)
 }
 
 size_t
-schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
-                  Pgconvoy__SchemaItem *const *items, size_t n,
-                  size_t sessions)
+schema_fanout_scripts(const Pgconvoy__Endpoint *target, const char *purpose,
+                      PGconn *tgt, size_t n, const bool *skip,
+                      schema_fanout_script_fn script_of, void *ctx, bool *ok,
+                      size_t sessions)
 {
-    bool *done = s_done_steps(a, tgt, items, n);
     size_t nsessions = sessions < n ? sessions : n;
     s_session_t *ss = xcalloc(nsessions > 0 ? nsessions : 1, sizeof *ss);
     struct pollfd *fds = xcalloc(nsessions > 0 ? nsessions : 1, sizeof *fds);
@@ -149,10 +146,6 @@ schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
     size_t next = 0;
     size_t committed = 0;
 
-    if (done == NULL)
-    {
-        nsessions = 0;
-    }
     for (size_t i = 0; i < nsessions; i++)
     {
         char *error = NULL;
@@ -160,13 +153,13 @@ schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
         ss[i].item = FANOUT_IDLE;
         ss[i].owned = i > 0;
         ss[i].conn = i == 0 ? tgt
-                            : pgconn_connect(a->target, NULL, "target",
-                                             "finalize", &error);
+                            : pgconn_connect(target, NULL, "target", purpose,
+                                             &error);
         if (ss[i].conn == NULL)
         {
             log_debug("target database \"%s\": steps run on %zu sessions, "
                       "not %zu: %s",
-                      a->target->dbname, i, nsessions, error);
+                      target->dbname, i, nsessions, error);
         }
         free(error);
     }
@@ -180,11 +173,11 @@ schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
             while (ss[i].conn != NULL && ss[i].item == FANOUT_IDLE && next < n)
             {
                 size_t item = next++;
-                if (done[item])
+                if (skip != NULL && skip[item])
                 {
                     continue;
                 }
-                if (s_send(&ss[i], a, items[item]))
+                if (s_send(&ss[i], item, script_of, ctx))
                 {
                     ss[i].item = item;
                 }
@@ -238,6 +231,10 @@ schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
             if (s_collect(s))
             {
                 committed += s->failed ? 0 : 1;
+                if (ok != NULL)
+                {
+                    ok[s->item] = !s->failed;
+                }
                 s->item = FANOUT_IDLE;
             }
         }
@@ -273,6 +270,44 @@ schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
     free(polled);
     free(fds);
     free(ss);
+    return committed;
+}
+
+/* The items of a step fan-out. */
+typedef struct
+{
+    const Pgconvoy__Assign *a;
+    Pgconvoy__SchemaItem *const *items;
+} s_steps_t;
+
+/* Item i's step: its script and its step_done row, one transaction. */
+static char *
+s_step_script(void *ctx, size_t i, PGconn *conn)
+{
+    const s_steps_t *steps = ctx;
+    char step[40];
+
+    schema_step_item_name(steps->items[i], step, sizeof step);
+    return schema_step_script(conn, steps->a->task_key, step,
+                              steps->items[i]->sql);
+}
+
+size_t
+schema_fanout_run(const Pgconvoy__Assign *a, PGconn *tgt,
+                  Pgconvoy__SchemaItem *const *items, size_t n,
+                  size_t sessions)
+{
+    bool *done = s_done_steps(a, tgt, items, n);
+    s_steps_t steps = {a, items};
+    size_t committed = 0;
+
+    /* not known to be undone: none is run here */
+    if (done != NULL)
+    {
+        committed = schema_fanout_scripts(a->target, "finalize", tgt, n, done,
+                                          s_step_script, &steps, NULL,
+                                          sessions);
+    }
     free(done);
     return committed;
 }
