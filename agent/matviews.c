@@ -25,72 +25,65 @@
 #include "common/pgconn.h"
 #include "common/strbuf.h"
 
+/*
+ * The levels of the views of a query's CTE "views" (its column oid, NULL
+ * for one not found): 0 for a view that reads none of the others, else
+ * one more than the highest of those it reads. What a view reads is in
+ * its rewrite rule's dependencies, followed through plain views (a view
+ * over a plain view over another reads that other). A function that
+ * reads a view is not seen, as pg_restore --jobs does not see it: a view
+ * refreshed before one it reads through a function fails ("has not been
+ * populated") when finalize populates it, and is refreshed again in
+ * order. Ends with the CTE "levels" (oid, level), a row a path.
+ */
+#define MATVIEWS_LEVELS_CTE                                                    \
+    "rules AS ( "                                                              \
+    "  SELECT r.ev_class AS of, d.refobjid AS rel "                            \
+    "    FROM pg_rewrite r "                                                   \
+    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "              \
+    "                    AND d.objid = r.oid "                                 \
+    "                    AND d.refclassid = 'pg_class'::regclass "             \
+    "   WHERE d.refobjid <> r.ev_class), "                                     \
+    "reach (v, rel) AS ( "                                                     \
+    "  SELECT of, rel FROM rules WHERE of IN (SELECT oid FROM views) "         \
+    "  UNION "                                                                 \
+    "  SELECT reach.v, rules.rel FROM reach "                                  \
+    "    JOIN pg_class c ON c.oid = reach.rel AND c.relkind = 'v' "            \
+    "    JOIN rules ON rules.of = c.oid), "                                    \
+    "reads AS ( "                                                              \
+    "  SELECT DISTINCT v, rel AS u FROM reach "                                \
+    "   WHERE rel IN (SELECT oid FROM views) AND rel <> v), "                  \
+    "levels (oid, level) AS ( "                                                \
+    "  SELECT oid, 0 FROM views WHERE oid IS NOT NULL "                        \
+    "  UNION ALL "                                                             \
+    "  SELECT reads.v, levels.level + 1 FROM levels "                          \
+    "    JOIN reads ON reads.u = levels.oid) "
+
+/* The cutover's: every populated view of the database, by level. */
 static const char *const s_views_sql =
     "WITH RECURSIVE views AS ( "
     "  SELECT c.oid FROM pg_class c "
     "    JOIN pg_namespace n ON n.oid = c.relnamespace "
     "   WHERE c.relkind = 'm' AND c.relispopulated "
     "     AND n.nspname NOT IN ('pg_catalog', 'information_schema')), "
-    /* view v reads view u: through v's rewrite rule */
-    "reads AS ( "
-    "  SELECT DISTINCT r.ev_class AS v, d.refobjid AS u "
-    "    FROM pg_rewrite r "
-    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
-    "                    AND d.objid = r.oid "
-    "                    AND d.refclassid = 'pg_class'::regclass "
-    "   WHERE r.ev_class IN (SELECT oid FROM views) "
-    "     AND d.refobjid IN (SELECT oid FROM views) "
-    "     AND d.refobjid <> r.ev_class), "
-    "levels (oid, level) AS ( "
-    "  SELECT oid, 0 FROM views "
-    "  UNION ALL "
-    "  SELECT reads.v, levels.level + 1 FROM levels "
-    "    JOIN reads ON reads.u = levels.oid) "
+    MATVIEWS_LEVELS_CTE
     "SELECT n.nspname, c.relname, l.level "
     "  FROM (SELECT oid, max(level) AS level FROM levels GROUP BY oid) l "
     "  JOIN pg_class c ON c.oid = l.oid "
     "  JOIN pg_namespace n ON n.oid = c.relnamespace "
     " ORDER BY l.level, n.nspname, c.relname";
 
-/*
- * The levels of the views named by $1 (one qualified name a line, as
- * pg_dump quotes them), by their positions there: what each reads of the
- * others is in its rewrite rule's dependencies, followed through plain
- * views. A function that reads a view is not seen, as pg_restore --jobs
- * does not see it: a view refreshed before one it reads through a
- * function fails ("has not been populated"), and is refreshed again in
- * order.
- */
+/* Finalize's: the views named by $1 (one qualified name a line, as
+ * pg_dump quotes them), the level of each by its position there. */
 static const char *const s_levels_sql =
-    "WITH RECURSIVE named AS ( "
+    "WITH RECURSIVE views AS ( "
     "  SELECT i, to_regclass(name) AS oid "
     "    FROM unnest(string_to_array($1, E'\\n')) WITH ORDINALITY "
     "         AS n (name, i)), "
-    /* what each named view's rule reads, and through plain views */
-    "rules AS ( "
-    "  SELECT r.ev_class AS of, d.refobjid AS rel "
-    "    FROM pg_rewrite r "
-    "    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass "
-    "                    AND d.objid = r.oid "
-    "                    AND d.refclassid = 'pg_class'::regclass "
-    "   WHERE d.refobjid <> r.ev_class), "
-    "reach (v, rel) AS ( "
-    "  SELECT of, rel FROM rules WHERE of IN (SELECT oid FROM named) "
-    "  UNION "
-    "  SELECT reach.v, rules.rel FROM reach "
-    "    JOIN pg_class c ON c.oid = reach.rel AND c.relkind = 'v' "
-    "    JOIN rules ON rules.of = c.oid), "
-    "reads AS ( "
-    "  SELECT DISTINCT v, rel AS u FROM reach "
-    "   WHERE rel IN (SELECT oid FROM named) AND rel <> v), "
-    "levels (oid, level) AS ( "
-    "  SELECT oid, 0 FROM named WHERE oid IS NOT NULL "
-    "  UNION ALL "
-    "  SELECT reads.v, levels.level + 1 FROM levels "
-    "    JOIN reads ON reads.u = levels.oid) "
-    "SELECT named.i, max(levels.level) "
-    "  FROM named JOIN levels ON levels.oid = named.oid "
-    " GROUP BY named.i";
+    MATVIEWS_LEVELS_CTE
+    "SELECT views.i, max(levels.level) "
+    "  FROM views JOIN levels ON levels.oid = views.oid "
+    " GROUP BY views.i";
 
 /* The view an item populates, as pg_dump names it in its statement
  * ("REFRESH MATERIALIZED VIEW name;" on a line of its own), appended to

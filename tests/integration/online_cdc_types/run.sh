@@ -52,9 +52,10 @@
 #          cutover the target's are the source's, content, owners and
 #          privileges; the checks said how they travel;
 #      12b. materialized views over a table changed during CDC, one
-#          reading another, and one never populated: the first two hold
-#          what their queries give at the cutover, the last stays
-#          unpopulated;
+#          reading another, one reading it through a plain view (its
+#          name sorts first, so only its dependency puts it after), and
+#          one never populated: the first three hold what their queries
+#          give at the cutover, the last stays unpopulated;
 #      13. a column of every built-in base, range and multirange type and
 #          an array of each (fixtures/basetypes.sql): every row inserted
 #          again under another key and three updated during CDC, each
@@ -158,6 +159,8 @@ SELECT lo_from_bytea(7001, 'left alone'::bytea), lo_from_bytea(7002, 'to be rewr
 -- left unpopulated
 CREATE MATERIALIZED VIEW public.mv_del AS SELECT count(*) AS n, sum(id) AS s FROM public.del_t;
 CREATE MATERIALIZED VIEW public.mv_del_twice AS SELECT n * 2 AS n2 FROM public.mv_del;
+CREATE VIEW public.v_del AS SELECT n FROM public.mv_del;
+CREATE MATERIALIZED VIEW public.mv_a_thrice AS SELECT n * 3 AS n3 FROM public.v_del;
 CREATE MATERIALIZED VIEW public.mv_never AS SELECT count(*) AS n FROM public.del_t WITH NO DATA;
 ANALYZE;
 SQL
@@ -347,6 +350,7 @@ wait_task "$P" "$T" 60 || fail "the task did not succeed after the cutover"
 psql_src "$DB" >/dev/null <<'SQL' || fail "could not refresh the source's materialized views"
 REFRESH MATERIALIZED VIEW public.mv_del;
 REFRESH MATERIALIZED VIEW public.mv_del_twice;
+REFRESH MATERIALIZED VIEW public.mv_a_thrice;
 SQL
 compare_db "$DB" "$DB" || fail "source and target differ after the cutover"
 # the cases in detail, on the target, in one query: name<TAB>got<TAB>expected
@@ -421,13 +425,15 @@ pass "task create said: $(grep -m 1 'large object' "$TEST_TMP/task-create.out")"
 
 # 12b. the views hold what their queries give now
 mv_tgt=$(psql_tgt "$DB" -c "SELECT (SELECT n || '/' || s FROM public.mv_del) || ' ' || (SELECT n2 FROM public.mv_del_twice)
+                              || ' ' || (SELECT n3 FROM public.mv_a_thrice)
                               || ' ' || (SELECT relispopulated FROM pg_class WHERE oid = 'public.mv_never'::regclass)")
-mv_want=$(psql_src "$DB" -c "SELECT count(*) || '/' || sum(id) || ' ' || count(*) * 2 || ' false' FROM public.del_t")
-[[ $mv_tgt == "$mv_want" && $mv_want == "667/"*" 1334 false" ]] ||
+mv_want=$(psql_src "$DB" -c "SELECT count(*) || '/' || sum(id) || ' ' || count(*) * 2 || ' ' || count(*) * 3 || ' false'
+                             FROM public.del_t")
+[[ $mv_tgt == "$mv_want" && $mv_want == "667/"*" 1334 2001 false" ]] ||
     fail "materialized views on the target after the cutover: $mv_tgt, expected $mv_want"
 grep -q 'materialized view(s): refreshed on the target .* again at the cutover' "$TEST_TMP/task-create.out" ||
     fail "task create did not say the materialized views are refreshed at the cutover: $(cat "$TEST_TMP/task-create.out")"
-pass "materialized views refreshed at the cutover: $mv_tgt (count/sum, twice, unpopulated one)"
+pass "materialized views refreshed at the cutover: $mv_tgt (count/sum, twice, thrice through a view, unpopulated one)"
 
 # --- the counters: exactly what the writer did -------------------------------
 # table inserts updates deletes
