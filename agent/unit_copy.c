@@ -675,13 +675,20 @@ s_stream(group_t *g, copy_t *c)
     return rc;
 }
 
+/* Whether c, copied here, is to be analyzed after the commit. */
+static bool
+s_to_analyze(const copy_t *c)
+{
+    return c->assign->analyze && !c->done;
+}
+
 /* True if a table copied is to be analyzed after the commit. */
 static bool
 s_analyzing(const group_t *g)
 {
     for (size_t k = 0; k < g->n; k++)
     {
-        if (g->tables[k].assign->analyze && !g->tables[k].done)
+        if (s_to_analyze(&g->tables[k]))
         {
             return true;
         }
@@ -812,7 +819,7 @@ s_analyze(group_t *g)
 
     for (size_t k = 0; k < g->n; k++)
     {
-        if (g->tables[k].assign->analyze && !g->tables[k].done)
+        if (s_to_analyze(&g->tables[k]))
         {
             names[n++] = g->tables[k].qualified;
         }
@@ -826,8 +833,7 @@ s_analyze(group_t *g)
     }
     for (size_t k = 0; k < g->n && n > 0; k++)
     {
-        g->tables[k].analyzed =
-            g->tables[k].assign->analyze && !g->tables[k].done;
+        g->tables[k].analyzed = s_to_analyze(&g->tables[k]);
     }
     free(error);
     free(names);
